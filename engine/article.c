@@ -1,0 +1,2 @@
+/* article.c: scaffold, being written */
+#include "tshoot_int.h"

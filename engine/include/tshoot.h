@@ -1,0 +1,370 @@
+/*
+** tshoot.h: the public interface of libtshoot.
+**
+** libtshoot turns a knowledge base (KB) of troubleshooting articles into guided
+** diagnosis. Articles are written in XML, compiled into one SQLite file by
+** tshoot_compile(), opened read-only by tshoot_kb_open(), and searched with
+** tshoot_search().
+**
+** This header is the manual. If a function, type or macro is not declared
+** here, it is not part of the API, whatever the shared library happens to
+** export.
+**
+** Conventions (see docs/conventions.md):
+**  - Functions return an int status: TSHOOT_OK (0) or a negative TSHOOT_E*
+**    code. Results come back through out-parameters, which come first.
+**  - After a failure, tshoot_error_last() describes it. The description is
+**    thread-local: it is never overwritten by another thread.
+**  - What comes back through a pointer-to-pointer (**out) belongs to the
+**    caller, who releases it with the matching _free/_close. A pointer that
+**    is *returned* is borrowed from its parent object; each function says
+**    until when it stays valid.
+**  - Every _free/_close accepts NULL and does nothing with it.
+**  - Threads: a tshoot_kb is immutable after open and may be shared by any
+**    number of threads. Every other handle is used by one thread at a time.
+*/
+#ifndef TSHOOT_H
+#define TSHOOT_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(TSHOOT_BUILDING)
+# define TSHOOT_API __declspec(dllexport)
+#elif defined(__GNUC__) && defined(TSHOOT_BUILDING)
+# define TSHOOT_API __attribute__((visibility("default")))
+#else
+# define TSHOOT_API
+#endif
+
+/* ---------------------------------------------------------------------------
+** Version
+*/
+#define TSHOOT_VERSION        "0.1.0"
+#define TSHOOT_VERSION_MAJOR  0
+#define TSHOOT_VERSION_MINOR  1
+#define TSHOOT_VERSION_PATCH  0
+#define TSHOOT_VERSION_NUMBER (TSHOOT_VERSION_MAJOR * 1000000 + \
+                               TSHOOT_VERSION_MINOR * 1000 + TSHOOT_VERSION_PATCH)
+
+/* The compiled-KB format this library reads and writes. A KB of another
+** format version is refused by tshoot_kb_open() with TSHOOT_EVERSION. */
+#define TSHOOT_KB_FORMAT      1
+
+/* The XML namespace of KB sources, format v1. */
+#define TSHOOT_KB_NAMESPACE   "urn:tshoot:kb:1"
+
+/* The library's version at run time ("X.Y.Z"); compare with TSHOOT_VERSION
+** to detect a header/library mismatch. Never NULL, never freed. */
+TSHOOT_API const char *tshoot_libversion(void);
+
+/* ---------------------------------------------------------------------------
+** Status codes and error detail
+*/
+enum {
+  TSHOOT_OK        =  0,  /* success */
+  TSHOOT_ERROR     = -1,  /* generic failure; see tshoot_error_last() */
+  TSHOOT_ENOMEM    = -2,  /* out of memory */
+  TSHOOT_EINVALID  = -3,  /* an argument is invalid (NULL handle, bad option) */
+  TSHOOT_ENOTFOUND = -4,  /* a file, article or id does not exist */
+  TSHOOT_ESOURCE   = -5,  /* KB sources have errors (see the diagnostics) */
+  TSHOOT_ECORRUPT  = -6,  /* a KB file is damaged, truncated or not a KB */
+  TSHOOT_EVERSION  = -7,  /* a KB file has another format version */
+  TSHOOT_EIO       = -8,  /* reading or writing a file failed */
+  TSHOOT_ETIMEOUT  = -9,  /* work ran past its time budget */
+  TSHOOT_ELIMIT    = -10, /* a script broke a limit (memory, instructions, time) */
+  TSHOOT_EUSER     = -11, /* a caller's callback asked to stop or failed */
+  TSHOOT_ITEROVER  = -31  /* end of an iteration; not an error */
+};
+
+/* The detail of the last failure on the calling thread. */
+typedef struct tshoot_error {
+  int code;             /* the TSHOOT_E* status that was returned */
+  const char *message;  /* one line, English, never NULL ("" if none) */
+  const char *file;     /* a source or KB file the error is about, or NULL */
+  int line;             /* 1-based line in file, or 0 */
+  int column;           /* 1-based column in file, or 0 */
+} tshoot_error;
+
+/* The last error set on this thread, or a tshoot_error with code TSHOOT_OK
+** and message "" if none. Never NULL. Borrowed: valid until the next libtshoot
+** call on this thread. */
+TSHOOT_API const tshoot_error *tshoot_error_last(void);
+
+/* Forget the last error on this thread. */
+TSHOOT_API void tshoot_error_clear(void);
+
+/* A short English name for a status code ("TSHOOT_ECORRUPT: damaged KB file").
+** Never NULL, never freed. */
+TSHOOT_API const char *tshoot_strerror(int code);
+
+/* ---------------------------------------------------------------------------
+** Compiling a KB: XML sources -> one SQLite file
+**
+** Sources are files or directories (searched recursively for *.xml, in byte
+** order of their paths, so the result does not depend on the file system).
+** Every problem found is reported through the diagnostic callback, all of them
+** in one run, each with file:line:col. The output is written to a temporary
+** file next to it, fsynced and renamed into place, then the directory is
+** fsynced: a failed or interrupted compile leaves the previous KB untouched.
+** Compiling the same sources twice gives the same bytes.
+*/
+
+typedef enum tshoot_severity {
+  TSHOOT_NOTE    = 0,   /* extra context for the diagnostic before it */
+  TSHOOT_WARNING = 1,
+  TSHOOT_ERRSEV  = 2    /* an error: the KB is not written */
+} tshoot_severity;
+
+typedef struct tshoot_diagnostic {
+  tshoot_severity severity;
+  const char *file;     /* the source file as it was named, never NULL */
+  int line;             /* 1-based, or 0 when the whole file is meant */
+  int column;           /* 1-based, or 0 when unknown */
+  const char *code;     /* a stable id such as "TSH-E012", see docs/messages.md */
+  const char *message;  /* one line, without file:line:col */
+} tshoot_diagnostic;
+
+/* Called once per diagnostic, in source order. The diagnostic and its strings
+** are borrowed for the duration of the call. */
+typedef void (*tshoot_diagnostic_cb)(const tshoot_diagnostic *d, void *payload);
+
+/* Called as the compile goes: `done` of `total` units (source files while
+** reading, articles while writing) in the phase named by `phase` ("read",
+** "check", "write", "index"). Return non-zero to cancel: the compile then
+** fails with TSHOOT_EUSER and the previous KB is kept. */
+typedef int (*tshoot_progress_cb)(const char *phase, size_t done, size_t total,
+                                  void *payload);
+
+#define TSHOOT_COMPILE_OPTIONS_VERSION 1
+typedef struct tshoot_compile_options {
+  unsigned int version;                 /* TSHOOT_COMPILE_OPTIONS_VERSION */
+  /* Folders in which script names (probe="...", script="...") are looked up,
+  ** after the folder of the source file that names them. NULL: none. */
+  const char *const *script_dirs;
+  size_t n_script_dirs;
+  tshoot_diagnostic_cb on_diagnostic;   /* NULL: diagnostics are dropped */
+  void *diagnostic_payload;
+  tshoot_progress_cb on_progress;       /* NULL: no progress */
+  void *progress_payload;
+  int warnings_are_errors;              /* non-zero: a warning fails the compile */
+  size_t max_file_size;                 /* bytes per source file; 0: 16 MiB */
+} tshoot_compile_options;
+
+#define TSHOOT_COMPILE_OPTIONS_INIT { TSHOOT_COMPILE_OPTIONS_VERSION, NULL, 0, \
+                                      NULL, NULL, NULL, NULL, 0, 0 }
+
+/* What a compile did. */
+typedef struct tshoot_compile_stats {
+  size_t files, articles, questions, facts, causes, fixes, tests, scripts;
+  size_t errors, warnings;
+} tshoot_compile_stats;
+
+/* Compile `sources` into the KB file `out_path`.
+**
+** @param[out] stats  what was compiled (may be NULL); filled even on failure
+** @param[in]  sources, n_sources  files or folders of XML articles
+** @param[in]  out_path  the KB file to write; NULL checks only (lint)
+** @param[in]  opts   may be NULL for defaults
+** @return TSHOOT_OK; TSHOOT_ESOURCE if any error (or, with
+**   warnings_are_errors, warning) was reported; TSHOOT_ENOTFOUND if a source
+**   does not exist; TSHOOT_EIO if the output cannot be written; TSHOOT_EUSER if
+**   the progress callback cancelled. On any failure out_path is untouched.
+** Thread: may run in several threads at once for different outputs. */
+TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats,
+                              const char *const *sources, size_t n_sources,
+                              const char *out_path,
+                              const tshoot_compile_options *opts);
+
+/* ---------------------------------------------------------------------------
+** Opening a compiled KB
+*/
+typedef struct tshoot_kb tshoot_kb;
+
+#define TSHOOT_KB_OPTIONS_VERSION 1
+typedef struct tshoot_kb_options {
+  unsigned int version;       /* TSHOOT_KB_OPTIONS_VERSION */
+  int query_budget_ms;        /* time budget of one search; 0: 250 ms */
+  size_t cache_kib;           /* SQLite page cache per connection; 0: 8192 KiB */
+} tshoot_kb_options;
+
+#define TSHOOT_KB_OPTIONS_INIT { TSHOOT_KB_OPTIONS_VERSION, 0, 0 }
+
+/* Open the compiled KB at `path`, read-only.
+**
+** A KB file may come from elsewhere: it is opened in SQLite's defensive mode
+** with an untrusted schema, and its application id, format version, size and
+** schema are checked before use.
+**
+** @param[out] out  the new KB handle; set to NULL on failure
+** @param[in]  path the KB file
+** @param[in]  opts may be NULL for defaults
+** @return TSHOOT_OK; TSHOOT_ENOTFOUND (no such file); TSHOOT_ECORRUPT (not a
+**   tshoot KB, truncated or damaged); TSHOOT_EVERSION (another format
+**   version); TSHOOT_EIO; TSHOOT_ENOMEM.
+** The file must not be modified while open; replacing it by rename (as
+** tshoot_compile does) is safe: this handle keeps reading the file it opened.
+*/
+TSHOOT_API int tshoot_kb_open(tshoot_kb **out, const char *path,
+                              const tshoot_kb_options *opts);
+
+/* Close a KB. Sessions and results that still use it keep it alive until they
+** are freed (it is reference-counted internally). NULL is a no-op. */
+TSHOOT_API void tshoot_kb_close(tshoot_kb *kb);
+
+/* Facts about an open KB. */
+typedef struct tshoot_kb_info {
+  int format;                 /* TSHOOT_KB_FORMAT of the file */
+  const char *digest;         /* SHA-256 (hex) over all sources, identifies a build */
+  const char *tshoot_version; /* library version that compiled it */
+  size_t articles, questions, facts, causes, fixes, tests, scripts, sources;
+} tshoot_kb_info;
+
+/* Fill `out` with facts about `kb`. Strings are borrowed from kb and valid
+** until tshoot_kb_close(). Thread: safe on a shared kb. */
+TSHOOT_API int tshoot_kb_info_get(tshoot_kb_info *out, const tshoot_kb *kb);
+
+/* ---------------------------------------------------------------------------
+** Searching
+**
+** Any text a person can type is accepted: it is never passed to FTS5 as query
+** syntax. Words are matched whole (kofmsp.dll is the token pair kofmsp, dll
+** in that order; KofMsp32.dll does not match it), the last word also as a
+** prefix unless the text ends in a space (search-as-you-type), KB synonyms
+** widen a word to its group, and a word the KB has never seen is replaced by
+** the closest KB word, which the results report as a suggestion ("did you
+** mean"). Ranking is bm25 with titles and symptoms weighted far above fix
+** text. Every query runs under the KB's time budget; when it runs out the
+** results are empty and flagged as truncated, never an error.
+*/
+typedef struct tshoot_results tshoot_results;
+
+#define TSHOOT_SEARCH_OPTIONS_VERSION 1
+typedef struct tshoot_search_options {
+  unsigned int version;       /* TSHOOT_SEARCH_OPTIONS_VERSION */
+  int limit;                  /* at most this many results; 0: 10; max 1000 */
+  const char *mark_open;      /* put before a matched word in snippets; NULL: "[" */
+  const char *mark_close;     /* put after it; NULL: "]" */
+  int snippet_tokens;         /* words per snippet; 0: 24 */
+  unsigned int flags;         /* TSHOOT_SEARCH_* below */
+} tshoot_search_options;
+
+#define TSHOOT_SEARCH_NO_PREFIX    0x1u  /* never match the last word as a prefix */
+#define TSHOOT_SEARCH_NO_SPELLING  0x2u  /* do not replace unknown words */
+
+#define TSHOOT_SEARCH_OPTIONS_INIT { TSHOOT_SEARCH_OPTIONS_VERSION, 0, NULL, NULL, 0, 0 }
+
+/* One search hit. Borrowed from its tshoot_results. */
+typedef struct tshoot_result {
+  const char *article;   /* the article's id, e.g. "kofmsp-dll-error" */
+  const char *title;     /* its title */
+  const char *snippet;   /* the best-matching passage, words marked */
+  double score;          /* relevance, higher is better (negated bm25) */
+  const char *file;      /* the source file the article came from */
+  int line;              /* its line there */
+} tshoot_result;
+
+/* Search `kb` for `text` (`len` bytes; NUL bytes inside are data, not an end).
+**
+** @param[out] out   the results, owned by the caller (tshoot_results_free);
+**                   set even when nothing matched
+** @param[in]  kb    an open KB, which may be shared with other threads
+** @param[in]  text, len  what the user typed, any bytes
+** @param[in]  opts  may be NULL for defaults
+** @return TSHOOT_OK (also for no match and for a query that ran out of time);
+**   TSHOOT_EINVALID; TSHOOT_ENOMEM; TSHOOT_ECORRUPT if the KB file is damaged.
+** Thread: safe on a shared kb; each call uses its own SQLite connection. */
+TSHOOT_API int tshoot_search(tshoot_results **out, tshoot_kb *kb,
+                             const char *text, size_t len,
+                             const tshoot_search_options *opts);
+
+/* The number of results. */
+TSHOOT_API size_t tshoot_results_count(const tshoot_results *r);
+
+/* Result `i` (0-based), or NULL if i >= count. Borrowed until
+** tshoot_results_free(r). */
+TSHOOT_API const tshoot_result *tshoot_results_get(const tshoot_results *r, size_t i);
+
+/* The corrected text when unknown words were replaced ("outlook profile" for
+** "outlok profile"), else NULL. Borrowed until tshoot_results_free(r). */
+TSHOOT_API const char *tshoot_results_suggestion(const tshoot_results *r);
+
+/* The FTS5 query that was run ("" if the text had no words), for debugging and
+** for explaining a search. Borrowed until tshoot_results_free(r). */
+TSHOOT_API const char *tshoot_results_query(const tshoot_results *r);
+
+/* Non-zero when the query ran out of its time budget (the results are then
+** empty or partial). */
+TSHOOT_API int tshoot_results_truncated(const tshoot_results *r);
+
+/* Free results. NULL is a no-op. */
+TSHOOT_API void tshoot_results_free(tshoot_results *r);
+
+/* ---------------------------------------------------------------------------
+** Reading an article
+**
+** An article as its author wrote it: what people see, and what the diagnosis
+** reasons over. Plain structs, loaded from the KB on demand and owned by the
+** caller as one block: free it with tshoot_article_free(). Every string and
+** array inside is valid until then.
+*/
+typedef struct tshoot_symptom_info {
+  const char *id;        /* stable id (author's, or "<article>#<n>") */
+  const char *kind;      /* "symptom" (what a person notices) or "error" (exact text) */
+  const char *code;      /* an error code such as "0x8004010F", or NULL */
+  const char *text;
+} tshoot_symptom_info;
+
+typedef struct tshoot_fix_info {
+  const char *id;
+  const char *title;
+  const char *const *steps;   /* n_steps steps for a person, in order */
+  size_t n_steps;
+  const char *verify;         /* how a person checks that it worked, or NULL */
+  const char *script;         /* a Lua fix script's name, or NULL */
+  double cost;                /* relative effort, > 0 */
+  const char *risk;           /* "low", "medium" or "high" */
+  int needs_admin;            /* non-zero: needs administrator rights */
+  int reversible;             /* non-zero: can be undone */
+} tshoot_fix_info;
+
+typedef struct tshoot_cause_info {
+  const char *id;
+  const char *title;
+  const char *explanation;
+  double prior;               /* the author's prior weight, in (0, 1] */
+  const tshoot_fix_info *fixes;  /* n_fixes fixes, in the order to try them */
+  size_t n_fixes;
+} tshoot_cause_info;
+
+typedef struct tshoot_article {
+  const char *id;
+  const char *title;
+  const char *summary;        /* may be NULL */
+  const char *file;           /* source file and line it was compiled from */
+  int line;
+  const tshoot_symptom_info *symptoms;
+  size_t n_symptoms;
+  const char *const *aliases;
+  size_t n_aliases;
+  const tshoot_cause_info *causes;
+  size_t n_causes;
+} tshoot_article;
+
+/* Load article `id` from `kb`.
+** @param[out] out  the article, owned by the caller; NULL on failure
+** @return TSHOOT_OK; TSHOOT_ENOTFOUND (with a did-you-mean in the message when
+**   a close id exists); TSHOOT_ENOMEM; TSHOOT_ECORRUPT.
+** Thread: safe on a shared kb. */
+TSHOOT_API int tshoot_article_load(tshoot_article **out, tshoot_kb *kb, const char *id);
+
+/* Free an article. NULL is a no-op. */
+TSHOOT_API void tshoot_article_free(tshoot_article *a);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TSHOOT_H */

@@ -1,0 +1,2 @@
+/* kb_check.c: scaffold, being written */
+#include "tshoot_int.h"

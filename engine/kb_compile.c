@@ -1,0 +1,2 @@
+/* kb_compile.c: scaffold, being written */
+#include "tshoot_int.h"

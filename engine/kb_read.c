@@ -1,0 +1,2 @@
+/* kb_read.c: scaffold, being written */
+#include "tshoot_int.h"

@@ -1,0 +1,67 @@
+/*
+** kb_xml.h: reading KB source files with libxml2, safely (kb_xml.c).
+**
+** Whatever libxml2's process-wide defaults are (an embedder may have turned on
+** entity substitution or DTD loading), a source is parsed with a parser
+** context of our own: any DOCTYPE is refused, no entity is ever resolved or
+** expanded, nothing is loaded from the network or the file system, the file
+** size and the attributes per element are capped before libxml2 sees them,
+** nesting depth is bounded, and only UTF-8 is accepted. Every refusal is a
+** diagnostic with file:line:col. The document is then validated against the
+** RELAX NG schema kb/schema/tshoot-kb.rng (embedded in the library).
+**
+** Text is read from text nodes directly (never xmlNodeGetContent, which
+** would expand entity references).
+*/
+#ifndef TSHOOT_KB_XML_H
+#define TSHOOT_KB_XML_H
+
+#include "tshoot_int.h"
+#include "diag.h"
+#include <libxml/tree.h>
+
+#define KBXML_MAX_ATTRS  32    /* attributes per element */
+#define KBXML_MAX_DEPTH  64    /* element nesting */
+
+/* A parsed source: the document plus the bytes it came from (kept to find
+** columns). Free with kbxml_source_free. */
+typedef struct kbxml_source {
+  const char *name;     /* as given; borrowed from the caller */
+  char *buf;            /* the file's bytes, NUL-terminated */
+  size_t len;
+  xmlDoc *doc;          /* NULL if parsing failed */
+  size_t *line_starts;  /* offsets of line starts, built on first locate */
+  size_t n_lines;
+} kbxml_source;
+
+/* Parse buf[0..len) (which the source takes ownership of; it must have been
+** allocated with ts_malloc and be NUL-terminated at buf[len]). Reports every
+** problem to d. Returns TSHOOT_OK with src->doc set, TSHOOT_ESOURCE with
+** src->doc NULL (diagnostics reported), or TSHOOT_ENOMEM. */
+int kbxml_parse(kbxml_source *src, const char *name, char *buf, size_t len, diag_sink *d);
+
+/* Validate src->doc against the embedded schema; report each violation.
+** Returns the number of violations (0: valid), or -1 if the schema itself
+** could not be loaded (reported). Thread-safe. */
+int kbxml_validate(kbxml_source *src, diag_sink *d);
+
+/* Where `node` (and, if attr is not NULL, its attribute `attr`) starts in the
+** source: 1-based line and column. Falls back to the node's line and column 1. */
+void kbxml_locate(kbxml_source *src, const xmlNode *node, const char *attr,
+                  int *line, int *column);
+
+/* The text of element `node`: its text and CDATA children concatenated, runs
+** of white space collapsed to one space, trimmed. Caller frees (ts_free).
+** NULL on out of memory. "" if none. */
+char *kbxml_text(const xmlNode *node);
+
+/* An attribute's value (no entity expansion), or NULL. Caller frees (ts_free). */
+char *kbxml_attr(const xmlNode *node, const char *name);
+
+void kbxml_source_free(kbxml_source *src);
+
+/* The embedded schema text (generated from kb/schema/tshoot-kb.rng). */
+extern const char kbxml_schema_rng[];
+extern const size_t kbxml_schema_rng_len;
+
+#endif /* TSHOOT_KB_XML_H */

@@ -1,0 +1,2 @@
+/* search.c: scaffold, being written */
+#include "tshoot_int.h"

@@ -1,0 +1,129 @@
+/*
+** text.c: splitting text into words, folding case, edit distance and the
+** stop-word list. The compiler and search.c share these so that a word means
+** the same thing when indexed and when typed.
+*/
+#include "text.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int is_word_byte(unsigned char c)
+{
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         c >= 0x80;
+}
+
+int text_next_word(const char *s, size_t len, size_t *pos, size_t *start, size_t *wlen)
+{
+  size_t i = *pos, j;
+  while (i < len && !is_word_byte((unsigned char)s[i])) i++;
+  if (i >= len) { *pos = len; return 0; }
+  j = i;
+  while (j < len && is_word_byte((unsigned char)s[j]) && j - i < TEXT_MAX_WORD) j++;
+  /* never cut inside a UTF-8 sequence: back up to a lead byte */
+  if (j - i == TEXT_MAX_WORD && j < len && ((unsigned char)s[j] & 0xC0) == 0x80) {
+    size_t k = j;
+    while (k > i + 1 && ((unsigned char)s[k] & 0xC0) == 0x80) k--;
+    if (k > i) j = k;
+  }
+  *start = i;
+  *wlen = j - i;
+  *pos = j;
+  return 1;
+}
+
+size_t text_fold(char *out, const char *w, size_t wlen)
+{
+  size_t i;
+  for (i = 0; i < wlen; i++) {
+    unsigned char c = (unsigned char)w[i];
+    out[i] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
+  }
+  out[wlen] = '\0';
+  return wlen;
+}
+
+int text_distance(const char *a, size_t alen, const char *b, size_t blen, int max)
+{
+  /* three rows of the optimal-string-alignment matrix */
+  int rows[3][TEXT_MAX_WORD + 2];
+  int *pp, *prev, *cur;
+  size_t i, j;
+  if (alen > TEXT_MAX_WORD || blen > TEXT_MAX_WORD) return max + 1;
+  if ((alen > blen ? alen - blen : blen - alen) > (size_t)max) return max + 1;
+  pp = rows[0]; prev = rows[1]; cur = rows[2];
+  for (j = 0; j <= blen; j++) prev[j] = (int)j;
+  for (i = 1; i <= alen; i++) {
+    int best;
+    int *t;
+    cur[0] = (int)i;
+    best = cur[0];
+    for (j = 1; j <= blen; j++) {
+      int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      int v = prev[j] + 1;
+      if (cur[j - 1] + 1 < v) v = cur[j - 1] + 1;
+      if (prev[j - 1] + cost < v) v = prev[j - 1] + cost;
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && pp[j - 2] + 1 < v)
+        v = pp[j - 2] + 1;
+      cur[j] = v;
+      if (v < best) best = v;
+    }
+    if (best > max) return max + 1;
+    t = pp; pp = prev; prev = cur; cur = t;
+  }
+  return prev[blen] > max ? max + 1 : prev[blen];
+}
+
+int text_max_typos(size_t n)
+{
+  if (n < 3) return 0;
+  if (n < 6) return 1;
+  return 2;
+}
+
+/* Sorted, so that bsearch finds them. Words that carry meaning in support
+** requests ("not", "no", "after", "update", "start") are deliberately absent:
+** "after" and "not" are stop words only in the sense that FTS needs them, so
+** we keep "not"/"no" out of the list and let ranking handle them. */
+static const char *const stopwords[] = {
+  "a", "about", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be",
+  "been", "but", "by", "can", "cannot", "could", "d", "did", "do", "does", "doing",
+  "don", "even", "for", "from", "get", "gets", "getting", "got", "had", "has", "have",
+  "having", "he", "her", "here", "hi", "his", "how", "i", "if", "im", "in", "into",
+  "is", "isn", "it", "its", "just", "keeps", "kind", "ll", "m", "me", "my", "of",
+  "on", "or", "our", "please", "re", "s", "she", "so", "some", "something", "still",
+  "t", "than", "that", "the", "their", "them", "then", "there", "these", "they",
+  "this", "those", "to", "too", "us", "ve", "very", "was", "we", "were", "what",
+  "when", "where", "which", "while", "who", "why", "will", "with", "won", "would",
+  "you", "your"
+};
+
+static int cmp_word(const void *key, const void *elem)
+{
+  return strcmp((const char *)key, *(const char *const *)elem);
+}
+
+int text_is_stopword(const char *w, size_t wlen)
+{
+  char tmp[16];
+  if (wlen >= sizeof tmp) return 0;
+  text_fold(tmp, w, wlen);
+  return bsearch(tmp, stopwords, TS_ARRAY_LEN(stopwords), sizeof stopwords[0], cmp_word) != NULL;
+}
+
+const char *text_closest(const char *word, const char *const *cands, size_t n)
+{
+  size_t wl = strlen(word), i;
+  int max = text_max_typos(wl), best = max + 1;
+  const char *found = NULL;
+  if (max == 0) max = 1; /* ids are short: allow one edit for did-you-mean */
+  best = max + 1;
+  for (i = 0; i < n; i++) {
+    int d;
+    if (!cands[i]) continue;
+    d = text_distance(word, wl, cands[i], strlen(cands[i]), max);
+    if (d < best) { best = d; found = cands[i]; }
+  }
+  return found;
+}

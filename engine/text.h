@@ -1,0 +1,41 @@
+/*
+** text.h: words and spelling (text.c). Used by the compiler to build the
+** vocabulary and by search.c to read what users type, so both split and fold
+** text the same way.
+**
+** A word is a maximal run of ASCII letters and digits and of bytes >= 0x80
+** (UTF-8 letters are kept whole; only ASCII is folded to lower case).
+*/
+#ifndef TSHOOT_TEXT_H
+#define TSHOOT_TEXT_H
+
+#include "tshoot_int.h"
+
+/* Longest word kept; longer runs are cut into pieces of this length. */
+#define TEXT_MAX_WORD 64
+
+/* Find the next word in s[0..len) at or after *pos. Sets *start and *wlen and
+** moves *pos past it. Returns 0 when there is no further word. */
+int text_next_word(const char *s, size_t len, size_t *pos, size_t *start, size_t *wlen);
+
+/* Fold word w (wlen bytes) into out (at least wlen+1 bytes): ASCII to lower
+** case, NUL-terminated. Returns wlen. */
+size_t text_fold(char *out, const char *w, size_t wlen);
+
+/* Optimal-string-alignment distance (Levenshtein plus adjacent swaps) between
+** a and b, or max+1 as soon as it is known to exceed max. */
+int text_distance(const char *a, size_t alen, const char *b, size_t blen, int max);
+
+/* The edit budget allowed for a word of n bytes when correcting spelling:
+** 0 for n < 3, 1 for n < 6, else 2. */
+int text_max_typos(size_t n);
+
+/* Non-zero if the folded word is an English stop word that search ignores
+** ("the", "after", "something", "won", "t", ...). */
+int text_is_stopword(const char *w, size_t wlen);
+
+/* The candidate closest to `word` within text_max_typos(len(word)) edits, or
+** NULL. Ties go to the earlier candidate. For did-you-mean messages. */
+const char *text_closest(const char *word, const char *const *cands, size_t n);
+
+#endif /* TSHOOT_TEXT_H */

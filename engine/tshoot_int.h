@@ -1,0 +1,88 @@
+/*
+** tshoot_int.h: the internal umbrella header, included first by every engine
+** source file. It holds what all modules share: allocation, growable buffers,
+** error setting and small utilities. Nothing here is API (see tshoot.h).
+*/
+#ifndef TSHOOT_INT_H
+#define TSHOOT_INT_H
+
+#define TSHOOT_BUILDING 1
+#include "tshoot.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+# define TS_PRINTF(f, a) __attribute__((format(printf, f, a)))
+# define TS_INTERNAL __attribute__((visibility("hidden")))
+#else
+# define TS_PRINTF(f, a)
+# define TS_INTERNAL
+#endif
+
+#define TS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ===== allocation (util.c) =====
+** All engine allocation goes through these, so that tests can make the n-th
+** allocation fail (ts_alloc_fail_after) and check every error path. */
+void *ts_malloc(size_t n);
+void *ts_calloc(size_t count, size_t size);
+void *ts_realloc(void *p, size_t n);
+void  ts_free(void *p);
+char *ts_strdup(const char *s);
+char *ts_strndup(const char *s, size_t n);
+/* Test hook: fail every allocation after `n` more succeed; -1 turns it off. */
+void  ts_alloc_fail_after(long n);
+
+/* Grow *arr (of *cap elements of `size` bytes) to hold at least `need`.
+** Returns 0, or -1 on overflow or out of memory (arr untouched). */
+int ts_grow(void **arr, size_t *cap, size_t need, size_t size);
+
+/* ===== growable string buffer (util.c) =====
+** Appends never fail loudly: an allocation failure sets `oom` and later
+** appends do nothing, so a run of appends is checked once (FTS5's pRc idea). */
+typedef struct ts_buf {
+  char *p;       /* NUL-terminated when len > 0 or after ts_buf_cstr */
+  size_t len, cap;
+  int oom;
+} ts_buf;
+
+#define TS_BUF_INIT { NULL, 0, 0, 0 }
+void ts_buf_add(ts_buf *b, const char *s, size_t n);
+void ts_buf_adds(ts_buf *b, const char *s);
+void ts_buf_addc(ts_buf *b, char c);
+void ts_buf_addf(ts_buf *b, const char *fmt, ...) TS_PRINTF(2, 3);
+void ts_buf_vaddf(ts_buf *b, const char *fmt, va_list ap);
+const char *ts_buf_cstr(ts_buf *b);     /* "" when empty; NULL only on oom */
+char *ts_buf_detach(ts_buf *b);         /* caller frees; NULL on oom */
+void ts_buf_reset(ts_buf *b);           /* len = 0, keeps memory */
+void ts_buf_free(ts_buf *b);
+
+/* ===== errors (error.c) =====
+** Set the thread's last error and return `code`, so that a failure reads
+**   return ts_error(TSHOOT_ENOTFOUND, "no article '%s'", id);           */
+int ts_error(int code, const char *fmt, ...) TS_PRINTF(2, 3);
+int ts_error_at(int code, const char *file, int line, int column,
+                const char *fmt, ...) TS_PRINTF(5, 6);
+int ts_error_oom(void);
+
+/* ===== files (util.c) ===== */
+/* Read a whole file. Returns TSHOOT_OK, TSHOOT_ENOTFOUND, TSHOOT_EIO, or
+** TSHOOT_ELIMIT if it is larger than max_size bytes (error set in all cases). */
+int ts_read_file(char **out, size_t *len_out, const char *path, size_t max_size);
+
+/* ===== SHA-256 (sha256.c) ===== */
+typedef struct ts_sha256 {
+  uint32_t h[8];
+  uint64_t nbytes;
+  unsigned char block[64];
+  size_t nblock;
+} ts_sha256;
+void ts_sha256_init(ts_sha256 *c);
+void ts_sha256_update(ts_sha256 *c, const void *data, size_t n);
+void ts_sha256_final(ts_sha256 *c, unsigned char out[32]);
+void ts_sha256_hex(const void *data, size_t n, char out[65]);
+void ts_hex(const unsigned char *in, size_t n, char *out); /* out: 2n+1 bytes */
+
+#endif /* TSHOOT_INT_H */

@@ -1,0 +1,216 @@
+/*
+** util.c: allocation wrappers, growable buffers and whole-file reads.
+*/
+#include "tshoot_int.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+/* ===== allocation ===== */
+
+static atomic_long fail_after = -1;
+
+static int should_fail(void)
+{
+  long n = atomic_load(&fail_after);
+  if (n < 0) return 0;
+  if (n == 0) return 1;
+  atomic_fetch_sub(&fail_after, 1);
+  return 0;
+}
+
+void ts_alloc_fail_after(long n) { atomic_store(&fail_after, n); }
+
+void *ts_malloc(size_t n)
+{
+  if (should_fail()) return NULL;
+  return malloc(n ? n : 1);
+}
+
+void *ts_calloc(size_t count, size_t size)
+{
+  if (should_fail()) return NULL;
+  return calloc(count ? count : 1, size ? size : 1);
+}
+
+void *ts_realloc(void *p, size_t n)
+{
+  if (should_fail()) return NULL;
+  return realloc(p, n ? n : 1);
+}
+
+void ts_free(void *p) { free(p); }
+
+char *ts_strndup(const char *s, size_t n)
+{
+  char *r = ts_malloc(n + 1);
+  if (!r) return NULL;
+  memcpy(r, s, n);
+  r[n] = '\0';
+  return r;
+}
+
+char *ts_strdup(const char *s) { return s ? ts_strndup(s, strlen(s)) : NULL; }
+
+int ts_grow(void **arr, size_t *cap, size_t need, size_t size)
+{
+  size_t ncap;
+  void *p;
+  if (need <= *cap) return 0;
+  ncap = *cap ? *cap : 8;
+  while (ncap < need) {
+    if (ncap > SIZE_MAX / 2) return -1;
+    ncap *= 2;
+  }
+  if (size && ncap > SIZE_MAX / size) return -1;
+  p = ts_realloc(*arr, ncap * size);
+  if (!p) return -1;
+  *arr = p;
+  *cap = ncap;
+  return 0;
+}
+
+/* ===== buffers ===== */
+
+static int buf_reserve(ts_buf *b, size_t extra)
+{
+  size_t need;
+  if (b->oom) return -1;
+  if (extra > SIZE_MAX - b->len - 1) { b->oom = 1; return -1; }
+  need = b->len + extra + 1;
+  if (need <= b->cap) return 0;
+  if (ts_grow((void **)&b->p, &b->cap, need, 1) < 0) { b->oom = 1; return -1; }
+  return 0;
+}
+
+void ts_buf_add(ts_buf *b, const char *s, size_t n)
+{
+  if (buf_reserve(b, n) < 0) return;
+  if (n) memcpy(b->p + b->len, s, n);
+  b->len += n;
+  b->p[b->len] = '\0';
+}
+
+void ts_buf_adds(ts_buf *b, const char *s) { ts_buf_add(b, s, strlen(s)); }
+void ts_buf_addc(ts_buf *b, char c) { ts_buf_add(b, &c, 1); }
+
+void ts_buf_vaddf(ts_buf *b, const char *fmt, va_list ap)
+{
+  va_list ap2;
+  int n;
+  if (b->oom) return;
+  va_copy(ap2, ap);
+  n = vsnprintf(NULL, 0, fmt, ap2);
+  va_end(ap2);
+  if (n < 0) { b->oom = 1; return; }
+  if (buf_reserve(b, (size_t)n) < 0) return;
+  vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+  b->len += (size_t)n;
+}
+
+void ts_buf_addf(ts_buf *b, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  ts_buf_vaddf(b, fmt, ap);
+  va_end(ap);
+}
+
+const char *ts_buf_cstr(ts_buf *b)
+{
+  if (b->oom) return NULL;
+  if (!b->p) return "";
+  return b->p;
+}
+
+char *ts_buf_detach(ts_buf *b)
+{
+  char *p;
+  if (b->oom) { ts_buf_free(b); return NULL; }
+  if (!b->p) return ts_strdup("");
+  p = b->p;
+  b->p = NULL;
+  b->len = b->cap = 0;
+  return p;
+}
+
+void ts_buf_reset(ts_buf *b) { b->len = 0; if (b->p) b->p[0] = '\0'; }
+
+void ts_buf_free(ts_buf *b)
+{
+  ts_free(b->p);
+  b->p = NULL;
+  b->len = b->cap = 0;
+  b->oom = 0;
+}
+
+/* ===== files ===== */
+
+int ts_read_file(char **out, size_t *len_out, const char *path, size_t max_size)
+{
+  struct stat st;
+  char *buf = NULL;
+  size_t len = 0;
+  int fd;
+
+  *out = NULL;
+  *len_out = 0;
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    return ts_error_at(e == ENOENT ? TSHOOT_ENOTFOUND : TSHOOT_EIO, path, 0, 0,
+                       "cannot open: %s", strerror(e));
+  }
+  if (fstat(fd, &st) < 0) {
+    int e = errno;
+    close(fd);
+    return ts_error_at(TSHOOT_EIO, path, 0, 0, "cannot stat: %s", strerror(e));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return ts_error_at(TSHOOT_EIO, path, 0, 0, "not a regular file");
+  }
+  if ((unsigned long long)st.st_size > max_size) {
+    close(fd);
+    return ts_error_at(TSHOOT_ELIMIT, path, 0, 0,
+                       "file is %lld bytes, more than the limit of %zu",
+                       (long long)st.st_size, max_size);
+  }
+  buf = ts_malloc((size_t)st.st_size + 1);
+  if (!buf) { close(fd); return ts_error_oom(); }
+  for (;;) {
+    ssize_t n;
+    if (len == (size_t)st.st_size) {
+      /* the file may have grown since fstat: refuse rather than truncate */
+      char extra;
+      n = read(fd, &extra, 1);
+      if (n > 0) {
+        close(fd);
+        ts_free(buf);
+        return ts_error_at(TSHOOT_EIO, path, 0, 0, "file changed while being read");
+      }
+      break;
+    }
+    n = read(fd, buf + len, (size_t)st.st_size - len);
+    if (n < 0) {
+      int e = errno;
+      if (e == EINTR) continue;
+      close(fd);
+      ts_free(buf);
+      return ts_error_at(TSHOOT_EIO, path, 0, 0, "cannot read: %s", strerror(e));
+    }
+    if (n == 0) break;
+    len += (size_t)n;
+  }
+  close(fd);
+  buf[len] = '\0';
+  *out = buf;
+  *len_out = len;
+  return TSHOOT_OK;
+}
