@@ -31,7 +31,10 @@ typedef struct kb_conn {
   int64_t deadline_ns;        /* monotonic; 0: no budget armed */
   int timed_out;              /* set by the progress handler */
   struct kb_conn *next;       /* free list */
-  void *module_data[4];       /* per-module cached state, freed by its owner's hook */
+  /* Per-module cached state (e.g. search.c's tokenizer); freed at close with
+  ** the hook stored beside it. Slot 0: search.c, 1: article.c, 2: session.c. */
+  void *module_data[4];
+  void (*module_free[4])(void *);
 } kb_conn;
 
 struct tshoot_kb {

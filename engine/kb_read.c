@@ -1,2 +1,462 @@
-/* kb_read.c: scaffold, being written */
-#include "tshoot_int.h"
+/*
+** kb_read.c: walking one parsed KB source (already valid against the schema)
+** into the in-memory model, with the source location of every item so that
+** kb_check.c can point at it.
+*/
+#include "kb_model.h"
+
+#include <libxml/tree.h>
+#include <string.h>
+
+typedef struct reader {
+  kb_model *m;
+  size_t src;
+  kbxml_source *xs;
+} reader;
+
+static int is_el(const xmlNode *n, const char *name)
+{
+  return n && n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
+}
+
+static size_t count_el(const xmlNode *parent, const char *name)
+{
+  size_t k = 0;
+  const xmlNode *n;
+  for (n = parent->children; n; n = n->next)
+    if (is_el(n, name)) k++;
+  return k;
+}
+
+static const xmlNode *first_el(const xmlNode *parent, const char *name)
+{
+  const xmlNode *n;
+  for (n = parent->children; n; n = n->next)
+    if (n->type == XML_ELEMENT_NODE && (!name || strcmp((const char *)n->name, name) == 0))
+      return n;
+  return NULL;
+}
+
+static m_loc loc_of(reader *r, const xmlNode *n, const char *attr)
+{
+  m_loc l;
+  l.src = (int)r->src;
+  kbxml_locate(r->xs, n, attr, &l.line, &l.col);
+  return l;
+}
+
+/* An attribute's value copied into the arena, or NULL if absent. */
+static char *attr(reader *r, const xmlNode *n, const char *name)
+{
+  char *v = kbxml_attr(n, name), *a;
+  if (!v) return NULL;
+  a = arena_strdup(&r->m->ar, v);
+  ts_free(v);
+  return a;
+}
+
+/* An element's text in the arena; blank text is an error (the schema only
+** says "non-empty"). */
+static char *text_of(reader *r, const xmlNode *n)
+{
+  char *t, *a;
+  if (!n) return NULL;
+  t = kbxml_text(n);
+  if (!t) { r->m->ar.oom = 1; return NULL; }
+  if (!*t) {
+    m_loc l = loc_of(r, n, NULL);
+    M_ERROR(r->m, l, "TSH-E003", "<%s> is empty: write the text it should hold", (const char *)n->name);
+  }
+  a = arena_strdup(&r->m->ar, t);
+  ts_free(t);
+  return a;
+}
+
+static char *child_text(reader *r, const xmlNode *parent, const char *name)
+{
+  const xmlNode *n = first_el(parent, name);
+  return n ? text_of(r, n) : NULL;
+}
+
+/* xsd:decimal, parsed without the C library's locale. */
+static int parse_decimal(const char *s, double *out)
+{
+  double v = 0, scale = 1;
+  int neg = 0, digits = 0;
+  if (!s) return -1;
+  while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') s++;
+  if (*s == '+' || *s == '-') neg = *s++ == '-';
+  for (; *s >= '0' && *s <= '9'; s++, digits++) v = v * 10 + (*s - '0');
+  if (*s == '.') {
+    for (s++; *s >= '0' && *s <= '9'; s++, digits++) {
+      scale /= 10;
+      v += (*s - '0') * scale;
+    }
+  }
+  while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') s++;
+  if (*s || !digits) return -1;
+  *out = neg ? -v : v;
+  return 0;
+}
+
+static double num_attr(reader *r, const xmlNode *n, const char *name, double dflt)
+{
+  char *v = kbxml_attr(n, name);
+  double d = dflt;
+  if (v && parse_decimal(v, &d) < 0) {
+    m_loc l = loc_of(r, n, name);
+    M_ERROR(r->m, l, "TSH-E004", "%s=\"%s\" is not a decimal number", name, v);
+    d = dflt;
+  }
+  ts_free(v);
+  return d;
+}
+
+static int yesno_attr(reader *r, const xmlNode *n, const char *name, int dflt)
+{
+  char *v = kbxml_attr(n, name);
+  int b = dflt;
+  if (v) b = strcmp(v, "yes") == 0;
+  ts_free(v);
+  return b;
+}
+
+/* Split a white-space separated list into the arena. */
+static char **split_list(reader *r, const char *s, size_t *n_out)
+{
+  size_t n = 0, i = 0;
+  const char *p = s;
+  char **out;
+  *n_out = 0;
+  if (!s) return NULL;
+  while (*p) {
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
+    if (!*p) break;
+    n++;
+    while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') p++;
+  }
+  out = arena_alloc(&r->m->ar, (n ? n : 1) * sizeof *out);
+  if (!out) return NULL;
+  p = s;
+  while (*p && i < n) {
+    const char *start;
+    char *w;
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
+    start = p;
+    while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') p++;
+    w = arena_alloc(&r->m->ar, (size_t)(p - start) + 1);
+    if (!w) return NULL;
+    memcpy(w, start, (size_t)(p - start));
+    out[i++] = w;
+  }
+  *n_out = n;
+  return out;
+}
+
+/* ===== conditions ===== */
+
+static const struct { const char *name; m_cond_op op; } cond_names[] = {
+  { "and", C_AND }, { "or", C_OR }, { "not", C_NOT }, { "eq", C_EQ }, { "ne", C_NE },
+  { "lt", C_LT }, { "le", C_LE }, { "gt", C_GT }, { "ge", C_GE }, { "in", C_IN },
+  { "holds", C_HOLDS }, { "known", C_KNOWN },
+};
+
+static m_cond *read_cond(reader *r, const xmlNode *n)
+{
+  m_cond *c;
+  size_t i;
+  if (!n) return NULL;
+  c = arena_alloc(&r->m->ar, sizeof *c);
+  if (!c) return NULL;
+  c->at = loc_of(r, n, NULL);
+  for (i = 0; i < TS_ARRAY_LEN(cond_names); i++)
+    if (strcmp((const char *)n->name, cond_names[i].name) == 0) break;
+  if (i == TS_ARRAY_LEN(cond_names)) {
+    M_ERROR(r->m, c->at, "TSH-E005", "<%s> is not a condition", (const char *)n->name);
+    return NULL;
+  }
+  c->op = cond_names[i].op;
+  switch (c->op) {
+  case C_AND: case C_OR: case C_NOT: {
+    const xmlNode *k;
+    size_t nk = 0;
+    for (k = n->children; k; k = k->next) if (k->type == XML_ELEMENT_NODE) nk++;
+    c->kids = arena_alloc(&r->m->ar, (nk ? nk : 1) * sizeof *c->kids);
+    if (!c->kids) return NULL;
+    for (k = n->children; k; k = k->next)
+      if (k->type == XML_ELEMENT_NODE) {
+        m_cond *kid = read_cond(r, k);
+        if (!kid) return NULL;
+        c->kids[c->n_kids++] = kid;
+      }
+    break;
+  }
+  case C_HOLDS:
+    c->ref = attr(r, n, "fact");
+    c->ref_at = loc_of(r, n, "fact");
+    break;
+  case C_KNOWN:
+    c->ref = attr(r, n, "question");
+    c->ref_at = loc_of(r, n, "question");
+    break;
+  case C_IN:
+    c->ref = attr(r, n, "question");
+    c->ref_at = loc_of(r, n, "question");
+    {
+      char *vs = kbxml_attr(n, "values");
+      c->values = split_list(r, vs, &c->n_values);
+      ts_free(vs);
+    }
+    c->value_at = loc_of(r, n, "values");
+    break;
+  default:
+    c->ref = attr(r, n, "question");
+    c->ref_at = loc_of(r, n, "question");
+    c->values = arena_alloc(&r->m->ar, sizeof *c->values);
+    if (!c->values) return NULL;
+    c->values[0] = attr(r, n, "value");
+    c->n_values = 1;
+    c->value_at = loc_of(r, n, "value");
+    break;
+  }
+  return c;
+}
+
+/* ===== items ===== */
+
+#define PUSH(m, list) \
+  (ts_grow((void **)&(m)->list, &(m)->cap_##list, (m)->n_##list + 1, sizeof *(m)->list) < 0 \
+     ? NULL : memset(&(m)->list[(m)->n_##list++], 0, sizeof *(m)->list))
+
+static int read_question(reader *r, const xmlNode *n)
+{
+  static const char *const types[] = { "yesno", "choice", "version", "number", "text" };
+  m_question *q = PUSH(r->m, questions);
+  const xmlNode *k;
+  size_t i;
+  if (!q) return ts_error_oom();
+  q->at = loc_of(r, n, NULL);
+  q->id = attr(r, n, "id");
+  q->type_name = attr(r, n, "type");
+  for (i = 0; i < TS_ARRAY_LEN(types); i++)
+    if (q->type_name && strcmp(q->type_name, types[i]) == 0) q->type = (m_qtype)i;
+  q->cost = num_attr(r, n, "cost", 1.0);
+  q->probe = attr(r, n, "probe");
+  if (q->probe) q->probe_at = loc_of(r, n, "probe");
+  q->unit = attr(r, n, "unit");
+  q->prompt = child_text(r, n, "prompt");
+  q->why = child_text(r, n, "why");
+  q->choices = arena_alloc(&r->m->ar, (count_el(n, "choice") + 1) * sizeof *q->choices);
+  if (!q->choices) return ts_error_oom();
+  for (k = n->children; k; k = k->next)
+    if (is_el(k, "choice")) {
+      m_choice *c = &q->choices[q->n_choices++];
+      c->value = attr(r, k, "value");
+      c->label = text_of(r, k);
+      c->at = loc_of(r, k, "value");
+    }
+  return TSHOOT_OK;
+}
+
+static int read_fact(reader *r, const xmlNode *n)
+{
+  m_fact *f = PUSH(r->m, facts);
+  const xmlNode *k;
+  if (!f) return ts_error_oom();
+  f->at = loc_of(r, n, NULL);
+  f->id = attr(r, n, "id");
+  f->description = child_text(r, n, "description");
+  f->whens = arena_alloc(&r->m->ar, (count_el(n, "when") + 1) * sizeof *f->whens);
+  if (!f->whens) return ts_error_oom();
+  for (k = n->children; k; k = k->next)
+    if (is_el(k, "when")) {
+      m_cond *c = read_cond(r, first_el(k, NULL));
+      if (c) f->whens[f->n_whens++] = c;
+    }
+  return TSHOOT_OK;
+}
+
+static int read_fix(reader *r, const xmlNode *n, m_fix *f)
+{
+  const xmlNode *k;
+  f->at = loc_of(r, n, NULL);
+  f->id = attr(r, n, "id");
+  f->cost = num_attr(r, n, "cost", 1.0);
+  f->risk = attr(r, n, "risk");
+  if (!f->risk) f->risk = arena_strdup(&r->m->ar, "low");
+  f->admin = yesno_attr(r, n, "admin", 0);
+  f->reversible = yesno_attr(r, n, "reversible", 1);
+  f->script = attr(r, n, "script");
+  if (f->script) f->script_at = loc_of(r, n, "script");
+  f->title = child_text(r, n, "title");
+  f->verify = child_text(r, n, "verify");
+  f->steps = arena_alloc(&r->m->ar, (count_el(n, "step") + 1) * sizeof *f->steps);
+  if (!f->steps) return ts_error_oom();
+  for (k = n->children; k; k = k->next)
+    if (is_el(k, "step")) f->steps[f->n_steps++] = text_of(r, k);
+  return TSHOOT_OK;
+}
+
+static int read_cause(reader *r, const xmlNode *n, size_t article)
+{
+  m_cause *c = PUSH(r->m, causes);
+  const xmlNode *k, *ev;
+  size_t nev = 0;
+  if (!c) return ts_error_oom();
+  c->at = loc_of(r, n, NULL);
+  c->id = attr(r, n, "id");
+  c->article = article;
+  c->prior = num_attr(r, n, "prior", 0.1);
+  c->title = child_text(r, n, "title");
+  c->explanation = child_text(r, n, "explanation");
+  ev = first_el(n, "evidence");
+  if (ev)
+    for (k = ev->children; k; k = k->next) if (k->type == XML_ELEMENT_NODE) nev++;
+  c->ev = arena_alloc(&r->m->ar, (nev + 1) * sizeof *c->ev);
+  c->fixes = arena_alloc(&r->m->ar, (count_el(n, "fix") + 1) * sizeof *c->fixes);
+  if (!c->ev || !c->fixes) return ts_error_oom();
+  if (ev)
+    for (k = ev->children; k; k = k->next) {
+      m_evidence *e;
+      if (k->type != XML_ELEMENT_NODE) continue;
+      e = &c->ev[c->n_ev++];
+      e->at = loc_of(r, k, NULL);
+      if (is_el(k, "answer")) {
+        e->kind = E_ANSWER;
+        e->question = attr(r, k, "question");
+        e->question_at = loc_of(r, k, "question");
+        e->value = attr(r, k, "value");
+        e->value_at = loc_of(r, k, "value");
+        e->p = num_attr(r, k, "p", 0);
+      } else if (is_el(k, "expect")) {
+        e->kind = E_EXPECT;
+        e->p = num_attr(r, k, "p", 0);
+        e->cond = read_cond(r, first_el(k, NULL));
+      } else {
+        e->kind = E_REQUIRES;
+        e->p = 1.0;
+        e->cond = read_cond(r, first_el(k, NULL));
+      }
+    }
+  for (k = n->children; k; k = k->next)
+    if (is_el(k, "fix")) {
+      int rc = read_fix(r, k, &c->fixes[c->n_fixes++]);
+      if (rc != TSHOOT_OK) return rc;
+    }
+  return TSHOOT_OK;
+}
+
+static int read_article(reader *r, const xmlNode *n)
+{
+  m_article *a = PUSH(r->m, articles);
+  size_t ai = r->m->n_articles - 1, ns = 0;
+  const xmlNode *k, *syms;
+  int rc;
+  if (!a) return ts_error_oom();
+  a->at = loc_of(r, n, NULL);
+  a->id = attr(r, n, "id");
+  a->title = child_text(r, n, "title");
+  a->summary = child_text(r, n, "summary");
+  syms = first_el(n, "symptoms");
+  if (syms)
+    for (k = syms->children; k; k = k->next) if (k->type == XML_ELEMENT_NODE) ns++;
+  a->symptoms = arena_alloc(&r->m->ar, (ns + 1) * sizeof *a->symptoms);
+  a->aliases = arena_alloc(&r->m->ar, (count_el(n, "alias") + 1) * sizeof *a->aliases);
+  if (!a->symptoms || !a->aliases) return ts_error_oom();
+  if (syms)
+    for (k = syms->children; k; k = k->next) {
+      m_symptom *s;
+      char *causes;
+      if (k->type != XML_ELEMENT_NODE) continue;
+      s = &a->symptoms[a->n_symptoms++];
+      s->at = loc_of(r, k, NULL);
+      s->kind = arena_strdup(&r->m->ar, (const char *)k->name);
+      s->id = attr(r, k, "id");
+      s->code = attr(r, k, "code");
+      s->text = text_of(r, k);
+      causes = kbxml_attr(k, "causes");
+      if (causes) {
+        s->causes = split_list(r, causes, &s->n_causes);
+        s->causes_at = loc_of(r, k, "causes");
+        ts_free(causes);
+      }
+    }
+  for (k = n->children; k; k = k->next)
+    if (is_el(k, "alias")) a->aliases[a->n_aliases++] = text_of(r, k);
+  a->first_cause = r->m->n_causes;
+  for (k = n->children; k; k = k->next)
+    if (is_el(k, "cause")) {
+      rc = read_cause(r, k, ai);
+      if (rc != TSHOOT_OK) return rc;
+      r->m->articles[ai].n_causes++;   /* re-fetch: the list may have moved */
+    }
+  return TSHOOT_OK;
+}
+
+static int read_test(reader *r, const xmlNode *n)
+{
+  m_test *t = PUSH(r->m, tests);
+  const xmlNode *k;
+  if (!t) return ts_error_oom();
+  t->at = loc_of(r, n, NULL);
+  t->id = attr(r, n, "id");
+  t->expect_cause = attr(r, n, "expect-cause");
+  if (t->expect_cause) t->cause_at = loc_of(r, n, "expect-cause");
+  t->expect_fix = attr(r, n, "expect-fix");
+  if (t->expect_fix) t->fix_at = loc_of(r, n, "expect-fix");
+  t->description = child_text(r, n, "description");
+  t->text = child_text(r, n, "text");
+  t->given = arena_alloc(&r->m->ar, (count_el(n, "given") + 1) * sizeof *t->given);
+  if (!t->given) return ts_error_oom();
+  for (k = n->children; k; k = k->next)
+    if (is_el(k, "given")) {
+      m_given *g = &t->given[t->n_given++];
+      g->at = loc_of(r, k, NULL);
+      g->question = attr(r, k, "question");
+      g->question_at = loc_of(r, k, "question");
+      g->value = attr(r, k, "value");
+      g->value_at = loc_of(r, k, "value");
+    }
+  return TSHOOT_OK;
+}
+
+static int read_synonyms(reader *r, const xmlNode *n)
+{
+  const xmlNode *g, *t;
+  for (g = n->children; g; g = g->next) {
+    m_synonyms *s;
+    if (!is_el(g, "group")) continue;
+    s = PUSH(r->m, synonyms);
+    if (!s) return ts_error_oom();
+    s->at = loc_of(r, g, NULL);
+    s->terms = arena_alloc(&r->m->ar, (count_el(g, "term") + 1) * sizeof *s->terms);
+    if (!s->terms) return ts_error_oom();
+    for (t = g->children; t; t = t->next)
+      if (is_el(t, "term")) s->terms[s->n_terms++] = text_of(r, t);
+  }
+  return TSHOOT_OK;
+}
+
+int kb_read_source(kb_model *m, size_t src)
+{
+  reader r;
+  const xmlNode *root, *n;
+  int rc = TSHOOT_OK;
+
+  r.m = m;
+  r.src = src;
+  r.xs = &m->sources[src].xs;
+  root = xmlDocGetRootElement(r.xs->doc);
+  if (!root) return TSHOOT_OK;
+  m->sources[src].kb_id = attr(&r, root, "id");
+  for (n = root->children; n && rc == TSHOOT_OK; n = n->next) {
+    if (n->type != XML_ELEMENT_NODE) continue;
+    if (is_el(n, "question")) rc = read_question(&r, n);
+    else if (is_el(n, "fact")) rc = read_fact(&r, n);
+    else if (is_el(n, "article")) rc = read_article(&r, n);
+    else if (is_el(n, "test")) rc = read_test(&r, n);
+    else if (is_el(n, "synonyms")) rc = read_synonyms(&r, n);
+  }
+  if (rc == TSHOOT_OK && m->ar.oom) rc = ts_error_oom();
+  return rc;
+}

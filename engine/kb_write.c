@@ -1,2 +1,443 @@
-/* kb_write.c: scaffold, being written */
-#include "tshoot_int.h"
+/*
+** kb_write.c: writing a checked model into a new SQLite file (format 1, see
+** kb_schema.h). Everything goes in one transaction with no journal: the file
+** is a temporary one that kb_compile.c renames into place only when it is
+** whole. The order of every insert is fixed by the order of the sources, so
+** the same sources give the same bytes.
+*/
+#include "kb_model.h"
+#include "kb.h"
+#include "kb_schema.h"
+#include "text.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ===== conditions as S-expressions ===== */
+
+static const char *const sexp_ops[] = { "and", "or", "not", "eq", "ne", "lt", "le", "gt", "ge",
+                                        "in", "holds", "known" };
+
+static void sexp_str(ts_buf *b, const char *s)
+{
+  ts_buf_addc(b, '"');
+  for (; s && *s; s++) {
+    if (*s == '"' || *s == '\\') ts_buf_addc(b, '\\');
+    ts_buf_addc(b, *s);
+  }
+  ts_buf_addc(b, '"');
+}
+
+static void sexp_cond(ts_buf *b, const m_cond *c)
+{
+  size_t i;
+  ts_buf_addc(b, '(');
+  ts_buf_adds(b, sexp_ops[c->op]);
+  if (c->op == C_AND || c->op == C_OR || c->op == C_NOT) {
+    for (i = 0; i < c->n_kids; i++) {
+      ts_buf_addc(b, ' ');
+      sexp_cond(b, c->kids[i]);
+    }
+  } else {
+    ts_buf_addc(b, ' ');
+    ts_buf_adds(b, c->ref ? c->ref : "");
+    for (i = 0; i < c->n_values; i++) {
+      ts_buf_addc(b, ' ');
+      sexp_str(b, c->values[i]);
+    }
+  }
+  ts_buf_addc(b, ')');
+}
+
+/* ===== vocabulary: word -> number of articles that contain it ===== */
+
+typedef struct vslot { char *w; uint32_t n, last; } vslot;
+typedef struct vocab {
+  vslot *s;
+  size_t cap, used;
+  int oom;
+} vocab;
+
+static uint64_t fnv1a(const char *s, size_t n)
+{
+  uint64_t h = 1469598103934665603ull;
+  size_t i;
+  for (i = 0; i < n; i++) { h ^= (unsigned char)s[i]; h *= 1099511628211ull; }
+  return h;
+}
+
+static int vocab_grow(vocab *v)
+{
+  size_t ncap = v->cap ? v->cap * 2 : 4096, i;
+  vslot *ns = ts_calloc(ncap, sizeof *ns);
+  if (!ns) return -1;
+  for (i = 0; i < v->cap; i++)
+    if (v->s[i].w) {
+      size_t j = fnv1a(v->s[i].w, strlen(v->s[i].w)) & (ncap - 1);
+      while (ns[j].w) j = (j + 1) & (ncap - 1);
+      ns[j] = v->s[i];
+    }
+  ts_free(v->s);
+  v->s = ns;
+  v->cap = ncap;
+  return 0;
+}
+
+/* Count folded word w once for article `doc` (1-based; 0: count nothing). */
+static void vocab_add(vocab *v, const char *w, size_t n, uint32_t doc)
+{
+  size_t j;
+  if (v->oom) return;
+  if ((v->used + 1) * 2 > v->cap && vocab_grow(v) < 0) { v->oom = 1; return; }
+  j = fnv1a(w, n) & (v->cap - 1);
+  while (v->s[j].w) {
+    if (strlen(v->s[j].w) == n && memcmp(v->s[j].w, w, n) == 0) {
+      if (doc && v->s[j].last != doc) { v->s[j].n++; v->s[j].last = doc; }
+      return;
+    }
+    j = (j + 1) & (v->cap - 1);
+  }
+  v->s[j].w = ts_strndup(w, n);
+  if (!v->s[j].w) { v->oom = 1; return; }
+  v->s[j].n = doc ? 1 : 0;
+  v->s[j].last = doc;
+  v->used++;
+}
+
+static void vocab_add_text(vocab *v, const char *s, uint32_t doc)
+{
+  size_t pos = 0, start, len;
+  char w[TEXT_MAX_WORD + 1];
+  if (!s) return;
+  while (text_next_word(s, strlen(s), &pos, &start, &len)) {
+    text_fold(w, s + start, len);
+    vocab_add(v, w, len, doc);
+  }
+}
+
+static void vocab_free(vocab *v)
+{
+  size_t i;
+  for (i = 0; i < v->cap; i++) ts_free(v->s[i].w);
+  ts_free(v->s);
+}
+
+static int cmp_vslot(const void *a, const void *b)
+{
+  return strcmp(((const vslot *)a)->w, ((const vslot *)b)->w);
+}
+
+/* ===== writer ===== */
+
+typedef struct writer {
+  kb_model *m;
+  sqlite3 *db;
+  int rc;           /* sticky: first failure */
+  tshoot_progress_cb progress;
+  void *payload;
+} writer;
+
+static int w_fail(writer *w, int rc, const char *what)
+{
+  if (w->rc == TSHOOT_OK) w->rc = kb_sqlite_error(w->db, rc, what);
+  return w->rc;
+}
+
+static int w_exec(writer *w, const char *sql)
+{
+  int rc;
+  if (w->rc != TSHOOT_OK) return w->rc;
+  rc = sqlite3_exec(w->db, sql, NULL, NULL, NULL);
+  if (rc != SQLITE_OK) return w_fail(w, rc, "writing the KB");
+  return TSHOOT_OK;
+}
+
+static sqlite3_stmt *w_prepare(writer *w, const char *sql)
+{
+  sqlite3_stmt *st = NULL;
+  int rc;
+  if (w->rc != TSHOOT_OK) return NULL;
+  rc = sqlite3_prepare_v3(w->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+  if (rc != SQLITE_OK) { w_fail(w, rc, "preparing the KB writer"); return NULL; }
+  return st;
+}
+
+/* Bind a list of values described by `fmt` (i: int64, d: double, t: text or
+** NULL) and step once. */
+static void w_row(writer *w, sqlite3_stmt *st, const char *fmt, ...)
+{
+  va_list ap;
+  int i, rc;
+  if (w->rc != TSHOOT_OK || !st) return;
+  va_start(ap, fmt);
+  for (i = 0; fmt[i]; i++) {
+    switch (fmt[i]) {
+    case 'i': sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t)); break;
+    case 'd': sqlite3_bind_double(st, i + 1, va_arg(ap, double)); break;
+    case 't': {
+      const char *s = va_arg(ap, const char *);
+      if (s) sqlite3_bind_text(st, i + 1, s, -1, SQLITE_STATIC);
+      else sqlite3_bind_null(st, i + 1);
+      break;
+    }
+    }
+  }
+  va_end(ap);
+  rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  if (rc != SQLITE_DONE) w_fail(w, rc, "writing the KB");
+}
+
+static void add_line(ts_buf *b, const char *s)
+{
+  if (!s) return;
+  if (b->len) ts_buf_addc(b, '\n');
+  ts_buf_adds(b, s);
+}
+
+static void compute_digest(kb_model *m, char out[65])
+{
+  ts_sha256 c;
+  unsigned char d[32];
+  char fmt[16];
+  size_t i;
+  ts_sha256_init(&c);
+  snprintf(fmt, sizeof fmt, "tshoot-kb-%d", TSHOOT_KB_FORMAT);
+  ts_sha256_update(&c, fmt, strlen(fmt) + 1);
+  for (i = 0; i < m->n_sources; i++) {
+    ts_sha256_update(&c, m->sources[i].path, strlen(m->sources[i].path) + 1);
+    ts_sha256_update(&c, m->sources[i].sha256, 65);
+  }
+  for (i = 0; i < m->n_scripts; i++) {
+    ts_sha256_update(&c, m->scripts[i].name, strlen(m->scripts[i].name) + 1);
+    ts_sha256_update(&c, m->scripts[i].sha256, 65);
+  }
+  ts_sha256_final(&c, d);
+  ts_hex(d, 32, out);
+}
+
+enum { S_SOURCE, S_QUESTION, S_CHOICE, S_FACT, S_ARTICLE, S_SYMPTOM, S_ALIAS, S_CAUSE, S_EVIDENCE,
+       S_FIX, S_FIXSTEP, S_SCRIPT, S_TEST, S_GIVEN, S_SYNONYM, S_VOCAB, S_FTS, S_META, S_N };
+
+static const char *const insert_sql[S_N] = {
+  "INSERT INTO source(id, path, sha256, size) VALUES(?,?,?,?)",
+  "INSERT INTO question(id, name, type, prompt, why, cost, probe, unit, source, line) VALUES(?,?,?,?,?,?,?,?,?,?)",
+  "INSERT INTO choice(question, pos, value, label) VALUES(?,?,?,?)",
+  "INSERT INTO fact(id, name, description, cond, source, line) VALUES(?,?,?,?,?,?)",
+  "INSERT INTO article(id, name, title, summary, source, line) VALUES(?,?,?,?,?,?)",
+  "INSERT INTO symptom(id, name, article, kind, code, text, causes, line) VALUES(?,?,?,?,?,?,?,?)",
+  "INSERT INTO alias(article, pos, text) VALUES(?,?,?)",
+  "INSERT INTO cause(id, name, article, title, explanation, prior, source, line) VALUES(?,?,?,?,?,?,?,?)",
+  "INSERT INTO evidence(cause, pos, kind, question, value, p, cond, line) VALUES(?,?,?,?,?,?,?,?)",
+  "INSERT INTO fix(id, name, cause, pos, title, cost, risk, admin, reversible, script, verify, line) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+  "INSERT INTO fix_step(fix, pos, text) VALUES(?,?,?)",
+  "INSERT INTO script(name, sha256, body) VALUES(?,?,?)",
+  "INSERT INTO test(id, name, description, text, expect_cause, expect_fix, source, line) VALUES(?,?,?,?,?,?,?,?)",
+  "INSERT INTO test_given(test, pos, question, value) VALUES(?,?,?,?)",
+  "INSERT OR IGNORE INTO synonym(term, grp) VALUES(?,?)",
+  "INSERT INTO vocab(word, n) VALUES(?,?)",
+  "INSERT INTO article_fts(rowid, title, symptoms, aliases, causes, fixes) VALUES(?,?,?,?,?,?)",
+  "INSERT INTO meta(key, value) VALUES(?,?)",
+};
+
+static const char *const ev_kinds[] = { "answer", "expect", "requires" };
+
+static void write_model(writer *w, sqlite3_stmt **st, vocab *voc)
+{
+  kb_model *m = w->m;
+  ts_buf b = TS_BUF_INIT, col[TS_FTS_NCOLS];
+  size_t i, j, l;
+  int64_t fix_id = 0, sym_id = 0;
+
+  for (i = 0; i < TS_FTS_NCOLS; i++) { col[i].p = NULL; col[i].len = col[i].cap = 0; col[i].oom = 0; }
+
+  for (i = 0; i < m->n_sources; i++)
+    w_row(w, st[S_SOURCE], "itti", (int64_t)i + 1, m->sources[i].path, m->sources[i].sha256,
+          (int64_t)m->sources[i].size);
+  for (i = 0; i < m->n_scripts; i++)
+    w_row(w, st[S_SCRIPT], "ttt", m->scripts[i].name, m->scripts[i].sha256, m->scripts[i].body);
+  for (i = 0; i < m->n_questions; i++) {
+    m_question *q = &m->questions[i];
+    w_row(w, st[S_QUESTION], "ittttdttii", (int64_t)i + 1, q->id, q->type_name, q->prompt, q->why,
+          q->cost, q->probe, q->unit, (int64_t)q->at.src + 1, (int64_t)q->at.line);
+    for (j = 0; j < q->n_choices; j++)
+      w_row(w, st[S_CHOICE], "iitt", (int64_t)i + 1, (int64_t)j, q->choices[j].value, q->choices[j].label);
+  }
+  for (i = 0; i < m->n_facts; i++) {
+    m_fact *f = &m->facts[i];
+    ts_buf_reset(&b);
+    if (f->n_whens == 1) sexp_cond(&b, f->whens[0]);
+    else {
+      ts_buf_adds(&b, "(or");
+      for (j = 0; j < f->n_whens; j++) { ts_buf_addc(&b, ' '); sexp_cond(&b, f->whens[j]); }
+      ts_buf_addc(&b, ')');
+    }
+    w_row(w, st[S_FACT], "itttii", (int64_t)i + 1, f->id, f->description, ts_buf_cstr(&b),
+          (int64_t)f->at.src + 1, (int64_t)f->at.line);
+  }
+  for (i = 0; i < m->n_articles && w->rc == TSHOOT_OK; i++) {
+    m_article *a = &m->articles[i];
+    uint32_t doc = (uint32_t)i + 1;
+    for (j = 0; j < TS_FTS_NCOLS; j++) ts_buf_reset(&col[j]);
+    w_row(w, st[S_ARTICLE], "itttii", (int64_t)doc, a->id, a->title, a->summary,
+          (int64_t)a->at.src + 1, (int64_t)a->at.line);
+    add_line(&col[TS_FTS_TITLE], a->title);
+    for (j = 0; j < a->n_symptoms; j++) {
+      m_symptom *s = &a->symptoms[j];
+      char name[256];
+      ts_buf_reset(&b);
+      for (l = 0; l < s->n_causes; l++) { if (l) ts_buf_addc(&b, ' '); ts_buf_adds(&b, s->causes[l]); }
+      if (s->id) snprintf(name, sizeof name, "%s", s->id);
+      else snprintf(name, sizeof name, "%s#%zu", a->id, j + 1);
+      w_row(w, st[S_SYMPTOM], "ititttti", ++sym_id, name, (int64_t)doc, s->kind, s->code, s->text,
+            s->causes ? ts_buf_cstr(&b) : NULL, (int64_t)s->at.line);
+      add_line(&col[TS_FTS_SYMPTOMS], s->text);
+      add_line(&col[TS_FTS_SYMPTOMS], s->code);
+    }
+    add_line(&col[TS_FTS_ALIASES], a->id);
+    for (j = 0; j < a->n_aliases; j++) {
+      w_row(w, st[S_ALIAS], "iit", (int64_t)doc, (int64_t)j, a->aliases[j]);
+      add_line(&col[TS_FTS_ALIASES], a->aliases[j]);
+    }
+    add_line(&col[TS_FTS_CAUSES], a->summary);
+    for (j = 0; j < a->n_causes; j++) {
+      size_t ci = a->first_cause + j;
+      m_cause *c = &m->causes[ci];
+      w_row(w, st[S_CAUSE], "itittdii", (int64_t)ci + 1, c->id, (int64_t)doc, c->title, c->explanation,
+            c->prior, (int64_t)c->at.src + 1, (int64_t)c->at.line);
+      add_line(&col[TS_FTS_CAUSES], c->title);
+      add_line(&col[TS_FTS_CAUSES], c->explanation);
+      for (l = 0; l < c->n_ev; l++) {
+        m_evidence *e = &c->ev[l];
+        ts_buf_reset(&b);
+        if (e->cond) sexp_cond(&b, e->cond);
+        w_row(w, st[S_EVIDENCE], "iitttdti", (int64_t)ci + 1, (int64_t)l, ev_kinds[e->kind], e->question,
+              e->value, e->p, e->cond ? ts_buf_cstr(&b) : NULL, (int64_t)e->at.line);
+      }
+      for (l = 0; l < c->n_fixes; l++) {
+        m_fix *f = &c->fixes[l];
+        size_t s;
+        w_row(w, st[S_FIX], "itiitdtiitti", ++fix_id, f->id, (int64_t)ci + 1, (int64_t)l, f->title, f->cost,
+              f->risk, (int64_t)f->admin, (int64_t)f->reversible, f->script, f->verify, (int64_t)f->at.line);
+        add_line(&col[TS_FTS_FIXES], f->title);
+        for (s = 0; s < f->n_steps; s++) {
+          w_row(w, st[S_FIXSTEP], "iit", fix_id, (int64_t)s, f->steps[s]);
+          add_line(&col[TS_FTS_FIXES], f->steps[s]);
+        }
+        add_line(&col[TS_FTS_FIXES], f->verify);
+      }
+    }
+    for (j = 0; j < TS_FTS_NCOLS; j++) vocab_add_text(voc, ts_buf_cstr(&col[j]), doc);
+    w_row(w, st[S_FTS], "ittttt", (int64_t)doc, ts_buf_cstr(&col[0]), ts_buf_cstr(&col[1]),
+          ts_buf_cstr(&col[2]), ts_buf_cstr(&col[3]), ts_buf_cstr(&col[4]));
+    if (w->progress && (i % 256 == 255 || i + 1 == m->n_articles) &&
+        w->progress("write", i + 1, m->n_articles, w->payload) != 0 && w->rc == TSHOOT_OK)
+      w->rc = ts_error(TSHOOT_EUSER, "compile cancelled");
+  }
+  for (i = 0; i < m->n_tests; i++) {
+    m_test *t = &m->tests[i];
+    w_row(w, st[S_TEST], "itttttii", (int64_t)i + 1, t->id, t->description, t->text, t->expect_cause,
+          t->expect_fix, (int64_t)t->at.src + 1, (int64_t)t->at.line);
+    for (j = 0; j < t->n_given; j++)
+      w_row(w, st[S_GIVEN], "iitt", (int64_t)i + 1, (int64_t)j, t->given[j].question, t->given[j].value);
+  }
+  for (i = 0; i < m->n_synonyms; i++)
+    for (j = 0; j < m->synonyms[i].n_terms; j++) {
+      /* a term is stored folded, its words joined by one space */
+      const char *s = m->synonyms[i].terms[j];
+      size_t pos = 0, start, len;
+      char word[TEXT_MAX_WORD + 1];
+      ts_buf_reset(&b);
+      while (s && text_next_word(s, strlen(s), &pos, &start, &len)) {
+        text_fold(word, s + start, len);
+        if (b.len) ts_buf_addc(&b, ' ');
+        ts_buf_adds(&b, word);
+        vocab_add(voc, word, len, 0);
+      }
+      if (b.len) w_row(w, st[S_SYNONYM], "ti", ts_buf_cstr(&b), (int64_t)i + 1);
+    }
+  if (b.oom || voc->oom || col[0].oom || col[1].oom || col[2].oom || col[3].oom || col[4].oom)
+    if (w->rc == TSHOOT_OK) w->rc = ts_error_oom();
+  ts_buf_free(&b);
+  for (i = 0; i < TS_FTS_NCOLS; i++) ts_buf_free(&col[i]);
+}
+
+static void write_vocab(writer *w, sqlite3_stmt *st, vocab *v)
+{
+  size_t i, n = 0;
+  if (w->rc != TSHOOT_OK) return;
+  for (i = 0; i < v->cap; i++) if (v->s[i].w) v->s[n++] = v->s[i];
+  for (i = n; i < v->cap; i++) v->s[i].w = NULL;
+  qsort(v->s, n, sizeof *v->s, cmp_vslot);
+  for (i = 0; i < n; i++) w_row(w, st, "ti", v->s[i].w, (int64_t)v->s[i].n);
+}
+
+int kb_write(kb_model *m, const char *tmp_path, tshoot_progress_cb progress, void *payload)
+{
+  writer w;
+  sqlite3_stmt *st[S_N] = { NULL };
+  vocab voc = { NULL, 0, 0, 0 };
+  char digest[65], pragma[128];
+  ts_buf ids = TS_BUF_INIT;
+  int rc, i;
+  size_t s;
+
+  memset(&w, 0, sizeof w);
+  w.m = m;
+  w.progress = progress;
+  w.payload = payload;
+  rc = sqlite3_open_v2(tmp_path, &w.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK) {
+    w_fail(&w, rc, "creating the KB file");
+    goto done;
+  }
+  sqlite3_db_config(w.db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+  snprintf(pragma, sizeof pragma, "PRAGMA application_id = %d", TS_KB_APPLICATION_ID);
+  w_exec(&w, "PRAGMA page_size = 4096");
+  w_exec(&w, "PRAGMA journal_mode = OFF");
+  w_exec(&w, "PRAGMA synchronous = OFF");
+  w_exec(&w, "PRAGMA locking_mode = EXCLUSIVE");
+  w_exec(&w, "PRAGMA cache_size = -262144");
+  w_exec(&w, "PRAGMA temp_store = MEMORY");
+  w_exec(&w, pragma);
+  snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", TSHOOT_KB_FORMAT);
+  w_exec(&w, pragma);
+  w_exec(&w, "BEGIN");
+#define X(name, sql) w_exec(&w, sql);
+  TS_KB_DDL_LIST(X)
+#undef X
+  for (i = 0; i < S_N; i++) st[i] = w_prepare(&w, insert_sql[i]);
+  write_model(&w, st, &voc);
+  write_vocab(&w, st[S_VOCAB], &voc);
+  compute_digest(m, digest);
+  for (s = 0; s < m->n_sources; s++)
+    if (m->sources[s].kb_id) {
+      if (ids.len) ts_buf_addc(&ids, ' ');
+      ts_buf_adds(&ids, m->sources[s].kb_id);
+    }
+  {
+    char fmt[16];
+    snprintf(fmt, sizeof fmt, "%d", TSHOOT_KB_FORMAT);
+    w_row(&w, st[S_META], "tt", TS_META_FORMAT, fmt);
+    w_row(&w, st[S_META], "tt", TS_META_DIGEST, digest);
+    w_row(&w, st[S_META], "tt", TS_META_VERSION, TSHOOT_VERSION);
+    w_row(&w, st[S_META], "tt", TS_META_KB_ID, ts_buf_cstr(&ids) ? ts_buf_cstr(&ids) : "");
+  }
+  if (progress && w.rc == TSHOOT_OK && progress("index", 0, 1, payload) != 0)
+    w.rc = ts_error(TSHOOT_EUSER, "compile cancelled");
+  w_exec(&w, "INSERT INTO article_fts(article_fts) VALUES('optimize')");
+  w_exec(&w, "COMMIT");
+  if (progress && w.rc == TSHOOT_OK) progress("index", 1, 1, payload);
+done:
+  for (i = 0; i < S_N; i++) sqlite3_finalize(st[i]);
+  if (w.db) {
+    rc = sqlite3_close(w.db);
+    if (rc != SQLITE_OK && w.rc == TSHOOT_OK) w.rc = ts_error(TSHOOT_EIO, "closing the new KB failed");
+  }
+  vocab_free(&voc);
+  ts_buf_free(&ids);
+  return w.rc;
+}

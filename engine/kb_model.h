@@ -1,0 +1,185 @@
+/*
+** kb_model.h: the in-memory model of KB sources, built by kb_read.c from the
+** parsed XML, checked by kb_check.c and written by kb_write.c. Only the
+** compiler (kb_*.c) uses it.
+**
+** Strings, conditions and per-item arrays live in the model's arena and are
+** freed all at once; the top-level lists (questions, causes, ...) are growable
+** arrays, so items refer to one another by index, never by pointer.
+*/
+#ifndef TSHOOT_KB_MODEL_H
+#define TSHOOT_KB_MODEL_H
+
+#include "tshoot_int.h"
+#include "diag.h"
+#include "kb_xml.h"
+
+/* ===== arena ===== */
+typedef struct arena_chunk arena_chunk;
+typedef struct arena {
+  arena_chunk *head;
+  int oom;          /* sticky: an allocation failed */
+} arena;
+
+void *arena_alloc(arena *a, size_t n);          /* zeroed; NULL on oom */
+char *arena_strdup(arena *a, const char *s);    /* NULL in -> NULL out */
+void arena_free(arena *a);
+
+/* ===== model ===== */
+typedef struct m_loc { int src, line, col; } m_loc;
+
+typedef enum m_cond_op {
+  C_AND, C_OR, C_NOT, C_EQ, C_NE, C_LT, C_LE, C_GT, C_GE, C_IN, C_HOLDS, C_KNOWN
+} m_cond_op;
+
+typedef struct m_cond {
+  m_cond_op op;
+  char *ref;               /* question (EQ..IN, KNOWN) or fact (HOLDS) id */
+  char **values;           /* EQ..GE: 1 value; IN: n_values */
+  size_t n_values;
+  struct m_cond **kids;    /* AND, OR: n_kids; NOT: 1 */
+  size_t n_kids;
+  m_loc at;                /* the element */
+  m_loc ref_at;            /* its question=/fact= attribute */
+  m_loc value_at;          /* its value=/values= attribute */
+} m_cond;
+
+typedef enum m_qtype { Q_YESNO, Q_CHOICE, Q_VERSION, Q_NUMBER, Q_TEXT } m_qtype;
+
+typedef struct m_choice { char *value, *label; m_loc at; } m_choice;
+
+typedef struct m_question {
+  char *id, *type_name, *prompt, *why, *probe, *unit;
+  m_qtype type;
+  double cost;
+  m_choice *choices;
+  size_t n_choices;
+  m_loc at, probe_at;
+  int used;
+} m_question;
+
+typedef struct m_fact {
+  char *id, *description;
+  m_cond **whens;
+  size_t n_whens;
+  m_loc at;
+  int used, visit;         /* visit: cycle detection state */
+} m_fact;
+
+typedef struct m_symptom {
+  char *id, *kind, *code, *text;
+  char **causes;           /* cause ids, or NULL: all causes of the article */
+  size_t n_causes;
+  m_loc at, causes_at;
+} m_symptom;
+
+typedef enum m_ev_kind { E_ANSWER, E_EXPECT, E_REQUIRES } m_ev_kind;
+
+typedef struct m_evidence {
+  m_ev_kind kind;
+  char *question, *value;  /* E_ANSWER */
+  double p;                /* E_ANSWER, E_EXPECT */
+  m_cond *cond;            /* E_EXPECT, E_REQUIRES */
+  m_loc at, question_at, value_at;
+} m_evidence;
+
+typedef struct m_fix {
+  char *id, *title, *verify, *risk, *script;
+  char **steps;
+  size_t n_steps;
+  double cost;
+  int admin, reversible;
+  m_loc at, script_at;
+} m_fix;
+
+typedef struct m_cause {
+  char *id, *title, *explanation;
+  double prior;
+  size_t article;          /* index into model.articles */
+  m_evidence *ev;
+  size_t n_ev;
+  m_fix *fixes;
+  size_t n_fixes;
+  m_loc at;
+} m_cause;
+
+typedef struct m_article {
+  char *id, *title, *summary;
+  m_symptom *symptoms;
+  size_t n_symptoms;
+  char **aliases;
+  size_t n_aliases;
+  size_t first_cause, n_causes;  /* model.causes[first_cause ..] */
+  m_loc at;
+} m_article;
+
+typedef struct m_given { char *question, *value; m_loc at, question_at, value_at; } m_given;
+
+typedef struct m_test {
+  char *id, *expect_cause, *expect_fix, *description, *text;
+  m_given *given;
+  size_t n_given;
+  m_loc at, cause_at, fix_at;
+} m_test;
+
+typedef struct m_synonyms { char **terms; size_t n_terms; m_loc at; } m_synonyms;
+
+typedef struct m_source {
+  char *path;              /* as named (or found under a named folder) */
+  char sha256[65];
+  size_t size;
+  kbxml_source xs;
+  char *kb_id;
+  int schema_ok;
+} m_source;
+
+typedef struct m_script {
+  char *name;              /* as the KB names it */
+  char *body;              /* ts_malloc'd */
+  size_t len;
+  char sha256[65];
+} m_script;
+
+#define M_LIST(type, name) type *name; size_t n_##name, cap_##name
+
+typedef struct kb_model {
+  arena ar;
+  M_LIST(m_source, sources);
+  M_LIST(m_question, questions);
+  M_LIST(m_fact, facts);
+  M_LIST(m_article, articles);
+  M_LIST(m_cause, causes);
+  M_LIST(m_test, tests);
+  M_LIST(m_synonyms, synonyms);
+  M_LIST(m_script, scripts);
+  const char *const *script_dirs;
+  size_t n_script_dirs;
+  diag_sink *diag;
+  int schema_failed;       /* some source failed the schema: skip reference checks */
+} kb_model;
+
+void model_free(kb_model *m);
+
+/* kb_read.c: walk one parsed, schema-valid source into the model. */
+int kb_read_source(kb_model *m, size_t src);
+
+/* kb_check.c: the checks the schema cannot express. Reports to m->diag. */
+int kb_check(kb_model *m);
+
+/* kb_write.c: write the model into a new SQLite file at tmp_path. */
+int kb_write(kb_model *m, const char *tmp_path, tshoot_progress_cb progress, void *payload);
+
+/* A source file name for diagnostics. */
+static inline const char *model_src_name(const kb_model *m, const m_loc *l)
+{
+  return (l->src >= 0 && (size_t)l->src < m->n_sources) ? m->sources[l->src].path : "";
+}
+
+#define M_ERROR(m, loc, code, ...) \
+  diag_report((m)->diag, TSHOOT_ERRSEV, model_src_name((m), &(loc)), (loc).line, (loc).col, code, __VA_ARGS__)
+#define M_WARN(m, loc, code, ...) \
+  diag_report((m)->diag, TSHOOT_WARNING, model_src_name((m), &(loc)), (loc).line, (loc).col, code, __VA_ARGS__)
+#define M_NOTE(m, loc, ...) \
+  diag_report((m)->diag, TSHOOT_NOTE, model_src_name((m), &(loc)), (loc).line, (loc).col, "", __VA_ARGS__)
+
+#endif /* TSHOOT_KB_MODEL_H */
