@@ -85,7 +85,6 @@ static void index_free(id_index *x)
 typedef struct checker {
   kb_model *m;
   id_index questions, facts, articles, causes, fixes, tests, symptoms;
-  int facts_acyclic;
 } checker;
 
 /* " (did you mean 'x'?)" or "" */
@@ -575,7 +574,7 @@ static void check_cause(checker *k, size_t ci)
   if (!reached)
     M_ERROR(m, c->at, "TSH-E020", "cause '%s' can never be reached: it has no <evidence> and no symptom "
             "points at it; add evidence, or a <symptom causes=\"%s\">", c->id, c->id);
-  if (k->facts_acyclic && requires_satisfiable(k, c) == 0)
+  if (requires_satisfiable(k, c) == 0)
     M_ERROR(m, c->at, "TSH-E021", "cause '%s' can never be concluded: no answers satisfy all of its "
             "<requires> conditions together", c->id);
   for (i = 0; i < c->n_fixes; i++)
@@ -697,15 +696,15 @@ int kb_check(kb_model *m)
   check_questions(&k);
   for (i = 0; i < m->n_facts; i++)
     for (j = 0; j < m->facts[i].n_whens; j++) check_cond(&k, m->facts[i].whens[j]);
-  k.facts_acyclic = 1;
+  /* cycles are reported here; the satisfiability walk has its own depth guard */
   for (i = 0; i < m->n_facts; i++)
-    if (m->facts[i].visit == 0 && fact_cycle_walk(&k, i)) k.facts_acyclic = 0;
+    if (m->facts[i].visit == 0) fact_cycle_walk(&k, i);
   for (i = 0; i < m->n_articles; i++) check_article_symptoms(&k, i);
   for (i = 0; i < m->n_causes; i++) check_cause(&k, i);
   check_tests(&k);
   check_synonyms(&k);
   for (i = 0; i < m->n_questions; i++)
-    if (!m->questions[i].used)
+    if (!m->questions[i].used && index_find(&k.questions, m->questions[i].id) == (long)i)
       M_WARN(m, m->questions[i].at, "TSH-W001", "question '%s' is never used by evidence, a fact or a test",
              m->questions[i].id);
   for (i = 0; i < m->n_facts; i++)

@@ -1,0 +1,3 @@
+-- a script with a syntax error on line 3
+local x = 1
+if x then return end end

@@ -1,0 +1,395 @@
+/*
+** test-compile.c: tshoot_compile: diagnostics at their exact place, atomic
+** and deterministic output, cancellation, a killed compile, allocation
+** failures.
+*/
+#include "tshoot.h"
+#include "tshoot_int.h"
+#include "test.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char tmpdir[256];
+static char srcroot[1024];
+
+static const char *data(const char *rel)
+{
+  static char buf[4][2048];
+  static int k;
+  k = (k + 1) % 4;
+  snprintf(buf[k], sizeof buf[k], "%s/tests/data/%s", srcroot, rel);
+  return buf[k];
+}
+
+static const char *tmp(const char *name)
+{
+  static char buf[4][512];
+  static int k;
+  k = (k + 1) % 4;
+  snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
+  return buf[k];
+}
+
+/* ===== collecting diagnostics ===== */
+
+typedef struct diag { int sev, line, col; char code[16]; char file[512]; char msg[512]; } diag;
+typedef struct diags { diag d[256]; int n; } diags;
+
+static void collect(const tshoot_diagnostic *d, void *p)
+{
+  diags *ds = p;
+  diag *x;
+  if (ds->n >= 256) return;
+  x = &ds->d[ds->n++];
+  x->sev = d->severity;
+  x->line = d->line;
+  x->col = d->column;
+  snprintf(x->code, sizeof x->code, "%s", d->code);
+  snprintf(x->file, sizeof x->file, "%s", d->file);
+  snprintf(x->msg, sizeof x->msg, "%s", d->message);
+}
+
+static int lint(diags *ds, const char *path, const char *out)
+{
+  tshoot_compile_options o = TSHOOT_COMPILE_OPTIONS_INIT;
+  o.on_diagnostic = collect;
+  o.diagnostic_payload = ds;
+  memset(ds, 0, sizeof *ds);
+  return tshoot_compile(NULL, &path, 1, out, &o);
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+  char *buf = NULL;
+  if (ts_read_file(&buf, len, path, 64u << 20) != TSHOOT_OK) return NULL;
+  return buf;
+}
+
+/* Expectations "<!-- expect CODE @X -->" at the end of a line: CODE at that
+** line, at the column of attribute X= (or element <X), or any column. */
+static void check_expectations(const char *path, const diags *ds)
+{
+  size_t len;
+  char *text = slurp(path, &len), *line = text;
+  int lineno = 1, matched[256] = { 0 }, i, nexp = 0;
+  CHECK(text != NULL);
+  if (!text) return;
+  while (line && *line) {
+    char *end = strchr(line, '\n'), *e;
+    if (end) *end = '\0';
+    e = strstr(line, "<!-- expect ");
+    if (e) {
+      char code[16] = "", at[64] = "";
+      int col = 0, found = 0;
+      sscanf(e, "<!-- expect %15s @%63[^ ]", code, at);
+      if (at[0]) {
+        char pat[80];
+        char *hit;
+        if (at[0] == '<') snprintf(pat, sizeof pat, "%s", at);
+        else snprintf(pat, sizeof pat, " %s=", at);
+        hit = strstr(line, pat);
+        CHECK(hit != NULL);
+        if (hit) col = (int)(hit - line) + (at[0] == '<' ? 1 : 2);
+      }
+      nexp++;
+      for (i = 0; i < ds->n; i++)
+        if (ds->d[i].line == lineno && strcmp(ds->d[i].code, code) == 0 &&
+            (col == 0 || ds->d[i].col == col)) {
+          matched[i] = 1;
+          found = 1;
+        }
+      if (!found) {
+        fprintf(stderr, "  expected %s at %s:%d:%d, got:\n", code, path, lineno, col);
+        for (i = 0; i < ds->n; i++)
+          fprintf(stderr, "    %d:%d %s %s\n", ds->d[i].line, ds->d[i].col, ds->d[i].code, ds->d[i].msg);
+      }
+      CHECK(found);
+    }
+    line = end ? end + 1 : NULL;
+    lineno++;
+  }
+  /* no error or warning that was not expected (notes are context) */
+  for (i = 0; i < ds->n; i++)
+    if (!matched[i] && ds->d[i].sev != TSHOOT_NOTE) {
+      int same_code_expected = 0, j;
+      for (j = 0; j < ds->n; j++) if (matched[j] && strcmp(ds->d[j].code, ds->d[i].code) == 0 &&
+                                        strcmp(ds->d[i].code, "TSH-E001") == 0) same_code_expected = 1;
+      if (!same_code_expected) {
+        fprintf(stderr, "  unexpected: %s:%d:%d: %s %s\n", ds->d[i].file, ds->d[i].line, ds->d[i].col,
+                ds->d[i].code, ds->d[i].msg);
+        CHECK(0);
+      }
+    }
+  CHECK(nexp > 0);
+  ts_free(text);
+}
+
+static void test_compile__mistakes_reported_at_their_place(void)
+{
+  diags ds;
+  int rc = lint(&ds, data("lint/mistakes.xml"), NULL);
+  CHECK_INT(rc, TSHOOT_ESOURCE);
+  check_expectations(data("lint/mistakes.xml"), &ds);
+}
+
+static void test_compile__did_you_mean(void)
+{
+  diags ds;
+  int i, seen_q = 0, seen_c = 0, seen_note = 0;
+  lint(&ds, data("lint/mistakes.xml"), NULL);
+  for (i = 0; i < ds.n; i++) {
+    if (strstr(ds.d[i].msg, "unknown question 'office.versoin' (did you mean 'office.version'?)")) seen_q = 1;
+    if (strstr(ds.d[i].msg, "unknown cause 'registri' (did you mean 'registry'?)")) seen_c = 1;
+    if (ds.d[i].sev == TSHOOT_NOTE && strstr(ds.d[i].msg, "first defined here")) seen_note = 1;
+  }
+  CHECK(seen_q);
+  CHECK(seen_c);
+  CHECK(seen_note);
+}
+
+static void test_compile__schema_errors(void)
+{
+  diags ds;
+  CHECK_INT(lint(&ds, data("lint/schema-error.xml"), NULL), TSHOOT_ESOURCE);
+  check_expectations(data("lint/schema-error.xml"), &ds);
+  CHECK_INT(lint(&ds, data("lint/not-well-formed.xml"), NULL), TSHOOT_ESOURCE);
+  check_expectations(data("lint/not-well-formed.xml"), &ds);
+}
+
+static void test_compile__good_kb_compiles_and_opens(void)
+{
+  diags ds;
+  tshoot_kb *kb = NULL;
+  tshoot_kb_info info;
+  int rc = lint(&ds, data("compile/good.xml"), tmp("good.db"));
+  CHECK_INT(rc, TSHOOT_OK);
+  CHECK_INT(ds.n, 0);
+  CHECK_INT(tshoot_kb_open(&kb, tmp("good.db"), NULL), TSHOOT_OK);
+  if (!kb) return;
+  CHECK_INT(tshoot_kb_info_get(&info, kb), TSHOOT_OK);
+  CHECK_INT(info.articles, 1);
+  CHECK_INT(info.questions, 3);
+  CHECK_INT(info.facts, 1);
+  CHECK_INT(info.causes, 2);
+  CHECK_INT(info.fixes, 2);
+  CHECK_INT(info.tests, 2);
+  CHECK_INT(strlen(info.digest), 64);
+  CHECK_STR(info.tshoot_version, TSHOOT_VERSION);
+  tshoot_kb_close(kb);
+}
+
+static int same_file(const char *a, const char *b)
+{
+  size_t la, lb;
+  char *x = slurp(a, &la), *y = slurp(b, &lb);
+  int same = x && y && la == lb && memcmp(x, y, la) == 0;
+  ts_free(x);
+  ts_free(y);
+  return same;
+}
+
+static int stray_temp_files(void)
+{
+  DIR *d = opendir(tmpdir);
+  struct dirent *e;
+  int n = 0;
+  if (!d) return -1;
+  while ((e = readdir(d)) != NULL)
+    if (strstr(e->d_name, ".tmp-")) n++;
+  closedir(d);
+  return n;
+}
+
+static void test_compile__same_sources_same_bytes(void)
+{
+  diags ds;
+  CHECK_INT(lint(&ds, data("compile/good.xml"), tmp("a.db")), TSHOOT_OK);
+  CHECK_INT(lint(&ds, data("compile/good.xml"), tmp("b.db")), TSHOOT_OK);
+  CHECK(same_file(tmp("a.db"), tmp("b.db")));
+}
+
+static void test_compile__failed_compile_keeps_old_kb(void)
+{
+  diags ds;
+  CHECK_INT(lint(&ds, data("compile/good.xml"), tmp("keep.db")), TSHOOT_OK);
+  CHECK_INT(lint(&ds, data("compile/good.xml"), tmp("keep-copy.db")), TSHOOT_OK);
+  CHECK_INT(lint(&ds, data("lint/mistakes.xml"), tmp("keep.db")), TSHOOT_ESOURCE);
+  CHECK(same_file(tmp("keep.db"), tmp("keep-copy.db")));
+  CHECK_INT(stray_temp_files(), 0);
+}
+
+static int cancel_at_write(const char *phase, size_t done, size_t total, void *p)
+{
+  (void)done; (void)total;
+  ++*(int *)p;
+  return strcmp(phase, "write") == 0;
+}
+
+static void test_compile__cancel_keeps_old_kb(void)
+{
+  diags ds;
+  tshoot_compile_options o = TSHOOT_COMPILE_OPTIONS_INIT;
+  const char *src = data("compile/good.xml");
+  int calls = 0;
+  CHECK_INT(lint(&ds, src, tmp("cancel.db")), TSHOOT_OK);
+  CHECK_INT(lint(&ds, src, tmp("cancel-copy.db")), TSHOOT_OK);
+  o.on_progress = cancel_at_write;
+  o.progress_payload = &calls;
+  CHECK_INT(tshoot_compile(NULL, &src, 1, tmp("cancel.db"), &o), TSHOOT_EUSER);
+  CHECK(calls > 0);
+  CHECK(same_file(tmp("cancel.db"), tmp("cancel-copy.db")));
+  CHECK_INT(stray_temp_files(), 0);
+}
+
+static void test_compile__missing_and_empty_sources(void)
+{
+  const char *nosuch = "/nonexistent/kb-folder";
+  const char *empty = tmp("empty-dir");
+  mkdir(empty, 0755);
+  CHECK_INT(tshoot_compile(NULL, &nosuch, 1, NULL, NULL), TSHOOT_ENOTFOUND);
+  CHECK_CONTAINS(tshoot_error_last()->message, "no such file or folder");
+  CHECK_INT(tshoot_compile(NULL, &empty, 1, NULL, NULL), TSHOOT_ENOTFOUND);
+  CHECK_CONTAINS(tshoot_error_last()->message, "no .xml files");
+  CHECK_INT(tshoot_compile(NULL, NULL, 0, NULL, NULL), TSHOOT_EINVALID);
+}
+
+static void test_compile__file_size_cap(void)
+{
+  diags ds;
+  tshoot_compile_options o = TSHOOT_COMPILE_OPTIONS_INIT;
+  const char *src = data("compile/good.xml");
+  int i;
+  o.on_diagnostic = collect;
+  o.diagnostic_payload = &ds;
+  o.max_file_size = 100;
+  memset(&ds, 0, sizeof ds);
+  CHECK_INT(tshoot_compile(NULL, &src, 1, NULL, &o), TSHOOT_ESOURCE);
+  for (i = 0; i < ds.n; i++) if (strcmp(ds.d[i].code, "TSH-E031") == 0) break;
+  CHECK(i < ds.n);
+  if (i < ds.n) CHECK_CONTAINS(ds.d[i].msg, "split it");
+}
+
+/* Many articles, so that the write phase lasts long enough to be killed. */
+static void write_big_source(const char *dir, int articles)
+{
+  char path[700];
+  FILE *f;
+  int i, j;
+  mkdir(dir, 0755);
+  snprintf(path, sizeof path, "%s/big.xml", dir);
+  f = fopen(path, "w");
+  if (!f) return;
+  fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<kb xmlns=\"urn:tshoot:kb:1\" id=\"big\">\n");
+  for (i = 0; i < articles; i++) {
+    fprintf(f, "<article id=\"a%d\"><title>Article %d about widget%d failure</title><symptoms>", i, i, i % 97);
+    for (j = 0; j < 8; j++) fprintf(f, "<symptom>symptom word%d word%d word%d gadget%d</symptom>", (i * 7 + j) % 3001, (i + j) % 101, j, i % 13);
+    fprintf(f, "</symptoms><cause id=\"c%d\"><title>Cause %d</title><explanation>", i, i);
+    for (j = 0; j < 40; j++) fprintf(f, "term%d ", (i * 31 + j * 17) % 5003);
+    fprintf(f, "</explanation><fix id=\"f%d\"><title>Fix %d</title><step>", i, i);
+    for (j = 0; j < 60; j++) fprintf(f, "step%d ", (i * 13 + j * 11) % 4001);
+    fprintf(f, "</step></fix></cause></article>\n");
+  }
+  fprintf(f, "</kb>\n");
+  fclose(f);
+}
+
+static void test_compile__killed_compile_leaves_old_kb(void)
+{
+  diags ds;
+  char bigdir[600];
+  const char *src;
+  pid_t pid;
+  int status, caught = 0, attempt;
+  struct timespec ts = { 0, 200000 };
+  tshoot_kb *kb = NULL;
+
+  CHECK_INT(lint(&ds, data("compile/good.xml"), tmp("killed.db")), TSHOOT_OK);
+  CHECK_INT(lint(&ds, data("compile/good.xml"), tmp("killed-copy.db")), TSHOOT_OK);
+  snprintf(bigdir, sizeof bigdir, "%s/big", tmpdir);
+  write_big_source(bigdir, 6000);
+  src = bigdir;
+  for (attempt = 0; attempt < 3 && !caught; attempt++) {
+    fflush(NULL);
+    pid = fork();
+    if (pid == 0) {
+      int rc = tshoot_compile(NULL, &src, 1, tmp("killed.db"), NULL);
+      _exit(rc == TSHOOT_OK ? 0 : 3);
+    }
+    /* wait until the temporary KB is being written, then kill -9 */
+    for (;;) {
+      DIR *d = opendir(tmpdir);
+      struct dirent *e;
+      int found = 0;
+      if (d) {
+        while ((e = readdir(d)) != NULL)
+          if (strstr(e->d_name, ".killed.db.tmp-")) {
+            struct stat st;
+            char p[800];
+            snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
+            if (stat(p, &st) == 0 && st.st_size > 0) found = 1;
+          }
+        closedir(d);
+      }
+      if (found) { kill(pid, SIGKILL); caught = 1; break; }
+      if (waitpid(pid, &status, WNOHANG) == pid) { pid = 0; break; }
+      nanosleep(&ts, NULL);
+    }
+    if (pid) waitpid(pid, &status, 0);
+    if (!caught) /* it finished first: put the old KB back and try again */
+      CHECK_INT(lint(&ds, data("compile/good.xml"), tmp("killed.db")), TSHOOT_OK);
+  }
+  CHECK(caught);
+  CHECK(same_file(tmp("killed.db"), tmp("killed-copy.db")));
+  CHECK_INT(tshoot_kb_open(&kb, tmp("killed.db"), NULL), TSHOOT_OK);
+  tshoot_kb_close(kb);
+}
+
+static void test_compile__allocation_failures_fail_cleanly(void)
+{
+  diags ds;
+  long n;
+  int ok = 0;
+  for (n = 0; n < 5000 && !ok; n += (n < 200 ? 1 : 37)) {
+    int rc;
+    ts_alloc_fail_after(n);
+    rc = lint(&ds, data("compile/good.xml"), tmp("oom.db"));
+    ts_alloc_fail_after(-1);
+    if (rc == TSHOOT_OK) ok = 1;
+    else if (rc != TSHOOT_ENOMEM && rc != TSHOOT_ERROR && rc != TSHOOT_EIO && rc != TSHOOT_ESOURCE) {
+      fprintf(stderr, "  allocation %ld failed gave %d: %s\n", n, rc, tshoot_error_last()->message);
+      CHECK(0);
+      break;
+    }
+  }
+  CHECK(ok);
+}
+
+int main(void)
+{
+  const char *root = getenv("TSHOOT_SOURCE_ROOT");
+  snprintf(srcroot, sizeof srcroot, "%s", root ? root : "..");
+  snprintf(tmpdir, sizeof tmpdir, "/tmp/tshoot-test-compile-XXXXXX");
+  if (!mkdtemp(tmpdir)) return 99;
+  RUN(test_compile__mistakes_reported_at_their_place);
+  RUN(test_compile__did_you_mean);
+  RUN(test_compile__schema_errors);
+  RUN(test_compile__good_kb_compiles_and_opens);
+  RUN(test_compile__same_sources_same_bytes);
+  RUN(test_compile__failed_compile_keeps_old_kb);
+  RUN(test_compile__cancel_keeps_old_kb);
+  RUN(test_compile__missing_and_empty_sources);
+  RUN(test_compile__file_size_cap);
+  RUN(test_compile__killed_compile_leaves_old_kb);
+  RUN(test_compile__allocation_failures_fail_cleanly);
+  {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+  }
+  TEST_EXIT();
+}

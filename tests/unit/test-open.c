@@ -1,0 +1,261 @@
+/*
+** test-open.c: tshoot_kb_open on files that are not what they claim:
+** missing, foreign, truncated, appended to, of another format version, with a
+** tampered schema, and with random bytes flipped; none may crash, and each
+** must be refused with the right status and a message that says why.
+*/
+#include "tshoot.h"
+#include "kb.h"
+#include "test.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char tmpdir[256];
+static char good[512];
+
+static const char *tmp(const char *name)
+{
+  static char buf[4][512];
+  static int k;
+  k = (k + 1) % 4;
+  snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
+  return buf[k];
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+  char *buf = NULL;
+  if (ts_read_file(&buf, len, path, 64u << 20) != TSHOOT_OK) return NULL;
+  return buf;
+}
+
+static void spit(const char *path, const void *data, size_t len)
+{
+  FILE *f = fopen(path, "wb");
+  if (!f) return;
+  if (len) fwrite(data, 1, len, f);
+  fclose(f);
+}
+
+static int open_status(const char *path)
+{
+  tshoot_kb *kb = NULL;
+  int rc = tshoot_kb_open(&kb, path, NULL);
+  CHECK(rc == TSHOOT_OK ? kb != NULL : kb == NULL);
+  tshoot_kb_close(kb);
+  return rc;
+}
+
+static void test_open__good_kb(void)
+{
+  CHECK_INT(open_status(good), TSHOOT_OK);
+}
+
+static void test_open__missing_file_says_how_to_make_one(void)
+{
+  CHECK_INT(open_status(tmp("nope.db")), TSHOOT_ENOTFOUND);
+  CHECK_CONTAINS(tshoot_error_last()->message, "tshoot compile");
+  CHECK_CONTAINS(tshoot_error_last()->file, "nope.db");
+}
+
+static void test_open__text_and_empty_files(void)
+{
+  spit(tmp("text.db"), "hello, this is not a database\n", 30);
+  CHECK_INT(open_status(tmp("text.db")), TSHOOT_ECORRUPT);
+  CHECK_CONTAINS(tshoot_error_last()->message, "not a tshoot KB");
+  spit(tmp("empty.db"), "", 0);
+  CHECK_INT(open_status(tmp("empty.db")), TSHOOT_ECORRUPT);
+  CHECK_INT(open_status(tmpdir), TSHOOT_EIO);
+}
+
+static void test_open__truncated_and_appended(void)
+{
+  size_t len;
+  char *b = slurp(good, &len);
+  CHECK(b != NULL);
+  if (!b) return;
+  spit(tmp("half.db"), b, len / 2);
+  CHECK_INT(open_status(tmp("half.db")), TSHOOT_ECORRUPT);
+  CHECK_CONTAINS(tshoot_error_last()->message, "truncated");
+  spit(tmp("short.db"), b, 60);
+  CHECK_INT(open_status(tmp("short.db")), TSHOOT_ECORRUPT);
+  {
+    char *more = malloc(len + 4096);
+    memcpy(more, b, len);
+    memset(more + len, 0x5a, 4096);
+    spit(tmp("long.db"), more, len + 4096);
+    free(more);
+  }
+  CHECK_INT(open_status(tmp("long.db")), TSHOOT_ECORRUPT);
+  free(b);
+}
+
+/* Run sql on the SQLite file at path (created if missing). */
+static void alter_db(const char *path, const char *sql)
+{
+  sqlite3 *db = NULL;
+  CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+  CHECK_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+}
+
+static void copy_good(const char *to)
+{
+  size_t len;
+  char *b = slurp(good, &len);
+  if (b) spit(to, b, len);
+  free(b);
+}
+
+static void test_open__foreign_sqlite_and_other_versions(void)
+{
+  unlink(tmp("foreign.db"));
+  alter_db(tmp("foreign.db"), "CREATE TABLE t(x); INSERT INTO t VALUES(1);");
+  CHECK_INT(open_status(tmp("foreign.db")), TSHOOT_ECORRUPT);
+  CHECK_CONTAINS(tshoot_error_last()->message, "application id");
+
+  copy_good(tmp("v2.db"));
+  alter_db(tmp("v2.db"), "PRAGMA user_version = 2");
+  CHECK_INT(open_status(tmp("v2.db")), TSHOOT_EVERSION);
+  CHECK_CONTAINS(tshoot_error_last()->message, "recompile");
+}
+
+static void test_open__tampered_schema(void)
+{
+  copy_good(tmp("view.db"));
+  alter_db(tmp("view.db"), "CREATE VIEW v AS SELECT 1");
+  CHECK_INT(open_status(tmp("view.db")), TSHOOT_ECORRUPT);
+  CHECK_CONTAINS(tshoot_error_last()->message, "unexpected view 'v'");
+
+  copy_good(tmp("trigger.db"));
+  alter_db(tmp("trigger.db"), "CREATE TRIGGER tr AFTER INSERT ON meta BEGIN SELECT 1; END");
+  CHECK_INT(open_status(tmp("trigger.db")), TSHOOT_ECORRUPT);
+  CHECK_CONTAINS(tshoot_error_last()->message, "unexpected trigger 'tr'");
+
+  copy_good(tmp("drop.db"));
+  alter_db(tmp("drop.db"), "DROP TABLE vocab");
+  CHECK_INT(open_status(tmp("drop.db")), TSHOOT_ECORRUPT);
+  CHECK_CONTAINS(tshoot_error_last()->message, "'vocab' is missing");
+
+  copy_good(tmp("changed.db"));
+  alter_db(tmp("changed.db"), "DROP TABLE vocab; CREATE TABLE vocab(word TEXT, n INTEGER, evil TEXT)");
+  CHECK_INT(open_status(tmp("changed.db")), TSHOOT_ECORRUPT);
+
+  copy_good(tmp("nometa.db"));
+  alter_db(tmp("nometa.db"), "DELETE FROM meta WHERE key = 'digest'");
+  CHECK_INT(open_status(tmp("nometa.db")), TSHOOT_ECORRUPT);
+  CHECK_CONTAINS(tshoot_error_last()->message, "digest");
+}
+
+/* xorshift, for reproducible damage */
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint64_t rnd(void)
+{
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return rng_state;
+}
+
+static void test_open__flipped_bytes_never_crash(void)
+{
+  size_t len;
+  char *orig = slurp(good, &len), *b;
+  int i, opened = 0, refused = 0, searched = 0;
+  CHECK(orig != NULL);
+  if (!orig) return;
+  b = malloc(len);
+  for (i = 0; i < 400; i++) {
+    tshoot_kb *kb = NULL;
+    int k, flips = 1 + (int)(rnd() % 16), rc;
+    memcpy(b, orig, len);
+    for (k = 0; k < flips; k++) {
+      /* beyond the 100-byte header, so that the damage reaches SQLite */
+      size_t at = 100 + (size_t)(rnd() % (len - 100));
+      b[at] = (char)(b[at] ^ (1 + rnd() % 255));
+    }
+    spit(tmp("flipped.db"), b, len);
+    rc = tshoot_kb_open(&kb, tmp("flipped.db"), NULL);
+    CHECK(rc == TSHOOT_OK || rc == TSHOOT_ECORRUPT || rc == TSHOOT_EVERSION || rc == TSHOOT_ERROR);
+    if (rc != TSHOOT_OK) { refused++; CHECK(tshoot_error_last()->message[0] != '\0'); continue; }
+    opened++;
+    {
+      tshoot_results *r = NULL;
+      tshoot_article *a = NULL;
+      rc = tshoot_search(&r, kb, "printer offline", 15, NULL);
+      CHECK(rc == TSHOOT_OK || rc == TSHOOT_ECORRUPT || rc == TSHOOT_ERROR);
+      if (rc == TSHOOT_OK) searched++;
+      tshoot_results_free(r);
+      rc = tshoot_article_load(&a, kb, "printer-offline");
+      CHECK(rc == TSHOOT_OK || rc == TSHOOT_ECORRUPT || rc == TSHOOT_ENOTFOUND || rc == TSHOOT_ERROR);
+      tshoot_article_free(a);
+    }
+    tshoot_kb_close(kb);
+  }
+  printf("  flipped: %d opened (%d searched), %d refused\n", opened, searched, refused);
+  CHECK(opened + refused == 400);
+  free(b);
+  free(orig);
+}
+
+static void test_open__replaced_file_is_detected_by_new_connections(void)
+{
+  tshoot_kb *kb = NULL;
+  kb_conn *c1 = NULL, *c2 = NULL;
+  copy_good(tmp("swap.db"));
+  CHECK_INT(tshoot_kb_open(&kb, tmp("swap.db"), NULL), TSHOOT_OK);
+  if (!kb) return;
+  /* another build with the same tables but a different digest */
+  alter_db(tmp("swap.db"), "UPDATE meta SET value = '0000000000000000000000000000000000000000000000000000000000000000' WHERE key = 'digest'");
+  CHECK_INT(kb_conn_acquire(kb, &c1), TSHOOT_OK);      /* the pooled one, opened before */
+  CHECK_INT(kb_conn_acquire(kb, &c2), TSHOOT_ERROR);   /* a new one sees another build */
+  CHECK_CONTAINS(tshoot_error_last()->message, "replaced");
+  kb_conn_release(kb, c1);
+  tshoot_kb_close(kb);
+}
+
+static void test_open__bad_arguments(void)
+{
+  tshoot_kb *kb = (tshoot_kb *)1;
+  tshoot_kb_options o = TSHOOT_KB_OPTIONS_INIT;
+  CHECK_INT(tshoot_kb_open(NULL, good, NULL), TSHOOT_EINVALID);
+  CHECK_INT(tshoot_kb_open(&kb, NULL, NULL), TSHOOT_EINVALID);
+  CHECK(kb == NULL);
+  o.version = 99;
+  CHECK_INT(tshoot_kb_open(&kb, good, &o), TSHOOT_EINVALID);
+  tshoot_kb_close(NULL);
+  CHECK_STR(tshoot_libversion(), TSHOOT_VERSION);
+  CHECK_CONTAINS(tshoot_strerror(TSHOOT_ECORRUPT), "damaged");
+}
+
+int main(void)
+{
+  const char *root = getenv("TSHOOT_SOURCE_ROOT");
+  char src[1024];
+  const char *s = src;
+  snprintf(src, sizeof src, "%s/tests/data/compile/good.xml", root ? root : "..");
+  snprintf(tmpdir, sizeof tmpdir, "/tmp/tshoot-test-open-XXXXXX");
+  if (!mkdtemp(tmpdir)) return 99;
+  snprintf(good, sizeof good, "%s/good.db", tmpdir);
+  if (tshoot_compile(NULL, &s, 1, good, NULL) != TSHOOT_OK) {
+    fprintf(stderr, "cannot compile the fixture: %s\n", tshoot_error_last()->message);
+    return 99;
+  }
+  RUN(test_open__good_kb);
+  RUN(test_open__missing_file_says_how_to_make_one);
+  RUN(test_open__text_and_empty_files);
+  RUN(test_open__truncated_and_appended);
+  RUN(test_open__foreign_sqlite_and_other_versions);
+  RUN(test_open__tampered_schema);
+  RUN(test_open__flipped_bytes_never_crash);
+  RUN(test_open__replaced_file_is_detected_by_new_connections);
+  RUN(test_open__bad_arguments);
+  {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+  }
+  TEST_EXIT();
+}
