@@ -1,1 +1,479 @@
-/* scaffold */
+/*
+** output.c: what the commands share: terminals and colour, error printing,
+** finding and opening the KB, text wrapping, JSON, and printing an article.
+*/
+#include "cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef TSHOOT_DEFAULT_KB
+# define TSHOOT_DEFAULT_KB ""
+#endif
+#ifndef TSHOOT_INSTALLED_KB
+# define TSHOOT_INSTALLED_KB "/usr/local/share/tshoot/tshoot.db"
+#endif
+
+/* ===== terminals and colour ===== */
+
+static int tty_out, tty_err, color_out, color_err;
+
+void cli_init(void)
+{
+  const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+  int color_ok = !(nc && *nc) && !(term && strcmp(term, "dumb") == 0);
+  tty_out = isatty(STDOUT_FILENO);
+  tty_err = isatty(STDERR_FILENO);
+  color_out = tty_out && color_ok;
+  color_err = tty_err && color_ok;
+}
+
+int cli_color_out(void) { return color_out; }
+int cli_color_err(void) { return color_err; }
+int cli_tty_err(void) { return tty_err; }
+
+int cli_width(void)
+{
+  const char *c = getenv("COLUMNS");
+  int w = 0;
+  if (c && cli_parse_int(c, 1, 10000, &w) == 0) {
+    /* use it */
+  } else if (tty_out) {
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) w = ws.ws_col;
+  }
+  if (w <= 0) w = 80;
+  if (w < 40) w = 40;
+  if (w > 120) w = 120;
+  return w;
+}
+
+const char *cli_sgr(FILE *f, cli_sgr_kind k)
+{
+  static const char *const codes[] = {
+    [SGR_RESET] = "\033[0m", [SGR_BOLD] = "\033[1m", [SGR_DIM] = "\033[2m",
+    [SGR_RED] = "\033[1;31m", [SGR_MAGENTA] = "\033[1;35m", [SGR_CYAN] = "\033[1;36m",
+    [SGR_GREEN] = "\033[1;32m", [SGR_BOLD_OFF] = "\033[22m",
+  };
+  int on = f == stdout ? color_out : f == stderr ? color_err : 0;
+  return on ? codes[k] : "";
+}
+
+/* ===== errors ===== */
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+  va_list ap;
+  fflush(stdout);
+  fprintf(stderr, "tshoot: %s%s", cmd ? cmd : "", cmd ? ": " : "");
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  if (cmd) fprintf(stderr, "\ntry 'tshoot %s --help'\n", cmd);
+  else fprintf(stderr, "\ntry 'tshoot --help'\n");
+  return EXIT_USAGE;
+}
+
+static void error_head(void)
+{
+  fflush(stdout);
+  fprintf(stderr, "tshoot: %serror:%s ", cli_sgr(stderr, SGR_RED), cli_sgr(stderr, SGR_RESET));
+}
+
+int cli_error(const char *fmt, ...)
+{
+  va_list ap;
+  error_head();
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  return EXIT_FAIL;
+}
+
+void cli_note(const char *fmt, ...)
+{
+  va_list ap;
+  fflush(stdout);
+  fprintf(stderr, "tshoot: %snote:%s ", cli_sgr(stderr, SGR_CYAN), cli_sgr(stderr, SGR_RESET));
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+int cli_lib_error(int rc)
+{
+  const tshoot_error *e = tshoot_error_last();
+  const char *msg = e->message && *e->message ? e->message : tshoot_strerror(rc);
+  error_head();
+  if (e->file) {
+    fprintf(stderr, "%s", e->file);
+    if (e->line > 0) fprintf(stderr, ":%d", e->line);
+    if (e->line > 0 && e->column > 0) fprintf(stderr, ":%d", e->column);
+    fputs(": ", stderr);
+  }
+  fprintf(stderr, "%s\n", msg);
+  return EXIT_FAIL;
+}
+
+static const char *status_name(int rc)
+{
+  switch (rc) {
+  case TSHOOT_OK: return "ok";
+  case TSHOOT_ENOMEM: return "nomem";
+  case TSHOOT_EINVALID: return "invalid";
+  case TSHOOT_ENOTFOUND: return "notfound";
+  case TSHOOT_ESOURCE: return "source";
+  case TSHOOT_ECORRUPT: return "corrupt";
+  case TSHOOT_EVERSION: return "version";
+  case TSHOOT_EIO: return "io";
+  case TSHOOT_ETIMEOUT: return "timeout";
+  case TSHOOT_ELIMIT: return "limit";
+  case TSHOOT_EUSER: return "user";
+  default: return "error";
+  }
+}
+
+json_t *cli_error_json(int rc)
+{
+  const tshoot_error *e = tshoot_error_last();
+  json_t *j = json_object();
+  json_object_set_new(j, "code", json_integer(rc));
+  json_object_set_new(j, "status", json_string(status_name(rc)));
+  json_object_set_new(j, "message", cli_jstr(e->message && *e->message ? e->message
+                                                                      : tshoot_strerror(rc)));
+  json_object_set_new(j, "file", cli_jstr(e->file));
+  json_object_set_new(j, "line", json_integer(e->line));
+  json_object_set_new(j, "column", json_integer(e->column));
+  return j;
+}
+
+/* ===== the KB ===== */
+
+static int file_exists(const char *p)
+{
+  struct stat st;
+  return p && *p && stat(p, &st) == 0;
+}
+
+int cli_open_kb(tshoot_kb **out, const char *opt, const char **path_out)
+{
+  const char *env = getenv("TSHOOT_KB"), *path = NULL, *from = NULL;
+  int rc;
+
+  *out = NULL;
+  if (opt) {
+    path = opt;
+    from = "--kb";
+  } else if (env && *env) {
+    path = env;
+    from = "$TSHOOT_KB";
+  } else if (file_exists(TSHOOT_DEFAULT_KB)) {
+    path = TSHOOT_DEFAULT_KB;
+  } else if (file_exists(TSHOOT_INSTALLED_KB)) {
+    path = TSHOOT_INSTALLED_KB;
+  } else {
+    cli_error("no knowledge base found");
+    fprintf(stderr,
+            "  looked for: --kb FILE (not given), $TSHOOT_KB (unset),\n"
+            "              %s (the KB this build compiles),\n"
+            "              %s (the installed KB)\n"
+            "  to get one: build the project ('meson compile -C BUILDDIR' compiles kb/ into the first),\n"
+            "              or compile your own: 'tshoot compile DIR -o my.db', then pass --kb my.db\n"
+            "              or set TSHOOT_KB=my.db\n",
+            *TSHOOT_DEFAULT_KB ? TSHOOT_DEFAULT_KB : "(none)", TSHOOT_INSTALLED_KB);
+    return EXIT_FAIL;
+  }
+  if (path_out) *path_out = path;
+  rc = tshoot_kb_open(out, path, NULL);
+  if (rc != TSHOOT_OK) {
+    cli_lib_error(rc);
+    if (from && strcmp(from, "$TSHOOT_KB") == 0)
+      cli_note("the KB path came from $TSHOOT_KB; unset it to use the default KB");
+    return EXIT_FAIL;
+  }
+  return EXIT_OK;
+}
+
+/* ===== JSON ===== */
+
+int cli_json_print(json_t *j)
+{
+  size_t flags = (isatty(STDOUT_FILENO) ? JSON_INDENT(2) : JSON_COMPACT);
+  int rc;
+  if (!j) {
+    fprintf(stderr, "tshoot: error: out of memory building JSON\n");
+    return EXIT_FAIL;
+  }
+  rc = json_dumpf(j, stdout, flags);
+  json_decref(j);
+  if (rc != 0 || fputc('\n', stdout) == EOF) return EXIT_FAIL;
+  return EXIT_OK;
+}
+
+json_t *cli_jstr(const char *s)
+{
+  json_t *j;
+  char *copy, *p;
+  if (!s) return json_null();
+  j = json_string(s);
+  if (j) return j;
+  /* invalid UTF-8 (KB text is checked by the compiler, but be safe) */
+  copy = strdup(s);
+  if (!copy) return json_null();
+  for (p = copy; *p; p++)
+    if ((unsigned char)*p >= 0x80) *p = '?';
+  j = json_string(copy);
+  free(copy);
+  return j ? j : json_null();
+}
+
+/* ===== wrapping ===== */
+
+/* Bytes of the escape sequence at s (ESC [ ... final byte), or 0. */
+static size_t ansi_len(const char *s)
+{
+  size_t i;
+  if (s[0] != '\033' || s[1] != '[') return 0;
+  for (i = 2; s[i]; i++)
+    if ((unsigned char)s[i] >= 0x40 && (unsigned char)s[i] <= 0x7e) return i + 1;
+  return i;
+}
+
+static int width_of(const char *s, size_t n)
+{
+  int w = 0;
+  size_t i = 0;
+  while (i < n) {
+    size_t a = ansi_len(s + i);
+    if (a) { i += a; continue; }
+    if (((unsigned char)s[i] & 0xc0) != 0x80) w++;
+    i++;
+  }
+  return w;
+}
+
+int cli_display_width(const char *s) { return width_of(s, strlen(s)); }
+
+void cli_wrap(FILE *f, const char *text, int indent, int first_col, int width)
+{
+  int col = first_col, line_empty = 1;
+  const char *p = text ? text : "";
+  if (width - indent < 20) width = indent + 20;
+  while (*p) {
+    const char *w;
+    size_t n;
+    int ww;
+    if (*p == '\n') {
+      /* keep the author's paragraph breaks: a blank line stays blank */
+      int nl = 0;
+      while (*p == '\n' || *p == ' ' || *p == '\t' || *p == '\r') { if (*p == '\n') nl++; p++; }
+      if (!*p) break;
+      fputc('\n', f);
+      if (nl > 1) fputc('\n', f);
+      fprintf(f, "%*s", indent, "");
+      col = indent;
+      line_empty = 1;
+      continue;
+    }
+    if (*p == ' ' || *p == '\t' || *p == '\r') { p++; continue; }
+    w = p;
+    while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+      size_t a = ansi_len(p);
+      p += a ? a : 1;
+    }
+    n = (size_t)(p - w);
+    ww = width_of(w, n);
+    if (!line_empty && col + 1 + ww > width) {
+      fprintf(f, "\n%*s", indent, "");
+      col = indent;
+      line_empty = 1;
+    }
+    if (!line_empty) { fputc(' ', f); col++; }
+    fwrite(w, 1, n, f);
+    col += ww;
+    line_empty = 0;
+  }
+  fputc('\n', f);
+}
+
+int cli_getopt_error(const char *cmd, int c, char **argv)
+{
+  extern int optind, optopt;
+  const char *tok = optind > 0 ? argv[optind - 1] : "?";
+  if (c == ':') {
+    if (tok[0] == '-' && tok[1] == '-') return cli_usage_error(cmd, "option '%s' needs a value", tok);
+    return cli_usage_error(cmd, "option '-%c' needs a value", optopt);
+  }
+  if (optopt && !(tok[0] == '-' && tok[1] == '-'))
+    return cli_usage_error(cmd, "unknown option '-%c'", optopt);
+  return cli_usage_error(cmd, "unknown option '%s'", tok);
+}
+
+int cli_parse_int(const char *s, int lo, int hi, int *out)
+{
+  char *end;
+  long v;
+  if (!s || !*s) return -1;
+  errno = 0;
+  v = strtol(s, &end, 10);
+  if (errno || *end || v < lo || v > hi) return -1;
+  *out = (int)v;
+  return 0;
+}
+
+/* ===== articles ===== */
+
+static void heading(FILE *f, const char *text)
+{
+  fprintf(f, "\n%s%s%s\n", cli_sgr(f, SGR_BOLD), text, cli_sgr(f, SGR_RESET));
+}
+
+void cli_print_article(FILE *f, const tshoot_article *a)
+{
+  int width = cli_width();
+  size_t i, j, k;
+  char label[64];
+
+  fprintf(f, "%s", cli_sgr(f, SGR_BOLD));
+  cli_wrap(f, a->title, 0, 0, width);
+  {
+    char meta[1200];
+    snprintf(meta, sizeof meta, "%s%s  %.1000s:%d%s", cli_sgr(f, SGR_DIM), a->id,
+             a->file ? a->file : "?", a->line, cli_sgr(f, SGR_RESET));
+    fputs(cli_sgr(f, SGR_RESET), f);
+    cli_wrap(f, meta, 0, 0, width);
+  }
+  if (a->summary) {
+    fputc('\n', f);
+    cli_wrap(f, a->summary, 0, 0, width);
+  }
+  if (a->n_symptoms) {
+    heading(f, "Symptoms");
+    for (i = 0; i < a->n_symptoms; i++) {
+      const tshoot_symptom_info *s = &a->symptoms[i];
+      fputs("  - ", f);
+      if (s->kind && strcmp(s->kind, "error") == 0) {
+        char *q;
+        size_t n = strlen(s->text) + (s->code ? strlen(s->code) : 0) + 32;
+        q = malloc(n);
+        if (!q) continue;
+        if (s->code) snprintf(q, n, "error %s: \"%s\"", s->code, s->text);
+        else snprintf(q, n, "error: \"%s\"", s->text);
+        cli_wrap(f, q, 4, 4, width);
+        free(q);
+      } else {
+        cli_wrap(f, s->text, 4, 4, width);
+      }
+    }
+  }
+  if (a->n_aliases) {
+    heading(f, "Also known as");
+    for (i = 0; i < a->n_aliases; i++) {
+      fputs("  - ", f);
+      cli_wrap(f, a->aliases[i], 4, 4, width);
+    }
+  }
+  if (a->n_causes) heading(f, a->n_causes == 1 ? "Cause" : "Possible causes");
+  for (i = 0; i < a->n_causes; i++) {
+    const tshoot_cause_info *c = &a->causes[i];
+    snprintf(label, sizeof label, "%zu. ", i + 1);
+    fprintf(f, "\n%s%s", label, cli_sgr(f, SGR_BOLD));
+    cli_wrap(f, c->title, 3, (int)strlen(label), width);
+    {
+      char meta[256];
+      snprintf(meta, sizeof meta, "%s%s (prior %.2f)%s", cli_sgr(f, SGR_DIM), c->id, c->prior,
+               cli_sgr(f, SGR_RESET));
+      fprintf(f, "%s   ", cli_sgr(f, SGR_RESET));
+      cli_wrap(f, meta, 3, 3, width);
+    }
+    fputs("   ", f);
+    cli_wrap(f, c->explanation, 3, 3, width);
+    for (j = 0; j < c->n_fixes; j++) {
+      const tshoot_fix_info *x = &c->fixes[j];
+      snprintf(label, sizeof label, "   Fix %zu.%zu: ", i + 1, j + 1);
+      fprintf(f, "\n%s%s", label, cli_sgr(f, SGR_BOLD));
+      cli_wrap(f, x->title, 5, (int)strlen(label), width);
+      {
+        char meta[512];
+        snprintf(meta, sizeof meta, "%s%s: %s, %s, risk %s%s%s%s", cli_sgr(f, SGR_DIM), x->id,
+                 x->needs_admin ? "needs admin" : "no admin needed",
+                 x->reversible ? "reversible" : "not reversible", x->risk ? x->risk : "?",
+                 x->script ? ", script " : "", x->script ? x->script : "",
+                 cli_sgr(f, SGR_RESET));
+        fprintf(f, "%s     ", cli_sgr(f, SGR_RESET));
+        cli_wrap(f, meta, 7, 5, width);
+      }
+      for (k = 0; k < x->n_steps; k++) {
+        snprintf(label, sizeof label, "     %zu. ", k + 1);
+        fputs(label, f);
+        cli_wrap(f, x->steps[k], (int)strlen(label), (int)strlen(label), width);
+      }
+      if (x->verify) {
+        fprintf(f, "     %sCheck:%s ", cli_sgr(f, SGR_BOLD), cli_sgr(f, SGR_RESET));
+        cli_wrap(f, x->verify, 12, 12, width);
+      }
+    }
+  }
+}
+
+json_t *cli_article_json(const tshoot_article *a)
+{
+  json_t *j = json_object(), *arr, *o;
+  size_t i, k, m;
+
+  json_object_set_new(j, "id", cli_jstr(a->id));
+  json_object_set_new(j, "title", cli_jstr(a->title));
+  json_object_set_new(j, "summary", cli_jstr(a->summary));
+  json_object_set_new(j, "file", cli_jstr(a->file));
+  json_object_set_new(j, "line", json_integer(a->line));
+  arr = json_array();
+  for (i = 0; i < a->n_symptoms; i++) {
+    const tshoot_symptom_info *s = &a->symptoms[i];
+    o = json_object();
+    json_object_set_new(o, "id", cli_jstr(s->id));
+    json_object_set_new(o, "kind", cli_jstr(s->kind));
+    json_object_set_new(o, "code", cli_jstr(s->code));
+    json_object_set_new(o, "text", cli_jstr(s->text));
+    json_array_append_new(arr, o);
+  }
+  json_object_set_new(j, "symptoms", arr);
+  arr = json_array();
+  for (i = 0; i < a->n_aliases; i++) json_array_append_new(arr, cli_jstr(a->aliases[i]));
+  json_object_set_new(j, "aliases", arr);
+  arr = json_array();
+  for (i = 0; i < a->n_causes; i++) {
+    const tshoot_cause_info *c = &a->causes[i];
+    json_t *fixes = json_array();
+    o = json_object();
+    json_object_set_new(o, "id", cli_jstr(c->id));
+    json_object_set_new(o, "title", cli_jstr(c->title));
+    json_object_set_new(o, "explanation", cli_jstr(c->explanation));
+    json_object_set_new(o, "prior", json_real(c->prior));
+    for (k = 0; k < c->n_fixes; k++) {
+      const tshoot_fix_info *x = &c->fixes[k];
+      json_t *fx = json_object(), *steps = json_array();
+      json_object_set_new(fx, "id", cli_jstr(x->id));
+      json_object_set_new(fx, "title", cli_jstr(x->title));
+      for (m = 0; m < x->n_steps; m++) json_array_append_new(steps, cli_jstr(x->steps[m]));
+      json_object_set_new(fx, "steps", steps);
+      json_object_set_new(fx, "verify", cli_jstr(x->verify));
+      json_object_set_new(fx, "script", cli_jstr(x->script));
+      json_object_set_new(fx, "cost", json_real(x->cost));
+      json_object_set_new(fx, "risk", cli_jstr(x->risk));
+      json_object_set_new(fx, "needs_admin", json_boolean(x->needs_admin));
+      json_object_set_new(fx, "reversible", json_boolean(x->reversible));
+      json_array_append_new(fixes, fx);
+    }
+    json_object_set_new(o, "fixes", fixes);
+    json_array_append_new(arr, o);
+  }
+  json_object_set_new(j, "causes", arr);
+  return j;
+}

@@ -1,0 +1,111 @@
+/*
+** cli.h: the inside of the tshoot command, shared by its files.
+**
+** The command is a thin client: it uses only the public API (tshoot.h) and
+** jansson. main.c dispatches; each cmd_*.c holds one or two commands;
+** output.c has what they share: where the KB is, colours and terminals,
+** error printing, text wrapping and JSON output.
+**
+** Exit status, for every command: 0 success, 1 failure (a library error,
+** errors in KB sources), 2 usage error (bad option or argument).
+*/
+#ifndef TSHOOT_CLI_H
+#define TSHOOT_CLI_H
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include <jansson.h>
+#include "tshoot.h"
+
+#if defined(__GNUC__)
+# define CLI_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+# define CLI_PRINTF(f, a)
+#endif
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+/* ===== commands (cmd_*.c) ===== */
+typedef struct cli_command {
+  const char *name;
+  const char *summary;   /* one line, for `tshoot --help` */
+  const char *usage;     /* "tshoot search TEXT... [--limit N] ..." */
+  const char *help;      /* description and options */
+  const char *examples;  /* lines that run against the shipped KB */
+  int (*run)(int argc, char **argv);   /* argv[0] is the command's name */
+} cli_command;
+
+int cmd_compile(int argc, char **argv);
+int cmd_lint(int argc, char **argv);
+int cmd_search(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+/* ===== terminals and colour (output.c) ===== */
+/* Call once at start: looks at isatty, NO_COLOR, TERM. */
+void cli_init(void);
+/* Colour on stdout / stderr? (a TTY, NO_COLOR unset, TERM not "dumb") */
+int cli_color_out(void);
+int cli_color_err(void);
+int cli_tty_err(void);
+/* Width of the terminal on stdout ($COLUMNS, else the TTY's, else 80), kept
+** within [40, 120] for reading. */
+int cli_width(void);
+
+/* SGR sequences, or "" when colour is off for that stream. */
+typedef enum { SGR_RESET, SGR_BOLD, SGR_DIM, SGR_RED, SGR_MAGENTA, SGR_CYAN,
+               SGR_GREEN, SGR_BOLD_OFF } cli_sgr_kind;
+const char *cli_sgr(FILE *f, cli_sgr_kind k);
+
+/* ===== errors (output.c) ===== */
+/* "tshoot: <cmd>: message\ntry 'tshoot <cmd> --help'" on stderr; returns EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
+/* "tshoot: error: [file:line:col: ]message" from tshoot_error_last(); returns EXIT_FAIL. */
+int cli_lib_error(int rc);
+/* "tshoot: error: message"; returns EXIT_FAIL. */
+int cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
+/* "tshoot: note: message". */
+void cli_note(const char *fmt, ...) CLI_PRINTF(1, 2);
+/* The error of tshoot_error_last() as {"code","status","message","file","line","column"}. */
+json_t *cli_error_json(int rc);
+
+/* ===== the KB (output.c) ===== */
+/* Open the KB named by --kb (opt, may be NULL), else $TSHOOT_KB, else the KB
+** this build compiled (TSHOOT_DEFAULT_KB) if it exists, else the installed
+** one. Prints the error and returns EXIT_FAIL on failure; *path_out (may be
+** NULL) gets the path used (static or argv storage). */
+int cli_open_kb(tshoot_kb **out, const char *opt, const char **path_out);
+
+/* ===== output (output.c) ===== */
+/* Print j on stdout (indented on a TTY, else compact), then a newline, then
+** json_decref(j). Returns EXIT_FAIL if it could not be written. */
+int cli_json_print(json_t *j);
+/* json_string() that accepts NULL (-> null) and invalid UTF-8 (-> replaced). */
+json_t *cli_jstr(const char *s);
+
+/* Write `text` to f wrapped at `width` columns. Every line starts with
+** `indent` spaces, except the first, which is assumed to be already at column
+** `first_col` (so a caller can print a label first). ANSI sequences count as
+** zero width; a UTF-8 character counts as one. Ends with a newline. */
+void cli_wrap(FILE *f, const char *text, int indent, int first_col, int width);
+/* The display width of s (ANSI sequences skipped, UTF-8 characters as one). */
+int cli_display_width(const char *s);
+
+/* Print an article for a person (show, search --show). */
+void cli_print_article(FILE *f, const tshoot_article *a);
+/* An article as JSON (show --json, search --show --json). */
+json_t *cli_article_json(const tshoot_article *a);
+
+/* Report a getopt_long failure (c is '?' or ':', the optstring starting
+** with ':'); returns EXIT_USAGE. */
+int cli_getopt_error(const char *cmd, int c, char **argv);
+
+/* Parse a positive decimal int in [lo, hi]; 0 on success. */
+int cli_parse_int(const char *s, int lo, int hi, int *out);
+
+/* ===== help (main.c) ===== */
+/* Print the help of command `name` to f; returns 0, or -1 if unknown. */
+int cli_print_command_help(FILE *f, const char *name);
+
+#endif /* TSHOOT_CLI_H */

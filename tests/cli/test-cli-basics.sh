@@ -1,0 +1,111 @@
+#!/bin/bash
+# The tshoot command's surface: help, version, usage errors, KB resolution
+# and refusing files that are not KBs. Needs no KB of its own.
+. "$(dirname "$0")/lib.sh"
+
+run --help
+expect_rc 0 "tshoot --help"
+for c in search show info compile lint help; do
+  out_has "^  $c " "tshoot --help lists '$c'"
+done
+out_has "examples" "tshoot --help has examples"
+no_escapes "tshoot --help"
+ok "--help lists every command and exits 0"
+
+run help
+expect_rc 0 "tshoot help"
+out_has "^  search " "tshoot help shows the overview"
+ok "help without a command shows the overview"
+
+for c in search show info compile lint help; do
+  run help "$c"
+  expect_rc 0 "tshoot help $c"
+  out_has "^usage: tshoot $c" "tshoot help $c prints its usage"
+  cp "$WORK/out" "$WORK/help-$c"
+  run "$c" --help
+  expect_rc 0 "tshoot $c --help"
+  cmp -s "$WORK/out" "$WORK/help-$c" || fail "'tshoot $c --help' differs from 'tshoot help $c'"
+done
+ok "help COMMAND and COMMAND --help agree for every command"
+
+run
+expect_rc 2 "tshoot without a command"
+err_has "no command" "tshoot without a command says so"
+ok "no command: exit 2"
+
+run serch outlook
+expect_rc 2 "unknown command"
+err_has "'serch' is not a tshoot command" "unknown command is named"
+err_has "did you mean 'search'" "unknown command gets a suggestion"
+err_has "tshoot --help" "unknown command points at help"
+ok "unknown command: exit 2 with did-you-mean"
+
+run help nosuch
+expect_rc 2 "help for an unknown command"
+ok "help for an unknown command: exit 2"
+
+run --bogus
+expect_rc 2 "unknown global option"
+ok "unknown global option: exit 2"
+
+run --version
+expect_rc 0 "--version"
+out_has "^tshoot [0-9][0-9.]* (libtshoot [0-9][0-9.]*, KB format [0-9]*)" "--version format"
+ok "--version names the library and the KB format"
+
+run search --limit zero outlook
+expect_rc 2 "search --limit zero"
+err_has "try 'tshoot search --help'" "usage error points at the command's help"
+ok "bad --limit: exit 2 with a hint"
+
+run search --frobnicate outlook
+expect_rc 2 "search with an unknown option"
+err_has "unknown option '--frobnicate'" "unknown option is named"
+ok "unknown option: exit 2"
+
+run search --kb
+expect_rc 2 "--kb without a value"
+err_has "needs a value" "--kb without a value"
+ok "option without its value: exit 2"
+
+run search
+expect_rc 2 "search without text"
+run show
+expect_rc 2 "show without an article"
+run compile "$DATA/good"
+expect_rc 2 "compile without -o"
+err_has "-o" "compile without -o mentions -o"
+run compile -o "$WORK/x.db"
+expect_rc 2 "compile without sources"
+run lint
+expect_rc 2 "lint without sources"
+run info extra
+expect_rc 2 "info with an extra argument"
+ok "missing arguments: exit 2"
+
+run info --kb "$WORK/missing.db"
+expect_rc 1 "--kb with a missing file"
+err_has "^tshoot: error: .*missing.db" "missing KB: error names the file"
+err_has "tshoot compile" "missing KB: error says how to build one"
+ok "--kb with a missing file: exit 1, helpful error"
+
+TSHOOT_KB="$WORK/env-missing.db" run info
+expect_rc 1 "TSHOOT_KB naming a missing file"
+err_has "env-missing.db" "\$TSHOOT_KB is used"
+err_has "TSHOOT_KB" "the error says the path came from \$TSHOOT_KB"
+ok "\$TSHOOT_KB is honoured (missing file)"
+
+printf 'myhost\n' > "$WORK/hostname"
+run info --kb "$WORK/hostname"
+expect_rc 1 "a text file as KB"
+err_has "not a tshoot KB" "a text file is refused as not a KB"
+ok "a non-KB file is refused with a clear message"
+
+python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("create table t(x)"); c.commit()' "$WORK/other.db"
+run search --kb "$WORK/other.db" outlook
+expect_rc 1 "a foreign SQLite file as KB"
+err_has "not a tshoot KB" "a foreign SQLite file is refused"
+no_escapes "error output"
+ok "a foreign SQLite database is refused"
+
+done_checks

@@ -1,0 +1,175 @@
+#!/bin/bash
+# Compile, lint, info, search and show against a small KB of our own
+# (tests/data/cli/good), and what a broken source does to an existing KB.
+. "$(dirname "$0")/lib.sh"
+KB="$WORK/test.db"
+
+# --- compile -----------------------------------------------------------------
+run compile "$DATA/good" -o "$KB"
+expect_rc 0 "compile of a valid KB"
+[ -s "$KB" ] || fail "compile wrote no KB"
+err_has "compiled 2 articles" "compile prints a summary on stderr"
+err_has "into $KB" "the summary names the output"
+[ ! -s "$WORK/out" ] || fail "compile printed to stdout"
+no_escapes "compile"
+ok "compile writes a KB and a summary"
+
+run compile --quiet "$DATA/good" -o "$WORK/quiet.db"
+expect_rc 0 "compile --quiet"
+[ ! -s "$WORK/err" ] || fail "compile --quiet printed something"
+cmp -s "$KB" "$WORK/quiet.db" || fail "compiling the same sources twice gave different bytes"
+ok "compile --quiet is silent; compiling is deterministic"
+
+run compile --json "$DATA/good" -o "$WORK/json.db"
+expect_rc 0 "compile --json"
+json 'j["ok"] is True and j["diagnostics"] == [] and j["stats"]["articles"] == 2 and j["stats"]["errors"] == 0' "compile --json"
+ok "compile --json"
+
+# --- info ----------------------------------------------------------------------
+run info --json --kb "$KB"
+expect_rc 0 "info --json"
+json 'j["path"].endswith("test.db") and j["format"] == 1 and len(j["digest"]) == 64 and j["articles"] == 2 and j["causes"] == 3 and j["fixes"] == 3 and j["questions"] == 2 and j["tests"] == 1' "info --json describes the KB"
+run info --kb "$KB"
+expect_rc 0 "info"
+out_has "2 articles" "info text lists counts"
+out_has "format    1" "info text shows the format"
+no_escapes "info"
+ok "info describes the compiled KB"
+
+TSHOOT_KB="$KB" run info --json
+expect_rc 0 "info with \$TSHOOT_KB"
+json 'j["path"].endswith("test.db")' "\$TSHOOT_KB picks the KB"
+ok "\$TSHOOT_KB is honoured"
+
+# --- search --------------------------------------------------------------------
+run search --json --kb "$KB" printer offline
+expect_rc 0 "search --json"
+json 'j["query"] == "printer offline" and j["results"] and j["results"][0]["article"] == "printer-offline" and isinstance(j["truncated"], bool) and "fts" in j and "suggestion" in j' "search --json has the expected article first"
+json 'all(set(r) >= {"article","title","score","snippet","file","line"} for r in j["results"]) and j["results"][0]["file"].endswith("printer.xml") and j["results"][0]["line"] > 0' "search --json result fields"
+ok "search --json: words joined, expected article first"
+
+run search --kb "$KB" paper jam
+expect_rc 0 "search (text)"
+out_has "^1\. Paper jam light blinks" "search text: numbered title"
+out_has "paper-jam" "search text: article id"
+out_has "\[" "search text: matches marked with [ ] without a terminal"
+out_has "printer.xml:[0-9]" "search text: file:line"
+no_escapes "search"
+ok "search text output"
+
+run search --kb "$KB" --limit 1 --json printer
+expect_rc 0 "search --limit 1"
+json 'len(j["results"]) <= 1' "--limit caps the results"
+ok "search --limit"
+
+run search --kb "$KB" xylophone zebra
+expect_rc 0 "search with no match"
+err_has "no articles match 'xylophone zebra'" "no match is said on stderr"
+[ ! -s "$WORK/out" ] || grep -q "did you mean" "$WORK/out" || fail "no-match search printed results"
+ok "a search with no match exits 0 and says so"
+
+run search --kb "$KB" --json pritner
+expect_rc 0 "search with a typo"
+json 'j["suggestion"] is not None and "printer" in j["suggestion"]' "a typo gets a suggestion"
+run search --kb "$KB" pritner
+out_has "did you mean: printer" "search text shows did-you-mean"
+ok "search suggests a spelling"
+
+run search --kb "$KB" --show spooler
+expect_rc 0 "search --show"
+out_has "^1\. " "search --show lists results"
+out_has "Restart the Print Spooler service" "search --show prints the top article's steps"
+run search --kb "$KB" --show --json spooler
+json 'j["article"]["id"] == j["results"][0]["article"] and j["article"]["causes"]' "search --show --json embeds the article"
+ok "search --show prints the top article in full"
+
+# --- show ----------------------------------------------------------------------
+run show --kb "$KB" printer-offline
+expect_rc 0 "show"
+out_has "^Printer shows as offline" "show: title"
+out_has "Print jobs stay in the queue" "show: symptom"
+out_has '"Operation could not be completed (error 0x00000709)"' "show: error text quoted"
+out_has "0x00000709" "show: error code"
+out_has "printer not responding" "show: alias"
+out_has "The print spooler is stuck" "show: cause title"
+out_has "1\. Check that the power cable is plugged in at both ends\." "show: numbered fix step 1"
+out_has "2\. Press the power button and wait for the light\." "show: numbered fix step 2"
+out_has "Check: A test page prints\." "show: verify line"
+out_has "needs admin" "show: needs admin"
+out_has "reversible" "show: reversible"
+out_has "risk low" "show: risk"
+no_escapes "show"
+ok "show prints symptoms, causes, fixes and steps"
+
+COLUMNS=50 run show --kb "$KB" printer-offline
+awk 'length($0) > 50 { bad = 1 } END { exit bad }' "$WORK/out" || fail "show does not wrap at \$COLUMNS=50"
+ok "show wraps text to the width"
+
+run show --kb "$KB" --json printer-offline
+expect_rc 0 "show --json"
+json 'j["id"] == "printer-offline" and len(j["symptoms"]) == 2 and j["symptoms"][1]["kind"] == "error" and j["symptoms"][1]["code"] == "0x00000709" and j["aliases"] == ["printer not responding"] and [c["id"] for c in j["causes"]] == ["printer-unpowered", "spooler-stuck"] and j["causes"][1]["fixes"][0]["steps"] == ["Open services.msc as an administrator.", "Restart the Print Spooler service."] and j["causes"][1]["fixes"][0]["needs_admin"] is True and j["causes"][0]["fixes"][0]["verify"].startswith("The power light")' "show --json"
+ok "show --json carries the whole article"
+
+run show --kb "$KB" printer-ofline
+expect_rc 1 "show of an unknown article"
+err_has "no article 'printer-ofline'" "unknown article is named"
+err_has "did you mean 'printer-offline'" "unknown article gets a suggestion"
+ok "show of an unknown article: exit 1 with did-you-mean"
+
+# --- broken sources leave the old KB alone -------------------------------------
+cp "$KB" "$WORK/before.db"
+run compile "$DATA/broken" -o "$KB"
+expect_rc 1 "compile of a broken source"
+cmp -s "$KB" "$WORK/before.db" || fail "a failed compile changed the existing KB"
+err_has "bad.xml:[0-9][0-9]*:[0-9][0-9]*: error: .*printer\.pwoer" "compile prints file:line:col: error:"
+err_has "1 error" "compile prints an error count"
+err_has "left unchanged" "compile says the KB was left unchanged"
+no_escapes "compile with errors"
+ok "a failed compile leaves the old KB byte-identical and exits 1"
+
+ls "$WORK" | grep -v -e '^test.db$' -e '^before.db$' -e '^quiet.db$' -e '^json.db$' -e '^out$' -e '^err$' -e '^extra$' >"$WORK/extra" || true
+[ ! -s "$WORK/extra" ] || fail "a failed compile left files behind: $(cat "$WORK/extra")"
+ok "a failed compile leaves no temporary file"
+
+# --- lint ----------------------------------------------------------------------
+run lint "$DATA/broken"
+expect_rc 1 "lint of a broken source"
+err_has "bad.xml:[0-9][0-9]*:[0-9][0-9]*: error: " "lint prints file:line:col: error:"
+err_has "\[TSH-" "lint prints the diagnostic code"
+err_has "did you mean 'printer.power'" "lint suggests the question id"
+ok "lint prints compiler-style diagnostics"
+
+run lint --json "$DATA/broken"
+expect_rc 1 "lint --json of a broken source"
+json 'j["ok"] is False and any(d["severity"] == "error" and d["file"].endswith("bad.xml") and d["line"] > 0 and d["column"] > 0 and d["code"].startswith("TSH-") for d in j["diagnostics"]) and j["stats"]["errors"] >= 1' "lint --json diagnostics"
+ok "lint --json"
+
+run lint "$DATA/good"
+expect_rc 0 "lint of a valid KB"
+ok "lint of valid sources exits 0"
+
+run lint "$WORK/nonexistent"
+expect_rc 1 "lint of a missing source"
+err_has "nonexistent" "lint names the missing source"
+ok "lint of a missing source: exit 1"
+
+# --- on a terminal: colour, unless NO_COLOR ------------------------------------
+if command -v script >/dev/null 2>&1; then
+  # script(1) gives the command a pseudo-terminal
+  tty_run() { script -qec "$1" /dev/null > "$WORK/out" 2>&1 < /dev/null || true; }
+  tty_run "'$TSHOOT_BIN' lint '$DATA/broken'"
+  grep -q $'\033\\[1;31merror:' "$WORK/out" || fail "lint on a terminal: 'error:' is not red"
+  tty_run "'$TSHOOT_BIN' search --kb '$KB' paper jam"
+  grep -q $'\033\\[1mjam' "$WORK/out" || grep -q $'\033\\[1mpaper' "$WORK/out" || fail "search on a terminal: matches not bold"
+  tty_run "NO_COLOR=1 '$TSHOOT_BIN' search --kb '$KB' paper jam"
+  if grep -q $'\033' "$WORK/out"; then fail "NO_COLOR=1 on a terminal still prints escape codes"; fi
+  grep -q '\[paper\]\|\[jam\]' "$WORK/out" || fail "NO_COLOR=1: matches not marked with [ ]"
+  tty_run "'$TSHOOT_BIN' info --json --kb '$KB'"
+  grep -q '^  "format": 1' "$WORK/out" || fail "info --json on a terminal is not indented"
+  rm -f "$WORK/out"
+  ok "on a terminal: colours, NO_COLOR, indented JSON"
+else
+  echo "skip terminal checks: no script(1)"
+fi
+
+done_checks
