@@ -74,7 +74,7 @@ static int check_header(const char *path)
     return ts_error_at(e == ENOENT ? TSHOOT_ENOTFOUND : TSHOOT_EIO, path, 0, 0,
                        e == ENOENT ? "no KB file here; compile one with 'tshoot compile DIR -o %s'"
                                    : "cannot open the KB file: %s",
-                       e == ENOENT ? path : strerror(e));
+                       e == ENOENT ? "FILE" : strerror(e));
   }
   if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
     close(fd);

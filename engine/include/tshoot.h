@@ -134,8 +134,10 @@ typedef void (*tshoot_diagnostic_cb)(const tshoot_diagnostic *d, void *payload);
 
 /* Called as the compile goes: `done` of `total` units (source files while
 ** reading, articles while writing) in the phase named by `phase` ("read",
-** "check", "write", "index"). Return non-zero to cancel: the compile then
-** fails with TSHOOT_EUSER and the previous KB is kept. */
+** "check", "write", "index"; a static string, valid forever). Called at least
+** once per source file and every 256 articles, so cancelling takes effect
+** within that much work. Return non-zero to cancel: the compile then fails
+** with TSHOOT_EUSER and the previous KB is kept. */
 typedef int (*tshoot_progress_cb)(const char *phase, size_t done, size_t total,
                                   void *payload);
 
