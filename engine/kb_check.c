@@ -477,7 +477,7 @@ static void check_script(checker *k, const char *name, m_loc at)
       M_ERROR(m, at, "TSH-E025", "script '%s' does not parse: %s", name, msg);
     } else if (ts_grow((void **)&m->scripts, &m->cap_scripts, m->n_scripts + 1, sizeof *m->scripts) == 0) {
       m_script *s = &m->scripts[m->n_scripts++];
-      s->name = arena_strdup(&m->ar, name);
+      s->name = ts_arena_strdup(&m->ar, name);
       s->body = body;
       s->len = len;
       ts_sha256_hex(body, len, s->sha256);

@@ -29,57 +29,6 @@
 #define DEFAULT_MAX_FILE_SIZE (16u * 1024 * 1024)
 #define MAX_WALK_DEPTH 32
 
-/* ===== arena ===== */
-
-struct arena_chunk {
-  arena_chunk *next;
-  size_t used, cap;
-  max_align_t data[];
-};
-
-void *arena_alloc(arena *a, size_t n)
-{
-  arena_chunk *c = a->head;
-  size_t align = sizeof(max_align_t), need = (n + align - 1) / align * align;
-  void *p;
-  if (a->oom) return NULL;
-  if (!c || c->cap - c->used < need) {
-    size_t cap = need > 65536 ? need : 65536;
-    c = ts_malloc(sizeof *c + cap);
-    if (!c) { a->oom = 1; return NULL; }
-    c->next = a->head;
-    c->used = 0;
-    c->cap = cap;
-    a->head = c;
-  }
-  p = (char *)c->data + c->used;
-  c->used += need;
-  memset(p, 0, n);
-  return p;
-}
-
-char *arena_strdup(arena *a, const char *s)
-{
-  size_t n;
-  char *p;
-  if (!s) return NULL;
-  n = strlen(s);
-  p = arena_alloc(a, n + 1);
-  if (p) memcpy(p, s, n + 1);
-  return p;
-}
-
-void arena_free(arena *a)
-{
-  arena_chunk *c = a->head, *next;
-  while (c) {
-    next = c->next;
-    ts_free(c);
-    c = next;
-  }
-  a->head = NULL;
-}
-
 void model_free(kb_model *m)
 {
   size_t i;
@@ -96,7 +45,7 @@ void model_free(kb_model *m)
   ts_free(m->tests);
   ts_free(m->synonyms);
   ts_free(m->scripts);
-  arena_free(&m->ar);
+  ts_arena_free(&m->ar);
 }
 
 /* ===== collecting source files ===== */

@@ -14,17 +14,6 @@
 #include "diag.h"
 #include "kb_xml.h"
 
-/* ===== arena ===== */
-typedef struct arena_chunk arena_chunk;
-typedef struct arena {
-  arena_chunk *head;
-  int oom;          /* sticky: an allocation failed */
-} arena;
-
-void *arena_alloc(arena *a, size_t n);          /* zeroed; NULL on oom */
-char *arena_strdup(arena *a, const char *s);    /* NULL in -> NULL out */
-void arena_free(arena *a);
-
 /* ===== model ===== */
 typedef struct m_loc { int src, line, col; } m_loc;
 
@@ -143,7 +132,7 @@ typedef struct m_script {
 #define M_LIST(type, name) type *name; size_t n_##name, cap_##name
 
 typedef struct kb_model {
-  arena ar;
+  ts_arena ar;
   M_LIST(m_source, sources);
   M_LIST(m_question, questions);
   M_LIST(m_fact, facts);

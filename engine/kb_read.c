@@ -50,7 +50,7 @@ static char *attr(reader *r, const xmlNode *n, const char *name)
 {
   char *v = kbxml_attr(n, name), *a;
   if (!v) return NULL;
-  a = arena_strdup(&r->m->ar, v);
+  a = ts_arena_strdup(&r->m->ar, v);
   ts_free(v);
   return a;
 }
@@ -67,7 +67,7 @@ static char *text_of(reader *r, const xmlNode *n)
     m_loc l = loc_of(r, n, NULL);
     M_ERROR(r->m, l, "TSH-E003", "<%s> is empty: write the text it should hold", (const char *)n->name);
   }
-  a = arena_strdup(&r->m->ar, t);
+  a = ts_arena_strdup(&r->m->ar, t);
   ts_free(t);
   return a;
 }
@@ -135,7 +135,7 @@ static char **split_list(reader *r, const char *s, size_t *n_out)
     n++;
     while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') p++;
   }
-  out = arena_alloc(&r->m->ar, (n ? n : 1) * sizeof *out);
+  out = ts_arena_alloc(&r->m->ar, (n ? n : 1) * sizeof *out);
   if (!out) return NULL;
   p = s;
   while (*p && i < n) {
@@ -144,7 +144,7 @@ static char **split_list(reader *r, const char *s, size_t *n_out)
     while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
     start = p;
     while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') p++;
-    w = arena_alloc(&r->m->ar, (size_t)(p - start) + 1);
+    w = ts_arena_alloc(&r->m->ar, (size_t)(p - start) + 1);
     if (!w) return NULL;
     memcpy(w, start, (size_t)(p - start));
     out[i++] = w;
@@ -166,7 +166,7 @@ static m_cond *read_cond(reader *r, const xmlNode *n)
   m_cond *c;
   size_t i;
   if (!n) return NULL;
-  c = arena_alloc(&r->m->ar, sizeof *c);
+  c = ts_arena_alloc(&r->m->ar, sizeof *c);
   if (!c) return NULL;
   c->at = loc_of(r, n, NULL);
   for (i = 0; i < TS_ARRAY_LEN(cond_names); i++)
@@ -181,7 +181,7 @@ static m_cond *read_cond(reader *r, const xmlNode *n)
     const xmlNode *k;
     size_t nk = 0;
     for (k = n->children; k; k = k->next) if (k->type == XML_ELEMENT_NODE) nk++;
-    c->kids = arena_alloc(&r->m->ar, (nk ? nk : 1) * sizeof *c->kids);
+    c->kids = ts_arena_alloc(&r->m->ar, (nk ? nk : 1) * sizeof *c->kids);
     if (!c->kids) return NULL;
     for (k = n->children; k; k = k->next)
       if (k->type == XML_ELEMENT_NODE) {
@@ -212,7 +212,7 @@ static m_cond *read_cond(reader *r, const xmlNode *n)
   default:
     c->ref = attr(r, n, "question");
     c->ref_at = loc_of(r, n, "question");
-    c->values = arena_alloc(&r->m->ar, sizeof *c->values);
+    c->values = ts_arena_alloc(&r->m->ar, sizeof *c->values);
     if (!c->values) return NULL;
     c->values[0] = attr(r, n, "value");
     c->n_values = 1;
@@ -246,7 +246,7 @@ static int read_question(reader *r, const xmlNode *n)
   q->unit = attr(r, n, "unit");
   q->prompt = child_text(r, n, "prompt");
   q->why = child_text(r, n, "why");
-  q->choices = arena_alloc(&r->m->ar, (count_el(n, "choice") + 1) * sizeof *q->choices);
+  q->choices = ts_arena_alloc(&r->m->ar, (count_el(n, "choice") + 1) * sizeof *q->choices);
   if (!q->choices) return ts_error_oom();
   for (k = n->children; k; k = k->next)
     if (is_el(k, "choice")) {
@@ -266,7 +266,7 @@ static int read_fact(reader *r, const xmlNode *n)
   f->at = loc_of(r, n, NULL);
   f->id = attr(r, n, "id");
   f->description = child_text(r, n, "description");
-  f->whens = arena_alloc(&r->m->ar, (count_el(n, "when") + 1) * sizeof *f->whens);
+  f->whens = ts_arena_alloc(&r->m->ar, (count_el(n, "when") + 1) * sizeof *f->whens);
   if (!f->whens) return ts_error_oom();
   for (k = n->children; k; k = k->next)
     if (is_el(k, "when")) {
@@ -283,14 +283,14 @@ static int read_fix(reader *r, const xmlNode *n, m_fix *f)
   f->id = attr(r, n, "id");
   f->cost = num_attr(r, n, "cost", 1.0);
   f->risk = attr(r, n, "risk");
-  if (!f->risk) f->risk = arena_strdup(&r->m->ar, "low");
+  if (!f->risk) f->risk = ts_arena_strdup(&r->m->ar, "low");
   f->admin = yesno_attr(r, n, "admin", 0);
   f->reversible = yesno_attr(r, n, "reversible", 1);
   f->script = attr(r, n, "script");
   if (f->script) f->script_at = loc_of(r, n, "script");
   f->title = child_text(r, n, "title");
   f->verify = child_text(r, n, "verify");
-  f->steps = arena_alloc(&r->m->ar, (count_el(n, "step") + 1) * sizeof *f->steps);
+  f->steps = ts_arena_alloc(&r->m->ar, (count_el(n, "step") + 1) * sizeof *f->steps);
   if (!f->steps) return ts_error_oom();
   for (k = n->children; k; k = k->next)
     if (is_el(k, "step")) f->steps[f->n_steps++] = text_of(r, k);
@@ -312,8 +312,8 @@ static int read_cause(reader *r, const xmlNode *n, size_t article)
   ev = first_el(n, "evidence");
   if (ev)
     for (k = ev->children; k; k = k->next) if (k->type == XML_ELEMENT_NODE) nev++;
-  c->ev = arena_alloc(&r->m->ar, (nev + 1) * sizeof *c->ev);
-  c->fixes = arena_alloc(&r->m->ar, (count_el(n, "fix") + 1) * sizeof *c->fixes);
+  c->ev = ts_arena_alloc(&r->m->ar, (nev + 1) * sizeof *c->ev);
+  c->fixes = ts_arena_alloc(&r->m->ar, (count_el(n, "fix") + 1) * sizeof *c->fixes);
   if (!c->ev || !c->fixes) return ts_error_oom();
   if (ev)
     for (k = ev->children; k; k = k->next) {
@@ -360,8 +360,8 @@ static int read_article(reader *r, const xmlNode *n)
   syms = first_el(n, "symptoms");
   if (syms)
     for (k = syms->children; k; k = k->next) if (k->type == XML_ELEMENT_NODE) ns++;
-  a->symptoms = arena_alloc(&r->m->ar, (ns + 1) * sizeof *a->symptoms);
-  a->aliases = arena_alloc(&r->m->ar, (count_el(n, "alias") + 1) * sizeof *a->aliases);
+  a->symptoms = ts_arena_alloc(&r->m->ar, (ns + 1) * sizeof *a->symptoms);
+  a->aliases = ts_arena_alloc(&r->m->ar, (count_el(n, "alias") + 1) * sizeof *a->aliases);
   if (!a->symptoms || !a->aliases) return ts_error_oom();
   if (syms)
     for (k = syms->children; k; k = k->next) {
@@ -370,7 +370,7 @@ static int read_article(reader *r, const xmlNode *n)
       if (k->type != XML_ELEMENT_NODE) continue;
       s = &a->symptoms[a->n_symptoms++];
       s->at = loc_of(r, k, NULL);
-      s->kind = arena_strdup(&r->m->ar, (const char *)k->name);
+      s->kind = ts_arena_strdup(&r->m->ar, (const char *)k->name);
       s->id = attr(r, k, "id");
       s->code = attr(r, k, "code");
       s->text = text_of(r, k);
@@ -406,7 +406,7 @@ static int read_test(reader *r, const xmlNode *n)
   if (t->expect_fix) t->fix_at = loc_of(r, n, "expect-fix");
   t->description = child_text(r, n, "description");
   t->text = child_text(r, n, "text");
-  t->given = arena_alloc(&r->m->ar, (count_el(n, "given") + 1) * sizeof *t->given);
+  t->given = ts_arena_alloc(&r->m->ar, (count_el(n, "given") + 1) * sizeof *t->given);
   if (!t->given) return ts_error_oom();
   for (k = n->children; k; k = k->next)
     if (is_el(k, "given")) {
@@ -429,7 +429,7 @@ static int read_synonyms(reader *r, const xmlNode *n)
     s = PUSH(r->m, synonyms);
     if (!s) return ts_error_oom();
     s->at = loc_of(r, g, NULL);
-    s->terms = arena_alloc(&r->m->ar, (count_el(g, "term") + 1) * sizeof *s->terms);
+    s->terms = ts_arena_alloc(&r->m->ar, (count_el(g, "term") + 1) * sizeof *s->terms);
     if (!s->terms) return ts_error_oom();
     for (t = g->children; t; t = t->next)
       if (is_el(t, "term")) s->terms[s->n_terms++] = text_of(r, t);

@@ -67,6 +67,18 @@ int ts_error_at(int code, const char *file, int line, int column,
                 const char *fmt, ...) TS_PRINTF(5, 6);
 int ts_error_oom(void);
 
+/* ===== ts_arena (util.c) =====
+** Many small allocations freed at once: the compiler's model, a KB's rules. */
+typedef struct ts_arena_chunk ts_arena_chunk;
+typedef struct ts_arena {
+  ts_arena_chunk *head;
+  int oom;          /* sticky: an allocation failed */
+} ts_arena;
+
+void *ts_arena_alloc(ts_arena *a, size_t n);          /* zeroed; NULL on oom */
+char *ts_arena_strdup(ts_arena *a, const char *s);    /* NULL in -> NULL out */
+void ts_arena_free(ts_arena *a);
+
 /* ===== files (util.c) ===== */
 /* Read a whole file. Returns TSHOOT_OK, TSHOOT_ENOTFOUND, TSHOOT_EIO, or
 ** TSHOOT_ELIMIT if it is larger than max_size bytes (error set in all cases). */

@@ -150,6 +150,57 @@ void ts_buf_free(ts_buf *b)
   b->oom = 0;
 }
 
+/* ===== ts_arena ===== */
+
+struct ts_arena_chunk {
+  ts_arena_chunk *next;
+  size_t used, cap;
+  max_align_t data[];
+};
+
+void *ts_arena_alloc(ts_arena *a, size_t n)
+{
+  ts_arena_chunk *c = a->head;
+  size_t align = sizeof(max_align_t), need = (n + align - 1) / align * align;
+  void *p;
+  if (a->oom) return NULL;
+  if (!c || c->cap - c->used < need) {
+    size_t cap = need > 65536 ? need : 65536;
+    c = ts_malloc(sizeof *c + cap);
+    if (!c) { a->oom = 1; return NULL; }
+    c->next = a->head;
+    c->used = 0;
+    c->cap = cap;
+    a->head = c;
+  }
+  p = (char *)c->data + c->used;
+  c->used += need;
+  memset(p, 0, n);
+  return p;
+}
+
+char *ts_arena_strdup(ts_arena *a, const char *s)
+{
+  size_t n;
+  char *p;
+  if (!s) return NULL;
+  n = strlen(s);
+  p = ts_arena_alloc(a, n + 1);
+  if (p) memcpy(p, s, n + 1);
+  return p;
+}
+
+void ts_arena_free(ts_arena *a)
+{
+  ts_arena_chunk *c = a->head, *next;
+  while (c) {
+    next = c->next;
+    ts_free(c);
+    c = next;
+  }
+  a->head = NULL;
+}
+
 /* ===== files ===== */
 
 int ts_read_file(char **out, size_t *len_out, const char *path, size_t max_size)
