@@ -17,6 +17,7 @@
 #include "kb_model.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libxml/parser.h>
@@ -150,44 +151,168 @@ static char *dir_of(const char *path)
 
 /* ===== tshoot_compile ===== */
 
-static int read_one(kb_model *m, const char *path, size_t max_size)
+/* ===== reading sources, in parallel =====
+** Files are independent until they are walked into the model, so reading,
+** digesting, parsing and validating run on up to READ_THREADS threads, a
+** batch of files at a time (so memory stays bounded). Each file's
+** diagnostics are buffered and replayed in source order, then the files are
+** walked into the model in order: output is the same as with one thread. */
+
+#define READ_THREADS_MAX 4
+#define READ_BATCH 32
+
+typedef struct saved_diag {
+  tshoot_severity sev;
+  int line, column;
+  char code[16];
+  char *message;
+} saved_diag;
+
+typedef struct read_slot {
+  const char *path;
+  char sha256[65];
+  size_t size;
+  kbxml_source xs;
+  int parsed;                    /* parse and schema both fine */
+  int fatal;                     /* TSHOOT_ENOMEM while reading */
+  saved_diag *diags;
+  size_t n_diags, cap_diags;
+} read_slot;
+
+static void save_diag(const tshoot_diagnostic *d, void *payload)
 {
-  m_source *s;
+  read_slot *slot = payload;
+  saved_diag *sd;
+  if (ts_grow((void **)&slot->diags, &slot->cap_diags, slot->n_diags + 1, sizeof *slot->diags) < 0) {
+    slot->fatal = TSHOOT_ENOMEM;
+    return;
+  }
+  sd = &slot->diags[slot->n_diags];
+  sd->sev = d->severity;
+  sd->line = d->line;
+  sd->column = d->column;
+  snprintf(sd->code, sizeof sd->code, "%s", d->code);
+  sd->message = ts_strdup(d->message);
+  if (!sd->message) { slot->fatal = TSHOOT_ENOMEM; return; }
+  slot->n_diags++;
+}
+
+static void read_slot_run(read_slot *slot, size_t max_size)
+{
+  diag_sink local;
   char *buf = NULL;
   size_t len = 0;
   int rc;
-
-  if (ts_grow((void **)&m->sources, &m->cap_sources, m->n_sources + 1, sizeof *m->sources) < 0)
-    return ts_error_oom();
-  s = &m->sources[m->n_sources];
-  memset(s, 0, sizeof *s);
-  s->path = ts_strdup(path);
-  if (!s->path) return ts_error_oom();
-  m->n_sources++;
-  rc = ts_read_file(&buf, &len, path, max_size);
+  memset(&local, 0, sizeof local);
+  local.cb = save_diag;
+  local.payload = slot;
+  rc = ts_read_file(&buf, &len, slot->path, max_size);
   if (rc == TSHOOT_ELIMIT) {
-    diag_report(m->diag, TSHOOT_ERRSEV, path, 0, 0, "TSH-E031",
-                "%s; split it into several files", tshoot_error_last()->message);
-    return TSHOOT_OK;
+    diag_report(&local, TSHOOT_ERRSEV, slot->path, 0, 0, "TSH-E031", "%s; split it into several files",
+                tshoot_error_last()->message);
+    return;
   }
   if (rc != TSHOOT_OK) {
-    diag_report(m->diag, TSHOOT_ERRSEV, path, 0, 0, "TSH-E032", "%s", tshoot_error_last()->message);
-    return rc == TSHOOT_ENOMEM ? rc : TSHOOT_OK;
+    if (rc == TSHOOT_ENOMEM) slot->fatal = rc;
+    else diag_report(&local, TSHOOT_ERRSEV, slot->path, 0, 0, "TSH-E032", "%s", tshoot_error_last()->message);
+    return;
   }
-  ts_sha256_hex(buf, len, s->sha256);
-  s->size = len;
-  rc = kbxml_parse(&s->xs, s->path, buf, len, m->diag);
-  if (rc == TSHOOT_ENOMEM) return rc;
-  if (rc != TSHOOT_OK || !s->xs.doc) {
-    m->schema_failed = 1;
-    return TSHOOT_OK;
+  ts_sha256_hex(buf, len, slot->sha256);
+  slot->size = len;
+  rc = kbxml_parse(&slot->xs, slot->path, buf, len, &local);
+  if (rc == TSHOOT_ENOMEM) { slot->fatal = rc; return; }
+  if (rc != TSHOOT_OK || !slot->xs.doc) return;
+  if (kbxml_validate(&slot->xs, &local) != 0) return;
+  slot->parsed = 1;
+}
+
+typedef struct read_job {
+  read_slot *slots;
+  size_t n;
+  size_t next;                   /* guarded by mu */
+  size_t max_size;
+  pthread_mutex_t mu;
+} read_job;
+
+static void *read_worker(void *arg)
+{
+  read_job *job = arg;
+  for (;;) {
+    size_t i;
+    pthread_mutex_lock(&job->mu);
+    i = job->next++;
+    pthread_mutex_unlock(&job->mu);
+    if (i >= job->n) break;
+    read_slot_run(&job->slots[i], job->max_size);
   }
-  if (kbxml_validate(&s->xs, m->diag) != 0) {
-    m->schema_failed = 1;
-    return TSHOOT_OK;
+  return NULL;
+}
+
+static int read_threads(size_t n_files)
+{
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  int t = cpus > 0 ? (int)cpus : 1;
+  if (t > READ_THREADS_MAX) t = READ_THREADS_MAX;
+  if ((size_t)t > n_files) t = (int)n_files;
+  return t < 1 ? 1 : t;
+}
+
+/* Read files[first .. first+n) into the model, in order. */
+static int read_batch(kb_model *m, char **files, size_t first, size_t n, size_t max_size, int threads)
+{
+  read_slot slots[READ_BATCH];
+  read_job job;
+  pthread_t tid[READ_THREADS_MAX];
+  int started = 0, t, rc = TSHOOT_OK;
+  size_t i, k;
+
+  memset(slots, 0, sizeof slots);
+  for (i = 0; i < n; i++) slots[i].path = files[first + i];
+  memset(&job, 0, sizeof job);
+  job.slots = slots;
+  job.n = n;
+  job.max_size = max_size;
+  pthread_mutex_init(&job.mu, NULL);
+  for (t = 1; t < threads; t++)
+    if (pthread_create(&tid[started], NULL, read_worker, &job) == 0) started++;
+  read_worker(&job);                     /* this thread works too */
+  for (t = 0; t < started; t++) pthread_join(tid[t], NULL);
+  pthread_mutex_destroy(&job.mu);
+
+  for (i = 0; i < n; i++) {
+    read_slot *sl = &slots[i];
+    m_source *src;
+    if (rc == TSHOOT_OK && sl->fatal) rc = ts_error_oom();
+    for (k = 0; k < sl->n_diags; k++) {
+      if (rc == TSHOOT_OK)
+        diag_report(m->diag, sl->diags[k].sev, sl->path, sl->diags[k].line, sl->diags[k].column,
+                    sl->diags[k].code, "%s", sl->diags[k].message);
+      ts_free(sl->diags[k].message);
+    }
+    ts_free(sl->diags);
+    if (rc == TSHOOT_OK &&
+        ts_grow((void **)&m->sources, &m->cap_sources, m->n_sources + 1, sizeof *m->sources) < 0)
+      rc = ts_error_oom();
+    if (rc != TSHOOT_OK) { kbxml_source_free(&sl->xs); continue; }
+    src = &m->sources[m->n_sources];
+    memset(src, 0, sizeof *src);
+    src->path = ts_strdup(sl->path);
+    if (!src->path) { rc = ts_error_oom(); kbxml_source_free(&sl->xs); continue; }
+    memcpy(src->sha256, sl->sha256, sizeof src->sha256);
+    src->size = sl->size;
+    src->xs = sl->xs;
+    m->n_sources++;
+    if (!sl->parsed) {
+      m->schema_failed = 1;
+    } else {
+      src->schema_ok = 1;
+      rc = kb_read_source(m, m->n_sources - 1);
+    }
+    /* the model holds every location the checks need: free the tree and the
+    ** bytes now, so a large KB is never all in memory at once */
+    kbxml_source_free(&src->xs);
   }
-  s->schema_ok = 1;
-  return kb_read_source(m, m->n_sources - 1);
+  return rc;
 }
 
 TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats, const char *const *sources,
@@ -222,12 +347,20 @@ TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats, const char *const *so
   xmlInitParser();
 
   if ((rc = collect(&files, sources, n_sources)) != TSHOOT_OK) goto done;
-  for (i = 0; i < files.n; i++) {
-    if (o.on_progress && o.on_progress("read", i, files.n, o.progress_payload) != 0) {
+  {
+    int threads = read_threads(files.n);
+    for (i = 0; i < files.n; i += READ_BATCH) {
+      size_t n = files.n - i < READ_BATCH ? files.n - i : READ_BATCH;
+      if (o.on_progress && o.on_progress("read", i, files.n, o.progress_payload) != 0) {
+        rc = ts_error(TSHOOT_EUSER, "compile cancelled");
+        goto done;
+      }
+      if ((rc = read_batch(&m, files.p, i, n, o.max_file_size, threads)) != TSHOOT_OK) goto done;
+    }
+    if (o.on_progress && o.on_progress("read", files.n, files.n, o.progress_payload) != 0) {
       rc = ts_error(TSHOOT_EUSER, "compile cancelled");
       goto done;
     }
-    if ((rc = read_one(&m, files.p[i], o.max_file_size)) != TSHOOT_OK) goto done;
   }
   if (o.on_progress && o.on_progress("check", 0, 1, o.progress_payload) != 0) {
     rc = ts_error(TSHOOT_EUSER, "compile cancelled");

@@ -53,7 +53,7 @@ static void sexp_cond(ts_buf *b, const m_cond *c)
 
 /* ===== vocabulary: word -> number of articles that contain it ===== */
 
-typedef struct vslot { char *w; uint32_t n, last; } vslot;
+typedef struct vslot { char *w; uint32_t n, last, len; } vslot;
 typedef struct vocab {
   vslot *s;
   size_t cap, used;
@@ -75,7 +75,7 @@ static int vocab_grow(vocab *v)
   if (!ns) return -1;
   for (i = 0; i < v->cap; i++)
     if (v->s[i].w) {
-      size_t j = fnv1a(v->s[i].w, strlen(v->s[i].w)) & (ncap - 1);
+      size_t j = fnv1a(v->s[i].w, v->s[i].len) & (ncap - 1);
       while (ns[j].w) j = (j + 1) & (ncap - 1);
       ns[j] = v->s[i];
     }
@@ -93,7 +93,7 @@ static void vocab_add(vocab *v, const char *w, size_t n, uint32_t doc)
   if ((v->used + 1) * 2 > v->cap && vocab_grow(v) < 0) { v->oom = 1; return; }
   j = fnv1a(w, n) & (v->cap - 1);
   while (v->s[j].w) {
-    if (strlen(v->s[j].w) == n && memcmp(v->s[j].w, w, n) == 0) {
+    if (v->s[j].len == n && memcmp(v->s[j].w, w, n) == 0) {
       if (doc && v->s[j].last != doc) { v->s[j].n++; v->s[j].last = doc; }
       return;
     }
@@ -103,15 +103,17 @@ static void vocab_add(vocab *v, const char *w, size_t n, uint32_t doc)
   if (!v->s[j].w) { v->oom = 1; return; }
   v->s[j].n = doc ? 1 : 0;
   v->s[j].last = doc;
+  v->s[j].len = (uint32_t)n;
   v->used++;
 }
 
 static void vocab_add_text(vocab *v, const char *s, uint32_t doc)
 {
-  size_t pos = 0, start, len;
+  size_t pos = 0, start, len, n;
   char w[TEXT_MAX_WORD + 1];
   if (!s) return;
-  while (text_next_word(s, strlen(s), &pos, &start, &len)) {
+  n = strlen(s);
+  while (text_next_word(s, n, &pos, &start, &len)) {
     text_fold(w, s + start, len);
     vocab_add(v, w, len, doc);
   }
@@ -348,10 +350,10 @@ static void write_model(writer *w, sqlite3_stmt **st, vocab *voc)
     for (j = 0; j < m->synonyms[i].n_terms; j++) {
       /* a term is stored folded, its words joined by one space */
       const char *s = m->synonyms[i].terms[j];
-      size_t pos = 0, start, len;
+      size_t pos = 0, start, len, slen = s ? strlen(s) : 0;
       char word[TEXT_MAX_WORD + 1];
       ts_buf_reset(&b);
-      while (s && text_next_word(s, strlen(s), &pos, &start, &len)) {
+      while (s && text_next_word(s, slen, &pos, &start, &len)) {
         text_fold(word, s + start, len);
         if (b.len) ts_buf_addc(&b, ' ');
         ts_buf_adds(&b, word);

@@ -674,11 +674,14 @@ void kbxml_locate(kbxml_source *src, const xmlNode *node, const char *attr,
 /* Append s to b, collapsing white space runs; *space says a run is pending. */
 static void add_collapsed(ts_buf *b, const char *s, int *space)
 {
-  for (; *s; s++) {
-    if (is_xml_space((unsigned char)*s)) { *space = 1; continue; }
+  while (*s) {
+    const char *run;
+    if (is_xml_space((unsigned char)*s)) { *space = 1; s++; continue; }
     if (*space && b->len > 0) ts_buf_addc(b, ' ');
     *space = 0;
-    ts_buf_addc(b, *s);
+    run = s;
+    while (*s && !is_xml_space((unsigned char)*s)) s++;
+    ts_buf_add(b, run, (size_t)(s - run));   /* a whole word at once */
   }
 }
 
