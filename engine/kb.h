@@ -45,6 +45,9 @@ struct tshoot_kb {
   size_t n_conns;             /* guarded by mu */
   int query_budget_ms;
   size_t cache_kib;
+  /* the reasoning model (rules.c), loaded on first use under model_mu */
+  struct rules_model *model;
+  pthread_mutex_t model_mu;
   /* immutable after open */
   char digest[65];
   char *tshoot_version;

@@ -11,6 +11,7 @@
 */
 #include "kb.h"
 #include "kb_schema.h"
+#include "rules.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -363,6 +364,8 @@ static void kb_destroy(tshoot_kb *kb)
     conn_close(c);
     c = next;
   }
+  rules_free(kb->model);
+  pthread_mutex_destroy(&kb->model_mu);
   pthread_mutex_destroy(&kb->mu);
   ts_free(kb->tshoot_version);
   ts_free(kb->path);
@@ -403,6 +406,11 @@ TSHOOT_API int tshoot_kb_open(tshoot_kb **out, const char *path, const tshoot_kb
   kb = ts_calloc(1, sizeof *kb);
   if (!kb) return ts_error_oom();
   if (pthread_mutex_init(&kb->mu, NULL) != 0) {
+    ts_free(kb);
+    return ts_error(TSHOOT_ERROR, "cannot create a mutex");
+  }
+  if (pthread_mutex_init(&kb->model_mu, NULL) != 0) {
+    pthread_mutex_destroy(&kb->mu);
     ts_free(kb);
     return ts_error(TSHOOT_ERROR, "cannot create a mutex");
   }

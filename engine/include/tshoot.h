@@ -366,6 +366,185 @@ TSHOOT_API int tshoot_article_load(tshoot_article **out, tshoot_kb *kb, const ch
 /* Free an article. NULL is a no-op. */
 TSHOOT_API void tshoot_article_free(tshoot_article *a);
 
+/* ---------------------------------------------------------------------------
+** Diagnosis sessions
+**
+** A session reasons over one KB for one person's problem. Single fault: one
+** of the KB's causes, or "none of the known causes" (id "none"), explains
+** what they see. The caller loops:
+**
+**   tshoot_session_new(&s, kb, NULL);
+**   tshoot_session_describe(s, text, len);          // optional: free text
+**   for (;;) {
+**     tshoot_session_next(&step, s);
+**     if (step->kind == TSHOOT_STEP_CONCLUDE) break;
+**     if (step->kind == TSHOOT_STEP_ASK)             // show step->prompt ...
+**       tshoot_session_answer(s, step->question, value);  // or _unknown()
+**     else                                           // TSHOOT_STEP_FIX
+**       tshoot_session_fix_result(s, step->fix, worked);
+**   }
+**
+** Questions are chosen by expected information gain per unit of cost; a fix
+** is proposed instead when trying it is cheaper in expectation than asking
+** more (expected cost of repair); the session concludes when one cause
+** reaches the threshold or nothing left is worth asking. Every answer can be
+** changed or withdrawn later. All state lives in the session: it is used by
+** one thread at a time, and any number of sessions may share one kb.
+*/
+typedef struct tshoot_session tshoot_session;
+
+#define TSHOOT_SESSION_OPTIONS_VERSION 1
+typedef struct tshoot_session_options {
+  unsigned int version;       /* TSHOOT_SESSION_OPTIONS_VERSION */
+  double conclude_at;         /* conclude when a cause is this likely; 0: 0.9 */
+  double noise;               /* chance that one answer is wrong; 0: 0.01 */
+  unsigned int flags;         /* TSHOOT_SESSION_* */
+} tshoot_session_options;
+
+#define TSHOOT_SESSION_NO_FIXES      0x1u /* never propose a fix before concluding */
+#define TSHOOT_SESSION_WRITTEN_ORDER 0x2u /* ask in the order questions are written
+                                             (a baseline for evaluation) */
+#define TSHOOT_SESSION_OPTIONS_INIT { TSHOOT_SESSION_OPTIONS_VERSION, 0, 0, 0 }
+
+typedef enum tshoot_step_kind {
+  TSHOOT_STEP_ASK = 1,        /* ask `question` */
+  TSHOOT_STEP_FIX = 2,        /* try fix `fix` of cause `cause`, then report */
+  TSHOOT_STEP_CONCLUDE = 3    /* `cause` is the answer ("none": none known) */
+} tshoot_step_kind;
+
+/* One step. Borrowed from the session until its next call that changes it. */
+typedef struct tshoot_step {
+  tshoot_step_kind kind;
+  /* TSHOOT_STEP_ASK */
+  const char *question;       /* question id */
+  const char *prompt;
+  const char *why;            /* the author's "why we ask", or NULL */
+  const char *type;           /* "yesno", "choice", "version", "number", "text" */
+  const char *unit;           /* for number questions, or NULL */
+  const char *const *choices; /* the values to answer with (yesno: "yes", "no") */
+  const char *const *labels;  /* what to show for each choice */
+  size_t n_choices;           /* 0 for version, number and text questions */
+  double expected_gain;       /* expected reduction of uncertainty, in bits */
+  double cost;                /* the question's cost */
+  /* TSHOOT_STEP_FIX and TSHOOT_STEP_CONCLUDE */
+  const char *cause;          /* cause id, or "none" */
+  const char *cause_title;
+  const char *article;        /* the cause's article id, or NULL for "none" */
+  double probability;         /* of `cause` now */
+  const char *fix;            /* TSHOOT_STEP_FIX: fix id */
+  size_t questions_asked;     /* answers given so far (including "don't know") */
+} tshoot_step;
+
+/* Start a session on kb (which the session keeps alive).
+** @return TSHOOT_OK; TSHOOT_EINVALID; TSHOOT_ENOMEM; TSHOOT_ECORRUPT if the
+**   KB's rules cannot be read. */
+TSHOOT_API int tshoot_session_new(tshoot_session **out, tshoot_kb *kb,
+                                  const tshoot_session_options *opts);
+
+/* Free a session. NULL is a no-op. */
+TSHOOT_API void tshoot_session_free(tshoot_session *s);
+
+/* Describe the problem in the user's words: the KB is searched, and the
+** matching articles and symptoms become evidence. Replaces an earlier text. */
+TSHOOT_API int tshoot_session_describe(tshoot_session *s, const char *text, size_t len);
+
+/* Say that symptom `id` (a symptom's id in the KB) is present.
+** @return TSHOOT_OK; TSHOOT_ENOTFOUND with a did-you-mean. */
+TSHOOT_API int tshoot_session_symptom(tshoot_session *s, const char *id);
+
+/* The next step. @param[out] out borrowed until the session changes. */
+TSHOOT_API int tshoot_session_next(const tshoot_step **out, tshoot_session *s);
+
+/* Answer question `question` with `value` (one of its choices, a version, a
+** number or text), or change an earlier answer to it.
+** @return TSHOOT_OK; TSHOOT_ENOTFOUND (unknown question, with did-you-mean);
+**   TSHOOT_EINVALID (a value the question does not allow; the message lists
+**   the allowed ones). */
+TSHOOT_API int tshoot_session_answer(tshoot_session *s, const char *question, const char *value);
+
+/* Answer "I don't know": the question is not asked again, and is no evidence. */
+TSHOOT_API int tshoot_session_unknown(tshoot_session *s, const char *question);
+
+/* Withdraw the answer to `question` (it may be asked again). */
+TSHOOT_API int tshoot_session_retract(tshoot_session *s, const char *question);
+
+/* Withdraw the most recent answer ("back"). TSHOOT_ENOTFOUND if none. */
+TSHOOT_API int tshoot_session_undo(tshoot_session *s);
+
+/* Report whether fix `fix` worked. A fix that did not work is evidence
+** against its cause; one that worked concludes the session. */
+TSHOOT_API int tshoot_session_fix_result(tshoot_session *s, const char *fix, int worked);
+
+/* A cause and how likely it is now. */
+typedef struct tshoot_cause_rank {
+  const char *cause;          /* id, or "none" */
+  const char *title;
+  const char *article;        /* NULL for "none" */
+  double probability;
+} tshoot_cause_rank;
+
+/* The causes still considered, most likely first, "none" among them.
+** Borrowed until the session changes. */
+TSHOOT_API int tshoot_session_causes(const tshoot_cause_rank **out, size_t *n, tshoot_session *s);
+
+/* An answer given so far, in the order given. */
+typedef struct tshoot_answer_info {
+  const char *question;
+  const char *value;          /* NULL: "don't know" */
+} tshoot_answer_info;
+
+/* The answers so far. Borrowed until the session changes. */
+TSHOOT_API int tshoot_session_answers(const tshoot_answer_info **out, size_t *n, tshoot_session *s);
+
+/* One piece of evidence in an explanation. */
+typedef struct tshoot_explain_item {
+  const char *kind;           /* "prior", "text", "symptom", "answer", "condition", "fix" */
+  const char *subject;        /* question, symptom or fix id; NULL for prior and text */
+  const char *detail;         /* for a person: "office.version = 2016", "requires ..." */
+  double factor;              /* how much it multiplied the cause's weight (1: neutral) */
+} tshoot_explain_item;
+
+/* Why a question is asked, or why a cause is ranked where it is. Owned by
+** the caller: tshoot_explanation_free(). */
+typedef struct tshoot_explanation {
+  const char *subject;        /* the question or cause explained */
+  const char *text;           /* a paragraph for a person */
+  const tshoot_explain_item *items; /* how_cause: the evidence trail, in order */
+  size_t n_items;
+  const tshoot_cause_rank *causes;  /* why_question: the causes it tells apart */
+  size_t n_causes;
+  double expected_gain, cost; /* why_question */
+} tshoot_explanation;
+
+/* Why ask `question` (NULL: the question of the current step): the causes it
+** separates, its expected gain and cost, and the author's text. */
+TSHOOT_API int tshoot_session_why(tshoot_explanation **out, tshoot_session *s, const char *question);
+
+/* Why `cause` (NULL: the most likely) is ranked where it is: its evidence,
+** answer by answer, and what ruled the other causes out. */
+TSHOOT_API int tshoot_session_how(tshoot_explanation **out, tshoot_session *s, const char *cause);
+
+TSHOOT_API void tshoot_explanation_free(tshoot_explanation *e);
+
+/* Save the session as JSON (a string owned by the caller: tshoot_free()).
+** Only the evidence is saved (text, symptoms, answers, fix results, options)
+** with the KB's digest; everything else is recomputed on load. */
+TSHOOT_API int tshoot_session_save(char **out, const tshoot_session *s);
+
+/* Restore a saved session against kb. Saved sessions may come from untrusted
+** clients: anything malformed (duplicate keys, wrong types, unknown ids,
+** answers a question does not allow, NUL in strings, input over 1 MiB or
+** nested deeper than 16) is refused whole with the reason, and a session
+** saved against another KB build is refused.
+** @return TSHOOT_OK; TSHOOT_EINVALID (malformed, with the reason);
+**   TSHOOT_EVERSION (another KB build or session format). */
+TSHOOT_API int tshoot_session_load(tshoot_session **out, tshoot_kb *kb, const char *json,
+                                   size_t len, const tshoot_session_options *opts);
+
+/* Free memory that the library handed to the caller as a plain pointer
+** (tshoot_session_save). NULL is a no-op. */
+TSHOOT_API void tshoot_free(void *p);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,305 @@
+/*
+** expr.c: parsing stored conditions and evaluating them in three-valued logic.
+*/
+#include "expr.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define EXPR_MAX_DEPTH 64
+
+static const char *const op_names[] = { "and", "or", "not", "eq", "ne", "lt", "le", "gt", "ge",
+                                        "in", "holds", "known" };
+
+typedef struct parser {
+  const char *s;
+  expr *e;
+  size_t cap_nodes, cap_values;
+  expr_resolve_fn resolve;
+  void *ctx;
+  int rc;
+} parser;
+
+static void skip_ws(parser *p)
+{
+  while (*p->s == ' ' || *p->s == '\n' || *p->s == '\t' || *p->s == '\r') p->s++;
+}
+
+static int bad(parser *p)
+{
+  if (p->rc == TSHOOT_OK) p->rc = ts_error(TSHOOT_ECORRUPT, "damaged KB: a stored condition does not parse");
+  return p->rc;
+}
+
+/* An atom: a run up to white space or a parenthesis. */
+static char *atom(parser *p)
+{
+  const char *start = p->s;
+  while (*p->s && *p->s != ' ' && *p->s != '(' && *p->s != ')' && *p->s != '"' &&
+         *p->s != '\n' && *p->s != '\t')
+    p->s++;
+  if (p->s == start) return NULL;
+  return ts_strndup(start, (size_t)(p->s - start));
+}
+
+static char *string_lit(parser *p)
+{
+  ts_buf b = TS_BUF_INIT;
+  if (*p->s != '"') return NULL;
+  p->s++;
+  while (*p->s && *p->s != '"') {
+    if (*p->s == '\\' && p->s[1]) p->s++;
+    ts_buf_addc(&b, *p->s++);
+  }
+  if (*p->s != '"') { ts_buf_free(&b); return NULL; }
+  p->s++;
+  return ts_buf_detach(&b);
+}
+
+static int push_value(parser *p, char *v)
+{
+  if (ts_grow((void **)&p->e->values, &p->cap_values, p->e->n_values + 1, sizeof *p->e->values) < 0) {
+    ts_free(v);
+    return p->rc = ts_error_oom();
+  }
+  p->e->values[p->e->n_values++] = v;
+  return TSHOOT_OK;
+}
+
+static int parse_node(parser *p, int depth)
+{
+  char *name;
+  size_t i, me;
+  expr_node *n;
+  int op = -1;
+
+  if (depth > EXPR_MAX_DEPTH) return bad(p);
+  skip_ws(p);
+  if (*p->s != '(') return bad(p);
+  p->s++;
+  name = atom(p);
+  if (!name) return bad(p);
+  for (i = 0; i < TS_ARRAY_LEN(op_names); i++)
+    if (strcmp(name, op_names[i]) == 0) op = (int)i;
+  ts_free(name);
+  if (op < 0) return bad(p);
+  if (ts_grow((void **)&p->e->nodes, &p->cap_nodes, p->e->n_nodes + 1, sizeof *p->e->nodes) < 0)
+    return p->rc = ts_error_oom();
+  me = p->e->n_nodes++;
+  n = &p->e->nodes[me];
+  memset(n, 0, sizeof *n);
+  n->op = (uint8_t)op;
+  n->ref = -1;
+  if (op == X_AND || op == X_OR || op == X_NOT) {
+    int kids = 0;
+    for (;;) {
+      skip_ws(p);
+      if (*p->s == ')') break;
+      if (parse_node(p, depth + 1) != TSHOOT_OK) return p->rc;
+      kids++;
+    }
+    if (kids == 0 || (op == X_NOT && kids != 1)) return bad(p);
+  } else {
+    char *id;
+    skip_ws(p);
+    id = atom(p);
+    if (!id) return bad(p);
+    p->e->nodes[me].ref = p->resolve(p->ctx, op == X_HOLDS, id);
+    ts_free(id);
+    if (p->e->nodes[me].ref < 0) return bad(p);
+    p->e->nodes[me].value0 = (uint32_t)p->e->n_values;
+    for (;;) {
+      char *v;
+      skip_ws(p);
+      if (*p->s == ')') break;
+      v = string_lit(p);
+      if (!v) return bad(p);
+      if (push_value(p, v) != TSHOOT_OK) return p->rc;
+      p->e->nodes[me].n_values++;
+    }
+    if ((op == X_HOLDS || op == X_KNOWN) != (p->e->nodes[me].n_values == 0)) return bad(p);
+    if (op != X_IN && op != X_HOLDS && op != X_KNOWN && p->e->nodes[me].n_values != 1) return bad(p);
+  }
+  p->s++; /* ')' */
+  p->e->nodes[me].size = (uint32_t)(p->e->n_nodes - me);
+  return TSHOOT_OK;
+}
+
+int expr_parse(expr *e, const char *text, expr_resolve_fn resolve, void *ctx)
+{
+  parser p;
+  memset(e, 0, sizeof *e);
+  if (!text) return ts_error(TSHOOT_ECORRUPT, "damaged KB: a condition is missing");
+  memset(&p, 0, sizeof p);
+  p.s = text;
+  p.e = e;
+  p.resolve = resolve;
+  p.ctx = ctx;
+  if (parse_node(&p, 0) == TSHOOT_OK) {
+    skip_ws(&p);
+    if (*p.s) bad(&p);
+  }
+  if (p.rc != TSHOOT_OK) expr_free(e);
+  return p.rc;
+}
+
+void expr_free(expr *e)
+{
+  size_t i;
+  for (i = 0; i < e->n_values; i++) ts_free(e->values[i]);
+  ts_free(e->values);
+  ts_free(e->nodes);
+  memset(e, 0, sizeof *e);
+}
+
+/* ===== comparing ===== */
+
+int expr_version_cmp(const char *a, const char *b)
+{
+  while (*a || *b) {
+    unsigned long long x = 0, y = 0;
+    while (*a >= '0' && *a <= '9') { if (x < 1000000000000ull) x = x * 10 + (unsigned)(*a - '0'); a++; }
+    while (*b >= '0' && *b <= '9') { if (y < 1000000000000ull) y = y * 10 + (unsigned)(*b - '0'); b++; }
+    if (x != y) return x < y ? -1 : 1;
+    while (*a && *a != '.') a++;
+    while (*b && *b != '.') b++;
+    if (*a == '.') a++;
+    if (*b == '.') b++;
+  }
+  return 0;
+}
+
+static double parse_num(const char *s)
+{
+  double v = 0, scale = 1;
+  int neg = 0;
+  if (*s == '-' || *s == '+') neg = *s++ == '-';
+  for (; *s >= '0' && *s <= '9'; s++) v = v * 10 + (*s - '0');
+  if (*s == '.') for (s++; *s >= '0' && *s <= '9'; s++) { scale /= 10; v += (*s - '0') * scale; }
+  return neg ? -v : v;
+}
+
+int expr_number_cmp(const char *a, const char *b)
+{
+  double x = parse_num(a), y = parse_num(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* ===== evaluating ===== */
+
+static tri eval_node(const expr *e, size_t i, const expr_env *env)
+{
+  const expr_node *n = &e->nodes[i];
+  size_t k, end = i + n->size;
+  const char *a;
+  int c;
+  switch (n->op) {
+  case X_AND: {
+    tri r = TRI_TRUE;
+    for (k = i + 1; k < end; k += e->nodes[k].size) {
+      tri t = eval_node(e, k, env);
+      if (t == TRI_FALSE) return TRI_FALSE;
+      if (t == TRI_UNKNOWN) r = TRI_UNKNOWN;
+    }
+    return r;
+  }
+  case X_OR: {
+    tri r = TRI_FALSE;
+    for (k = i + 1; k < end; k += e->nodes[k].size) {
+      tri t = eval_node(e, k, env);
+      if (t == TRI_TRUE) return TRI_TRUE;
+      if (t == TRI_UNKNOWN) r = TRI_UNKNOWN;
+    }
+    return r;
+  }
+  case X_NOT: {
+    tri t = eval_node(e, i + 1, env);
+    return t == TRI_UNKNOWN ? TRI_UNKNOWN : t == TRI_TRUE ? TRI_FALSE : TRI_TRUE;
+  }
+  case X_HOLDS:
+    return env->fact(env->ctx, n->ref);
+  case X_KNOWN:
+    c = env->known(env->ctx, n->ref);
+    return c > 0 ? TRI_TRUE : c == 0 ? TRI_FALSE : TRI_UNKNOWN;
+  default:
+    break;
+  }
+  a = env->answer(env->ctx, n->ref);
+  if (!a) return TRI_UNKNOWN;
+  if (n->op == X_EQ || n->op == X_NE || n->op == X_IN) {
+    int hit = 0;
+    for (k = 0; k < n->n_values && !hit; k++) hit = strcmp(a, e->values[n->value0 + k]) == 0;
+    return (n->op == X_NE ? !hit : hit) ? TRI_TRUE : TRI_FALSE;
+  }
+  c = env->is_version(env->ctx, n->ref) ? expr_version_cmp(a, e->values[n->value0])
+                                         : expr_number_cmp(a, e->values[n->value0]);
+  switch (n->op) {
+  case X_LT: return c < 0 ? TRI_TRUE : TRI_FALSE;
+  case X_LE: return c <= 0 ? TRI_TRUE : TRI_FALSE;
+  case X_GT: return c > 0 ? TRI_TRUE : TRI_FALSE;
+  default:   return c >= 0 ? TRI_TRUE : TRI_FALSE;
+  }
+}
+
+tri expr_eval(const expr *e, const expr_env *env)
+{
+  if (!e->n_nodes) return TRI_TRUE;
+  return eval_node(e, 0, env);
+}
+
+void expr_questions(const expr *e, void (*fn)(void *ctx, int q), void *ctx)
+{
+  size_t i;
+  for (i = 0; i < e->n_nodes; i++)
+    if (e->nodes[i].op >= X_EQ && e->nodes[i].op != X_HOLDS) fn(ctx, e->nodes[i].ref);
+}
+
+void expr_facts(const expr *e, void (*fn)(void *ctx, int f), void *ctx)
+{
+  size_t i;
+  for (i = 0; i < e->n_nodes; i++)
+    if (e->nodes[i].op == X_HOLDS) fn(ctx, e->nodes[i].ref);
+}
+
+/* ===== rendering ===== */
+
+static const char *const op_text[] = { "and", "or", "not", "=", "is not", "<", "<=", ">", ">=",
+                                       "is one of", "holds", "is known" };
+
+static void render_node(ts_buf *b, const expr *e, size_t i,
+                        const char *(*name)(void *, int, int), void *ctx, int parens)
+{
+  const expr_node *n = &e->nodes[i];
+  size_t k, end = i + n->size, v;
+  switch (n->op) {
+  case X_AND: case X_OR:
+    if (parens) ts_buf_addc(b, '(');
+    for (k = i + 1; k < end; k += e->nodes[k].size) {
+      if (k > i + 1) ts_buf_addf(b, " %s ", op_text[n->op]);
+      render_node(b, e, k, name, ctx, 1);
+    }
+    if (parens) ts_buf_addc(b, ')');
+    break;
+  case X_NOT:
+    ts_buf_adds(b, "not ");
+    render_node(b, e, i + 1, name, ctx, 1);
+    break;
+  case X_HOLDS:
+    ts_buf_adds(b, name(ctx, 1, n->ref));
+    break;
+  case X_KNOWN:
+    ts_buf_addf(b, "%s is known", name(ctx, 0, n->ref));
+    break;
+  default:
+    ts_buf_addf(b, "%s %s ", name(ctx, 0, n->ref), op_text[n->op]);
+    for (v = 0; v < n->n_values; v++) ts_buf_addf(b, "%s%s", v ? ", " : "", e->values[n->value0 + v]);
+    break;
+  }
+}
+
+char *expr_render(const expr *e, const char *(*name)(void *ctx, int is_fact, int idx), void *ctx)
+{
+  ts_buf b = TS_BUF_INIT;
+  if (e->n_nodes) render_node(&b, e, 0, name, ctx, 0);
+  return ts_buf_detach(&b);
+}

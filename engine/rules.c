@@ -1,0 +1,740 @@
+/*
+** rules.c: loading the reasoning model of a compiled KB (rules.h) and the
+** indexes a diagnosis step needs.
+*/
+#include "rules.h"
+#include "text.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct loader {
+  rules_model *m;
+  ts_arena *ar;
+  sqlite3 *db;
+  int rc;
+} loader;
+
+static char *ld_str(loader *l, sqlite3_stmt *st, int col)
+{
+  const char *s = (const char *)sqlite3_column_text(st, col);
+  char *r;
+  if (!s) return NULL;
+  r = ts_arena_strdup(l->ar, s);
+  if (!r && l->rc == TSHOOT_OK) l->rc = ts_error_oom();
+  return r;
+}
+
+static void *ld_alloc(loader *l, size_t n)
+{
+  void *p = ts_arena_alloc(l->ar, n ? n : 1);
+  if (!p && l->rc == TSHOOT_OK) l->rc = ts_error_oom();
+  return p;
+}
+
+static sqlite3_stmt *ld_query(loader *l, const char *sql)
+{
+  sqlite3_stmt *st = NULL;
+  int rc;
+  if (l->rc != TSHOOT_OK) return NULL;
+  rc = sqlite3_prepare_v2(l->db, sql, -1, &st, NULL);
+  if (rc != SQLITE_OK) {
+    l->rc = kb_sqlite_error(l->db, rc, "loading the KB's rules");
+    sqlite3_finalize(st);
+    return NULL;
+  }
+  return st;
+}
+
+static int ld_step(loader *l, sqlite3_stmt *st)
+{
+  int rc;
+  if (!st || l->rc != TSHOOT_OK) return 0;
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) return 1;
+  if (rc != SQLITE_DONE) l->rc = kb_sqlite_error(l->db, rc, "loading the KB's rules");
+  return 0;
+}
+
+static size_t ld_count(loader *l, const char *table)
+{
+  char sql[64];
+  sqlite3_stmt *st;
+  size_t n = 0;
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+  st = ld_query(l, sql);
+  if (ld_step(l, st)) n = (size_t)sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return n;
+}
+
+/* ids are 1..n in the file; a row outside that range means damage */
+static int ld_index(loader *l, sqlite3_stmt *st, int col, size_t n)
+{
+  sqlite3_int64 v = sqlite3_column_int64(st, col);
+  if (v < 1 || (size_t)v > n) {
+    if (l->rc == TSHOOT_OK) l->rc = ts_error(TSHOOT_ECORRUPT, "damaged KB: a reference is out of range");
+    return -1;
+  }
+  return (int)(v - 1);
+}
+
+/* ===== name indexes ===== */
+
+static int cmp_name(const void *a, const void *b)
+{
+  return strcmp(((const rm_name *)a)->name, ((const rm_name *)b)->name);
+}
+
+static rm_name *build_names(loader *l, size_t n, const char *(*get)(const rules_model *, size_t))
+{
+  rm_name *v = ld_alloc(l, n * sizeof *v);
+  size_t i;
+  if (!v) return NULL;
+  for (i = 0; i < n; i++) {
+    v[i].name = get(l->m, i);
+    v[i].idx = (uint32_t)i;
+    if (!v[i].name) { v[i].name = ""; }
+  }
+  qsort(v, n, sizeof *v, cmp_name);
+  return v;
+}
+
+static const char *q_name(const rules_model *m, size_t i) { return m->q[i].id; }
+static const char *f_name(const rules_model *m, size_t i) { return m->f[i].id; }
+static const char *c_name(const rules_model *m, size_t i) { return m->c[i].id; }
+static const char *x_name(const rules_model *m, size_t i) { return m->x[i].id; }
+static const char *a_name(const rules_model *m, size_t i) { return m->a[i].id; }
+static const char *s_name(const rules_model *m, size_t i) { return m->s[i].id; }
+
+static int find_name(const rm_name *v, size_t n, const char *id)
+{
+  size_t lo = 0, hi = n;
+  if (!id || !v) return -1;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = strcmp(v[mid].name, id);
+    if (c == 0) return (int)v[mid].idx;
+    if (c < 0) lo = mid + 1; else hi = mid;
+  }
+  return -1;
+}
+
+int rules_question(const rules_model *m, const char *id) { return find_name(m->q_by_name, m->nq, id); }
+int rules_fact(const rules_model *m, const char *id) { return find_name(m->f_by_name, m->nf, id); }
+int rules_cause(const rules_model *m, const char *id) { return find_name(m->c_by_name, m->nc, id); }
+int rules_fix(const rules_model *m, const char *id) { return find_name(m->x_by_name, m->nx, id); }
+int rules_article(const rules_model *m, const char *id) { return find_name(m->a_by_name, m->na, id); }
+int rules_symptom(const rules_model *m, const char *id) { return find_name(m->s_by_name, m->ns, id); }
+
+const char *rules_suggest(const rules_model *m, char kind, const char *id)
+{
+  const rm_name *v;
+  size_t n, i, wl;
+  int best, max;
+  const char *found = NULL;
+  switch (kind) {
+  case 'q': v = m->q_by_name; n = m->nq; break;
+  case 'c': v = m->c_by_name; n = m->nc; break;
+  case 'x': v = m->x_by_name; n = m->nx; break;
+  case 's': v = m->s_by_name; n = m->ns; break;
+  default: return NULL;
+  }
+  if (!id) return NULL;
+  wl = strlen(id);
+  max = text_max_typos(wl);
+  if (max == 0) max = 1;
+  best = max + 1;
+  for (i = 0; i < n; i++) {
+    int d = text_distance(id, wl, v[i].name, strlen(v[i].name), max);
+    if (d < best) { best = d; found = v[i].name; }
+  }
+  return found;
+}
+
+/* ===== resolving ids inside conditions ===== */
+
+static int resolve(void *ctx, int is_fact, const char *id)
+{
+  const rules_model *m = ctx;
+  return is_fact ? rules_fact(m, id) : rules_question(m, id);
+}
+
+/* ===== dependency sets ===== */
+
+typedef struct uset { uint32_t *v; size_t n, cap; int oom; } uset;
+
+static void uset_add(uset *s, uint32_t x)
+{
+  size_t i;
+  for (i = 0; i < s->n; i++) if (s->v[i] == x) return;
+  if (ts_grow((void **)&s->v, &s->cap, s->n + 1, sizeof *s->v) < 0) { s->oom = 1; return; }
+  s->v[s->n++] = x;
+}
+
+typedef struct dep_ctx { const rules_model *m; uset *s; int depth; } dep_ctx;
+
+static void dep_q(void *ctx, int q) { dep_ctx *d = ctx; if (q >= 0) uset_add(d->s, (uint32_t)q); }
+static void dep_f(void *ctx, int f)
+{
+  dep_ctx *d = ctx;
+  size_t i;
+  if (f < 0) return;
+  if (d->m->f[f].questions) {      /* already computed */
+    for (i = 0; i < d->m->f[f].n_questions; i++) uset_add(d->s, d->m->f[f].questions[i]);
+    return;
+  }
+  if (d->depth > 64) return;       /* the compiler refuses cycles; stay safe */
+  d->depth++;
+  expr_questions(&d->m->f[f].cond, dep_q, d);
+  expr_facts(&d->m->f[f].cond, dep_f, d);
+  d->depth--;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static uint32_t *uset_to_arena(loader *l, uset *s, size_t *n)
+{
+  uint32_t *v;
+  if (s->oom && l->rc == TSHOOT_OK) l->rc = ts_error_oom();
+  qsort(s->v, s->n, sizeof *s->v, cmp_u32);
+  v = ld_alloc(l, s->n * sizeof *v);
+  if (v && s->n) memcpy(v, s->v, s->n * sizeof *v);
+  *n = s->n;
+  ts_free(s->v);
+  memset(s, 0, sizeof *s);
+  return v;
+}
+
+/* ===== representative answers of open questions ===== */
+
+typedef struct rep_ctx { loader *l; int q; char ***vals; size_t *n, *cap; } rep_ctx;
+
+static void add_rep(rep_ctx *r, const char *v)
+{
+  size_t i;
+  for (i = 0; i < *r->n; i++) if (strcmp((*r->vals)[i], v) == 0) return;
+  if (ts_grow((void **)r->vals, r->cap, *r->n + 1, sizeof **r->vals) < 0) {
+    if (r->l->rc == TSHOOT_OK) r->l->rc = ts_error_oom();
+    return;
+  }
+  (*r->vals)[(*r->n)++] = (char *)v;
+}
+
+static const rules_model *sort_model;
+static int sort_version;
+static int cmp_rep(const void *a, const void *b)
+{
+  const char *x = *(char *const *)a, *y = *(char *const *)b;
+  (void)sort_model;
+  return sort_version ? expr_version_cmp(x, y) : expr_number_cmp(x, y);
+}
+
+/* Whether answer `value` to question q satisfies one comparison node. */
+static int node_holds(const rules_model *m, const expr *e, const expr_node *nd, const char *value)
+{
+  size_t v;
+  int c;
+  if (nd->op == X_EQ || nd->op == X_NE || nd->op == X_IN) {
+    int hit = 0;
+    for (v = 0; v < nd->n_values; v++) hit |= strcmp(value, e->values[nd->value0 + v]) == 0;
+    return nd->op == X_NE ? !hit : hit;
+  }
+  c = m->q[nd->ref].type == RM_VERSION ? expr_version_cmp(value, e->values[nd->value0])
+                                        : expr_number_cmp(value, e->values[nd->value0]);
+  switch (nd->op) {
+  case X_LT: return c < 0;
+  case X_LE: return c <= 0;
+  case X_GT: return c > 0;
+  default:   return c >= 0;
+  }
+}
+
+/* Whether two answers to q are told apart by anything in the KB: some
+** comparison on q, or some <answer> evidence naming one of them. */
+static int reps_differ(const rules_model *m, int q, const char *a, const char *b)
+{
+  size_t ci, e, k, fi;
+  for (ci = 0; ci < m->nc; ci++)
+    for (e = 0; e < m->c[ci].n_ev; e++) {
+      const rm_evidence *ev = &m->c[ci].ev[e];
+      if (ev->kind == RM_ANSWER) {
+        if (ev->question == q && (strcmp(ev->value, a) == 0) != (strcmp(ev->value, b) == 0)) return 1;
+        continue;
+      }
+      for (k = 0; k < ev->cond.n_nodes; k++) {
+        const expr_node *nd = &ev->cond.nodes[k];
+        if (nd->op >= X_EQ && nd->op <= X_IN && nd->ref == q &&
+            node_holds(m, &ev->cond, nd, a) != node_holds(m, &ev->cond, nd, b))
+          return 1;
+      }
+    }
+  for (fi = 0; fi < m->nf; fi++)
+    for (k = 0; k < m->f[fi].cond.n_nodes; k++) {
+      const expr_node *nd = &m->f[fi].cond.nodes[k];
+      if (nd->op >= X_EQ && nd->op <= X_IN && nd->ref == q &&
+          node_holds(m, &m->f[fi].cond, nd, a) != node_holds(m, &m->f[fi].cond, nd, b))
+        return 1;
+    }
+  return 0;
+}
+
+/* Keep one representative per class of answers the KB cannot tell apart,
+** so that "uniform over the outcomes" counts real outcomes. */
+static size_t dedupe_reps(const rules_model *m, int q, char **vals, size_t n)
+{
+  size_t i, j, k = 0;
+  for (i = 0; i < n; i++) {
+    for (j = 0; j < k; j++) if (!reps_differ(m, q, vals[i], vals[j])) break;
+    if (j == k) vals[k++] = vals[i];
+  }
+  return k;
+}
+
+static void build_reps(loader *l)
+{
+  rules_model *m = l->m;
+  size_t qi, ci, e, k;
+  for (qi = 0; qi < m->nq; qi++) {
+    rm_question *q = &m->q[qi];
+    char **vals = NULL;
+    size_t n = 0, cap = 0;
+    rep_ctx r = { l, (int)qi, &vals, &n, &cap };
+    if (q->type == RM_YESNO || q->type == RM_CHOICE) {
+      q->reps = q->choices;
+      q->n_reps = q->n_choices;
+      continue;
+    }
+    for (ci = 0; ci < m->nc; ci++)
+      for (e = 0; e < m->c[ci].n_ev; e++) {
+        rm_evidence *ev = &m->c[ci].ev[e];
+        if (ev->kind == RM_ANSWER && ev->question == (int)qi) add_rep(&r, ev->value);
+        for (k = 0; k < ev->cond.n_nodes; k++) {
+          expr_node *nd = &ev->cond.nodes[k];
+          size_t v;
+          if (nd->op >= X_EQ && nd->op <= X_IN && nd->ref == (int)qi)
+            for (v = 0; v < nd->n_values; v++) add_rep(&r, ev->cond.values[nd->value0 + v]);
+        }
+      }
+    for (ci = 0; ci < m->nf; ci++)
+      for (k = 0; k < m->f[ci].cond.n_nodes; k++) {
+        expr_node *nd = &m->f[ci].cond.nodes[k];
+        size_t v;
+        if (nd->op >= X_EQ && nd->op <= X_IN && nd->ref == (int)qi)
+          for (v = 0; v < nd->n_values; v++) add_rep(&r, m->f[ci].cond.values[nd->value0 + v]);
+      }
+    if (q->type == RM_TEXT) {
+      add_rep(&r, "\x01other");        /* an answer equal to none of them */
+    } else if (n) {
+      /* one below and one above every threshold, and the thresholds */
+      char *lo, *hi;
+      sort_version = q->type == RM_VERSION;
+      qsort(vals, n, sizeof *vals, cmp_rep);
+      lo = ts_arena_strdup(l->ar, q->type == RM_VERSION ? "0" : "-1000000000");
+      hi = ts_arena_alloc(l->ar, strlen(vals[n - 1]) + 16);
+      if (lo && hi) {
+        snprintf(hi, strlen(vals[n - 1]) + 16, q->type == RM_VERSION ? "%s.999999" : "%s1", vals[n - 1]);
+        if (q->type == RM_NUMBER) snprintf(hi, strlen(vals[n - 1]) + 16, "1000000000");
+        add_rep(&r, lo);
+        add_rep(&r, hi);
+        qsort(vals, n, sizeof *vals, cmp_rep);
+      }
+    }
+    n = dedupe_reps(m, (int)qi, vals, n);
+    q->reps = ld_alloc(l, n * sizeof *q->reps);
+    if (q->reps && n) memcpy(q->reps, vals, n * sizeof *vals);
+    q->n_reps = n;
+    ts_free(vals);
+  }
+}
+
+/* ===== loading ===== */
+
+static const char *const yesno_vals[] = { "yes", "no" };
+static const char *const yesno_labels[] = { "Yes", "No" };
+
+static void load(loader *l)
+{
+  rules_model *m = l->m;
+  sqlite3_stmt *st;
+  size_t i, k;
+
+  m->nq = ld_count(l, "question");
+  m->nf = ld_count(l, "fact");
+  m->na = ld_count(l, "article");
+  m->nc = ld_count(l, "cause");
+  m->nx = ld_count(l, "fix");
+  m->ns = ld_count(l, "symptom");
+  m->q = ld_alloc(l, m->nq * sizeof *m->q);
+  m->f = ld_alloc(l, m->nf * sizeof *m->f);
+  m->a = ld_alloc(l, m->na * sizeof *m->a);
+  m->c = ld_alloc(l, m->nc * sizeof *m->c);
+  m->x = ld_alloc(l, m->nx * sizeof *m->x);
+  m->s = ld_alloc(l, m->ns * sizeof *m->s);
+  if (l->rc != TSHOOT_OK) return;
+
+  st = ld_query(l, "SELECT id, name, type, prompt, why, cost, probe, unit FROM question ORDER BY id");
+  while (ld_step(l, st)) {
+    int qi = ld_index(l, st, 0, m->nq);
+    rm_question *q;
+    const char *type;
+    if (qi < 0) break;
+    q = &m->q[qi];
+    q->pos = (size_t)qi;
+    q->id = ld_str(l, st, 1);
+    q->type_name = ld_str(l, st, 2);
+    q->prompt = ld_str(l, st, 3);
+    q->why = ld_str(l, st, 4);
+    q->cost = sqlite3_column_double(st, 5);
+    q->probe = ld_str(l, st, 6);
+    q->unit = ld_str(l, st, 7);
+    type = q->type_name ? q->type_name : "";
+    q->type = strcmp(type, "yesno") == 0 ? RM_YESNO : strcmp(type, "choice") == 0 ? RM_CHOICE
+            : strcmp(type, "version") == 0 ? RM_VERSION : strcmp(type, "number") == 0 ? RM_NUMBER
+            : RM_TEXT;
+    if (!(q->cost > 0)) q->cost = 1;
+  }
+  sqlite3_finalize(st);
+  /* choices: count first, then fill */
+  st = ld_query(l, "SELECT question, count(*) FROM choice GROUP BY question");
+  while (ld_step(l, st)) {
+    int qi = ld_index(l, st, 0, m->nq);
+    if (qi < 0) break;
+    m->q[qi].n_choices = (size_t)sqlite3_column_int64(st, 1);
+  }
+  sqlite3_finalize(st);
+  for (i = 0; i < m->nq && l->rc == TSHOOT_OK; i++) {
+    rm_question *q = &m->q[i];
+    if (q->type == RM_YESNO) {
+      q->choices = ld_alloc(l, 2 * sizeof *q->choices);
+      q->labels = ld_alloc(l, 2 * sizeof *q->labels);
+      if (!q->choices || !q->labels) break;
+      for (k = 0; k < 2; k++) {
+        q->choices[k] = (char *)yesno_vals[k];
+        q->labels[k] = (char *)yesno_labels[k];
+      }
+      q->n_choices = 2;     /* labels given in the source replace these below */
+    } else if (q->n_choices) {
+      q->choices = ld_alloc(l, q->n_choices * sizeof *q->choices);
+      q->labels = ld_alloc(l, q->n_choices * sizeof *q->labels);
+      q->n_choices = 0;
+    }
+  }
+  st = ld_query(l, "SELECT question, pos, value, label FROM choice ORDER BY question, pos");
+  while (ld_step(l, st)) {
+    int qi = ld_index(l, st, 0, m->nq);
+    rm_question *q;
+    char *v, *lab;
+    if (qi < 0) break;
+    q = &m->q[qi];
+    v = ld_str(l, st, 2);
+    lab = ld_str(l, st, 3);
+    if (q->type == RM_YESNO) {
+      for (k = 0; k < 2; k++) if (v && strcmp(v, yesno_vals[k]) == 0) q->labels[k] = lab;
+    } else if (q->choices) {
+      q->choices[q->n_choices] = v;
+      q->labels[q->n_choices] = lab;
+      q->n_choices++;
+    }
+  }
+  sqlite3_finalize(st);
+
+  st = ld_query(l, "SELECT id, name, description FROM fact ORDER BY id");
+  while (ld_step(l, st)) {
+    int fi = ld_index(l, st, 0, m->nf);
+    if (fi < 0) break;
+    m->f[fi].id = ld_str(l, st, 1);
+    m->f[fi].description = ld_str(l, st, 2);
+  }
+  sqlite3_finalize(st);
+  st = ld_query(l, "SELECT id, name, title FROM article ORDER BY id");
+  while (ld_step(l, st)) {
+    int ai = ld_index(l, st, 0, m->na);
+    if (ai < 0) break;
+    m->a[ai].id = ld_str(l, st, 1);
+    m->a[ai].title = ld_str(l, st, 2);
+  }
+  sqlite3_finalize(st);
+  st = ld_query(l, "SELECT id, name, article, title, explanation, prior FROM cause ORDER BY id");
+  while (ld_step(l, st)) {
+    int ci = ld_index(l, st, 0, m->nc), ai = ld_index(l, st, 2, m->na);
+    rm_cause *c;
+    if (ci < 0 || ai < 0) break;
+    c = &m->c[ci];
+    c->id = ld_str(l, st, 1);
+    c->article = ai;
+    c->title = ld_str(l, st, 3);
+    c->explanation = ld_str(l, st, 4);
+    c->prior = sqlite3_column_double(st, 5);
+    if (m->a[ai].n_causes == 0) m->a[ai].first_cause = (uint32_t)ci;
+    m->a[ai].n_causes++;
+  }
+  sqlite3_finalize(st);
+  st = ld_query(l, "SELECT id, name, article, kind, code, text, causes FROM symptom ORDER BY id");
+  while (ld_step(l, st)) {
+    int si = ld_index(l, st, 0, m->ns), ai = ld_index(l, st, 2, m->na);
+    rm_symptom *s;
+    if (si < 0 || ai < 0) break;
+    s = &m->s[si];
+    s->id = ld_str(l, st, 1);
+    s->article = ai;
+    s->kind = ld_str(l, st, 3);
+    s->code = ld_str(l, st, 4);
+    s->text = ld_str(l, st, 5);
+    if (m->a[ai].n_symptoms == 0) m->a[ai].first_symptom = (uint32_t)si;
+    m->a[ai].n_symptoms++;
+    /* names are resolved once every cause is indexed (resolve_symptoms) */
+    if (sqlite3_column_type(st, 6) != SQLITE_NULL) s->causes = ld_alloc(l, 8 * sizeof *s->causes);
+  }
+  sqlite3_finalize(st);
+  st = ld_query(l, "SELECT id, name, cause, title, cost, risk, admin, reversible, script, verify FROM fix ORDER BY id");
+  while (ld_step(l, st)) {
+    int xi = ld_index(l, st, 0, m->nx), ci = ld_index(l, st, 2, m->nc);
+    rm_fix *x;
+    if (xi < 0 || ci < 0) break;
+    x = &m->x[xi];
+    x->id = ld_str(l, st, 1);
+    x->cause = ci;
+    x->title = ld_str(l, st, 3);
+    x->cost = sqlite3_column_double(st, 4);
+    if (!(x->cost > 0)) x->cost = 1;
+    x->risk = ld_str(l, st, 5);
+    x->admin = sqlite3_column_int(st, 6);
+    x->reversible = sqlite3_column_int(st, 7);
+    x->script = ld_str(l, st, 8);
+    x->verify = ld_str(l, st, 9);
+    if (m->c[ci].n_fixes == 0) m->c[ci].first_fix = (uint32_t)xi;
+    m->c[ci].n_fixes++;
+  }
+  sqlite3_finalize(st);
+  st = ld_query(l, "SELECT fix, count(*) FROM fix_step GROUP BY fix");
+  while (ld_step(l, st)) {
+    int xi = ld_index(l, st, 0, m->nx);
+    if (xi < 0) break;
+    m->x[xi].steps = ld_alloc(l, (size_t)sqlite3_column_int64(st, 1) * sizeof(char *));
+  }
+  sqlite3_finalize(st);
+  st = ld_query(l, "SELECT fix, text FROM fix_step ORDER BY fix, pos");
+  while (ld_step(l, st)) {
+    int xi = ld_index(l, st, 0, m->nx);
+    if (xi < 0) break;
+    if (m->x[xi].steps) m->x[xi].steps[m->x[xi].n_steps++] = ld_str(l, st, 1);
+  }
+  sqlite3_finalize(st);
+}
+
+/* Evidence and fact conditions need every name resolvable first. */
+static void load_conditions(loader *l)
+{
+  rules_model *m = l->m;
+  sqlite3_stmt *st;
+  st = ld_query(l, "SELECT id, cond FROM fact ORDER BY id");
+  while (ld_step(l, st)) {
+    int fi = ld_index(l, st, 0, m->nf), rc;
+    if (fi < 0) break;
+    rc = expr_parse(&m->f[fi].cond, (const char *)sqlite3_column_text(st, 1), resolve, m);
+    if (rc != TSHOOT_OK) { l->rc = rc; break; }
+  }
+  sqlite3_finalize(st);
+  st = ld_query(l, "SELECT cause, count(*) FROM evidence GROUP BY cause");
+  while (ld_step(l, st)) {
+    int ci = ld_index(l, st, 0, m->nc);
+    if (ci < 0) break;
+    m->c[ci].ev = ld_alloc(l, (size_t)sqlite3_column_int64(st, 1) * sizeof *m->c[ci].ev);
+  }
+  sqlite3_finalize(st);
+  st = ld_query(l, "SELECT cause, kind, question, value, p, cond FROM evidence ORDER BY cause, pos");
+  while (ld_step(l, st)) {
+    int ci = ld_index(l, st, 0, m->nc);
+    rm_cause *c;
+    rm_evidence *e;
+    const char *kind = (const char *)sqlite3_column_text(st, 1);
+    if (ci < 0) break;
+    c = &m->c[ci];
+    if (!c->ev || !kind) { l->rc = ts_error(TSHOOT_ECORRUPT, "damaged KB: bad evidence row"); break; }
+    e = &c->ev[c->n_ev++];
+    e->p = sqlite3_column_double(st, 4);
+    if (strcmp(kind, "answer") == 0) {
+      e->kind = RM_ANSWER;
+      e->question = rules_question(m, (const char *)sqlite3_column_text(st, 2));
+      e->value = ld_str(l, st, 3);
+      if (e->question < 0 || !e->value) { l->rc = ts_error(TSHOOT_ECORRUPT, "damaged KB: evidence names an unknown question"); break; }
+    } else {
+      int rc;
+      e->kind = strcmp(kind, "expect") == 0 ? RM_EXPECT : RM_REQUIRES;
+      e->question = -1;
+      rc = expr_parse(&e->cond, (const char *)sqlite3_column_text(st, 5), resolve, m);
+      if (rc != TSHOOT_OK) { l->rc = rc; break; }
+    }
+  }
+  sqlite3_finalize(st);
+}
+
+static void resolve_symptoms(loader *l)
+{
+  rules_model *m = l->m;
+  sqlite3_stmt *st = ld_query(l, "SELECT id, causes FROM symptom WHERE causes IS NOT NULL ORDER BY id");
+  while (ld_step(l, st)) {
+    int si = ld_index(l, st, 0, m->ns);
+    const char *list = (const char *)sqlite3_column_text(st, 1);
+    rm_symptom *s;
+    size_t pos = 0;
+    if (si < 0 || !list) break;
+    s = &m->s[si];
+    s->n_causes = 0;
+    while (list[pos] && s->causes) {
+      size_t start;
+      char name[128];
+      while (list[pos] == ' ') pos++;
+      start = pos;
+      while (list[pos] && list[pos] != ' ') pos++;
+      if (pos > start && pos - start < sizeof name && s->n_causes < 8) {
+        int ci;
+        memcpy(name, list + start, pos - start);
+        name[pos - start] = '\0';
+        ci = rules_cause(m, name);
+        if (ci >= 0) s->causes[s->n_causes++] = ci;
+      }
+    }
+  }
+  sqlite3_finalize(st);
+}
+
+static void build_dependencies(loader *l)
+{
+  rules_model *m = l->m;
+  size_t i, e, k;
+  uset s = { NULL, 0, 0, 0 };
+  size_t *count;
+  dep_ctx d;
+  for (i = 0; i < m->nf && l->rc == TSHOOT_OK; i++) {
+    d.m = m; d.s = &s; d.depth = 0;
+    expr_questions(&m->f[i].cond, dep_q, &d);
+    expr_facts(&m->f[i].cond, dep_f, &d);
+    m->f[i].questions = uset_to_arena(l, &s, &m->f[i].n_questions);
+  }
+  for (i = 0; i < m->nc && l->rc == TSHOOT_OK; i++) {
+    rm_cause *c = &m->c[i];
+    d.m = m; d.s = &s; d.depth = 0;
+    for (e = 0; e < c->n_ev; e++) {
+      if (c->ev[e].kind == RM_ANSWER) uset_add(&s, (uint32_t)c->ev[e].question);
+      expr_questions(&c->ev[e].cond, dep_q, &d);
+      expr_facts(&c->ev[e].cond, dep_f, &d);
+    }
+    c->questions = uset_to_arena(l, &s, &c->n_questions);
+  }
+  if (l->rc != TSHOOT_OK) return;
+  count = ts_calloc(m->nq + 1, sizeof *count);
+  if (!count) { l->rc = ts_error_oom(); return; }
+  for (i = 0; i < m->nc; i++)
+    for (k = 0; k < m->c[i].n_questions; k++) count[m->c[i].questions[k]]++;
+  for (i = 0; i < m->nq; i++) {
+    m->q[i].causes = ld_alloc(l, count[i] * sizeof *m->q[i].causes);
+    m->q[i].n_causes = 0;
+  }
+  for (i = 0; i < m->nc && l->rc == TSHOOT_OK; i++)
+    for (k = 0; k < m->c[i].n_questions; k++) {
+      rm_question *q = &m->q[m->c[i].questions[k]];
+      q->causes[q->n_causes++] = (uint32_t)i;
+    }
+  ts_free(count);
+}
+
+static int load_model(rules_model **out, tshoot_kb *kb)
+{
+  loader l;
+  kb_conn *c = NULL;
+  rules_model *m;
+  int rc;
+
+  *out = NULL;
+  m = ts_calloc(1, sizeof *m);
+  if (!m) return ts_error_oom();
+  m->arena = ts_calloc(1, sizeof(ts_arena));
+  if (!m->arena) { ts_free(m); return ts_error_oom(); }
+  memset(&l, 0, sizeof l);
+  l.m = m;
+  l.ar = m->arena;
+  rc = kb_conn_acquire(kb, &c);
+  if (rc != TSHOOT_OK) { rules_free(m); return rc; }
+  l.db = c->db;
+  load(&l);
+  if (l.rc == TSHOOT_OK) {
+    m->q_by_name = build_names(&l, m->nq, q_name);
+    m->f_by_name = build_names(&l, m->nf, f_name);
+    m->c_by_name = build_names(&l, m->nc, c_name);
+    m->x_by_name = build_names(&l, m->nx, x_name);
+    m->a_by_name = build_names(&l, m->na, a_name);
+    m->s_by_name = build_names(&l, m->ns, s_name);
+  }
+  load_conditions(&l);
+  resolve_symptoms(&l);
+  build_dependencies(&l);
+  if (l.rc == TSHOOT_OK) build_reps(&l);
+  kb_conn_release(kb, c);
+  memcpy(m->digest, kb->digest, sizeof m->digest);
+  if (l.rc != TSHOOT_OK) { rules_free(m); return l.rc; }
+  *out = m;
+  return TSHOOT_OK;
+}
+
+void rules_free(rules_model *m)
+{
+  size_t i, e;
+  if (!m) return;
+  for (i = 0; i < m->nf && m->f; i++) expr_free(&m->f[i].cond);
+  for (i = 0; i < m->nc && m->c; i++)
+    for (e = 0; e < m->c[i].n_ev; e++) expr_free(&m->c[i].ev[e].cond);
+  if (m->arena) { ts_arena_free(m->arena); ts_free(m->arena); }
+  ts_free(m);
+}
+
+int rules_get(const rules_model **out, tshoot_kb *kb)
+{
+  int rc = TSHOOT_OK;
+  pthread_mutex_lock(&kb->model_mu);
+  if (!kb->model) rc = load_model(&kb->model, kb);
+  *out = kb->model;
+  pthread_mutex_unlock(&kb->model_mu);
+  return rc;
+}
+
+int rules_answer_ok(const rules_model *m, int q, const char *value, char *buf, size_t n)
+{
+  const rm_question *qq = &m->q[q];
+  size_t i;
+  if (!value || !*value) { snprintf(buf, n, "an empty answer"); return 0; }
+  switch (qq->type) {
+  case RM_YESNO:
+  case RM_CHOICE: {
+    ts_buf b = TS_BUF_INIT;
+    for (i = 0; i < qq->n_choices; i++) if (strcmp(qq->choices[i], value) == 0) return 1;
+    for (i = 0; i < qq->n_choices; i++) ts_buf_addf(&b, "%s%s", i ? ", " : "", qq->choices[i]);
+    snprintf(buf, n, "'%s' is not an answer to '%s' (answer one of: %s)", value, qq->id, b.p ? b.p : "");
+    ts_buf_free(&b);
+    return 0;
+  }
+  case RM_VERSION:
+    for (i = 0; value[i]; i++)
+      if (!((value[i] >= '0' && value[i] <= '9') || (value[i] == '.' && i > 0))) {
+        snprintf(buf, n, "'%s' is not a version (write numbers and dots, like 16.0.4266)", value);
+        return 0;
+      }
+    return 1;
+  case RM_NUMBER: {
+    int digits = 0;
+    i = (value[0] == '-' || value[0] == '+');
+    for (; value[i] >= '0' && value[i] <= '9'; i++) digits++;
+    if (value[i] == '.') for (i++; value[i] >= '0' && value[i] <= '9'; i++) digits++;
+    if (!digits || value[i]) { snprintf(buf, n, "'%s' is not a number", value); return 0; }
+    return 1;
+  }
+  default:
+    return 1;
+  }
+}

@@ -1,0 +1,121 @@
+/*
+** rules.h: the reasoning model of a KB at run time (rules.c). Loaded from the
+** compiled file once per tshoot_kb, on first use, and then shared read-only
+** by every session on every thread.
+**
+** Besides the items themselves it holds what makes a diagnosis step cheap:
+** for each question, the causes whose likelihood depends on it (directly or
+** through facts and conditions), so that weighing a question touches only
+** those causes.
+*/
+#ifndef TSHOOT_RULES_H
+#define TSHOOT_RULES_H
+
+#include "tshoot_int.h"
+#include "expr.h"
+#include "kb.h"
+
+typedef enum rm_qtype { RM_YESNO, RM_CHOICE, RM_VERSION, RM_NUMBER, RM_TEXT } rm_qtype;
+
+typedef struct rm_question {
+  char *id, *type_name, *prompt, *why, *unit, *probe;
+  rm_qtype type;
+  double cost;
+  char **choices;          /* answer values: the choices, or yes/no */
+  char **labels;           /* what a person reads for each */
+  size_t n_choices;
+  /* Answers that stand for the possible outcomes when weighing the question:
+  ** the choices, or for open questions the values the KB's evidence and
+  ** conditions mention plus one below and one above them all. */
+  char **reps;
+  size_t n_reps;
+  uint32_t *causes;        /* causes that depend on this question */
+  size_t n_causes;
+  size_t pos;              /* order in the sources */
+} rm_question;
+
+typedef struct rm_fact {
+  char *id, *description;
+  expr cond;
+  uint32_t *questions;     /* every question it depends on, transitively */
+  size_t n_questions;
+} rm_fact;
+
+typedef enum rm_ev_kind { RM_ANSWER, RM_EXPECT, RM_REQUIRES } rm_ev_kind;
+
+typedef struct rm_evidence {
+  rm_ev_kind kind;
+  int question;            /* RM_ANSWER */
+  char *value;             /* RM_ANSWER */
+  double p;                /* RM_ANSWER, RM_EXPECT */
+  expr cond;               /* RM_EXPECT, RM_REQUIRES */
+} rm_evidence;
+
+typedef struct rm_cause {
+  char *id, *title, *explanation;
+  int article;
+  double prior;
+  rm_evidence *ev;
+  size_t n_ev;
+  uint32_t first_fix, n_fixes;
+  uint32_t *questions;     /* questions its evidence depends on (sorted, unique) */
+  size_t n_questions;
+} rm_cause;
+
+typedef struct rm_fix {
+  char *id, *title, *risk, *script, *verify;
+  char **steps;
+  size_t n_steps;
+  int cause;
+  double cost;
+  int admin, reversible;
+} rm_fix;
+
+typedef struct rm_symptom {
+  char *id, *kind, *code, *text;
+  int article;
+  int *causes;             /* NULL: all causes of the article */
+  size_t n_causes;
+} rm_symptom;
+
+typedef struct rm_article {
+  char *id, *title;
+  uint32_t first_cause, n_causes;
+  uint32_t first_symptom, n_symptoms;
+} rm_article;
+
+typedef struct rm_name { const char *name; uint32_t idx; } rm_name;
+
+typedef struct rules_model {
+  rm_question *q; size_t nq;
+  rm_fact *f; size_t nf;
+  rm_cause *c; size_t nc;
+  rm_fix *x; size_t nx;
+  rm_article *a; size_t na;
+  rm_symptom *s; size_t ns;
+  /* sorted by name, for lookups */
+  rm_name *q_by_name, *f_by_name, *c_by_name, *x_by_name, *a_by_name, *s_by_name;
+  char digest[65];
+  void *arena;             /* strings */
+} rules_model;
+
+/* The model of kb, loading it on first use. Borrowed from kb. */
+int rules_get(const rules_model **out, tshoot_kb *kb);
+void rules_free(rules_model *m);
+
+/* Index by id, or -1. */
+int rules_question(const rules_model *m, const char *id);
+int rules_fact(const rules_model *m, const char *id);
+int rules_cause(const rules_model *m, const char *id);
+int rules_fix(const rules_model *m, const char *id);
+int rules_article(const rules_model *m, const char *id);
+int rules_symptom(const rules_model *m, const char *id);
+
+/* The closest id of a kind for did-you-mean ("q", "c", "x", "s"), or NULL. */
+const char *rules_suggest(const rules_model *m, char kind, const char *id);
+
+/* Whether value is an allowed answer to question q; when it is not, *why
+** explains (static or in buf). */
+int rules_answer_ok(const rules_model *m, int q, const char *value, char *buf, size_t n);
+
+#endif /* TSHOOT_RULES_H */

@@ -1,0 +1,1508 @@
+/*
+** session.c: diagnosis sessions. Evidence in, posterior over causes out, and
+** the next step chosen by value of information.
+**
+** The model (single fault, see docs/reasoning.md):
+**   weight(c) = prior(c) * text(c) * symptoms(c) * Π answers * Π conditions * Π fixes
+** for every candidate cause c, and for "none of the known causes", whose
+** answers are uniform over each question's outcomes. A question a cause says
+** nothing about is uniform for it too, so only the causes that depend on a
+** question (rm_question.causes) are touched when it is answered or weighed:
+**   - <answer q v p>: P(q = v | c) = p; the rest spread evenly over the other
+**     outcomes; clamped to [noise, 1 - noise];
+**   - <expect p>COND: p when COND is true, 1 - p when false;
+**   - <requires>COND: 1 - noise when true, noise when false;
+**   - a condition not yet decided contributes nothing, and the questions it
+**     reads stop counting as uniform for that cause (the condition speaks
+**     for them);
+**   - a fix that did not work: 1 - r (r = 0.9); one that worked: r, others noise.
+** Facts are derived by evaluating their conditions (three-valued, memoised
+** per evaluation round, so a hypothetical answer re-derives them lazily).
+**
+** Next step: the question with the highest expected information gain per
+** unit of cost; compared, by expected cost of repair (Heckerman, Breese and
+** Rommelse 1995), with trying the most efficient fix now; conclude when a
+** cause reaches conclude_at, or when nothing left is worth asking.
+**
+** Nothing here is global: all state is in the session; the model is shared
+** read-only.
+*/
+#include "tshoot_int.h"
+#include "expr.h"
+#include "kb.h"
+#include "rules.h"
+#include "text.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_CONCLUDE 0.9
+#define DEFAULT_NOISE 0.01
+#define FIX_SUCCESS 0.9            /* P(a fix works | its cause) */
+#define ESCALATION_COST 20.0       /* cost when every fix failed (call support) */
+#define NONE_TEXT_LIK 0.15         /* how well "none" explains a matched text */
+#define NONE_PRIOR_SHARE 0.02      /* "none" gets this share of the prior mass */
+#define LEADER 0.5                 /* above this, only decision-relevant questions */
+#define MIN_GAIN 0.02              /* bits: less than this is not worth asking */
+#define SESSION_FORMAT 1
+#define MAX_SAVED_JSON (1024 * 1024)
+#define MAX_JSON_DEPTH 16
+
+typedef struct answer {
+  int q;
+  char *value;                     /* NULL: "don't know" */
+} answer;
+
+typedef struct fix_report { int fix; int worked; } fix_report;
+
+struct tshoot_session {
+  tshoot_kb *kb;
+  const rules_model *m;
+  double conclude_at, noise;
+  unsigned int flags;
+
+  /* evidence: this is what is saved */
+  char *text;
+  int *symptoms; size_t n_symptoms, cap_symptoms;
+  answer *answers; size_t n_answers, cap_answers;
+  fix_report *fixes; size_t n_fixes, cap_fixes;
+
+  /* derived from the evidence */
+  int *ans_of_q;                   /* per question: index into answers, or -1 */
+  uint32_t *cand;                  /* candidate causes */
+  size_t n_cand;
+  int *cand_pos;                   /* per cause: index in cand, or -1 */
+  double *text_lik;                /* per candidate */
+  double *loglik;                  /* per candidate: log weight */
+  double *post;                    /* per candidate */
+  double none_post, none_loglik, uniform_log;
+  int dirty;
+
+  /* fact memo: valid when fact_gen[f] == gen */
+  tri *fact_val;
+  unsigned *fact_gen;
+  unsigned gen;
+  int hyp_q;                       /* a hypothetical answer being weighed, or -1 */
+  const char *hyp_value;
+
+  /* scratch and borrowed outputs */
+  tshoot_step step;
+  tshoot_cause_rank *ranks;
+  tshoot_answer_info *ans_info;
+};
+
+/* ===== the world as conditions see it ===== */
+
+static const char *world_answer(void *ctx, int q)
+{
+  tshoot_session *s = ctx;
+  int a;
+  if (q == s->hyp_q) return s->hyp_value;
+  a = s->ans_of_q[q];
+  return a >= 0 ? s->answers[a].value : NULL;
+}
+
+static int world_known(void *ctx, int q)
+{
+  tshoot_session *s = ctx;
+  int a;
+  if (q == s->hyp_q) return 1;
+  a = s->ans_of_q[q];
+  if (a < 0) return -1;
+  return s->answers[a].value ? 1 : 0;
+}
+
+static tri world_fact(void *ctx, int f);
+
+static int world_is_version(void *ctx, int q)
+{
+  tshoot_session *s = ctx;
+  return s->m->q[q].type == RM_VERSION;
+}
+
+static tri eval(tshoot_session *s, const expr *e)
+{
+  expr_env env;
+  env.answer = world_answer;
+  env.known = world_known;
+  env.fact = world_fact;
+  env.is_version = world_is_version;
+  env.ctx = s;
+  return expr_eval(e, &env);
+}
+
+static tri world_fact(void *ctx, int f)
+{
+  tshoot_session *s = ctx;
+  tri v;
+  if (s->fact_gen[f] == s->gen) return s->fact_val[f];
+  /* mark in progress as unknown: a cycle (refused by the compiler) ends here */
+  s->fact_gen[f] = s->gen;
+  s->fact_val[f] = TRI_UNKNOWN;
+  v = eval(s, &s->m->f[f].cond);
+  s->fact_val[f] = v;
+  return v;
+}
+
+static void new_generation(tshoot_session *s)
+{
+  if (++s->gen == 0) {
+    memset(s->fact_gen, 0, s->m->nf * sizeof *s->fact_gen);
+    s->gen = 1;
+  }
+}
+
+/* ===== likelihoods ===== */
+
+static double clampp(const tshoot_session *s, double p)
+{
+  if (p < s->noise) return s->noise;
+  if (p > 1 - s->noise) return 1 - s->noise;
+  return p;
+}
+
+static size_t outcomes(const rm_question *q)
+{
+  if (q->type == RM_YESNO || q->type == RM_CHOICE) return q->n_choices ? q->n_choices : 2;
+  return q->n_reps > 1 ? q->n_reps : 2;
+}
+
+/* P(q = value | c) from the cause's <answer> evidence, or -1 if it gives none. */
+static double answer_lik(const tshoot_session *s, const rm_cause *c, int q, const char *value)
+{
+  double listed = 0, hit = -1;
+  size_t n_listed = 0, e, n;
+  for (e = 0; e < c->n_ev; e++) {
+    const rm_evidence *ev = &c->ev[e];
+    if (ev->kind != RM_ANSWER || ev->question != q) continue;
+    listed += ev->p;
+    n_listed++;
+    if (strcmp(ev->value, value) == 0) hit = ev->p;
+  }
+  if (!n_listed) return -1;
+  if (hit >= 0) return clampp(s, hit);
+  n = outcomes(&s->m->q[q]);
+  if (n > n_listed) return clampp(s, (1 - listed) / (double)(n - n_listed));
+  return s->noise;
+}
+
+static int cause_has_answer_ev(const rm_cause *c, int q)
+{
+  size_t e;
+  for (e = 0; e < c->n_ev; e++) if (c->ev[e].kind == RM_ANSWER && c->ev[e].question == q) return 1;
+  return 0;
+}
+
+/* Whether question q has an answer (real or hypothetical), and its value. */
+static const char *answered(const tshoot_session *s, int q)
+{
+  return world_answer((void *)s, q);
+}
+
+/* log weight of cause c from its answers, conditions and fix reports (not the
+** prior, text or symptoms), relative to the uniform term shared by all. */
+static double cause_evidence_log(tshoot_session *s, int ci)
+{
+  const rm_cause *c = &s->m->c[ci];
+  double lw = 0;
+  size_t k, e;
+  /* the questions this cause depends on do not count as uniform for it */
+  for (k = 0; k < c->n_questions; k++) {
+    int q = (int)c->questions[k];
+    const char *v = answered(s, q);
+    if (!v) continue;
+    lw += log((double)outcomes(&s->m->q[q]));
+    if (cause_has_answer_ev(c, q)) lw += log(answer_lik(s, c, q, v));
+  }
+  for (e = 0; e < c->n_ev; e++) {
+    const rm_evidence *ev = &c->ev[e];
+    tri t;
+    if (ev->kind == RM_ANSWER) continue;
+    t = eval(s, &ev->cond);
+    if (t == TRI_UNKNOWN) continue;
+    if (ev->kind == RM_REQUIRES) lw += log(t == TRI_TRUE ? 1 - s->noise : s->noise);
+    else lw += log(clampp(s, t == TRI_TRUE ? ev->p : 1 - ev->p));
+  }
+  for (k = 0; k < s->n_fixes; k++) {
+    int fc = s->m->x[s->fixes[k].fix].cause;
+    if (s->fixes[k].worked) lw += log(fc == ci ? FIX_SUCCESS : s->noise);
+    else if (fc == ci) lw += log(1 - FIX_SUCCESS);
+  }
+  return lw;
+}
+
+static double symptom_log(const tshoot_session *s, int ci)
+{
+  double lw = 0;
+  size_t k, j;
+  for (k = 0; k < s->n_symptoms; k++) {
+    const rm_symptom *sy = &s->m->s[s->symptoms[k]];
+    int hit = 0;
+    if (sy->causes) {
+      for (j = 0; j < sy->n_causes; j++) if (sy->causes[j] == ci) hit = 1;
+    } else {
+      hit = s->m->c[ci].article == sy->article;
+    }
+    lw += log(hit ? 0.8 : 0.1);
+  }
+  return lw;
+}
+
+static double none_log(const tshoot_session *s)
+{
+  size_t k;
+  double lw = 0;
+  for (k = 0; k < s->n_symptoms; k++) lw += log(0.1);
+  for (k = 0; k < s->n_fixes; k++) if (s->fixes[k].worked) lw += log(s->noise);
+  return lw;
+}
+
+static double entropy_of(const double *p, size_t n, double extra)
+{
+  double h = 0;
+  size_t i;
+  for (i = 0; i < n; i++) if (p[i] > 0) h -= p[i] * log2(p[i]);
+  if (extra > 0) h -= extra * log2(extra);
+  return h;
+}
+
+/* Recompute facts and the posterior from the evidence. */
+static void update(tshoot_session *s)
+{
+  const rules_model *m = s->m;
+  double mean_prior = 0, none_prior, max, sum = 0;
+  size_t i, k;
+
+  if (!s->dirty) return;
+  new_generation(s);
+  s->hyp_q = -1;
+  s->uniform_log = 0;
+  for (k = 0; k < s->n_answers; k++)
+    if (s->answers[k].value && s->ans_of_q[s->answers[k].q] == (int)k)
+      s->uniform_log -= log((double)outcomes(&m->q[s->answers[k].q]));
+  for (i = 0; i < s->n_cand; i++) mean_prior += m->c[s->cand[i]].prior;
+  mean_prior = s->n_cand ? mean_prior / (double)s->n_cand : 1;
+  none_prior = NONE_PRIOR_SHARE * mean_prior * (double)(s->n_cand ? s->n_cand : 1);
+  max = -INFINITY;
+  for (i = 0; i < s->n_cand; i++) {
+    int ci = (int)s->cand[i];
+    double prior = m->c[ci].prior > 0 ? m->c[ci].prior : 1e-6;
+    s->loglik[i] = log(prior) + log(s->text_lik[i]) + symptom_log(s, ci) + s->uniform_log +
+                   cause_evidence_log(s, ci);
+    if (s->loglik[i] > max) max = s->loglik[i];
+  }
+  s->none_loglik = log(none_prior) + log(s->text ? NONE_TEXT_LIK : 1) + none_log(s) + s->uniform_log;
+  if (s->none_loglik > max) max = s->none_loglik;
+  for (i = 0; i < s->n_cand; i++) sum += s->post[i] = exp(s->loglik[i] - max);
+  sum += s->none_post = exp(s->none_loglik - max);
+  if (!(sum > 0) || !isfinite(sum)) {
+    /* cannot happen with clamped likelihoods; stay defined anyway */
+    for (i = 0; i < s->n_cand; i++) s->post[i] = 1.0 / (double)(s->n_cand + 1);
+    s->none_post = 1.0 / (double)(s->n_cand + 1);
+  } else {
+    for (i = 0; i < s->n_cand; i++) s->post[i] /= sum;
+    s->none_post /= sum;
+  }
+  s->dirty = 0;
+}
+
+/* ===== weighing a question ===== */
+
+typedef struct weigh {
+  double gain;                     /* expected information gain, bits */
+  int decisive;                    /* some answer concludes the leader or unseats it */
+  double p_out[64];                /* P(outcome) */
+  size_t n_out;
+  /* when kept: the touched candidates (positions in cand) and P(v | c) */
+  int *pos;
+  double *pvc;
+  size_t nt;
+} weigh;
+
+static void weigh_free(weigh *w)
+{
+  ts_free(w->pos);
+  ts_free(w->pvc);
+  w->pos = NULL;
+  w->pvc = NULL;
+}
+
+/* Expected information gain of asking q; fills w. Touches only the causes
+** that depend on q: the others keep their relative weights whatever the
+** answer, so they enter the entropy in aggregate. */
+/* The leader and the best untouched rivals, for decision relevance. */
+typedef struct leader_info {
+  int top_pos;                     /* position in cand, -1: "none" leads, -2: no leader */
+  double p_top;
+  int rival_pos[3];                /* the next most likely candidates (-1: "none") */
+  double rival_p[3];
+  int n_rivals;
+  double conclude_at;
+} leader_info;
+
+static void weigh_question(tshoot_session *s, int q, weigh *w, double h_now, double s_all, int keep,
+                           const leader_info *li)
+{
+  const rm_question *qq = &s->m->q[q];
+  size_t nv = qq->n_reps, v, k, nt = 0;
+  double touched_mass = 0, s_touched = 0, exp_h = 0, u;
+  double *pvc;          /* P(v | c) for each touched cause, nv per cause */
+  double *pc;           /* P(c) for each touched cause */
+  int *tpos;            /* position in cand of each touched cause */
+
+  memset(w, 0, sizeof *w);
+  if (nv == 0 || qq->n_causes == 0) return;
+  if (nv > 64) nv = 64;
+  w->n_out = nv;
+  u = 1.0 / (double)nv;
+  pvc = ts_malloc(qq->n_causes * nv * sizeof *pvc);
+  pc = ts_malloc(qq->n_causes * sizeof *pc);
+  tpos = ts_malloc(qq->n_causes * sizeof *tpos);
+  if (!pvc || !pc || !tpos) { ts_free(pvc); ts_free(pc); ts_free(tpos); return; }
+  for (k = 0; k < qq->n_causes; k++) {
+    int ci = (int)qq->causes[k], pos = s->cand_pos[ci];
+    double p = pos >= 0 ? s->post[pos] : 0, base, tot = 0;
+    double *row = pvc + nt * nv;
+    if (p <= 1e-12) continue;
+    s->hyp_q = -1;
+    new_generation(s);
+    base = cause_evidence_log(s, ci);
+    for (v = 0; v < nv; v++) {
+      s->hyp_q = q;
+      s->hyp_value = qq->reps[v];
+      new_generation(s);
+      row[v] = exp(cause_evidence_log(s, ci) - base);
+      tot += row[v];
+    }
+    for (v = 0; v < nv; v++) row[v] = tot > 0 ? row[v] / tot : u;
+    tpos[nt] = pos;
+    pc[nt++] = p;
+    touched_mass += p;
+    s_touched += p * log(p);
+  }
+  s->hyp_q = -1;
+  new_generation(s);
+  if (touched_mass > 1) touched_mass = 1;
+  for (v = 0; v < nv; v++) {
+    double pv = (1 - touched_mass) * u, h = 0;
+    for (k = 0; k < nt; k++) pv += pc[k] * pvc[k * nv + v];
+    w->p_out[v] = pv;
+    if (pv <= 1e-15) continue;
+    if (li && li->top_pos > -2 && !w->decisive) {
+      /* after this answer: does the leader reach the threshold, or lose the lead? */
+      double top_after = li->p_top * u, rival = 0;
+      size_t r;
+      for (k = 0; k < nt; k++) {
+        double after = pc[k] * pvc[k * nv + v];
+        if (tpos[k] == li->top_pos) top_after = after;
+        else if (after > rival) rival = after;
+      }
+      for (r = 0; r < (size_t)li->n_rivals; r++) {
+        int touched = 0;
+        for (k = 0; k < nt; k++) if (tpos[k] == li->rival_pos[r]) touched = 1;
+        if (!touched && li->rival_p[r] * u > rival) rival = li->rival_p[r] * u;
+      }
+      if (top_after / pv >= li->conclude_at || rival > top_after) w->decisive = 1;
+    }
+    for (k = 0; k < nt; k++) {
+      double post = pc[k] * pvc[k * nv + v] / pv;
+      if (post > 0) h -= post * log2(post);
+    }
+    if (1 - touched_mass > 1e-15) {
+      double a = u / pv;                       /* each untouched p scales by a */
+      /* -sum a p log2(a p) = -(a / ln 2) (sum p ln p + mass ln a) */
+      h -= a / log(2) * ((s_all - s_touched) + (1 - touched_mass) * log(a));
+    }
+    exp_h += pv * h;
+  }
+  w->gain = h_now - exp_h;
+  if (w->gain < 0) w->gain = 0;
+  ts_free(pc);
+  if (keep) {
+    w->pos = tpos;
+    w->pvc = pvc;
+    w->nt = nt;
+  } else {
+    ts_free(tpos);
+    ts_free(pvc);
+  }
+}
+
+/* ===== fixes: expected cost of repair ===== */
+
+typedef struct fix_opt { int fix; double p, cost, eff; } fix_opt;
+
+static int cmp_eff(const void *a, const void *b)
+{
+  double x = ((const fix_opt *)a)->eff, y = ((const fix_opt *)b)->eff;
+  return x > y ? -1 : x < y ? 1 : ((const fix_opt *)a)->fix - ((const fix_opt *)b)->fix;
+}
+
+static int fix_tried(const tshoot_session *s, int x)
+{
+  size_t k;
+  for (k = 0; k < s->n_fixes; k++) if (s->fixes[k].fix == x) return 1;
+  return 0;
+}
+
+#define FIX_MIN_P 0.05   /* fixes of causes less likely than this are not proposed */
+
+/* Expected cost of repair for the posterior `post` (per candidate, with
+** "none" implied): fixes are tried in order of P(it works) / cost, each
+** cause's fixes in the author's order; what no fix repairs costs
+** ESCALATION_COST. *first = the first fix to try, or -1. */
+static double ecr_of(const tshoot_session *s, const double *post, int *first)
+{
+  fix_opt opts[64];
+  size_t n = 0, i, j;
+  double ecr = 0, done = 0;
+  *first = -1;
+  for (i = 0; i < s->n_cand && n < 64; i++) {
+    const rm_cause *c = &s->m->c[s->cand[i]];
+    double left = 1;
+    if (post[i] < FIX_MIN_P) continue;
+    for (j = 0; j < c->n_fixes && n < 64; j++) {
+      int x = (int)(c->first_fix + j);
+      if (fix_tried(s, x)) continue;
+      opts[n].fix = x;
+      opts[n].p = post[i] * FIX_SUCCESS * left;
+      opts[n].cost = s->m->x[x].cost;
+      opts[n].eff = opts[n].p / opts[n].cost;
+      left *= 1 - FIX_SUCCESS;
+      n++;
+    }
+  }
+  if (!n) return ESCALATION_COST;
+  qsort(opts, n, sizeof *opts, cmp_eff);
+  *first = opts[0].fix;
+  for (i = 0; i < n; i++) {
+    ecr += opts[i].cost * (1 - done);
+    done += opts[i].p;
+  }
+  return ecr + ESCALATION_COST * (1 - done > 0 ? 1 - done : 0);
+}
+
+/* Expected cost of asking the weighed question first, then repairing. */
+static double eco_of(tshoot_session *s, const weigh *w, double cost, double *buf)
+{
+  size_t v, k, i;
+  double eco = cost;
+  for (v = 0; v < w->n_out; v++) {
+    double pv = w->p_out[v], u = 1.0 / (double)w->n_out;
+    int dummy;
+    if (pv <= 1e-12) continue;
+    for (i = 0; i < s->n_cand; i++) buf[i] = s->post[i] * u / pv;
+    for (k = 0; k < w->nt; k++) buf[w->pos[k]] = s->post[w->pos[k]] * w->pvc[k * w->n_out + v] / pv;
+    eco += pv * ecr_of(s, buf, &dummy);
+  }
+  return eco;
+}
+
+/* ===== the next step ===== */
+
+static int question_open(const tshoot_session *s, int q)
+{
+  return s->ans_of_q[q] < 0;
+}
+
+/* Fill s->step for asking q. */
+static void step_ask(tshoot_session *s, int q, double gain)
+{
+  const rm_question *qq = &s->m->q[q];
+  memset(&s->step, 0, sizeof s->step);
+  s->step.kind = TSHOOT_STEP_ASK;
+  s->step.question = qq->id;
+  s->step.prompt = qq->prompt;
+  s->step.why = qq->why;
+  s->step.type = qq->type_name;
+  s->step.unit = qq->unit;
+  if (qq->type == RM_YESNO || qq->type == RM_CHOICE) {
+    s->step.choices = (const char *const *)qq->choices;
+    s->step.labels = (const char *const *)qq->labels;
+    s->step.n_choices = qq->n_choices;
+  }
+  s->step.expected_gain = gain;
+  s->step.cost = qq->cost;
+}
+
+static size_t best_candidate(const tshoot_session *s, double *p)
+{
+  size_t i, best = (size_t)-1;
+  double bp = s->none_post;
+  for (i = 0; i < s->n_cand; i++)
+    if (s->post[i] > bp || (s->post[i] == bp && best == (size_t)-1 && s->post[i] > s->none_post)) {
+      bp = s->post[i];
+      best = i;
+    }
+  *p = bp;
+  return best;
+}
+
+static void step_cause(tshoot_session *s, tshoot_step_kind kind, size_t pos, double p, int fix)
+{
+  memset(&s->step, 0, sizeof s->step);
+  s->step.kind = kind;
+  if (pos == (size_t)-1) {
+    s->step.cause = "none";
+    s->step.cause_title = "None of the known causes";
+  } else {
+    const rm_cause *c = &s->m->c[s->cand[pos]];
+    s->step.cause = c->id;
+    s->step.cause_title = c->title;
+    s->step.article = s->m->a[c->article].id;
+  }
+  s->step.probability = p;
+  s->step.fix = fix >= 0 ? s->m->x[fix].id : NULL;
+}
+
+static int worked_fix(const tshoot_session *s)
+{
+  size_t k;
+  for (k = 0; k < s->n_fixes; k++) if (s->fixes[k].worked) return s->fixes[k].fix;
+  return -1;
+}
+
+/* Who leads (over LEADER) and the three most likely others. */
+static void leader_of(const tshoot_session *s, leader_info *li, size_t bestpos, double pbest)
+{
+  size_t i;
+  int r;
+  memset(li, 0, sizeof *li);
+  li->conclude_at = s->conclude_at;
+  li->top_pos = pbest < LEADER ? -2 : bestpos == (size_t)-1 ? -1 : (int)bestpos;
+  li->p_top = pbest;
+  if (li->top_pos == -2) return;
+  for (r = 0; r < 3; r++) { li->rival_pos[r] = -3; li->rival_p[r] = 0; }
+  /* "none" is a rival too, and never touched by a question */
+  if (li->top_pos != -1) { li->rival_pos[0] = -1; li->rival_p[0] = s->none_post; }
+  for (i = 0; i < s->n_cand; i++) {
+    double p = s->post[i];
+    if ((int)i == li->top_pos) continue;
+    for (r = 0; r < 3; r++)
+      if (p > li->rival_p[r]) {
+        int k;
+        for (k = 2; k > r; k--) { li->rival_p[k] = li->rival_p[k - 1]; li->rival_pos[k] = li->rival_pos[k - 1]; }
+        li->rival_p[r] = p;
+        li->rival_pos[r] = (int)i;
+        break;
+      }
+  }
+  for (r = 0; r < 3 && li->rival_pos[r] != -3; r++) li->n_rivals = r + 1;
+}
+
+TSHOOT_API int tshoot_session_next(const tshoot_step **out, tshoot_session *s)
+{
+  const rules_model *m;
+  size_t i, bestpos;
+  double pbest, h_now, s_all = 0, best_score = 0, best_gain = 0;
+  int best_q = -1, wf;
+  leader_info li;
+
+  if (!out || !s) return ts_error(TSHOOT_EINVALID, "tshoot_session_next: NULL argument");
+  m = s->m;
+  update(s);
+  bestpos = best_candidate(s, &pbest);
+  wf = worked_fix(s);
+  if (wf >= 0) {
+    int pos = s->cand_pos[m->x[wf].cause];
+    step_cause(s, TSHOOT_STEP_CONCLUDE, pos >= 0 ? (size_t)pos : (size_t)-1,
+               pos >= 0 ? s->post[pos] : 0, wf);
+    goto done;
+  }
+  if (pbest >= s->conclude_at) {
+    step_cause(s, TSHOOT_STEP_CONCLUDE, bestpos, pbest, -1);
+    goto done;
+  }
+  h_now = entropy_of(s->post, s->n_cand, s->none_post);
+  for (i = 0; i < s->n_cand; i++) if (s->post[i] > 0) s_all += s->post[i] * log(s->post[i]);
+  if (s->none_post > 0) s_all += s->none_post * log(s->none_post);
+  leader_of(s, &li, bestpos, pbest);
+
+  for (i = 0; i < m->nq; i++) {
+    weigh w;
+    double score;
+    int q = (int)i;
+    if (!question_open(s, q) || m->q[q].n_causes == 0) continue;
+    weigh_question(s, q, &w, h_now, s_all, 0, &li);
+    if (w.gain < MIN_GAIN) continue;
+    if (li.top_pos > -2 && !w.decisive) continue;   /* no answer would change the conclusion */
+    if (s->flags & TSHOOT_SESSION_WRITTEN_ORDER) {
+      /* baseline: the first open question, in written order, that could matter */
+      best_q = q;
+      best_gain = w.gain;
+      break;
+    }
+    score = w.gain / m->q[q].cost;
+    if (score > best_score) {
+      best_score = score;
+      best_gain = w.gain;
+      best_q = q;
+    }
+  }
+
+  if (!(s->flags & TSHOOT_SESSION_NO_FIXES)) {
+    int first_fix;
+    double now = ecr_of(s, s->post, &first_fix);
+    if (first_fix >= 0) {
+      double ask = INFINITY;
+      if (best_q >= 0) {
+        weigh w;
+        double *buf = ts_malloc((s->n_cand + 1) * sizeof *buf);
+        if (!buf) return ts_error_oom();
+        weigh_question(s, best_q, &w, h_now, s_all, 1, NULL);
+        if (w.pvc || w.nt == 0) ask = eco_of(s, &w, m->q[best_q].cost, buf);
+        weigh_free(&w);
+        ts_free(buf);
+      }
+      if (now <= ask) {
+        int pos = s->cand_pos[m->x[first_fix].cause];
+        step_cause(s, TSHOOT_STEP_FIX, (size_t)pos, s->post[pos], first_fix);
+        goto done;
+      }
+    }
+  }
+  if (best_q >= 0) step_ask(s, best_q, best_gain);
+  else step_cause(s, TSHOOT_STEP_CONCLUDE, bestpos, pbest, -1);
+done:
+  s->step.questions_asked = s->n_answers;
+  *out = &s->step;
+  return TSHOOT_OK;
+}
+
+/* ===== evidence ===== */
+
+static int set_candidates_all(tshoot_session *s)
+{
+  size_t i;
+  s->n_cand = s->m->nc;
+  for (i = 0; i < s->m->nc; i++) {
+    s->cand[i] = (uint32_t)i;
+    s->cand_pos[i] = (int)i;
+    s->text_lik[i] = 1;
+  }
+  return TSHOOT_OK;
+}
+
+TSHOOT_API int tshoot_session_new(tshoot_session **out, tshoot_kb *kb, const tshoot_session_options *opts)
+{
+  tshoot_session *s;
+  const rules_model *m;
+  size_t i;
+  int rc;
+
+  if (!out) return ts_error(TSHOOT_EINVALID, "tshoot_session_new: out is NULL");
+  *out = NULL;
+  if (!kb) return ts_error(TSHOOT_EINVALID, "tshoot_session_new: kb is NULL");
+  if (opts && (opts->version < 1 || opts->version > TSHOOT_SESSION_OPTIONS_VERSION))
+    return ts_error(TSHOOT_EINVALID, "tshoot_session_new: unknown options version %u", opts->version);
+  if (opts && (opts->conclude_at < 0 || opts->conclude_at > 1 || opts->noise < 0 || opts->noise >= 0.5))
+    return ts_error(TSHOOT_EINVALID, "tshoot_session_new: conclude_at must be in (0, 1] and noise in [0, 0.5)");
+  rc = rules_get(&m, kb);
+  if (rc != TSHOOT_OK) return rc;
+  s = ts_calloc(1, sizeof *s);
+  if (!s) return ts_error_oom();
+  s->kb = kb;
+  s->m = m;
+  s->conclude_at = opts && opts->conclude_at > 0 ? opts->conclude_at : DEFAULT_CONCLUDE;
+  s->noise = opts && opts->noise > 0 ? opts->noise : DEFAULT_NOISE;
+  s->flags = opts ? opts->flags : 0;
+  s->hyp_q = -1;
+  s->gen = 1;
+  s->ans_of_q = ts_malloc((m->nq + 1) * sizeof *s->ans_of_q);
+  s->cand = ts_malloc((m->nc + 1) * sizeof *s->cand);
+  s->cand_pos = ts_malloc((m->nc + 1) * sizeof *s->cand_pos);
+  s->text_lik = ts_malloc((m->nc + 1) * sizeof *s->text_lik);
+  s->loglik = ts_malloc((m->nc + 1) * sizeof *s->loglik);
+  s->post = ts_malloc((m->nc + 1) * sizeof *s->post);
+  s->fact_val = ts_malloc((m->nf + 1) * sizeof *s->fact_val);
+  s->fact_gen = ts_calloc(m->nf + 1, sizeof *s->fact_gen);
+  s->ranks = ts_malloc((m->nc + 1) * sizeof *s->ranks);
+  if (!s->ans_of_q || !s->cand || !s->cand_pos || !s->text_lik || !s->loglik || !s->post ||
+      !s->fact_val || !s->fact_gen || !s->ranks) {
+    tshoot_session_free(s);
+    return ts_error_oom();
+  }
+  for (i = 0; i < m->nq; i++) s->ans_of_q[i] = -1;
+  set_candidates_all(s);
+  s->dirty = 1;
+  kb_ref(kb);
+  *out = s;
+  return TSHOOT_OK;
+}
+
+TSHOOT_API void tshoot_session_free(tshoot_session *s)
+{
+  size_t i;
+  if (!s) return;
+  for (i = 0; i < s->n_answers; i++) ts_free(s->answers[i].value);
+  ts_free(s->answers);
+  ts_free(s->symptoms);
+  ts_free(s->fixes);
+  ts_free(s->text);
+  ts_free(s->ans_of_q);
+  ts_free(s->cand);
+  ts_free(s->cand_pos);
+  ts_free(s->text_lik);
+  ts_free(s->loglik);
+  ts_free(s->post);
+  ts_free(s->fact_val);
+  ts_free(s->fact_gen);
+  ts_free(s->ranks);
+  ts_free(s->ans_info);
+  if (s->m) kb_unref(s->kb);
+  ts_free(s);
+}
+
+/* Whether all the (non-stop) words of `text` occur among the user's words. */
+static int symptom_matches(const char *symptom, const char *user)
+{
+  size_t pos = 0, st, len, total = 0, hit = 0;
+  char w[TEXT_MAX_WORD + 1];
+  while (text_next_word(symptom, strlen(symptom), &pos, &st, &len)) {
+    size_t upos = 0, ust, ulen;
+    char u[TEXT_MAX_WORD + 1];
+    if (text_is_stopword(symptom + st, len) || len < 3) continue;
+    text_fold(w, symptom + st, len);
+    total++;
+    while (text_next_word(user, strlen(user), &upos, &ust, &ulen)) {
+      text_fold(u, user + ust, ulen);
+      if (ulen == len && memcmp(u, w, len) == 0) { hit++; break; }
+    }
+  }
+  return total > 0 && hit * 10 >= total * 6;
+}
+
+TSHOOT_API int tshoot_session_describe(tshoot_session *s, const char *text, size_t len)
+{
+  tshoot_results *r = NULL;
+  tshoot_search_options so = TSHOOT_SEARCH_OPTIONS_INIT;
+  size_t i, k, j, n;
+  double top = 0;
+  int rc;
+
+  if (!s || (!text && len)) return ts_error(TSHOOT_EINVALID, "tshoot_session_describe: NULL argument");
+  ts_free(s->text);
+  s->text = NULL;
+  set_candidates_all(s);
+  s->dirty = 1;
+  if (!text || !len) return TSHOOT_OK;
+  s->text = ts_strndup(text, len);
+  if (!s->text) return ts_error_oom();
+  so.limit = 10;
+  rc = tshoot_search(&r, s->kb, text, len, &so);
+  if (rc != TSHOOT_OK) return rc;
+  n = tshoot_results_count(r);
+  if (n == 0) {
+    /* nothing matched: the text says nothing, every cause stays */
+    tshoot_results_free(r);
+    ts_free(s->text);
+    s->text = NULL;
+    return TSHOOT_OK;
+  }
+  for (i = 0; i < s->m->nc; i++) s->cand_pos[i] = -1;
+  s->n_cand = 0;
+  top = tshoot_results_get(r, 0)->score;
+  for (k = 0; k < n; k++) {
+    const tshoot_result *res = tshoot_results_get(r, k);
+    int a = rules_article(s->m, res->article);
+    double lik;
+    if (a < 0) continue;
+    lik = 0.05 + (top > 0 ? res->score / top : 1);
+    for (j = 0; j < s->m->a[a].n_causes; j++) {
+      int ci = (int)(s->m->a[a].first_cause + j);
+      if (s->cand_pos[ci] >= 0) continue;
+      s->cand_pos[ci] = (int)s->n_cand;
+      s->cand[s->n_cand] = (uint32_t)ci;
+      s->text_lik[s->n_cand] = lik;
+      s->n_cand++;
+    }
+    /* symptoms with a cause list whose words the user used are evidence too */
+    for (j = 0; j < s->m->a[a].n_symptoms; j++) {
+      int si = (int)(s->m->a[a].first_symptom + j);
+      if (s->m->s[si].causes && symptom_matches(s->m->s[si].text, s->text)) {
+        size_t x;
+        for (x = 0; x < s->n_symptoms; x++) if (s->symptoms[x] == si) break;
+        if (x == s->n_symptoms &&
+            ts_grow((void **)&s->symptoms, &s->cap_symptoms, s->n_symptoms + 1, sizeof *s->symptoms) == 0)
+          s->symptoms[s->n_symptoms++] = si;
+      }
+    }
+  }
+  tshoot_results_free(r);
+  if (s->n_cand == 0) set_candidates_all(s);
+  return TSHOOT_OK;
+}
+
+TSHOOT_API int tshoot_session_symptom(tshoot_session *s, const char *id)
+{
+  int si;
+  size_t k;
+  if (!s || !id) return ts_error(TSHOOT_EINVALID, "tshoot_session_symptom: NULL argument");
+  si = rules_symptom(s->m, id);
+  if (si < 0) {
+    const char *sug = rules_suggest(s->m, 's', id);
+    return ts_error(TSHOOT_ENOTFOUND, "no symptom '%s' in this KB%s%s%s", id,
+                    sug ? " (did you mean '" : "", sug ? sug : "", sug ? "'?)" : "");
+  }
+  for (k = 0; k < s->n_symptoms; k++) if (s->symptoms[k] == si) return TSHOOT_OK;
+  if (ts_grow((void **)&s->symptoms, &s->cap_symptoms, s->n_symptoms + 1, sizeof *s->symptoms) < 0)
+    return ts_error_oom();
+  s->symptoms[s->n_symptoms++] = si;
+  s->dirty = 1;
+  return TSHOOT_OK;
+}
+
+static int find_question(tshoot_session *s, const char *id)
+{
+  int q = rules_question(s->m, id);
+  if (q < 0) {
+    const char *sug = rules_suggest(s->m, 'q', id);
+    return ts_error(TSHOOT_ENOTFOUND, "no question '%s' in this KB%s%s%s", id ? id : "",
+                    sug ? " (did you mean '" : "", sug ? sug : "", sug ? "'?)" : "");
+  }
+  return q;
+}
+
+/* Drop the answer at index k and re-index. */
+static void drop_answer(tshoot_session *s, size_t k)
+{
+  size_t i;
+  ts_free(s->answers[k].value);
+  memmove(&s->answers[k], &s->answers[k + 1], (s->n_answers - k - 1) * sizeof *s->answers);
+  s->n_answers--;
+  for (i = 0; i < s->m->nq; i++) s->ans_of_q[i] = -1;
+  for (i = 0; i < s->n_answers; i++) s->ans_of_q[s->answers[i].q] = (int)i;
+  s->dirty = 1;
+}
+
+static int set_answer(tshoot_session *s, const char *question, const char *value)
+{
+  int q;
+  char *v = NULL;
+  char why[512];
+  if (!s || !question) return ts_error(TSHOOT_EINVALID, "tshoot_session_answer: NULL argument");
+  q = find_question(s, question);
+  if (q < 0) return q;
+  if (value) {
+    /* answers to choices are compared exactly; allow the label's case */
+    const rm_question *qq = &s->m->q[q];
+    size_t i;
+    for (i = 0; i < qq->n_choices; i++)
+      if (strcmp(qq->choices[i], value) != 0 && strcasecmp(qq->choices[i], value) == 0) value = qq->choices[i];
+    if (!rules_answer_ok(s->m, q, value, why, sizeof why))
+      return ts_error(TSHOOT_EINVALID, "%s", why);
+    v = ts_strdup(value);
+    if (!v) return ts_error_oom();
+  }
+  if (s->ans_of_q[q] >= 0) drop_answer(s, (size_t)s->ans_of_q[q]);   /* a change */
+  if (ts_grow((void **)&s->answers, &s->cap_answers, s->n_answers + 1, sizeof *s->answers) < 0) {
+    ts_free(v);
+    return ts_error_oom();
+  }
+  s->answers[s->n_answers].q = q;
+  s->answers[s->n_answers].value = v;
+  s->ans_of_q[q] = (int)s->n_answers;
+  s->n_answers++;
+  s->dirty = 1;
+  return TSHOOT_OK;
+}
+
+TSHOOT_API int tshoot_session_answer(tshoot_session *s, const char *question, const char *value)
+{
+  if (!value) return ts_error(TSHOOT_EINVALID, "tshoot_session_answer: no value (use tshoot_session_unknown)");
+  return set_answer(s, question, value);
+}
+
+TSHOOT_API int tshoot_session_unknown(tshoot_session *s, const char *question)
+{
+  return set_answer(s, question, NULL);
+}
+
+TSHOOT_API int tshoot_session_retract(tshoot_session *s, const char *question)
+{
+  int q;
+  if (!s || !question) return ts_error(TSHOOT_EINVALID, "tshoot_session_retract: NULL argument");
+  q = find_question(s, question);
+  if (q < 0) return q;
+  if (s->ans_of_q[q] < 0) return ts_error(TSHOOT_ENOTFOUND, "question '%s' has no answer to withdraw", question);
+  drop_answer(s, (size_t)s->ans_of_q[q]);
+  return TSHOOT_OK;
+}
+
+TSHOOT_API int tshoot_session_undo(tshoot_session *s)
+{
+  if (!s) return ts_error(TSHOOT_EINVALID, "tshoot_session_undo: NULL argument");
+  if (!s->n_answers) return ts_error(TSHOOT_ENOTFOUND, "no answer to take back");
+  drop_answer(s, s->n_answers - 1);
+  return TSHOOT_OK;
+}
+
+TSHOOT_API int tshoot_session_fix_result(tshoot_session *s, const char *fix, int worked)
+{
+  int x;
+  size_t k;
+  if (!s || !fix) return ts_error(TSHOOT_EINVALID, "tshoot_session_fix_result: NULL argument");
+  x = rules_fix(s->m, fix);
+  if (x < 0) {
+    const char *sug = rules_suggest(s->m, 'x', fix);
+    return ts_error(TSHOOT_ENOTFOUND, "no fix '%s' in this KB%s%s%s", fix,
+                    sug ? " (did you mean '" : "", sug ? sug : "", sug ? "'?)" : "");
+  }
+  for (k = 0; k < s->n_fixes; k++)
+    if (s->fixes[k].fix == x) { s->fixes[k].worked = worked != 0; s->dirty = 1; return TSHOOT_OK; }
+  if (ts_grow((void **)&s->fixes, &s->cap_fixes, s->n_fixes + 1, sizeof *s->fixes) < 0) return ts_error_oom();
+  s->fixes[s->n_fixes].fix = x;
+  s->fixes[s->n_fixes].worked = worked != 0;
+  s->n_fixes++;
+  s->dirty = 1;
+  return TSHOOT_OK;
+}
+
+/* ===== reading the state ===== */
+
+static int cmp_rank(const void *a, const void *b)
+{
+  const tshoot_cause_rank *x = a, *y = b;
+  if (x->probability != y->probability) return x->probability > y->probability ? -1 : 1;
+  return strcmp(x->cause, y->cause);
+}
+
+TSHOOT_API int tshoot_session_causes(const tshoot_cause_rank **out, size_t *n, tshoot_session *s)
+{
+  size_t i;
+  if (!out || !n || !s) return ts_error(TSHOOT_EINVALID, "tshoot_session_causes: NULL argument");
+  update(s);
+  for (i = 0; i < s->n_cand; i++) {
+    const rm_cause *c = &s->m->c[s->cand[i]];
+    s->ranks[i].cause = c->id;
+    s->ranks[i].title = c->title;
+    s->ranks[i].article = s->m->a[c->article].id;
+    s->ranks[i].probability = s->post[i];
+  }
+  s->ranks[i].cause = "none";
+  s->ranks[i].title = "None of the known causes";
+  s->ranks[i].article = NULL;
+  s->ranks[i].probability = s->none_post;
+  qsort(s->ranks, s->n_cand + 1, sizeof *s->ranks, cmp_rank);
+  *out = s->ranks;
+  *n = s->n_cand + 1;
+  return TSHOOT_OK;
+}
+
+TSHOOT_API int tshoot_session_answers(const tshoot_answer_info **out, size_t *n, tshoot_session *s)
+{
+  size_t i;
+  tshoot_answer_info *a;
+  if (!out || !n || !s) return ts_error(TSHOOT_EINVALID, "tshoot_session_answers: NULL argument");
+  a = ts_realloc(s->ans_info, (s->n_answers + 1) * sizeof *a);
+  if (!a) return ts_error_oom();
+  s->ans_info = a;
+  for (i = 0; i < s->n_answers; i++) {
+    a[i].question = s->m->q[s->answers[i].q].id;
+    a[i].value = s->answers[i].value;
+  }
+  *out = a;
+  *n = s->n_answers;
+  return TSHOOT_OK;
+}
+
+/* ===== explanations ===== */
+
+typedef struct expl_build {
+  ts_arena ar;
+  tshoot_explanation e;
+  tshoot_explain_item *items;
+  size_t n, cap;
+  int oom;
+} expl_build;
+
+struct expl_block { expl_build b; };
+
+static void add_item(expl_build *b, const char *kind, const char *subject, const char *detail, double factor)
+{
+  tshoot_explain_item *it;
+  if (b->oom) return;
+  if (ts_grow((void **)&b->items, &b->cap, b->n + 1, sizeof *b->items) < 0) { b->oom = 1; return; }
+  it = &b->items[b->n++];
+  it->kind = kind;
+  it->subject = subject ? ts_arena_strdup(&b->ar, subject) : NULL;
+  it->detail = ts_arena_strdup(&b->ar, detail ? detail : "");
+  it->factor = factor;
+  if ((subject && !it->subject) || !it->detail) b->oom = 1;
+}
+
+static const char *render_name(void *ctx, int is_fact, int idx)
+{
+  const rules_model *m = ctx;
+  if (idx < 0) return "?";
+  return is_fact ? m->f[idx].id : m->q[idx].id;
+}
+
+static int finish_expl(tshoot_explanation **out, expl_build *b, const char *subject, const char *text)
+{
+  expl_build *heap;
+  b->e.subject = ts_arena_strdup(&b->ar, subject);
+  b->e.text = ts_arena_strdup(&b->ar, text ? text : "");
+  if (b->oom || b->ar.oom || !b->e.subject || !b->e.text) {
+    ts_arena_free(&b->ar);
+    ts_free(b->items);
+    return ts_error_oom();
+  }
+  heap = ts_malloc(sizeof *heap);
+  if (!heap) {
+    ts_arena_free(&b->ar);
+    ts_free(b->items);
+    return ts_error_oom();
+  }
+  *heap = *b;
+  heap->e.items = heap->items;
+  heap->e.n_items = heap->n;
+  *out = &heap->e;
+  return TSHOOT_OK;
+}
+
+TSHOOT_API void tshoot_explanation_free(tshoot_explanation *e)
+{
+  expl_build *b;
+  if (!e) return;
+  b = (expl_build *)((char *)e - offsetof(expl_build, e));
+  ts_arena_free(&b->ar);
+  ts_free(b->items);
+  ts_free((void *)b->e.causes);
+  ts_free(b);
+}
+
+TSHOOT_API int tshoot_session_why(tshoot_explanation **out, tshoot_session *s, const char *question)
+{
+  expl_build b;
+  int q;
+  weigh w;
+  double h_now, s_all = 0;
+  size_t i, k, nc = 0;
+  tshoot_cause_rank *cr;
+  ts_buf text = TS_BUF_INIT;
+  int rc;
+
+  if (!out || !s) return ts_error(TSHOOT_EINVALID, "tshoot_session_why: NULL argument");
+  *out = NULL;
+  if (!question) {
+    const tshoot_step *st;
+    rc = tshoot_session_next(&st, s);
+    if (rc != TSHOOT_OK) return rc;
+    if (st->kind != TSHOOT_STEP_ASK) return ts_error(TSHOOT_ENOTFOUND, "no question is being asked now");
+    question = st->question;
+  }
+  q = find_question(s, question);
+  if (q < 0) return q;
+  update(s);
+  h_now = entropy_of(s->post, s->n_cand, s->none_post);
+  for (i = 0; i < s->n_cand; i++) if (s->post[i] > 0) s_all += s->post[i] * log(s->post[i]);
+  if (s->none_post > 0) s_all += s->none_post * log(s->none_post);
+  weigh_question(s, q, &w, h_now, s_all, 0, NULL);
+  memset(&b, 0, sizeof b);
+  cr = ts_calloc(s->m->q[q].n_causes + 1, sizeof *cr);
+  if (!cr) return ts_error_oom();
+  for (k = 0; k < s->m->q[q].n_causes; k++) {
+    int ci = (int)s->m->q[q].causes[k], pos = s->cand_pos[ci];
+    if (pos < 0 || s->post[pos] < 0.001) continue;
+    cr[nc].cause = s->m->c[ci].id;
+    cr[nc].title = s->m->c[ci].title;
+    cr[nc].article = s->m->a[s->m->c[ci].article].id;
+    cr[nc].probability = s->post[pos];
+    nc++;
+  }
+  qsort(cr, nc, sizeof *cr, cmp_rank);
+  b.e.causes = cr;
+  b.e.n_causes = nc;
+  b.e.expected_gain = w.gain;
+  b.e.cost = s->m->q[q].cost;
+  if (s->m->q[q].why) ts_buf_addf(&text, "%s ", s->m->q[q].why);
+  if (nc) {
+    ts_buf_adds(&text, "The answer tells apart ");
+    for (k = 0; k < nc && k < 4; k++)
+      ts_buf_addf(&text, "%s%s (%.0f%%)", k ? (k + 1 == nc || k == 3 ? " and " : ", ") : "", cr[k].title,
+                  100 * cr[k].probability);
+    if (nc > 4) ts_buf_addf(&text, " and %zu more", nc - 4);
+    ts_buf_addf(&text, "; it is expected to remove %.2f bits of uncertainty for a cost of %g.", w.gain,
+                s->m->q[q].cost);
+  } else {
+    ts_buf_adds(&text, "None of the causes still considered depends on this answer.");
+  }
+  rc = finish_expl(out, &b, s->m->q[q].id, ts_buf_cstr(&text));
+  if (rc != TSHOOT_OK) ts_free(cr);
+  ts_buf_free(&text);
+  return rc;
+}
+
+TSHOOT_API int tshoot_session_how(tshoot_explanation **out, tshoot_session *s, const char *cause)
+{
+  expl_build b;
+  const rules_model *m;
+  ts_buf text = TS_BUF_INIT, d = TS_BUF_INIT;
+  int ci, pos;
+  size_t k, e;
+  char buf[512];
+  int rc;
+
+  if (!out || !s) return ts_error(TSHOOT_EINVALID, "tshoot_session_how: NULL argument");
+  *out = NULL;
+  m = s->m;
+  update(s);
+  if (!cause) {
+    double p;
+    size_t best = best_candidate(s, &p);
+    cause = best == (size_t)-1 ? "none" : m->c[s->cand[best]].id;
+  }
+  memset(&b, 0, sizeof b);
+  if (strcmp(cause, "none") == 0) {
+    ts_buf_addf(&text, "\"None of the known causes\" is %.0f%% likely: it stands for a problem this KB "
+                "does not describe, and gains weight when the answers fit no cause well.",
+                100 * s->none_post);
+    rc = finish_expl(out, &b, "none", ts_buf_cstr(&text));
+    ts_buf_free(&text);
+    return rc;
+  }
+  ci = rules_cause(m, cause);
+  if (ci < 0) {
+    const char *sug = rules_suggest(m, 'c', cause);
+    return ts_error(TSHOOT_ENOTFOUND, "no cause '%s' in this KB%s%s%s", cause,
+                    sug ? " (did you mean '" : "", sug ? sug : "", sug ? "'?)" : "");
+  }
+  pos = s->cand_pos[ci];
+  snprintf(buf, sizeof buf, "prior weight %g", m->c[ci].prior);
+  add_item(&b, "prior", NULL, buf, 1);
+  if (pos < 0) {
+    ts_buf_addf(&text, "%s is not considered: the description matched other articles.", m->c[ci].title);
+    rc = finish_expl(out, &b, m->c[ci].id, ts_buf_cstr(&text));
+    ts_buf_free(&text);
+    return rc;
+  }
+  if (s->text) {
+    snprintf(buf, sizeof buf, "the description matches article '%s'", m->a[m->c[ci].article].id);
+    add_item(&b, "text", NULL, buf, s->text_lik[pos]);
+  }
+  for (k = 0; k < s->n_symptoms; k++) {
+    const rm_symptom *sy = &m->s[s->symptoms[k]];
+    int hit = 0;
+    size_t j;
+    if (sy->causes) { for (j = 0; j < sy->n_causes; j++) if (sy->causes[j] == ci) hit = 1; }
+    else hit = m->c[ci].article == sy->article;
+    add_item(&b, "symptom", sy->id, sy->text, hit ? 0.8 / 0.1 : 1);
+  }
+  for (k = 0; k < s->n_answers; k++) {
+    int q = s->answers[k].q;
+    const char *v = s->answers[k].value;
+    double lik;
+    if (!v || !cause_has_answer_ev(&m->c[ci], q)) continue;
+    lik = answer_lik(s, &m->c[ci], q, v);
+    snprintf(buf, sizeof buf, "%s = %s (%.0f%% likely under this cause)", m->q[q].id, v, 100 * lik);
+    add_item(&b, "answer", m->q[q].id, buf, lik * (double)outcomes(&m->q[q]));
+  }
+  new_generation(s);
+  s->hyp_q = -1;
+  for (e = 0; e < m->c[ci].n_ev; e++) {
+    const rm_evidence *ev = &m->c[ci].ev[e];
+    tri t;
+    char *r;
+    double f;
+    if (ev->kind == RM_ANSWER) continue;
+    t = eval(s, &ev->cond);
+    r = expr_render(&ev->cond, render_name, (void *)m);
+    ts_buf_reset(&d);
+    ts_buf_addf(&d, "%s %s: %s", ev->kind == RM_REQUIRES ? "requires" : "expects", r ? r : "?",
+                t == TRI_TRUE ? "holds" : t == TRI_FALSE ? "does not hold" : "not known yet");
+    ts_free(r);
+    f = t == TRI_UNKNOWN ? 1
+        : ev->kind == RM_REQUIRES ? (t == TRI_TRUE ? 1 - s->noise : s->noise)
+        : clampp(s, t == TRI_TRUE ? ev->p : 1 - ev->p);
+    add_item(&b, "condition", NULL, ts_buf_cstr(&d), f);
+  }
+  for (k = 0; k < s->n_fixes; k++) {
+    const rm_fix *x = &m->x[s->fixes[k].fix];
+    if (x->cause != ci && !s->fixes[k].worked) continue;
+    snprintf(buf, sizeof buf, "fix '%s' %s", x->id, s->fixes[k].worked ? "worked" : "did not work");
+    add_item(&b, "fix", x->id, buf,
+             s->fixes[k].worked ? (x->cause == ci ? FIX_SUCCESS : s->noise) : 1 - FIX_SUCCESS);
+  }
+  ts_buf_addf(&text, "%s is %.0f%% likely.", m->c[ci].title, 100 * s->post[pos]);
+  {
+    /* what ruled the other causes out: the strongest evidence against each */
+    size_t shown = 0, i;
+    for (i = 0; i < s->n_cand && shown < 3; i++) {
+      int cj = (int)s->cand[i];
+      if (cj == ci || s->post[i] >= 0.01) continue;
+      for (e = 0; e < m->c[cj].n_ev; e++) {
+        const rm_evidence *ev = &m->c[cj].ev[e];
+        if (ev->kind == RM_REQUIRES && eval(s, &ev->cond) == TRI_FALSE) {
+          char *r = expr_render(&ev->cond, render_name, (void *)m);
+          ts_buf_addf(&text, "%s %s is ruled out: it requires %s.", shown ? "" : " Others:", m->c[cj].title,
+                      r ? r : "?");
+          ts_free(r);
+          shown++;
+          break;
+        }
+        if (ev->kind == RM_ANSWER) {
+          const char *v = answered(s, ev->question);
+          if (v && answer_lik(s, &m->c[cj], ev->question, v) <= 0.05) {
+            ts_buf_addf(&text, "%s %s is unlikely: %s = %s rarely goes with it.", shown ? "" : " Others:",
+                        m->c[cj].title, m->q[ev->question].id, v);
+            shown++;
+            break;
+          }
+        }
+      }
+    }
+  }
+  rc = finish_expl(out, &b, m->c[ci].id, ts_buf_cstr(&text));
+  ts_buf_free(&text);
+  ts_buf_free(&d);
+  return rc;
+}
+
+/* ===== saving and restoring ===== */
+
+TSHOOT_API void tshoot_free(void *p) { ts_free(p); }
+
+TSHOOT_API int tshoot_session_save(char **out, const tshoot_session *s)
+{
+  json_t *root, *arr;
+  size_t k;
+  char *dump, *copy;
+  if (!out || !s) return ts_error(TSHOOT_EINVALID, "tshoot_session_save: NULL argument");
+  *out = NULL;
+  root = json_object();
+  if (!root) return ts_error_oom();
+  json_object_set_new(root, "tshoot_session", json_integer(SESSION_FORMAT));
+  json_object_set_new(root, "kb", json_string(s->m->digest));
+  json_object_set_new(root, "conclude_at", json_real(s->conclude_at));
+  json_object_set_new(root, "noise", json_real(s->noise));
+  json_object_set_new(root, "flags", json_integer((json_int_t)s->flags));
+  json_object_set_new(root, "text", s->text ? json_string(s->text) : json_null());
+  arr = json_array();
+  for (k = 0; k < s->n_symptoms; k++) json_array_append_new(arr, json_string(s->m->s[s->symptoms[k]].id));
+  json_object_set_new(root, "symptoms", arr);
+  arr = json_array();
+  for (k = 0; k < s->n_answers; k++) {
+    json_t *a = json_object();
+    json_object_set_new(a, "question", json_string(s->m->q[s->answers[k].q].id));
+    json_object_set_new(a, "answer", s->answers[k].value ? json_string(s->answers[k].value) : json_null());
+    json_array_append_new(arr, a);
+  }
+  json_object_set_new(root, "answers", arr);
+  arr = json_array();
+  for (k = 0; k < s->n_fixes; k++) {
+    json_t *a = json_object();
+    json_object_set_new(a, "fix", json_string(s->m->x[s->fixes[k].fix].id));
+    json_object_set_new(a, "worked", json_boolean(s->fixes[k].worked));
+    json_array_append_new(arr, a);
+  }
+  json_object_set_new(root, "fixes", arr);
+  dump = json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII);
+  json_decref(root);
+  if (!dump) return ts_error_oom();
+  copy = ts_strdup(dump);
+  free(dump);
+  if (!copy) return ts_error_oom();
+  *out = copy;
+  return TSHOOT_OK;
+}
+
+/* Refuse a saved session: fmt has one %s for detail. */
+static int bad_json(const char *fmt, const char *detail)
+{
+  char msg[900];
+  const char *pct = strstr(fmt, "%s");
+  size_t pre = pct ? (size_t)(pct - fmt) : strlen(fmt);
+  snprintf(msg, sizeof msg, "%.*s%s%s", (int)pre, fmt, pct ? detail : "", pct ? pct + 2 : "");
+  return ts_error(TSHOOT_EINVALID, "%s", msg);
+}
+
+/* Refuse nesting deeper than MAX_JSON_DEPTH before the parser sees it. */
+static int json_too_deep(const char *s, size_t n)
+{
+  size_t i;
+  int depth = 0, in_str = 0;
+  for (i = 0; i < n; i++) {
+    char c = s[i];
+    if (in_str) {
+      if (c == '\\') i++;
+      else if (c == '"') in_str = 0;
+      continue;
+    }
+    if (c == '"') in_str = 1;
+    else if (c == '{' || c == '[') { if (++depth > MAX_JSON_DEPTH) return 1; }
+    else if (c == '}' || c == ']') depth--;
+  }
+  return 0;
+}
+
+static int check_keys(json_t *obj, const char *const *allowed, size_t n, const char *where)
+{
+  const char *key;
+  json_t *v;
+  json_object_foreach(obj, key, v) {
+    size_t i;
+    for (i = 0; i < n; i++) if (strcmp(key, allowed[i]) == 0) break;
+    if (i == n) {
+      char msg[300];
+      snprintf(msg, sizeof msg, "%.100s has an unknown key '%.100s'", where, key);
+      return bad_json("saved session refused: %s", msg);
+    }
+  }
+  return TSHOOT_OK;
+}
+
+static const char *json_str_nonul(json_t *v)
+{
+  if (!json_is_string(v)) return NULL;
+  if (strlen(json_string_value(v)) != json_string_length(v)) return NULL;   /* NUL inside */
+  return json_string_value(v);
+}
+
+TSHOOT_API int tshoot_session_load(tshoot_session **out, tshoot_kb *kb, const char *json, size_t len,
+                                   const tshoot_session_options *opts)
+{
+  static const char *const top_keys[] = { "tshoot_session", "kb", "conclude_at", "noise", "flags",
+                                          "text", "symptoms", "answers", "fixes" };
+  static const char *const answer_keys[] = { "question", "answer" };
+  static const char *const fix_keys[] = { "fix", "worked" };
+  json_error_t jerr;
+  json_t *root = NULL, *v, *arr;
+  tshoot_session *s = NULL;
+  tshoot_session_options o = TSHOOT_SESSION_OPTIONS_INIT;
+  const rules_model *m;
+  size_t k;
+  int rc;
+
+  if (!out || !kb || !json) return ts_error(TSHOOT_EINVALID, "tshoot_session_load: NULL argument");
+  *out = NULL;
+  if (len > MAX_SAVED_JSON) return bad_json("saved session refused: %s", "larger than 1 MiB");
+  if (json_too_deep(json, len)) return bad_json("saved session refused: %s", "nested deeper than 16");
+  root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+  if (!root) {
+    char msg[300];
+    snprintf(msg, sizeof msg, "not valid JSON at line %d column %d: %.150s", jerr.line, jerr.column, jerr.text);
+    return bad_json("saved session refused: %s", msg);
+  }
+  rc = TSHOOT_EINVALID;
+  if (!json_is_object(root)) { bad_json("saved session refused: %s", "not a JSON object"); goto fail; }
+  if ((rc = check_keys(root, top_keys, TS_ARRAY_LEN(top_keys), "the session")) != TSHOOT_OK) goto fail;
+  rc = TSHOOT_EINVALID;
+  v = json_object_get(root, "tshoot_session");
+  if (!json_is_integer(v)) { bad_json("saved session refused: %s", "'tshoot_session' (the format) is missing"); goto fail; }
+  if (json_integer_value(v) != SESSION_FORMAT) {
+    rc = ts_error(TSHOOT_EVERSION, "saved session has format %lld; this tshoot reads %d",
+                  (long long)json_integer_value(v), SESSION_FORMAT);
+    goto fail;
+  }
+  rc = rules_get(&m, kb);
+  if (rc != TSHOOT_OK) goto fail;
+  rc = TSHOOT_EINVALID;
+  if (!json_str_nonul(json_object_get(root, "kb"))) { bad_json("saved session refused: %s", "'kb' must be a string"); goto fail; }
+  if (strcmp(json_string_value(json_object_get(root, "kb")), m->digest) != 0) {
+    rc = ts_error(TSHOOT_EVERSION, "the saved session belongs to another KB build (%.12s..., this KB is %.12s...); "
+                  "start a new session", json_string_value(json_object_get(root, "kb")), m->digest);
+    goto fail;
+  }
+  if (opts) o = *opts;
+  v = json_object_get(root, "conclude_at");
+  if (v) {
+    if (!json_is_number(v) || json_number_value(v) <= 0 || json_number_value(v) > 1) {
+      bad_json("saved session refused: %s", "'conclude_at' must be a number in (0, 1]"); goto fail;
+    }
+    if (!opts) o.conclude_at = json_number_value(v);
+  }
+  v = json_object_get(root, "noise");
+  if (v) {
+    if (!json_is_number(v) || json_number_value(v) <= 0 || json_number_value(v) >= 0.5) {
+      bad_json("saved session refused: %s", "'noise' must be a number in (0, 0.5)"); goto fail;
+    }
+    if (!opts) o.noise = json_number_value(v);
+  }
+  v = json_object_get(root, "flags");
+  if (v) {
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 3) {
+      bad_json("saved session refused: %s", "'flags' must be 0 to 3"); goto fail;
+    }
+    if (!opts) o.flags = (unsigned)json_integer_value(v);
+  }
+  rc = tshoot_session_new(&s, kb, &o);
+  if (rc != TSHOOT_OK) goto fail;
+  rc = TSHOOT_EINVALID;
+  v = json_object_get(root, "text");
+  if (v && !json_is_null(v)) {
+    const char *t = json_str_nonul(v);
+    if (!t) { bad_json("saved session refused: %s", "'text' must be a string without NUL"); goto fail; }
+    if ((rc = tshoot_session_describe(s, t, strlen(t))) != TSHOOT_OK) goto fail;
+    rc = TSHOOT_EINVALID;
+  }
+  arr = json_object_get(root, "symptoms");
+  if (arr) {
+    if (!json_is_array(arr)) { bad_json("saved session refused: %s", "'symptoms' must be an array"); goto fail; }
+    json_array_foreach(arr, k, v) {
+      const char *id = json_str_nonul(v);
+      if (!id) { bad_json("saved session refused: %s", "a symptom must be a string"); goto fail; }
+      if (rules_symptom(m, id) < 0) { bad_json("saved session refused: unknown symptom '%s'", id); goto fail; }
+      if ((rc = tshoot_session_symptom(s, id)) != TSHOOT_OK) goto fail;
+      rc = TSHOOT_EINVALID;
+    }
+  }
+  arr = json_object_get(root, "answers");
+  if (arr) {
+    if (!json_is_array(arr)) { bad_json("saved session refused: %s", "'answers' must be an array"); goto fail; }
+    if (json_array_size(arr) > m->nq) { bad_json("saved session refused: %s", "more answers than questions"); goto fail; }
+    json_array_foreach(arr, k, v) {
+      const char *q, *a = NULL;
+      json_t *av;
+      if (!json_is_object(v)) { bad_json("saved session refused: %s", "an answer must be an object"); goto fail; }
+      if ((rc = check_keys(v, answer_keys, 2, "an answer")) != TSHOOT_OK) goto fail;
+      rc = TSHOOT_EINVALID;
+      q = json_str_nonul(json_object_get(v, "question"));
+      av = json_object_get(v, "answer");
+      if (!q) { bad_json("saved session refused: %s", "an answer needs a 'question' string"); goto fail; }
+      if (rules_question(m, q) < 0) { bad_json("saved session refused: unknown question '%s'", q); goto fail; }
+      if (s->ans_of_q[rules_question(m, q)] >= 0) {
+        bad_json("saved session refused: question '%s' is answered twice", q); goto fail;
+      }
+      if (!av || (!json_is_null(av) && !json_str_nonul(av))) {
+        bad_json("saved session refused: the answer to '%s' must be a string or null", q); goto fail;
+      }
+      if (!json_is_null(av)) a = json_string_value(av);
+      rc = a ? tshoot_session_answer(s, q, a) : tshoot_session_unknown(s, q);
+      if (rc != TSHOOT_OK) {
+        char msg[700];
+        snprintf(msg, sizeof msg, "%.600s", tshoot_error_last()->message);
+        rc = bad_json("saved session refused: %s", msg);
+        goto fail;
+      }
+      rc = TSHOOT_EINVALID;
+    }
+  }
+  arr = json_object_get(root, "fixes");
+  if (arr) {
+    if (!json_is_array(arr)) { bad_json("saved session refused: %s", "'fixes' must be an array"); goto fail; }
+    json_array_foreach(arr, k, v) {
+      const char *x;
+      json_t *w;
+      if (!json_is_object(v)) { bad_json("saved session refused: %s", "a fix report must be an object"); goto fail; }
+      if ((rc = check_keys(v, fix_keys, 2, "a fix report")) != TSHOOT_OK) goto fail;
+      rc = TSHOOT_EINVALID;
+      x = json_str_nonul(json_object_get(v, "fix"));
+      w = json_object_get(v, "worked");
+      if (!x || !json_is_boolean(w)) { bad_json("saved session refused: %s", "a fix report needs 'fix' and 'worked'"); goto fail; }
+      if (rules_fix(m, x) < 0) { bad_json("saved session refused: unknown fix '%s'", x); goto fail; }
+      if ((rc = tshoot_session_fix_result(s, x, json_is_true(w))) != TSHOOT_OK) goto fail;
+      rc = TSHOOT_EINVALID;
+    }
+  }
+  json_decref(root);
+  *out = s;
+  return TSHOOT_OK;
+fail:
+  json_decref(root);
+  tshoot_session_free(s);
+  return rc;
+}

@@ -1,0 +1,472 @@
+/*
+** test-session.c: diagnosis sessions on tests/data/session/web.xml: every
+** cause is reached by answering as that cause would, answers can be changed
+** and withdrawn, nothing becomes NaN, explanations name their evidence, and
+** saved sessions round-trip while forged ones are refused whole.
+*/
+#include "tshoot.h"
+#include "tshoot_int.h"
+#include "test.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <unistd.h>
+
+static char tmpdir[256];
+static char web_db[512], empty_db[512];
+static tshoot_kb *kb;
+
+/* How a machine with each cause answers. */
+typedef struct oracle { const char *cause; const char *answers[8]; } oracle;
+static const oracle oracles[] = {
+  { "no-wifi", { "wifi.connected=no", "other.sites=no", "router.lights=green", "dns.works=no", "vpn.on=no", "browser.version=120" } },
+  { "router-down", { "wifi.connected=yes", "other.sites=no", "router.lights=off", "dns.works=no", "vpn.on=no", "browser.version=120" } },
+  { "dns-broken", { "wifi.connected=yes", "other.sites=no", "router.lights=green", "dns.works=no", "vpn.on=no", "browser.version=120" } },
+  { "site-down", { "wifi.connected=yes", "other.sites=yes", "router.lights=green", "dns.works=yes", "vpn.on=no", "browser.version=120" } },
+  { "vpn-block", { "wifi.connected=yes", "other.sites=yes", "router.lights=green", "dns.works=yes", "vpn.on=yes", "browser.version=120" } },
+  { "old-browser", { "wifi.connected=yes", "other.sites=yes", "router.lights=green", "dns.works=yes", "vpn.on=no", "browser.version=90" } },
+};
+
+static const char *oracle_answer(const oracle *o, const char *q, char *buf, size_t n)
+{
+  size_t i, ql = strlen(q);
+  for (i = 0; i < 8 && o->answers[i]; i++)
+    if (strncmp(o->answers[i], q, ql) == 0 && o->answers[i][ql] == '=') {
+      snprintf(buf, n, "%s", o->answers[i] + ql + 1);
+      return buf;
+    }
+  return NULL;
+}
+
+static int fix_of(const char *fix, const char *cause)
+{
+  static const char *const pairs[][2] = { { "connect", "no-wifi" }, { "restart-router", "router-down" },
+    { "set-dns", "dns-broken" }, { "wait", "site-down" }, { "vpn-off", "vpn-block" },
+    { "update-browser", "old-browser" } };
+  size_t i;
+  for (i = 0; i < TS_ARRAY_LEN(pairs); i++)
+    if (strcmp(pairs[i][0], fix) == 0) return strcmp(pairs[i][1], cause) == 0;
+  return 0;
+}
+
+/* Walk a session as the oracle; return the concluded cause (static buffer). */
+static const char *walk(const oracle *o, unsigned flags, int *asked)
+{
+  static char concluded[64];
+  tshoot_session_options opts = TSHOOT_SESSION_OPTIONS_INIT;
+  tshoot_session *s = NULL;
+  const tshoot_step *st;
+  int steps = 0;
+  opts.flags = flags;
+  concluded[0] = '\0';
+  *asked = 0;
+  CHECK_INT(tshoot_session_new(&s, kb, &opts), TSHOOT_OK);
+  if (!s) return concluded;
+  while (steps++ < 40) {
+    char buf[64];
+    CHECK_INT(tshoot_session_next(&st, s), TSHOOT_OK);
+    if (st->kind == TSHOOT_STEP_CONCLUDE) {
+      snprintf(concluded, sizeof concluded, "%s", st->cause);
+      CHECK(st->probability >= 0 && st->probability <= 1);
+      break;
+    }
+    if (st->kind == TSHOOT_STEP_FIX) {
+      CHECK_INT(tshoot_session_fix_result(s, st->fix, fix_of(st->fix, o->cause)), TSHOOT_OK);
+      continue;
+    }
+    (*asked)++;
+    if (oracle_answer(o, st->question, buf, sizeof buf))
+      CHECK_INT(tshoot_session_answer(s, st->question, buf), TSHOOT_OK);
+    else
+      CHECK_INT(tshoot_session_unknown(s, st->question), TSHOOT_OK);
+  }
+  CHECK(steps < 40);
+  tshoot_session_free(s);
+  return concluded;
+}
+
+static void test_session__every_cause_is_reached_without_fixes(void)
+{
+  size_t i;
+  for (i = 0; i < TS_ARRAY_LEN(oracles); i++) {
+    int asked;
+    const char *got = walk(&oracles[i], TSHOOT_SESSION_NO_FIXES, &asked);
+    printf("  %-12s concluded %-12s after %d questions\n", oracles[i].cause, got, asked);
+    CHECK_STR(got, oracles[i].cause);
+    CHECK(asked <= 5);
+  }
+}
+
+static void test_session__every_cause_is_reached_with_fixes(void)
+{
+  size_t i;
+  for (i = 0; i < TS_ARRAY_LEN(oracles); i++) {
+    int asked;
+    const char *got = walk(&oracles[i], 0, &asked);
+    if (strcmp(got, oracles[i].cause) != 0)
+      fprintf(stderr, "  %s (fixes on): concluded %s after %d questions\n", oracles[i].cause, got, asked);
+    CHECK_STR(got, oracles[i].cause);
+  }
+}
+
+static void test_session__written_order_asks_at_least_as_many(void)
+{
+  size_t i;
+  int smart = 0, written = 0;
+  for (i = 0; i < TS_ARRAY_LEN(oracles); i++) {
+    int a, b;
+    CHECK_STR(walk(&oracles[i], TSHOOT_SESSION_NO_FIXES, &a), oracles[i].cause);
+    CHECK_STR(walk(&oracles[i], TSHOOT_SESSION_NO_FIXES | TSHOOT_SESSION_WRITTEN_ORDER, &b), oracles[i].cause);
+    smart += a;
+    written += b;
+  }
+  printf("  questions: %d chosen by information gain, %d in written order\n", smart, written);
+  CHECK(smart <= written);
+}
+
+static double prob_of(tshoot_session *s, const char *cause)
+{
+  const tshoot_cause_rank *r;
+  size_t n, i;
+  double total = 0, p = -1;
+  CHECK_INT(tshoot_session_causes(&r, &n, s), TSHOOT_OK);
+  for (i = 0; i < n; i++) {
+    CHECK(isfinite(r[i].probability));
+    total += r[i].probability;
+    if (strcmp(r[i].cause, cause) == 0) p = r[i].probability;
+    if (i) CHECK(r[i - 1].probability >= r[i].probability);
+  }
+  CHECK(fabs(total - 1) < 1e-9);
+  return p;
+}
+
+static void test_session__change_retract_undo(void)
+{
+  tshoot_session *s = NULL;
+  const tshoot_answer_info *a;
+  size_t n;
+  double p0, p1, p2;
+  CHECK_INT(tshoot_session_new(&s, kb, NULL), TSHOOT_OK);
+  if (!s) return;
+  p0 = prob_of(s, "no-wifi");
+  CHECK_INT(tshoot_session_answer(s, "wifi.connected", "no"), TSHOOT_OK);
+  p1 = prob_of(s, "no-wifi");
+  CHECK(p1 > p0);
+  CHECK_INT(tshoot_session_answer(s, "wifi.connected", "yes"), TSHOOT_OK);   /* changed */
+  p2 = prob_of(s, "no-wifi");
+  CHECK(p2 < p0);
+  CHECK_INT(tshoot_session_answers(&a, &n, s), TSHOOT_OK);
+  CHECK_INT(n, 1);
+  CHECK_STR(a[0].value, "yes");
+  CHECK_INT(tshoot_session_answer(s, "other.sites", "no"), TSHOOT_OK);
+  CHECK_INT(tshoot_session_undo(s), TSHOOT_OK);                               /* back */
+  CHECK_INT(tshoot_session_answers(&a, &n, s), TSHOOT_OK);
+  CHECK_INT(n, 1);
+  CHECK_INT(tshoot_session_retract(s, "wifi.connected"), TSHOOT_OK);
+  CHECK(fabs(prob_of(s, "no-wifi") - p0) < 1e-12);
+  CHECK_INT(tshoot_session_retract(s, "wifi.connected"), TSHOOT_ENOTFOUND);
+  CHECK_INT(tshoot_session_undo(s), TSHOOT_ENOTFOUND);
+  CHECK_INT(tshoot_session_unknown(s, "vpn.on"), TSHOOT_OK);
+  CHECK_INT(tshoot_session_answers(&a, &n, s), TSHOOT_OK);
+  CHECK(n == 1 && a[0].value == NULL);
+  tshoot_session_free(s);
+}
+
+static void test_session__bad_answers_say_why(void)
+{
+  tshoot_session *s = NULL;
+  CHECK_INT(tshoot_session_new(&s, kb, NULL), TSHOOT_OK);
+  if (!s) return;
+  CHECK_INT(tshoot_session_answer(s, "wifi.conected", "yes"), TSHOOT_ENOTFOUND);
+  CHECK_CONTAINS(tshoot_error_last()->message, "did you mean 'wifi.connected'");
+  CHECK_INT(tshoot_session_answer(s, "router.lights", "purple"), TSHOOT_EINVALID);
+  CHECK_CONTAINS(tshoot_error_last()->message, "green, amber, off");
+  CHECK_INT(tshoot_session_answer(s, "browser.version", "new"), TSHOOT_EINVALID);
+  CHECK_INT(tshoot_session_answer(s, "router.lights", "GREEN"), TSHOOT_OK);  /* case is forgiven */
+  CHECK_INT(tshoot_session_fix_result(s, "restart-routr", 0), TSHOOT_ENOTFOUND);
+  CHECK_CONTAINS(tshoot_error_last()->message, "restart-router");
+  CHECK_INT(tshoot_session_symptom(s, "nope"), TSHOOT_ENOTFOUND);
+  CHECK_INT(tshoot_session_answer(NULL, "x", "y"), TSHOOT_EINVALID);
+  tshoot_session_free(s);
+}
+
+static void test_session__contradictions_stay_finite(void)
+{
+  tshoot_session *s = NULL;
+  tshoot_session_options o = TSHOOT_SESSION_OPTIONS_INIT;
+  const tshoot_step *st;
+  o.noise = 1e-9;   /* almost no room for a wrong answer */
+  CHECK_INT(tshoot_session_new(&s, kb, &o), TSHOOT_OK);
+  if (!s) return;
+  /* every cause is ruled out by some answer */
+  CHECK_INT(tshoot_session_answer(s, "wifi.connected", "yes"), TSHOOT_OK);
+  CHECK_INT(tshoot_session_answer(s, "other.sites", "no"), TSHOOT_OK);
+  CHECK_INT(tshoot_session_answer(s, "router.lights", "green"), TSHOOT_OK);
+  CHECK_INT(tshoot_session_answer(s, "dns.works", "yes"), TSHOOT_OK);
+  prob_of(s, "none");
+  CHECK_INT(tshoot_session_next(&st, s), TSHOOT_OK);
+  CHECK(isfinite(st->probability) || st->kind == TSHOOT_STEP_ASK);
+  if (st->kind == TSHOOT_STEP_CONCLUDE) CHECK_STR(st->cause, "none");
+  tshoot_session_free(s);
+}
+
+static void test_session__empty_kb_concludes_none(void)
+{
+  tshoot_kb *ek = NULL;
+  tshoot_session *s = NULL;
+  const tshoot_step *st;
+  CHECK_INT(tshoot_kb_open(&ek, empty_db, NULL), TSHOOT_OK);
+  if (!ek) return;
+  CHECK_INT(tshoot_session_new(&s, ek, NULL), TSHOOT_OK);
+  CHECK_INT(tshoot_session_describe(s, "anything at all", 15), TSHOOT_OK);
+  CHECK_INT(tshoot_session_next(&st, s), TSHOOT_OK);
+  CHECK_INT(st->kind, TSHOOT_STEP_CONCLUDE);
+  CHECK_STR(st->cause, "none");
+  tshoot_session_free(s);
+  tshoot_kb_close(ek);
+}
+
+static void test_session__text_narrows_and_symptoms_count(void)
+{
+  tshoot_session *s = NULL;
+  const char *text = "ERR_NAME_NOT_RESOLVED server DNS address could not be found";
+  CHECK_INT(tshoot_session_new(&s, kb, NULL), TSHOOT_OK);
+  if (!s) return;
+  CHECK_INT(tshoot_session_describe(s, text, strlen(text)), TSHOOT_OK);
+  {
+    const tshoot_cause_rank *r;
+    size_t n;
+    CHECK_INT(tshoot_session_causes(&r, &n, s), TSHOOT_OK);
+    CHECK_STR(r[0].cause, "dns-broken");   /* the error names it (causes="dns-broken") */
+  }
+  tshoot_session_free(s);
+}
+
+static void test_session__fix_reports_are_evidence(void)
+{
+  tshoot_session *s = NULL;
+  const tshoot_step *st;
+  double before, after;
+  CHECK_INT(tshoot_session_new(&s, kb, NULL), TSHOOT_OK);
+  if (!s) return;
+  before = prob_of(s, "vpn-block");
+  CHECK_INT(tshoot_session_fix_result(s, "vpn-off", 0), TSHOOT_OK);
+  after = prob_of(s, "vpn-block");
+  CHECK(after < before);
+  CHECK_INT(tshoot_session_fix_result(s, "wait", 1), TSHOOT_OK);
+  CHECK_INT(tshoot_session_next(&st, s), TSHOOT_OK);
+  CHECK_INT(st->kind, TSHOOT_STEP_CONCLUDE);
+  CHECK_STR(st->cause, "site-down");
+  tshoot_session_free(s);
+}
+
+static void test_session__explanations(void)
+{
+  tshoot_session *s = NULL;
+  tshoot_explanation *e = NULL;
+  size_t i;
+  int saw_condition = 0;
+  CHECK_INT(tshoot_session_new(&s, kb, NULL), TSHOOT_OK);
+  if (!s) return;
+  CHECK_INT(tshoot_session_why(&e, s, "wifi.connected"), TSHOOT_OK);
+  if (e) {
+    CHECK_CONTAINS(e->text, "Without a connection nothing loads.");
+    CHECK(e->n_causes >= 2);
+    CHECK(e->expected_gain > 0);
+    CHECK(e->cost == 0.5);
+    tshoot_explanation_free(e);
+  }
+  CHECK_INT(tshoot_session_answer(s, "wifi.connected", "yes"), TSHOOT_OK);
+  CHECK_INT(tshoot_session_answer(s, "other.sites", "yes"), TSHOOT_OK);
+  CHECK_INT(tshoot_session_answer(s, "vpn.on", "yes"), TSHOOT_OK);
+  CHECK_INT(tshoot_session_how(&e, s, "vpn-block"), TSHOOT_OK);
+  if (e) {
+    CHECK_STR(e->subject, "vpn-block");
+    for (i = 0; i < e->n_items; i++)
+      if (strcmp(e->items[i].kind, "condition") == 0 && strstr(e->items[i].detail, "holds")) saw_condition = 1;
+    CHECK(saw_condition);
+    CHECK_CONTAINS(e->text, "ruled out");
+    tshoot_explanation_free(e);
+  }
+  CHECK_INT(tshoot_session_how(&e, s, "vpn-blok"), TSHOOT_ENOTFOUND);
+  CHECK_CONTAINS(tshoot_error_last()->message, "vpn-block");
+  tshoot_session_free(s);
+}
+
+static void test_session__save_and_restore(void)
+{
+  tshoot_session *s = NULL, *r = NULL;
+  char *json = NULL;
+  const tshoot_step *a, *b;
+  CHECK_INT(tshoot_session_new(&s, kb, NULL), TSHOOT_OK);
+  if (!s) return;
+  CHECK_INT(tshoot_session_describe(s, "page cannot be reached", 22), TSHOOT_OK);
+  CHECK_INT(tshoot_session_answer(s, "wifi.connected", "yes"), TSHOOT_OK);
+  CHECK_INT(tshoot_session_unknown(s, "router.lights"), TSHOOT_OK);
+  CHECK_INT(tshoot_session_fix_result(s, "vpn-off", 0), TSHOOT_OK);
+  CHECK_INT(tshoot_session_save(&json, s), TSHOOT_OK);
+  CHECK(json != NULL);
+  if (!json) return;
+  CHECK_INT(tshoot_session_load(&r, kb, json, strlen(json), NULL), TSHOOT_OK);
+  if (r) {
+    char *again = NULL;
+    CHECK_INT(tshoot_session_next(&a, s), TSHOOT_OK);
+    CHECK_INT(tshoot_session_next(&b, r), TSHOOT_OK);
+    CHECK_INT(a->kind, b->kind);
+    CHECK(fabs(prob_of(s, "site-down") - prob_of(r, "site-down")) < 1e-12);
+    CHECK_INT(tshoot_session_save(&again, r), TSHOOT_OK);
+    CHECK_STR(again, json);
+    tshoot_free(again);
+  }
+  tshoot_free(json);
+  tshoot_session_free(s);
+  tshoot_session_free(r);
+}
+
+/* Copy tmpl into buf with "%s" replaced by digest and "%.0s" dropped. */
+static void fill(char *buf, size_t n, const char *tmpl, const char *digest)
+{
+  ts_buf b = TS_BUF_INIT;
+  const char *p = tmpl;
+  while (*p) {
+    if (strncmp(p, "%.0s", 4) == 0) { p += 4; continue; }
+    if (strncmp(p, "%s", 2) == 0) { ts_buf_adds(&b, digest); p += 2; continue; }
+    ts_buf_addc(&b, *p++);
+  }
+  snprintf(buf, n, "%s", ts_buf_cstr(&b) ? ts_buf_cstr(&b) : "");
+  ts_buf_free(&b);
+}
+
+static void test_session__forged_saves_are_refused_whole(void)
+{
+  tshoot_session *s = NULL;
+  char *good = NULL, digest[80], buf[4096];
+  const tshoot_kb_info *ip;
+  tshoot_kb_info info;
+  size_t i;
+  CHECK_INT(tshoot_kb_info_get(&info, kb), TSHOOT_OK);
+  ip = &info;
+  snprintf(digest, sizeof digest, "%s", ip->digest);
+  {
+    const struct { const char *json; int rc; const char *why; } cases[] = {
+      { "{\"tshoot_session\":1,\"kb\":\"%s\",\"answers\":[],\"answers\":[]}", TSHOOT_EINVALID, "" },
+      { "{\"tshoot_session\":1,\"kb\":\"%s\",\"answers\":{}}", TSHOOT_EINVALID, "must be an array" },
+      { "{\"tshoot_session\":1,\"kb\":\"%s\",\"answers\":[{\"question\":\"nope\",\"answer\":\"yes\"}]}", TSHOOT_EINVALID, "unknown question" },
+      { "{\"tshoot_session\":1,\"kb\":\"%s\",\"answers\":[{\"question\":\"router.lights\",\"answer\":\"purple\"}]}", TSHOOT_EINVALID, "not an answer" },
+      { "{\"tshoot_session\":1,\"kb\":\"%s\",\"answers\":[{\"question\":\"vpn.on\",\"answer\":\"y\\u0000es\"}]}", TSHOOT_EINVALID, "" },
+      { "{\"tshoot_session\":1,\"kb\":\"%s\",\"answers\":[{\"question\":\"vpn.on\",\"answer\":1}]}", TSHOOT_EINVALID, "string or null" },
+      { "{\"tshoot_session\":1,\"kb\":\"%s\",\"answers\":[{\"question\":\"vpn.on\",\"answer\":\"yes\"},{\"question\":\"vpn.on\",\"answer\":\"no\"}]}", TSHOOT_EINVALID, "answered twice" },
+      { "{\"tshoot_session\":1,\"kb\":\"%s\",\"posterior\":[1,0]}", TSHOOT_EINVALID, "unknown key 'posterior'" },
+      { "{\"tshoot_session\":1,\"kb\":\"%s\",\"fixes\":[{\"fix\":\"nope\",\"worked\":true}]}", TSHOOT_EINVALID, "unknown fix" },
+      { "{\"tshoot_session\":1,\"kb\":\"%s\",\"symptoms\":[\"nope\"]}", TSHOOT_EINVALID, "unknown symptom" },
+      { "{\"tshoot_session\":1,\"kb\":\"%s\",\"noise\":\"high\"}", TSHOOT_EINVALID, "noise" },
+      { "{\"tshoot_session\":1,\"kb\":\"%s\"} trailing", TSHOOT_EINVALID, "not valid JSON" },
+      { "{\"tshoot_session\":1,\"kb\":\"%s\",\"answers\":[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]}", TSHOOT_EINVALID, "nested" },
+      { "{\"tshoot_session\":2,\"kb\":\"%s\"}", TSHOOT_EVERSION, "format" },
+      { "{\"tshoot_session\":1,\"kb\":\"0000000000000000000000000000000000000000000000000000000000000000%.0s\"}", TSHOOT_EVERSION, "another KB" },
+      { "[1,2,3]%.0s", TSHOOT_EINVALID, "" },
+      { "%.0s", TSHOOT_EINVALID, "" },
+    };
+    for (i = 0; i < TS_ARRAY_LEN(cases); i++) {
+      int rc;
+      fill(buf, sizeof buf, cases[i].json, digest);
+      rc = tshoot_session_load(&s, kb, buf, strlen(buf), NULL);
+      if (rc != cases[i].rc) fprintf(stderr, "  case %zu: %s -> %d %s\n", i, buf, rc, tshoot_error_last()->message);
+      CHECK_INT(rc, cases[i].rc);
+      CHECK(s == NULL);
+      CHECK_CONTAINS(tshoot_error_last()->message, cases[i].why);
+      tshoot_session_free(s);
+      s = NULL;
+    }
+  }
+  {
+    /* over 1 MiB */
+    size_t big = 2u << 20;
+    char *huge = malloc(big + 1);
+    memset(huge, ' ', big);
+    huge[0] = '{';
+    huge[big - 1] = '}';
+    huge[big] = '\0';
+    CHECK_INT(tshoot_session_load(&s, kb, huge, big, NULL), TSHOOT_EINVALID);
+    CHECK_CONTAINS(tshoot_error_last()->message, "1 MiB");
+    free(huge);
+  }
+  (void)good;
+}
+
+typedef struct thread_arg { int ok; } thread_arg;
+
+static void *thread_main(void *p)
+{
+  thread_arg *a = p;
+  int i;
+  a->ok = 1;
+  for (i = 0; i < 30; i++) {
+    const oracle *o = &oracles[i % TS_ARRAY_LEN(oracles)];
+    tshoot_session_options opts = TSHOOT_SESSION_OPTIONS_INIT;
+    tshoot_session *s = NULL;
+    const tshoot_step *st;
+    int steps = 0;
+    opts.flags = TSHOOT_SESSION_NO_FIXES;
+    if (tshoot_session_new(&s, kb, &opts) != TSHOOT_OK) { a->ok = 0; break; }
+    while (steps++ < 40 && tshoot_session_next(&st, s) == TSHOOT_OK && st->kind == TSHOOT_STEP_ASK) {
+      char buf[64];
+      if (oracle_answer(o, st->question, buf, sizeof buf)) tshoot_session_answer(s, st->question, buf);
+      else tshoot_session_unknown(s, st->question);
+    }
+    if (st->kind != TSHOOT_STEP_CONCLUDE || strcmp(st->cause, o->cause) != 0) a->ok = 0;
+    tshoot_session_free(s);
+  }
+  return NULL;
+}
+
+static void test_session__many_threads_share_one_kb(void)
+{
+  pthread_t t[6];
+  thread_arg a[6];
+  int i;
+  for (i = 0; i < 6; i++) pthread_create(&t[i], NULL, thread_main, &a[i]);
+  for (i = 0; i < 6; i++) {
+    pthread_join(t[i], NULL);
+    CHECK(a[i].ok);
+  }
+}
+
+int main(void)
+{
+  const char *root = getenv("TSHOOT_SOURCE_ROOT");
+  char src[1024], src2[1024];
+  const char *s1 = src, *s2 = src2;
+  snprintf(src, sizeof src, "%s/tests/data/session/web.xml", root ? root : "..");
+  snprintf(src2, sizeof src2, "%s/tests/data/session/empty.xml", root ? root : "..");
+  snprintf(tmpdir, sizeof tmpdir, "/tmp/tshoot-test-session-XXXXXX");
+  if (!mkdtemp(tmpdir)) return 99;
+  snprintf(web_db, sizeof web_db, "%s/web.db", tmpdir);
+  snprintf(empty_db, sizeof empty_db, "%s/empty.db", tmpdir);
+  if (tshoot_compile(NULL, &s1, 1, web_db, NULL) != TSHOOT_OK ||
+      tshoot_compile(NULL, &s2, 1, empty_db, NULL) != TSHOOT_OK ||
+      tshoot_kb_open(&kb, web_db, NULL) != TSHOOT_OK) {
+    fprintf(stderr, "fixture: %s\n", tshoot_error_last()->message);
+    return 99;
+  }
+  RUN(test_session__every_cause_is_reached_without_fixes);
+  RUN(test_session__every_cause_is_reached_with_fixes);
+  RUN(test_session__written_order_asks_at_least_as_many);
+  RUN(test_session__change_retract_undo);
+  RUN(test_session__bad_answers_say_why);
+  RUN(test_session__contradictions_stay_finite);
+  RUN(test_session__empty_kb_concludes_none);
+  RUN(test_session__text_narrows_and_symptoms_count);
+  RUN(test_session__fix_reports_are_evidence);
+  RUN(test_session__explanations);
+  RUN(test_session__save_and_restore);
+  RUN(test_session__forged_saves_are_refused_whole);
+  RUN(test_session__many_threads_share_one_kb);
+  tshoot_kb_close(kb);
+  {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+  }
+  TEST_EXIT();
+}
