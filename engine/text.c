@@ -82,21 +82,20 @@ int text_max_typos(size_t n)
   return 2;
 }
 
-/* Sorted, so that bsearch finds them. Words that carry meaning in support
-** requests ("not", "no", "after", "update", "start") are deliberately absent:
-** "after" and "not" are stop words only in the sense that FTS needs them, so
-** we keep "not"/"no" out of the list and let ranking handle them. */
+/* Sorted (bsearch). Words that carry meaning in support requests ("not",
+** "no", "after", "update", "start") are deliberately absent. The stems that
+** splitting "doesn't" leaves behind ("doesn", "t") are in. */
 static const char *const stopwords[] = {
-  "a", "about", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be",
-  "been", "but", "by", "can", "cannot", "could", "d", "did", "do", "does", "doing",
-  "don", "even", "for", "from", "get", "gets", "getting", "got", "had", "has", "have",
-  "having", "he", "her", "here", "hi", "his", "how", "i", "if", "im", "in", "into",
-  "is", "isn", "it", "its", "just", "keeps", "kind", "ll", "m", "me", "my", "of",
-  "on", "or", "our", "please", "re", "s", "she", "so", "some", "something", "still",
-  "t", "than", "that", "the", "their", "them", "then", "there", "these", "they",
-  "this", "those", "to", "too", "us", "ve", "very", "was", "we", "were", "what",
-  "when", "where", "which", "while", "who", "why", "will", "with", "won", "would",
-  "you", "your"
+  "a", "about", "all", "also", "am", "an", "and", "any", "are", "aren", "as", "at", "be", "been",
+  "but", "by", "can", "cannot", "could", "couldn", "d", "did", "didn", "do", "does", "doesn",
+  "doing", "don", "even", "for", "from", "get", "gets", "getting", "got", "had", "hadn", "has",
+  "hasn", "have", "haven", "having", "he", "her", "here", "hi", "his", "how", "i", "if", "im",
+  "in", "into", "is", "isn", "it", "its", "just", "keeps", "kind", "ll", "m", "me", "mustn",
+  "my", "needn", "of", "on", "or", "our", "please", "re", "s", "she", "shouldn", "so", "some",
+  "something", "still", "t", "than", "that", "the", "their", "them", "then", "there", "these",
+  "they", "this", "those", "to", "too", "us", "ve", "very", "was", "wasn", "we", "were", "weren",
+  "what", "when", "where", "which", "while", "who", "why", "will", "with", "won", "would",
+  "wouldn", "you", "your"
 };
 
 static int cmp_word(const void *key, const void *elem)

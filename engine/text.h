@@ -30,8 +30,8 @@ int text_distance(const char *a, size_t alen, const char *b, size_t blen, int ma
 ** 0 for n < 3, 1 for n < 6, else 2. */
 int text_max_typos(size_t n);
 
-/* Non-zero if the folded word is an English stop word that search ignores
-** ("the", "after", "something", "won", "t", ...). */
+/* Non-zero if the word is an English stop word that search ignores ("the",
+** "something", "won", "doesn", "t", ...). */
 int text_is_stopword(const char *w, size_t wlen);
 
 /* The candidate closest to `word` within text_max_typos(len(word)) edits, or
