@@ -283,9 +283,11 @@ static int read_fix(reader *r, const xmlNode *n, m_fix *f)
   f->id = attr(r, n, "id");
   f->cost = num_attr(r, n, "cost", 1.0);
   f->risk = attr(r, n, "risk");
-  if (!f->risk) f->risk = ts_arena_strdup(&r->m->ar, "low");
+  /* conservative defaults (docs/format.md): a fix is not reversible and not
+  ** low-risk unless its author says so */
+  if (!f->risk) f->risk = ts_arena_strdup(&r->m->ar, "medium");
   f->admin = yesno_attr(r, n, "admin", 0);
-  f->reversible = yesno_attr(r, n, "reversible", 1);
+  f->reversible = yesno_attr(r, n, "reversible", 0);
   f->script = attr(r, n, "script");
   if (f->script) f->script_at = loc_of(r, n, "script");
   f->title = child_text(r, n, "title");

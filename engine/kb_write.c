@@ -411,6 +411,9 @@ int kb_write(kb_model *m, const char *tmp_path, tshoot_progress_cb progress, voi
 #define X(name, sql) w_exec(&w, sql);
   TS_KB_DDL_LIST(X)
 #undef X
+  /* one bulk load followed by 'optimize': merging segments along the way
+  ** (automerge) would only be redone by the final merge */
+  w_exec(&w, "INSERT INTO article_fts(article_fts, rank) VALUES('automerge', 0)");
   for (i = 0; i < S_N; i++) st[i] = w_prepare(&w, insert_sql[i]);
   write_model(&w, st, &voc);
   write_vocab(&w, st[S_VOCAB], &voc);

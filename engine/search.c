@@ -1243,10 +1243,15 @@ static int run_query(kb_conn *c, search_state *s, const char *q, const char *mo,
       sqlite3_reset(st);
       return rc;
     }
-    if (!s->scratch.oom) { /* a passage is one line */
+    if (!s->scratch.oom) { /* a passage is one line; the caller's marks stay as given */
       char *p = s->scratch.p + r->snippet, *e = s->scratch.p + s->scratch.len;
-      for (; p < e; p++)
+      size_t lo = strlen(mo), lc = strlen(mc);
+      while (p < e) {
+        if (lo && (size_t)(e - p) >= lo && memcmp(p, mo, lo) == 0) { p += lo; continue; }
+        if (lc && (size_t)(e - p) >= lc && memcmp(p, mc, lc) == 0) { p += lc; continue; }
         if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = ' ';
+        p++;
+      }
     }
     ts_buf_addc(&s->scratch, '\0');
     n++;

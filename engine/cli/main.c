@@ -58,8 +58,8 @@ static const cli_command commands[] = {
     "options:\n"
     "      --json      the whole article as one JSON object\n"
     "      --kb FILE   the KB to read (see 'tshoot --help' for the default)\n",
-    "  tshoot show kofmsp-dll-error\n"
-    "  tshoot show --json kofmsp-dll-error\n",
+    "  tshoot show kofmsp\n"
+    "  tshoot show --json kofmsp\n",
     cmd_show },
   { "info", "describe a compiled KB: path, format, digest, counts",
     "tshoot info [--json] [--kb FILE]",
@@ -181,7 +181,7 @@ static void print_overview(FILE *f)
           "examples (against the shipped KB; compile and lint from the source tree):\n"
           "  tshoot search kofmsp.dll error                 # words need no quotes\n"
           "  tshoot search --show outlook does not start    # the best article in full\n"
-          "  tshoot show kofmsp-dll-error                   # one article by its id\n"
+          "  tshoot show kofmsp                   # one article by its id\n"
           "  tshoot info                                    # which KB, how big\n"
           "  tshoot lint kb/kerio --scripts scripts         # check articles as you write\n"
           "\n"
