@@ -370,7 +370,7 @@ static void write_model(writer *w, sqlite3_stmt **st, vocab *voc)
 static void write_vocab(writer *w, sqlite3_stmt *st, vocab *v)
 {
   size_t i, n = 0;
-  if (w->rc != TSHOOT_OK) return;
+  if (w->rc != TSHOOT_OK || !v->s) return;     /* an empty KB has no words */
   for (i = 0; i < v->cap; i++) if (v->s[i].w) v->s[n++] = v->s[i];
   for (i = n; i < v->cap; i++) v->s[i].w = NULL;
   qsort(v->s, n, sizeof *v->s, cmp_vslot);
