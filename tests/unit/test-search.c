@@ -270,7 +270,7 @@ static void test_search__hostile_text_is_ok(void)
     tshoot_results *r = NULL;
     CHECK_INT(tshoot_search(&r, kb, "\0\"\0kofmsp\0NEAR(\0", 16, NULL), TSHOOT_OK);
     /* "kofmsp" AND "near" finds nothing: the OR fallback */
-    CHECK_STR(tshoot_results_query(r), "\"kofmsp\" OR \"near\"");
+    CHECK_STR(tshoot_results_query(r), "{title symptoms aliases} : (\"kofmsp\" OR \"near\")");
     CHECK(tshoot_results_count(r) >= 1);
     tshoot_results_free(r);
   }
@@ -576,7 +576,7 @@ static void test_search__snippets(void)
 static void test_search__or_fallback(void)
 {
   tshoot_results *r = search("my antivirus is a zebra ");
-  CHECK_STR(tshoot_results_query(r), "\"antivirus\" OR \"zebra\"");
+  CHECK_STR(tshoot_results_query(r), "{title symptoms aliases} : (\"antivirus\" OR \"zebra\")");
   CHECK_STR(id_at(r, 0), "av-blocks-connector");
   tshoot_results_free(r);
   r = search("outlook won't start after the update, something about kofmsp.dll");
@@ -584,7 +584,7 @@ static void test_search__or_fallback(void)
   tshoot_results_free(r);
   /* a word in more than half the articles adds nothing to an OR */
   r = search("outlook antivirus zebra ");
-  CHECK_STR(tshoot_results_query(r), "\"antivirus\" OR \"zebra\"");
+  CHECK_STR(tshoot_results_query(r), "{title symptoms aliases} : (\"antivirus\" OR \"zebra\")");
   CHECK_STR(id_at(r, 0), "av-blocks-connector");
   tshoot_results_free(r);
   /* one term: no fallback */
