@@ -353,6 +353,127 @@ static void build_reps(loader *l)
   }
 }
 
+/* ===== how often a condition holds by chance =====
+** A condition's evidence is the ratio P(it holds | cause) / P(it holds by
+** chance): the second is computed here, by enumerating the outcomes of the
+** questions it reads (transitively through facts) when there are few, else
+** by sampling them with a fixed seed. */
+
+#define PU_EXACT_MAX 4096
+#define PU_SAMPLES 2048
+
+typedef struct pu_env {
+  const rules_model *m;
+  const uint32_t *qs;     /* the questions involved */
+  size_t nq;
+  size_t *pick;           /* chosen outcome (index into reps) per involved question */
+  int depth;
+} pu_env;
+
+static const char *pu_answer(void *ctx, int q)
+{
+  pu_env *e = ctx;
+  size_t i;
+  for (i = 0; i < e->nq; i++)
+    if ((int)e->qs[i] == q) return e->m->q[q].n_reps ? e->m->q[q].reps[e->pick[i]] : NULL;
+  return NULL;
+}
+
+static int pu_known(void *ctx, int q) { return pu_answer(ctx, q) ? 1 : -1; }
+static int pu_is_version(void *ctx, int q) { return ((pu_env *)ctx)->m->q[q].type == RM_VERSION; }
+
+static tri pu_fact(void *ctx, int f)
+{
+  pu_env *e = ctx;
+  expr_env env;
+  tri t;
+  if (e->depth > 32) return TRI_UNKNOWN;
+  env.answer = pu_answer;
+  env.known = pu_known;
+  env.fact = pu_fact;
+  env.is_version = pu_is_version;
+  env.ctx = ctx;
+  e->depth++;
+  t = expr_eval(&e->m->f[f].cond, &env);
+  e->depth--;
+  return t;
+}
+
+static double chance_of(loader *l, const expr *cond)
+{
+  const rules_model *m = l->m;
+  uset s = { NULL, 0, 0, 0 };
+  dep_ctx d;
+  pu_env e;
+  expr_env env;
+  size_t i, combos = 1, holds = 0, total = 0;
+  uint64_t rng = 0x2545F4914F6CDD1Dull;
+  int exact = 1;
+
+  d.m = m; d.s = &s; d.depth = 0;
+  expr_questions(cond, dep_q, &d);
+  expr_facts(cond, dep_f, &d);
+  if (s.oom) { ts_free(s.v); if (l->rc == TSHOOT_OK) l->rc = ts_error_oom(); return 0.5; }
+  memset(&e, 0, sizeof e);
+  e.m = m;
+  e.qs = s.v;
+  e.nq = s.n;
+  e.pick = ts_calloc(s.n + 1, sizeof *e.pick);
+  if (!e.pick) { ts_free(s.v); if (l->rc == TSHOOT_OK) l->rc = ts_error_oom(); return 0.5; }
+  env.answer = pu_answer;
+  env.known = pu_known;
+  env.fact = pu_fact;
+  env.is_version = pu_is_version;
+  env.ctx = &e;
+  for (i = 0; i < s.n; i++) {
+    size_t n = m->q[s.v[i]].n_reps ? m->q[s.v[i]].n_reps : 1;
+    if (combos > PU_EXACT_MAX / n) { exact = 0; break; }
+    combos *= n;
+  }
+  if (exact) {
+    for (;;) {
+      total++;
+      if (expr_eval(cond, &env) == TRI_TRUE) holds++;
+      for (i = 0; i < s.n; i++) {
+        size_t n = m->q[s.v[i]].n_reps ? m->q[s.v[i]].n_reps : 1;
+        if (++e.pick[i] < n) break;
+        e.pick[i] = 0;
+      }
+      if (i == s.n) break;
+    }
+  } else {
+    size_t k;
+    for (k = 0; k < PU_SAMPLES; k++) {
+      for (i = 0; i < s.n; i++) {
+        size_t n = m->q[s.v[i]].n_reps ? m->q[s.v[i]].n_reps : 1;
+        rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+        e.pick[i] = (size_t)(rng % n);
+      }
+      total++;
+      if (expr_eval(cond, &env) == TRI_TRUE) holds++;
+    }
+  }
+  ts_free(e.pick);
+  ts_free(s.v);
+  return total ? (double)holds / (double)total : 0.5;
+}
+
+static void build_chances(loader *l)
+{
+  rules_model *m = l->m;
+  size_t ci, e;
+  for (ci = 0; ci < m->nc && l->rc == TSHOOT_OK; ci++)
+    for (e = 0; e < m->c[ci].n_ev; e++) {
+      rm_evidence *ev = &m->c[ci].ev[e];
+      double p = ev->kind == RM_ANSWER ? 0 : chance_of(l, &ev->cond);
+      /* a condition that (almost) always or never holds by chance still
+      ** carries a bounded ratio */
+      if (p < 0.001) p = 0.001;
+      if (p > 0.999) p = 0.999;
+      ev->pu_true = p;
+    }
+}
+
 /* ===== loading ===== */
 
 static const char *const yesno_vals[] = { "yes", "no" };
@@ -676,6 +797,7 @@ static int load_model(rules_model **out, tshoot_kb *kb)
   resolve_symptoms(&l);
   build_dependencies(&l);
   if (l.rc == TSHOOT_OK) build_reps(&l);
+  if (l.rc == TSHOOT_OK) build_chances(&l);
   kb_conn_release(kb, c);
   memcpy(m->digest, kb->digest, sizeof m->digest);
   if (l.rc != TSHOOT_OK) { rules_free(m); return l.rc; }

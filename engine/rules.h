@@ -49,6 +49,8 @@ typedef struct rm_evidence {
   char *value;             /* RM_ANSWER */
   double p;                /* RM_ANSWER, RM_EXPECT */
   expr cond;               /* RM_EXPECT, RM_REQUIRES */
+  double pu_true;          /* P(cond holds) if its questions were answered at
+                              random (uniform over their outcomes) */
 } rm_evidence;
 
 typedef struct rm_cause {

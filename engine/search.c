@@ -1351,7 +1351,15 @@ TSHOOT_API int tshoot_search(tshoot_results **out, tshoot_kb *kb, const char *te
     query = write_query(p, 0);
     if (!query) rc = ts_error_oom();
   }
-  if (rc == TSHOOT_OK && query[0]) {
+  if (rc == TSHOOT_OK && query[0] && (opts->flags & TSHOOT_SEARCH_ANY_WORD) && p->nt >= 2) {
+    /* any of the words, everywhere, ranked: no AND pass first */
+    or_query = write_query(p, 1);
+    if (!or_query) rc = ts_error_oom();
+    else {
+      ran = or_query;
+      rc = run_query(c, s, or_query, mo, mc, tokens, limit, &n);
+    }
+  } else if (rc == TSHOOT_OK && query[0]) {
     ran = query;
     rc = run_query(c, s, query, mo, mc, tokens, limit, &n);
     /* 2. nothing: was a word unknown? (a word the index lacks always makes

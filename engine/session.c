@@ -209,22 +209,26 @@ static double cause_evidence_log(tshoot_session *s, int ci)
   const rm_cause *c = &s->m->c[ci];
   double lw = 0;
   size_t k, e;
-  /* the questions this cause depends on do not count as uniform for it */
+  /* a question the cause gives <answer> likelihoods for: P(v | c) replaces
+  ** the uniform term every cause has */
   for (k = 0; k < c->n_questions; k++) {
     int q = (int)c->questions[k];
-    const char *v = answered(s, q);
-    if (!v) continue;
-    lw += log((double)outcomes(&s->m->q[q]));
-    if (cause_has_answer_ev(c, q)) lw += log(answer_lik(s, c, q, v));
+    const char *v;
+    if (!cause_has_answer_ev(c, q) || !(v = answered(s, q))) continue;
+    lw += log((double)outcomes(&s->m->q[q])) + log(answer_lik(s, c, q, v));
   }
+  /* a decided condition: P(result | c) over P(result by chance); its
+  ** questions keep their uniform terms */
   for (e = 0; e < c->n_ev; e++) {
     const rm_evidence *ev = &c->ev[e];
+    double pc, pu;
     tri t;
     if (ev->kind == RM_ANSWER) continue;
     t = eval(s, &ev->cond);
     if (t == TRI_UNKNOWN) continue;
-    if (ev->kind == RM_REQUIRES) lw += log(t == TRI_TRUE ? 1 - s->noise : s->noise);
-    else lw += log(clampp(s, t == TRI_TRUE ? ev->p : 1 - ev->p));
+    pc = ev->kind == RM_REQUIRES ? 1 - s->noise : clampp(s, ev->p);
+    pu = ev->pu_true;
+    lw += t == TRI_TRUE ? log(pc / pu) : log((1 - pc) / (1 - pu));
   }
   for (k = 0; k < s->n_fixes; k++) {
     int fc = s->m->x[s->fixes[k].fix].cause;
@@ -792,6 +796,7 @@ TSHOOT_API int tshoot_session_describe(tshoot_session *s, const char *text, size
   s->text = ts_strndup(text, len);
   if (!s->text) return ts_error_oom();
   so.limit = 10;
+  so.flags = TSHOOT_SEARCH_ANY_WORD;   /* a description touches several articles */
   rc = tshoot_search(&r, s->kb, text, len, &so);
   if (rc != TSHOOT_OK) return rc;
   n = tshoot_results_count(r);
@@ -1215,9 +1220,10 @@ TSHOOT_API int tshoot_session_how(tshoot_explanation **out, tshoot_session *s, c
     ts_buf_addf(&d, "%s %s: %s", ev->kind == RM_REQUIRES ? "requires" : "expects", r ? r : "?",
                 t == TRI_TRUE ? "holds" : t == TRI_FALSE ? "does not hold" : "not known yet");
     ts_free(r);
-    f = t == TRI_UNKNOWN ? 1
-        : ev->kind == RM_REQUIRES ? (t == TRI_TRUE ? 1 - s->noise : s->noise)
-        : clampp(s, t == TRI_TRUE ? ev->p : 1 - ev->p);
+    {
+      double pc = ev->kind == RM_REQUIRES ? 1 - s->noise : clampp(s, ev->p);
+      f = t == TRI_UNKNOWN ? 1 : t == TRI_TRUE ? pc / ev->pu_true : (1 - pc) / (1 - ev->pu_true);
+    }
     add_item(&b, "condition", NULL, ts_buf_cstr(&d), f);
   }
   for (k = 0; k < s->n_fixes; k++) {

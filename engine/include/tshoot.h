@@ -256,6 +256,9 @@ typedef struct tshoot_search_options {
 
 #define TSHOOT_SEARCH_NO_PREFIX    0x1u  /* never match the last word as a prefix */
 #define TSHOOT_SEARCH_NO_SPELLING  0x2u  /* do not replace unknown words */
+#define TSHOOT_SEARCH_ANY_WORD     0x4u  /* rank articles that have any of the words
+                                            (bm25), not only those with all of them:
+                                            for long descriptions, as a diagnosis uses */
 
 #define TSHOOT_SEARCH_OPTIONS_INIT { TSHOOT_SEARCH_OPTIONS_VERSION, 0, NULL, NULL, 0, 0 }
 
