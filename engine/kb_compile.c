@@ -315,6 +315,103 @@ static int read_batch(kb_model *m, char **files, size_t first, size_t n, size_t 
   return rc;
 }
 
+/* ===== diagnostics in source order =====
+** Checks find problems in their own order; authors read them file by file,
+** line by line. All diagnostics are kept and delivered sorted at the end,
+** each note staying right after the diagnostic it belongs to. */
+
+typedef struct held_diag {
+  tshoot_diagnostic d;
+  size_t seq, parent;              /* parent: seq of the diagnostic a note follows */
+  size_t key_file;                 /* the parent's place: file rank, line, column */
+  int key_line, key_col;
+  char *file, *code, *message;
+} held_diag;
+
+typedef struct diag_hold {
+  held_diag *v;
+  size_t n, cap;
+  char **files;                    /* distinct file names in order of first report */
+  size_t nfiles, capfiles;
+  int oom;
+} diag_hold;
+
+static void hold_diag(const tshoot_diagnostic *d, void *payload)
+{
+  diag_hold *h = payload;
+  held_diag *x;
+  size_t f;
+  if (h->oom) return;
+  for (f = 0; f < h->nfiles; f++) if (strcmp(h->files[f], d->file) == 0) break;
+  if (f == h->nfiles) {
+    if (ts_grow((void **)&h->files, &h->capfiles, h->nfiles + 1, sizeof *h->files) < 0 ||
+        !(h->files[h->nfiles] = ts_strdup(d->file))) { h->oom = 1; return; }
+    h->nfiles++;
+  }
+  if (ts_grow((void **)&h->v, &h->cap, h->n + 1, sizeof *h->v) < 0) { h->oom = 1; return; }
+  x = &h->v[h->n];
+  x->d = *d;
+  x->seq = h->n;
+  if (d->severity == TSHOOT_NOTE && h->n > 0) {
+    const held_diag *prev = &h->v[h->n - 1];
+    x->parent = prev->parent;
+    x->key_file = prev->key_file;
+    x->key_line = prev->key_line;
+    x->key_col = prev->key_col;
+  } else {
+    x->parent = h->n;
+    x->key_file = f;
+    x->key_line = d->line;
+    x->key_col = d->column;
+  }
+  x->file = ts_strdup(d->file);
+  x->code = ts_strdup(d->code);
+  x->message = ts_strdup(d->message);
+  if (!x->file || !x->code || !x->message) {
+    ts_free(x->file); ts_free(x->code); ts_free(x->message);
+    h->oom = 1;
+    return;
+  }
+  h->n++;
+}
+
+static int cmp_held(const void *a, const void *b)
+{
+  const held_diag *x = a, *y = b;
+  if (x->key_file != y->key_file) return x->key_file < y->key_file ? -1 : 1;
+  if (x->key_line != y->key_line) return x->key_line < y->key_line ? -1 : 1;
+  if (x->key_col != y->key_col) return x->key_col < y->key_col ? -1 : 1;
+  if (x->parent != y->parent) return x->parent < y->parent ? -1 : 1;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Deliver the held diagnostics sorted, then free them. */
+static void flush_diags(diag_hold *h, tshoot_diagnostic_cb cb, void *payload)
+{
+  size_t i;
+  held_diag *copy = NULL;
+  if (h->n && (copy = ts_malloc(h->n * sizeof *copy)) != NULL) {
+    memcpy(copy, h->v, h->n * sizeof *copy);
+    qsort(copy, h->n, sizeof *copy, cmp_held);
+  }
+  for (i = 0; i < h->n; i++) {
+    held_diag *x = copy ? &copy[i] : &h->v[i];
+    x->d.file = x->file;
+    x->d.code = x->code;
+    x->d.message = x->message;
+    if (cb) cb(&x->d, payload);
+  }
+  for (i = 0; i < h->n; i++) {
+    ts_free(h->v[i].file);
+    ts_free(h->v[i].code);
+    ts_free(h->v[i].message);
+  }
+  for (i = 0; i < h->nfiles; i++) ts_free(h->files[i]);
+  ts_free(copy);
+  ts_free(h->v);
+  ts_free(h->files);
+}
+
 TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats, const char *const *sources,
                               size_t n_sources, const char *out_path,
                               const tshoot_compile_options *opts)
@@ -323,12 +420,14 @@ TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats, const char *const *so
   kb_model m;
   diag_sink diag;
   pathlist files = { NULL, 0, 0 };
+  diag_hold hold;
   char *tmp = NULL, *dir = NULL;
   size_t i;
   int rc = TSHOOT_OK, fd;
 
   memset(&m, 0, sizeof m);
   memset(&diag, 0, sizeof diag);
+  memset(&hold, 0, sizeof hold);
   if (stats) memset(stats, 0, sizeof *stats);
   if (opts) {
     if (opts->version < 1 || opts->version > TSHOOT_COMPILE_OPTIONS_VERSION)
@@ -338,8 +437,8 @@ TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats, const char *const *so
   if (!sources || n_sources == 0)
     return ts_error(TSHOOT_EINVALID, "tshoot_compile: no sources given");
   if (!o.max_file_size) o.max_file_size = DEFAULT_MAX_FILE_SIZE;
-  diag.cb = o.on_diagnostic;
-  diag.payload = o.diagnostic_payload;
+  diag.cb = o.on_diagnostic ? hold_diag : NULL;
+  diag.payload = &hold;
   diag.warnings_are_errors = o.warnings_are_errors;
   m.diag = &diag;
   m.script_dirs = o.script_dirs;
@@ -409,6 +508,7 @@ TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats, const char *const *so
   }
 
 done:
+  flush_diags(&hold, o.on_diagnostic, o.diagnostic_payload);
   if (tmp) { unlink(tmp); ts_free(tmp); }
   ts_free(dir);
   if (stats) {

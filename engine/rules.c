@@ -226,13 +226,20 @@ static void add_rep(rep_ctx *r, const char *v)
   (*r->vals)[(*r->n)++] = (char *)v;
 }
 
-static const rules_model *sort_model;
-static int sort_version;
-static int cmp_rep(const void *a, const void *b)
+/* Sort values as versions or numbers (few of them: insertion sort, no
+** global state, so two KBs may load at once in two threads). */
+static void sort_reps(char **v, size_t n, int as_version)
 {
-  const char *x = *(char *const *)a, *y = *(char *const *)b;
-  (void)sort_model;
-  return sort_version ? expr_version_cmp(x, y) : expr_number_cmp(x, y);
+  size_t i, j;
+  for (i = 1; i < n; i++) {
+    char *x = v[i];
+    for (j = i; j > 0; j--) {
+      int c = as_version ? expr_version_cmp(v[j - 1], x) : expr_number_cmp(v[j - 1], x);
+      if (c <= 0) break;
+      v[j] = v[j - 1];
+    }
+    v[j] = x;
+  }
 }
 
 /* Whether answer `value` to question q satisfies one comparison node. */
@@ -333,8 +340,7 @@ static void build_reps(loader *l)
     } else if (n) {
       /* one below and one above every threshold, and the thresholds */
       char *lo, *hi;
-      sort_version = q->type == RM_VERSION;
-      qsort(vals, n, sizeof *vals, cmp_rep);
+      sort_reps(vals, n, q->type == RM_VERSION);
       lo = ts_arena_strdup(l->ar, q->type == RM_VERSION ? "0" : "-1000000000");
       hi = ts_arena_alloc(l->ar, strlen(vals[n - 1]) + 16);
       if (lo && hi) {
@@ -342,7 +348,7 @@ static void build_reps(loader *l)
         if (q->type == RM_NUMBER) snprintf(hi, strlen(vals[n - 1]) + 16, "1000000000");
         add_rep(&r, lo);
         add_rep(&r, hi);
-        qsort(vals, n, sizeof *vals, cmp_rep);
+        sort_reps(vals, n, q->type == RM_VERSION);
       }
     }
     n = dedupe_reps(m, (int)qi, vals, n);
