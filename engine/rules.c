@@ -202,7 +202,7 @@ static uint32_t *uset_to_arena(loader *l, uset *s, size_t *n)
 {
   uint32_t *v;
   if (s->oom && l->rc == TSHOOT_OK) l->rc = ts_error_oom();
-  qsort(s->v, s->n, sizeof *s->v, cmp_u32);
+  if (s->n) qsort(s->v, s->n, sizeof *s->v, cmp_u32);   /* v is NULL when empty */
   v = ld_alloc(l, s->n * sizeof *v);
   if (v && s->n) memcpy(v, s->v, s->n * sizeof *v);
   *n = s->n;
@@ -749,9 +749,17 @@ static void build_dependencies(loader *l)
     rm_cause *c = &m->c[i];
     d.m = m; d.s = &s; d.depth = 0;
     for (e = 0; e < c->n_ev; e++) {
-      if (c->ev[e].kind == RM_ANSWER) uset_add(&s, (uint32_t)c->ev[e].question);
-      expr_questions(&c->ev[e].cond, dep_q, &d);
-      expr_facts(&c->ev[e].cond, dep_f, &d);
+      rm_evidence *ev = &c->ev[e];
+      if (ev->kind == RM_ANSWER) continue;
+      expr_questions(&ev->cond, dep_q, &d);
+      expr_facts(&ev->cond, dep_f, &d);
+      ev->questions = uset_to_arena(l, &s, &ev->n_questions);
+    }
+    for (e = 0; e < c->n_ev; e++) {
+      rm_evidence *ev = &c->ev[e];
+      size_t j;
+      if (ev->kind == RM_ANSWER) uset_add(&s, (uint32_t)ev->question);
+      for (j = 0; j < ev->n_questions; j++) uset_add(&s, ev->questions[j]);
     }
     c->questions = uset_to_arena(l, &s, &c->n_questions);
   }

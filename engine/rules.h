@@ -51,6 +51,8 @@ typedef struct rm_evidence {
   expr cond;               /* RM_EXPECT, RM_REQUIRES */
   double pu_true;          /* P(cond holds) if its questions were answered at
                               random (uniform over their outcomes) */
+  uint32_t *questions;     /* the questions cond reads, through facts (sorted) */
+  size_t n_questions;
 } rm_evidence;
 
 typedef struct rm_cause {

@@ -46,7 +46,7 @@
 #define NONE_TEXT_LIK 0.15         /* how well "none" explains a matched text */
 #define NONE_PRIOR_SHARE 0.02      /* "none" gets this share of the prior mass */
 #define LEADER 0.5                 /* above this, only decision-relevant questions */
-#define MIN_GAIN 0.02              /* bits: less than this is not worth asking */
+#define MIN_GAIN 1e-4              /* bits: less than this is not worth asking */
 #define SESSION_FORMAT 1
 #define MAX_SAVED_JSON (1024 * 1024)
 #define MAX_JSON_DEPTH 16
@@ -76,7 +76,6 @@ struct tshoot_session {
   size_t n_cand;
   int *cand_pos;                   /* per cause: index in cand, or -1 */
   double *text_lik;                /* per candidate */
-  double *loglik;                  /* per candidate: log weight */
   double *post;                    /* per candidate */
   double none_post, none_loglik, uniform_log;
   int dirty;
@@ -238,6 +237,41 @@ static double cause_evidence_log(tshoot_session *s, int ci)
   return lw;
 }
 
+static int reads(const rm_evidence *ev, int q)
+{
+  size_t lo = 0, hi = ev->n_questions;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (ev->questions[mid] == (uint32_t)q) return 1;
+    if (ev->questions[mid] < (uint32_t)q) lo = mid + 1; else hi = mid;
+  }
+  return 0;
+}
+
+/* The part of cause_evidence_log that question q can change: its <answer>
+** term and the conditions that read it. Weighing q needs only this. */
+static double cause_q_log(tshoot_session *s, int ci, int q)
+{
+  const rm_cause *c = &s->m->c[ci];
+  double lw = 0;
+  const char *v;
+  size_t e;
+  if (cause_has_answer_ev(c, q) && (v = answered(s, q)) != NULL)
+    lw += log((double)outcomes(&s->m->q[q])) + log(answer_lik(s, c, q, v));
+  for (e = 0; e < c->n_ev; e++) {
+    const rm_evidence *ev = &c->ev[e];
+    double pc, pu;
+    tri t;
+    if (ev->kind == RM_ANSWER || !reads(ev, q)) continue;
+    t = eval(s, &ev->cond);
+    if (t == TRI_UNKNOWN) continue;
+    pc = ev->kind == RM_REQUIRES ? 1 - s->noise : clampp(s, ev->p);
+    pu = ev->pu_true;
+    lw += t == TRI_TRUE ? log(pc / pu) : log((1 - pc) / (1 - pu));
+  }
+  return lw;
+}
+
 static double symptom_log(const tshoot_session *s, int ci)
 {
   double lw = 0;
@@ -294,13 +328,14 @@ static void update(tshoot_session *s)
   for (i = 0; i < s->n_cand; i++) {
     int ci = (int)s->cand[i];
     double prior = m->c[ci].prior > 0 ? m->c[ci].prior : 1e-6;
-    s->loglik[i] = log(prior) + log(s->text_lik[i]) + symptom_log(s, ci) + s->uniform_log +
-                   cause_evidence_log(s, ci);
-    if (s->loglik[i] > max) max = s->loglik[i];
+    /* the log weight, kept in post until normalised below */
+    s->post[i] = log(prior) + log(s->text_lik[i]) + symptom_log(s, ci) + s->uniform_log +
+                 cause_evidence_log(s, ci);
+    if (s->post[i] > max) max = s->post[i];
   }
   s->none_loglik = log(none_prior) + log(s->text ? NONE_TEXT_LIK : 1) + none_log(s) + s->uniform_log;
   if (s->none_loglik > max) max = s->none_loglik;
-  for (i = 0; i < s->n_cand; i++) sum += s->post[i] = exp(s->loglik[i] - max);
+  for (i = 0; i < s->n_cand; i++) sum += s->post[i] = exp(s->post[i] - max);
   sum += s->none_post = exp(s->none_loglik - max);
   if (!(sum > 0) || !isfinite(sum)) {
     /* cannot happen with clamped likelihoods; stay defined anyway */
@@ -373,12 +408,12 @@ static void weigh_question(tshoot_session *s, int q, weigh *w, double h_now, dou
     if (p <= 1e-12) continue;
     s->hyp_q = -1;
     new_generation(s);
-    base = cause_evidence_log(s, ci);
+    base = cause_q_log(s, ci, q);
     for (v = 0; v < nv; v++) {
       s->hyp_q = q;
       s->hyp_value = qq->reps[v];
       new_generation(s);
-      row[v] = exp(cause_evidence_log(s, ci) - base);
+      row[v] = exp(cause_q_log(s, ci, q) - base);
       tot += row[v];
     }
     for (v = 0; v < nv; v++) row[v] = tot > 0 ? row[v] / tot : u;
@@ -719,13 +754,11 @@ TSHOOT_API int tshoot_session_new(tshoot_session **out, tshoot_kb *kb, const tsh
   s->cand = ts_malloc((m->nc + 1) * sizeof *s->cand);
   s->cand_pos = ts_malloc((m->nc + 1) * sizeof *s->cand_pos);
   s->text_lik = ts_malloc((m->nc + 1) * sizeof *s->text_lik);
-  s->loglik = ts_malloc((m->nc + 1) * sizeof *s->loglik);
   s->post = ts_malloc((m->nc + 1) * sizeof *s->post);
   s->fact_val = ts_malloc((m->nf + 1) * sizeof *s->fact_val);
   s->fact_gen = ts_calloc(m->nf + 1, sizeof *s->fact_gen);
-  s->ranks = ts_malloc((m->nc + 1) * sizeof *s->ranks);
-  if (!s->ans_of_q || !s->cand || !s->cand_pos || !s->text_lik || !s->loglik || !s->post ||
-      !s->fact_val || !s->fact_gen || !s->ranks) {
+  if (!s->ans_of_q || !s->cand || !s->cand_pos || !s->text_lik || !s->post ||
+      !s->fact_val || !s->fact_gen) {
     tshoot_session_free(s);
     return ts_error_oom();
   }
@@ -750,7 +783,6 @@ TSHOOT_API void tshoot_session_free(tshoot_session *s)
   ts_free(s->cand);
   ts_free(s->cand_pos);
   ts_free(s->text_lik);
-  ts_free(s->loglik);
   ts_free(s->post);
   ts_free(s->fact_val);
   ts_free(s->fact_gen);
@@ -979,6 +1011,10 @@ TSHOOT_API int tshoot_session_causes(const tshoot_cause_rank **out, size_t *n, t
 {
   size_t i;
   if (!out || !n || !s) return ts_error(TSHOOT_EINVALID, "tshoot_session_causes: NULL argument");
+  if (!s->ranks) {   /* only sessions that are asked for a ranking pay for one */
+    s->ranks = ts_malloc((s->m->nc + 1) * sizeof *s->ranks);
+    if (!s->ranks) return ts_error_oom();
+  }
   update(s);
   for (i = 0; i < s->n_cand; i++) {
     const rm_cause *c = &s->m->c[s->cand[i]];
