@@ -41,6 +41,8 @@ int cmd_lint(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_diagnose(int argc, char **argv);   /* also exits 3, 4, 5: see its help */
+int cmd_test(int argc, char **argv);
 
 /* ===== terminals and colour (output.c) ===== */
 /* Call once at start: looks at isatty, NO_COLOR, TERM. */
@@ -100,6 +102,9 @@ json_t *cli_article_json(const tshoot_article *a);
 /* Report a getopt_long failure (c is '?' or ':', the optstring starting
 ** with ':'); returns EXIT_USAGE. */
 int cli_getopt_error(const char *cmd, int c, char **argv);
+
+/* argv words joined by single spaces (malloc'd; NULL when out of memory). */
+char *cli_join_words(int argc, char **argv);
 
 /* Parse a positive decimal int in [lo, hi]; 0 on success. */
 int cli_parse_int(const char *s, int lo, int hi, int *out);

@@ -23,6 +23,60 @@
 static int cmd_help(int argc, char **argv);
 
 static const cli_command commands[] = {
+  { "diagnose", "find the cause of a problem by answering questions, then fix it",
+    "tshoot diagnose [TEXT...] [--answer Q=V]... [--answers FILE] [--json]\n"
+    "                       [--save FILE] [--resume FILE] [--threshold P] [--no-fixes]\n"
+    "                       [--interactive] [--strict] [--quiet] [--kb FILE]",
+    "Diagnose a problem: describe it in your own words (TEXT, optional), then\n"
+    "answer the questions tshoot asks, the most useful first. When trying a fix\n"
+    "is cheaper than asking more, tshoot shows it and asks whether it worked.\n"
+    "It ends with the most likely cause, its probability, the evidence for it,\n"
+    "and its fixes step by step, or says that no known cause fits.\n"
+    "\n"
+    "At a terminal each question is asked: answer with its number, its value or\n"
+    "its label (y/n for yes/no questions), or type\n"
+    "  ? or why   why this question is asked, and which causes it tells apart\n"
+    "  back       take back the last answer and change it\n"
+    "  skip       don't know (also 'dunno', or an empty line, confirmed)\n"
+    "  causes     the causes still considered, most likely first\n"
+    "  how        why the leading cause leads\n"
+    "  quit       stop (with --save, the session is saved first)\n"
+    "\n"
+    "Unattended (stdin not a terminal, or --json), a question that no --answer or\n"
+    "answer file covers counts as \"don't know\", so the run always ends (--strict\n"
+    "stops at the first such question instead). Nobody can try a fix then, so no\n"
+    "fixes are proposed, unless a fix:FIX answer is given: then fixes are, and\n"
+    "one without an answer counts as \"did not work\".\n"
+    "\n"
+    "options:\n"
+    "  -a, --answer Q=V    answer question Q with V without asking (V '?': don't\n"
+    "                      know); fix:FIX=yes|no reports a fix; repeatable, and\n"
+    "                      wins over --answers\n"
+    "      --answers FILE  answers, one 'question.id = value' a line, # comments\n"
+    "      --json          never ask; print one JSON object at the end: {text,\n"
+    "                      steps: [{kind: ask|fix|back, question, prompt, answer,\n"
+    "                      source: answers|user|unknown|saved, ...}], conclusion:\n"
+    "                      {cause, title, probability, article, fixes}, causes,\n"
+    "                      questions_asked, unused_answers}\n"
+    "      --save FILE     save the session to FILE after every step\n"
+    "      --resume FILE   continue a saved session (the same KB build only; its\n"
+    "                      threshold is kept unless --threshold is given)\n"
+    "      --threshold P   conclude when a cause is this likely (default 0.9)\n"
+    "      --no-fixes      do not propose fixes before the conclusion\n"
+    "  -i, --interactive   ask even when stdin is not a terminal (input is echoed)\n"
+    "      --strict        unattended: a question without an answer is an error\n"
+    "  -q, --quiet         print only the conclusion\n"
+    "      --kb FILE       the KB to use (see 'tshoot --help' for the default)\n"
+    "\n"
+    "exit status: 0 a cause was found, 4 no known cause fits, 3 --strict and a\n"
+    "question without an answer, 5 stopped before the end (quit, end of input),\n"
+    "1 failure (also a bad answer file or saved session), 2 usage error (also an\n"
+    "--answer the KB does not know).\n",
+    "  tshoot diagnose outlook kofmsp.dll error --answer dll.exists=no --answer scope.affected=pc\n"
+    "  tshoot diagnose --json outlook stuck on loading profile --answer koff.tray-error=yes\n"
+    "  tshoot diagnose --save /tmp/session.json outlook does not start\n"
+    "  tshoot diagnose --resume /tmp/session.json --answer dll.exists=no\n",
+    cmd_diagnose },
   { "search", "find the articles that match what you type",
     "tshoot search TEXT... [--limit N] [--show] [--json] [--kb FILE]",
     "Search the KB for TEXT: words of a symptom, an error message or code, a\n"
@@ -74,6 +128,30 @@ static const cli_command commands[] = {
     "  tshoot info\n"
     "  tshoot info --json\n",
     cmd_info },
+  { "test", "run the test cases written in the KB",
+    "tshoot test [ID...] [--verbose] [--json] [--kb FILE]",
+    "Run every test case of the KB (<test> in the articles), or those whose id\n"
+    "matches one of the IDs (shell patterns such as 'kofmsp.*'). Each runs a\n"
+    "diagnosis with the test's text and given answers; any other question is\n"
+    "answered \"don't know\". A test without expect-fix runs without fixes (the\n"
+    "answers alone must lead to the cause); with one, fixes are proposed and only\n"
+    "that fix works. A test passes when the diagnosis concludes its expect-cause\n"
+    "and, with expect-fix, proposed that fix or concluded a cause it belongs to.\n"
+    "\n"
+    "Prints 'ok   ID' or 'FAIL ID: what went wrong; file:line: <test>' with the\n"
+    "top causes, then 'N passed, N failed'.\n"
+    "\n"
+    "options:\n"
+    "  -v, --verbose   also show, for passing tests, the conclusion and the steps\n"
+    "      --json      one JSON object: {kb, tests: [{id, ok, message, file, line,\n"
+    "                  expect_cause, expect_fix, concluded, probability,\n"
+    "                  questions_asked, asked, fixes_proposed, causes}], passed, failed}\n"
+    "      --kb FILE   the KB whose tests to run (see 'tshoot --help' for the default)\n"
+    "\n"
+    "exit status: 0 all passed, 1 a test failed (or an error), 2 usage error.\n",
+    "  tshoot test\n"
+    "  tshoot test --verbose 'kofmsp.*'\n",
+    cmd_test },
   { "compile", "compile XML articles into a KB file",
     "tshoot compile DIR|FILE... -o KB [--scripts DIR]... [--quiet] [--json] [--Werror]",
     "Compile the XML articles in the given files and folders (searched for\n"
@@ -179,10 +257,12 @@ static void print_overview(FILE *f)
   fprintf(f,
           "\n"
           "examples (against the shipped KB; compile and lint from the source tree):\n"
+          "  tshoot diagnose outlook does not start, kofmsp.dll error   # answer questions\n"
           "  tshoot search kofmsp.dll error                 # words need no quotes\n"
           "  tshoot search --show outlook does not start    # the best article in full\n"
           "  tshoot show kofmsp                   # one article by its id\n"
           "  tshoot info                                    # which KB, how big\n"
+          "  tshoot test                                    # run the KB's test cases\n"
           "  tshoot lint kb/kerio --scripts scripts         # check articles as you write\n"
           "\n"
           "the KB: commands read --kb FILE, else $TSHOOT_KB, else the KB this build\n"

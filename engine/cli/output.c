@@ -316,6 +316,23 @@ int cli_getopt_error(const char *cmd, int c, char **argv)
   return cli_usage_error(cmd, "unknown option '%s'", tok);
 }
 
+char *cli_join_words(int argc, char **argv)
+{
+  size_t n = 1, i;
+  char *s, *p;
+  for (i = 0; i < (size_t)argc; i++) n += strlen(argv[i]) + 1;
+  s = p = malloc(n);
+  if (!s) return NULL;
+  for (i = 0; i < (size_t)argc; i++) {
+    size_t l = strlen(argv[i]);
+    if (i) *p++ = ' ';
+    memcpy(p, argv[i], l);
+    p += l;
+  }
+  *p = '\0';
+  return s;
+}
+
 int cli_parse_int(const char *s, int lo, int hi, int *out)
 {
   char *end;

@@ -548,6 +548,45 @@ TSHOOT_API int tshoot_session_load(tshoot_session **out, tshoot_kb *kb, const ch
 ** (tshoot_session_save). NULL is a no-op. */
 TSHOOT_API void tshoot_free(void *p);
 
+/* ---------------------------------------------------------------------------
+** Test cases of a KB
+**
+** A KB's authors write test cases (<test>): what a user would type and/or
+** answers given up front, and the cause (and possibly the fix) the diagnosis
+** must reach. `tshoot test` runs them; an embedder may too, with a session.
+*/
+typedef struct tshoot_test_case {
+  const char *id;             /* the test's id */
+  const char *description;    /* or NULL */
+  const char *text;           /* what the user types (for _describe), or NULL */
+  const char *expect_cause;   /* the cause to conclude ("none" allowed), or NULL */
+  const char *expect_fix;     /* the fix to propose, or NULL */
+  const char *file;           /* the source file and line of the <test>; file may be NULL */
+  int line;
+  const char *const *questions; /* n_given answers given up front, in the order */
+  const char *const *values;    /* written: questions[i] = values[i] */
+  size_t n_given;
+} tshoot_test_case;
+
+typedef struct tshoot_tests tshoot_tests;
+
+/* Read all test cases of `kb`, in the order they were compiled.
+** @param[out] out  the cases, owned by the caller (tshoot_tests_free); set
+**                  (possibly empty) on success, NULL on failure
+** @return TSHOOT_OK; TSHOOT_EINVALID; TSHOOT_ENOMEM; TSHOOT_ECORRUPT.
+** Thread: safe on a shared kb. */
+TSHOOT_API int tshoot_kb_tests(tshoot_tests **out, tshoot_kb *kb);
+
+/* The number of test cases. */
+TSHOOT_API size_t tshoot_tests_count(const tshoot_tests *t);
+
+/* Test case `i` (0-based), or NULL if i >= count. Borrowed, with every string
+** and array inside, until tshoot_tests_free(t). */
+TSHOOT_API const tshoot_test_case *tshoot_tests_get(const tshoot_tests *t, size_t i);
+
+/* Free test cases. NULL is a no-op. */
+TSHOOT_API void tshoot_tests_free(tshoot_tests *t);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,238 @@
+#!/bin/bash
+# `tshoot diagnose` on tests/data/diagnose/home.xml: scripted answers
+# (--answer, an answer file), the conclusion block and exit statuses, --json,
+# --save then --resume in another process, --strict, answers the KB does not
+# know (did-you-mean), and the prompt (back, skip, why, causes, how) through
+# --interactive with piped input and through a pseudo-terminal.
+. "$(dirname "$0")/lib.sh"
+FIX="$TSHOOT_SOURCE_ROOT/tests/data/diagnose"
+KB="$WORK/home.db"
+run compile --quiet --Werror "$FIX/home.xml" -o "$KB"
+expect_rc 0 "compile the diagnose fixture without warnings"
+[ ! -s "$WORK/err" ] || fail "the fixture compiles with messages"
+ok "the fixture compiles without warnings"
+
+# ----- scripted answers
+run diagnose --kb "$KB" --answer router.internet-light=no --answer devices.others=none
+expect_rc 0 "diagnose with --answer"
+out_has "^Q: Is the internet light on the router on? -> no (from answers)" "scripted answers are printed"
+out_has "^Most likely cause: The provider's line is down (9[0-9]%)" "the conclusion names the cause"
+out_has "Fix 1: Restart the router" "the conclusion lists the fixes"
+out_has "1\. Unplug the router's power cable" "fix steps are numbered"
+out_has "Check: The internet light is on" "the fix's check is shown"
+out_has "^Why:" "the conclusion says why"
+out_has "router.internet-light = no" "the evidence names the answer"
+out_has "^1 question asked\.$" "the summary counts the questions"
+err_has "not needed: devices.others" "unused answers are noted"
+no_escapes "diagnose without a terminal"
+ok "--answer: the provider outage is concluded with its fixes"
+
+run diagnose --kb "$KB" -a router.internet-light=yes -a devices.others=some -a router.firmware=1.4.2 -a wifi.bars=4
+expect_rc 0 "diagnose the old firmware"
+out_has "^Most likely cause: Old router firmware drops wireless clients" "firmware cause"
+out_has "Fix 1: Update the router's firmware" "firmware fix"
+out_has "needs admin, not reversible, risk medium" "fix attributes"
+ok "--answer with version and number answers: old firmware"
+
+run diagnose --kb "$KB" --answers "$FIX/outage.answers" the wireless connection drops
+expect_rc 0 "diagnose with an answer file"
+out_has "^Most likely cause: The provider's line is down" "answer file conclusion"
+ok "--answers FILE (comments, blank lines, ? for don't know)"
+
+run diagnose --kb "$KB" --answers "$FIX/outage.answers" --answer router.internet-light=yes --answer devices.others=all
+expect_rc 0 "--answer overrides --answers"
+out_has "^Most likely cause: The laptop's wireless driver is stuck" "--answer wins over the file"
+ok "--answer wins over --answers"
+
+run diagnose --kb "$KB" --quiet -a router.internet-light=no -a devices.others=none
+expect_rc 0 "--quiet"
+if grep -q "^Q:" "$WORK/out"; then fail "--quiet still prints the questions"; fi
+out_has "^Most likely cause: The provider's line is down" "--quiet keeps the conclusion"
+ok "--quiet prints only the conclusion"
+
+# unanswered questions count as don't know; nothing concludes: "none", exit 4
+run diagnose --kb "$KB" -a router.internet-light=yes -a devices.others=none -a wifi.bars=4 -a router.firmware=3.0
+expect_rc 4 "answers that fit no cause"
+out_has "No known cause fits" "none: says so"
+out_has "support" "none: suggests support"
+out_has "(home\." "none: lists candidates anyway"
+ok "no cause fits: exit 4 with the closest candidates"
+
+run diagnose --kb "$KB" -a router.internet-light=yes
+expect_rc 0 "unattended with missing answers"
+out_has "-> don't know (no answer given)" "a missing answer is don't know"
+ok "unattended: questions without an answer are \"don't know\" and the run ends"
+
+run diagnose --kb "$KB" --strict -a router.internet-light=yes
+expect_rc 3 "--strict with a missing answer"
+err_has "no answer for question devices.others" "--strict names the question"
+ok "--strict: exit 3 at the first question without an answer"
+
+# ----- fixes, scripted
+run diagnose --kb "$KB" -a router.internet-light=yes -a fix:home.fix.toggle-wifi=yes
+expect_rc 0 "a fix that worked"
+out_has "Turn the laptop's wireless off and on (home.fix.toggle-wifi, for home.laptop-driver) -> worked (from answers)" "fix result from answers"
+out_has "^Solved: 'Turn the laptop's wireless off and on' fixed the problem" "solved by the fix"
+out_has "fix tried" "summary counts fixes"
+ok "fix:ID=yes: the fix is proposed, works, and concludes its cause"
+
+# ----- errors in answers
+run diagnose --kb "$KB" --answer router.internet-ligth=no
+expect_rc 2 "unknown question in --answer"
+err_has "no question 'router.internet-ligth'" "unknown question named"
+err_has "did you mean 'router.internet-light'" "did-you-mean for a question"
+ok "unknown question in --answer: exit 2 with did-you-mean"
+
+run diagnose --kb "$KB" --answer devices.others=maybe
+expect_rc 2 "bad value in --answer"
+err_has "all" "the allowed values are listed"
+ok "a value the question does not allow: exit 2, allowed values listed"
+
+run diagnose --kb "$KB" --answer fix:home.fix.toggle-wfi=yes
+expect_rc 2 "unknown fix"
+err_has "did you mean 'home.fix.toggle-wifi'" "did-you-mean for a fix"
+run diagnose --kb "$KB" --answer router.internet-light
+expect_rc 2 "--answer without ="
+ok "unknown fix and malformed --answer: exit 2"
+
+printf 'router.internet-light = no\ndevices.others = nope\n' > "$WORK/bad.answers"
+run diagnose --kb "$KB" --answers "$WORK/bad.answers"
+expect_rc 1 "bad answer file"
+err_has "bad.answers:2: " "answer file errors have file:line"
+run diagnose --kb "$KB" --answers "$WORK/missing.answers"
+expect_rc 1 "missing answer file"
+ok "answer file errors: exit 1 with file:line"
+
+run diagnose --kb "$KB" --threshold 1.5
+expect_rc 2 "bad --threshold"
+run diagnose --kb "$KB" --resume "$WORK/x.json" some text
+expect_rc 2 "TEXT with --resume"
+run diagnose --kb "$KB" --json --interactive
+expect_rc 2 "--json with --interactive"
+ok "usage errors: exit 2"
+
+# ----- --json
+run diagnose --kb "$KB" --json -a router.internet-light=no -a devices.others=none no internet on any device
+expect_rc 0 "diagnose --json"
+json 'j["conclusion"]["cause"] == "home.isp-outage" and j["conclusion"]["probability"] > 0.9' "--json conclusion"
+json 'j["text"] == "no internet on any device" and j["questions_asked"] == len(j["steps"]) >= 1' "--json text and count"
+json 'j["steps"][0]["question"] == "router.internet-light" and j["steps"][0]["answer"] == "no" and all(s["kind"] == "ask" and s["source"] == "answers" and s["prompt"] for s in j["steps"])' "--json steps"
+json 'j["conclusion"]["article"] == "home-no-internet" and j["conclusion"]["fixes"][0]["id"] == "home.fix.restart-router" and j["conclusion"]["fixes"][0]["steps"]' "--json fixes"
+json 'j["causes"][0]["cause"] == "home.isp-outage" and abs(sum(c["probability"] for c in j["causes"]) - 1) < 1e-6' "--json ranking"
+ok "--json: one object with the transcript, the conclusion and the ranking"
+
+run diagnose --kb "$KB" --json -a router.internet-light=yes
+expect_rc 0 "--json with missing answers"
+json 'any(s["source"] == "unknown" and s["answer"] is None for s in j["steps"])' "--json don't know"
+ok "--json never asks: missing answers are don't know"
+
+# ----- --save, then --resume in another process
+SAVE="$WORK/session.json"
+run diagnose --kb "$KB" --save "$SAVE" --strict -a router.internet-light=yes -a devices.others=some
+expect_rc 3 "first half (stops at the first missing answer)"
+[ -s "$SAVE" ] || fail "--save wrote nothing"
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert [a["question"] for a in j["answers"]] == ["router.internet-light","devices.others"], j' "$SAVE" \
+  || fail "the saved session lacks the answers"
+ls "$WORK" | grep -q 'session.json.tmp' && fail "--save left a temporary file"
+run diagnose --kb "$KB" --resume "$SAVE" --save "$SAVE" -a router.firmware=1.4.2 -a wifi.bars=4 --json
+expect_rc 0 "resume"
+json 'j["resumed"] and j["conclusion"]["cause"] == "home.old-firmware"' "resumed conclusion"
+json '[s["source"] for s in j["steps"]][:2] == ["saved", "saved"]' "resumed transcript starts with the saved answers"
+cp "$WORK/out" "$WORK/resumed.json"
+run diagnose --kb "$KB" --json -a router.internet-light=yes -a devices.others=some -a router.firmware=1.4.2 -a wifi.bars=4
+python3 - "$WORK/out" "$WORK/resumed.json" <<'PY' || fail "resume reaches another conclusion than one run"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+assert a["conclusion"]["cause"] == b["conclusion"]["cause"], (a["conclusion"], b["conclusion"])
+assert abs(a["conclusion"]["probability"] - b["conclusion"]["probability"]) < 1e-9
+PY
+ok "--save then --resume in a second process reaches the same conclusion"
+
+echo '{"tshoot_session":1,"kb":"0000","answers":[]}' > "$WORK/other.json"
+run diagnose --kb "$KB" --resume "$WORK/other.json"
+expect_rc 1 "resume against another KB build"
+err_has "another KB build" "the library's reason"
+echo '{"tshoot_session":1,"kb":"x","bogus":1}' > "$WORK/bogus.json"
+run diagnose --kb "$KB" --resume "$WORK/bogus.json"
+expect_rc 1 "resume of a malformed session"
+err_has "refused" "malformed session refused"
+ok "--resume refusals: exit 1 with the library's message"
+
+# ----- the prompt, with --interactive and piped input
+ask() { # ask INPUT ARGS...: run diagnose --interactive with INPUT on stdin
+  local input=$1; shift
+  set +e
+  printf '%b' "$input" | "$TSHOOT_BIN" diagnose --kb "$KB" --interactive "$@" >"$WORK/out" 2>"$WORK/err"
+  RC=$?
+  set -e
+}
+ask 'why\ncauses\nhow\n7\nmaybe\nno\nnone\n'
+expect_rc 0 "interactive session"
+out_has "^Question 1: Is the internet light on the router on?" "the question is numbered"
+out_has "^  1\. Yes" "choices are numbered"
+out_has "Without the internet light" "why: the author's reason"
+out_has "tells apart" "why: the causes it separates"
+out_has "^ *[0-9]*%  The provider's line is down (home.isp-outage)" "causes: the ranking"
+out_has "'7' is not one of the choices" "a bad number is refused"
+out_has "'maybe' is not one of the choices" "a bad word is refused"
+out_has "^Most likely cause: The provider's line is down" "interactive conclusion"
+ok "prompt: why, causes, how, invalid input asked again, then a conclusion"
+
+ask 'yes\nback\nyes\n2\nback\nback\n1\nskip\nskip\nskip\nskip\n' --no-fixes
+expect_rc 0 "back and skip"
+out_has "Took back the answer to router.internet-light" "back takes back the last answer"
+out_has "Took back the answer to devices.others" "back twice"
+grep -c "^Question 1: Is the internet light" "$WORK/out" | grep -qx 3 || fail "back re-asks the question"
+out_has "questions asked ([0-9]* not known)" "skip counts as not known"
+ok "prompt: back changes earlier answers; skip is don't know"
+
+ask '\ny\nquit\n' --save "$WORK/q.json"
+expect_rc 5 "quit"
+out_has "Skip this question" "an empty answer asks for confirmation"
+out_has "tshoot diagnose --resume $WORK/q.json" "quit tells how to resume"
+[ -s "$WORK/q.json" ] || fail "quit with --save saved nothing"
+ask ''
+expect_rc 5 "end of input"
+ok "prompt: empty answer confirmed as skip; quit saves and exits 5; end of input exits 5"
+
+ask 'yes\nsome\nlots\n1\nabc\n3.1\n' --no-fixes
+expect_rc 0 "free input"
+out_has "a version, such as" "version questions say what they want"
+out_has "number, in bars)" "number questions show the unit"
+out_has "'lots' is not a number" "a bad number is refused with the library's reason"
+out_has "'abc' is not a version" "a bad version is refused with the library's reason"
+out_has "^Most likely cause: The wireless signal is too weak" "free answers conclude"
+ok "prompt: version and number answers, refused ones asked again"
+
+ask '1\ny\n'
+expect_rc 0 "fix at the prompt"
+out_has "^Try this fix" "a fix is proposed at the prompt"
+out_has "Did this fix the problem? \[y/n\]" "the fix result is asked"
+out_has "^Solved:" "a fix that worked solves it"
+ok "prompt: a proposed fix that worked concludes its cause"
+
+# ----- a real terminal (script(1) gives a pseudo-terminal)
+if command -v script >/dev/null 2>&1; then
+  printf '?\ncauses\n1\nback\n2\nnone\n' | script -qec "'$TSHOOT_BIN' diagnose --kb '$KB' laptop has no internet" /dev/null > "$WORK/out" 2>&1 || true
+  out_has "Question 1" "a terminal is asked"
+  out_has "tells apart" "why at a terminal"
+  out_has "Took back the answer" "back at a terminal"
+  out_has "The provider's line is down" "conclusion at a terminal"
+  grep -q $'\033\[1m' "$WORK/out" || fail "no colour at a terminal"
+  ok "a terminal gets the prompt, without --interactive, in colour"
+else
+  echo "skip terminal checks: no script(1)"
+fi
+
+# ----- the help examples run on the shipped KB
+if [ -f "${TSHOOT_KB:-}" ]; then
+  cd "$WORK"
+  run diagnose outlook kofmsp.dll error --answer dll.exists=no --answer scope.affected=pc
+  expect_rc 0 "the help's first example"
+  out_has "^Most likely cause: " "shipped KB: a cause"
+  run diagnose --save "$WORK/session.json" outlook does not start
+  run diagnose --resume "$WORK/session.json" --answer dll.exists=no
+  [ "$RC" -eq 0 ] || [ "$RC" -eq 4 ] || fail "resume on the shipped KB: exit $RC"
+  ok "examples of 'tshoot help diagnose' run on the shipped KB"
+fi
+done_checks
