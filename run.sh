@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # run.sh: everything needed on a fresh Debian bookworm machine, in one command.
 #
-#   ./run.sh demo ["what went wrong"]   install what is missing, build, compile
-#                                       the shipped KB, search it and show the
-#                                       article it finds
+#   ./run.sh demo [TEXT] [OPTIONS]      install what is missing, build, compile
+#                                       the shipped KB and diagnose a problem on
+#                                       it (tshoot diagnose TEXT OPTIONS); at a
+#                                       terminal you answer the questions
 #   ./run.sh test                       the same set-up, then the whole test
 #                                       suite, plain and under ASan+UBSan; ends
 #                                       with "N passed, N failed, N skipped"
@@ -66,9 +67,18 @@ case "$cmd" in
   demo)
     install_packages
     setup build -Dwerror=true
-    text=${*:-"Outlook won't start after the update, something about kofmsp.dll"}
-    say "run.sh: tshoot search --show \"$text\""
-    exec build/engine/cli/tshoot search --show "$text"
+    tshoot=build/engine/cli/tshoot
+    if [ $# -gt 0 ]; then
+      exec "$tshoot" diagnose "$@"
+    fi
+    text="Outlook won't start after the update, something about kofmsp.dll"
+    if [ -t 0 ]; then
+      say "run.sh: tshoot diagnose \"$text\"   (answer the questions; ? explains one)"
+      exec "$tshoot" diagnose "$text"
+    fi
+    # no terminal to answer at: play a user whose connector file is gone
+    say "run.sh: no terminal, so these answers are given: dll.exists=no scope.affected=pc"
+    exec "$tshoot" diagnose "$text" --answer dll.exists=no --answer scope.affected=pc
     ;;
   build)
     install_packages
