@@ -168,7 +168,7 @@ static void *share_run(void *p)
   tshoot_session_options o = TSHOOT_SESSION_OPTIONS_INIT;
   tshoot_session **s = xmalloc(a->n * sizeof *s);
   int *cause = xmalloc(a->n * sizeof *cause), *done = calloc(a->n, sizeof(int));
-  size_t i, left = a->n;
+  size_t i, left = a->n, round = 0;
   o.flags = TSHOOT_SESSION_NO_FIXES;
   if (!done) die("out of memory");
   for (i = 0; i < a->n; i++) {
@@ -178,7 +178,9 @@ static void *share_run(void *p)
     cause[i] = (int)(splitmix(&st) % a->m->nc);
     if (rules_get(&mm, a->kb) == TSHOOT_OK && mm == a->m) a->same_model++;
   }
-  while (left) {                       /* one step of every open session, in turns */
+  /* one step of every open session, in turns; at most 30 steps each: the
+  ** point is many live sessions sharing one model, not walking to the end */
+  while (left && round++ < 30) {
     for (i = 0; i < a->n; i++) {
       const tshoot_step *step;
       int q;
