@@ -102,7 +102,9 @@ no_escapes "show"
 ok "show prints symptoms, causes, fixes and steps"
 
 COLUMNS=50 run show --kb "$KB" printer-offline
-awk 'length($0) > 50 { bad = 1 } END { exit bad }' "$WORK/out" || fail "show does not wrap at \$COLUMNS=50"
+# A single word longer than the width (the source path, which depends on
+# where the tree is checked out) cannot be wrapped; every other line must fit.
+awk 'length($0) > 50 && $0 ~ /[^ ] +[^ ]/ { bad = 1 } END { exit bad }' "$WORK/out" || fail "show does not wrap at \$COLUMNS=50"
 ok "show wraps text to the width"
 
 run show --kb "$KB" --json printer-offline
