@@ -447,3 +447,38 @@ TSHOOT_API int tshoot_article_load(tshoot_article **out, tshoot_kb *kb, const ch
   *out = &L.b->a;
   return TSHOOT_OK;
 }
+
+/* ===== scripts stored in a KB ===== */
+
+TSHOOT_API int tshoot_kb_script(char **body, size_t *len, tshoot_kb *kb, const char *name)
+{
+  kb_conn *c;
+  sqlite3_stmt *st = NULL;
+  int rc, src;
+  if (!body || !kb || !name) return ts_error(TSHOOT_EINVALID, "tshoot_kb_script: NULL argument");
+  *body = NULL;
+  if (len) *len = 0;
+  rc = kb_conn_acquire(kb, &c);
+  if (rc != TSHOOT_OK) return rc;
+  src = sqlite3_prepare_v2(c->db, "SELECT body FROM script WHERE name = ?1", -1, &st, NULL);
+  if (src == SQLITE_OK) src = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  if (src == SQLITE_OK) src = sqlite3_step(st);
+  if (src == SQLITE_ROW) {
+    size_t n = (size_t)sqlite3_column_bytes(st, 0);
+    const char *t = (const char *)sqlite3_column_text(st, 0);
+    *body = ts_malloc(n + 1);
+    if (!*body) rc = ts_error_oom();
+    else {
+      if (n) memcpy(*body, t, n);
+      (*body)[n] = '\0';
+      if (len) *len = n;
+    }
+  } else if (src == SQLITE_DONE) {
+    rc = ts_error(TSHOOT_ENOTFOUND, "no script '%s' in this KB (scripts are named as the articles name them, e.g. 'kerio/os-version.lua')", name);
+  } else {
+    rc = kb_sqlite_error(c->db, src, "reading a script");
+  }
+  sqlite3_finalize(st);
+  kb_conn_release(kb, c);
+  return rc;
+}

@@ -29,6 +29,7 @@
 */
 #include "tshoot_int.h"
 #include "expr.h"
+#include "host.h"
 #include "kb.h"
 #include "rules.h"
 #include "text.h"
@@ -50,11 +51,19 @@
 #define SESSION_FORMAT 1
 #define MAX_SAVED_JSON (1024 * 1024)
 #define MAX_JSON_DEPTH 16
+#define PROBE_COST 0.01            /* a question a probe may answer bothers nobody */
 
 typedef struct answer {
   int q;
   char *value;                     /* NULL: "don't know" */
+  int by_probe;                    /* answered by a probe on the host */
 } answer;
+
+typedef struct probe_rec {
+  int q;
+  int status;
+  char *answer, *message;
+} probe_rec;
 
 typedef struct fix_report { int fix; int worked; } fix_report;
 
@@ -86,6 +95,13 @@ struct tshoot_session {
   unsigned gen;
   int hyp_q;                       /* a hypothetical answer being weighed, or -1 */
   const char *hyp_value;
+
+  /* the host that probes and fixes run on (borrowed), and what probes did */
+  tshoot_host *host;
+  tshoot_limits limits;
+  unsigned char *probe_tried;      /* per question */
+  probe_rec *probes; size_t n_probes, cap_probes;
+  tshoot_probe_info *probe_info;
 
   /* scratch and borrowed outputs */
   tshoot_step step;
@@ -547,6 +563,18 @@ static int question_open(const tshoot_session *s, int q)
   return s->ans_of_q[q] < 0;
 }
 
+/* Whether a probe could still answer q on the session's host. */
+static int probe_pending(const tshoot_session *s, int q)
+{
+  return s->host && s->m->q[q].probe && !s->probe_tried[q];
+}
+
+/* What asking q costs now: next to nothing while a probe may answer it. */
+static double q_cost(const tshoot_session *s, int q)
+{
+  return probe_pending(s, q) ? PROBE_COST : s->m->q[q].cost;
+}
+
 /* Fill s->step for asking q. */
 static void step_ask(tshoot_session *s, int q, double gain)
 {
@@ -564,7 +592,7 @@ static void step_ask(tshoot_session *s, int q, double gain)
     s->step.n_choices = qq->n_choices;
   }
   s->step.expected_gain = gain;
-  s->step.cost = qq->cost;
+  s->step.cost = q_cost(s, q);
 }
 
 static size_t best_candidate(const tshoot_session *s, double *p)
@@ -632,7 +660,7 @@ static void leader_of(const tshoot_session *s, leader_info *li, size_t bestpos, 
   for (r = 0; r < 3 && li->rival_pos[r] != -3; r++) li->n_rivals = r + 1;
 }
 
-TSHOOT_API int tshoot_session_next(const tshoot_step **out, tshoot_session *s)
+static int next_step(const tshoot_step **out, tshoot_session *s)
 {
   const rules_model *m;
   size_t i, bestpos;
@@ -674,7 +702,7 @@ TSHOOT_API int tshoot_session_next(const tshoot_step **out, tshoot_session *s)
       best_gain = w.gain;
       break;
     }
-    score = w.gain / m->q[q].cost;
+    score = w.gain / q_cost(s, q);
     if (score > best_score) {
       best_score = score;
       best_gain = w.gain;
@@ -692,7 +720,7 @@ TSHOOT_API int tshoot_session_next(const tshoot_step **out, tshoot_session *s)
         double *buf = ts_malloc((s->n_cand + 1) * sizeof *buf);
         if (!buf) return ts_error_oom();
         weigh_question(s, best_q, &w, h_now, s_all, 1, NULL);
-        if (w.pvc || w.nt == 0) ask = eco_of(s, &w, m->q[best_q].cost, buf);
+        if (w.pvc || w.nt == 0) ask = eco_of(s, &w, q_cost(s, best_q), buf);
         weigh_free(&w);
         ts_free(buf);
       }
@@ -709,6 +737,148 @@ done:
   s->step.questions_asked = s->n_answers;
   *out = &s->step;
   return TSHOOT_OK;
+}
+
+static int set_answer(tshoot_session *s, const char *question, const char *value);
+
+/* Run q's probe on the host and take its answer, if it gives one the question
+** allows. Whatever happens is kept in the probe log; only running out of
+** memory is an error. */
+static int run_probe(tshoot_session *s, int q)
+{
+  const rm_question *qq = &s->m->q[q];
+  char *body = NULL;
+  size_t len = 0;
+  tshoot_run *run = NULL;
+  probe_rec pr;
+  int rc;
+
+  s->probe_tried[q] = 1;
+  memset(&pr, 0, sizeof pr);
+  pr.q = q;
+  rc = tshoot_kb_script(&body, &len, s->kb, qq->probe);
+  if (rc == TSHOOT_OK) rc = tshoot_script_run(&run, s->host, qq->probe, body, len, TSHOOT_RUN_PROBE, NULL, &s->limits);
+  ts_free(body);
+  if (rc == TSHOOT_ENOMEM) return rc;
+  if (rc != TSHOOT_OK) {
+    pr.status = rc;
+    pr.message = ts_strdup(tshoot_error_last()->message);
+  } else {
+    pr.status = run->status;
+    pr.message = ts_strdup(run->message);
+    if (run->status == TSHOOT_OK && run->answer) {
+      pr.answer = ts_strdup(run->answer);
+      if (set_answer(s, qq->id, run->answer) == TSHOOT_OK) {
+        s->answers[s->ans_of_q[q]].by_probe = 1;
+      } else {
+        char why[600];
+        snprintf(why, sizeof why, "the probe's answer is not allowed: %s", tshoot_error_last()->message);
+        pr.status = TSHOOT_EINVALID;
+        ts_free(pr.message);
+        pr.message = ts_strdup(why);
+      }
+    }
+    tshoot_run_free(run);
+  }
+  if (!pr.message || ts_grow((void **)&s->probes, &s->cap_probes, s->n_probes + 1, sizeof *s->probes) < 0) {
+    ts_free(pr.message);
+    ts_free(pr.answer);
+    return ts_error_oom();
+  }
+  s->probes[s->n_probes++] = pr;
+  return TSHOOT_OK;
+}
+
+TSHOOT_API int tshoot_session_next(const tshoot_step **out, tshoot_session *s)
+{
+  int rc;
+  if (!out || !s) return ts_error(TSHOOT_EINVALID, "tshoot_session_next: NULL argument");
+  for (;;) {
+    int q;
+    rc = next_step(out, s);
+    if (rc != TSHOOT_OK || (*out)->kind != TSHOOT_STEP_ASK) return rc;
+    q = rules_question(s->m, (*out)->question);
+    if (q < 0 || !probe_pending(s, q)) return rc;
+    /* each probe runs at most once, so this loop ends */
+    rc = run_probe(s, q);
+    if (rc != TSHOOT_OK) return rc;
+  }
+}
+
+TSHOOT_API int tshoot_session_set_host(tshoot_session *s, tshoot_host *host, const tshoot_limits *limits)
+{
+  tshoot_limits def = TSHOOT_LIMITS_INIT;
+  if (!s) return ts_error(TSHOOT_EINVALID, "tshoot_session_set_host: NULL session");
+  if (limits && limits->version != TSHOOT_LIMITS_VERSION)
+    return ts_error(TSHOOT_EINVALID, "tshoot_session_set_host: limits->version must be TSHOOT_LIMITS_VERSION");
+  if (host && !s->probe_tried) {
+    s->probe_tried = ts_calloc(s->m->nq + 1, 1);
+    if (!s->probe_tried) return ts_error_oom();
+  }
+  s->host = host;
+  s->limits = limits ? *limits : def;
+  s->dirty = 1;
+  return TSHOOT_OK;
+}
+
+TSHOOT_API int tshoot_session_probes(const tshoot_probe_info **out, size_t *n, tshoot_session *s)
+{
+  tshoot_probe_info *p;
+  size_t i;
+  if (!out || !n || !s) return ts_error(TSHOOT_EINVALID, "tshoot_session_probes: NULL argument");
+  p = ts_realloc(s->probe_info, (s->n_probes + 1) * sizeof *p);
+  if (!p) return ts_error_oom();
+  s->probe_info = p;
+  for (i = 0; i < s->n_probes; i++) {
+    const probe_rec *r = &s->probes[i];
+    p[i].question = s->m->q[r->q].id;
+    p[i].script = s->m->q[r->q].probe;
+    p[i].answer = r->answer;
+    p[i].status = r->status;
+    p[i].message = r->message;
+  }
+  *out = p;
+  *n = s->n_probes;
+  return TSHOOT_OK;
+}
+
+TSHOOT_API int tshoot_session_run_fix(tshoot_run **out, tshoot_session *s, const char *fix, int dry_run)
+{
+  const rm_fix *x;
+  tshoot_fix_info info;
+  char *body = NULL;
+  size_t len = 0;
+  int xi, rc;
+  if (!out) return ts_error(TSHOOT_EINVALID, "tshoot_session_run_fix: NULL out");
+  *out = NULL;
+  if (!s || !fix) return ts_error(TSHOOT_EINVALID, "tshoot_session_run_fix: NULL argument");
+  xi = rules_fix(s->m, fix);
+  if (xi < 0) {
+    const char *sug = rules_suggest(s->m, 'x', fix);
+    return ts_error(TSHOOT_ENOTFOUND, "no fix '%s' in this KB%s%s%s", fix,
+                    sug ? " (did you mean '" : "", sug ? sug : "", sug ? "'?)" : "");
+  }
+  x = &s->m->x[xi];
+  if (!x->script)
+    return ts_error(TSHOOT_EINVALID, "fix '%s' has no script: a person follows its steps, then reports with tshoot_session_fix_result", fix);
+  if (!s->host) return ts_error(TSHOOT_EINVALID, "the session has no host to run fix '%s' on (tshoot_session_set_host)", fix);
+  memset(&info, 0, sizeof info);
+  info.id = x->id;
+  info.title = x->title;
+  info.script = x->script;
+  info.cost = x->cost;
+  info.risk = x->risk;
+  info.needs_admin = x->admin;
+  info.reversible = x->reversible;
+  rc = tshoot_kb_script(&body, &len, s->kb, x->script);
+  if (rc != TSHOOT_OK) return rc;
+  rc = tshoot_script_run(out, s->host, x->script, body, len, dry_run ? TSHOOT_RUN_PLAN : TSHOOT_RUN_APPLY,
+                         &info, &s->limits);
+  ts_free(body);
+  if (rc != TSHOOT_OK || dry_run) return rc;
+  /* a fix refused by the person is no evidence either way */
+  if ((*out)->status == TSHOOT_EUSER) return TSHOOT_OK;
+  return tshoot_session_fix_result(s, fix, (*out)->verified);
 }
 
 /* ===== evidence ===== */
@@ -788,6 +958,10 @@ TSHOOT_API void tshoot_session_free(tshoot_session *s)
   ts_free(s->fact_gen);
   ts_free(s->ranks);
   ts_free(s->ans_info);
+  for (i = 0; i < s->n_probes; i++) { ts_free(s->probes[i].answer); ts_free(s->probes[i].message); }
+  ts_free(s->probes);
+  ts_free(s->probe_info);
+  ts_free(s->probe_tried);
   if (s->m) kb_unref(s->kb);
   ts_free(s);
 }
@@ -941,6 +1115,7 @@ static int set_answer(tshoot_session *s, const char *question, const char *value
   }
   s->answers[s->n_answers].q = q;
   s->answers[s->n_answers].value = v;
+  s->answers[s->n_answers].by_probe = 0;
   s->ans_of_q[q] = (int)s->n_answers;
   s->n_answers++;
   s->dirty = 1;
@@ -1044,6 +1219,7 @@ TSHOOT_API int tshoot_session_answers(const tshoot_answer_info **out, size_t *n,
   for (i = 0; i < s->n_answers; i++) {
     a[i].question = s->m->q[s->answers[i].q].id;
     a[i].value = s->answers[i].value;
+    a[i].source = s->answers[i].by_probe ? "probe" : "user";
   }
   *out = a;
   *n = s->n_answers;
@@ -1331,6 +1507,7 @@ TSHOOT_API int tshoot_session_save(char **out, const tshoot_session *s)
     json_t *a = json_object();
     json_object_set_new(a, "question", json_string(s->m->q[s->answers[k].q].id));
     json_object_set_new(a, "answer", s->answers[k].value ? json_string(s->answers[k].value) : json_null());
+    if (s->answers[k].by_probe) json_object_set_new(a, "source", json_string("probe"));
     json_array_append_new(arr, a);
   }
   json_object_set_new(root, "answers", arr);
@@ -1409,7 +1586,7 @@ TSHOOT_API int tshoot_session_load(tshoot_session **out, tshoot_kb *kb, const ch
 {
   static const char *const top_keys[] = { "tshoot_session", "kb", "conclude_at", "noise", "flags",
                                           "text", "symptoms", "answers", "fixes" };
-  static const char *const answer_keys[] = { "question", "answer" };
+  static const char *const answer_keys[] = { "question", "answer", "source" };
   static const char *const fix_keys[] = { "fix", "worked" };
   json_error_t jerr;
   json_t *root = NULL, *v, *arr;
@@ -1498,9 +1675,9 @@ TSHOOT_API int tshoot_session_load(tshoot_session **out, tshoot_kb *kb, const ch
     if (json_array_size(arr) > m->nq) { bad_json("saved session refused: %s", "more answers than questions"); goto fail; }
     json_array_foreach(arr, k, v) {
       const char *q, *a = NULL;
-      json_t *av;
+      json_t *av, *src;
       if (!json_is_object(v)) { bad_json("saved session refused: %s", "an answer must be an object"); goto fail; }
-      if ((rc = check_keys(v, answer_keys, 2, "an answer")) != TSHOOT_OK) goto fail;
+      if ((rc = check_keys(v, answer_keys, 3, "an answer")) != TSHOOT_OK) goto fail;
       rc = TSHOOT_EINVALID;
       q = json_str_nonul(json_object_get(v, "question"));
       av = json_object_get(v, "answer");
@@ -1513,7 +1690,14 @@ TSHOOT_API int tshoot_session_load(tshoot_session **out, tshoot_kb *kb, const ch
         bad_json("saved session refused: the answer to '%s' must be a string or null", q); goto fail;
       }
       if (!json_is_null(av)) a = json_string_value(av);
+      src = json_object_get(v, "source");
+      if (src && (!json_str_nonul(src) || (strcmp(json_string_value(src), "probe") != 0 &&
+                                           strcmp(json_string_value(src), "user") != 0))) {
+        bad_json("saved session refused: the source of the answer to '%s' must be \"user\" or \"probe\"", q); goto fail;
+      }
       rc = a ? tshoot_session_answer(s, q, a) : tshoot_session_unknown(s, q);
+      if (rc == TSHOOT_OK && src && strcmp(json_string_value(src), "probe") == 0)
+        s->answers[s->ans_of_q[rules_question(m, q)]].by_probe = 1;
       if (rc != TSHOOT_OK) {
         char msg[700];
         snprintf(msg, sizeof msg, "%.600s", tshoot_error_last()->message);

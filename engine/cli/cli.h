@@ -43,6 +43,8 @@ int cmd_show(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_diagnose(int argc, char **argv);   /* also exits 3, 4, 5: see its help */
 int cmd_test(int argc, char **argv);
+int cmd_fix(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 /* ===== terminals and colour (output.c) ===== */
 /* Call once at start: looks at isatty, NO_COLOR, TERM. */
@@ -78,6 +80,18 @@ json_t *cli_error_json(int rc);
 ** one. Prints the error and returns EXIT_FAIL on failure; *path_out (may be
 ** NULL) gets the path used (static or argv storage). */
 int cli_open_kb(tshoot_kb **out, const char *opt, const char **path_out);
+
+/* ===== hosts and scripts (output.c) ===== */
+/* Open the host named by --host SPEC ("sim:FILE"). Prints the error. */
+int cli_open_host(tshoot_host **out, const char *spec);
+/* --memory KIB ('M'), --instructions N ('I'), --time MS ('T'); 0 on success. */
+int cli_parse_limits(tshoot_limits *lim, int opt, const char *arg);
+/* Changes as a JSON array [{op, target, before, after, undone}]. */
+json_t *cli_changes_json(const tshoot_change *c, size_t n);
+/* One line a change: "registry.set KEY : NAME: before -> after". */
+void cli_print_changes(FILE *f, const tshoot_change *c, size_t n, const char *indent);
+/* Write text to path; prints the error. */
+int cli_write_file(const char *path, const char *text);
 
 /* ===== output (output.c) ===== */
 /* Print j on stdout (indented on a TTY, else compact), then a newline, then

@@ -58,6 +58,9 @@ typedef struct diag {
   char *line;                 /* the last line read */
   size_t line_cap;
   int hint_shown;
+  tshoot_host *host;          /* --host: probes answer, fixes with scripts run */
+  int yes;                    /* --yes: apply fixes without asking */
+  size_t probes_seen;
 } diag;
 
 /* ===== small helpers ===== */
@@ -370,6 +373,44 @@ static void record_fix(diag *d, const tshoot_step *st, const char *title, int wo
   json_object_set_new(o, "source", json_string(source));
   json_array_append_new(d->steps, o);
   json_object_set_new(d->tried, st->fix, json_boolean(worked));
+}
+
+/* Record and show what probes did since the last step. */
+static void report_probes(diag *d)
+{
+  const tshoot_probe_info *p;
+  size_t n, k;
+  if (!d->host || tshoot_session_probes(&p, &n, d->s) != TSHOOT_OK) return;
+  for (k = d->probes_seen; k < n; k++) {
+    json_t *o = json_object();
+    int took = p[k].status == TSHOOT_OK && p[k].answer;
+    json_object_set_new(o, "kind", json_string(took ? "ask" : "probe"));
+    json_object_set_new(o, "question", cli_jstr(p[k].question));
+    json_object_set_new(o, "answer", cli_jstr(took ? p[k].answer : NULL));
+    json_object_set_new(o, "source", json_string("probe"));
+    json_object_set_new(o, "script", cli_jstr(p[k].script));
+    if (!took) json_object_set_new(o, "message", cli_jstr(*p[k].message ? p[k].message : "the probe cannot tell"));
+    json_array_append_new(d->steps, o);
+    if (d->json || d->quiet) continue;
+    if (took) printf("P: %s -> %s (probe %s)\n", p[k].question, p[k].answer, p[k].script);
+    else printf("P: %s: probe %s cannot tell%s%s\n", p[k].question, p[k].script,
+                *p[k].message ? ": " : "", p[k].message);
+  }
+  d->probes_seen = n;
+}
+
+/* Answers given by the person (not by probes). */
+static size_t person_answers(diag *d, size_t *probed)
+{
+  const tshoot_answer_info *a;
+  size_t n = 0, k, by_person = 0;
+  *probed = 0;
+  if (tshoot_session_answers(&a, &n, d->s) != TSHOOT_OK) return 0;
+  for (k = 0; k < n; k++) {
+    if (a[k].source && strcmp(a[k].source, "probe") == 0) (*probed)++;
+    else by_person++;
+  }
+  return by_person;
 }
 
 static json_t *causes_json(tshoot_session *s, size_t limit)
@@ -688,6 +729,80 @@ static act ask_person(diag *d, const tshoot_step **stp)
 
 /* ===== one fix ===== */
 
+/* A fix with a script, on the host: show its plan, confirm (unless --yes),
+** apply and verify; the library reports the outcome to the session. */
+static act host_fix(diag *d, const tshoot_step *st, const tshoot_fix_info *x, const char *fix_id)
+{
+  tshoot_run *plan = NULL, *run = NULL;
+  json_t *o;
+  int rc, worked;
+  size_t k;
+  if (!d->json && !d->quiet) {
+    printf("\n%sTrying a fix on the machine%s (for: %s, %d%% likely): %s%s%s\n", cli_sgr(stdout, SGR_BOLD),
+           cli_sgr(stdout, SGR_RESET), st->cause_title ? st->cause_title : st->cause, pct(st->probability),
+           x->title, x->needs_admin ? ", needs admin rights" : "", x->reversible ? "" : ", cannot be undone");
+  }
+  rc = tshoot_session_run_fix(&plan, d->s, fix_id, 1);
+  if (rc != TSHOOT_OK) { cli_lib_error(rc); return ACT_FAIL; }
+  if (!d->json && !d->quiet) {
+    if (plan->status != TSHOOT_OK) printf("  the plan failed: %s\n", plan->message);
+    else if (plan->n_changes) { printf("  plan:\n"); cli_print_changes(stdout, plan->changes, plan->n_changes, "    "); }
+    else printf("  plan: no change to the machine\n");
+  }
+  tshoot_run_free(plan);
+  if (!d->yes) {
+    int ok = 0;
+    if (d->prompt) {
+      for (;;) {
+        char *in = read_line(d, "  Apply it? [y/n] ");
+        if (!in) return ACT_QUIT;
+        if (parse_bool(in, &ok) == 0) break;
+        if (is_cmd(in, "quit", "q")) return ACT_QUIT;
+        printf("  Answer y (apply it) or n (do not).\n");
+      }
+    }
+    if (!ok) {
+      /* not tried: no evidence either way; the person may do it by hand */
+      o = json_object();
+      json_object_set_new(o, "kind", json_string("fix"));
+      json_object_set_new(o, "fix", cli_jstr(fix_id));
+      json_object_set_new(o, "cause", cli_jstr(st->cause));
+      json_object_set_new(o, "worked", json_false());
+      json_object_set_new(o, "source", json_string("declined"));
+      json_array_append_new(d->steps, o);
+      json_object_set_new(d->tried, fix_id, json_false());
+      rc = tshoot_session_fix_result(d->s, fix_id, 0);
+      return rc == TSHOOT_OK ? ACT_DONE : (cli_lib_error(rc), ACT_FAIL);
+    }
+  }
+  rc = tshoot_session_run_fix(&run, d->s, fix_id, 0);
+  if (rc != TSHOOT_OK) { cli_lib_error(rc); return ACT_FAIL; }
+  worked = run->verified;
+  if (run->status == TSHOOT_EUSER) {
+    rc = tshoot_session_fix_result(d->s, fix_id, 0);   /* refused: it cannot help here */
+    if (rc != TSHOOT_OK) { tshoot_run_free(run); cli_lib_error(rc); return ACT_FAIL; }
+  }
+  if (!d->json && !d->quiet) {
+    for (k = 0; k < run->n_notes; k++) printf("  note: %s\n", run->notes[k]);
+    if (worked) printf("  applied and verified\n");
+    else printf("  did not work: %s%s\n", run->message, run->rolled_back ? " (rolled back)" : "");
+  }
+  o = json_object();
+  json_object_set_new(o, "kind", json_string("fix"));
+  json_object_set_new(o, "fix", cli_jstr(fix_id));
+  json_object_set_new(o, "title", cli_jstr(x->title));
+  json_object_set_new(o, "cause", cli_jstr(st->cause));
+  json_object_set_new(o, "worked", json_boolean(worked));
+  json_object_set_new(o, "source", json_string("host"));
+  json_object_set_new(o, "rolled_back", json_boolean(run->rolled_back));
+  json_object_set_new(o, "message", cli_jstr(run->message));
+  json_object_set_new(o, "changes", cli_changes_json(run->changes, run->n_changes));
+  json_array_append_new(d->steps, o);
+  json_object_set_new(d->tried, fix_id, json_boolean(worked));
+  tshoot_run_free(run);
+  return ACT_DONE;
+}
+
 static act fix_step(diag *d, const tshoot_step *st)
 {
   const tshoot_cause_info *c = cause_info(d, st->article, st->cause);
@@ -699,6 +814,11 @@ static act fix_step(diag *d, const tshoot_step *st)
   char *fix_id = strdup(st->fix);
 
   if (!fix_id) { cli_error("out of memory"); return ACT_FAIL; }
+  if (d->host && x && x->script && !g) {
+    act a = host_fix(d, st, x, fix_id);
+    free(fix_id);
+    return a;
+  }
   if (!d->json && d->prompt && !g) {
     printf("\n%sTry this fix%s (for: %s, %d%% likely)\n", cli_sgr(stdout, SGR_BOLD),
            cli_sgr(stdout, SGR_RESET), st->cause_title ? st->cause_title : st->cause,
@@ -901,6 +1021,7 @@ static int run_loop(diag *d, const tshoot_step **concl)
     int status;
 
     rc = tshoot_session_next(&st, d->s);
+    report_probes(d);
     if (rc != TSHOOT_OK) return cli_lib_error(rc);
     if (st->kind == TSHOOT_STEP_CONCLUDE) {
       *concl = st;
@@ -961,12 +1082,15 @@ int cmd_diagnose(int argc, char **argv)
     { "quiet", no_argument, NULL, 'q' },
     { "interactive", no_argument, NULL, 'i' },
     { "strict", no_argument, NULL, 's' },
+    { "host", required_argument, NULL, 'H' },
+    { "yes", no_argument, NULL, 'y' },
+    { "log", required_argument, NULL, 'L' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 }
   };
   diag d;
   tshoot_session_options so = TSHOOT_SESSION_OPTIONS_INIT;
-  const char *kb_opt = NULL, *answers_file = NULL, *resume = NULL;
+  const char *kb_opt = NULL, *answers_file = NULL, *resume = NULL, *host_spec = NULL, *log_path = NULL;
   const char **cmd_answers = NULL;
   const tshoot_step *concl = NULL;
   size_t n_cmd = 0, i;
@@ -997,6 +1121,9 @@ int cmd_diagnose(int argc, char **argv)
     case 'q': d.quiet = 1; break;
     case 'i': force_interactive = 1; break;
     case 's': d.strict = 1; break;
+    case 'H': host_spec = optarg; break;
+    case 'y': d.yes = 1; break;
+    case 'L': log_path = optarg; break;
     case 'h': free(cmd_answers); cli_print_command_help(stdout, "diagnose"); return EXIT_OK;
     default: free(cmd_answers); return cli_getopt_error("diagnose", c, argv);
     }
@@ -1028,11 +1155,13 @@ int cmd_diagnose(int argc, char **argv)
     }
   }
   if (cli_open_kb(&d.kb, kb_opt, NULL) != EXIT_OK) { status = EXIT_FAIL; goto done; }
+  if (host_spec && (status = cli_open_host(&d.host, host_spec)) != EXIT_OK) goto done;
+  if (log_path && !d.host) { status = cli_usage_error("diagnose", "--log writes the host's journal: give --host too"); goto done; }
   if ((status = check_given(&d)) != EXIT_OK) goto done;
   /* Unattended, nobody can try a fix: reporting it as "did not work" would be
   ** false evidence against its cause. So fixes are proposed only at a prompt,
   ** or when some fix:ID answer says how fixes went. */
-  if (!d.prompt && !d.fix_answers) no_fixes = 1;
+  if (!d.prompt && !d.fix_answers && !(d.host && d.yes)) no_fixes = 1;
 
   if (resume) {
     char *buf = NULL;
@@ -1085,9 +1214,20 @@ int cmd_diagnose(int argc, char **argv)
       if (rc != TSHOOT_OK) { status = cli_lib_error(rc); goto done; }
     }
   }
+  if (d.host && (rc = tshoot_session_set_host(d.s, d.host, NULL)) != TSHOOT_OK) {
+    status = cli_lib_error(rc);
+    goto done;
+  }
   if ((status = save_session(&d)) != EXIT_OK) goto done;
 
   status = run_loop(&d, &concl);
+  if (log_path && d.host) {
+    char *text = NULL;
+    rc = tshoot_host_journal_json(&text, d.host);
+    if (rc != TSHOOT_OK) status = cli_lib_error(rc);
+    else if (cli_write_file(log_path, text) != EXIT_OK) status = EXIT_FAIL;
+    tshoot_free(text);
+  }
   if (status != EXIT_OK) {
     if (d.json && status == EXIT_STRICT) {
       /* still a transcript, so that a program sees where it stopped */
@@ -1104,26 +1244,28 @@ int cmd_diagnose(int argc, char **argv)
 
   if (d.json) {
     json_t *j = json_object(), *unused = json_array();
-    size_t asked = concl->questions_asked;
+    size_t probed, asked = person_answers(&d, &probed);
     json_object_set_new(j, "text", cli_jstr(d.text));
     json_object_set_new(j, "resumed", json_boolean(resume != NULL));
     json_object_set(j, "steps", d.steps);
     json_object_set_new(j, "conclusion", conclusion_json(&d, concl));
     json_object_set_new(j, "causes", causes_json(d.s, TOP_CAUSES));
     json_object_set_new(j, "questions_asked", json_integer((json_int_t)asked));
+    json_object_set_new(j, "probed", json_integer((json_int_t)probed));
     for (i = 0; i < d.n_g; i++)
       if (!d.g[i].used && !d.g[i].disabled)
         json_array_append_new(unused, json_string(d.g[i].key));
     json_object_set_new(j, "unused_answers", unused);
     if (cli_json_print(j) != EXIT_OK) status = EXIT_FAIL;
   } else {
-    size_t asked = concl->questions_asked, k, n_ans = 0, dunno = 0;
+    size_t probed, asked = person_answers(&d, &probed), k, n_ans = 0, dunno = 0;
     const tshoot_answer_info *a;
     print_conclusion(&d, concl);
     if (tshoot_session_answers(&a, &n_ans, d.s) == TSHOOT_OK)
       for (k = 0; k < n_ans; k++) if (!a[k].value) dunno++;
     printf("\n%zu question%s asked", asked, asked == 1 ? "" : "s");
     if (dunno) printf(" (%zu not known)", dunno);
+    if (probed) printf(", %zu answered by probes on the machine", probed);
     k = json_object_size(d.tried);
     if (k) printf(", %zu fix%s tried", k, k == 1 ? "" : "es");
     printf(".\n");
@@ -1144,6 +1286,7 @@ int cmd_diagnose(int argc, char **argv)
 done:
   tshoot_article_free(d.art);
   tshoot_session_free(d.s);
+  tshoot_host_free(d.host);
   tshoot_kb_close(d.kb);
   json_decref(d.steps);
   json_decref(d.tried);

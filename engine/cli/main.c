@@ -26,7 +26,8 @@ static const cli_command commands[] = {
   { "diagnose", "find the cause of a problem by answering questions, then fix it",
     "tshoot diagnose [TEXT...] [--answer Q=V]... [--answers FILE] [--json]\n"
     "                       [--save FILE] [--resume FILE] [--threshold P] [--no-fixes]\n"
-    "                       [--interactive] [--strict] [--quiet] [--kb FILE]",
+    "                       [--interactive] [--strict] [--quiet] [--host sim:FILE]\n"
+    "                       [--yes] [--log FILE] [--kb FILE]",
     "Diagnose a problem: describe it in your own words (TEXT, optional), then\n"
     "answer the questions tshoot asks, the most useful first. When trying a fix\n"
     "is cheaper than asking more, tshoot shows it and asks whether it worked.\n"
@@ -48,6 +49,12 @@ static const cli_command commands[] = {
     "fixes are proposed, unless a fix:FIX answer is given: then fixes are, and\n"
     "one without an answer counts as \"did not work\".\n"
     "\n"
+    "With --host, the machine is looked at first: a question that a probe can\n"
+    "answer (the Office version, whether a file exists...) is answered by running\n"
+    "the probe on the machine, and only the rest are asked (the transcript marks\n"
+    "each answer's source, 'P:' lines at a terminal). A fix with a script is\n"
+    "planned, confirmed, applied, verified, and rolled back when it fails.\n"
+    "\n"
     "options:\n"
     "  -a, --answer Q=V    answer question Q with V without asking (V '?': don't\n"
     "                      know); fix:FIX=yes|no reports a fix; repeatable, and\n"
@@ -66,6 +73,10 @@ static const cli_command commands[] = {
     "  -i, --interactive   ask even when stdin is not a terminal (input is echoed)\n"
     "      --strict        unattended: a question without an answer is an error\n"
     "  -q, --quiet         print only the conclusion\n"
+    "      --host sim:FILE the machine to look at and fix: a machine description\n"
+    "                      (docs/scripts.md; examples in kb/kerio/machines/)\n"
+    "  -y, --yes           apply fixes with scripts without asking (also unattended)\n"
+    "      --log FILE      write the journal of changes made on the host (JSON lines)\n"
     "      --kb FILE       the KB to use (see 'tshoot --help' for the default)\n"
     "\n"
     "exit status: 0 a cause was found, 4 no known cause fits, 3 --strict and a\n"
@@ -77,6 +88,67 @@ static const cli_command commands[] = {
     "  tshoot diagnose --save /tmp/session.json outlook does not start\n"
     "  tshoot diagnose --resume /tmp/session.json --answer dll.exists=no\n",
     cmd_diagnose },
+  { "fix", "try a cause's fixes on a machine until one works, or show what they would do",
+    "tshoot fix CAUSE --host sim:FILE [--dry-run] [--yes] [--save FILE] [--log FILE]\n"
+    "                       [--json] [--memory KIB] [--instructions N] [--time MS] [--kb FILE]",
+    "Repair CAUSE (a cause id, as 'tshoot diagnose' names it) on a machine: its\n"
+    "fixes are tried in the order the KB gives them, until one verifies. For each\n"
+    "fix that has a script: its plan is shown (the changes it would make, worked\n"
+    "out on a copy of the machine), then, once confirmed, it is applied with\n"
+    "every change journaled, and its verify step checks that it worked. A fix\n"
+    "that fails, breaks a limit or does not verify is rolled back exactly, and\n"
+    "the next one is tried. Fixes without a script are for a person: see\n"
+    "'tshoot show ARTICLE'.\n"
+    "\n"
+    "options:\n"
+    "      --host sim:FILE     the machine: a machine description (docs/scripts.md)\n"
+    "  -n, --dry-run           show every fix's plan; change nothing\n"
+    "  -y, --yes               apply without asking (needed when stdin is not a\n"
+    "                          terminal); a simulated machine confirms as its\n"
+    "                          description says\n"
+    "      --save FILE         write the simulated machine, as it is afterwards\n"
+    "      --log FILE          write the journal of changes, one JSON object a line\n"
+    "      --json              one JSON object: {cause, article, dry_run, fixed_by,\n"
+    "                          tries: [{fix, title, outcome, plan, run}]}\n"
+    "      --memory KIB, --instructions N, --time MS\n"
+    "                          the scripts' limits (16384 KiB, 10000000, 2000 ms)\n"
+    "      --kb FILE           the KB to use (see 'tshoot --help' for the default)\n"
+    "\n"
+    "exit status: 0 a fix verified (or --dry-run), 1 none did (nothing is left\n"
+    "changed), 2 usage error.\n",
+    "  tshoot fix kofmsp.registry-overwrite --host sim:kb/kerio/machines/kofmsp-registry-overwrite.json --dry-run\n"
+    "  tshoot fix kofmsp.registry-overwrite --host sim:kb/kerio/machines/kofmsp-registry-overwrite.json --yes --save /tmp/after.json\n",
+    cmd_fix },
+  { "run", "run one probe or fix script in the sandbox (for KB authors)",
+    "tshoot run SCRIPT [--host sim:FILE] [--apply | --verify] [--yes] [--save FILE]\n"
+    "                       [--log FILE] [--json] [--memory KIB] [--instructions N]\n"
+    "                       [--time MS] [--kb FILE]",
+    "Run SCRIPT (a Lua file, or a script's name in the KB such as\n"
+    "kerio/os-version.lua) in the same sandbox, with the same limits and errors,\n"
+    "as inside a diagnosis. A probe prints its answer (or says it cannot tell).\n"
+    "A fix prints its plan, the changes it would make, worked out on a copy of\n"
+    "the machine; with --apply it is applied, verified and rolled back if it\n"
+    "does not verify. Without --host the script sees a host that can do nothing.\n"
+    "\n"
+    "options:\n"
+    "      --host sim:FILE   the machine: a machine description (docs/scripts.md)\n"
+    "      --apply           apply a fix, then verify it\n"
+    "      --verify          only run a fix's verify\n"
+    "  -y, --yes             confirm for the person\n"
+    "      --save FILE       write the simulated machine as it is afterwards\n"
+    "      --log FILE        write the journal of changes as JSON lines\n"
+    "      --json            one JSON object: {script, kind, mode, status: ok|error|\n"
+    "                        limit|refused, message, answer, verified, rolled_back,\n"
+    "                        changes, notes, elapsed_ms, instructions, memory_peak}\n"
+    "      --memory KIB, --instructions N, --time MS\n"
+    "                        limits (16384 KiB, 10000000 instructions, 2000 ms)\n"
+    "      --kb FILE         where to look up a script that is not a file\n"
+    "\n"
+    "exit status: 0 the script ran (and a fix verified), 1 it failed or broke a\n"
+    "limit, 2 usage error.\n",
+    "  tshoot run scripts/kerio/os-version.lua --host sim:kb/kerio/machines/kofmsp-os-unsupported.json\n"
+    "  tshoot run --json --instructions 1000 scripts/kerio/os-version.lua\n",
+    cmd_run },
   { "search", "find the articles that match what you type",
     "tshoot search TEXT... [--limit N] [--show] [--json] [--kb FILE]",
     "Search the KB for TEXT: words of a symptom, an error message or code, a\n"

@@ -494,3 +494,70 @@ json_t *cli_article_json(const tshoot_article *a)
   json_object_set_new(j, "causes", arr);
   return j;
 }
+
+/* ===== hosts ===== */
+
+int cli_open_host(tshoot_host **out, const char *spec)
+{
+  int rc;
+  *out = NULL;
+  if (strncmp(spec, "sim:", 4) != 0 || !spec[4])
+    return cli_usage_error(NULL, "--host '%s': a host is sim:FILE, a machine description "
+                                 "(see docs/scripts.md; kb/kerio/machines/ has examples)", spec);
+  rc = tshoot_host_sim_open(out, spec + 4);
+  if (rc != TSHOOT_OK) {
+    cli_lib_error(rc);
+    return EXIT_FAIL;
+  }
+  return EXIT_OK;
+}
+
+int cli_parse_limits(tshoot_limits *lim, int opt, const char *arg)
+{
+  char *end;
+  unsigned long long v;
+  errno = 0;
+  v = strtoull(arg, &end, 10);
+  if (errno || end == arg || *end || v == 0) return -1;
+  switch (opt) {
+  case 'M': if (v > 4ULL * 1024 * 1024) return -1; lim->memory_kib = (size_t)v; break;
+  case 'I': lim->instructions = v; break;
+  case 'T': if (v > 600000) return -1; lim->time_ms = (int)v; break;
+  default: return -1;
+  }
+  return 0;
+}
+
+json_t *cli_changes_json(const tshoot_change *c, size_t n)
+{
+  json_t *arr = json_array();
+  size_t i;
+  for (i = 0; i < n; i++) {
+    json_t *o = json_object();
+    json_t *b = json_loads(c[i].before, JSON_DECODE_ANY, NULL);
+    json_t *a = json_loads(c[i].after, JSON_DECODE_ANY, NULL);
+    json_object_set_new(o, "op", cli_jstr(c[i].op));
+    json_object_set_new(o, "target", cli_jstr(c[i].target));
+    json_object_set_new(o, "before", b ? b : json_null());
+    json_object_set_new(o, "after", a ? a : json_null());
+    json_object_set_new(o, "undone", json_boolean(c[i].undone));
+    json_array_append_new(arr, o);
+  }
+  return arr;
+}
+
+void cli_print_changes(FILE *f, const tshoot_change *c, size_t n, const char *indent)
+{
+  size_t i;
+  for (i = 0; i < n; i++)
+    fprintf(f, "%s%s %s: %s -> %s%s\n", indent, c[i].op, c[i].target, c[i].before, c[i].after,
+            c[i].undone ? " (undone)" : "");
+}
+
+int cli_write_file(const char *path, const char *text)
+{
+  FILE *f = fopen(path, "w");
+  if (!f) return cli_error("cannot write %s: %s", path, strerror(errno));
+  if (fputs(text, f) == EOF || fclose(f) != 0) return cli_error("cannot write %s: %s", path, strerror(errno));
+  return EXIT_OK;
+}

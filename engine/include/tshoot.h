@@ -494,6 +494,7 @@ TSHOOT_API int tshoot_session_causes(const tshoot_cause_rank **out, size_t *n, t
 typedef struct tshoot_answer_info {
   const char *question;
   const char *value;          /* NULL: "don't know" */
+  const char *source;         /* "user", or "probe" when a probe on the host answered */
 } tshoot_answer_info;
 
 /* The answers so far. Borrowed until the session changes. */
@@ -586,6 +587,237 @@ TSHOOT_API const tshoot_test_case *tshoot_tests_get(const tshoot_tests *t, size_
 
 /* Free test cases. NULL is a no-op. */
 TSHOOT_API void tshoot_tests_free(tshoot_tests *t);
+
+
+/* ---------------------------------------------------------------------------
+** Hosts: how scripts reach a machine
+**
+** Probes and fixes are Lua scripts that run in tshoot's sandbox and touch a
+** machine only through a host. An embedder describes its machine with a
+** tshoot_host_ops (a struct of callbacks, any of which may be NULL: the script
+** then gets an error "host has no registry.set"), and the library wraps it in a
+** tshoot_host, which journals every change with the state before it so that a
+** failed fix can be rolled back exactly. The library also ships a simulated
+** host that answers from a machine-description file (tshoot_host_sim_open).
+** The Lua face of every callback is documented in docs/scripts.md.
+**
+** Callbacks answer through a tshoot_reply (nothing put in it means nil, "not
+** there") and return TSHOOT_OK, or a TSHOOT_E* status with a message set by
+** tshoot_reply_error(); the script then sees a Lua error with that message.
+** Registry keys are written "HKLM\\SOFTWARE\\Vendor\\Key" (hive first,
+** backslashes); a value name "" is the key's default value. Paths are the
+** host's own (on Windows, "C:\\Program Files\\...").
+*/
+typedef struct tshoot_reply tshoot_reply;
+
+/* Put an answer into a reply; the last call wins. Strings are copied.
+** tshoot_reply_json puts a table (an object or an array, e.g. a file's stat,
+** a process list) as JSON text; it fails with TSHOOT_EINVALID on bad JSON. */
+TSHOOT_API int tshoot_reply_bool(tshoot_reply *r, int value);
+TSHOOT_API int tshoot_reply_int(tshoot_reply *r, long long value);
+TSHOOT_API int tshoot_reply_number(tshoot_reply *r, double value);
+TSHOOT_API int tshoot_reply_string(tshoot_reply *r, const char *s, size_t len);
+TSHOOT_API int tshoot_reply_json(tshoot_reply *r, const char *json, size_t len);
+/* Explain a failure: the callback then returns a TSHOOT_E* status. */
+TSHOOT_API int tshoot_reply_error(tshoot_reply *r, const char *message);
+
+/* A registry value as a script sets it: a string (REG_SZ) or an integer
+** (REG_DWORD/REG_QWORD). */
+typedef struct tshoot_reg_value {
+  int is_int;                 /* non-zero: `i` holds it; else `s` */
+  long long i;
+  const char *s;              /* NUL-terminated; borrowed for the call */
+} tshoot_reg_value;
+
+#define TSHOOT_HOST_OPS_VERSION 1
+typedef struct tshoot_host_ops {
+  unsigned int version;       /* TSHOOT_HOST_OPS_VERSION */
+  void *payload;              /* passed to every callback */
+
+  /* registry: a value (string or integer), or nothing when missing */
+  int (*registry_get)(void *payload, const char *key, const char *name, tshoot_reply *out);
+  /* set a value; name NULL and v NULL: create the key (and its parents) */
+  int (*registry_set)(void *payload, const char *key, const char *name, const tshoot_reg_value *v);
+  /* delete value `name`; name NULL deletes the key with everything under it */
+  int (*registry_delete)(void *payload, const char *key, const char *name);
+  /* JSON {"values": {"name": value, ...}, "subkeys": ["name", ...]}, or nothing */
+  int (*registry_list)(void *payload, const char *key, tshoot_reply *out);
+
+  /* files: stat answers JSON {"size": N, "version": "9.2.4", "sha256": "hex",
+  ** "signature": {"signed": true, "signer": "...", "valid": true},
+  ** "mtime": N}, any member may be absent; nothing when the file is missing */
+  int (*file_stat)(void *payload, const char *path, tshoot_reply *out);
+  /* JSON ["name", ...] of a folder's entries, or nothing when no folder */
+  int (*file_list)(void *payload, const char *path, tshoot_reply *out);
+  int (*file_move)(void *payload, const char *from, const char *to);
+
+  /* JSON [{"pid": N, "name": "OUTLOOK.EXE", "path": "...",
+  ** "modules": ["C:\\...\\kofmsp.dll", ...]}, ...] */
+  int (*process_list)(void *payload, tshoot_reply *out);
+
+  /* services: JSON {"status": "running"|"stopped", "start": "auto"|"manual"|
+  ** "disabled", "path": "..."} or nothing; action is "start" or "stop" */
+  int (*service_get)(void *payload, const char *name, tshoot_reply *out);
+  int (*service_control)(void *payload, const char *name, const char *action);
+
+  /* system facts: JSON {"os": {"name": "Windows", "version": "10.0",
+  ** "build": 19045, "edition": "..."}, "arch": "x64", "admin": true,
+  ** "hostname": "...", "user": "..."}, members optional */
+  int (*system_info)(void *payload, tshoot_reply *out);
+
+  /* talking to the user: confirm answers a bool (no callback: refused) */
+  int (*ui_confirm)(void *payload, const char *text, tshoot_reply *out);
+  int (*ui_progress)(void *payload, double fraction, const char *text);
+  int (*ui_notify)(void *payload, const char *text);
+
+  /* Where removed files go (a file a fix removes is moved there, so that it
+  ** can be put back); NULL: removing files is refused. */
+  const char *quarantine_dir;
+} tshoot_host_ops;
+
+typedef struct tshoot_host tshoot_host;
+
+/* Wrap the embedder's callbacks. `ops` is copied; its payload must outlive
+** the host. @return TSHOOT_OK; TSHOOT_EINVALID (unknown ops version). */
+TSHOOT_API int tshoot_host_new(tshoot_host **out, const tshoot_host_ops *ops);
+
+/* The simulated host: a machine described by a JSON file (format in
+** docs/scripts.md), held in memory; changes apply to the memory only.
+** @return TSHOOT_OK; TSHOOT_ENOTFOUND; TSHOOT_EINVALID with file:line:col
+**   of what is wrong in the description. */
+TSHOOT_API int tshoot_host_sim_open(tshoot_host **out, const char *path);
+TSHOOT_API int tshoot_host_sim_load(tshoot_host **out, const char *json, size_t len,
+                                    const char *name);
+/* Write a simulated machine, with the changes made to it, as JSON (owned by
+** the caller: tshoot_free). TSHOOT_EINVALID for a host that is not simulated. */
+TSHOOT_API int tshoot_host_sim_save(char **out, const tshoot_host *h);
+/* Answer every confirmation of a simulated host with `yes` (default: yes). */
+TSHOOT_API int tshoot_host_sim_confirm(tshoot_host *h, int yes);
+
+TSHOOT_API void tshoot_host_free(tshoot_host *h);
+
+/* One change made through a host, with the state before it. */
+typedef struct tshoot_change {
+  const char *op;             /* "registry.set", "registry.delete", "file.move",
+                                 "file.remove", "service.start", "service.stop" */
+  const char *target;         /* key\\name, path or service */
+  const char *before;         /* the state before, as JSON ("null": absent) */
+  const char *after;          /* the state after, as JSON */
+  const char *script;         /* the script that made it */
+  const char *fix;            /* the fix it belongs to, or NULL */
+  int undone;                 /* non-zero: rolled back */
+} tshoot_change;
+
+/* The journal: every change made through `h`, in order, including undone ones
+** (an audit log). Borrowed until the next call that uses h. */
+TSHOOT_API int tshoot_host_journal(const tshoot_change **out, size_t *n, tshoot_host *h);
+/* The journal as JSON lines, one change a line (owned: tshoot_free). */
+TSHOOT_API int tshoot_host_journal_json(char **out, tshoot_host *h);
+
+/* ---------------------------------------------------------------------------
+** Scripts: running one probe or fix in the sandbox
+**
+** Every run gets a fresh Lua state with only safe libraries and limits on
+** memory, instructions and wall time (docs/scripts.md). Breaking a limit ends
+** the script with TSHOOT_ELIMIT and a message naming the limit; a script error
+** is TSHOOT_ERROR with "script.lua:LINE: message". Neither ever ends the
+** process.
+*/
+#define TSHOOT_LIMITS_VERSION 1
+typedef struct tshoot_limits {
+  unsigned int version;       /* TSHOOT_LIMITS_VERSION */
+  size_t memory_kib;          /* 0: 16384 KiB */
+  unsigned long long instructions;  /* 0: 10,000,000 VM instructions */
+  int time_ms;                /* wall time; 0: 2000 ms */
+  unsigned int flags;         /* TSHOOT_LIMITS_* */
+} tshoot_limits;
+/* Count instructions exactly with a count hook. Without it the budget is
+** enforced from the script's CPU time at this machine's measured interpreter
+** speed, which costs nothing while the script runs (a count hook makes Lua
+** 2.4x slower on loops); pattern matching is counted exactly either way.
+** See docs/scripts.md, "Limits". */
+#define TSHOOT_LIMITS_EXACT_COUNT 0x1u
+#define TSHOOT_LIMITS_INIT { TSHOOT_LIMITS_VERSION, 0, 0, 0, 0 }
+
+typedef enum tshoot_script_mode {
+  TSHOOT_RUN_PROBE  = 1,      /* run a probe: its answer */
+  TSHOOT_RUN_PLAN   = 2,      /* run a fix's apply against a copy: the changes it would make */
+  TSHOOT_RUN_APPLY  = 3,      /* apply a fix for real (journaled), then verify; rolled back on failure */
+  TSHOOT_RUN_VERIFY = 4       /* only a fix's verify */
+} tshoot_script_mode;
+
+/* What one run did. Owned by the caller: tshoot_run_free(). */
+typedef struct tshoot_run {
+  int status;                 /* TSHOOT_OK, TSHOOT_ERROR (script error or a
+                                 failed verify), TSHOOT_ELIMIT, TSHOOT_EUSER (refused) */
+  const char *message;        /* what went wrong, or "" */
+  const char *answer;         /* PROBE: the answer as text, or NULL (cannot tell) */
+  int verified;               /* APPLY/VERIFY: verify said it worked */
+  int rolled_back;            /* APPLY: changes were undone */
+  const tshoot_change *changes;  /* PLAN: what it would do; APPLY: what it did */
+  size_t n_changes;
+  const char *const *notes;   /* what the script told the user (ui.notify), in order */
+  size_t n_notes;
+  double elapsed_ms;
+  unsigned long long instructions;
+  size_t memory_peak;         /* bytes */
+} tshoot_run;
+
+/* Run script `name` (body `body`, `len` bytes, Lua source) in mode `mode` on
+** `host` (NULL: a host with no callbacks). @param fix  the fix it belongs to
+** (for the journal and for confirmation: a fix that needs admin rights or is
+** not reversible is applied only after the host confirms), or NULL.
+** @return TSHOOT_OK when the run was made, whatever the script did (see
+**   out->status); TSHOOT_EINVALID; TSHOOT_ENOMEM. */
+TSHOOT_API int tshoot_script_run(tshoot_run **out, tshoot_host *host, const char *name,
+                                 const char *body, size_t len, tshoot_script_mode mode,
+                                 const tshoot_fix_info *fix, const tshoot_limits *limits);
+
+/* The body of script `name` ("kerio/os-version.lua") stored in `kb`, owned by
+** the caller (tshoot_free), NUL-terminated.
+** @return TSHOOT_OK; TSHOOT_ENOTFOUND (with a did-you-mean); TSHOOT_ECORRUPT.
+** Thread: safe on a shared kb. */
+TSHOOT_API int tshoot_kb_script(char **body, size_t *len, tshoot_kb *kb, const char *name);
+
+TSHOOT_API void tshoot_run_free(tshoot_run *r);
+
+
+/* ---------------------------------------------------------------------------
+** Sessions with a host: probes answer, fixes run
+*/
+
+/* Give the session a host (borrowed: it must outlive the session, or be
+** replaced first; NULL removes it). From then on, before a question that has
+** a probe is asked, the probe runs on the host (once per question) and its
+** answer, if it gives one the question allows, is taken as the answer with
+** source "probe"; the person is asked only what no probe can tell.
+** `limits` (NULL: defaults) apply to every probe and fix the session runs. */
+TSHOOT_API int tshoot_session_set_host(tshoot_session *s, tshoot_host *host,
+                                       const tshoot_limits *limits);
+
+/* What a probe did. */
+typedef struct tshoot_probe_info {
+  const char *question;       /* the question it was to answer */
+  const char *script;         /* the probe's script */
+  const char *answer;         /* its answer, or NULL (it could not tell, or failed) */
+  int status;                 /* TSHOOT_OK, or why it failed (TSHOOT_ELIMIT, ...) */
+  const char *message;        /* "" or what went wrong */
+} tshoot_probe_info;
+
+/* Every probe run so far, in order. Borrowed until the session changes. */
+TSHOOT_API int tshoot_session_probes(const tshoot_probe_info **out, size_t *n, tshoot_session *s);
+
+/* Run fix `fix` (one that has a script) on the session's host: with dry_run,
+** its plan (nothing changes); else confirm (when it needs admin rights or
+** cannot be undone), apply, verify, and roll back if it failed. The outcome of
+** an apply is reported to the session (tshoot_session_fix_result), except when
+** the host refused confirmation. To try a cause's fixes in order until one
+** verifies, call this for each (tshoot_article_load lists them in order).
+** @param[out] out  what happened (tshoot_run_free)
+** @return TSHOOT_OK when the run was made (see out->status); TSHOOT_ENOTFOUND
+**   (no such fix); TSHOOT_EINVALID (no script, or no host). */
+TSHOOT_API int tshoot_session_run_fix(tshoot_run **out, tshoot_session *s, const char *fix,
+                                      int dry_run);
 
 #ifdef __cplusplus
 }

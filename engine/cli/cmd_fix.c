@@ -1,0 +1,397 @@
+/*
+** cmd_fix.c: `tshoot fix` (try a cause's fixes on a host until one verifies)
+** and `tshoot run` (run one script in the sandbox, for authors).
+*/
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Read a whole file (malloc'd, NUL-terminated). */
+static int slurp(const char *path, char **out, size_t *len)
+{
+  FILE *f = fopen(path, "rb");
+  char *buf = NULL;
+  size_t n = 0, cap = 0;
+  if (!f) return -1;
+  for (;;) {
+    size_t got;
+    if (cap - n < 4096) {
+      char *nb;
+      if (cap > 16u * 1024 * 1024) { free(buf); fclose(f); errno = EFBIG; return -1; }
+      cap = cap ? cap * 2 : 8192;
+      nb = realloc(buf, cap + 1);
+      if (!nb) { free(buf); fclose(f); return -1; }
+      buf = nb;
+    }
+    got = fread(buf + n, 1, cap - n, f);
+    n += got;
+    if (got == 0) break;
+  }
+  if (ferror(f)) { free(buf); fclose(f); return -1; }
+  fclose(f);
+  buf[n] = '\0';
+  *out = buf;
+  *len = n;
+  return 0;
+}
+
+/* Save the machine and the journal when asked to. */
+static int finish_host(tshoot_host *h, const char *save, const char *log)
+{
+  int status = EXIT_OK;
+  char *text = NULL;
+  if (save) {
+    int rc = tshoot_host_sim_save(&text, h);
+    if (rc != TSHOOT_OK) status = cli_lib_error(rc);
+    else status = cli_write_file(save, text);
+    tshoot_free(text);
+    text = NULL;
+  }
+  if (log && status == EXIT_OK) {
+    int rc = tshoot_host_journal_json(&text, h);
+    if (rc != TSHOOT_OK) status = cli_lib_error(rc);
+    else status = cli_write_file(log, text);
+    tshoot_free(text);
+  }
+  return status;
+}
+
+static json_t *run_json(const tshoot_run *r)
+{
+  json_t *o = json_object(), *notes = json_array();
+  size_t i;
+  json_object_set_new(o, "status", json_string(r->status == TSHOOT_OK ? "ok" :
+                                               r->status == TSHOOT_ELIMIT ? "limit" :
+                                               r->status == TSHOOT_EUSER ? "refused" : "error"));
+  json_object_set_new(o, "message", cli_jstr(r->message));
+  json_object_set_new(o, "verified", json_boolean(r->verified));
+  json_object_set_new(o, "rolled_back", json_boolean(r->rolled_back));
+  json_object_set_new(o, "changes", cli_changes_json(r->changes, r->n_changes));
+  for (i = 0; i < r->n_notes; i++) json_array_append_new(notes, cli_jstr(r->notes[i]));
+  json_object_set_new(o, "notes", notes);
+  json_object_set_new(o, "elapsed_ms", json_real(r->elapsed_ms));
+  json_object_set_new(o, "instructions", json_integer((json_int_t)r->instructions));
+  json_object_set_new(o, "memory_peak", json_integer((json_int_t)r->memory_peak));
+  return o;
+}
+
+/* ===== tshoot fix ===== */
+
+/* The article of cause `cause`: every cause is a candidate of a fresh session. */
+static int cause_article(tshoot_kb *kb, const char *cause, char **article)
+{
+  tshoot_session *s = NULL;
+  const tshoot_cause_rank *r;
+  size_t n, i;
+  int rc = tshoot_session_new(&s, kb, NULL);
+  *article = NULL;
+  if (rc == TSHOOT_OK) rc = tshoot_session_causes(&r, &n, s);
+  if (rc == TSHOOT_OK) {
+    for (i = 0; i < n; i++)
+      if (r[i].article && strcmp(r[i].cause, cause) == 0) { *article = strdup(r[i].article); break; }
+    if (i == n) rc = TSHOOT_ENOTFOUND;
+  }
+  tshoot_session_free(s);
+  return rc;
+}
+
+static int confirm_at_terminal(const char *question)
+{
+  char line[64];
+  fprintf(stderr, "%s [y/N] ", question);
+  fflush(stderr);
+  if (!fgets(line, sizeof line, stdin)) return 0;
+  return line[0] == 'y' || line[0] == 'Y';
+}
+
+int cmd_fix(int argc, char **argv)
+{
+  static const struct option longs[] = {
+    { "kb", required_argument, NULL, 'k' },
+    { "host", required_argument, NULL, 'H' },
+    { "dry-run", no_argument, NULL, 'n' },
+    { "yes", no_argument, NULL, 'y' },
+    { "save", required_argument, NULL, 'S' },
+    { "log", required_argument, NULL, 'L' },
+    { "json", no_argument, NULL, 'j' },
+    { "memory", required_argument, NULL, 'M' },
+    { "instructions", required_argument, NULL, 'I' },
+    { "time", required_argument, NULL, 'T' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 }
+  };
+  const char *kb_opt = NULL, *host_spec = NULL, *save = NULL, *log = NULL, *cause;
+  tshoot_limits lim = TSHOOT_LIMITS_INIT;
+  tshoot_kb *kb = NULL;
+  tshoot_host *host = NULL;
+  tshoot_session *s = NULL;
+  tshoot_article *art = NULL;
+  const tshoot_cause_info *ci = NULL;
+  char *article = NULL;
+  json_t *out = NULL, *tries = NULL;
+  int c, rc, dry = 0, yes = 0, json = 0, status = EXIT_FAIL, tty = isatty(STDERR_FILENO);
+  size_t i, scripted = 0;
+  const char *worked = NULL;
+
+  opterr = 0;
+  optind = 0;
+  while ((c = getopt_long(argc, argv, ":nyh", longs, NULL)) != -1) {
+    switch (c) {
+    case 'k': kb_opt = optarg; break;
+    case 'H': host_spec = optarg; break;
+    case 'n': dry = 1; break;
+    case 'y': yes = 1; break;
+    case 'S': save = optarg; break;
+    case 'L': log = optarg; break;
+    case 'j': json = 1; break;
+    case 'M': case 'I': case 'T':
+      if (cli_parse_limits(&lim, c, optarg) != 0)
+        return cli_usage_error("fix", "--%s wants a positive number, not '%s'",
+                               c == 'M' ? "memory" : c == 'I' ? "instructions" : "time", optarg);
+      break;
+    case 'h': cli_print_command_help(stdout, "fix"); return EXIT_OK;
+    default: return cli_getopt_error("fix", c, argv);
+    }
+  }
+  if (optind != argc - 1) return cli_usage_error("fix", "give one cause id (from 'tshoot diagnose' or 'tshoot show')");
+  if (!host_spec) return cli_usage_error("fix", "a fix runs on a host: give --host sim:FILE");
+  cause = argv[optind];
+  if (cli_open_kb(&kb, kb_opt, NULL) != EXIT_OK) return EXIT_FAIL;
+  if ((status = cli_open_host(&host, host_spec)) != EXIT_OK) goto done;
+  status = EXIT_FAIL;
+
+  rc = cause_article(kb, cause, &article);
+  if (rc == TSHOOT_ENOTFOUND) { cli_error("no cause '%s' in this KB (see 'tshoot diagnose' or 'tshoot show ARTICLE')", cause); goto done; }
+  if (rc != TSHOOT_OK) { cli_lib_error(rc); goto done; }
+  rc = tshoot_article_load(&art, kb, article);
+  if (rc != TSHOOT_OK) { cli_lib_error(rc); goto done; }
+  for (i = 0; i < art->n_causes; i++) if (strcmp(art->causes[i].id, cause) == 0) ci = &art->causes[i];
+  if (!ci) { cli_error("cause '%s' is not in article '%s'", cause, article); goto done; }
+  rc = tshoot_session_new(&s, kb, NULL);
+  if (rc == TSHOOT_OK) rc = tshoot_session_set_host(s, host, &lim);
+  if (rc != TSHOOT_OK) { cli_lib_error(rc); goto done; }
+
+  tries = json_array();
+  if (!json) printf("%s%s%s (%s): %zu fix%s to try in order%s\n", cli_sgr(stdout, SGR_BOLD), ci->title,
+                    cli_sgr(stdout, SGR_RESET), ci->id, ci->n_fixes, ci->n_fixes == 1 ? "" : "es",
+                    dry ? " (dry run: nothing changes)" : "");
+  for (i = 0; i < ci->n_fixes && !worked; i++) {
+    const tshoot_fix_info *x = &ci->fixes[i];
+    tshoot_run *plan = NULL, *run = NULL;
+    json_t *t = json_object();
+    json_object_set_new(t, "fix", cli_jstr(x->id));
+    json_object_set_new(t, "title", cli_jstr(x->title));
+    json_array_append_new(tries, t);
+    if (!x->script) {
+      json_object_set_new(t, "outcome", json_string("manual"));
+      if (!json) printf("\n[%zu/%zu] %s (%s): no script, a person does this one (tshoot show %s)\n",
+                        i + 1, ci->n_fixes, x->title, x->id, article);
+      continue;
+    }
+    scripted++;
+    if (!json) {
+      printf("\n[%zu/%zu] %s (%s)%s%s\n", i + 1, ci->n_fixes, x->title, x->id,
+             x->needs_admin ? ", needs admin rights" : "", x->reversible ? "" : ", cannot be undone");
+      if (tty) fprintf(stderr, "  planning...\n");
+    }
+    rc = tshoot_session_run_fix(&plan, s, x->id, 1);
+    if (rc != TSHOOT_OK) { cli_lib_error(rc); goto done; }
+    json_object_set_new(t, "plan", run_json(plan));
+    if (!json) {
+      size_t k;
+      if (plan->status != TSHOOT_OK) printf("  the plan failed: %s\n", plan->message);
+      else if (!plan->n_changes) printf("  plan: no change to the machine\n");
+      else { printf("  plan:\n"); cli_print_changes(stdout, plan->changes, plan->n_changes, "    "); }
+      for (k = 0; k < plan->n_notes; k++) printf("  note: %s\n", plan->notes[k]);
+    }
+    if (dry || plan->status != TSHOOT_OK) {
+      json_object_set_new(t, "outcome", json_string(dry ? "planned" : "plan failed"));
+      tshoot_run_free(plan);
+      continue;
+    }
+    tshoot_run_free(plan);
+    if (!yes) {
+      if (!isatty(STDIN_FILENO) || json) {
+        cli_error("fix %s changes the machine: confirm with --yes (or see the plan with --dry-run)", x->id);
+        json_object_set_new(t, "outcome", json_string("not confirmed"));
+        goto done;
+      }
+      if (!confirm_at_terminal("  Apply it?")) {
+        json_object_set_new(t, "outcome", json_string("declined"));
+        printf("  not applied\n");
+        continue;
+      }
+    }
+    if (!json && tty) fprintf(stderr, "  applying and verifying...\n");
+    rc = tshoot_session_run_fix(&run, s, x->id, 0);
+    if (rc != TSHOOT_OK) { cli_lib_error(rc); goto done; }
+    json_object_set_new(t, "run", run_json(run));
+    json_object_set_new(t, "outcome", json_string(run->verified ? "verified" :
+                                                  run->status == TSHOOT_EUSER ? "refused" : "failed"));
+    if (!json) {
+      size_t k;
+      for (k = 0; k < run->n_notes; k++) printf("  note: %s\n", run->notes[k]);
+      if (run->verified) {
+        printf("  %sapplied and verified%s\n", cli_sgr(stdout, SGR_GREEN), cli_sgr(stdout, SGR_RESET));
+        cli_print_changes(stdout, run->changes, run->n_changes, "    ");
+      } else {
+        printf("  %sdid not work%s: %s\n", cli_sgr(stdout, SGR_RED), cli_sgr(stdout, SGR_RESET), run->message);
+        if (run->rolled_back) printf("  rolled back: the machine is as it was before this fix\n");
+      }
+    }
+    if (run->verified) worked = x->id;
+    tshoot_run_free(run);
+  }
+  if (!scripted && !json) printf("\nNo fix of this cause has a script: follow the steps of 'tshoot show %s'.\n", article);
+  status = dry ? EXIT_OK : worked ? EXIT_OK : EXIT_FAIL;
+  if (!json && !dry) printf("\n%s\n", worked ? "Fixed." : "No fix verified; nothing was left changed.");
+  if (finish_host(host, save, log) != EXIT_OK) status = EXIT_FAIL;
+  if (json) {
+    out = json_object();
+    json_object_set_new(out, "cause", cli_jstr(cause));
+    json_object_set_new(out, "article", cli_jstr(article));
+    json_object_set_new(out, "dry_run", json_boolean(dry));
+    json_object_set(out, "tries", tries);
+    json_object_set_new(out, "fixed_by", cli_jstr(worked));
+    if (cli_json_print(out) != EXIT_OK) status = EXIT_FAIL;
+    out = NULL;
+  }
+
+done:
+  if (out) json_decref(out);
+  if (tries) json_decref(tries);
+  tshoot_session_free(s);
+  tshoot_article_free(art);
+  free(article);
+  tshoot_host_free(host);
+  tshoot_kb_close(kb);
+  return status;
+}
+
+/* ===== tshoot run ===== */
+
+int cmd_run(int argc, char **argv)
+{
+  static const struct option longs[] = {
+    { "kb", required_argument, NULL, 'k' },
+    { "host", required_argument, NULL, 'H' },
+    { "apply", no_argument, NULL, 'a' },
+    { "verify", no_argument, NULL, 'v' },
+    { "yes", no_argument, NULL, 'y' },
+    { "save", required_argument, NULL, 'S' },
+    { "log", required_argument, NULL, 'L' },
+    { "json", no_argument, NULL, 'j' },
+    { "memory", required_argument, NULL, 'M' },
+    { "instructions", required_argument, NULL, 'I' },
+    { "time", required_argument, NULL, 'T' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 }
+  };
+  const char *kb_opt = NULL, *host_spec = NULL, *save = NULL, *log = NULL, *name;
+  tshoot_limits lim = TSHOOT_LIMITS_INIT;
+  tshoot_host *host = NULL;
+  tshoot_run *run = NULL;
+  tshoot_fix_info confirm_all;
+  char *body = NULL;
+  size_t len = 0, k;
+  int c, rc, apply = 0, verify = 0, yes = 0, json = 0, status = EXIT_FAIL;
+  tshoot_script_mode mode;
+
+  opterr = 0;
+  optind = 0;
+  while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
+    switch (c) {
+    case 'k': kb_opt = optarg; break;
+    case 'H': host_spec = optarg; break;
+    case 'a': apply = 1; break;
+    case 'v': verify = 1; break;
+    case 'y': yes = 1; break;
+    case 'S': save = optarg; break;
+    case 'L': log = optarg; break;
+    case 'j': json = 1; break;
+    case 'M': case 'I': case 'T':
+      if (cli_parse_limits(&lim, c, optarg) != 0)
+        return cli_usage_error("run", "--%s wants a positive number, not '%s'",
+                               c == 'M' ? "memory" : c == 'I' ? "instructions" : "time", optarg);
+      break;
+    case 'h': cli_print_command_help(stdout, "run"); return EXIT_OK;
+    default: return cli_getopt_error("run", c, argv);
+    }
+  }
+  if (optind != argc - 1) return cli_usage_error("run", "give one script: a file, or a name stored in the KB");
+  if (apply && verify) return cli_usage_error("run", "--apply already verifies; give one of --apply and --verify");
+  if (save && !host_spec) return cli_usage_error("run", "--save writes the simulated machine: give --host sim:FILE");
+  name = argv[optind];
+  if (slurp(name, &body, &len) != 0) {
+    tshoot_kb *kb = NULL;
+    int err = errno;
+    if (strchr(name, '/') && access(name, F_OK) == 0) return cli_error("cannot read %s: %s", name, strerror(err));
+    /* not a file: a script stored in the KB */
+    if (cli_open_kb(&kb, kb_opt, NULL) != EXIT_OK) return EXIT_FAIL;
+    rc = tshoot_kb_script(&body, &len, kb, name);
+    tshoot_kb_close(kb);
+    if (rc != TSHOOT_OK) {
+      cli_lib_error(rc);
+      cli_note("'%s' is neither a file nor a script in the KB", name);
+      return EXIT_FAIL;
+    }
+  }
+  if (host_spec && (status = cli_open_host(&host, host_spec)) != EXIT_OK) goto done;
+  if (yes && host) tshoot_host_sim_confirm(host, 1);
+
+  /* A fix when asked to apply or verify it; else first as a probe, and as a
+  ** fix (its plan) if it turns out to return a table. */
+  mode = apply ? TSHOOT_RUN_APPLY : verify ? TSHOOT_RUN_VERIFY : TSHOOT_RUN_PROBE;
+  memset(&confirm_all, 0, sizeof confirm_all);
+  confirm_all.id = name;
+  confirm_all.title = name;
+  confirm_all.reversible = 1;
+  rc = tshoot_script_run(&run, host, name, body, len, mode, apply ? &confirm_all : NULL, &lim);
+  if (rc == TSHOOT_OK && mode == TSHOOT_RUN_PROBE && run->status == TSHOOT_ERROR &&
+      strstr(run->message, "not a table")) {
+    tshoot_run_free(run);
+    run = NULL;
+    mode = TSHOOT_RUN_PLAN;
+    rc = tshoot_script_run(&run, host, name, body, len, mode, NULL, &lim);
+  }
+  if (rc != TSHOOT_OK) { status = cli_lib_error(rc); goto done; }
+
+  status = run->status == TSHOOT_OK ? EXIT_OK : EXIT_FAIL;
+  if (json) {
+    json_t *o = run_json(run);
+    json_object_set_new(o, "script", cli_jstr(name));
+    json_object_set_new(o, "kind", json_string(mode == TSHOOT_RUN_PROBE ? "probe" : "fix"));
+    json_object_set_new(o, "mode", json_string(mode == TSHOOT_RUN_PROBE ? "probe" : mode == TSHOOT_RUN_PLAN ? "plan" :
+                                               mode == TSHOOT_RUN_APPLY ? "apply" : "verify"));
+    if (mode == TSHOOT_RUN_PROBE) json_object_set_new(o, "answer", cli_jstr(run->answer));
+    if (cli_json_print(o) != EXIT_OK) status = EXIT_FAIL;
+  } else {
+    for (k = 0; k < run->n_notes; k++) printf("note: %s\n", run->notes[k]);
+    if (run->status != TSHOOT_OK) {
+      cli_error("%s", run->message);
+      if (run->rolled_back) cli_note("every change was rolled back");
+    } else if (mode == TSHOOT_RUN_PROBE) {
+      printf("%s\n", run->answer ? run->answer : "(no answer: the probe cannot tell)");
+    } else if (mode == TSHOOT_RUN_PLAN) {
+      if (!run->n_changes) printf("plan: no change to the machine\n");
+      else { printf("plan (nothing was changed; --apply makes these changes):\n"); cli_print_changes(stdout, run->changes, run->n_changes, "  "); }
+    } else {
+      printf("%s\n", run->verified ? "verified" : "not verified");
+      cli_print_changes(stdout, run->changes, run->n_changes, "  ");
+    }
+    if (isatty(STDERR_FILENO))
+      fprintf(stderr, "(%.2f ms, %llu instructions, %zu KiB peak)\n", run->elapsed_ms, run->instructions,
+              run->memory_peak / 1024);
+  }
+  if (host && finish_host(host, save, log) != EXIT_OK) status = EXIT_FAIL;
+
+done:
+  tshoot_run_free(run);
+  tshoot_host_free(host);
+  free(body);
+  return status;
+}

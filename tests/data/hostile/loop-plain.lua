@@ -1,0 +1,4 @@
+-- Tries: an endless loop that calls nothing.
+-- Must: end with the instruction limit, quickly.
+-- expect: ELIMIT instruction
+while true do end

@@ -1,0 +1,637 @@
+/*
+** test-host-sim.c: the simulated host on tests/data/machines/sim-basic.json:
+** every callback's answers, lookups without regard to case, changes seen by
+** later reads, faults.ignore_writes, saving (round trip byte for byte, and a
+** change with its exact undo saves as the original), malformed descriptions
+** refused with the place named, confirmations, and out-of-memory paths.
+*/
+#include "tshoot.h"
+#include "tshoot_int.h"
+#include "host.h"
+#include "test.h"
+
+static char *basic_json;
+static size_t basic_len;
+
+typedef struct sim_t {
+  ts_sim *sim;
+  tshoot_host_ops ops;
+  tshoot_reply r;
+} sim_t;
+
+static int sim_open(sim_t *t)
+{
+  int rc;
+  memset(t, 0, sizeof *t);
+  ts_reply_init(&t->r);
+  rc = ts_sim_new(&t->sim, basic_json, basic_len, "sim-basic.json");
+  if (rc != TSHOOT_OK) {
+    fprintf(stderr, "sim-basic.json: %s\n", tshoot_error_last()->message);
+    return rc;
+  }
+  ts_sim_ops(t->sim, &t->ops);
+  return TSHOOT_OK;
+}
+
+static void sim_close(sim_t *t)
+{
+  ts_reply_clear(&t->r);
+  ts_sim_free(t->sim);
+  t->sim = NULL;
+}
+
+static char *save(sim_t *t)
+{
+  char *s = NULL;
+  CHECK_INT(ts_sim_save(&s, t->sim), TSHOOT_OK);
+  return s;
+}
+
+/* The reply as text: "nil", "int:N", "str:S", "json:J", "bool:B". */
+static const char *reply_text(sim_t *t)
+{
+  static char buf[4096];
+  switch (t->r.kind) {
+  case TS_REPLY_NIL: snprintf(buf, sizeof buf, "nil"); break;
+  case TS_REPLY_BOOL: snprintf(buf, sizeof buf, "bool:%d", t->r.b); break;
+  case TS_REPLY_INT: snprintf(buf, sizeof buf, "int:%lld", t->r.i); break;
+  case TS_REPLY_NUMBER: snprintf(buf, sizeof buf, "number:%g", t->r.d); break;
+  case TS_REPLY_STRING: snprintf(buf, sizeof buf, "str:%s", t->r.s); break;
+  case TS_REPLY_JSON: snprintf(buf, sizeof buf, "json:%s", t->r.s); break;
+  }
+  return buf;
+}
+
+static const char *reg_get(sim_t *t, const char *key, const char *name)
+{
+  ts_reply_clear(&t->r);
+  CHECK_INT(t->ops.registry_get(t->ops.payload, key, name, &t->r), TSHOOT_OK);
+  return reply_text(t);
+}
+
+static const char *reg_list(sim_t *t, const char *key)
+{
+  ts_reply_clear(&t->r);
+  CHECK_INT(t->ops.registry_list(t->ops.payload, key, &t->r), TSHOOT_OK);
+  return reply_text(t);
+}
+
+static const char *stat_(sim_t *t, const char *path)
+{
+  ts_reply_clear(&t->r);
+  CHECK_INT(t->ops.file_stat(t->ops.payload, path, &t->r), TSHOOT_OK);
+  return reply_text(t);
+}
+
+static const char *list(sim_t *t, const char *path)
+{
+  ts_reply_clear(&t->r);
+  CHECK_INT(t->ops.file_list(t->ops.payload, path, &t->r), TSHOOT_OK);
+  return reply_text(t);
+}
+
+static const char *svc(sim_t *t, const char *name)
+{
+  ts_reply_clear(&t->r);
+  CHECK_INT(t->ops.service_get(t->ops.payload, name, &t->r), TSHOOT_OK);
+  return reply_text(t);
+}
+
+static int set_s(sim_t *t, const char *key, const char *name, const char *s)
+{
+  tshoot_reg_value v = { 0, 0, s };
+  return t->ops.registry_set(t->ops.payload, key, name, &v);
+}
+
+static int set_i(sim_t *t, const char *key, const char *name, long long i)
+{
+  tshoot_reg_value v = { 1, i, NULL };
+  return t->ops.registry_set(t->ops.payload, key, name, &v);
+}
+
+#define KEY_PROV "HKLM\\SOFTWARE\\Example\\Provider"
+#define DLL "C:\\Program Files\\Example\\provider.dll"
+#define DLL_STAT "json:{\"mtime\":1700000000,\"sha256\":\"3f79bb7b435b05321651daefd374cdc681dc06faa65e374e38337b88ca046dea\"," \
+  "\"signature\":{\"signed\":true,\"signer\":\"Example Ltd\",\"valid\":true},\"size\":1843200,\"version\":\"9.2.4.3252\"}"
+
+static void test_sim__ops_are_complete(void)
+{
+  sim_t t;
+  if (sim_open(&t) != TSHOOT_OK) { CHECK(0); return; }
+  CHECK_INT(t.ops.version, TSHOOT_HOST_OPS_VERSION);
+  CHECK(t.ops.payload == t.sim);
+  CHECK(t.ops.registry_get && t.ops.registry_set && t.ops.registry_delete && t.ops.registry_list);
+  CHECK(t.ops.file_stat && t.ops.file_list && t.ops.file_move && t.ops.process_list);
+  CHECK(t.ops.service_get && t.ops.service_control && t.ops.system_info);
+  CHECK(t.ops.ui_confirm && t.ops.ui_progress && t.ops.ui_notify);
+  CHECK_STR(t.ops.quarantine_dir, "C:\\ProgramData\\tshoot\\quarantine");
+  CHECK_INT(t.ops.ui_progress(t.ops.payload, 0.5, "half"), TSHOOT_OK);
+  CHECK_INT(t.ops.ui_notify(t.ops.payload, "hello"), TSHOOT_OK);
+  sim_close(&t);
+}
+
+static void test_sim__registry_reads(void)
+{
+  sim_t t;
+  if (sim_open(&t) != TSHOOT_OK) { CHECK(0); return; }
+  CHECK_STR(reg_get(&t, KEY_PROV, "DllPath"), "str:" DLL);
+  CHECK_STR(reg_get(&t, KEY_PROV, "Enabled"), "int:1");
+  CHECK_STR(reg_get(&t, KEY_PROV, ""), "str:default value");
+  CHECK_STR(reg_get(&t, KEY_PROV, NULL), "str:default value");
+  /* keys and value names without regard to case */
+  CHECK_STR(reg_get(&t, "hklm\\software\\EXAMPLE\\provider", "dllpath"), "str:" DLL);
+  /* missing: nothing, not an error */
+  CHECK_STR(reg_get(&t, KEY_PROV, "Nope"), "nil");
+  CHECK_STR(reg_get(&t, "HKLM\\SOFTWARE\\Nope", "DllPath"), "nil");
+  CHECK_STR(reg_get(&t, "HKLM\\SOFTWARE\\Example", "x"), "nil");     /* implicit key */
+  CHECK_STR(reg_list(&t, KEY_PROV),
+            "json:{\"subkeys\":[\"Options\"],\"values\":{\"\":\"default value\",\"DllPath\":\"" "C:\\\\Program Files\\\\Example\\\\provider.dll"
+            "\",\"Enabled\":1}}");
+  CHECK_STR(reg_list(&t, "hklm\\software"), "json:{\"subkeys\":[\"Example\",\"Policies\"],\"values\":{}}");
+  CHECK_STR(reg_list(&t, "HKLM\\SOFTWARE\\Example"), "json:{\"subkeys\":[\"Empty\",\"Provider\"],\"values\":{}}");
+  CHECK_STR(reg_list(&t, "HKLM\\SOFTWARE\\Example\\Empty"), "json:{\"subkeys\":[],\"values\":{}}");
+  CHECK_STR(reg_list(&t, "HKLM"), "json:{\"subkeys\":[\"SOFTWARE\"],\"values\":{}}");
+  CHECK_STR(reg_list(&t, "HKCC"), "json:{\"subkeys\":[],\"values\":{}}");     /* hives always exist */
+  CHECK_STR(reg_list(&t, "HKLM\\SOFTWARE\\Nope"), "nil");
+  CHECK_STR(reg_list(&t, "HKLM\\SOFTWARE\\Exam"), "nil");                     /* a prefix is not a key */
+  /* malformed keys are refused, with the reason in the reply and the error */
+  ts_reply_clear(&t.r);
+  CHECK_INT(t.ops.registry_get(t.ops.payload, "SOFTWARE\\x", "v", &t.r), TSHOOT_EINVALID);
+  CHECK_CONTAINS(t.r.error, "must start with a hive");
+  CHECK_CONTAINS(tshoot_error_last()->message, "registry.get: 'SOFTWARE\\x'");
+  ts_reply_clear(&t.r);
+  CHECK_INT(t.ops.registry_list(t.ops.payload, "HKLM\\\\x", &t.r), TSHOOT_EINVALID);
+  CHECK_CONTAINS(t.r.error, "empty part");
+  ts_reply_clear(&t.r);
+  CHECK_INT(t.ops.registry_list(t.ops.payload, "HKLM\\x\\", &t.r), TSHOOT_EINVALID);
+  sim_close(&t);
+}
+
+static void test_sim__files_processes_services_system(void)
+{
+  sim_t t;
+  if (sim_open(&t) != TSHOOT_OK) { CHECK(0); return; }
+  CHECK_STR(stat_(&t, DLL), DLL_STAT);
+  CHECK_STR(stat_(&t, "c:/program files/example/PROVIDER.DLL"), DLL_STAT);   /* case, slashes */
+  CHECK_STR(stat_(&t, "C:\\Program Files\\Example\\readme.txt"), "json:{\"size\":120}");
+  CHECK_STR(stat_(&t, "C:\\Windows\\System32\\provider.dll"), "json:{\"signature\":{\"signed\":false},\"size\":2000}");
+  CHECK_STR(stat_(&t, "C:\\Program Files\\Example"), "json:{\"folder\":true}");
+  CHECK_STR(stat_(&t, "C:\\Program Files\\Example\\"), "json:{\"folder\":true}");
+  CHECK_STR(stat_(&t, "C:\\"), "json:{\"folder\":true}");
+  CHECK_STR(stat_(&t, "C:\\Program Files\\Example\\nope.dll"), "nil");
+  CHECK_STR(stat_(&t, "C:\\Program Files\\Exam"), "nil");
+  CHECK_STR(stat_(&t, "D:\\"), "nil");
+  CHECK_STR(list(&t, "C:\\Program Files\\Example"), "json:[\"Plugins\",\"provider.dll\",\"readme.txt\"]");
+  CHECK_STR(list(&t, "c:\\PROGRAM FILES\\"), "json:[\"Example\"]");
+  CHECK_STR(list(&t, "C:"), "json:[\"Program Files\",\"Windows\"]");
+  CHECK_STR(list(&t, "C:\\Program Files\\Example\\provider.dll"), "nil");     /* a file, not a folder */
+  CHECK_STR(list(&t, "C:\\Nope"), "nil");
+  ts_reply_clear(&t.r);
+  CHECK_INT(t.ops.file_stat(t.ops.payload, "", &t.r), TSHOOT_EINVALID);
+  CHECK_CONTAINS(t.r.error, "empty path");
+
+  ts_reply_clear(&t.r);
+  CHECK_INT(t.ops.process_list(t.ops.payload, &t.r), TSHOOT_OK);
+  CHECK_STR(reply_text(&t), "json:[{\"modules\":[\"C:\\\\Program Files\\\\Example\\\\provider.dll\"],\"name\":\"OUTLOOK.EXE\","
+            "\"path\":\"C:\\\\Program Files\\\\Microsoft Office\\\\root\\\\Office16\\\\OUTLOOK.EXE\",\"pid\":4242},"
+            "{\"name\":\"System\",\"pid\":4}]");
+
+  CHECK_STR(svc(&t, "ExampleSvc"), "json:{\"path\":\"C:\\\\Program Files\\\\Example\\\\svc.exe\",\"start\":\"auto\",\"status\":\"running\"}");
+  CHECK_STR(svc(&t, "spooler"), "json:{\"start\":\"manual\",\"status\":\"stopped\"}");
+  CHECK_STR(svc(&t, "Nope"), "nil");
+
+  ts_reply_clear(&t.r);
+  CHECK_INT(t.ops.system_info(t.ops.payload, &t.r), TSHOOT_OK);
+  CHECK_STR(reply_text(&t), "json:{\"admin\":true,\"arch\":\"x64\",\"hostname\":\"PC-TEST\","
+            "\"os\":{\"build\":19045,\"edition\":\"Pro\",\"name\":\"Windows\",\"version\":\"10.0\"},\"user\":\"tester\"}");
+  sim_close(&t);
+}
+
+static void test_sim__empty_machine(void)
+{
+  ts_sim *s = NULL;
+  tshoot_host_ops ops;
+  tshoot_reply r;
+  char *out = NULL;
+  ts_reply_init(&r);
+  CHECK_INT(ts_sim_new(&s, "{}", 2, "empty.json"), TSHOOT_OK);
+  if (!s) return;
+  ts_sim_ops(s, &ops);
+  CHECK_INT(ops.system_info(ops.payload, &r), TSHOOT_OK);
+  CHECK_STR(r.s, "{}");
+  ts_reply_clear(&r);
+  CHECK_INT(ops.process_list(ops.payload, &r), TSHOOT_OK);
+  CHECK_STR(r.s, "[]");
+  ts_reply_clear(&r);
+  CHECK_INT(ops.ui_confirm(ops.payload, "ok?", &r), TSHOOT_OK);
+  CHECK_INT(r.kind, TS_REPLY_BOOL);
+  CHECK_INT(r.b, 1);
+  ts_reply_clear(&r);
+  CHECK_INT(ts_sim_save(&out, s), TSHOOT_OK);
+  CHECK_STR(out, "{}\n");
+  ts_free(out);
+  ts_sim_free(s);
+}
+
+static void test_sim__confirm(void)
+{
+  sim_t t;
+  ts_sim *s = NULL;
+  char *out;
+  if (sim_open(&t) != TSHOOT_OK) { CHECK(0); return; }
+  ts_reply_clear(&t.r);
+  CHECK_INT(t.ops.ui_confirm(t.ops.payload, "Apply?", &t.r), TSHOOT_OK);
+  CHECK_STR(reply_text(&t), "bool:1");
+  ts_sim_set_confirm(t.sim, 0);
+  ts_reply_clear(&t.r);
+  CHECK_INT(t.ops.ui_confirm(t.ops.payload, "Apply?", &t.r), TSHOOT_OK);
+  CHECK_STR(reply_text(&t), "bool:0");
+  out = save(&t);
+  CHECK_CONTAINS(out, "\"confirm\": false");
+  /* a machine that says no, saved and loaded, still says no */
+  CHECK_INT(ts_sim_new(&s, out, strlen(out), "saved"), TSHOOT_OK);
+  if (s) {
+    tshoot_host_ops ops;
+    ts_sim_ops(s, &ops);
+    ts_reply_clear(&t.r);
+    CHECK_INT(ops.ui_confirm(ops.payload, "Apply?", &t.r), TSHOOT_OK);
+    CHECK_STR(reply_text(&t), "bool:0");
+    ts_sim_free(s);
+  }
+  ts_free(out);
+  ts_sim_set_confirm(t.sim, 1);
+  out = save(&t);
+  CHECK(!strstr(out, "confirm"));                 /* the default is not written */
+  ts_free(out);
+  sim_close(&t);
+}
+
+static void test_sim__registry_changes(void)
+{
+  sim_t t;
+  char *out;
+  if (sim_open(&t) != TSHOOT_OK) { CHECK(0); return; }
+  /* a new value, then an existing one in another case: the name keeps its case */
+  CHECK_INT(set_s(&t, KEY_PROV, "Extra", "x"), TSHOOT_OK);
+  CHECK_STR(reg_get(&t, KEY_PROV, "extra"), "str:x");
+  CHECK_INT(set_i(&t, KEY_PROV, "DLLPATH", 7), TSHOOT_OK);
+  CHECK_STR(reg_get(&t, KEY_PROV, "DllPath"), "int:7");
+  CHECK_STR(reg_list(&t, KEY_PROV), "json:{\"subkeys\":[\"Options\"],\"values\":{\"\":\"default value\",\"DllPath\":7,"
+            "\"Enabled\":1,\"Extra\":\"x\"}}");
+  /* a value in a new key: the key is made, in the case of the keys above it */
+  CHECK_INT(set_i(&t, "hklm\\software\\example\\New\\Deeper", "N", -5), TSHOOT_OK);
+  CHECK_STR(reg_get(&t, "HKLM\\SOFTWARE\\Example\\New\\Deeper", "n"), "int:-5");
+  CHECK_STR(reg_list(&t, "HKLM\\SOFTWARE\\Example"), "json:{\"subkeys\":[\"Empty\",\"New\",\"Provider\"],\"values\":{}}");
+  CHECK_STR(reg_list(&t, "HKLM\\SOFTWARE\\Example\\new"), "json:{\"subkeys\":[\"Deeper\"],\"values\":{}}");
+  out = save(&t);
+  CHECK_CONTAINS(out, "\"HKLM\\\\SOFTWARE\\\\Example\\\\New\\\\Deeper\": {");
+  ts_free(out);
+  /* in a hive with nothing in it yet, the hive is written as Windows does */
+  CHECK_INT(set_i(&t, "hkcc\\System", "x", 1), TSHOOT_OK);
+  CHECK_STR(reg_list(&t, "HKCC"), "json:{\"subkeys\":[\"System\"],\"values\":{}}");
+  out = save(&t);
+  CHECK_CONTAINS(out, "\"HKCC\\\\System\": {");
+  ts_free(out);
+  /* a key alone (name NULL): made empty */
+  CHECK_INT(t.ops.registry_set(t.ops.payload, "HKCU\\Software\\Made", NULL, NULL), TSHOOT_OK);
+  CHECK_STR(reg_list(&t, "HKCU\\Software\\Made"), "json:{\"subkeys\":[],\"values\":{}}");
+  /* deleting a value, a missing value, a missing key: fine */
+  CHECK_INT(t.ops.registry_delete(t.ops.payload, KEY_PROV, "extra"), TSHOOT_OK);
+  CHECK_STR(reg_get(&t, KEY_PROV, "Extra"), "nil");
+  CHECK_INT(t.ops.registry_delete(t.ops.payload, KEY_PROV, "extra"), TSHOOT_OK);
+  CHECK_INT(t.ops.registry_delete(t.ops.payload, "HKLM\\SOFTWARE\\Nope", NULL), TSHOOT_OK);
+  CHECK_INT(t.ops.registry_delete(t.ops.payload, "HKLM\\SOFTWARE\\Nope", "v"), TSHOOT_OK);
+  /* deleting a key takes everything under it, but not its neighbours */
+  CHECK_INT(t.ops.registry_delete(t.ops.payload, "hklm\\software\\example\\provider", NULL), TSHOOT_OK);
+  CHECK_STR(reg_list(&t, KEY_PROV), "nil");
+  CHECK_STR(reg_list(&t, KEY_PROV "\\Options"), "nil");
+  CHECK_STR(reg_get(&t, KEY_PROV "\\Options", "Level"), "nil");
+  CHECK_STR(reg_list(&t, "HKLM\\SOFTWARE\\Example"), "json:{\"subkeys\":[\"Empty\",\"New\"],\"values\":{}}");
+  /* the parent of a deleted key stays, even with nothing else in it */
+  CHECK_INT(t.ops.registry_delete(t.ops.payload, "HKCU\\Software\\Example", NULL), TSHOOT_OK);
+  CHECK_INT(t.ops.registry_delete(t.ops.payload, "HKCU\\Software\\Made", NULL), TSHOOT_OK);
+  CHECK_STR(reg_list(&t, "HKCU\\Software"), "json:{\"subkeys\":[],\"values\":{}}");
+  CHECK_STR(reg_list(&t, "HKCU"), "json:{\"subkeys\":[\"Software\"],\"values\":{}}");
+  /* refused: a hive, a value without a value, bad UTF-8 */
+  CHECK_INT(t.ops.registry_delete(t.ops.payload, "HKLM", NULL), TSHOOT_EINVALID);
+  CHECK_INT(set_s(&t, "HKLM", "x", "y"), TSHOOT_EINVALID);
+  CHECK_INT(t.ops.registry_set(t.ops.payload, KEY_PROV, "x", NULL), TSHOOT_EINVALID);
+  CHECK_INT(set_s(&t, KEY_PROV, "x", "\xff\xfe"), TSHOOT_EINVALID);
+  CHECK_CONTAINS(tshoot_error_last()->message, "UTF-8");
+  sim_close(&t);
+}
+
+static int move(sim_t *t, const char *from, const char *to)
+{
+  return t->ops.file_move(t->ops.payload, from, to);
+}
+
+static void test_sim__file_moves_and_services(void)
+{
+  sim_t t;
+  if (sim_open(&t) != TSHOOT_OK) { CHECK(0); return; }
+  CHECK_INT(move(&t, DLL, "C:\\ProgramData\\tshoot\\quarantine\\provider.dll.1"), TSHOOT_OK);
+  CHECK_STR(stat_(&t, DLL), "nil");
+  CHECK_STR(stat_(&t, "c:\\programdata\\TSHOOT\\quarantine\\provider.dll.1"), DLL_STAT);
+  CHECK_STR(list(&t, "C:\\ProgramData\\tshoot\\quarantine"), "json:[\"provider.dll.1\"]");
+  CHECK_STR(list(&t, "C:\\Program Files\\Example"), "json:[\"Plugins\",\"readme.txt\"]");
+  /* missing source, existing target */
+  CHECK_INT(move(&t, DLL, "C:\\x.dll"), TSHOOT_ENOTFOUND);
+  CHECK_CONTAINS(tshoot_error_last()->message, "file.move: there is no file or folder 'C:\\Program Files\\Example\\provider.dll'");
+  CHECK_INT(move(&t, "C:\\Program Files\\Example\\readme.txt", "C:\\programdata\\tshoot\\quarantine\\PROVIDER.dll.1"), TSHOOT_ERROR);
+  CHECK_CONTAINS(tshoot_error_last()->message, "already exists");
+  CHECK_INT(move(&t, "C:\\Program Files\\Example\\readme.txt", "C:\\Program Files\\Example\\Plugins"), TSHOOT_ERROR);
+  CHECK_INT(move(&t, "C:\\Program Files\\Example\\readme.txt", "C:\\Program Files\\Example\\Plugins\\extra.dll\\x"), TSHOOT_ERROR);
+  CHECK_CONTAINS(tshoot_error_last()->message, "is a file");
+  CHECK_INT(move(&t, "C:\\Program Files\\Example", "C:\\Program Files\\Example\\Sub"), TSHOOT_EINVALID);
+  /* back, then a folder, then a change of case */
+  CHECK_INT(move(&t, "C:\\ProgramData\\tshoot\\quarantine\\provider.dll.1", DLL), TSHOOT_OK);
+  CHECK_STR(stat_(&t, DLL), DLL_STAT);
+  CHECK_STR(stat_(&t, "C:\\ProgramData"), "nil");           /* emptied folders are gone */
+  CHECK_INT(move(&t, "C:\\Program Files\\Example\\Plugins", "c:\\program files\\Addons"), TSHOOT_OK);
+  CHECK_STR(list(&t, "C:\\Program Files"), "json:[\"Addons\",\"Example\"]");
+  CHECK_STR(stat_(&t, "C:\\Program Files\\Addons\\extra.dll"), "json:{\"version\":\"1.0\"}");
+  CHECK_INT(move(&t, "C:\\Program Files\\Example\\readme.txt", "C:\\Program Files\\Example\\README.TXT"), TSHOOT_OK);
+  CHECK_STR(list(&t, "C:\\Program Files\\Example"), "json:[\"provider.dll\",\"README.TXT\"]");
+
+  /* services */
+  CHECK_INT(t.ops.service_control(t.ops.payload, "examplesvc", "stop"), TSHOOT_OK);
+  CHECK_CONTAINS(svc(&t, "ExampleSvc"), "\"status\":\"stopped\"");
+  CHECK_INT(t.ops.service_control(t.ops.payload, "ExampleSvc", "start"), TSHOOT_OK);
+  CHECK_CONTAINS(svc(&t, "ExampleSvc"), "\"status\":\"running\"");
+  CHECK_INT(t.ops.service_control(t.ops.payload, "Spooler", "start"), TSHOOT_OK);
+  CHECK_CONTAINS(svc(&t, "Spooler"), "\"status\":\"running\"");
+  CHECK_INT(t.ops.service_control(t.ops.payload, "OldSvc", "start"), TSHOOT_ERROR);
+  CHECK_CONTAINS(tshoot_error_last()->message, "disabled");
+  CHECK_CONTAINS(svc(&t, "OldSvc"), "\"status\":\"stopped\"");
+  CHECK_INT(t.ops.service_control(t.ops.payload, "Nope", "start"), TSHOOT_ENOTFOUND);
+  CHECK_CONTAINS(tshoot_error_last()->message, "service.start: there is no service 'Nope'");
+  CHECK_INT(t.ops.service_control(t.ops.payload, "Spooler", "restart"), TSHOOT_EINVALID);
+  sim_close(&t);
+}
+
+static void test_sim__ignore_writes(void)
+{
+  sim_t t;
+  char *before, *after;
+  if (sim_open(&t) != TSHOOT_OK) { CHECK(0); return; }
+  before = save(&t);
+  CHECK_INT(set_i(&t, "HKLM\\SOFTWARE\\Policies\\Example", "Locked", 0), TSHOOT_OK);
+  CHECK_INT(set_i(&t, "hklm\\software\\policies", "New", 1), TSHOOT_OK);
+  CHECK_INT(set_i(&t, "HKLM\\SOFTWARE\\Policies\\Example\\Sub", "New", 1), TSHOOT_OK);
+  CHECK_INT(t.ops.registry_delete(t.ops.payload, "HKLM\\SOFTWARE\\Policies\\Example", "Locked"), TSHOOT_OK);
+  CHECK_INT(t.ops.registry_delete(t.ops.payload, "HKLM\\SOFTWARE\\Policies", NULL), TSHOOT_OK);
+  CHECK_INT(move(&t, "C:\\Windows\\System32\\provider.dll", "C:\\x.dll"), TSHOOT_OK);
+  CHECK_INT(move(&t, "C:\\Program Files\\Example\\readme.txt", "C:\\Windows\\System32\\readme.txt"), TSHOOT_OK);
+  CHECK_STR(reg_get(&t, "HKLM\\SOFTWARE\\Policies\\Example", "Locked"), "int:1");
+  CHECK_STR(stat_(&t, "C:\\Windows\\System32\\provider.dll"), "json:{\"signature\":{\"signed\":false},\"size\":2000}");
+  CHECK_STR(stat_(&t, "C:\\x.dll"), "nil");
+  after = save(&t);
+  CHECK_STR(after, before);
+  ts_free(after);
+  /* a prefix is a whole part: "PoliciesX" is not under "Policies" */
+  CHECK_INT(set_i(&t, "HKLM\\SOFTWARE\\PoliciesX", "v", 1), TSHOOT_OK);
+  CHECK_STR(reg_get(&t, "HKLM\\SOFTWARE\\PoliciesX", "v"), "int:1");
+  /* deleting a key above an ignored one keeps the ignored one */
+  CHECK_INT(t.ops.registry_delete(t.ops.payload, "HKLM\\SOFTWARE", NULL), TSHOOT_OK);
+  CHECK_STR(reg_get(&t, KEY_PROV, "Enabled"), "nil");
+  CHECK_STR(reg_get(&t, "HKLM\\SOFTWARE\\PoliciesX", "v"), "nil");
+  CHECK_STR(reg_get(&t, "HKLM\\SOFTWARE\\Policies\\Example", "Locked"), "int:1");
+  CHECK_STR(reg_list(&t, "HKLM\\SOFTWARE"), "json:{\"subkeys\":[\"Policies\"],\"values\":{}}");
+  ts_free(before);
+  sim_close(&t);
+}
+
+static void test_sim__save_round_trip(void)
+{
+  sim_t t;
+  ts_sim *s2 = NULL;
+  char *a, *b = NULL;
+  if (sim_open(&t) != TSHOOT_OK) { CHECK(0); return; }
+  a = save(&t);
+  CHECK_INT(ts_sim_new(&s2, a, strlen(a), "saved.json"), TSHOOT_OK);
+  if (s2) CHECK_INT(ts_sim_save(&b, s2), TSHOOT_OK);
+  CHECK_STR(b, a);
+  /* sorted, names in their own case, the comments kept */
+  CHECK_CONTAINS(a, "\"HKCU\\\\Software\\\\Example\": {\n      \"LastUser\": \"tester\"\n    },\n"
+                 "    \"HKLM\\\\SOFTWARE\\\\Example\\\\Empty\": {},\n");
+  CHECK_CONTAINS(a, "\"comment\": \"the good copy\"");
+  CHECK_CONTAINS(a, "\"comment\": \"cannot be started\"");
+  CHECK_CONTAINS(a, "\"machine\": \"sim-basic\"");
+  CHECK_CONTAINS(a, "\"ignore_writes\": [\n      \"HKLM\\\\SOFTWARE\\\\Policies\",");
+  ts_free(a);
+  ts_free(b);
+  ts_sim_free(s2);
+  sim_close(&t);
+  {
+    /* a key without values with keys under it is implied, so not written */
+    static const char implied[] = "{\"registry\": {\"HKLM\\\\A\": {}, \"HKLM\\\\A\\\\B\": {}, \"HKLM\\\\C\": {\"v\": 1}, "
+                                  "\"HKLM\\\\C\\\\D\": {}}}";
+    ts_sim *s = NULL;
+    char *out = NULL;
+    CHECK_INT(ts_sim_new(&s, implied, strlen(implied), "implied.json"), TSHOOT_OK);
+    if (s) CHECK_INT(ts_sim_save(&out, s), TSHOOT_OK);
+    CHECK_STR(out, "{\n  \"registry\": {\n    \"HKLM\\\\A\\\\B\": {},\n    \"HKLM\\\\C\": {\n      \"v\": 1\n    },\n"
+              "    \"HKLM\\\\C\\\\D\": {}\n  }\n}\n");
+    ts_free(out);
+    ts_sim_free(s);
+  }
+}
+
+/* Each change followed by its exact undo (as the journal does it) saves as
+** the machine did before. */
+static void test_sim__change_and_undo_save_the_same(void)
+{
+  sim_t t;
+  char *orig, *now;
+  if (sim_open(&t) != TSHOOT_OK) { CHECK(0); return; }
+  orig = save(&t);
+
+  /* change a value, put it back */
+  CHECK_INT(set_s(&t, KEY_PROV, "dllpath", "D:\\other.dll"), TSHOOT_OK);
+  CHECK_INT(set_s(&t, KEY_PROV, "DllPath", DLL), TSHOOT_OK);
+  /* a new value, deleted */
+  CHECK_INT(set_i(&t, KEY_PROV, "New", 1), TSHOOT_OK);
+  CHECK_INT(t.ops.registry_delete(t.ops.payload, KEY_PROV, "New"), TSHOOT_OK);
+  /* a value in new keys, undone by deleting the topmost key made */
+  CHECK_INT(set_i(&t, "HKLM\\SOFTWARE\\Vendor\\A\\B", "N", 1), TSHOOT_OK);
+  CHECK_INT(t.ops.registry_delete(t.ops.payload, "HKLM\\SOFTWARE\\Vendor", NULL), TSHOOT_OK);
+  /* a deleted value, put back */
+  CHECK_INT(t.ops.registry_delete(t.ops.payload, KEY_PROV, "Enabled"), TSHOOT_OK);
+  CHECK_INT(set_i(&t, KEY_PROV, "Enabled", 1), TSHOOT_OK);
+  /* a deleted key with everything under it, rebuilt key by key */
+  CHECK_INT(t.ops.registry_delete(t.ops.payload, KEY_PROV, NULL), TSHOOT_OK);
+  CHECK_INT(t.ops.registry_set(t.ops.payload, KEY_PROV, NULL, NULL), TSHOOT_OK);
+  CHECK_INT(set_s(&t, KEY_PROV, "", "default value"), TSHOOT_OK);
+  CHECK_INT(set_s(&t, KEY_PROV, "DllPath", DLL), TSHOOT_OK);
+  CHECK_INT(set_i(&t, KEY_PROV, "Enabled", 1), TSHOOT_OK);
+  CHECK_INT(t.ops.registry_set(t.ops.payload, KEY_PROV "\\Options", NULL, NULL), TSHOOT_OK);
+  CHECK_INT(set_i(&t, KEY_PROV "\\Options", "Level", 3), TSHOOT_OK);
+  /* the only key under its parent, deleted and rebuilt */
+  CHECK_INT(t.ops.registry_delete(t.ops.payload, "HKCU\\Software\\Example", NULL), TSHOOT_OK);
+  now = save(&t);
+  CHECK(strcmp(now, orig) != 0);
+  ts_free(now);
+  CHECK_INT(t.ops.registry_set(t.ops.payload, "HKCU\\Software\\Example", NULL, NULL), TSHOOT_OK);
+  CHECK_INT(set_s(&t, "HKCU\\Software\\Example", "LastUser", "tester"), TSHOOT_OK);
+  /* an empty key, deleted and made again */
+  CHECK_INT(t.ops.registry_delete(t.ops.payload, "HKLM\\SOFTWARE\\Example\\Empty", NULL), TSHOOT_OK);
+  CHECK_INT(t.ops.registry_set(t.ops.payload, "HKLM\\SOFTWARE\\Example\\Empty", NULL, NULL), TSHOOT_OK);
+  /* a file to the quarantine and back; a folder moved and back */
+  CHECK_INT(move(&t, DLL, "C:\\ProgramData\\tshoot\\quarantine\\provider.dll.1"), TSHOOT_OK);
+  CHECK_INT(move(&t, "C:\\ProgramData\\tshoot\\quarantine\\provider.dll.1", DLL), TSHOOT_OK);
+  CHECK_INT(move(&t, "C:\\Program Files\\Example", "C:\\Old"), TSHOOT_OK);
+  CHECK_INT(move(&t, "C:\\Old", "C:\\Program Files\\Example"), TSHOOT_OK);
+  /* a service stopped and started */
+  CHECK_INT(t.ops.service_control(t.ops.payload, "ExampleSvc", "stop"), TSHOOT_OK);
+  CHECK_INT(t.ops.service_control(t.ops.payload, "ExampleSvc", "start"), TSHOOT_OK);
+
+  now = save(&t);
+  CHECK_STR(now, orig);
+  ts_free(now);
+  ts_free(orig);
+  sim_close(&t);
+}
+
+typedef struct bad_case {
+  const char *json;
+  int line, column;           /* 0: not checked */
+  const char *message;        /* a part of the message */
+} bad_case;
+
+static void test_sim__malformed_descriptions_name_the_place(void)
+{
+  static const bad_case cases[] = {
+    { "{\n  \"registry\": {,\n}", 2, 0, "not valid JSON" },
+    { "{\"ui\": {}, \"ui\": {}}", 0, 0, "duplicate" },
+    { "[]", 1, 1, "a machine description is a JSON object" },
+    { "{\n  \"machine\": \"m\",\n  \"regsitry\": {}\n}", 3, 3, "regsitry: unknown member (expected machine, description" },
+    { "{\n  \"files\": {\n    \"C:\\\\x.dll\": { \"size\": \"big\" }\n  }\n}", 3, 28,
+      "files.\"C:\\\\x.dll\".size: expected an integer" },
+    { "{\"files\": {\"C:\\\\x.dll\": {\"size\": -1}}}", 1, 34, "files.\"C:\\\\x.dll\".size: expected an integer >= 0" },
+    { "{\"files\": {\"C:\\\\\\u00e9\\\\x.dll\": {\"size\": 1.5}}}", 1, 42, "files.\"C:\\\\\xc3\xa9\\\\x.dll\".size: expected an integer" },
+    { "{\"files\": {\"C:\\\\x.dll\": {\"signature\": {\"sgned\": true}}}}", 1, 40,
+      "files.\"C:\\\\x.dll\".signature.sgned: unknown member (expected signed, signer or valid)" },
+    { "{\"files\": {\"C:\\\\x.dll\": {\"sha256\": \"...\"}}}", 1, 36, "sha256: expected 64 hexadecimal digits" },
+    { "{\"files\": {\"C:\\\\x\": {}, \"C:\\\\x\\\\y.dll\": {}}}", 1, 25, "files.\"C:\\\\x\\\\y.dll\": inside \"C:\\x\", which is a file" },
+    { "{\"files\": {\"C:\\\\X.dll\": {}, \"c:/x.DLL\": {}}}", 1, 29, "files.\"c:/x.DLL\": the same file as \"C:\\X.dll\"" },
+    { "{\"files\": {\"C:\\\\dir\\\\\": {}}}", 0, 0, "cannot end with a separator" },
+    { "{\n\"registry\": {\n  \"HKLM\\\\A\": { \"V\": true }\n}}", 3, 21,
+      "registry.\"HKLM\\\\A\".V: expected a string (REG_SZ) or an integer (REG_DWORD)" },
+    { "{\"registry\": {\"HKLM\\\\A\": { \"V\": [1] }}}", 0, 0, "expected a string (REG_SZ) or an integer" },
+    { "{\"registry\": {\"HKLM\\\\A\": { \"V\": 1, \"v\": 2 }}}", 1, 36, "registry.\"HKLM\\\\A\".v: the same value as \"V\"" },
+    { "{\"registry\": {\"HKLM\\\\A\": {}, \"hklm\\\\a\": {}}}", 1, 30, "registry.\"hklm\\\\a\": the same key as \"HKLM\\A\"" },
+    { "{\"registry\": {\"HKEY_LOCAL_MACHINE\\\\A\": {}}}", 1, 15, "a key must start with a hive" },
+    { "{\"registry\": {\"HKLM\": {}}}", 0, 0, "not the hive itself" },
+    { "{\"registry\": {\"HKLM\\\\A\": 5}}", 0, 0, "registry.\"HKLM\\\\A\": expected an object of values" },
+    { "{\"processes\": [{\"pid\": 1}, {\"pid\": \"x\"}]}", 1, 36, "processes[1].pid: expected an integer" },
+    { "{\"processes\": [{\"modules\": [\"a\", 3]}]}", 1, 34, "processes[0].modules[1]: expected a string" },
+    { "{\"processes\": {}}", 0, 0, "processes: expected an array" },
+    { "{\"services\": {\"S\": {\"start\": \"auto\"}}}", 1, 20, "services.S: a service needs a \"status\"" },
+    { "{\"services\": {\"S\": {\"status\": \"paused\"}}}", 1, 31, "services.S.status: expected \"running\" or \"stopped\"" },
+    { "{\"services\": {\"S\": {\"status\": \"running\", \"start\": \"boot\"}}}", 0, 0, "services.S.start: expected \"auto\", \"manual\" or \"disabled\"" },
+    { "{\"system\": {\"os\": {\"build\": \"19045\"}}}", 1, 29, "system.os.build: expected an integer" },
+    { "{\"system\": {\"admin\": \"yes\"}}", 0, 0, "system.admin: expected true or false" },
+    { "{\"ui\": {\"confirm\": \"yes\"}}", 0, 0, "ui.confirm: expected true or false" },
+    { "{\"faults\": {\"ignore_writes\": \"HKLM\"}}", 0, 0, "faults.ignore_writes: expected an array" },
+    { "{\"faults\": {\"ignore_writes\": [\"\"]}}", 0, 0, "faults.ignore_writes[0]: expected a key or path" },
+    { "{\"machine\": 1}", 1, 13, "machine: expected a string" },
+    { "{\"x\": [[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}", 1, 22, "nested deeper than 16" },
+  };
+  size_t i;
+  int any = 0;
+  for (i = 0; i < TS_ARRAY_LEN(cases); i++) {
+    const bad_case *c = &cases[i];
+    ts_sim *s = (ts_sim *)1;
+    const tshoot_error *e;
+    test_cur_failed = 0;
+    CHECK_INT(ts_sim_new(&s, c->json, strlen(c->json), "sim.json"), TSHOOT_EINVALID);
+    CHECK(s == NULL);
+    e = tshoot_error_last();
+    CHECK_INT(e->code, TSHOOT_EINVALID);
+    CHECK_STR(e->file, "sim.json");
+    CHECK_CONTAINS(e->message, c->message);
+    if (c->line) CHECK_INT(e->line, c->line);
+    if (c->column) CHECK_INT(e->column, c->column);
+    if (test_cur_failed) fprintf(stderr, "  case %zu: %s\n  -> %d:%d: %s\n", i, c->json, e->line, e->column, e->message);
+    any |= test_cur_failed;
+  }
+  test_cur_failed = any;
+  {
+    ts_sim *s = NULL;
+    CHECK_INT(ts_sim_new(&s, "{}", (size_t)17 * 1024 * 1024, "big.json"), TSHOOT_EINVALID);
+    CHECK_CONTAINS(tshoot_error_last()->message, "larger than 16 MiB");
+    CHECK_INT(ts_sim_new(NULL, "{}", 2, "x"), TSHOOT_EINVALID);
+  }
+}
+
+/* Every allocation failing in turn: an error, never a crash or a leak, and
+** a failed change changes nothing. */
+static void test_sim__out_of_memory(void)
+{
+  long n;
+  int done = 0;
+  for (n = 0; n < 100000 && !done; n++) {
+    ts_sim *s = NULL;
+    int rc;
+    ts_alloc_fail_after(n);
+    rc = ts_sim_new(&s, basic_json, basic_len, "sim-basic.json");
+    ts_alloc_fail_after(-1);
+    if (rc == TSHOOT_OK) { ts_sim_free(s); done = 1; }
+    else CHECK_INT(rc, TSHOOT_ENOMEM);
+  }
+  CHECK(done);
+  done = 0;
+  for (n = 0; n < 100000 && !done; n++) {
+    sim_t t;
+    char *before, *after = NULL, *after2;
+    int rc, rc2, rc3;
+    if (sim_open(&t) != TSHOOT_OK) { CHECK(0); return; }
+    before = save(&t);
+    ts_alloc_fail_after(n);
+    rc = set_s(&t, "HKLM\\SOFTWARE\\Vendor\\New", "Name", "value");
+    rc2 = rc == TSHOOT_OK ? t.ops.registry_delete(t.ops.payload, KEY_PROV, NULL) : rc;
+    rc3 = rc2 == TSHOOT_OK ? move(&t, "C:\\Program Files\\Example", "C:\\Old") : rc2;
+    if (rc3 == TSHOOT_OK) rc3 = ts_sim_save(&after, t.sim);
+    ts_alloc_fail_after(-1);
+    if (rc == TSHOOT_ENOMEM) {
+      after2 = save(&t);
+      CHECK_STR(after2, before);               /* the failed set changed nothing */
+      ts_free(after2);
+    } else if (rc3 == TSHOOT_OK) {
+      done = 1;
+      CHECK_CONTAINS(after, "\"C:\\\\Old\\\\provider.dll\"");
+    } else {
+      CHECK_INT(rc3, TSHOOT_ENOMEM);
+    }
+    ts_free(after);
+    ts_free(before);
+    sim_close(&t);
+  }
+  CHECK(done);
+}
+
+int main(void)
+{
+  const char *root = getenv("TSHOOT_SOURCE_ROOT");
+  char path[1024];
+  snprintf(path, sizeof path, "%s/tests/data/machines/sim-basic.json", root ? root : "..");
+  if (ts_read_file(&basic_json, &basic_len, path, 1 << 20) != TSHOOT_OK) {
+    fprintf(stderr, "fixture: %s\n", tshoot_error_last()->message);
+    return 99;
+  }
+  RUN(test_sim__ops_are_complete);
+  RUN(test_sim__registry_reads);
+  RUN(test_sim__files_processes_services_system);
+  RUN(test_sim__empty_machine);
+  RUN(test_sim__confirm);
+  RUN(test_sim__registry_changes);
+  RUN(test_sim__file_moves_and_services);
+  RUN(test_sim__ignore_writes);
+  RUN(test_sim__save_round_trip);
+  RUN(test_sim__change_and_undo_save_the_same);
+  RUN(test_sim__malformed_descriptions_name_the_place);
+  RUN(test_sim__out_of_memory);
+  ts_free(basic_json);
+  TEST_EXIT();
+}
