@@ -1,0 +1,306 @@
+#!/bin/bash
+# The Kerio probes and fixes (scripts/kerio/) on the simulated machines of
+# kb/kerio/machines/, one machine per cause plus a healthy one:
+#   - every probe, run with `tshoot run SCRIPT --host sim:MACHINE --json`, gives
+#     the answer the machine is built for (or none where it cannot tell);
+#   - `tshoot diagnose --host` concludes the machine's cause, and asks the person
+#     fewer questions than the same diagnosis without the host, where the person
+#     also gives the answers the probes found;
+#   - `tshoot fix CAUSE --yes --save` verifies the fix a script can do, and the
+#     saved machine shows its change; a cause whose scripted fixes only guide the
+#     person verifies nothing and leaves the machine as it was; --dry-run changes
+#     nothing; and on a variant of the machine whose faults swallow the fix's
+#     writes the fix fails its verify and the machine is rolled back exactly.
+# "As it was" means: equal to the machine saved by a run that changes nothing.
+. "$(dirname "$0")/lib.sh"
+MACHINES="$TSHOOT_SOURCE_ROOT/kb/kerio/machines"
+SCRIPTS="$TSHOOT_SOURCE_ROOT/scripts/kerio"
+KB="$WORK/kerio.db"
+
+run compile --quiet --Werror --scripts "$TSHOOT_SOURCE_ROOT/scripts" "$TSHOOT_SOURCE_ROOT/kb/kerio" -o "$KB"
+expect_rc 0 "compile the Kerio KB with its scripts"
+ok "the Kerio KB compiles with every probe and fix script"
+
+# ----- what each probe answers on each machine ("-": it cannot tell)
+# The healthy machine's answers; every other machine lists only what differs.
+PROBES="office-version office-install-type office-bitness os-version koff-version koff-server-match
+  koff-updater-service dll-exists dll-location dll-signature dll-size dll-loaded-by av-exclusions
+  cache-on-network mapi-registered"
+BASELINE="office-version=365 office-install-type=c2r office-bitness=x86 os-version=win10
+  koff-version=10.0.6.8504 koff-server-match=same koff-updater-service=yes dll-exists=yes
+  dll-location=kerio-folder dll-signature=valid dll-size=1800 dll-loaded-by=outlook av-exclusions=yes
+  cache-on-network=no mapi-registered=yes"
+probe_expect() { # probe_expect MACHINE: the answers that differ from the baseline
+  case "$1" in
+    healthy) echo "" ;;
+    kofmsp-registry-overwrite) echo "office-version=2016 office-install-type=msi dll-loaded-by=- mapi-registered=no" ;;
+    kofmsp-os-unsupported) echo "office-version=2010 office-install-type=msi os-version=win7 dll-loaded-by=-" ;;
+    kofmsp-profile-corrupt) echo "office-version=2021 os-version=win11 dll-loaded-by=-" ;;
+    kofmsp-version-mismatch) echo "office-version=2019 koff-version=9.2.4.3252 koff-server-match=client-older
+      koff-updater-service=no dll-size=1672" ;;
+    kofmsp-malware) echo "dll-location=temp dll-signature=missing dll-size=48 dll-loaded-by=script" ;;
+    kofmsp-dll-missing) echo "dll-exists=no dll-location=- dll-signature=- dll-size=- dll-loaded-by=-" ;;
+    mapi-provider-blocked) echo "dll-loaded-by=- mapi-registered=no" ;;
+    mapi-bitness-mismatch) echo "office-bitness=x64 dll-loaded-by=- mapi-registered=no" ;;
+    koff-cache-corrupt) echo "dll-loaded-by=-" ;;
+    koff-antivirus) echo "dll-loaded-by=- av-exclusions=no" ;;
+    koff-db-upgrade-disk) echo "dll-loaded-by=-" ;;
+    koff-slow-storage) echo "dll-loaded-by=- cache-on-network=yes" ;;
+    *) fail "no probe answers written down for machine $1" ;;
+  esac
+}
+
+# ----- each machine's cause, what the person answers, and how its fixes end
+# machine|cause|fix that verifies ("-": none, every scripted fix only guides)|person's answers|text
+CASES="kofmsp-registry-overwrite|kofmsp.registry-overwrite|kofmsp.fix.reg-technician|update.recent=office profile.new-works=no scope.affected=pc error.seen=mapi-kofmsp eventlog.provider-blocked=no office.reinstalled=no koff.recently-updated=no server.upgraded=no|outlook does not start, MAPI was unable to load the information service kofmsp.dll
+kofmsp-os-unsupported|kofmsp.os-unsupported|-|koff.recently-updated=yes error.seen=crash profile.new-works=no scope.affected=pc update.recent=no|outlook does not start since the kerio connector was upgraded
+kofmsp-profile-corrupt|kofmsp.profile-corrupt|kofmsp.fix.new-profile|profile.new-works=yes scope.affected=profile error.seen=folders|cannot open your default e-mail folders
+kofmsp-version-mismatch|kofmsp.version-mismatch|-|server.upgraded=yes koff.upgrade-prompt=yes scope.affected=many-pcs|kerio outlook connector asks to upgrade every time outlook starts
+kofmsp-malware|kofmsp.malware|kofmsp.fix.quarantine|dll.scan=malicious dll.idle-activity=foreign|is kofmsp.dll a virus
+kofmsp-dll-missing|kofmsp.dll-missing|-|scope.affected=pc error.seen=mapi-kofmsp profile.new-works=no update.recent=no|kofmsp.dll error, MAPI was unable to load the information service
+mapi-provider-blocked|mapi.provider-blocked|mapi.fix.blocked-register|eventlog.provider-blocked=yes update.recent=office error.seen=mapi-kofmsp scope.affected=pc|MAPI was unable to load the information service after the Office update
+mapi-bitness-mismatch|mapi.bitness-mismatch|-|office.reinstalled=yes update.recent=office error.seen=mapi-kofmsp scope.affected=pc profile.new-works=no eventlog.provider-blocked=no|the outlook connector stopped loading after switching to 64-bit office
+koff-cache-corrupt|koff.cache-corrupt|koff.fix.clear-cache|error.seen=loading-profile koff.tray-error=yes profile.new-works=yes scope.affected=profile disk.space-low=no|outlook stuck on loading profile
+koff-antivirus|koff.antivirus|koff.fix.av-exclusions|error.seen=loading-profile scope.affected=pc profile.new-works=no koff.tray-error=yes|outlook hangs on loading profile
+koff-db-upgrade-disk|koff.db-upgrade-disk|koff.fix.db-fresh-start|koff.recently-updated=yes disk.space-low=yes error.seen=loading-profile koff.tray-error=no update.recent=no scope.affected=pc|not enough disk space for the kerio database upgrade, outlook stuck on loading profile
+koff-slow-storage|koff.slow-storage|-|hw.ram=lt4 error.seen=loading-profile koff.tray-error=no scope.affected=many-pcs profile.new-works=no koff.recently-updated=no update.recent=no disk.space-low=no office.reinstalled=no eventlog.provider-blocked=no koff.upgrade-prompt=no server.upgraded=no dll.scan=clean dll.idle-activity=normal|outlook very slow loading profile"
+
+# probe script -> the KB question it answers (mapi-registered.lua answers none yet)
+question_of() {
+  case "$1" in
+    office-version) echo office.version ;; office-install-type) echo office.install-type ;;
+    office-bitness) echo office.bitness ;; os-version) echo os.version ;;
+    koff-version) echo koff.version ;; koff-server-match) echo koff.server-match ;;
+    koff-updater-service) echo koff.updater-service ;; dll-exists) echo dll.exists ;;
+    dll-location) echo dll.location ;; dll-signature) echo dll.signature ;;
+    dll-size) echo dll.size-kb ;; dll-loaded-by) echo dll.loaded-by ;;
+    av-exclusions) echo av.exclusions ;; cache-on-network) echo koff.cache-on-network ;;
+    *) echo "" ;;
+  esac
+}
+
+# expected MACHINE PROBE: the answer written down for it
+expected() {
+  local pair want=""
+  for pair in $BASELINE $(probe_expect "$1"); do
+    if [ "${pair%%=*}" = "$2" ]; then want=${pair#*=}; fi
+  done
+  [ -n "$want" ] || fail "no expected answer for $2 on $1"
+  echo "$want"
+}
+
+# same_machine A B: two saved machines are the same
+same_machine() {
+  cmp -s "$1" "$2" && return 0
+  echo "--- $1 and $2 differ:" >&2
+  diff "$1" "$2" | head -40 >&2
+  return 1
+}
+
+# saved EXPR FILE "what": a Python expression over m (the saved machine) must hold.
+# reg(key, name) reads a value (case-insensitive, as Windows), keys(prefix) the keys
+# under a key, files(prefix) the files under a folder.
+saved() {
+  python3 - "$2" "$1" <<'PY' || fail "$3: the saved machine is not as expected: $1"
+import json, sys
+m = json.load(open(sys.argv[1], encoding="utf-8"))
+R = {k.lower(): {n.lower(): v for n, v in vals.items()} for k, vals in m.get("registry", {}).items()}
+def reg(key, name):
+    return R.get(key.lower(), {}).get(name.lower())
+def keys(prefix):
+    p = prefix.lower()
+    return [k for k in R if k == p or k.startswith(p + "\\")]
+def files(prefix):
+    p = prefix.lower()
+    return [f for f in m.get("files", {}) if f.lower().startswith(p + "\\")]
+ok = eval("(" + sys.argv[2] + "\n)")
+if not ok:
+    print("saved machine:", json.dumps(m, indent=1)[:3000], file=sys.stderr)
+    sys.exit(1)
+PY
+}
+
+KDIR='C:\Program Files (x86)\Kerio\Outlook Connector (Offline Edition)'
+DATA='C:\Users\anna\AppData\Local\Kerio\Outlook Connector'
+MAPIREG='HKLM\SOFTWARE\WOW6432Node\Microsoft\Windows Messaging Subsystem\Services\KOFF'
+OL16='HKCU\Software\Microsoft\Office\16.0\Outlook'
+# fix_change MACHINE: what the verified fix must have changed in the saved machine
+fix_change() {
+  case "$1" in
+    kofmsp-registry-overwrite)
+      printf '%s\n' "reg(r'$MAPIREG', 'PR_SERVICE_DLL_NAME') == r'$KDIR\\kofmsp.dll'" ;;
+    mapi-provider-blocked)
+      printf '%s\n' "reg(r'$MAPIREG', 'PR_SERVICE_DLL_NAME') == r'$KDIR\\kofmsp.dll' and
+            all(reg(k, '001f3d0a') in (None, r'$KDIR\\kofmsp.dll') and reg(k, '001f300a') in (None, r'$KDIR\\kofmsp.dll')
+                for k in keys(r'$OL16\\Profiles\\Kerio'))" ;;
+    kofmsp-profile-corrupt)
+      printf '%s\n' "reg(r'$OL16', 'DefaultProfile') == 'Kerio new' and keys(r'$OL16\\Profiles\\Kerio') and
+            any(reg(k, '001f3d0a') == r'$KDIR\\kofmsp.dll' for k in keys(r'$OL16\\Profiles\\Kerio new'))" ;;
+    kofmsp-malware)
+      printf '%s\n' "r'C:\\Users\\anna\\AppData\\Local\\Temp\\kofmsp.dll' not in m['files'] and
+            r'$KDIR\\KofMsp32.dll' in m['files']" ;;
+    koff-cache-corrupt)
+      printf '%s\n' "not files(r'$DATA\\Kerio') and len(files(r'$DATA\\Kerio.old')) == 2" ;;
+    koff-db-upgrade-disk)
+      printf '%s\n' "not files(r'$DATA\\Kerio') and len(files(r'$DATA\\Kerio.old')) == 3" ;;
+    koff-antivirus)
+      printf '%s\n' "reg(r'HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender\\Exclusions', 'Exclusions_Paths') == 1 and
+            reg(r'HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender\\Exclusions\\Paths', r'$DATA') == '0'" ;;
+    *) fail "no expected change written down for $1" ;;
+  esac
+}
+# fault_prefixes MACHINE: what the faulty variant ignores, so every fix of its cause fails
+fault_prefixes() {
+  case "$1" in
+    kofmsp-registry-overwrite|mapi-provider-blocked)
+      printf '%s\n' '["HKLM\\SOFTWARE\\WOW6432Node\\Microsoft\\Windows Messaging Subsystem"]' ;;
+    kofmsp-profile-corrupt|koff-cache-corrupt|koff-antivirus)
+      printf '%s\n' '["HKCU\\Software\\Microsoft\\Office\\16.0\\Outlook\\Profiles", "HKLM\\SOFTWARE\\Policies",
+             "C:\\Users\\anna\\AppData\\Local\\Kerio"]' ;;
+    kofmsp-malware) printf '%s\n' '["C:\\Users\\anna\\AppData\\Local\\Temp"]' ;;
+    koff-db-upgrade-disk) printf '%s\n' '["C:\\Users\\anna\\AppData\\Local\\Kerio"]' ;;
+    *) fail "no faults written down for $1" ;;
+  esac
+}
+
+# resave MACHINE-FILE OUT: the machine saved by a run that changes nothing
+resave() {
+  run run "$SCRIPTS/os-version.lua" --host "sim:$1" --save "$2" --json
+  expect_rc 0 "re-save $1 through a probe"
+}
+
+# ----- 1. the probes
+n_machines=0
+for file in "$MACHINES"/*.json; do
+  m=$(basename "$file" .json)
+  n_machines=$((n_machines + 1))
+  for p in $PROBES; do
+    want=$(expected "$m" "$p")
+    run run "$SCRIPTS/$p.lua" --host "sim:$file" --json
+    expect_rc 0 "probe $p on $m"
+    if [ "$want" = "-" ]; then
+      json 'j["status"] == "ok" and j["kind"] == "probe" and j["answer"] is None' "probe $p on $m: no answer"
+    else
+      json "j['status'] == 'ok' and j['kind'] == 'probe' and j['answer'] == '$want'" "probe $p on $m: $want"
+    fi
+  done
+  ok "$m: every probe answers as the machine is built"
+done
+[ "$n_machines" -ge 13 ] || fail "only $n_machines machines in $MACHINES"
+
+# the KB names each probe on the question it answers
+for p in $PROBES; do
+  q=$(question_of "$p")
+  [ -n "$q" ] || continue
+  grep -q "<question id=\"$q\"[^>]*probe=\"kerio/$p.lua\"" "$TSHOOT_SOURCE_ROOT"/kb/kerio/*.xml \
+    || fail "question $q does not name probe kerio/$p.lua"
+done
+ok "every probe is wired to its question"
+
+# ----- 2. diagnose with the host, and without it
+: > "$WORK/counts"
+while IFS='|' read -r m cause fix person text; do
+  file="$MACHINES/$m.json"
+  : > "$WORK/person.answers"
+  for a in $person; do echo "${a%%=*} = ${a#*=}" >> "$WORK/person.answers"; done
+  # without the host the person gives the probes' answers as well
+  cp "$WORK/person.answers" "$WORK/all.answers"
+  : > "$WORK/probe.answers"
+  for p in $PROBES; do
+    q=$(question_of "$p")
+    want=$(expected "$m" "$p")
+    if [ -n "$q" ] && [ "$want" != "-" ]; then
+      echo "$q = $want" >> "$WORK/all.answers"
+      echo "$q" >> "$WORK/probe.answers"
+    fi
+  done
+  # shellcheck disable=SC2086 # the text is words, as a person types them
+  run diagnose --kb "$KB" --host "sim:$file" --answers "$WORK/person.answers" --json $text
+  expect_rc 0 "diagnose $m with the host"
+  json "j['conclusion']['cause'] == '$cause'" "diagnose $m with the host concludes $cause"
+  json 'j["probed"] > 0 and any(s["source"] == "probe" for s in j["steps"])' "probes answered on $m"
+  cp "$WORK/out" "$WORK/with-host.json"
+  # shellcheck disable=SC2086
+  run diagnose --kb "$KB" --answers "$WORK/all.answers" --json $text
+  expect_rc 0 "diagnose $m without the host"
+  json "j['conclusion']['cause'] == '$cause'" "diagnose $m without the host concludes $cause"
+  # With the host the person is never asked what a probe found on this machine, and never
+  # gets more questions than without it (where only the person can tell, as whether a new
+  # profile works, the host cannot spare them anything); in total they get fewer (below).
+  python3 - "$WORK/with-host.json" "$WORK/out" "$WORK/probe.answers" "$WORK/counts" <<'PY' || fail "$m: the host does not spare the person questions"
+import json, sys
+host, plain = (json.load(open(p, encoding="utf-8")) for p in sys.argv[1:3])
+found = set(open(sys.argv[3], encoding="utf-8").read().split())
+person = lambda j: [s["question"] for s in j["steps"] if s.get("kind") == "ask" and s.get("source") != "probe"]
+a, b = person(host), person(plain)
+assert not found & set(a), ("the person was asked what a probe found", found & set(a))
+assert len(a) <= len(b) and host["questions_asked"] <= plain["questions_asked"], (a, b)
+open(sys.argv[4], "a").write("%d %d\n" % (len(a), len(b)))
+print("   questions to the person: %d with the host, %d without" % (len(a), len(b)))
+PY
+  ok "$m: diagnose --host concludes $cause; the person is asked nothing a probe found, and no more"
+done <<< "$CASES"
+python3 - "$WORK/counts" <<'PY' || fail "over all machines the host does not spare the person questions"
+pairs = [tuple(map(int, l.split())) for l in open(__import__("sys").argv[1])]
+a, b = sum(p[0] for p in pairs), sum(p[1] for p in pairs)
+print("   in all: %d questions to the person with the host, %d without" % (a, b))
+assert len(pairs) >= 12 and a < b
+PY
+ok "over every machine the host spares the person questions"
+
+# ----- 3. fixes: applied, dry run, and rolled back on a machine that swallows writes
+while IFS='|' read -r m cause fix person text; do
+  file="$MACHINES/$m.json"
+  resave "$file" "$WORK/orig.json"
+
+  run fix "$cause" --kb "$KB" --host "sim:$file" --dry-run --save "$WORK/dry.json" --json
+  expect_rc 0 "fix $cause --dry-run on $m"
+  json 'j["dry_run"] and j["fixed_by"] is None and all(t["outcome"] in ("manual", "planned", "plan failed") for t in j["tries"])' \
+    "fix --dry-run on $m only plans"
+  same_machine "$WORK/orig.json" "$WORK/dry.json" || fail "fix --dry-run changed $m"
+
+  run fix "$cause" --kb "$KB" --host "sim:$file" --yes --save "$WORK/fixed.json" --json
+  if [ "$fix" = "-" ]; then
+    expect_rc 1 "fix $cause on $m: only guided fixes"
+    json 'j["fixed_by"] is None and any(t.get("run", {}).get("notes") for t in j["tries"])' \
+      "fix on $m: the guided fixes show their steps and none verifies"
+    same_machine "$WORK/orig.json" "$WORK/fixed.json" || fail "a guided fix changed $m"
+    ok "$m: the guided fixes show their steps, verify nothing and change nothing"
+    continue
+  fi
+  expect_rc 0 "fix $cause on $m"
+  json "j['fixed_by'] == '$fix' and [t for t in j['tries'] if t['fix'] == '$fix'][0]['run']['verified']" \
+    "fix $cause on $m: $fix verifies"
+  json "[t for t in j['tries'] if t['fix'] == '$fix'][0]['plan']['changes']" "the plan of $fix on $m changes something"
+  saved "$(fix_change "$m")" "$WORK/fixed.json" "$fix on $m"
+  ok "$m: $fix applies and verifies; --dry-run changes nothing"
+
+  # the variant whose faults swallow the fix's writes
+  python3 - "$file" "$WORK/faulty.json" "$(fault_prefixes "$m")" <<'PY' || fail "cannot write the faulty variant of $m"
+import json, sys
+m = json.load(open(sys.argv[1], encoding="utf-8"))
+m["faults"] = {"ignore_writes": json.loads(sys.argv[3])}
+json.dump(m, open(sys.argv[2], "w", encoding="utf-8"), indent=1)
+PY
+  resave "$WORK/faulty.json" "$WORK/faulty-orig.json"
+  run fix "$cause" --kb "$KB" --host "sim:$WORK/faulty.json" --yes --save "$WORK/faulty-fixed.json" --json
+  expect_rc 1 "fix $cause on faulty $m"
+  json "j['fixed_by'] is None and [t for t in j['tries'] if t['fix'] == '$fix'][0]['outcome'] == 'failed'" \
+    "fix $cause on faulty $m: $fix fails its verify"
+  json "[t for t in j['tries'] if t['fix'] == '$fix'][0]['run']['rolled_back']" \
+    "fix $cause on faulty $m: $fix is rolled back"
+  json "not any('rollback failed' in t['run']['message'] for t in j['tries'] if 'run' in t)" \
+    "fix $cause on faulty $m: every failed fix rolls back"
+  same_machine "$WORK/faulty-orig.json" "$WORK/faulty-fixed.json" || fail "the failed fix left faulty $m changed"
+  ok "$m: where the writes do not take, $fix fails its verify and the machine is rolled back"
+done <<< "$CASES"
+
+# ----- 4. nothing to fix on the healthy machine
+resave "$MACHINES/healthy.json" "$WORK/orig.json"
+run fix kofmsp.malware --kb "$KB" --host "sim:$MACHINES/healthy.json" --yes --save "$WORK/fixed.json" --json
+expect_rc 1 "quarantine on the healthy machine"
+json '[t for t in j["tries"] if t["fix"] == "kofmsp.fix.quarantine"][0]["outcome"] == "plan failed"' \
+  "the quarantine finds nothing to quarantine on the healthy machine"
+same_machine "$WORK/orig.json" "$WORK/fixed.json" || fail "the quarantine changed the healthy machine"
+ok "healthy: the quarantine finds no fake kofmsp.dll and changes nothing"
+done_checks
