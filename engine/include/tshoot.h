@@ -209,6 +209,9 @@ typedef struct tshoot_kb_options {
 **   version); TSHOOT_EIO; TSHOOT_ENOMEM.
 ** The file must not be modified while open; replacing it by rename (as
 ** tshoot_compile does) is safe: this handle keeps reading the file it opened.
+** The first open turns SQLite's process-wide memory statistics off (they take
+** one lock on every allocation, which serialises searching threads), unless
+** the application initialised SQLite before: then its setting stands.
 */
 TSHOOT_API int tshoot_kb_open(tshoot_kb **out, const char *path,
                               const tshoot_kb_options *opts);
@@ -775,7 +778,7 @@ TSHOOT_API int tshoot_script_run(tshoot_run **out, tshoot_host *host, const char
 
 /* The body of script `name` ("kerio/os-version.lua") stored in `kb`, owned by
 ** the caller (tshoot_free), NUL-terminated.
-** @return TSHOOT_OK; TSHOOT_ENOTFOUND (with a did-you-mean); TSHOOT_ECORRUPT.
+** @return TSHOOT_OK; TSHOOT_ENOTFOUND; TSHOOT_ECORRUPT.
 ** Thread: safe on a shared kb. */
 TSHOOT_API int tshoot_kb_script(char **body, size_t *len, tshoot_kb *kb, const char *name);
 

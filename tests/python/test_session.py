@@ -1,0 +1,277 @@
+"""tshoot.Session: steps, answers, explanations, save and load."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import tshoot
+from conftest import KERIO_TEXT
+
+
+def walk(s, answers, limit=100):
+    """Answer from `answers` (question -> value), 'don't know' otherwise, fixes
+    fail; return the Conclude step and the questions asked."""
+    asked = []
+    for _ in range(limit):
+        step = s.next()
+        if isinstance(step, tshoot.Conclude):
+            return step, asked
+        if isinstance(step, tshoot.Ask):
+            asked.append(step.question)
+            if step.question in answers:
+                s.answer(step.question, answers[step.question])
+            else:
+                s.unknown(step.question)
+        else:
+            s.fix_result(step.fix, False)
+    pytest.fail("no conclusion")
+
+
+def test_kerio_diagnosis(kb):
+    s = kb.session(KERIO_TEXT, fixes=False)
+    assert isinstance(s, tshoot.Session) and s.kb is kb and s.host is None
+    step, asked = walk(s, {"dll.exists": "no", "scope.affected": "pc"})
+    assert step.cause == "kofmsp.dll-missing"
+    assert step.article == "kofmsp" and step.cause_title
+    assert 0.5 < step.probability <= 1
+    assert step.questions_asked == len(s.answers()) == len(asked)
+    assert step.kind == "conclude" and tshoot.Conclude.kind == "conclude"
+    # asking again repeats the conclusion
+    assert s.next() == step
+
+
+def test_ask_step(kb):
+    s = kb.session(KERIO_TEXT, fixes=False)
+    step = s.next()
+    assert isinstance(step, tshoot.Ask) and isinstance(step, tshoot.Step)
+    assert step.kind == "ask"
+    assert step.question and step.prompt
+    assert step.type in ("yesno", "choice", "version", "number", "text")
+    assert len(step.choices) == len(step.labels)
+    assert step.expected_gain > 0 and step.cost > 0 and step.questions_asked == 0
+    assert s.next() == step, "next() without an answer repeats the step"
+    r = repr(step)
+    assert r.startswith("Ask(question=") and "unit=" not in r   # None fields left out
+
+
+def test_pattern_matching(kb):
+    step = kb.session(KERIO_TEXT, fixes=False).next()
+    match step:
+        case tshoot.Ask(question=q, choices=choices):
+            assert q == step.question and choices == step.choices
+        case _:
+            pytest.fail("no match")
+
+
+def test_answer_values(kb):
+    s = kb.session(KERIO_TEXT, fixes=False)
+    s.answer("dll.exists", False)            # bool: yes/no
+    s.answer("office.version", 2019)        # numbers are written out
+    s.answer("koff.version", "9.2.4")       # a version
+    assert [(a.question, a.value) for a in s.answers()] == [
+        ("dll.exists", "no"), ("office.version", "2019"), ("koff.version", "9.2.4")]
+    assert all(isinstance(a, tshoot.Answer) for a in s.answers())
+    s.answer(question="dll.exists", value=True)
+    assert ("dll.exists", "yes") in [(a.question, a.value) for a in s.answers()]
+    with pytest.raises(TypeError):
+        s.answer("dll.exists", None)
+    with pytest.raises(TypeError):
+        s.answer("dll.exists", ["yes"])
+
+
+def test_answer_errors(kb):
+    s = kb.session()
+    with pytest.raises(tshoot.NotFound, match="did you mean 'office.version'") as e:
+        s.answer("office.versoin", "2019")
+    assert e.value.code == -4
+    with pytest.raises(tshoot.InvalidArgument, match="2019") as e:
+        s.answer("office.version", "2018")
+    assert isinstance(e.value, ValueError)
+    with pytest.raises(tshoot.NotFound):
+        s.unknown("no.such.question")
+    with pytest.raises(tshoot.NotFound):
+        s.undo()                              # nothing to undo
+    with pytest.raises(tshoot.NotFound):
+        s.symptom("no-such-symptom")
+    with pytest.raises(ValueError):
+        s.answer("office.version", "20\0019")
+
+
+def test_change_retract_undo(kb):
+    s = kb.session(KERIO_TEXT, fixes=False)
+    s.answer("scope.affected", "pc")
+    s.answer("dll.exists", "no")
+    s.unknown("update.recent")
+    assert [a.value for a in s.answers()] == ["pc", "no", None]
+    s.change("dll.exists", "yes")              # a changed answer is the most recent
+    assert [(a.question, a.value) for a in s.answers()] == [
+        ("scope.affected", "pc"), ("update.recent", None), ("dll.exists", "yes")]
+    s.undo()                                   # withdraws the most recent answer
+    assert [a.question for a in s.answers()] == ["scope.affected", "update.recent"]
+    s.retract("scope.affected")
+    assert [a.question for a in s.answers()] == ["update.recent"]
+
+
+def test_fix_steps(kb):
+    s = kb.session(KERIO_TEXT)
+    seen = []
+    for _ in range(60):
+        step = s.next()
+        if isinstance(step, tshoot.Conclude):
+            break
+        if isinstance(step, tshoot.Fix):
+            assert step.kind == "fix" and step.cause and step.article
+            fixes = {f.id for c in kb.article(step.article).causes for f in c.fixes}
+            assert step.fix in fixes
+            seen.append(step.fix)
+            s.fix_result(step.fix, worked=False)
+        else:
+            s.unknown(step.question)
+    assert seen, "the Kerio KB proposes fixes"
+    # a fix that works concludes on its cause
+    s = kb.session(KERIO_TEXT)
+    while True:
+        step = s.next()
+        if isinstance(step, tshoot.Fix):
+            s.fix_result(step.fix, True)
+            end = s.next()
+            assert isinstance(end, tshoot.Conclude) and end.cause == step.cause
+            break
+        assert isinstance(step, tshoot.Ask)
+        s.unknown(step.question)
+
+
+def test_describe_and_symptom(kb):
+    s = kb.session()
+    s.describe("MAPI was unable to load the information service KOFMSP.DLL")
+    top = s.causes()[0]
+    assert top.article == "kofmsp"
+    a = kb.article("kofmsp")
+    s.symptom(a.symptoms[0].id)
+    s.describe(b"kofmsp.dll")   # bytes are UTF-8
+
+
+def test_causes(kb):
+    s = kb.session(KERIO_TEXT)
+    causes = s.causes()
+    assert causes and all(isinstance(c, tshoot.CauseRank) for c in causes)
+    assert "none" in [c.cause for c in causes]
+    assert all(a.probability >= b.probability for a, b in zip(causes, causes[1:]))
+    assert abs(sum(c.probability for c in causes) - 1) < 1e-6
+
+
+def test_why_how(kb):
+    s = kb.session(KERIO_TEXT, fixes=False)
+    step = s.next()
+    why = s.why()
+    assert isinstance(why, tshoot.Explanation)
+    assert why.subject == step.question and why.text
+    assert why.causes and why.expected_gain > 0 and why.cost == step.cost
+    assert s.why(step.question) == why
+    s.answer("dll.exists", "no")
+    how = s.how()
+    assert how.subject == s.causes()[0].cause
+    assert how.items and all(isinstance(i, tshoot.Evidence) for i in how.items)
+    kinds = [i.kind for i in how.items]
+    assert "prior" in kinds and "answer" in kinds
+    answer = [i for i in how.items if i.kind == "answer"][0]
+    assert answer.subject == "dll.exists" and answer.factor > 0
+    other = s.causes()[1].cause
+    assert s.how(cause=other).subject == other
+    with pytest.raises(tshoot.NotFound):
+        s.how("no-such-cause")
+    with pytest.raises(tshoot.NotFound):
+        s.why("no.such.question")
+
+
+def test_save_load(kb):
+    s = kb.session(KERIO_TEXT, fixes=False)
+    s.answer("scope.affected", "pc")
+    s.unknown("update.recent")
+    data = s.save()
+    assert isinstance(data, str)
+    j = json.loads(data)
+    assert j["kb"] == kb.info.digest
+    back = tshoot.Session.load(kb, data)
+    assert isinstance(back, tshoot.Session) and back.kb is kb
+    assert back.answers() == s.answers()
+    assert back.next() == s.next()
+    assert back.causes() == s.causes()
+    # bytes too, and the same walk gives the same end
+    back2 = tshoot.Session.load(kb, data.encode())
+    assert walk(back2, {"dll.exists": "no"})[0] == walk(s, {"dll.exists": "no"})[0]
+
+
+def test_save_load_other_process(kb, kb_path):
+    s = kb.session(KERIO_TEXT, fixes=False)
+    s.answer("scope.affected", "pc")
+    s.answer("dll.exists", "no")
+    expect = walk(tshoot.Session.load(kb, s.save()), {})[0]
+    code = ("import sys, tshoot\n"
+            "kb = tshoot.KB(sys.argv[1])\n"
+            "s = tshoot.Session.load(kb, sys.stdin.read())\n"
+            "step = s.next()\n"
+            "while not isinstance(step, tshoot.Conclude):\n"
+            "    s.unknown(step.question)\n"
+            "    step = s.next()\n"
+            "print(step.cause, repr(step.probability))\n")
+    out = subprocess.run([sys.executable, "-c", code, kb_path], input=s.save(),
+                         capture_output=True, text=True, env=os.environ, check=True).stdout
+    assert out.split() == [expect.cause, repr(expect.probability)]
+
+
+def test_load_refuses(kb, car_kb):
+    s = kb.session(KERIO_TEXT)
+    s.answer("scope.affected", "pc")
+    data = s.save()
+    for bad in ["", "{}", "[]", "not json", data.replace('"pc"', '"nowhere"'),
+                data[:-5], '{"tshoot_session":1,"tshoot_session":1}', "x" * (2 << 20)]:
+        with pytest.raises(tshoot.InvalidArgument):
+            tshoot.Session.load(kb, bad)
+    with pytest.raises(tshoot.VersionMismatch):
+        tshoot.Session.load(car_kb, data)        # saved against another KB build
+    with pytest.raises(TypeError):
+        tshoot.Session.load(kb, 42)
+    with pytest.raises(TypeError):
+        tshoot.Session.load("kb", data)
+
+
+def test_options(kb):
+    s = kb.session(KERIO_TEXT, conclude_at=0.5, noise=0.05, fixes=False)
+    step, _ = walk(s, {"dll.exists": "no", "scope.affected": "pc"})
+    assert isinstance(step, tshoot.Conclude)
+    s = tshoot.Session(kb, KERIO_TEXT, written_order=True, fixes=False)
+    assert isinstance(s.next(), tshoot.Ask)
+    for bad in ({"conclude_at": 1.5}, {"noise": -0.1}):
+        with pytest.raises(tshoot.InvalidArgument):
+            kb.session(**bad)
+    with pytest.raises(TypeError):
+        tshoot.Session("not a KB")
+
+
+def test_close_session(kb):
+    with kb.session(KERIO_TEXT) as s:
+        s.next()
+    assert s.closed and "closed" in repr(s)
+    with pytest.raises(tshoot.InvalidArgument, match="closed"):
+        s.next()
+    s.close()
+
+
+def test_car_kb(car_kb):
+    # the classic rule base: every authored test case passes through the binding
+    from test_kb import run_case
+    for case in car_kb.tests():
+        step, _ = run_case(car_kb, case)
+        if case.expect_cause:
+            assert step.cause == case.expect_cause, case.id
+
+
+def test_many_sessions(kb):
+    sessions = [kb.session(KERIO_TEXT, fixes=False) for _ in range(500)]
+    for i, s in enumerate(sessions):
+        s.answer("dll.exists", "no" if i % 2 else "yes")
+    ends = {walk(s, {})[0].cause for s in sessions[:20]}
+    assert ends
