@@ -2,8 +2,10 @@
 ** host_sim.c: the simulated host. A machine description (JSON, the format is
 ** in docs/scripts.md, "Machine descriptions") is parsed into a machine held in
 ** memory: system facts, a registry, files, processes, services, how the user
-** answers confirmations, and faults. The callbacks of ts_sim_ops answer from
-** it and change it; ts_sim_save writes it back in the same format.
+** answers confirmations, faults, and what the person at the machine does
+** when asked to confirm (the steps of a fix that only guides: reinstalling,
+** upgrading, asking IT). The callbacks of ts_sim_ops answer from it and change
+** it; ts_sim_save writes it back in the same format.
 **
 ** Names are compared as Windows does: registry keys, value names, paths and
 ** service names without regard to ASCII case, but kept and written with the
@@ -27,7 +29,7 @@
 #include <string.h>
 
 #define SIM_MAX_INPUT (16u * 1024 * 1024)
-#define SIM_MAX_DEPTH 16          /* nesting of the description (it needs 4) */
+#define SIM_MAX_DEPTH 16          /* nesting of the description (it needs 7) */
 #define SIM_MAX_NAME 32767        /* bytes in a key, path, value or service name */
 #define SIM_QUARANTINE "C:\\ProgramData\\tshoot\\quarantine"
 
@@ -71,6 +73,15 @@ typedef struct sim_service {
   size_t order;
 } sim_service;
 
+/* A person's action: when a confirmation's text contains `when`, the
+** changes of `does` are made (once) before it is answered. */
+typedef struct sim_person {
+  char *when, *comment;
+  size_t *kmp;                /* `when`'s failure table, ASCII case folded */
+  json_t *does;               /* validated: registry, files, services, system */
+  int done;                   /* it acted (in this machine or before it was saved) */
+} sim_person;
+
 struct ts_sim {
   char *machine, *description, *comment;
   json_t *system;             /* validated; NULL: none */
@@ -83,7 +94,10 @@ struct ts_sim {
   size_t nsvcs, capsvcs;
   char **ignore;              /* faults.ignore_writes */
   size_t nignore;
+  sim_person *person;
+  size_t nperson;
   int confirm;
+  int acting;                 /* a person is making changes: faults do not apply */
 };
 
 /* ===== comparing names ===== */
@@ -306,6 +320,11 @@ void ts_sim_free(ts_sim *sim)
   ts_free(sim->svcs);
   for (i = 0; i < sim->nignore; i++) ts_free(sim->ignore[i]);
   ts_free(sim->ignore);
+  for (i = 0; i < sim->nperson; i++) {
+    ts_free(sim->person[i].when); ts_free(sim->person[i].comment); ts_free(sim->person[i].kmp);
+    if (sim->person[i].does) json_decref(sim->person[i].does);
+  }
+  ts_free(sim->person);
   ts_free(sim);
 }
 
@@ -634,7 +653,8 @@ static int check_bool(loader *L, json_t *obj, const char *k)
   return TSHOOT_OK;
 }
 
-static int load_system(loader *L, ts_sim *s, json_t *sys)
+/* Check system facts (the top-level "system", or a person's "does.system"). */
+static int check_system(loader *L, json_t *sys)
 {
   static const char *const sys_keys[] = { "os", "arch", "admin", "hostname", "user", NULL };
   static const char *const os_keys[] = { "name", "version", "build", "edition", NULL };
@@ -657,6 +677,13 @@ static int load_system(loader *L, ts_sim *s, json_t *sys)
       (rc = check_string(L, sys, "hostname")) != TSHOOT_OK ||
       (rc = check_string(L, sys, "user")) != TSHOOT_OK)
     return rc;
+  return TSHOOT_OK;
+}
+
+static int load_system(loader *L, ts_sim *s, json_t *sys)
+{
+  int rc = check_system(L, sys);
+  if (rc != TSHOOT_OK) return rc;
   s->system = json_incref(sys);
   return TSHOOT_OK;
 }
@@ -851,22 +878,50 @@ static int load_processes(loader *L, ts_sim *s, json_t *procs)
   return TSHOOT_OK;
 }
 
-static int load_services(loader *L, ts_sim *s, json_t *svcs)
+/* A service's state (all but its name) from o. */
+static int load_service(loader *L, sim_service *sv, json_t *o)
 {
   static const char *const svc_keys[] = { "status", "start", "path", "comment", NULL };
+  const char *st;
+  json_t *v;
+  size_t i;
+  int rc;
+  sv->start = START_NONE;
+  if (!json_is_object(o)) return bad(L, 0, "expected an object (status, start, path)");
+  if ((rc = check_members(L, o, svc_keys, "status, start, path or comment")) != TSHOOT_OK) return rc;
+  v = json_object_get(o, "status");
+  if (!v) return bad(L, 0, "a service needs a \"status\": \"running\" or \"stopped\"");
+  push_key(L, "status", 6);
+  st = json_string_value(v);
+  if (!st || (strcmp(st, "running") != 0 && strcmp(st, "stopped") != 0))
+    return bad(L, 0, "expected \"running\" or \"stopped\"");
+  sv->running = strcmp(st, "running") == 0;
+  pop(L);
+  if ((v = member(L, o, "start")) != NULL) {
+    st = json_string_value(v);
+    for (i = 0; st && i < TS_ARRAY_LEN(start_names); i++)
+      if (strcmp(st, start_names[i]) == 0) sv->start = (int)i;
+    if (sv->start == START_NONE) return bad(L, 0, "expected \"auto\", \"manual\" or \"disabled\"");
+    pop(L);
+  }
+  if ((rc = opt_string(L, o, "path", &sv->path)) != TSHOOT_OK ||
+      (rc = opt_string(L, o, "comment", &sv->comment)) != TSHOOT_OK)
+    return rc;
+  return TSHOOT_OK;
+}
+
+static int load_services(loader *L, ts_sim *s, json_t *svcs)
+{
   const char *k, *why;
   size_t kn, i;
-  json_t *o, *v;
+  json_t *o;
   int rc;
   if (!json_is_object(svcs)) return bad(L, 0, "expected an object: name -> {status, start, path}");
   json_object_foreach(svcs, k, o) {
     sim_service *sv;
-    const char *st;
     kn = strlen(k);
     push_key(L, k, kn);
     if ((why = service_problem(k, kn)) != NULL) return bad(L, 1, "%s", why);
-    if (!json_is_object(o)) return bad(L, 0, "expected an object (status, start, path)");
-    if ((rc = check_members(L, o, svc_keys, "status, start, path or comment")) != TSHOOT_OK) return rc;
     if (ts_grow((void **)&s->svcs, &s->capsvcs, s->nsvcs + 1, sizeof *s->svcs) < 0) return ts_error_oom();
     sv = &s->svcs[s->nsvcs];
     memset(sv, 0, sizeof *sv);
@@ -875,24 +930,7 @@ static int load_services(loader *L, ts_sim *s, json_t *svcs)
     sv->name = ts_strndup(k, kn);
     if (!sv->name) return ts_error_oom();
     s->nsvcs++;
-    v = json_object_get(o, "status");
-    if (!v) return bad(L, 0, "a service needs a \"status\": \"running\" or \"stopped\"");
-    push_key(L, "status", 6);
-    st = json_string_value(v);
-    if (!st || (strcmp(st, "running") != 0 && strcmp(st, "stopped") != 0))
-      return bad(L, 0, "expected \"running\" or \"stopped\"");
-    sv->running = strcmp(st, "running") == 0;
-    pop(L);
-    if ((v = member(L, o, "start")) != NULL) {
-      st = json_string_value(v);
-      for (i = 0; st && i < TS_ARRAY_LEN(start_names); i++)
-        if (strcmp(st, start_names[i]) == 0) sv->start = (int)i;
-      if (sv->start == START_NONE) return bad(L, 0, "expected \"auto\", \"manual\" or \"disabled\"");
-      pop(L);
-    }
-    if ((rc = opt_string(L, o, "path", &sv->path)) != TSHOOT_OK ||
-        (rc = opt_string(L, o, "comment", &sv->comment)) != TSHOOT_OK)
-      return rc;
+    if ((rc = load_service(L, sv, o)) != TSHOOT_OK) return rc;
     pop(L);
   }
   if (s->nsvcs > 1) qsort(s->svcs, s->nsvcs, sizeof *s->svcs, cmp_service);
@@ -947,14 +985,262 @@ static int load_faults(loader *L, ts_sim *s, json_t *faults)
   return TSHOOT_OK;
 }
 
+/* ===== loading: the person ===== */
+
+/* A member of an object, to find names that differ only in case. */
+typedef struct dname {
+  const char *name;           /* first: see PATH_AT */
+  json_t *v;
+  size_t order;
+} dname;
+
+static int cmp_dname_key(const void *a, const void *b)
+{
+  return scmp(((const dname *)a)->name, ((const dname *)b)->name, K_KEY);
+}
+static int cmp_dname_path(const void *a, const void *b)
+{
+  return scmp(((const dname *)a)->name, ((const dname *)b)->name, K_PATH);
+}
+static int cmp_dname_name(const void *a, const void *b)
+{
+  return scmp(((const dname *)a)->name, ((const dname *)b)->name, K_NAME);
+}
+
+/* obj's members in the machine's order (ts_free), or NULL when out of memory. */
+static dname *members_sorted(json_t *obj, int kind, size_t *n)
+{
+  size_t cnt = json_object_size(obj), i = 0;
+  const char *k;
+  json_t *v;
+  dname *d = ts_calloc(cnt ? cnt : 1, sizeof *d);
+  if (!d) return NULL;
+  json_object_foreach(obj, k, v) {
+    d[i].name = k;
+    d[i].v = v;
+    d[i].order = i;
+    i++;
+  }
+  qsort(d, cnt, sizeof *d, kind == K_KEY ? cmp_dname_key : kind == K_PATH ? cmp_dname_path : cmp_dname_name);
+  *n = cnt;
+  return d;
+}
+
+/* Refuse two members of sorted d that are the same `what` (in a kind where
+** `plural` are compared without regard to case). */
+static int refuse_same(loader *L, const dname *d, size_t n, int kind, const char *what, const char *plural)
+{
+  size_t i;
+  for (i = 1; i < n; i++) {
+    const dname *a = &d[i - 1], *b = &d[i];
+    if (fcmp(a->name, strlen(a->name), b->name, strlen(b->name), kind) == 0) {
+      const dname *later = a->order > b->order ? a : b, *first = later == a ? b : a;
+      push_key(L, later->name, strlen(later->name));
+      return bad(L, 1, "the same %s as \"%.200s\" (%s are compared without regard to case)", what, first->name, plural);
+    }
+  }
+  return TSHOOT_OK;
+}
+
+/* does.registry: key -> {name: value or null} or null. */
+static int check_does_registry(loader *L, json_t *reg)
+{
+  const char *k, *vn, *why;
+  json_t *kv, *vv;
+  dname *d;
+  size_t n;
+  int rc;
+  if (!json_is_object(reg))
+    return bad(L, 0, "expected an object: key -> {value name: value or null}, or null to delete the key");
+  json_object_foreach(reg, k, kv) {
+    push_key(L, k, strlen(k));
+    if ((why = key_problem(k, strlen(k), 0)) != NULL) return bad(L, 1, "%s", why);
+    if (!json_is_null(kv)) {
+      if (!json_is_object(kv))
+        return bad(L, 0, "expected an object of values (strings, integers, null to delete one), or null to delete the key");
+      json_object_foreach(kv, vn, vv) {
+        push_key(L, vn, strlen(vn));
+        if ((why = name_problem(vn, strlen(vn))) != NULL) return bad(L, 1, "%s", why);
+        if (!json_is_string(vv) && !json_is_integer(vv) && !json_is_null(vv))
+          return bad(L, 0, "expected a string (REG_SZ), an integer (REG_DWORD) or null (to delete the value)");
+        if (json_is_string(vv) && strlen(json_string_value(vv)) != json_string_length(vv))
+          return bad(L, 0, "a NUL character in a string");
+        pop(L);
+      }
+      if (!(d = members_sorted(kv, K_NAME, &n))) return ts_error_oom();
+      rc = refuse_same(L, d, n, K_NAME, "value", "names");
+      ts_free(d);
+      if (rc != TSHOOT_OK) return rc;
+    }
+    pop(L);
+  }
+  if (!(d = members_sorted(reg, K_KEY, &n))) return ts_error_oom();
+  rc = refuse_same(L, d, n, K_KEY, "key", "keys");
+  ts_free(d);
+  return rc;
+}
+
+/* does.files: path -> file or null. */
+static int check_does_files(loader *L, json_t *files)
+{
+  const char *k, *why;
+  json_t *v;
+  dname *d;
+  size_t n, i, j;
+  int rc;
+  if (!json_is_object(files)) return bad(L, 0, "expected an object: path -> {size, version, ...}, or null to remove it");
+  json_object_foreach(files, k, v) {
+    size_t kn = strlen(k);
+    push_key(L, k, kn);
+    if ((why = path_problem(k, kn)) != NULL) return bad(L, 1, "%s", why);
+    if (path_trim(k, kn) != kn) return bad(L, 1, "a path cannot end with a separator");
+    if (!json_is_null(v)) {
+      sim_file f;
+      if (!json_is_object(v))
+        return bad(L, 0, "expected an object (size, version, sha256, signature, mtime), or null to remove the file or folder");
+      memset(&f, 0, sizeof f);
+      rc = load_file(L, &f, v);
+      file_clear(&f);
+      if (rc != TSHOOT_OK) return rc;
+    }
+    pop(L);
+  }
+  if (!(d = members_sorted(files, K_PATH, &n))) return ts_error_oom();
+  rc = refuse_same(L, d, n, K_PATH, "file", "paths");
+  /* a file made inside a file made: everything under a path follows it */
+  for (i = 0; i < n && rc == TSHOOT_OK; i++) {
+    size_t an = strlen(d[i].name);
+    if (json_is_null(d[i].v)) continue;
+    for (j = i + 1; j < n && under(d[j].name, d[i].name, an, K_PATH); j++) {
+      if (json_is_null(d[j].v)) continue;
+      push_key(L, d[j].name, strlen(d[j].name));
+      rc = bad(L, 1, "inside \"%.200s\", which is a file", d[i].name);
+      break;
+    }
+  }
+  ts_free(d);
+  return rc;
+}
+
+/* does.services: name -> service or null. */
+static int check_does_services(loader *L, json_t *svcs)
+{
+  const char *k, *why;
+  json_t *v;
+  dname *d;
+  size_t n;
+  int rc;
+  if (!json_is_object(svcs)) return bad(L, 0, "expected an object: name -> {status, start, path}, or null to remove it");
+  json_object_foreach(svcs, k, v) {
+    push_key(L, k, strlen(k));
+    if ((why = service_problem(k, strlen(k))) != NULL) return bad(L, 1, "%s", why);
+    if (!json_is_null(v)) {
+      sim_service sv;
+      if (!json_is_object(v)) return bad(L, 0, "expected an object (status, start, path), or null to remove the service");
+      memset(&sv, 0, sizeof sv);
+      rc = load_service(L, &sv, v);
+      service_clear(&sv);
+      if (rc != TSHOOT_OK) return rc;
+    }
+    pop(L);
+  }
+  if (!(d = members_sorted(svcs, K_NAME, &n))) return ts_error_oom();
+  rc = refuse_same(L, d, n, K_NAME, "service", "names");
+  ts_free(d);
+  return rc;
+}
+
+static int check_does(loader *L, json_t *does)
+{
+  static const char *const does_keys[] = { "registry", "files", "services", "system", NULL };
+  json_t *v;
+  int rc;
+  if (!json_is_object(does)) return bad(L, 0, "expected an object (registry, files, services, system)");
+  if ((rc = check_members(L, does, does_keys, "registry, files, services or system")) != TSHOOT_OK) return rc;
+#define PART(name, fn) \
+  if ((v = member(L, does, name)) != NULL) { \
+    if ((rc = fn(L, v)) != TSHOOT_OK) return rc; \
+    pop(L); \
+  }
+  PART("registry", check_does_registry)
+  PART("files", check_does_files)
+  PART("services", check_does_services)
+  PART("system", check_system)
+#undef PART
+  return TSHOOT_OK;
+}
+
+/* The failure table of w[0..n) (n > 0) for a search without regard to ASCII case. */
+static size_t *kmp_table(const char *w, size_t n)
+{
+  size_t *t = ts_calloc(n, sizeof *t), i, k = 0;
+  if (!t) return NULL;
+  for (i = 1; i < n; i++) {
+    while (k > 0 && fold(w[i], K_NAME) != fold(w[k], K_NAME)) k = t[k - 1];
+    if (fold(w[i], K_NAME) == fold(w[k], K_NAME)) k++;
+    t[i] = k;
+  }
+  return t;
+}
+
+/* text contains w (ASCII case folded), in time linear in the text. */
+static int kmp_find(const char *text, const char *w, const size_t *t)
+{
+  size_t k = 0, n = strlen(w);
+  for (; *text; text++) {
+    while (k > 0 && fold(*text, K_NAME) != fold(w[k], K_NAME)) k = t[k - 1];
+    if (fold(*text, K_NAME) == fold(w[k], K_NAME) && ++k == n) return 1;
+  }
+  return 0;
+}
+
+static int load_person(loader *L, ts_sim *s, json_t *arr)
+{
+  static const char *const person_keys[] = { "when", "does", "done", "comment", NULL };
+  size_t i, n;
+  int rc;
+  if (!json_is_array(arr)) return bad(L, 0, "expected an array of actions {\"when\": TEXT, \"does\": {...}}");
+  n = json_array_size(arr);
+  s->person = ts_calloc(n ? n : 1, sizeof *s->person);
+  if (!s->person) return ts_error_oom();
+  for (i = 0; i < n; i++) {
+    json_t *e = json_array_get(arr, i), *v;
+    sim_person *p = &s->person[i];
+    push_index(L, i);
+    if (!json_is_object(e)) return bad(L, 0, "expected an object (when, does, done, comment)");
+    if ((rc = check_members(L, e, person_keys, "when, does, done or comment")) != TSHOOT_OK) return rc;
+    s->nperson++;
+    if (!(v = json_object_get(e, "when")))
+      return bad(L, 0, "an action needs \"when\": a text that the confirmation it answers contains");
+    push_key(L, "when", 4);
+    if ((rc = load_string(L, v, &p->when)) != TSHOOT_OK) return rc;
+    if (!*p->when) return bad(L, 0, "expected a non-empty text");
+    if (!(p->kmp = kmp_table(p->when, strlen(p->when)))) return ts_error_oom();
+    pop(L);
+    if (!(v = json_object_get(e, "does"))) return bad(L, 0, "an action needs \"does\": what the person changes");
+    push_key(L, "does", 4);
+    if ((rc = check_does(L, v)) != TSHOOT_OK) return rc;
+    p->does = json_incref(v);
+    pop(L);
+    if ((v = member(L, e, "done")) != NULL) {
+      if (!json_is_boolean(v)) return bad(L, 0, "expected true or false");
+      p->done = json_is_true(v);
+      pop(L);
+    }
+    if ((rc = opt_string(L, e, "comment", &p->comment)) != TSHOOT_OK) return rc;
+    pop(L);
+  }
+  return TSHOOT_OK;
+}
+
 static int load_top(loader *L, ts_sim *s, json_t *root)
 {
   static const char *const top_keys[] = { "machine", "description", "comment", "system", "registry", "files",
-                                          "processes", "services", "ui", "faults", NULL };
+                                          "processes", "services", "ui", "faults", "person", NULL };
   json_t *v;
   int rc;
   if ((rc = check_members(L, root, top_keys, "machine, description, comment, system, registry, files, "
-                          "processes, services, ui or faults")) != TSHOOT_OK)
+                          "processes, services, ui, faults or person")) != TSHOOT_OK)
     return rc;
   if ((rc = opt_string(L, root, "machine", &s->machine)) != TSHOOT_OK ||
       (rc = opt_string(L, root, "description", &s->description)) != TSHOOT_OK ||
@@ -972,6 +1258,7 @@ static int load_top(loader *L, ts_sim *s, json_t *root)
   SECTION("services", load_services)
   SECTION("ui", load_ui)
   SECTION("faults", load_faults)
+  SECTION("person", load_person)
 #undef SECTION
   return TSHOOT_OK;
 }
@@ -1164,6 +1451,19 @@ int ts_sim_save(char **out, const ts_sim *sim)
     err |= jset(sec, "ignore_writes", arr);
     err |= jset(root, "faults", sec);
   }
+  if (sim->nperson) {
+    json_t *arr = json_array();
+    for (i = 0; i < sim->nperson; i++) {
+      const sim_person *p = &sim->person[i];
+      json_t *o = json_object();
+      err |= jset(o, "when", json_string(p->when));
+      err |= jset(o, "does", json_deep_copy(p->does));
+      if (p->comment) err |= jset(o, "comment", json_string(p->comment));
+      if (p->done) err |= jset(o, "done", json_true());
+      err |= jpush(arr, o);
+    }
+    err |= jset(root, "person", arr);
+  }
   if (!err) err = json_dump_callback(root, dump_cb, &b, JSON_INDENT(2) | JSON_SORT_KEYS) != 0;
   if (root) json_decref(root);
   ts_buf_addc(&b, '\n');
@@ -1225,6 +1525,7 @@ static int check_path(tshoot_reply *out, const char *op, const char *path)
 static int ignored(const ts_sim *sim, const char *s, int kind)
 {
   size_t i;
+  if (sim->acting) return 0;              /* the person's own changes take */
   for (i = 0; i < sim->nignore; i++) {
     const char *p = sim->ignore[i];
     size_t pn = strlen(p);
@@ -1610,9 +1911,204 @@ static int sim_system_info(void *payload, tshoot_reply *out)
   return reply_json(out, s->system ? json_deep_copy(s->system) : json_object(), "system.info");
 }
 
+/* ===== the person ===== */
+
+static long service_find(const ts_sim *s, const char *name);
+
+/* Every file or folder at p or under it is removed. */
+static void files_remove(ts_sim *s, const char *p)
+{
+  size_t pn = strlen(p), first = lbound(s->files, s->nfiles, sizeof *s->files, p, pn, K_PATH), end;
+  for (end = first; end < s->nfiles && under(s->files[end].path, p, pn, K_PATH); end++) file_clear(&s->files[end]);
+  memmove(&s->files[first], &s->files[end], (s->nfiles - end) * sizeof *s->files);
+  s->nfiles -= end - first;
+}
+
+/* A reader of what was validated at load time: it cannot fail but for memory. */
+static void quiet_loader(loader *L)
+{
+  memset(L, 0, sizeof *L);
+  L->json = "";
+  L->name = "person";
+}
+
+/* The file at path made, or replaced (keeping its name's case, as Windows does). */
+static int file_put(ts_sim *s, const char *path, json_t *o)
+{
+  sim_file nf;
+  loader L;
+  size_t pn = strlen(path), i;
+  long fi;
+  int rc;
+  quiet_loader(&L);
+  memset(&nf, 0, sizeof nf);
+  if ((rc = load_file(&L, &nf, o)) != TSHOOT_OK) { file_clear(&nf); return rc; }
+  fi = file_find(s, path, pn);
+  if (fi >= 0) {
+    nf.path = s->files[fi].path;
+    s->files[fi].path = NULL;
+    file_clear(&s->files[fi]);
+    s->files[fi] = nf;
+    return TSHOOT_OK;
+  }
+  if (ts_grow((void **)&s->files, &s->capfiles, s->nfiles + 1, sizeof *s->files) < 0 ||
+      !(nf.path = ts_strndup(path, pn))) {
+    file_clear(&nf);
+    return ts_error_oom();
+  }
+  adopt_case(s->files, s->nfiles, sizeof *s->files, nf.path, pn, K_PATH);
+  i = lbound(s->files, s->nfiles, sizeof *s->files, path, pn, K_PATH);
+  memmove(&s->files[i + 1], &s->files[i], (s->nfiles - i) * sizeof *s->files);
+  s->files[i] = nf;
+  s->nfiles++;
+  return TSHOOT_OK;
+}
+
+/* The service made, or replaced (keeping its name's case). */
+static int service_put(ts_sim *s, const char *name, json_t *o)
+{
+  sim_service nsv;
+  loader L;
+  size_t i;
+  long si;
+  int rc;
+  quiet_loader(&L);
+  memset(&nsv, 0, sizeof nsv);
+  if ((rc = load_service(&L, &nsv, o)) != TSHOOT_OK) { service_clear(&nsv); return rc; }
+  si = service_find(s, name);
+  if (si >= 0) {
+    nsv.name = s->svcs[si].name;
+    s->svcs[si].name = NULL;
+    service_clear(&s->svcs[si]);
+    s->svcs[si] = nsv;
+    return TSHOOT_OK;
+  }
+  if (ts_grow((void **)&s->svcs, &s->capsvcs, s->nsvcs + 1, sizeof *s->svcs) < 0 || !(nsv.name = ts_strdup(name))) {
+    service_clear(&nsv);
+    return ts_error_oom();
+  }
+  i = lbound(s->svcs, s->nsvcs, sizeof *s->svcs, name, strlen(name), K_NAME);
+  memmove(&s->svcs[i + 1], &s->svcs[i], (s->nsvcs - i) * sizeof *s->svcs);
+  s->svcs[i] = nsv;
+  s->nsvcs++;
+  return TSHOOT_OK;
+}
+
+/* Is path removed by a null of does.files? */
+static int removed_by(json_t *files, const char *path)
+{
+  const char *k;
+  json_t *v;
+  json_object_foreach(files, k, v)
+    if (json_is_null(v) && under(path, k, strlen(k), K_PATH)) return 1;
+  return 0;
+}
+
+/* Can the files of does.files be made once its removals are done? A file
+** cannot be made inside a file, nor where a folder is. */
+static int person_files_check(ts_sim *s, size_t idx, json_t *files)
+{
+  const char *k;
+  json_t *v;
+  json_object_foreach(files, k, v) {
+    size_t pn = strlen(k), m, j;
+    if (json_is_null(v)) continue;
+    for (m = 1; m < pn; m++) {
+      long fi = is_sep(k[m], K_PATH) ? file_find(s, k, m) : -1;
+      if (fi >= 0 && !removed_by(files, s->files[fi].path))
+        return fail(NULL, TSHOOT_ERROR, "ui.confirm: person[%zu] cannot make the file '%.300s': '%.300s' is a file",
+                    idx, k, s->files[fi].path);
+    }
+    j = lbound(s->files, s->nfiles, sizeof *s->files, k, pn, K_PATH);
+    for (; j < s->nfiles && under(s->files[j].path, k, pn, K_PATH); j++)
+      if (strlen(s->files[j].path) != pn && !removed_by(files, s->files[j].path))
+        return fail(NULL, TSHOOT_ERROR, "ui.confirm: person[%zu] cannot make the file '%.300s': it is a folder "
+                    "(it holds '%.300s')", idx, k, s->files[j].path);
+  }
+  return TSHOOT_OK;
+}
+
+/* The changes of person[idx], outside any journal and past the faults:
+** first every deletion, then every change that makes or replaces, each in
+** the machine's order (so that what is made in a new folder or key takes the
+** case of the first, whatever order the description was written in). Each
+** step can be made again with the same result, so an action that failed for
+** memory half-way is finished by acting again. */
+static int person_act(ts_sim *s, size_t idx)
+{
+  sim_person *p = &s->person[idx];
+  json_t *reg = json_object_get(p->does, "registry"), *files = json_object_get(p->does, "files");
+  json_t *svcs = json_object_get(p->does, "services"), *sys = json_object_get(p->does, "system"), *vv;
+  dname *rd = NULL, *fd = NULL, *sd = NULL;
+  size_t rn = 0, fn = 0, sn = 0, i;
+  const char *k, *vn;
+  int rc = TSHOOT_OK;
+  if (files && (rc = person_files_check(s, idx, files)) != TSHOOT_OK) return rc;
+  if ((reg && !(rd = members_sorted(reg, K_KEY, &rn))) || (files && !(fd = members_sorted(files, K_PATH, &fn))) ||
+      (svcs && !(sd = members_sorted(svcs, K_NAME, &sn)))) {
+    ts_free(rd); ts_free(fd); ts_free(sd);
+    return ts_error_oom();
+  }
+  s->acting = 1;
+  for (i = 0; i < rn && rc == TSHOOT_OK; i++) {
+    if (json_is_null(rd[i].v)) {
+      rc = sim_registry_delete(s, rd[i].name, NULL);
+      continue;
+    }
+    json_object_foreach(rd[i].v, vn, vv)
+      if (rc == TSHOOT_OK && json_is_null(vv)) rc = sim_registry_delete(s, rd[i].name, vn);
+  }
+  for (i = 0; i < rn && rc == TSHOOT_OK; i++) {
+    if (json_is_null(rd[i].v)) continue;
+    rc = sim_registry_set(s, rd[i].name, NULL, NULL);
+    json_object_foreach(rd[i].v, vn, vv) {
+      tshoot_reg_value val;
+      if (rc != TSHOOT_OK || json_is_null(vv)) continue;
+      memset(&val, 0, sizeof val);
+      val.is_int = json_is_integer(vv);
+      if (val.is_int) val.i = json_integer_value(vv);
+      else val.s = json_string_value(vv);
+      rc = sim_registry_set(s, rd[i].name, vn, &val);
+    }
+  }
+  for (i = 0; i < fn && rc == TSHOOT_OK; i++)
+    if (json_is_null(fd[i].v)) files_remove(s, fd[i].name);
+  for (i = 0; i < fn && rc == TSHOOT_OK; i++)
+    if (!json_is_null(fd[i].v)) rc = file_put(s, fd[i].name, fd[i].v);
+  for (i = 0; i < sn && rc == TSHOOT_OK; i++) {
+    long si = json_is_null(sd[i].v) ? service_find(s, sd[i].name) : -1;
+    if (si < 0) continue;
+    service_clear(&s->svcs[si]);
+    memmove(&s->svcs[si], &s->svcs[si + 1], (s->nsvcs - (size_t)si - 1) * sizeof *s->svcs);
+    s->nsvcs--;
+  }
+  for (i = 0; i < sn && rc == TSHOOT_OK; i++)
+    if (!json_is_null(sd[i].v)) rc = service_put(s, sd[i].name, sd[i].v);
+  if (sys && rc == TSHOOT_OK) {
+    if (!s->system && !(s->system = json_object())) rc = ts_error_oom();
+    json_object_foreach(sys, k, vv)
+      if (rc == TSHOOT_OK && json_object_set_new(s->system, k, json_deep_copy(vv)) != 0) rc = ts_error_oom();
+  }
+  s->acting = 0;
+  ts_free(rd); ts_free(fd); ts_free(sd);
+  if (rc == TSHOOT_OK) p->done = 1;
+  return rc;
+}
+
+/* The person first does what each action not done yet whose `when` the text
+** contains says, then answers as told. */
 static int sim_ui_confirm(void *payload, const char *text, tshoot_reply *out)
 {
   ts_sim *s = payload;
+  size_t i;
+  int rc;
+  for (i = 0; text && i < s->nperson; i++) {
+    if (s->person[i].done || !kmp_find(text, s->person[i].when, s->person[i].kmp)) continue;
+    if ((rc = person_act(s, i)) != TSHOOT_OK) {
+      if (out) tshoot_reply_error(out, tshoot_error_last()->message);
+      return rc;
+    }
+  }
   return out ? tshoot_reply_bool(out, s->confirm) : TSHOOT_OK;
 }
 

@@ -7,10 +7,14 @@
 #     fewer questions than the same diagnosis without the host, where the person
 #     also gives the answers the probes found;
 #   - `tshoot fix CAUSE --yes --save` verifies the fix a script can do, and the
-#     saved machine shows its change; a cause whose scripted fixes only guide the
-#     person verifies nothing and leaves the machine as it was; --dry-run changes
-#     nothing; and on a variant of the machine whose faults swallow the fix's
-#     writes the fix fails its verify and the machine is rolled back exactly.
+#     saved machine shows its change; --dry-run changes nothing; and on a variant
+#     of the machine whose faults swallow the fix's writes the fix fails its
+#     verify and the machine is rolled back exactly;
+#   - a cause whose scripted fixes only guide the person (they notify the steps
+#     and wait for a confirmation) verifies too: its machine's "person" does the
+#     steps when asked to confirm, and the saved machine shows what they did;
+#     on a copy without the person the guided fix verifies nothing and the
+#     machine is left as it was.
 # "As it was" means: equal to the machine saved by a run that changes nothing.
 . "$(dirname "$0")/lib.sh"
 MACHINES="$TSHOOT_SOURCE_ROOT/kb/kerio/machines"
@@ -51,19 +55,19 @@ probe_expect() { # probe_expect MACHINE: the answers that differ from the baseli
 }
 
 # ----- each machine's cause, what the person answers, and how its fixes end
-# machine|cause|fix that verifies ("-": none, every scripted fix only guides)|person's answers|text
+# machine|cause|the fix that verifies|person's answers|text
 CASES="kofmsp-registry-overwrite|kofmsp.registry-overwrite|kofmsp.fix.reg-technician|update.recent=office profile.new-works=no scope.affected=pc error.seen=mapi-kofmsp eventlog.provider-blocked=no office.reinstalled=no koff.recently-updated=no server.upgraded=no|outlook does not start, MAPI was unable to load the information service kofmsp.dll
-kofmsp-os-unsupported|kofmsp.os-unsupported|-|koff.recently-updated=yes error.seen=crash profile.new-works=no scope.affected=pc update.recent=no|outlook does not start since the kerio connector was upgraded
+kofmsp-os-unsupported|kofmsp.os-unsupported|kofmsp.fix.os-rollback-koff|koff.recently-updated=yes error.seen=crash profile.new-works=no scope.affected=pc update.recent=no|outlook does not start since the kerio connector was upgraded
 kofmsp-profile-corrupt|kofmsp.profile-corrupt|kofmsp.fix.new-profile|profile.new-works=yes scope.affected=profile error.seen=folders|cannot open your default e-mail folders
-kofmsp-version-mismatch|kofmsp.version-mismatch|-|server.upgraded=yes koff.upgrade-prompt=yes scope.affected=many-pcs|kerio outlook connector asks to upgrade every time outlook starts
+kofmsp-version-mismatch|kofmsp.version-mismatch|kofmsp.fix.accept-upgrade|server.upgraded=yes koff.upgrade-prompt=yes scope.affected=many-pcs|kerio outlook connector asks to upgrade every time outlook starts
 kofmsp-malware|kofmsp.malware|kofmsp.fix.quarantine|dll.scan=malicious dll.idle-activity=foreign|is kofmsp.dll a virus
-kofmsp-dll-missing|kofmsp.dll-missing|-|scope.affected=pc error.seen=mapi-kofmsp profile.new-works=no update.recent=no|kofmsp.dll error, MAPI was unable to load the information service
+kofmsp-dll-missing|kofmsp.dll-missing|kofmsp.fix.reinstall|scope.affected=pc error.seen=mapi-kofmsp profile.new-works=no update.recent=no|kofmsp.dll error, MAPI was unable to load the information service
 mapi-provider-blocked|mapi.provider-blocked|mapi.fix.blocked-register|eventlog.provider-blocked=yes update.recent=office error.seen=mapi-kofmsp scope.affected=pc|MAPI was unable to load the information service after the Office update
-mapi-bitness-mismatch|mapi.bitness-mismatch|-|office.reinstalled=yes update.recent=office error.seen=mapi-kofmsp scope.affected=pc profile.new-works=no eventlog.provider-blocked=no|the outlook connector stopped loading after switching to 64-bit office
+mapi-bitness-mismatch|mapi.bitness-mismatch|mapi.fix.bitness-reinstall|office.reinstalled=yes update.recent=office error.seen=mapi-kofmsp scope.affected=pc profile.new-works=no eventlog.provider-blocked=no|the outlook connector stopped loading after switching to 64-bit office
 koff-cache-corrupt|koff.cache-corrupt|koff.fix.clear-cache|error.seen=loading-profile koff.tray-error=yes profile.new-works=yes scope.affected=profile disk.space-low=no|outlook stuck on loading profile
 koff-antivirus|koff.antivirus|koff.fix.av-exclusions|error.seen=loading-profile scope.affected=pc profile.new-works=no koff.tray-error=yes|outlook hangs on loading profile
 koff-db-upgrade-disk|koff.db-upgrade-disk|koff.fix.db-fresh-start|koff.recently-updated=yes disk.space-low=yes error.seen=loading-profile koff.tray-error=no update.recent=no scope.affected=pc|not enough disk space for the kerio database upgrade, outlook stuck on loading profile
-koff-slow-storage|koff.slow-storage|-|hw.ram=lt4 error.seen=loading-profile koff.tray-error=no scope.affected=many-pcs profile.new-works=no koff.recently-updated=no update.recent=no disk.space-low=no office.reinstalled=no eventlog.provider-blocked=no koff.upgrade-prompt=no server.upgraded=no dll.scan=clean dll.idle-activity=normal|outlook very slow loading profile"
+koff-slow-storage|koff.slow-storage|koff.fix.local-cache|hw.ram=lt4 error.seen=loading-profile koff.tray-error=no scope.affected=many-pcs profile.new-works=no koff.recently-updated=no update.recent=no disk.space-low=no office.reinstalled=no eventlog.provider-blocked=no koff.upgrade-prompt=no server.upgraded=no dll.scan=clean dll.idle-activity=normal|outlook very slow loading profile"
 
 # probe script -> the KB question it answers (mapi-registered.lua answers none yet)
 question_of() {
@@ -124,6 +128,29 @@ KDIR='C:\Program Files (x86)\Kerio\Outlook Connector (Offline Edition)'
 DATA='C:\Users\anna\AppData\Local\Kerio\Outlook Connector'
 MAPIREG='HKLM\SOFTWARE\WOW6432Node\Microsoft\Windows Messaging Subsystem\Services\KOFF'
 OL16='HKCU\Software\Microsoft\Office\16.0\Outlook'
+KDIR64='C:\Program Files\Kerio\Outlook Connector (Offline Edition)'
+UNI32='HKLM\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall'
+KOFFENTRY="$UNI32\{8B1B3F4C-5E2A-4C1D-9A77-2F0E6C3D4B10}"
+SIGNED="{'signed': True, 'signer': 'Kerio Technologies s.r.o.', 'valid': True}"
+
+# guided MACHINE: its cause's scripted fixes only guide, and its "person" does the steps
+guided() {
+  case "$1" in
+    kofmsp-os-unsupported|kofmsp-version-mismatch|kofmsp-dll-missing|mapi-bitness-mismatch|koff-slow-storage) return 0 ;;
+  esac
+  return 1
+}
+# probe_after MACHINE: what probes answer once the person has done a guided fix's steps
+probe_after() {
+  case "$1" in
+    kofmsp-dll-missing) echo "dll-exists=yes dll-location=kerio-folder dll-signature=valid dll-size=1800 mapi-registered=yes" ;;
+    mapi-bitness-mismatch) echo "office-bitness=x64 dll-location=kerio-folder dll-signature=valid mapi-registered=yes" ;;
+    kofmsp-version-mismatch) echo "koff-version=10.0.6.8504 koff-server-match=same koff-updater-service=yes dll-size=1800" ;;
+    kofmsp-os-unsupported) echo "os-version=win7 koff-version=9.2.4.3252 koff-server-match=client-older dll-size=1672" ;;
+    koff-slow-storage) echo "cache-on-network=no" ;;
+    *) fail "no probe answers after the person written down for $1" ;;
+  esac
+}
 # fix_change MACHINE: what the verified fix must have changed in the saved machine
 fix_change() {
   case "$1" in
@@ -146,6 +173,29 @@ fix_change() {
     koff-antivirus)
       printf '%s\n' "reg(r'HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender\\Exclusions', 'Exclusions_Paths') == 1 and
             reg(r'HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender\\Exclusions\\Paths', r'$DATA') == '0'" ;;
+    # the guided ones: what the person did
+    kofmsp-dll-missing)
+      printf '%s\n' "m['files'][r'$KDIR\\KofMsp32.dll']['signature'] == $SIGNED and
+            m['files'][r'$KDIR\\KofMsp32.dll']['version'] == '10.0.6.8504' and
+            reg(r'$KOFFENTRY', 'InstallDate') == '20250320' and reg(r'$MAPIREG', 'PR_SERVICE_DLL_NAME') == r'$KDIR\\kofmsp.dll'" ;;
+    mapi-bitness-mismatch)
+      printf '%s\n' "not keys(r'$KOFFENTRY') and not keys(r'$MAPIREG') and not files(r'$KDIR') and
+            m['files'][r'$KDIR64\\KofMsp32.dll']['signature'] == $SIGNED and
+            [reg(k, 'InstallLocation') for k in keys(r'HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall')
+             if 'kerio' in str(reg(k, 'DisplayName')).lower()] == [r'$KDIR64' + '\\\\'] and
+            reg(r'HKLM\\SOFTWARE\\Microsoft\\Windows Messaging Subsystem\\Services\\KOFF', 'PR_SERVICE_DLL_NAME') == r'$KDIR64\\kofmsp.dll'" ;;
+    kofmsp-version-mismatch)
+      printf '%s\n' "reg(r'$KOFFENTRY', 'DisplayVersion') == '10.0.6.8504' and
+            m['files'][r'$KDIR\\KofMsp32.dll']['version'] == '10.0.6.8504' and
+            m['files'][r'$KDIR\\KoffBackend.exe']['version'] == '10.0.6.8504' and
+            reg(r'$UNI32\\{3C9D2E71-0B4A-4F8E-8D21-6A5B7C0E9F32}', 'DisplayName') == 'Kerio Updater Service'" ;;
+    kofmsp-os-unsupported)
+      printf '%s\n' "reg(r'$KOFFENTRY', 'DisplayVersion') == '9.2.4.3252' and
+            m['files'][r'$KDIR\\KofMsp32.dll']['version'] == '9.2.4.3252' and
+            m['files'][r'$KDIR\\KofMsp32.dll']['signature'] == $SIGNED and m['system']['os']['version'] == '6.1'" ;;
+    koff-slow-storage)
+      printf '%s\n' "reg(r'HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Explorer\\User Shell Folders', 'Local AppData')
+              == r'%USERPROFILE%\\AppData\\Local' and len(files(r'$DATA\\Kerio')) == 2" ;;
     *) fail "no expected change written down for $1" ;;
   esac
 }
@@ -260,12 +310,38 @@ while IFS='|' read -r m cause fix person text; do
   same_machine "$WORK/orig.json" "$WORK/dry.json" || fail "fix --dry-run changed $m"
 
   run fix "$cause" --kb "$KB" --host "sim:$file" --yes --save "$WORK/fixed.json" --json
-  if [ "$fix" = "-" ]; then
-    expect_rc 1 "fix $cause on $m: only guided fixes"
-    json 'j["fixed_by"] is None and any(t.get("run", {}).get("notes") for t in j["tries"])' \
-      "fix on $m: the guided fixes show their steps and none verifies"
-    same_machine "$WORK/orig.json" "$WORK/fixed.json" || fail "a guided fix changed $m"
-    ok "$m: the guided fixes show their steps, verify nothing and change nothing"
+  if guided "$m"; then
+    expect_rc 0 "fix $cause on $m: the person does the guided steps"
+    json "j['fixed_by'] == '$fix' and [t for t in j['tries'] if t['fix'] == '$fix'][0]['outcome'] == 'verified'" \
+      "fix $cause on $m: $fix verifies once the person has done its steps"
+    json "([t for t in j['tries'] if t['fix'] == '$fix'][0]['run']['notes'] and
+           not [t for t in j['tries'] if t['fix'] == '$fix'][0]['run']['changes'])" \
+      "$fix on $m shows the steps and journals nothing: the person made the changes"
+    saved "$(fix_change "$m")" "$WORK/fixed.json" "$fix on $m, done by the person"
+    saved "m['person'] and all(p.get('done') is True for p in m['person'])" "$WORK/fixed.json" \
+      "the person of $m is saved as done"
+    for pair in $(probe_after "$m"); do
+      p=${pair%%=*}
+      run run "$SCRIPTS/$p.lua" --host "sim:$WORK/fixed.json" --json
+      expect_rc 0 "probe $p on $m after the person"
+      json "j['answer'] == '${pair#*=}'" "probe $p on $m after the person: ${pair#*=}"
+    done
+    ok "$m: the person does the steps of $fix, which verifies; the saved machine shows what they did"
+
+    # the same machine without its person: nobody does the steps
+    python3 -c 'import json, sys
+m = json.load(open(sys.argv[1], encoding="utf-8"))
+del m["person"]
+json.dump(m, open(sys.argv[2], "w", encoding="utf-8"), indent=1)' "$file" "$WORK/noperson.json" \
+      || fail "cannot write $m without its person"
+    resave "$WORK/noperson.json" "$WORK/noperson-orig.json"
+    run fix "$cause" --kb "$KB" --host "sim:$WORK/noperson.json" --yes --save "$WORK/noperson-fixed.json" --json
+    expect_rc 1 "fix $cause on $m without its person: only guided fixes"
+    json "(j['fixed_by'] is None and [t for t in j['tries'] if t['fix'] == '$fix'][0]['outcome'] == 'failed' and
+           any(t.get('run', {}).get('notes') for t in j['tries']))" \
+      "fix on $m without its person: the guided fixes show their steps and none verifies"
+    same_machine "$WORK/noperson-orig.json" "$WORK/noperson-fixed.json" || fail "a guided fix changed $m without its person"
+    ok "$m: without its person the guided fixes verify nothing and change nothing"
     continue
   fi
   expect_rc 0 "fix $cause on $m"

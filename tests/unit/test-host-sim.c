@@ -3,7 +3,9 @@
 ** every callback's answers, lookups without regard to case, changes seen by
 ** later reads, faults.ignore_writes, saving (round trip byte for byte, and a
 ** change with its exact undo saves as the original), malformed descriptions
-** refused with the place named, confirmations, and out-of-memory paths.
+** refused with the place named, confirmations, the person at the machine
+** (acts once on a confirmation that matches, outside the faults; done survives
+** save and load; bad actions refused with the place), and out-of-memory paths.
 */
 #include "tshoot.h"
 #include "tshoot_int.h"
@@ -493,6 +495,311 @@ static void test_sim__change_and_undo_save_the_same(void)
   sim_close(&t);
 }
 
+/* ===== the person ===== */
+
+/* JSON written with ' for " and | for an escaped backslash (ts_free). */
+static char *qjson(const char *q)
+{
+  size_t n = strlen(q), i, o = 0;
+  char *out = ts_malloc(2 * n + 1);
+  if (!out) return NULL;
+  for (i = 0; i < n; i++) {
+    if (q[i] == '\'') out[o++] = '"';
+    else if (q[i] == '|') { out[o++] = '\\'; out[o++] = '\\'; }
+    else out[o++] = q[i];
+  }
+  out[o] = '\0';
+  return out;
+}
+
+static const char person_machine[] =
+  "{'registry': {'HKLM|SOFTWARE|Vendor': {'Old': 1, 'Keep': 'k'}, 'HKLM|SOFTWARE|Gone|Sub': {'x': 1}},"
+  " 'files': {'C:|App|old.dll': {'size': 1}, 'C:|App|keep.txt': {'size': 2}, 'C:|Tmp|a|b.txt': {},"
+  "           'C:|Blocker': {'size': 9}},"
+  " 'services': {'AppSvc': {'status': 'stopped', 'start': 'manual'}, 'OldSvc': {'status': 'running'}},"
+  " 'system': {'os': {'name': 'Windows', 'version': '6.1', 'build': 7601}, 'arch': 'x64', 'user': 'anna'},"
+  " 'faults': {'ignore_writes': ['HKLM|SOFTWARE|Vendor', 'C:|App', 'AppSvc']},"
+  " 'person': ["
+  "  {'when': 'once the app is reinstalled', 'comment': 'reinstalls it',"
+  "   'does': {'registry': {'hklm|software|vendor': {'Old': null, 'New': 2, 'Text': 'made'},"
+  "                         'HKLM|SOFTWARE|Gone': null, 'HKCU|Software|Made': {}},"
+  "            'files': {'C:|App|old.dll': null, 'c:|app|NEW.dll': {'size': 3, 'version': '2.0',"
+  "                      'signature': {'signed': true, 'signer': 'Vendor', 'valid': true}},"
+  "                      'C:|Tmp': null, 'C:|Tmp|c.txt': {'size': 4}, 'c:|app|KEEP.TXT': {'size': 5}},"
+  "            'services': {'appsvc': {'status': 'running', 'start': 'auto'}, 'OldSvc': null,"
+  "                         'NewSvc': {'status': 'stopped'}},"
+  "            'system': {'os': {'name': 'Windows', 'version': '10.0', 'build': 19045}}}},"
+  "  {'when': 'AAB', 'does': {'registry': {'HKCU|Software|KMP': {'found': 1}}}},"
+  "  {'when': 'never said', 'does': {}}"
+  " ]}";
+
+static int confirm_(tshoot_host_ops *ops, tshoot_reply *r, const char *text)
+{
+  ts_reply_clear(r);
+  return ops->ui_confirm(ops->payload, text, r);
+}
+
+static const char *answer(tshoot_host_ops *ops, tshoot_reply *r, int (*cb)(void *, const char *, tshoot_reply *),
+                          const char *arg)
+{
+  static char buf[2048];
+  ts_reply_clear(r);
+  if (cb(ops->payload, arg, r) != TSHOOT_OK) return "error";
+  if (r->kind == TS_REPLY_NIL) return "nil";
+  snprintf(buf, sizeof buf, "%s", r->kind == TS_REPLY_JSON || r->kind == TS_REPLY_STRING ? r->s : "?");
+  return buf;
+}
+
+static const char *rget(tshoot_host_ops *ops, tshoot_reply *r, const char *key, const char *name)
+{
+  static char buf[256];
+  ts_reply_clear(r);
+  if (ops->registry_get(ops->payload, key, name, r) != TSHOOT_OK) return "error";
+  if (r->kind == TS_REPLY_NIL) return "nil";
+  if (r->kind == TS_REPLY_INT) snprintf(buf, sizeof buf, "int:%lld", r->i);
+  else snprintf(buf, sizeof buf, "str:%s", r->s);
+  return buf;
+}
+
+static void test_sim__person_acts_once_on_a_matching_confirm(void)
+{
+  ts_sim *s = NULL, *s2 = NULL;
+  tshoot_host_ops ops, ops2;
+  tshoot_reply r;
+  char *json = qjson(person_machine), *before = NULL, *after = NULL, *again = NULL, *reloaded = NULL;
+  ts_reply_init(&r);
+  CHECK_INT(ts_sim_new(&s, json, strlen(json), "person.json"), TSHOOT_OK);
+  if (!s) { fprintf(stderr, "%s\n", tshoot_error_last()->message); ts_free(json); return; }
+  ts_sim_ops(s, &ops);
+  CHECK_INT(ts_sim_save(&before, s), TSHOOT_OK);
+  CHECK_CONTAINS(before, "\"person\": [\n    {\n      \"comment\": \"reinstalls it\",\n      \"does\": {");
+  CHECK(!strstr(before, "\"done\""));
+
+  /* a confirmation that matches no action: answered, nothing done */
+  CHECK_INT(confirm_(&ops, &r, "Apply \"Reinstall\"? It needs administrator rights."), TSHOOT_OK);
+  CHECK_INT(r.kind, TS_REPLY_BOOL);
+  CHECK_INT(r.b, 1);
+  CHECK_INT(confirm_(&ops, &r, "once the app is"), TSHOOT_OK);          /* a part of `when` is not enough */
+  CHECK_INT(ts_sim_save(&after, s), TSHOOT_OK);
+  CHECK_STR(after, before);
+  ts_free(after);
+
+  /* it matches without regard to case, anywhere in the text: the person acts, then answers */
+  CHECK_INT(confirm_(&ops, &r, "Click OK ONCE THE APP IS REINSTALLED, to check it."), TSHOOT_OK);
+  CHECK_INT(r.kind, TS_REPLY_BOOL);
+  CHECK_INT(r.b, 1);
+  /* the registry: past faults.ignore_writes, deletions first, names keep their case */
+  CHECK_STR(rget(&ops, &r, "HKLM\\SOFTWARE\\Vendor", "Old"), "nil");
+  CHECK_STR(rget(&ops, &r, "HKLM\\SOFTWARE\\Vendor", "New"), "int:2");
+  CHECK_STR(rget(&ops, &r, "HKLM\\SOFTWARE\\Vendor", "Text"), "str:made");
+  CHECK_STR(rget(&ops, &r, "HKLM\\SOFTWARE\\Vendor", "Keep"), "str:k");
+  CHECK_STR(answer(&ops, &r, ops.registry_list, "HKLM\\SOFTWARE\\Gone"), "nil");
+  CHECK_STR(answer(&ops, &r, ops.registry_list, "HKLM\\SOFTWARE"), "{\"subkeys\":[\"Vendor\"],\"values\":{}}");
+  CHECK_STR(answer(&ops, &r, ops.registry_list, "HKCU\\Software\\Made"), "{\"subkeys\":[],\"values\":{}}");
+  /* files: removed (a file, a folder with what is in it), made in the folder's case, replaced in the file's */
+  CHECK_STR(answer(&ops, &r, ops.file_stat, "C:\\App\\old.dll"), "nil");
+  CHECK_STR(answer(&ops, &r, ops.file_list, "C:\\App"), "[\"keep.txt\",\"NEW.dll\"]");
+  CHECK_STR(answer(&ops, &r, ops.file_stat, "C:\\App\\new.dll"),
+            "{\"signature\":{\"signed\":true,\"signer\":\"Vendor\",\"valid\":true},\"size\":3,\"version\":\"2.0\"}");
+  CHECK_STR(answer(&ops, &r, ops.file_stat, "C:\\App\\keep.txt"), "{\"size\":5}");
+  CHECK_STR(answer(&ops, &r, ops.file_list, "C:\\Tmp"), "[\"c.txt\"]");
+  /* services: replaced in the service's case, removed, made */
+  CHECK_STR(answer(&ops, &r, ops.service_get, "AppSvc"), "{\"start\":\"auto\",\"status\":\"running\"}");
+  CHECK_STR(answer(&ops, &r, ops.service_get, "OldSvc"), "nil");
+  CHECK_STR(answer(&ops, &r, ops.service_get, "NewSvc"), "{\"status\":\"stopped\"}");
+  /* system: the members given are replaced, the others kept */
+  ts_reply_clear(&r);
+  CHECK_INT(ops.system_info(ops.payload, &r), TSHOOT_OK);
+  CHECK_STR(r.s, "{\"arch\":\"x64\",\"os\":{\"build\":19045,\"name\":\"Windows\",\"version\":\"10.0\"},\"user\":\"anna\"}");
+  CHECK_INT(ts_sim_save(&after, s), TSHOOT_OK);
+  CHECK_CONTAINS(after, "\"HKLM\\\\SOFTWARE\\\\Vendor\": {");
+  CHECK_CONTAINS(after, "\"C:\\\\App\\\\NEW.dll\": {");
+  CHECK_CONTAINS(after, "\"AppSvc\": {");
+  CHECK_CONTAINS(after, "\"comment\": \"reinstalls it\",\n      \"does\": {");
+  CHECK_CONTAINS(after, "\"done\": true,\n      \"when\": \"once the app is reinstalled\"");
+
+  /* it acts once: what is undone by hand stays undone at the next match */
+  CHECK_INT(ops.registry_delete(ops.payload, "HKCU\\Software\\Made", NULL), TSHOOT_OK);
+  CHECK_INT(ops.file_move(ops.payload, "C:\\Tmp\\c.txt", "C:\\Moved\\c.txt"), TSHOOT_OK);
+  CHECK_INT(confirm_(&ops, &r, "once the app is reinstalled"), TSHOOT_OK);
+  CHECK_STR(answer(&ops, &r, ops.registry_list, "HKCU\\Software\\Made"), "nil");
+  CHECK_STR(answer(&ops, &r, ops.file_stat, "C:\\Tmp\\c.txt"), "nil");
+  CHECK_INT(ops.registry_set(ops.payload, "HKCU\\Software\\Made", NULL, NULL), TSHOOT_OK);
+  CHECK_INT(ops.file_move(ops.payload, "C:\\Moved\\c.txt", "C:\\Tmp\\c.txt"), TSHOOT_OK);
+  CHECK_INT(ts_sim_save(&again, s), TSHOOT_OK);
+  CHECK_STR(again, after);
+  ts_free(again);
+
+  /* done survives save and load: the reloaded machine saves the same and does not act again */
+  CHECK_INT(ts_sim_new(&s2, after, strlen(after), "saved.json"), TSHOOT_OK);
+  if (s2) {
+    ts_sim_ops(s2, &ops2);
+    CHECK_INT(ts_sim_save(&reloaded, s2), TSHOOT_OK);
+    CHECK_STR(reloaded, after);
+    ts_free(reloaded);
+    CHECK_INT(ops2.registry_delete(ops2.payload, "HKCU\\Software\\Made", NULL), TSHOOT_OK);
+    CHECK_INT(confirm_(&ops2, &r, "once the app is reinstalled"), TSHOOT_OK);
+    CHECK_STR(answer(&ops2, &r, ops2.registry_list, "HKCU\\Software\\Made"), "nil");
+    /* the action not done yet is still there: a search that must step back ("AAB" in "xaaab") */
+    CHECK_INT(confirm_(&ops2, &r, "xaaab"), TSHOOT_OK);
+    CHECK_STR(rget(&ops2, &r, "HKCU\\Software\\KMP", "found"), "int:1");
+    /* and a person who answers no has still done it first */
+    ts_sim_set_confirm(s2, 0);
+    CHECK_INT(confirm_(&ops2, &r, "It was never said."), TSHOOT_OK);
+    CHECK_INT(r.kind, TS_REPLY_BOOL);
+    CHECK_INT(r.b, 0);
+    CHECK_INT(ts_sim_save(&reloaded, s2), TSHOOT_OK);
+    CHECK_CONTAINS(reloaded, "\"done\": true,\n      \"when\": \"AAB\"");
+    CHECK_CONTAINS(reloaded, "\"does\": {},\n      \"done\": true,\n      \"when\": \"never said\"");
+    ts_free(reloaded);
+    ts_sim_free(s2);
+  }
+  ts_reply_clear(&r);
+  ts_free(before);
+  ts_free(after);
+  ts_free(json);
+  ts_sim_free(s);
+}
+
+/* A file the person makes where the machine has a file above it or a folder
+** at its place: the confirmation fails, nothing changes, the action waits. */
+static void test_sim__person_cannot_make_a_file_in_a_file(void)
+{
+  static const char q[] =
+    "{'files': {'C:|Blocker': {'size': 1}, 'C:|Dir|x.txt': {}},"
+    " 'person': [{'when': 'go', 'does': {'registry': {'HKCU|Software|P': {'v': 1}},"
+    "                                    'files': {'C:|Blocker|in.txt': {'size': 2}}}},"
+    "            {'when': 'folder', 'does': {'files': {'C:|Dir': {'size': 3}}}},"
+    "            {'when': 'emptied', 'does': {'files': {'C:|Dir|x.txt': null, 'C:|Dir': {'size': 3}}}}]}";
+  ts_sim *s = NULL;
+  tshoot_host_ops ops;
+  tshoot_reply r;
+  char *json = qjson(q), *before = NULL, *after = NULL;
+  ts_reply_init(&r);
+  CHECK_INT(ts_sim_new(&s, json, strlen(json), "block.json"), TSHOOT_OK);
+  if (!s) { ts_free(json); return; }
+  ts_sim_ops(s, &ops);
+  CHECK_INT(ts_sim_save(&before, s), TSHOOT_OK);
+  CHECK_INT(confirm_(&ops, &r, "go"), TSHOOT_ERROR);
+  CHECK_CONTAINS(r.error, "ui.confirm: person[0] cannot make the file 'C:\\Blocker\\in.txt': 'C:\\Blocker' is a file");
+  CHECK_INT(confirm_(&ops, &r, "folder"), TSHOOT_ERROR);
+  CHECK_CONTAINS(tshoot_error_last()->message, "person[1] cannot make the file 'C:\\Dir': it is a folder (it holds 'C:\\Dir\\x.txt')");
+  CHECK_INT(ts_sim_save(&after, s), TSHOOT_OK);
+  CHECK_STR(after, before);                        /* nothing changed, nothing done */
+  ts_free(after);
+  /* once the way is clear the action is done; a removal in it clears its own way */
+  CHECK_INT(ops.file_move(ops.payload, "C:\\Blocker", "C:\\Elsewhere"), TSHOOT_OK);
+  CHECK_INT(confirm_(&ops, &r, "go"), TSHOOT_OK);
+  CHECK_STR(answer(&ops, &r, ops.file_stat, "C:\\Blocker\\in.txt"), "{\"size\":2}");
+  CHECK_INT(confirm_(&ops, &r, "emptied"), TSHOOT_OK);
+  CHECK_STR(answer(&ops, &r, ops.file_stat, "C:\\Dir"), "{\"size\":3}");
+  ts_reply_clear(&r);
+  ts_free(before);
+  ts_free(json);
+  ts_sim_free(s);
+}
+
+/* Saved canonically: sorted, and load(save(x)) saves as save(x). */
+static void test_sim__person_saves_canonically(void)
+{
+  static const char q[] =
+    "{'person': [{'when': 'b', 'done': false, 'does': {'system': {'user': 'u'}, 'registry': {'HKLM|Z': {'b': 1, 'a': null},"
+    " 'HKLM|A': null}}, 'comment': 'c'}, {'done': true, 'when': 'a', 'does': {}}]}";
+  ts_sim *s = NULL, *s2 = NULL;
+  char *json = qjson(q), *a = NULL, *b = NULL;
+  CHECK_INT(ts_sim_new(&s, json, strlen(json), "canon.json"), TSHOOT_OK);
+  if (s) CHECK_INT(ts_sim_save(&a, s), TSHOOT_OK);
+  CHECK_STR(a, "{\n  \"person\": [\n    {\n      \"comment\": \"c\",\n      \"does\": {\n        \"registry\": {\n"
+            "          \"HKLM\\\\A\": null,\n          \"HKLM\\\\Z\": {\n            \"a\": null,\n            \"b\": 1\n"
+            "          }\n        },\n        \"system\": {\n          \"user\": \"u\"\n        }\n      },\n"
+            "      \"when\": \"b\"\n    },\n    {\n      \"does\": {},\n      \"done\": true,\n      \"when\": \"a\"\n"
+            "    }\n  ]\n}\n");
+  if (a) CHECK_INT(ts_sim_new(&s2, a, strlen(a), "saved.json"), TSHOOT_OK);
+  if (s2) CHECK_INT(ts_sim_save(&b, s2), TSHOOT_OK);
+  CHECK_STR(b, a);
+  ts_free(a);
+  ts_free(b);
+  ts_free(json);
+  ts_sim_free(s);
+  ts_sim_free(s2);
+  {
+    /* what is made in a new folder or key takes the case of the first in the
+    ** machine's order, whatever the order it was written in */
+    static const char *const orders[] = {
+      "{'person': [{'when': 'x', 'does': {'files': {'C:|new|b': {}, 'c:|NEW|a': {}},"
+      " 'registry': {'HKLM|new|b': {}, 'hklm|NEW|a': {}}}}]}",
+      "{'person': [{'when': 'x', 'does': {'files': {'c:|NEW|a': {}, 'C:|new|b': {}},"
+      " 'registry': {'hklm|NEW|a': {}, 'HKLM|new|b': {}}}}]}" };
+    char *saved[2] = { NULL, NULL };
+    size_t i;
+    for (i = 0; i < 2; i++) {
+      tshoot_host_ops ops;
+      tshoot_reply r;
+      char *j = qjson(orders[i]), *out = NULL;   /* saved sorted: the same text either way */
+      ts_reply_init(&r);
+      s = NULL;
+      CHECK_INT(ts_sim_new(&s, j, strlen(j), "order.json"), TSHOOT_OK);
+      if (s) {
+        ts_sim_ops(s, &ops);
+        CHECK_INT(confirm_(&ops, &r, "x"), TSHOOT_OK);
+        CHECK_STR(answer(&ops, &r, ops.file_list, "C:"), "[\"NEW\"]");
+        CHECK_STR(answer(&ops, &r, ops.registry_list, "HKLM"), "{\"subkeys\":[\"NEW\"],\"values\":{}}");
+        CHECK_INT(ts_sim_save(&out, s), TSHOOT_OK);
+        saved[i] = out;
+      }
+      ts_reply_clear(&r);
+      ts_free(j);
+      ts_sim_free(s);
+    }
+    CHECK(saved[0] && saved[1]);
+    if (saved[0] && saved[1]) CHECK_STR(saved[0], saved[1]);
+    ts_free(saved[0]);
+    ts_free(saved[1]);
+  }
+}
+
+/* The person's action with every allocation failing in turn: an error, and
+** acting again finishes it as if nothing had failed. */
+static void test_sim__person_out_of_memory(void)
+{
+  ts_sim *s = NULL;
+  tshoot_host_ops ops;
+  tshoot_reply r;
+  char *json = qjson(person_machine), *want = NULL;
+  long n;
+  int done = 0;
+  ts_reply_init(&r);
+  CHECK_INT(ts_sim_new(&s, json, strlen(json), "person.json"), TSHOOT_OK);
+  if (!s) { ts_free(json); return; }
+  ts_sim_ops(s, &ops);
+  CHECK_INT(confirm_(&ops, &r, "once the app is reinstalled"), TSHOOT_OK);
+  CHECK_INT(ts_sim_save(&want, s), TSHOOT_OK);
+  ts_sim_free(s);
+  for (n = 0; n < 100000 && !done; n++) {
+    char *got = NULL;
+    int rc;
+    s = NULL;
+    if (ts_sim_new(&s, json, strlen(json), "person.json") != TSHOOT_OK) { CHECK(0); break; }
+    ts_sim_ops(s, &ops);
+    ts_alloc_fail_after(n);
+    rc = confirm_(&ops, &r, "once the app is reinstalled");
+    ts_alloc_fail_after(-1);
+    if (rc == TSHOOT_OK) done = 1;
+    else {
+      CHECK_INT(rc, TSHOOT_ENOMEM);
+      CHECK_INT(confirm_(&ops, &r, "once the app is reinstalled"), TSHOOT_OK);
+    }
+    CHECK_INT(ts_sim_save(&got, s), TSHOOT_OK);
+    CHECK_STR(got, want);
+    ts_free(got);
+    ts_sim_free(s);
+  }
+  CHECK(done);
+  ts_reply_clear(&r);
+  ts_free(want);
+  ts_free(json);
+}
+
 typedef struct bad_case {
   const char *json;
   int line, column;           /* 0: not checked */
@@ -536,6 +843,49 @@ static void test_sim__malformed_descriptions_name_the_place(void)
     { "{\"faults\": {\"ignore_writes\": \"HKLM\"}}", 0, 0, "faults.ignore_writes: expected an array" },
     { "{\"faults\": {\"ignore_writes\": [\"\"]}}", 0, 0, "faults.ignore_writes[0]: expected a key or path" },
     { "{\"machine\": 1}", 1, 13, "machine: expected a string" },
+    /* the person */
+    { "{\"person\": {}}", 1, 12, "person: expected an array of actions" },
+    { "{\"person\": [1]}", 1, 13, "person[0]: expected an object (when, does, done, comment)" },
+    { "{\"person\": [{\"when\": \"x\", \"does\": {}, \"wen\": 1}]}", 1, 39,
+      "person[0].wen: unknown member (expected when, does, done or comment)" },
+    { "{\"person\": [{\"does\": {}}]}", 1, 13, "person[0]: an action needs \"when\"" },
+    { "{\"person\": [{\"when\": \"\", \"does\": {}}]}", 1, 22, "person[0].when: expected a non-empty text" },
+    { "{\"person\": [{\"when\": 5, \"does\": {}}]}", 1, 22, "person[0].when: expected a string" },
+    { "{\"person\": [{\"when\": \"x\"}]}", 1, 13, "person[0]: an action needs \"does\"" },
+    { "{\"person\": [{\"when\": \"x\", \"does\": {}, \"done\": 1}]}", 1, 47, "person[0].done: expected true or false" },
+    { "{\"person\": [{\"when\": \"x\", \"does\": []}]}", 1, 35, "person[0].does: expected an object (registry, files" },
+    { "{\"person\": [{\"when\": \"x\", \"does\": {\"processes\": []}}]}", 1, 36,
+      "person[0].does.processes: unknown member (expected registry, files, services or system)" },
+    { "{\"person\": [\n {\"when\": \"x\", \"does\": {}},\n {\"when\": \"y\", \"does\": {\"registry\": {\"HKLM\": null}}}]}",
+      3, 38, "person[1].does.registry.HKLM: a key under a hive is needed" },
+    { "{\"person\": [{\"when\": \"x\", \"does\": {\"registry\": {\"HKLM\\\\A\": {\"v\": true}}}}]}", 1, 66,
+      "person[0].does.registry.\"HKLM\\\\A\".v: expected a string (REG_SZ), an integer (REG_DWORD) or null" },
+    { "{\"person\": [{\"when\": \"x\", \"does\": {\"registry\": {\"HKLM\\\\A\": 1}}}]}", 1, 0,
+      "person[0].does.registry.\"HKLM\\\\A\": expected an object of values" },
+    { "{\"person\": [{\"when\": \"x\", \"does\": {\"registry\": {\"HKLM\\\\A\": null, \"hklm\\\\a\": {}}}}]}", 1, 66,
+      "person[0].does.registry.\"hklm\\\\a\": the same key as \"HKLM\\A\"" },
+    { "{\"person\": [{\"when\": \"x\", \"does\": {\"registry\": {\"HKLM\\\\A\": {\"V\": null, \"v\": 1}}}}]}", 0, 0,
+      "person[0].does.registry.\"HKLM\\\\A\".v: the same value as \"V\"" },
+    { "{\"person\": [{\"when\": \"x\", \"does\": {\"files\": {\"C:\\\\x.dll\": {\"size\": \"big\"}}}}]}", 1, 68,
+      "person[0].does.files.\"C:\\\\x.dll\".size: expected an integer" },
+    { "{\"person\": [{\"when\": \"x\", \"does\": {\"files\": {\"C:\\\\x.dll\": 5}}}]}", 0, 0,
+      "person[0].does.files.\"C:\\\\x.dll\": expected an object (size, version, sha256, signature, mtime), or null" },
+    { "{\"person\": [{\"when\": \"x\", \"does\": {\"files\": {\"C:\\\\x\": {}, \"C:\\\\y\": null, \"c:/x/y\": {}}}}]}", 1, 74,
+      "person[0].does.files.\"c:/x/y\": inside \"C:\\x\", which is a file" },
+    { "{\"person\": [{\"when\": \"x\", \"does\": {\"files\": {\"C:\\\\X\": null, \"c:/x\": {}}}}]}", 0, 0,
+      "person[0].does.files.\"c:/x\": the same file as \"C:\\X\"" },
+    { "{\"person\": [{\"when\": \"x\", \"does\": {\"files\": {\"C:\\\\dir\\\\\": null}}}]}", 0, 0,
+      "a path cannot end with a separator" },
+    { "{\"person\": [{\"when\": \"x\", \"does\": {\"services\": {\"S\": {\"status\": \"paused\"}}}}]}", 1, 65,
+      "person[0].does.services.S.status: expected \"running\" or \"stopped\"" },
+    { "{\"person\": [{\"when\": \"x\", \"does\": {\"services\": {\"a/b\": null}}}]}", 0, 0,
+      "person[0].does.services.\"a/b\": a slash or backslash in a service name" },
+    { "{\"person\": [{\"when\": \"x\", \"does\": {\"services\": {\"S\": null, \"s\": null}}}]}", 0, 0,
+      "the same service as \"S\"" },
+    { "{\"person\": [{\"when\": \"x\", \"does\": {\"system\": {\"os\": {\"build\": \"7601\"}}}}]}", 1, 63,
+      "person[0].does.system.os.build: expected an integer" },
+    { "{\"person\": [{\"when\": \"x\", \"does\": {\"system\": {\"cpu\": 4}}}]}", 0, 0,
+      "person[0].does.system.cpu: unknown member (expected os, arch, admin, hostname or user)" },
     { "{\"x\": [[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}", 1, 22, "nested deeper than 16" },
   };
   size_t i;
@@ -630,6 +980,10 @@ int main(void)
   RUN(test_sim__ignore_writes);
   RUN(test_sim__save_round_trip);
   RUN(test_sim__change_and_undo_save_the_same);
+  RUN(test_sim__person_acts_once_on_a_matching_confirm);
+  RUN(test_sim__person_cannot_make_a_file_in_a_file);
+  RUN(test_sim__person_saves_canonically);
+  RUN(test_sim__person_out_of_memory);
   RUN(test_sim__malformed_descriptions_name_the_place);
   RUN(test_sim__out_of_memory);
   ts_free(basic_json);
