@@ -147,7 +147,8 @@ static const cli_command commands[] = {
     "exit status: 0 the script ran (and a fix verified), 1 it failed or broke a\n"
     "limit, 2 usage error.\n",
     "  tshoot run scripts/kerio/os-version.lua --host sim:kb/kerio/machines/kofmsp-os-unsupported.json\n"
-    "  tshoot run --json --instructions 1000 scripts/kerio/os-version.lua\n",
+    "  tshoot run --json --time 500 kerio/office-version.lua --host sim:kb/kerio/machines/healthy.json\n"
+    "  tshoot run scripts/kerio/fix-new-profile.lua --host sim:kb/kerio/machines/kofmsp-profile-corrupt.json\n",
     cmd_run },
   { "search", "find the articles that match what you type",
     "tshoot search TEXT... [--limit N] [--show] [--json] [--kb FILE]",
