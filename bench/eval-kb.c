@@ -888,6 +888,9 @@ int main(int argc, char **argv)
     if (!mkdtemp(tmp_dir)) die("mkdtemp: cannot create %s", tmp_dir);
     snprintf(tmp_path, sizeof tmp_path, "%s/kb.db", tmp_dir);
     co.on_diagnostic = diag_cb;
+#ifdef TSHOOT_SCRIPTS_DIR
+    if (!n_scripts) scripts[n_scripts++] = TSHOOT_SCRIPTS_DIR;   /* the project's scripts/ */
+#endif
     co.script_dirs = n_scripts ? scripts : NULL;
     co.n_script_dirs = n_scripts;
     if (tshoot_compile(&cs, srcs, n_srcs, tmp_path, &co) != TSHOOT_OK)

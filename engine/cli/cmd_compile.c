@@ -6,6 +6,8 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +149,39 @@ static void print_problem_counts(FILE *f, const tshoot_compile_stats *s)
           plural(s->warnings, "warning", "warnings"));
 }
 
+
+/* Without --scripts: the nearest folder named "scripts" above each source
+** (a KB project keeps kb/ and scripts/ side by side), each named once. The
+** names live in a static buffer; at most `cap` of them. */
+static size_t default_script_dirs(const char **dirs, size_t cap, char **sources, size_t n)
+{
+  static char found[8][PATH_MAX];
+  size_t n_found = 0, i, k;
+  for (i = 0; i < n && n_found < 8 && n_found < cap; i++) {
+    char dir[PATH_MAX];
+    struct stat st;
+    if (!realpath(sources[i], dir)) continue;
+    if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+      char *slash = strrchr(dir, '/');
+      if (slash) *slash = '\0';
+    }
+    for (;;) {
+      char cand[PATH_MAX + 9];
+      char *slash;
+      snprintf(cand, sizeof cand, "%s/scripts", *dir ? dir : "");
+      if (stat(cand, &st) == 0 && S_ISDIR(st.st_mode) && strlen(cand) < PATH_MAX) {
+        for (k = 0; k < n_found && strcmp(found[k], cand) != 0; k++) {}
+        if (k == n_found) { snprintf(found[n_found], PATH_MAX, "%s", cand); dirs[n_found] = found[n_found]; n_found++; }
+        break;
+      }
+      slash = strrchr(dir, '/');
+      if (!slash || slash == dir) break;
+      *slash = '\0';
+    }
+  }
+  return n_found;
+}
+
 static int run(int argc, char **argv, int lint)
 {
   static const struct option longs[] = {
@@ -206,6 +241,7 @@ static int run(int argc, char **argv, int lint)
     return cli_usage_error(cmd, "the output file name is empty");
   }
 
+  if (!n_scripts) n_scripts = default_script_dirs(scripts, (size_t)argc, argv + optind, (size_t)(argc - optind));
   opts.script_dirs = n_scripts ? scripts : NULL;
   opts.n_script_dirs = n_scripts;
   opts.on_diagnostic = on_diagnostic;

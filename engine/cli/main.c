@@ -237,7 +237,9 @@ static const cli_command commands[] = {
     "  -o, --output KB    the KB file to write (required)\n"
     "      --scripts DIR  a folder where Lua scripts that articles name are\n"
     "                     looked up, after the source file's own folder;\n"
-    "                     repeatable (default: none)\n"
+    "                     repeatable (default: the nearest folder named\n"
+    "                     'scripts' above each source, as kb/ and scripts/ sit\n"
+    "                     side by side in this project)\n"
     "  -q, --quiet        no progress and no summary when all went well\n"
     "      --json         one JSON object: {ok, diagnostics: [{severity, file,\n"
     "                     line, column, code, message}], stats: {...}}\n"
@@ -245,7 +247,7 @@ static const cli_command commands[] = {
     "\n"
     "exit status: 0 compiled, 1 errors in the sources (or the KB could not be\n"
     "written), 2 usage error.\n",
-    "  tshoot compile kb/kerio -o /tmp/kerio.db --scripts scripts\n"
+    "  tshoot compile kb/kerio -o /tmp/kerio.db\n"
     "  tshoot info --kb /tmp/kerio.db\n",
     cmd_compile },
   { "lint", "check XML articles without writing a KB",
@@ -254,12 +256,13 @@ static const cli_command commands[] = {
     "problem as file:line:col: severity: message [code], and write nothing.\n"
     "\n"
     "options:\n"
-    "      --scripts DIR  where Lua scripts are looked up (repeatable)\n"
+    "      --scripts DIR  where Lua scripts are looked up (repeatable; default as\n"
+    "                     for compile: the nearest 'scripts' folder above a source)\n"
     "      --json         one JSON object: {ok, diagnostics, stats}\n"
     "      --Werror       treat warnings as errors\n"
     "\n"
     "exit status: 0 no errors, 1 errors, 2 usage error.\n",
-    "  tshoot lint kb/kerio --scripts scripts\n",
+    "  tshoot lint kb/kerio\n",
     cmd_lint },
   { "help", "show the help of a command",
     "tshoot help [COMMAND]",

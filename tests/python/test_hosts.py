@@ -68,7 +68,9 @@ def test_simhost(scripted_kb):
     assert s.host is h
     assert step.cause == "kofmsp.registry-overwrite"
     probed = {a.question: a.value for a in s.answers() if a.source == "probe"}
-    assert probed["office.version"] == "2016" and probed["dll.exists"] == "yes"
+    # which questions get probed depends on the path the diagnosis takes;
+    # whatever was probed must be what this machine says
+    assert probed["dll.exists"] == "yes" and probed.get("office.version", "2016") == "2016"
     assert all(a.source == "user" for a in s.answers() if a.question in PERSON)
     probes = s.probes()
     assert probes and all(isinstance(p, tshoot.Probe) for p in probes)
