@@ -91,6 +91,12 @@ int tshoot_reply_json(tshoot_reply *r, const char *json, size_t len)
   return rc;
 }
 
+int tshoot_host_error(int code, const char *message)
+{
+  if (code >= 0) code = TSHOOT_EUSER;
+  return ts_error(code, "%s", message && *message ? message : "host error");
+}
+
 int tshoot_reply_error(tshoot_reply *r, const char *message)
 {
   char *copy;
@@ -330,6 +336,7 @@ static int failf(hctx *c, int rc, const char *fmt, ...)
 ** thread's last error). */
 static int host_failed(hctx *c, int rc, const char *what)
 {
+  /* the reply's message, or one set with tshoot_host_error() */
   const char *why = c->reply.error ? c->reply.error : tshoot_error_last()->message;
   if (rc == TSHOOT_OK) rc = TSHOOT_ERROR;
   return failf(c, rc, "host %s failed: %s", what, why && *why ? why : tshoot_strerror(rc));

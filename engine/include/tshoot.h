@@ -624,6 +624,12 @@ TSHOOT_API int tshoot_reply_json(tshoot_reply *r, const char *json, size_t len);
 /* Explain a failure: the callback then returns a TSHOOT_E* status. */
 TSHOOT_API int tshoot_reply_error(tshoot_reply *r, const char *message);
 
+/* From a callback that has no reply (registry_set, file_move, ...): say why it
+** failed, and return `code` (TSHOOT_EUSER when code is not negative), as in
+**   return tshoot_host_error(TSHOOT_ENOTFOUND, "access to the key was denied");
+** The script's error then carries the message. */
+TSHOOT_API int tshoot_host_error(int code, const char *message);
+
 /* A registry value as a script sets it: a string (REG_SZ) or an integer
 ** (REG_DWORD/REG_QWORD). */
 typedef struct tshoot_reg_value {

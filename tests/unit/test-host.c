@@ -68,6 +68,7 @@ static int m_reg_set(void *p, const char *key, const char *name, const tshoot_re
   machine *m = p;
   entry *e;
   int i;
+  if (strstr(key, "Locked")) return tshoot_host_error(TSHOOT_EUSER, "access to the key was denied");
   m->calls_set++;
   if (m->ignore_sets) return TSHOOT_OK;
   add_key(m, key);
@@ -280,6 +281,10 @@ static void test_host__errors_name_what_failed(void)
   r = run(h, "return host.service.get('x')", TSHOOT_RUN_PROBE, NULL);
   CHECK_INT(r->status, TSHOOT_ERROR);
   CHECK_CONTAINS(r->message, "this host cannot look at services");
+  tshoot_run_free(r);
+  r = run(h, "host.registry.set('HKLM\\\\Locked', 'v', 1)", TSHOOT_RUN_PROBE, NULL);
+  CHECK_INT(r->status, TSHOOT_ERROR);
+  CHECK_CONTAINS(r->message, "host registry.set failed: access to the key was denied");
   tshoot_run_free(r);
   r = run(h, "host.registry.set('HKLM\\\\X', 'v', true)", TSHOOT_RUN_PROBE, NULL);
   CHECK_INT(r->status, TSHOOT_ERROR);

@@ -1416,7 +1416,7 @@ static int host_failed(HostObject *h, tshoot_reply *out, const char *method)
   if (out)
     tshoot_reply_error(out, msg ? msg : "a host method raised");
   else
-    tshoot_error_clear();   /* no reply to explain with: the library says the status */
+    tshoot_host_error(rc, msg ? msg : "a host method raised");   /* no reply: the thread's error */
   Py_XDECREF(str);
   Py_XDECREF(h->last_error);
   h->last_error = exc;
