@@ -496,24 +496,34 @@ static int do_reg_get(hctx *c, const char *key, const char *name, json_t **out)
 }
 
 /* The key's listing {"values": {...}, "subkeys": [...]}, or NULL when missing. */
-static int do_reg_list(hctx *c, const char *key, json_t **out)
+/* Ask callback `fn` (named `what`; `cannot` says what a host without it
+** cannot do) about `name`, for a JSON object: *out is the object (a new
+** reference), or NULL when the host says there is none. */
+static int ask_object(hctx *c, int (*fn)(void *, const char *, tshoot_reply *), const char *what,
+                      const char *cannot, const char *name, json_t **out)
 {
-  int rc, found;
-  json_t *v;
+  int rc;
   *out = NULL;
-  v = overlay_find(c, "reg", key, NULL, &found);
-  if (found && !v) return TSHOOT_OK;          /* deleted in this dry run */
-  if (!c->h->ops.registry_list) return missing_op(c, "list the registry (no registry_list)");
+  if (!fn) return missing_op(c, cannot);
   ts_reply_clear(&c->reply);
-  rc = c->h->ops.registry_list(c->h->ops.payload, key, &c->reply);
-  if (rc != TSHOOT_OK) return host_failed(c, rc, "registry.list");
-  rc = reply_to_json(c, out, "registry.list");
+  rc = fn(c->h->ops.payload, name, &c->reply);
+  if (rc != TSHOOT_OK) return host_failed(c, rc, what);
+  rc = reply_to_json(c, out, what);
   if (rc == TSHOOT_OK && *out && !json_is_object(*out)) {
     json_decref(*out);
     *out = NULL;
-    return failf(c, TSHOOT_ERROR, "host registry.list answered %s with something that is not an object", key);
+    return failf(c, TSHOOT_ERROR, "host %s answered %s with something that is not an object", what, name);
   }
   return rc;
+}
+
+static int do_reg_list(hctx *c, const char *key, json_t **out)
+{
+  int found;
+  json_t *v = overlay_find(c, "reg", key, NULL, &found);
+  *out = NULL;
+  if (found && !v) return TSHOOT_OK;          /* deleted in this dry run */
+  return ask_object(c, c->h->ops.registry_list, "registry.list", "list the registry (no registry_list)", key, out);
 }
 
 static int key_exists(hctx *c, const char *key, int *exists)
@@ -686,21 +696,11 @@ static int reg_delete(hctx *c, const char *key, const char *name)
 
 static int do_file_stat(hctx *c, const char *path, json_t **out)
 {
-  int rc, found;
+  int found;
   json_t *v = overlay_find(c, "file", path, NULL, &found);
   *out = NULL;
   if (found) { *out = v ? json_incref(v) : NULL; return TSHOOT_OK; }
-  if (!c->h->ops.file_stat) return missing_op(c, "look at files (no file_stat)");
-  ts_reply_clear(&c->reply);
-  rc = c->h->ops.file_stat(c->h->ops.payload, path, &c->reply);
-  if (rc != TSHOOT_OK) return host_failed(c, rc, "file.stat");
-  rc = reply_to_json(c, out, "file.stat");
-  if (rc == TSHOOT_OK && *out && !json_is_object(*out)) {
-    json_decref(*out);
-    *out = NULL;
-    return failf(c, TSHOOT_ERROR, "host file.stat answered %s with something that is not an object", path);
-  }
-  return rc;
+  return ask_object(c, c->h->ops.file_stat, "file.stat", "look at files (no file_stat)", path, out);
 }
 
 static int file_move(hctx *c, const char *from, const char *to, int removing)
@@ -771,20 +771,10 @@ static int file_remove(hctx *c, const char *path)
 
 static int do_service_get(hctx *c, const char *name, json_t **out)
 {
-  int rc, found;
+  int found;
   json_t *v = overlay_find(c, "svc", name, NULL, &found);
-  *out = NULL;
-  if (!c->h->ops.service_get) return missing_op(c, "look at services (no service_get)");
-  ts_reply_clear(&c->reply);
-  rc = c->h->ops.service_get(c->h->ops.payload, name, &c->reply);
-  if (rc != TSHOOT_OK) return host_failed(c, rc, "service.get");
-  rc = reply_to_json(c, out, "service.get");
-  if (rc == TSHOOT_OK && *out && !json_is_object(*out)) {
-    json_decref(*out);
-    *out = NULL;
-    return failf(c, TSHOOT_ERROR, "host service.get answered %s with something that is not an object", name);
-  }
-  if (rc == TSHOOT_OK && *out && found && v) json_object_set(*out, "status", v);
+  int rc = ask_object(c, c->h->ops.service_get, "service.get", "look at services (no service_get)", name, out);
+  if (rc == TSHOOT_OK && *out && found && v) json_object_set(*out, "status", v);  /* started or stopped in this dry run */
   return rc;
 }
 

@@ -740,6 +740,7 @@ done:
 }
 
 static int set_answer(tshoot_session *s, const char *question, const char *value);
+static int find_fix(tshoot_session *s, const char *id);
 
 /* Run q's probe on the host and take its answer, if it gives one the question
 ** allows. Whatever happens is kept in the probe log; only running out of
@@ -852,12 +853,8 @@ TSHOOT_API int tshoot_session_run_fix(tshoot_run **out, tshoot_session *s, const
   if (!out) return ts_error(TSHOOT_EINVALID, "tshoot_session_run_fix: NULL out");
   *out = NULL;
   if (!s || !fix) return ts_error(TSHOOT_EINVALID, "tshoot_session_run_fix: NULL argument");
-  xi = rules_fix(s->m, fix);
-  if (xi < 0) {
-    const char *sug = rules_suggest(s->m, 'x', fix);
-    return ts_error(TSHOOT_ENOTFOUND, "no fix '%s' in this KB%s%s%s", fix,
-                    sug ? " (did you mean '" : "", sug ? sug : "", sug ? "'?)" : "");
-  }
+  xi = find_fix(s, fix);
+  if (xi < 0) return xi;
   x = &s->m->x[xi];
   if (!x->script)
     return ts_error(TSHOOT_EINVALID, "fix '%s' has no script: a person follows its steps, then reports with tshoot_session_fix_result", fix);
@@ -1077,6 +1074,17 @@ static int find_question(tshoot_session *s, const char *id)
   return q;
 }
 
+static int find_fix(tshoot_session *s, const char *id)
+{
+  int x = rules_fix(s->m, id);
+  if (x < 0) {
+    const char *sug = rules_suggest(s->m, 'x', id);
+    return ts_error(TSHOOT_ENOTFOUND, "no fix '%s' in this KB%s%s%s", id,
+                    sug ? " (did you mean '" : "", sug ? sug : "", sug ? "'?)" : "");
+  }
+  return x;
+}
+
 /* Drop the answer at index k and re-index. */
 static void drop_answer(tshoot_session *s, size_t k)
 {
@@ -1157,12 +1165,8 @@ TSHOOT_API int tshoot_session_fix_result(tshoot_session *s, const char *fix, int
   int x;
   size_t k;
   if (!s || !fix) return ts_error(TSHOOT_EINVALID, "tshoot_session_fix_result: NULL argument");
-  x = rules_fix(s->m, fix);
-  if (x < 0) {
-    const char *sug = rules_suggest(s->m, 'x', fix);
-    return ts_error(TSHOOT_ENOTFOUND, "no fix '%s' in this KB%s%s%s", fix,
-                    sug ? " (did you mean '" : "", sug ? sug : "", sug ? "'?)" : "");
-  }
+  x = find_fix(s, fix);
+  if (x < 0) return x;
   for (k = 0; k < s->n_fixes; k++)
     if (s->fixes[k].fix == x) { s->fixes[k].worked = worked != 0; s->dirty = 1; return TSHOOT_OK; }
   if (ts_grow((void **)&s->fixes, &s->cap_fixes, s->n_fixes + 1, sizeof *s->fixes) < 0) return ts_error_oom();

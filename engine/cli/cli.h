@@ -84,8 +84,12 @@ int cli_open_kb(tshoot_kb **out, const char *opt, const char **path_out);
 /* ===== hosts and scripts (output.c) ===== */
 /* Open the host named by --host SPEC ("sim:FILE"). Prints the error. */
 int cli_open_host(tshoot_host **out, const char *spec);
-/* --memory KIB ('M'), --instructions N ('I'), --time MS ('T'); 0 on success. */
-int cli_parse_limits(tshoot_limits *lim, int opt, const char *arg);
+/* --memory KIB ('M'), --instructions N ('I'), --time MS ('T') of command
+** `cmd`: EXIT_OK, or EXIT_USAGE with the usage error printed. */
+int cli_limits_option(const char *cmd, tshoot_limits *lim, int opt, const char *arg);
+/* Read a whole file (malloc'd, NUL-terminated, at most about `max` bytes).
+** 0, or -1 with errno set (EFBIG: too large); prints nothing. */
+int cli_read_file(const char *path, size_t max, char **out, size_t *len);
 /* Changes as a JSON array [{op, target, before, after, undone}]. */
 json_t *cli_changes_json(const tshoot_change *c, size_t n);
 /* One line a change: "registry.set KEY : NAME: before -> after". */

@@ -303,40 +303,13 @@ static int save_session(diag *d)
   return EXIT_OK;
 }
 
-static int read_file(const char *path, char **out, size_t *len)
+static int read_saved(const char *path, char **out, size_t *len)
 {
-  FILE *f = fopen(path, "rb");
-  char *buf = NULL;
-  size_t n = 0, cap = 0;
-  if (!f) return cli_error("cannot read the saved session %s: %s", path, strerror(errno));
-  for (;;) {
-    size_t got;
-    if (cap - n < 4096) {
-      char *nb;
-      if (cap > (8u << 20)) {   /* the library refuses more than 1 MiB anyway */
-        free(buf);
-        fclose(f);
-        return cli_error("the saved session %s is too large", path);
-      }
-      nb = realloc(buf, cap ? 2 * cap : 8192);
-      if (!nb) { free(buf); fclose(f); return cli_error("out of memory"); }
-      buf = nb;
-      cap = cap ? 2 * cap : 8192;
-    }
-    got = fread(buf + n, 1, cap - n - 1, f);
-    n += got;
-    if (got == 0) break;
-  }
-  if (ferror(f)) {
-    free(buf);
-    fclose(f);
-    return cli_error("cannot read the saved session %s", path);
-  }
-  fclose(f);
-  buf[n] = '\0';
-  *out = buf;
-  *len = n;
-  return EXIT_OK;
+  /* the library refuses more than 1 MiB anyway */
+  if (cli_read_file(path, 8u << 20, out, len) == 0) return EXIT_OK;
+  if (errno == EFBIG) return cli_error("the saved session %s is too large", path);
+  if (errno == ENOMEM) return cli_error("out of memory");
+  return cli_error("cannot read the saved session %s: %s", path, strerror(errno));
 }
 
 /* ===== the transcript ===== */
@@ -361,7 +334,9 @@ static void record_back(diag *d, const char *question)
   json_array_append_new(d->steps, o);
 }
 
-static void record_fix(diag *d, const tshoot_step *st, const char *title, int worked, const char *source)
+/* Record a fix step (st must still be valid: call before the session changes);
+** returns the record, borrowed from the transcript, for a caller to add to. */
+static json_t *record_fix(diag *d, const tshoot_step *st, const char *title, int worked, const char *source)
 {
   json_t *o = json_object();
   json_object_set_new(o, "kind", json_string("fix"));
@@ -373,6 +348,7 @@ static void record_fix(diag *d, const tshoot_step *st, const char *title, int wo
   json_object_set_new(o, "source", json_string(source));
   json_array_append_new(d->steps, o);
   json_object_set_new(d->tried, st->fix, json_boolean(worked));
+  return o;
 }
 
 /* Record and show what probes did since the last step. */
@@ -762,19 +738,15 @@ static act host_fix(diag *d, const tshoot_step *st, const tshoot_fix_info *x, co
       }
     }
     if (!ok) {
-      /* not tried: no evidence either way; the person may do it by hand */
-      o = json_object();
-      json_object_set_new(o, "kind", json_string("fix"));
-      json_object_set_new(o, "fix", cli_jstr(fix_id));
-      json_object_set_new(o, "cause", cli_jstr(st->cause));
-      json_object_set_new(o, "worked", json_false());
-      json_object_set_new(o, "source", json_string("declined"));
-      json_array_append_new(d->steps, o);
-      json_object_set_new(d->tried, fix_id, json_false());
+      /* declined: the person may do it by hand; counted as not working */
+      record_fix(d, st, x->title, 0, "declined");
       rc = tshoot_session_fix_result(d->s, fix_id, 0);
       return rc == TSHOOT_OK ? ACT_DONE : (cli_lib_error(rc), ACT_FAIL);
     }
   }
+  /* recorded now, completed below: applying the fix changes the session, and
+  ** with it ends the life of st */
+  o = record_fix(d, st, x->title, 0, "host");
   rc = tshoot_session_run_fix(&run, d->s, fix_id, 0);
   if (rc != TSHOOT_OK) { cli_lib_error(rc); return ACT_FAIL; }
   worked = run->verified;
@@ -787,17 +759,10 @@ static act host_fix(diag *d, const tshoot_step *st, const tshoot_fix_info *x, co
     if (worked) printf("  applied and verified\n");
     else printf("  did not work: %s%s\n", run->message, run->rolled_back ? " (rolled back)" : "");
   }
-  o = json_object();
-  json_object_set_new(o, "kind", json_string("fix"));
-  json_object_set_new(o, "fix", cli_jstr(fix_id));
-  json_object_set_new(o, "title", cli_jstr(x->title));
-  json_object_set_new(o, "cause", cli_jstr(st->cause));
   json_object_set_new(o, "worked", json_boolean(worked));
-  json_object_set_new(o, "source", json_string("host"));
   json_object_set_new(o, "rolled_back", json_boolean(run->rolled_back));
   json_object_set_new(o, "message", cli_jstr(run->message));
   json_object_set_new(o, "changes", cli_changes_json(run->changes, run->n_changes));
-  json_array_append_new(d->steps, o);
   json_object_set_new(d->tried, fix_id, json_boolean(worked));
   tshoot_run_free(run);
   return ACT_DONE;
@@ -1166,7 +1131,7 @@ int cmd_diagnose(int argc, char **argv)
   if (resume) {
     char *buf = NULL;
     size_t len = 0;
-    if ((status = read_file(resume, &buf, &len)) != EXIT_OK) goto done;
+    if ((status = read_saved(resume, &buf, &len)) != EXIT_OK) goto done;
     {
       /* the saved options, changed by what was given now; the library checks them */
       json_t *j = json_loadb(buf, len, 0, NULL), *v;

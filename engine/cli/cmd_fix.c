@@ -10,35 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Read a whole file (malloc'd, NUL-terminated). */
-static int slurp(const char *path, char **out, size_t *len)
-{
-  FILE *f = fopen(path, "rb");
-  char *buf = NULL;
-  size_t n = 0, cap = 0;
-  if (!f) return -1;
-  for (;;) {
-    size_t got;
-    if (cap - n < 4096) {
-      char *nb;
-      if (cap > 16u * 1024 * 1024) { free(buf); fclose(f); errno = EFBIG; return -1; }
-      cap = cap ? cap * 2 : 8192;
-      nb = realloc(buf, cap + 1);
-      if (!nb) { free(buf); fclose(f); return -1; }
-      buf = nb;
-    }
-    got = fread(buf + n, 1, cap - n, f);
-    n += got;
-    if (got == 0) break;
-  }
-  if (ferror(f)) { free(buf); fclose(f); return -1; }
-  fclose(f);
-  buf[n] = '\0';
-  *out = buf;
-  *len = n;
-  return 0;
-}
-
 /* Save the machine and the journal when asked to. */
 static int finish_host(tshoot_host *h, const char *save, const char *log)
 {
@@ -81,22 +52,21 @@ static json_t *run_json(const tshoot_run *r)
 
 /* ===== tshoot fix ===== */
 
-/* The article of cause `cause`: every cause is a candidate of a fresh session. */
-static int cause_article(tshoot_kb *kb, const char *cause, char **article)
+/* The article of cause `cause`: every cause is a candidate of a fresh session
+** (one without a description). */
+static int cause_article(tshoot_session *s, const char *cause, char **article)
 {
-  tshoot_session *s = NULL;
   const tshoot_cause_rank *r;
   size_t n, i;
-  int rc = tshoot_session_new(&s, kb, NULL);
+  int rc = tshoot_session_causes(&r, &n, s);
   *article = NULL;
-  if (rc == TSHOOT_OK) rc = tshoot_session_causes(&r, &n, s);
-  if (rc == TSHOOT_OK) {
-    for (i = 0; i < n; i++)
-      if (r[i].article && strcmp(r[i].cause, cause) == 0) { *article = strdup(r[i].article); break; }
-    if (i == n) rc = TSHOOT_ENOTFOUND;
-  }
-  tshoot_session_free(s);
-  return rc;
+  if (rc != TSHOOT_OK) return rc;
+  for (i = 0; i < n; i++)
+    if (r[i].article && strcmp(r[i].cause, cause) == 0) {
+      *article = strdup(r[i].article);
+      return *article ? TSHOOT_OK : TSHOOT_ENOMEM;
+    }
+  return TSHOOT_ENOTFOUND;
 }
 
 static int confirm_at_terminal(const char *question)
@@ -149,9 +119,7 @@ int cmd_fix(int argc, char **argv)
     case 'L': log = optarg; break;
     case 'j': json = 1; break;
     case 'M': case 'I': case 'T':
-      if (cli_parse_limits(&lim, c, optarg) != 0)
-        return cli_usage_error("fix", "--%s wants a positive number, not '%s'",
-                               c == 'M' ? "memory" : c == 'I' ? "instructions" : "time", optarg);
+      if (cli_limits_option("fix", &lim, c, optarg) != EXIT_OK) return EXIT_USAGE;
       break;
     case 'h': cli_print_command_help(stdout, "fix"); return EXIT_OK;
     default: return cli_getopt_error("fix", c, argv);
@@ -164,15 +132,17 @@ int cmd_fix(int argc, char **argv)
   if ((status = cli_open_host(&host, host_spec)) != EXIT_OK) goto done;
   status = EXIT_FAIL;
 
-  rc = cause_article(kb, cause, &article);
+  rc = tshoot_session_new(&s, kb, NULL);
+  if (rc != TSHOOT_OK) { cli_lib_error(rc); goto done; }
+  rc = cause_article(s, cause, &article);
   if (rc == TSHOOT_ENOTFOUND) { cli_error("no cause '%s' in this KB (see 'tshoot diagnose' or 'tshoot show ARTICLE')", cause); goto done; }
+  if (rc == TSHOOT_ENOMEM) { cli_error("out of memory"); goto done; }
   if (rc != TSHOOT_OK) { cli_lib_error(rc); goto done; }
   rc = tshoot_article_load(&art, kb, article);
   if (rc != TSHOOT_OK) { cli_lib_error(rc); goto done; }
   for (i = 0; i < art->n_causes; i++) if (strcmp(art->causes[i].id, cause) == 0) ci = &art->causes[i];
   if (!ci) { cli_error("cause '%s' is not in article '%s'", cause, article); goto done; }
-  rc = tshoot_session_new(&s, kb, NULL);
-  if (rc == TSHOOT_OK) rc = tshoot_session_set_host(s, host, &lim);
+  rc = tshoot_session_set_host(s, host, &lim);
   if (rc != TSHOOT_OK) { cli_lib_error(rc); goto done; }
 
   tries = json_array();
@@ -314,9 +284,7 @@ int cmd_run(int argc, char **argv)
     case 'L': log = optarg; break;
     case 'j': json = 1; break;
     case 'M': case 'I': case 'T':
-      if (cli_parse_limits(&lim, c, optarg) != 0)
-        return cli_usage_error("run", "--%s wants a positive number, not '%s'",
-                               c == 'M' ? "memory" : c == 'I' ? "instructions" : "time", optarg);
+      if (cli_limits_option("run", &lim, c, optarg) != EXIT_OK) return EXIT_USAGE;
       break;
     case 'h': cli_print_command_help(stdout, "run"); return EXIT_OK;
     default: return cli_getopt_error("run", c, argv);
@@ -326,7 +294,7 @@ int cmd_run(int argc, char **argv)
   if (apply && verify) return cli_usage_error("run", "--apply already verifies; give one of --apply and --verify");
   if (save && !host_spec) return cli_usage_error("run", "--save writes the simulated machine: give --host sim:FILE");
   name = argv[optind];
-  if (slurp(name, &body, &len) != 0) {
+  if (cli_read_file(name, 16u << 20, &body, &len) != 0) {
     tshoot_kb *kb = NULL;
     int err = errno;
     if (strchr(name, '/') && access(name, F_OK) == 0) return cli_error("cannot read %s: %s", name, strerror(err));

@@ -512,19 +512,49 @@ int cli_open_host(tshoot_host **out, const char *spec)
   return EXIT_OK;
 }
 
-int cli_parse_limits(tshoot_limits *lim, int opt, const char *arg)
+int cli_limits_option(const char *cmd, tshoot_limits *lim, int opt, const char *arg)
 {
+  const char *name = opt == 'M' ? "memory" : opt == 'I' ? "instructions" : "time";
   char *end;
   unsigned long long v;
   errno = 0;
   v = strtoull(arg, &end, 10);
-  if (errno || end == arg || *end || v == 0) return -1;
+  if (errno || end == arg || *end || v == 0 ||
+      (opt == 'M' && v > 4ULL * 1024 * 1024) || (opt == 'T' && v > 600000))
+    return cli_usage_error(cmd, "--%s wants a positive number, not '%s'", name, arg);
   switch (opt) {
-  case 'M': if (v > 4ULL * 1024 * 1024) return -1; lim->memory_kib = (size_t)v; break;
+  case 'M': lim->memory_kib = (size_t)v; break;
   case 'I': lim->instructions = v; break;
-  case 'T': if (v > 600000) return -1; lim->time_ms = (int)v; break;
-  default: return -1;
+  default: lim->time_ms = (int)v; break;
   }
+  return EXIT_OK;
+}
+
+int cli_read_file(const char *path, size_t max, char **out, size_t *len)
+{
+  FILE *f = fopen(path, "rb");
+  char *buf = NULL;
+  size_t n = 0, cap = 0;
+  if (!f) return -1;
+  for (;;) {
+    size_t got;
+    if (cap - n < 4096) {
+      char *nb;
+      if (cap > max) { free(buf); fclose(f); errno = EFBIG; return -1; }
+      nb = realloc(buf, cap ? 2 * cap : 8192);
+      if (!nb) { free(buf); fclose(f); errno = ENOMEM; return -1; }
+      buf = nb;
+      cap = cap ? 2 * cap : 8192;
+    }
+    got = fread(buf + n, 1, cap - n - 1, f);
+    n += got;
+    if (got == 0) break;
+  }
+  if (ferror(f)) { free(buf); fclose(f); errno = EIO; return -1; }
+  fclose(f);
+  buf[n] = '\0';
+  *out = buf;
+  *len = n;
   return 0;
 }
 
