@@ -1445,6 +1445,25 @@ TSHOOT_API int tshoot_script_run(tshoot_run **out, tshoot_host *host, const char
     run_set_message(ri, TSHOOT_ERROR, msg);
     goto done;
   }
+  if (mode == TSHOOT_RUN_APPLY && fix_function(L, "verify")) {
+    /* Verify first: a fix whose verify passes before it is applied cannot be
+    ** what repairs this machine, and calling it "worked" would be false
+    ** evidence for its cause. A verify that cannot run yet (it needs what
+    ** apply sets up) says nothing, unless it broke a limit. */
+    int pre = ts_sandbox_pcall(sb, 0, 1);
+    if (pre == TSHOOT_OK) {
+      int already = lua_toboolean(L, -1);
+      lua_pop(L, 1);
+      if (already) {
+        run_set_message(ri, TSHOOT_ERROR, "not applied: its verify passes already, so this machine "
+                                          "does not have the problem the fix repairs");
+        goto done;
+      }
+    } else if (ts_sandbox_broken(sb)) {
+      run_set_message(ri, TSHOOT_ELIMIT, tshoot_error_last()->message);
+      goto done;
+    }
+  }
   if (mode == TSHOOT_RUN_VERIFY) {
     if (!fix_function(L, "verify")) { run_set_message(ri, TSHOOT_ERROR, "the fix has no verify function"); goto done; }
   } else if (!fix_function(L, "apply")) {

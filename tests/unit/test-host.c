@@ -436,7 +436,7 @@ static void test_host__error_or_limit_in_apply_rolls_back(void)
       "local fix = {}\n"
       "function fix.apply() host.registry.set('HKLM\\\\SOFTWARE\\\\Kerio\\\\MAPI', 'Flags', 1)\n"
       "  while true do end end\n"
-      "function fix.verify() return true end\n"
+      "function fix.verify() return host.registry.get('HKLM\\\\SOFTWARE\\\\Kerio\\\\MAPI', 'Flags') == 1 end\n"
       "return fix\n";
     tshoot_limits lim = TSHOOT_LIMITS_INIT;
     lim.time_ms = 200;
@@ -450,6 +450,27 @@ static void test_host__error_or_limit_in_apply_rolls_back(void)
     CHECK(machine_is_original());
     tshoot_run_free(r);
   }
+  tshoot_host_free(h);
+}
+
+static void test_host__fix_not_needed_is_not_applied(void)
+{
+  static const char body[] =
+    "local fix = {}\n"
+    "function fix.apply() host.registry.set('HKLM\\\\SOFTWARE\\\\Kerio\\\\MAPI', 'Flags', 9) end\n"
+    "function fix.verify() return host.registry.get('HKLM\\\\SOFTWARE\\\\Kerio\\\\MAPI', 'Flags') ~= nil end\n"
+    "return fix\n";
+  tshoot_host *h = new_host();
+  tshoot_run *r;
+  reset_machine();
+  r = run(h, body, TSHOOT_RUN_APPLY, NULL);
+  CHECK_INT(r->status, TSHOOT_ERROR);
+  CHECK_INT(r->verified, 0);
+  CHECK_CONTAINS(r->message, "its verify passes already");
+  CHECK_INT(r->n_changes, 0);
+  CHECK_INT(M.calls_set, 0);
+  CHECK(machine_is_original());
+  tshoot_run_free(r);
   tshoot_host_free(h);
 }
 
@@ -516,6 +537,7 @@ int main(void)
   RUN(test_host__apply_verify_journal);
   RUN(test_host__failed_verify_rolls_back_exactly);
   RUN(test_host__error_or_limit_in_apply_rolls_back);
+  RUN(test_host__fix_not_needed_is_not_applied);
   RUN(test_host__confirmation);
   RUN(test_host__no_host_and_bad_arguments);
   TEST_EXIT();
