@@ -1,6 +1,9 @@
 -- Tries: recursion through C: a __concat that concatenates again.
 -- Must: be a "stack overflow" script error on a TS_SANDBOX_MIN_STACK thread.
 -- expect: ERROR stack overflow
+-- limits: instructions=10000000   (the library default: this tests the C stack, and
+--   C-heavy descent on a fresh thread costs more CPU than the VM loop that the
+--   default mode estimates instructions from; under ASan, over 1,000,000)
 local mt = {}
 mt.__concat = function(a, b) return a .. b end
 local t = setmetatable({}, mt)
