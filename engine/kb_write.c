@@ -10,6 +10,7 @@
 #include "kb_schema.h"
 #include "text.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +118,50 @@ static void vocab_add_text(vocab *v, const char *s, uint32_t doc)
     text_fold(w, s + start, len);
     vocab_add(v, w, len, doc);
   }
+}
+
+/* The words of article i: the words of its FTS5 columns (which join these
+** fields with newlines, and no word spans a newline). */
+static void vocab_article(vocab *v, const kb_model *m, size_t i)
+{
+  const m_article *a = &m->articles[i];
+  uint32_t doc = (uint32_t)i + 1;
+  size_t j, l, s;
+  vocab_add_text(v, a->title, doc);
+  for (j = 0; j < a->n_symptoms; j++) {
+    vocab_add_text(v, a->symptoms[j].text, doc);
+    vocab_add_text(v, a->symptoms[j].code, doc);
+  }
+  vocab_add_text(v, a->id, doc);
+  for (j = 0; j < a->n_aliases; j++) vocab_add_text(v, a->aliases[j], doc);
+  vocab_add_text(v, a->summary, doc);
+  for (j = 0; j < a->n_causes; j++) {
+    const m_cause *c = &m->causes[a->first_cause + j];
+    vocab_add_text(v, c->title, doc);
+    vocab_add_text(v, c->explanation, doc);
+    for (l = 0; l < c->n_fixes; l++) {
+      const m_fix *f = &c->fixes[l];
+      vocab_add_text(v, f->title, doc);
+      for (s = 0; s < f->n_steps; s++) vocab_add_text(v, f->steps[s], doc);
+      vocab_add_text(v, f->verify, doc);
+    }
+  }
+}
+
+/* The vocabulary is counted on a second thread while this one feeds SQLite
+** (it was a tenth of the write): the model does not change while the KB is
+** written, and the vocabulary is only read once both are done. */
+typedef struct vocab_job {
+  const kb_model *m;
+  vocab *v;
+} vocab_job;
+
+static void *vocab_worker(void *arg)
+{
+  vocab_job *job = arg;
+  size_t i;
+  for (i = 0; i < job->m->n_articles && !job->v->oom; i++) vocab_article(job->v, job->m, i);
+  return NULL;
 }
 
 static void vocab_free(vocab *v)
@@ -247,7 +292,26 @@ static const char *const insert_sql[S_N] = {
 
 static const char *const ev_kinds[] = { "answer", "expect", "requires" };
 
+static void write_rows(writer *w, sqlite3_stmt **st);
+static void write_synonyms(writer *w, sqlite3_stmt **st, vocab *voc);
+
+/* Everything but the vocabulary and the meta rows. */
 static void write_model(writer *w, sqlite3_stmt **st, vocab *voc)
+{
+  vocab_job job;
+  pthread_t tid;
+  int threaded;
+
+  job.m = w->m;
+  job.v = voc;
+  threaded = pthread_create(&tid, NULL, vocab_worker, &job) == 0;
+  write_rows(w, st);
+  if (threaded) pthread_join(tid, NULL);
+  else vocab_worker(&job);
+  write_synonyms(w, st, voc);
+}
+
+static void write_rows(writer *w, sqlite3_stmt **st)
 {
   kb_model *m = w->m;
   ts_buf b = TS_BUF_INIT, col[TS_FTS_NCOLS];
@@ -332,7 +396,6 @@ static void write_model(writer *w, sqlite3_stmt **st, vocab *voc)
         add_line(&col[TS_FTS_FIXES], f->verify);
       }
     }
-    for (j = 0; j < TS_FTS_NCOLS; j++) vocab_add_text(voc, ts_buf_cstr(&col[j]), doc);
     w_row(w, st[S_FTS], "ittttt", (int64_t)doc, ts_buf_cstr(&col[0]), ts_buf_cstr(&col[1]),
           ts_buf_cstr(&col[2]), ts_buf_cstr(&col[3]), ts_buf_cstr(&col[4]));
     if (w->progress && (i % 256 == 255 || i + 1 == m->n_articles) &&
@@ -346,6 +409,18 @@ static void write_model(writer *w, sqlite3_stmt **st, vocab *voc)
     for (j = 0; j < t->n_given; j++)
       w_row(w, st[S_GIVEN], "iitt", (int64_t)i + 1, (int64_t)j, t->given[j].question, t->given[j].value);
   }
+  if ((b.oom || col[0].oom || col[1].oom || col[2].oom || col[3].oom || col[4].oom) && w->rc == TSHOOT_OK)
+    w->rc = ts_error_oom();
+  ts_buf_free(&b);
+  for (i = 0; i < TS_FTS_NCOLS; i++) ts_buf_free(&col[i]);
+}
+
+/* Synonym groups, whose words join the vocabulary (after its thread ended). */
+static void write_synonyms(writer *w, sqlite3_stmt **st, vocab *voc)
+{
+  kb_model *m = w->m;
+  ts_buf b = TS_BUF_INIT;
+  size_t i, j;
   for (i = 0; i < m->n_synonyms; i++)
     for (j = 0; j < m->synonyms[i].n_terms; j++) {
       /* a term is stored folded, its words joined by one space */
@@ -361,10 +436,8 @@ static void write_model(writer *w, sqlite3_stmt **st, vocab *voc)
       }
       if (b.len) w_row(w, st[S_SYNONYM], "ti", ts_buf_cstr(&b), (int64_t)i + 1);
     }
-  if (b.oom || voc->oom || col[0].oom || col[1].oom || col[2].oom || col[3].oom || col[4].oom)
-    if (w->rc == TSHOOT_OK) w->rc = ts_error_oom();
+  if ((b.oom || voc->oom) && w->rc == TSHOOT_OK) w->rc = ts_error_oom();
   ts_buf_free(&b);
-  for (i = 0; i < TS_FTS_NCOLS; i++) ts_buf_free(&col[i]);
 }
 
 static void write_vocab(writer *w, sqlite3_stmt *st, vocab *v)
@@ -402,7 +475,11 @@ int kb_write(kb_model *m, const char *tmp_path, tshoot_progress_cb progress, voi
   w_exec(&w, "PRAGMA journal_mode = OFF");
   w_exec(&w, "PRAGMA synchronous = OFF");
   w_exec(&w, "PRAGMA locking_mode = EXCLUSIVE");
-  w_exec(&w, "PRAGMA cache_size = -262144");
+  /* A small page cache: with no journal, pages spill into the file (the OS
+  ** caches them) and their memory is reused. A 256 MiB cache took a fresh
+  ** page fault for every page and wrote them all at COMMIT: 2.97 s against
+  ** 2.45 s for 10k articles, 36 s against 30.5 s for 100k. */
+  w_exec(&w, "PRAGMA cache_size = -4096");
   w_exec(&w, "PRAGMA temp_store = MEMORY");
   w_exec(&w, pragma);
   snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", TSHOOT_KB_FORMAT);
