@@ -207,8 +207,12 @@ static void test_open__replaced_file_is_detected_by_new_connections(void)
   copy_good(tmp("swap.db"));
   CHECK_INT(tshoot_kb_open(&kb, tmp("swap.db"), NULL), TSHOOT_OK);
   if (!kb) return;
-  /* another build with the same tables but a different digest */
-  alter_db(tmp("swap.db"), "UPDATE meta SET value = '0000000000000000000000000000000000000000000000000000000000000000' WHERE key = 'digest'");
+  /* another build with the same tables but a different digest, renamed over
+  ** it as the compiler does (an open KB keeps its shared lock: nothing may
+  ** write it in place) */
+  copy_good(tmp("swap-new.db"));
+  alter_db(tmp("swap-new.db"), "UPDATE meta SET value = '0000000000000000000000000000000000000000000000000000000000000000' WHERE key = 'digest'");
+  CHECK_INT(rename(tmp("swap-new.db"), tmp("swap.db")), 0);
   CHECK_INT(kb_conn_acquire(kb, &c1), TSHOOT_OK);      /* the pooled one, opened before */
   CHECK_INT(kb_conn_acquire(kb, &c2), TSHOOT_ERROR);   /* a new one sees another build */
   CHECK_CONTAINS(tshoot_error_last()->message, "replaced");

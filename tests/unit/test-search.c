@@ -513,11 +513,13 @@ static void test_search__ranking(void)
   tshoot_results_free(r);
 }
 
-/* The score is FTS5's own -bm25 with TS_FTS_WEIGHTS, to the bit. */
+/* The score is FTS5's own -bm25 with TS_FTS_WEIGHTS, to the bit, though
+** tshoot reads the articles' lengths from its own copy of FTS5's docsize
+** table; also for the OR fallback ("antivirus printer offline"). */
 static void test_search__score_is_bm25(void)
 {
   static const char *const texts[] = { "antivirus ", "outlook ", "koff ", "kofm", "curupt profile ",
-                                       "server upgrade version " };
+                                       "server upgrade version ", "antivirus printer offline " };
   sqlite3 *db = NULL;
   sqlite3_stmt *st = NULL;
   size_t i;
