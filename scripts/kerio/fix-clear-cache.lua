@@ -6,6 +6,7 @@
 -- Outlook and KoffBackend.exe must be closed: their files are in use while they run.
 -- The files are moved one by one (a folder move is not in every host).
 local SHELL = "HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Explorer\\User Shell Folders"
+local SERVICE = "Microsoft\\Windows Messaging Subsystem\\Services\\KOFF"
 
 -- [helper office, the same in every script that needs it: scripts cannot share code]
 local function office()
@@ -52,6 +53,20 @@ local from, to, moved        -- set by apply, read by verify
 function fix.apply()
   local o, info = office(), host.system.info() or {}
   if not o then error("cannot tell which Outlook is installed") end
+  -- Outlook opens a Kerio cache only through the registered provider: with the
+  -- registration gone (an update rewrote MAPI's services), moving the cache
+  -- cannot help, and a new one would never be built. Both registry views when
+  -- Outlook's bitness is unknown.
+  local views = { "HKLM\\SOFTWARE\\WOW6432Node\\", "HKLM\\SOFTWARE\\" }
+  if o.bitness == "x64" or info.arch ~= "x64" then views = { "HKLM\\SOFTWARE\\" }
+  elseif o.bitness == "x86" then views = { "HKLM\\SOFTWARE\\WOW6432Node\\" } end
+  local registered = false
+  for _, view in ipairs(views) do
+    if type(host.registry.get(view .. SERVICE, "PR_SERVICE_DLL_NAME")) == "string" then registered = true end
+  end
+  if not registered then
+    error("the Kerio provider is not registered with MAPI, so Outlook cannot open any Kerio cache: repair the registration first")
+  end
   local _, default_key = profiles_root(o)
   local profile = host.registry.get(default_key, "DefaultProfile")
   if type(profile) ~= "string" then error("there is no default mail profile") end

@@ -297,6 +297,22 @@ assert len(pairs) >= 12 and a < b
 PY
 ok "over every machine the host spares the person questions"
 
+# Unattended, fixes tried on the machine (--yes): clearing the connector's cache "works" (the
+# files move) on any machine, so it must refuse where it cannot help, or a registry overwrite
+# would be concluded a corrupt profile. With the Kerio provider unregistered it refuses, and
+# the registration fix is the one that verifies.
+run diagnose --kb "$KB" --host "sim:$MACHINES/kofmsp-registry-overwrite.json" --yes --json \
+  -a update.recent=office -a profile.new-works=no -a scope.affected=pc -a error.seen=mapi-kofmsp \
+  -a eventlog.provider-blocked=no -a office.reinstalled=no \
+  outlook does not start, MAPI was unable to load the information service kofmsp.dll
+expect_rc 0 "diagnose --host --yes on kofmsp-registry-overwrite"
+json "j['conclusion']['cause'] == 'kofmsp.registry-overwrite'" "unattended, the registry overwrite is concluded"
+json "[s['fix'] for s in j['steps'] if s['kind'] == 'fix' and s['worked']] == ['kofmsp.fix.reg-technician']" \
+  "unattended, only the registration fix worked"
+json "any(s['kind'] == 'fix' and s['fix'] == 'kofmsp.fix.profile-clear-cache' and not s['worked'] and 'not registered' in s['message'] for s in j['steps'])" \
+  "clearing the cache refuses while the provider is not registered"
+ok "unattended diagnose --host --yes: a fix that cannot help refuses, and the right cause is found"
+
 # ----- 3. fixes: applied, dry run, and rolled back on a machine that swallows writes
 while IFS='|' read -r m cause fix person text; do
   file="$MACHINES/$m.json"
