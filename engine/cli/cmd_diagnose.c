@@ -759,6 +759,29 @@ static act host_fix(diag *d, const tshoot_step *st, const tshoot_fix_info *x, co
     if (worked) printf("  applied and verified\n");
     else printf("  did not work: %s%s\n", run->message, run->rolled_back ? " (rolled back)" : "");
   }
+  json_object_set_new(o, "verified", json_boolean(run->verified));
+  if (worked && d->prompt) {
+    /* The script's check proves that its change took effect, not that the
+    ** problem is gone: the person at the machine can tell. Their answer
+    ** replaces the outcome the library reported. */
+    int gone = 0;
+    for (;;) {
+      char *in = read_line(d, "  Is the problem gone now? [y/n] ");
+      if (!in) { tshoot_run_free(run); return ACT_QUIT; }
+      if (parse_bool(in, &gone) == 0) break;
+      if (is_cmd(in, "quit", "q") || is_cmd(in, "exit", NULL)) { tshoot_run_free(run); return ACT_QUIT; }
+      printf("  Answer y (the problem is gone) or n (it is still there).\n");
+    }
+    if (!gone) {
+      worked = 0;
+      json_object_set_new(o, "source", json_string("host+user"));
+      rc = tshoot_session_fix_result(d->s, fix_id, 0);
+      if (rc != TSHOOT_OK) { tshoot_run_free(run); cli_lib_error(rc); return ACT_FAIL; }
+      if (!d->quiet)
+        printf("  counted as not working; its change stays on the machine (undo it by hand if it\n"
+               "  should not: the plan above lists it)\n");
+    }
+  }
   json_object_set_new(o, "worked", json_boolean(worked));
   json_object_set_new(o, "rolled_back", json_boolean(run->rolled_back));
   json_object_set_new(o, "message", cli_jstr(run->message));

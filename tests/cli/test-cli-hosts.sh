@@ -313,6 +313,35 @@ json "any(s['kind'] == 'fix' and s['fix'] == 'kofmsp.fix.profile-clear-cache' an
   "clearing the cache refuses while the provider is not registered"
 ok "unattended diagnose --host --yes: a fix that cannot help refuses, and the right cause is found"
 
+# At the prompt a fix that verified is followed by "Is the problem gone now?": its check proves
+# its change, the person sees the problem. The fixes without a script are answered beforehand
+# (fix:FIX=no), so the one question left is that one.
+prompt_gone() { # prompt_gone ANSWER: the registry-overwrite machine, the person answering ANSWER
+  local nofix="" f
+  for f in kofmsp.fix.os-check-requirements kofmsp.fix.os-upgrade-windows kofmsp.fix.check-indicators \
+           kofmsp.fix.restore-quarantine mapi.fix.blocked-rollback koff.fix.reset-cache-both koff.fix.free-space; do
+    nofix="$nofix -a fix:$f=no"
+  done
+  set +e
+  # shellcheck disable=SC2086 # $nofix is a list of options
+  printf '%s\n' "$1" | "$TSHOOT_BIN" diagnose --kb "$KB" --interactive --yes \
+    --host "sim:$MACHINES/kofmsp-registry-overwrite.json" $nofix \
+    -a update.recent=office -a profile.new-works=no -a scope.affected=pc -a error.seen=mapi-kofmsp \
+    -a eventlog.provider-blocked=no -a office.reinstalled=no \
+    outlook does not start, MAPI was unable to load the information service kofmsp.dll >"$WORK/out" 2>"$WORK/err"
+  RC=$?
+  set -e
+}
+prompt_gone y
+expect_rc 0 "the person says the problem is gone"
+out_has "Is the problem gone now? \[y/n\] y" "a verified fix is followed by the question"
+out_has "^Solved: 'Technician: check the MAPI registration" "gone: the fix solved it"
+prompt_gone n
+expect_rc 5 "the person says the problem is still there (then input ends)"
+out_has "counted as not working; its change stays on the machine" "still there: counted as not working"
+grep -q "^Solved:" "$WORK/out" && fail "a fix after which the problem stayed was called the solution"
+ok "at the prompt, the person says whether a verified fix solved the problem"
+
 # ----- 3. fixes: applied, dry run, and rolled back on a machine that swallows writes
 while IFS='|' read -r m cause fix person text; do
   file="$MACHINES/$m.json"
