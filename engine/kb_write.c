@@ -120,30 +120,33 @@ static void vocab_add_text(vocab *v, const char *s, uint32_t doc)
   }
 }
 
-/* The words of article i: the words of its FTS5 columns (which join these
-** fields with newlines, and no word spans a newline). */
-static void vocab_article(vocab *v, const kb_model *m, size_t i)
+/* The text of article i's FTS5 columns, field by field in column order:
+** fn(ud, column, text) for each field (text may be NULL). The one definition
+** of what is indexed: the writer joins the fields of a column with newlines,
+** the vocabulary counts their words (no word spans a newline). */
+typedef void (*text_fn)(void *ud, int col, const char *text);
+
+static void article_texts(const kb_model *m, size_t i, text_fn fn, void *ud)
 {
   const m_article *a = &m->articles[i];
-  uint32_t doc = (uint32_t)i + 1;
   size_t j, l, s;
-  vocab_add_text(v, a->title, doc);
+  fn(ud, TS_FTS_TITLE, a->title);
   for (j = 0; j < a->n_symptoms; j++) {
-    vocab_add_text(v, a->symptoms[j].text, doc);
-    vocab_add_text(v, a->symptoms[j].code, doc);
+    fn(ud, TS_FTS_SYMPTOMS, a->symptoms[j].text);
+    fn(ud, TS_FTS_SYMPTOMS, a->symptoms[j].code);
   }
-  vocab_add_text(v, a->id, doc);
-  for (j = 0; j < a->n_aliases; j++) vocab_add_text(v, a->aliases[j], doc);
-  vocab_add_text(v, a->summary, doc);
+  fn(ud, TS_FTS_ALIASES, a->id);
+  for (j = 0; j < a->n_aliases; j++) fn(ud, TS_FTS_ALIASES, a->aliases[j]);
+  fn(ud, TS_FTS_CAUSES, a->summary);
   for (j = 0; j < a->n_causes; j++) {
     const m_cause *c = &m->causes[a->first_cause + j];
-    vocab_add_text(v, c->title, doc);
-    vocab_add_text(v, c->explanation, doc);
+    fn(ud, TS_FTS_CAUSES, c->title);
+    fn(ud, TS_FTS_CAUSES, c->explanation);
     for (l = 0; l < c->n_fixes; l++) {
       const m_fix *f = &c->fixes[l];
-      vocab_add_text(v, f->title, doc);
-      for (s = 0; s < f->n_steps; s++) vocab_add_text(v, f->steps[s], doc);
-      vocab_add_text(v, f->verify, doc);
+      fn(ud, TS_FTS_FIXES, f->title);
+      for (s = 0; s < f->n_steps; s++) fn(ud, TS_FTS_FIXES, f->steps[s]);
+      fn(ud, TS_FTS_FIXES, f->verify);
     }
   }
 }
@@ -154,13 +157,24 @@ static void vocab_article(vocab *v, const kb_model *m, size_t i)
 typedef struct vocab_job {
   const kb_model *m;
   vocab *v;
+  uint32_t doc;                 /* the article being counted, 1-based */
 } vocab_job;
+
+static void vocab_field(void *ud, int col, const char *text)
+{
+  vocab_job *job = ud;
+  (void)col;
+  vocab_add_text(job->v, text, job->doc);
+}
 
 static void *vocab_worker(void *arg)
 {
   vocab_job *job = arg;
   size_t i;
-  for (i = 0; i < job->m->n_articles && !job->v->oom; i++) vocab_article(job->v, job->m, i);
+  for (i = 0; i < job->m->n_articles && !job->v->oom; i++) {
+    job->doc = (uint32_t)i + 1;
+    article_texts(job->m, i, vocab_field, job);
+  }
   return NULL;
 }
 
@@ -245,6 +259,11 @@ static void add_line(ts_buf *b, const char *s)
   ts_buf_adds(b, s);
 }
 
+static void col_field(void *ud, int col, const char *text)
+{
+  add_line(&((ts_buf *)ud)[col], text);
+}
+
 static void compute_digest(kb_model *m, char out[65])
 {
   ts_sha256 c;
@@ -292,25 +311,6 @@ static const char *const insert_sql[S_N] = {
 
 static const char *const ev_kinds[] = { "answer", "expect", "requires" };
 
-static void write_rows(writer *w, sqlite3_stmt **st);
-static void write_synonyms(writer *w, sqlite3_stmt **st, vocab *voc);
-
-/* Everything but the vocabulary and the meta rows. */
-static void write_model(writer *w, sqlite3_stmt **st, vocab *voc)
-{
-  vocab_job job;
-  pthread_t tid;
-  int threaded;
-
-  job.m = w->m;
-  job.v = voc;
-  threaded = pthread_create(&tid, NULL, vocab_worker, &job) == 0;
-  write_rows(w, st);
-  if (threaded) pthread_join(tid, NULL);
-  else vocab_worker(&job);
-  write_synonyms(w, st, voc);
-}
-
 static void write_rows(writer *w, sqlite3_stmt **st)
 {
   kb_model *m = w->m;
@@ -350,7 +350,6 @@ static void write_rows(writer *w, sqlite3_stmt **st)
     for (j = 0; j < TS_FTS_NCOLS; j++) ts_buf_reset(&col[j]);
     w_row(w, st[S_ARTICLE], "itttii", (int64_t)doc, a->id, a->title, a->summary,
           (int64_t)a->at.src + 1, (int64_t)a->at.line);
-    add_line(&col[TS_FTS_TITLE], a->title);
     for (j = 0; j < a->n_symptoms; j++) {
       m_symptom *s = &a->symptoms[j];
       char name[256];
@@ -360,22 +359,13 @@ static void write_rows(writer *w, sqlite3_stmt **st)
       else snprintf(name, sizeof name, "%s#%zu", a->id, j + 1);
       w_row(w, st[S_SYMPTOM], "ititttti", ++sym_id, name, (int64_t)doc, s->kind, s->code, s->text,
             s->causes ? ts_buf_cstr(&b) : NULL, (int64_t)s->at.line);
-      add_line(&col[TS_FTS_SYMPTOMS], s->text);
-      add_line(&col[TS_FTS_SYMPTOMS], s->code);
     }
-    add_line(&col[TS_FTS_ALIASES], a->id);
-    for (j = 0; j < a->n_aliases; j++) {
-      w_row(w, st[S_ALIAS], "iit", (int64_t)doc, (int64_t)j, a->aliases[j]);
-      add_line(&col[TS_FTS_ALIASES], a->aliases[j]);
-    }
-    add_line(&col[TS_FTS_CAUSES], a->summary);
+    for (j = 0; j < a->n_aliases; j++) w_row(w, st[S_ALIAS], "iit", (int64_t)doc, (int64_t)j, a->aliases[j]);
     for (j = 0; j < a->n_causes; j++) {
       size_t ci = a->first_cause + j;
       m_cause *c = &m->causes[ci];
       w_row(w, st[S_CAUSE], "itittdii", (int64_t)ci + 1, c->id, (int64_t)doc, c->title, c->explanation,
             c->prior, (int64_t)c->at.src + 1, (int64_t)c->at.line);
-      add_line(&col[TS_FTS_CAUSES], c->title);
-      add_line(&col[TS_FTS_CAUSES], c->explanation);
       for (l = 0; l < c->n_ev; l++) {
         m_evidence *e = &c->ev[l];
         ts_buf_reset(&b);
@@ -388,14 +378,10 @@ static void write_rows(writer *w, sqlite3_stmt **st)
         size_t s;
         w_row(w, st[S_FIX], "itiitdtiitti", ++fix_id, f->id, (int64_t)ci + 1, (int64_t)l, f->title, f->cost,
               f->risk, (int64_t)f->admin, (int64_t)f->reversible, f->script, f->verify, (int64_t)f->at.line);
-        add_line(&col[TS_FTS_FIXES], f->title);
-        for (s = 0; s < f->n_steps; s++) {
-          w_row(w, st[S_FIXSTEP], "iit", fix_id, (int64_t)s, f->steps[s]);
-          add_line(&col[TS_FTS_FIXES], f->steps[s]);
-        }
-        add_line(&col[TS_FTS_FIXES], f->verify);
+        for (s = 0; s < f->n_steps; s++) w_row(w, st[S_FIXSTEP], "iit", fix_id, (int64_t)s, f->steps[s]);
       }
     }
+    article_texts(m, i, col_field, col);
     w_row(w, st[S_FTS], "ittttt", (int64_t)doc, ts_buf_cstr(&col[0]), ts_buf_cstr(&col[1]),
           ts_buf_cstr(&col[2]), ts_buf_cstr(&col[3]), ts_buf_cstr(&col[4]));
     if (w->progress && (i % 256 == 255 || i + 1 == m->n_articles) &&
@@ -438,6 +424,22 @@ static void write_synonyms(writer *w, sqlite3_stmt **st, vocab *voc)
     }
   if ((b.oom || voc->oom) && w->rc == TSHOOT_OK) w->rc = ts_error_oom();
   ts_buf_free(&b);
+}
+
+/* Everything but the vocabulary and the meta rows. */
+static void write_model(writer *w, sqlite3_stmt **st, vocab *voc)
+{
+  vocab_job job;
+  pthread_t tid;
+  int threaded;
+
+  job.m = w->m;
+  job.v = voc;
+  threaded = pthread_create(&tid, NULL, vocab_worker, &job) == 0;
+  write_rows(w, st);
+  if (threaded) pthread_join(tid, NULL);
+  else vocab_worker(&job);
+  write_synonyms(w, st, voc);
 }
 
 static void write_vocab(writer *w, sqlite3_stmt *st, vocab *v)
