@@ -705,6 +705,19 @@ static act ask_person(diag *d, const tshoot_step **stp)
 
 /* ===== one fix ===== */
 
+/* Ask `prompt` until the answer is yes or no (into *out): 0; -1 when the
+** person quits or input ends. `help` is shown after anything else. */
+static int ask_yes_no(diag *d, const char *prompt, const char *help, int *out)
+{
+  for (;;) {
+    char *in = read_line(d, prompt);
+    if (!in) return -1;
+    if (parse_bool(in, out) == 0) return 0;
+    if (is_cmd(in, "quit", "q") || is_cmd(in, "exit", NULL)) return -1;
+    printf("%s", help);
+  }
+}
+
 /* A fix with a script, on the host: show its plan, confirm (unless --yes),
 ** apply and verify; the library reports the outcome to the session. */
 static act host_fix(diag *d, const tshoot_step *st, const tshoot_fix_info *x, const char *fix_id)
@@ -728,15 +741,8 @@ static act host_fix(diag *d, const tshoot_step *st, const tshoot_fix_info *x, co
   tshoot_run_free(plan);
   if (!d->yes) {
     int ok = 0;
-    if (d->prompt) {
-      for (;;) {
-        char *in = read_line(d, "  Apply it? [y/n] ");
-        if (!in) return ACT_QUIT;
-        if (parse_bool(in, &ok) == 0) break;
-        if (is_cmd(in, "quit", "q")) return ACT_QUIT;
-        printf("  Answer y (apply it) or n (do not).\n");
-      }
-    }
+    if (d->prompt && ask_yes_no(d, "  Apply it? [y/n] ", "  Answer y (apply it) or n (do not).\n", &ok) != 0)
+      return ACT_QUIT;
     if (!ok) {
       /* declined: the person may do it by hand; counted as not working */
       record_fix(d, st, x->title, 0, "declined");
@@ -765,12 +771,10 @@ static act host_fix(diag *d, const tshoot_step *st, const tshoot_fix_info *x, co
     ** problem is gone: the person at the machine can tell. Their answer
     ** replaces the outcome the library reported. */
     int gone = 0;
-    for (;;) {
-      char *in = read_line(d, "  Is the problem gone now? [y/n] ");
-      if (!in) { tshoot_run_free(run); return ACT_QUIT; }
-      if (parse_bool(in, &gone) == 0) break;
-      if (is_cmd(in, "quit", "q") || is_cmd(in, "exit", NULL)) { tshoot_run_free(run); return ACT_QUIT; }
-      printf("  Answer y (the problem is gone) or n (it is still there).\n");
+    if (ask_yes_no(d, "  Is the problem gone now? [y/n] ",
+                   "  Answer y (the problem is gone) or n (it is still there).\n", &gone) != 0) {
+      tshoot_run_free(run);
+      return ACT_QUIT;
     }
     if (!gone) {
       worked = 0;

@@ -342,6 +342,20 @@ out_has "counted as not working; its change stays on the machine" "still there: 
 grep -q "^Solved:" "$WORK/out" && fail "a fix after which the problem stayed was called the solution"
 ok "at the prompt, the person says whether a verified fix solved the problem"
 
+# Without --yes, the prompt asks before a fix changes the machine; anything but yes or no is
+# asked again, and quit stops.
+set +e
+printf 'maybe\nn\nquit\n' | "$TSHOOT_BIN" diagnose --kb "$KB" --interactive \
+  --host "sim:$MACHINES/kofmsp-registry-overwrite.json" -a update.recent=office \
+  outlook kofmsp.dll >"$WORK/out" 2>"$WORK/err"
+RC=$?
+set -e
+expect_rc 5 "quit at the prompt"
+out_has "Apply it? \[y/n\] maybe" "a fix is confirmed before it is applied"
+out_has "Answer y (apply it) or n (do not)" "an answer that is not yes or no is asked again"
+out_has "^Stopped" "quit stops"
+ok "at the prompt, a fix is applied only when the person says yes"
+
 # ----- 3. fixes: applied, dry run, and rolled back on a machine that swallows writes
 while IFS='|' read -r m cause fix person text; do
   file="$MACHINES/$m.json"
