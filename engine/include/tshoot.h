@@ -824,8 +824,9 @@ TSHOOT_API int tshoot_session_probes(const tshoot_probe_info **out, size_t *n, t
 ** an apply is reported to the session (tshoot_session_fix_result), except when
 ** the host refused confirmation. A verify proves that the fix's change took
 ** effect, not that the problem is gone: where a person can look, report what
-** they see with tshoot_session_fix_result, which replaces this outcome. To try a cause's fixes in order until one
-** verifies, call this for each (tshoot_article_load lists them in order).
+** they see with tshoot_session_fix_result, which replaces this outcome. To
+** try a cause's fixes in order until one verifies, call this for each
+** (tshoot_article_load lists them in order).
 ** @param[out] out  what happened (tshoot_run_free)
 ** @return TSHOOT_OK when the run was made (see out->status); TSHOOT_ENOTFOUND
 **   (no such fix); TSHOOT_EINVALID (no script, or no host). */
