@@ -67,6 +67,22 @@ int ts_error_at(int code, const char *file, int line, int column,
                 const char *fmt, ...) TS_PRINTF(5, 6);
 int ts_error_oom(void);
 
+/* Argument and options checks at the top of a public function, so that every
+** entry point fails the same way (libgit2's GIT_ASSERT_ARG):
+**   TS_CHECK_ARG(out && kb);    -> TSHOOT_EINVALID "tshoot_search: NULL argument"
+**   TS_CHECK_OPTIONS(opts, TSHOOT_SEARCH_OPTIONS_VERSION);
+** An options struct may be NULL (defaults) or carry any version from 1 to the
+** one this library was built with: a caller built against an older header keeps
+** working when a version is added. */
+#define TS_CHECK_ARG(cond) \
+  do { if (!(cond)) return ts_error(TSHOOT_EINVALID, "%s: NULL argument", __func__); } while (0)
+#define TS_CHECK_OPTIONS(o, current) \
+  do { \
+    if ((o) && ((o)->version < 1 || (o)->version > (current))) \
+      return ts_error(TSHOOT_EINVALID, "%s: %s->version is %d; this library accepts 1 to %d", \
+                      __func__, #o, (int)(o)->version, (int)(current)); \
+  } while (0)
+
 /* ===== ts_arena (util.c) =====
 ** Many small allocations freed at once: the compiler's model, a KB's rules. */
 typedef struct ts_arena_chunk ts_arena_chunk;
