@@ -1,9 +1,9 @@
 /*
 ** synth.h: a deterministic synthetic knowledge base for the benchmarks.
 **
-** The corpus follows /work/shared/PERF-NOTES.md: per article a title of ~8
-** words, symptoms of ~60 words (a few <symptom>s and one <error code=...>),
-** cause explanations of ~80 words and fix steps of ~120 words over a few
+** The corpus follows the one the floors in BENCHMARKS.md were measured on:
+** per article a title of ~8 words, symptoms of ~60 words (a few <symptom>s
+** and one <error code=...>), cause explanations of ~80 words and fix steps of ~120 words over a few
 ** <step>s. Words are drawn from a Zipf distribution (s = 1) over 30,000
 ** generated pronounceable pseudo-words, mixed with DLL names (xxx.dll), error
 ** codes (0x8004xxxx) and versions (16.0.1234). Every file also holds 2-4

@@ -10,7 +10,7 @@
 ** here, it is not part of the API, whatever the shared library happens to
 ** export.
 **
-** Conventions (see docs/conventions.md):
+** Conventions (docs/api.md, "Conventions", says more):
 **  - Functions return an int status: TSHOOT_OK (0) or a negative TSHOOT_E*
 **    code. Results come back through out-parameters, which come first.
 **  - After a failure, tshoot_error_last() describes it. The description is
