@@ -1,5 +1,6 @@
 /*
-** search.h: user text -> safe FTS5 query -> ranked results (search.c).
+** search.h: user text -> safe FTS5 query -> ranked results (search.c, with
+** search_query.c and search_rank.c).
 ** The public face is tshoot_search() in tshoot.h; this is what the compiler
 ** and tests may call besides.
 */
@@ -9,7 +10,7 @@
 #include "tshoot_int.h"
 #include "kb.h"
 
-/* Limits of query building (see the header comment of search.c). */
+/* Limits of query building (see the header comment of search_query.c). */
 #define SEARCH_MAX_SCAN   64   /* words of the text looked at */
 #define SEARCH_MAX_TERMS  16   /* terms (words or phrases) used */
 #define SEARCH_MAX_ALTS    8   /* alternatives per term (a synonym group) */
