@@ -16,8 +16,9 @@
 **     whole and in that order, so kofmsp.dll does not match KofMsp32.dll, nor
 **     the reverse; 16.0.1234 and Outlook-2016 likewise. A run longer than
 **     TEXT_MAX_WORD bytes, which text_next_word cuts, is glued back together.
-**  3. Dropping. A one-word term that is a stop word (text_is_stopword, plus
-**     doesn, didn, wasn... of n't contractions) or a single byte is dropped; inside a phrase every word is kept. At most
+**  3. Dropping. A one-word term that is a stop word (text_is_stopword: the
+**     one list, with the doesn, didn, wasn... that n't contractions leave) or
+**     a single byte is dropped; inside a phrase every word is kept. At most
 **     SEARCH_MAX_TERMS (16) terms are used.
 **  4. Synonyms (KB only). At each position the longest run of whole terms
 **     (stop words included, up to the longest synonym term's word count)
@@ -160,21 +161,7 @@ static long syn_find(const search_state *s, const char *key)
   return lo < s->nsyn && strcmp(s->by_term[lo].term, key) == 0 ? (long)lo : -1;
 }
 
-
-/* text_is_stopword(), plus the stems of "n't" contractions that text.c's
-** list lacks ("doesn't" is the words doesn, t): alone they only empty an
-** AND query. (Reported for text.c's list; kept here meanwhile.) */
-static int is_stop(const char *w, size_t n)
-{
-  static const char *const more[] = { "aren", "couldn", "didn", "doesn", "hadn", "hasn", "haven",
-                                      "mustn", "needn", "shouldn", "wasn", "weren", "wouldn" };
-  size_t i;
-  if (text_is_stopword(w, n)) return 1;
-  if (n < 4 || n > 7) return 0;
-  for (i = 0; i < TS_ARRAY_LEN(more); i++)
-    if (strlen(more[i]) == n && memcmp(more[i], w, n) == 0) return 1;
-  return 0;
-}
+/* ===== the plan: words, terms ===== */
 
 static int is_joiner(unsigned char ch)
 {
@@ -282,7 +269,7 @@ void search_plan_terms(splan *p, const search_state *s)
         int e = seg[j];
         if (e - w0 > s->syn_maxwords) continue;
         if (j == i + 1 && e - w0 == 1 &&
-            (p->w[w0].len == 1 || is_stop(p->w[w0].fold, p->w[w0].len)))
+            (p->w[w0].len == 1 || text_is_stopword(p->w[w0].fold, p->w[w0].len)))
           continue;
         if (make_key(p, w0, e, key, sizeof key) < 0) continue;
         if (syn_expand(p, s, t, key)) {
@@ -295,7 +282,7 @@ void search_plan_terms(splan *p, const search_state *s)
     }
     if (matched) { p->nt++; continue; }
     i++;
-    if (w1 - w0 == 1 && (p->w[w0].len == 1 || is_stop(p->w[w0].fold, p->w[w0].len)))
+    if (w1 - w0 == 1 && (p->w[w0].len == 1 || text_is_stopword(p->w[w0].fold, p->w[w0].len)))
       continue;
     t->w0 = w0;
     t->w1 = w1;
@@ -383,7 +370,7 @@ static int closest_word(kb_conn *c, const char *w, int max, int completion_first
     sqlite3_int64 n = sqlite3_column_int64(st, 1);
     int d, comp;
     if (!v || vl < 2 || vl > TEXT_MAX_WORD || (vl > wl ? vl - wl : wl - vl) > 2) continue;
-    if (is_stop(v, vl) || memchr(v, '"', vl) || strlen(v) != vl) continue;
+    if (text_is_stopword(v, vl) || memchr(v, '"', vl) || strlen(v) != vl) continue;
     d = text_distance(w, wl, v, vl, max);
     if (d > max) continue;
     comp = completion_first && vl > wl && memcmp(v, w, wl) == 0;
@@ -413,7 +400,7 @@ int search_plan_spell(splan *p, kb_conn *c, const search_state *s, unsigned int 
       int last = t->prefix && wi == t->w1 - 1;
       int exact, ext, indexed, max;
       if (w->joined == 2 || (wi + 1 < t->w1 && p->w[wi + 1].joined == 2)) continue;
-      if (w->len == 1 || is_stop(w->fold, w->len) || w->digit) continue;
+      if (w->len == 1 || text_is_stopword(w->fold, w->len) || w->digit) continue;
       rc = vocab_lookup(c, w->fold, &exact, &ext, &w->n);
       if (rc != TSHOOT_OK) return rc;
       if (exact || (last && ext)) continue;

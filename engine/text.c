@@ -1,7 +1,8 @@
 /*
-** text.c: splitting text into words, folding case, edit distance and the
-** stop-word list. The compiler and search.c share these so that a word means
-** the same thing when indexed and when typed.
+** text.c: splitting text into words, folding case, edit distance and the one
+** stop-word list. The compiler, search and the session's symptom matcher share
+** these so that a word means the same thing when indexed, when searched for
+** and when matched.
 */
 #include "text.h"
 
@@ -82,9 +83,11 @@ int text_max_typos(size_t n)
   return 2;
 }
 
-/* Sorted (bsearch). Words that carry meaning in support requests ("not",
-** "no", "after", "update", "start") are deliberately absent. The stems that
-** splitting "doesn't" leaves behind ("doesn", "t") are in. */
+/* Sorted (bsearch): the one list, for the compiler's vocabulary, search and
+** the session's symptom matcher. Words that carry meaning in support requests
+** ("not", "no", "after", "update", "start") are deliberately absent. The
+** stems that splitting an n't contraction leaves behind ("doesn" and "t",
+** "aren", "wouldn", ...) are in: alone they would only empty an AND query. */
 static const char *const stopwords[] = {
   "a", "about", "all", "also", "am", "an", "and", "any", "are", "aren", "as", "at", "be", "been",
   "but", "by", "can", "cannot", "could", "couldn", "d", "did", "didn", "do", "does", "doesn",

@@ -1,7 +1,7 @@
 /*
 ** text.h: words and spelling (text.c). Used by the compiler to build the
-** vocabulary and by search.c to read what users type, so both split and fold
-** text the same way.
+** vocabulary, by search to read what users type and by the session's symptom
+** matcher, so all split and fold text and drop stop words the same way.
 **
 ** A word is a maximal run of ASCII letters and digits and of bytes >= 0x80
 ** (UTF-8 letters are kept whole; only ASCII is folded to lower case).
@@ -30,8 +30,9 @@ int text_distance(const char *a, size_t alen, const char *b, size_t blen, int ma
 ** 0 for n < 3, 1 for n < 6, else 2. */
 int text_max_typos(size_t n);
 
-/* Non-zero if the word is an English stop word that search ignores ("the",
-** "something", "won", "doesn", "t", ...). */
+/* Non-zero if the word (any ASCII case) is an English stop word that search
+** and the symptom matcher ignore ("the", "something", "won", and the stems
+** n't contractions leave: "doesn", "wasn", "t", ...). The one list. */
 int text_is_stopword(const char *w, size_t wlen);
 
 /* The candidate closest to `word` within text_max_typos(len(word)) edits, or
