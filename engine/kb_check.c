@@ -87,15 +87,6 @@ typedef struct checker {
   id_index questions, facts, articles, causes, fixes, tests, symptoms;
 } checker;
 
-/* " (did you mean 'x'?)" or "" */
-static const char *suggest(char *buf, size_t n, const char *word, const char *const *cands, size_t nc)
-{
-  const char *c = word ? text_closest(word, cands, nc) : NULL;
-  if (!c) return "";
-  snprintf(buf, n, " (did you mean '%s'?)", c);
-  return buf;
-}
-
 /* Report duplicates in a sorted index: the later one is the error. */
 static void report_duplicates(checker *k, id_index *x, const char *kind,
                               m_loc (*loc_of)(const kb_model *, size_t))
@@ -159,7 +150,7 @@ static int check_value(checker *k, const m_question *q, const char *value, m_loc
   case Q_YESNO:
     if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) return 1;
     M_ERROR(k->m, at, "TSH-E015", "'%s' is not an answer to yes/no question '%s': use yes or no%s",
-            value, q->id, suggest(buf, sizeof buf, value, yesno_values, 2));
+            value, q->id, ts_did_you_mean(buf, sizeof buf, value, yesno_values, 2));
     return 0;
   case Q_CHOICE: {
     ts_buf list = TS_BUF_INIT;
@@ -175,7 +166,7 @@ static int check_value(checker *k, const m_question *q, const char *value, m_loc
     }
     M_ERROR(k->m, at, "TSH-E015", "'%s' is not one of the choices of question '%s' (%s)%s",
             value, q->id, list.p ? list.p : "",
-            cands ? suggest(buf, sizeof buf, value, cands, q->n_choices) : "");
+            ts_did_you_mean(buf, sizeof buf, value, cands, q->n_choices));
     ts_buf_free(&list);
     ts_free(cands);
     return 0;
@@ -205,7 +196,7 @@ static m_question *find_question(checker *k, const char *id, m_loc at)
   }
   if (id && !k->m->schema_failed)
     M_ERROR(k->m, at, "TSH-E011", "unknown question '%s'%s", id,
-            suggest(buf, sizeof buf, id, k->questions.names, k->questions.n));
+            ts_did_you_mean(buf, sizeof buf, id, k->questions.names, k->questions.n));
   return NULL;
 }
 
@@ -228,7 +219,7 @@ static void check_cond(checker *k, const m_cond *c)
     if (f >= 0) k->m->facts[f].used = 1;
     else if (!k->m->schema_failed)
       M_ERROR(k->m, c->ref_at, "TSH-E012", "unknown fact '%s'%s", c->ref ? c->ref : "",
-              suggest(buf, sizeof buf, c->ref, k->facts.names, k->facts.n));
+              ts_did_you_mean(buf, sizeof buf, c->ref, k->facts.names, k->facts.n));
     break;
   }
   case C_KNOWN:
@@ -599,7 +590,7 @@ static void check_article_symptoms(checker *k, size_t ai)
       if (!found)
         M_ERROR(m, sy->causes_at, "TSH-E027", "symptom names '%s', which is not a cause of article '%s'%s",
                 sy->causes[j], a->id,
-                cands ? suggest(buf, sizeof buf, sy->causes[j], cands, a->n_causes) : "");
+                ts_did_you_mean(buf, sizeof buf, sy->causes[j], cands, a->n_causes));
     }
   }
   ts_free(cands);
@@ -617,13 +608,13 @@ static void check_tests(checker *k)
       c = index_find(&k->causes, t->expect_cause);
       if (c < 0 && !m->schema_failed)
         M_ERROR(m, t->cause_at, "TSH-E013", "test '%s' expects unknown cause '%s'%s", t->id,
-                t->expect_cause, suggest(buf, sizeof buf, t->expect_cause, k->causes.names, k->causes.n));
+                t->expect_cause, ts_did_you_mean(buf, sizeof buf, t->expect_cause, k->causes.names, k->causes.n));
     }
     if (t->expect_fix) {
       f = index_find(&k->fixes, t->expect_fix);
       if (f < 0 && !m->schema_failed)
         M_ERROR(m, t->fix_at, "TSH-E014", "test '%s' expects unknown fix '%s'%s", t->id,
-                t->expect_fix, suggest(buf, sizeof buf, t->expect_fix, k->fixes.names, k->fixes.n));
+                t->expect_fix, ts_did_you_mean(buf, sizeof buf, t->expect_fix, k->fixes.names, k->fixes.n));
       else if (f >= 0 && c >= 0 && (size_t)f >> 20 != (size_t)c)
         M_ERROR(m, t->fix_at, "TSH-E028", "test '%s' expects fix '%s', which is not a fix of cause '%s'",
                 t->id, t->expect_fix, t->expect_cause);

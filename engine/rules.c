@@ -128,29 +128,33 @@ int rules_fix(const rules_model *m, const char *id) { return find_name(m->x_by_n
 int rules_article(const rules_model *m, const char *id) { return find_name(m->a_by_name, m->na, id); }
 int rules_symptom(const rules_model *m, const char *id) { return find_name(m->s_by_name, m->ns, id); }
 
+static const char *name_of(const void *ctx, size_t i) { return ((const rm_name *)ctx)[i].name; }
+
+/* The names of a kind, sorted, or NULL. */
+static const rm_name *names_of(const rules_model *m, char kind, size_t *n)
+{
+  switch (kind) {
+  case 'q': *n = m->nq; return m->q_by_name;
+  case 'c': *n = m->nc; return m->c_by_name;
+  case 'x': *n = m->nx; return m->x_by_name;
+  case 's': *n = m->ns; return m->s_by_name;
+  default: *n = 0; return NULL;
+  }
+}
+
 const char *rules_suggest(const rules_model *m, char kind, const char *id)
 {
-  const rm_name *v;
-  size_t n, i, wl;
-  int best, max;
-  const char *found = NULL;
-  switch (kind) {
-  case 'q': v = m->q_by_name; n = m->nq; break;
-  case 'c': v = m->c_by_name; n = m->nc; break;
-  case 'x': v = m->x_by_name; n = m->nx; break;
-  case 's': v = m->s_by_name; n = m->ns; break;
-  default: return NULL;
-  }
-  if (!id) return NULL;
-  wl = strlen(id);
-  max = text_max_typos(wl);
-  if (max == 0) max = 1;
-  best = max + 1;
-  for (i = 0; i < n; i++) {
-    int d = text_distance(id, wl, v[i].name, strlen(v[i].name), max);
-    if (d < best) { best = d; found = v[i].name; }
-  }
-  return found;
+  size_t n;
+  const rm_name *v = names_of(m, kind, &n);
+  return v ? text_closest_fn(id, n, name_of, v) : NULL;
+}
+
+const char *rules_did_you_mean(char *buf, size_t cap, const rules_model *m, char kind,
+                               const char *id)
+{
+  size_t n;
+  const rm_name *v = names_of(m, kind, &n);
+  return v ? ts_did_you_mean_fn(buf, cap, id, n, name_of, v) : "";
 }
 
 /* ===== resolving ids inside conditions ===== */

@@ -115,8 +115,12 @@ int rules_fix(const rules_model *m, const char *id);
 int rules_article(const rules_model *m, const char *id);
 int rules_symptom(const rules_model *m, const char *id);
 
-/* The closest id of a kind for did-you-mean ("q", "c", "x", "s"), or NULL. */
+/* The closest id of a kind for did-you-mean ('q', 'c', 'x', 's'), or NULL
+** (text_closest's rule), and the clause for a "no such id" message made from
+** it: " (did you mean 'x'?)" in buf, or "" (ts_did_you_mean). */
 const char *rules_suggest(const rules_model *m, char kind, const char *id);
+const char *rules_did_you_mean(char *buf, size_t cap, const rules_model *m, char kind,
+                               const char *id);
 
 /* Whether value is an allowed answer to question q; when it is not, *why
 ** explains (static or in buf). */

@@ -1,11 +1,13 @@
 /*
-** text.c: splitting text into words, folding case, edit distance and the one
-** stop-word list. The compiler, search and the session's symptom matcher share
-** these so that a word means the same thing when indexed, when searched for
-** and when matched.
+** text.c: splitting text into words, folding case, edit distance, the one
+** stop-word list and the one "did you mean" rule. The compiler, search and the
+** session's symptom matcher share these so that a word means the same thing
+** when indexed, when searched for and when matched; every "no such id"
+** message suggests a name the same way.
 */
 #include "text.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,18 +116,48 @@ int text_is_stopword(const char *w, size_t wlen)
   return bsearch(tmp, stopwords, TS_ARRAY_LEN(stopwords), sizeof stopwords[0], cmp_word) != NULL;
 }
 
-const char *text_closest(const char *word, const char *const *cands, size_t n)
+static const char *name_at(const void *ctx, size_t i)
 {
-  size_t wl = strlen(word), i;
-  int max = text_max_typos(wl), best = max + 1;
+  return ((const char *const *)ctx)[i];
+}
+
+const char *text_closest_fn(const char *word, size_t n, text_name_fn name, const void *ctx)
+{
+  size_t wl, i;
+  int max, best;
   const char *found = NULL;
+  if (!word || !name) return NULL;
+  wl = strlen(word);
+  max = text_max_typos(wl);
   if (max == 0) max = 1; /* ids are short: allow one edit for did-you-mean */
   best = max + 1;
   for (i = 0; i < n; i++) {
+    const char *c = name(ctx, i);
     int d;
-    if (!cands[i]) continue;
-    d = text_distance(word, wl, cands[i], strlen(cands[i]), max);
-    if (d < best) { best = d; found = cands[i]; }
+    if (!c) continue;
+    d = text_distance(word, wl, c, strlen(c), max);
+    if (d < best) { best = d; found = c; }
   }
   return found;
+}
+
+const char *text_closest(const char *word, const char *const *cands, size_t n)
+{
+  return cands ? text_closest_fn(word, n, name_at, cands) : NULL;
+}
+
+const char *ts_did_you_mean_fn(char *buf, size_t cap, const char *word, size_t n,
+                               text_name_fn name, const void *ctx)
+{
+  const char *c = text_closest_fn(word, n, name, ctx);
+  int k;
+  if (!c || !buf || cap == 0) return "";
+  k = snprintf(buf, cap, " (did you mean '%s'?)", c);
+  return k > 0 && (size_t)k < cap ? buf : ""; /* never half a name */
+}
+
+const char *ts_did_you_mean(char *buf, size_t cap, const char *word, const char *const *cands,
+                            size_t n)
+{
+  return cands ? ts_did_you_mean_fn(buf, cap, word, n, name_at, cands) : "";
 }

@@ -1,7 +1,8 @@
 /*
 ** text.h: words and spelling (text.c). Used by the compiler to build the
 ** vocabulary, by search to read what users type and by the session's symptom
-** matcher, so all split and fold text and drop stop words the same way.
+** matcher, so all split and fold text and drop stop words the same way; and
+** by every "no such id" message for its did-you-mean.
 **
 ** A word is a maximal run of ASCII letters and digits and of bytes >= 0x80
 ** (UTF-8 letters are kept whole; only ASCII is folded to lower case).
@@ -35,8 +36,26 @@ int text_max_typos(size_t n);
 ** n't contractions leave: "doesn", "wasn", "t", ...). The one list. */
 int text_is_stopword(const char *w, size_t wlen);
 
-/* The candidate closest to `word` within text_max_typos(len(word)) edits, or
-** NULL. Ties go to the earlier candidate. For did-you-mean messages. */
+/* Candidate i of a list held anywhere (an array of structs, a model): its
+** name, or NULL to skip it. */
+typedef const char *(*text_name_fn)(const void *ctx, size_t i);
+
+/* The candidate closest to `word` within text_max_typos(len(word)) edits (at
+** least 1: ids are short), or NULL. Ties go to the earlier candidate; NULL
+** candidates are skipped. For did-you-mean messages. */
 const char *text_closest(const char *word, const char *const *cands, size_t n);
+/* The same over n candidates given by name(ctx, i). */
+const char *text_closest_fn(const char *word, size_t n, text_name_fn name, const void *ctx);
+
+/* The did-you-mean clause of a "no such id" message: " (did you mean 'x'?)"
+** in buf (cap bytes), x the text_closest candidate, or "" when there is none
+** (or it does not fit: never half a name). word may be NULL (""). So:
+**   ts_error(TSHOOT_ENOTFOUND, "no fix '%s'%s", id,
+**            ts_did_you_mean(buf, sizeof buf, id, names, n)); */
+const char *ts_did_you_mean(char *buf, size_t cap, const char *word, const char *const *cands,
+                            size_t n);
+/* The same over n candidates given by name(ctx, i). */
+const char *ts_did_you_mean_fn(char *buf, size_t cap, const char *word, size_t n,
+                               text_name_fn name, const void *ctx);
 
 #endif /* TSHOOT_TEXT_H */

@@ -3,7 +3,7 @@
 ** words (UTF-8 kept whole, long runs cut at a lead byte), folding, the edit
 ** distance and its typo budget, the one stop-word list (the n't stems
 ** included, which search and the symptom matcher both rely on) and the
-** closest-name rule of did-you-mean messages.
+** closest-name rule and clause of did-you-mean messages.
 */
 #include "tshoot_int.h"
 #include "text.h"
@@ -141,6 +141,53 @@ static void test_text__stop_words(void)
   CHECK(!stop("somethingsomethingsomething"));
 }
 
+static void test_text__closest(void)
+{
+  static const char *const ids[] = { "outlook-profile", "outlook-pst", NULL, "vpn-dns" };
+  static const char *const ties[] = { "abd", "abe" };
+  CHECK_STR(text_closest("outlook-profil", ids, 4), "outlook-profile");
+  CHECK_STR(text_closest("vpn-dsn", ids, 4), "vpn-dns");   /* NULL skipped, swap */
+  CHECK(text_closest("printer", ids, 4) == NULL);
+  CHECK(text_closest("vpn", ids, 0) == NULL);
+  CHECK(text_closest(NULL, ids, 4) == NULL);
+  CHECK(text_closest("abc", NULL, 2) == NULL);
+  /* ties go to the earlier candidate; short words still get one edit */
+  CHECK_STR(text_closest("abc", ties, 2), "abd");
+  CHECK_STR(text_closest("ab", ties + 1, 1), "abe");
+  CHECK(text_closest("xy", ties, 2) == NULL);
+}
+
+
+typedef struct named { int n; const char *id; } named;
+static const char *named_id(const void *ctx, size_t i) { return ((const named *)ctx)[i].id; }
+
+static void test_text__did_you_mean(void)
+{
+  static const char *const ids[] = { "outlook-profile", "vpn-dns" };
+  static const named items[] = { { 1, "question-a" }, { 2, NULL }, { 3, "printer-jam" } };
+  char buf[64], small[20];
+  CHECK_STR(ts_did_you_mean(buf, sizeof buf, "vpn-dsn", ids, 2), " (did you mean 'vpn-dns'?)");
+  CHECK_STR(ts_did_you_mean(buf, sizeof buf, "printer", ids, 2), "");
+  CHECK_STR(ts_did_you_mean(buf, sizeof buf, NULL, ids, 2), "");
+  CHECK_STR(ts_did_you_mean(buf, sizeof buf, "vpn-dsn", NULL, 2), "");
+  /* the way messages use it */
+  {
+    char msg[128];
+    snprintf(msg, sizeof msg, "no fix '%s' in this KB%s", "outlok-profile",
+             ts_did_you_mean(buf, sizeof buf, "outlok-profile", ids, 2));
+    CHECK_STR(msg, "no fix 'outlok-profile' in this KB (did you mean 'outlook-profile'?)");
+  }
+  /* never half a name: a clause that does not fit is left out */
+  CHECK_STR(ts_did_you_mean(small, sizeof small, "outlok-profile", ids, 2), "");
+  CHECK_STR(ts_did_you_mean(small, 0, "vpn-dsn", ids, 2), "");
+  /* candidates held anywhere, through a callback (NULL names skipped) */
+  CHECK_STR(text_closest_fn("printer-jma", 3, named_id, items), "printer-jam");
+  CHECK_STR(ts_did_you_mean_fn(buf, sizeof buf, "question-b", 3, named_id, items),
+            " (did you mean 'question-a'?)");
+  CHECK_STR(ts_did_you_mean_fn(buf, sizeof buf, "zzz", 3, named_id, items), "");
+  CHECK_STR(ts_did_you_mean_fn(buf, sizeof buf, "question-b", 3, NULL, items), "");
+}
+
 int main(void)
 {
   RUN(test_text__next_word_splits);
@@ -150,5 +197,7 @@ int main(void)
   RUN(test_text__distance);
   RUN(test_text__max_typos);
   RUN(test_text__stop_words);
+  RUN(test_text__closest);
+  RUN(test_text__did_you_mean);
   TEST_EXIT();
 }
