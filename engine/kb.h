@@ -1,6 +1,9 @@
 /*
 ** kb.h: the inside of a tshoot_kb (kb_open.c), shared with the modules that
-** read a KB: search.c, article.c and, later, session.c.
+** read a KB: search, article.c and the rules model (rules.c) that sessions
+** reason with. This layer stores and hands out; it knows none of them: each
+** keeps its state in a slot (statements and per-connection data on a pooled
+** connection, a per-KB cache on the handle) with the hook that frees it.
 **
 ** A tshoot_kb is immutable after open. Each reader borrows a SQLite connection
 ** from the KB's pool for the length of one call (kb_conn_acquire /
@@ -25,16 +28,29 @@ enum {
   KB_NSTMT = 32
 };
 
+/* Slots of per-connection module data (kb_conn.module_data). */
+enum {
+  KB_CONN_DATA_SEARCH = 0,    /* search.c: the search_state */
+  KB_NCONN_DATA
+};
+
+/* Slots of the per-KB cache (kb_cache_get): one object per KB, built on first
+** use and shared read-only by every thread. */
+enum {
+  KB_CACHE_RULES = 0,         /* rules.c: the reasoning model */
+  KB_NCACHE
+};
+
 typedef struct kb_conn {
   sqlite3 *db;
   sqlite3_stmt *stmts[KB_NSTMT];
   int64_t deadline_ns;        /* monotonic; 0: no budget armed */
   int timed_out;              /* set by the progress handler */
   struct kb_conn *next;       /* free list */
-  /* Per-module cached state (e.g. search.c's tokenizer); freed at close with
-  ** the hook stored beside it. Slot 0: search.c, 1: article.c, 2: session.c. */
-  void *module_data[4];
-  void (*module_free[4])(void *);
+  /* Per-module cached state (e.g. search's tokenizers), slots below; freed
+  ** at close with the hook stored beside it. */
+  void *module_data[KB_NCONN_DATA];
+  void (*module_free[KB_NCONN_DATA])(void *);
 } kb_conn;
 
 struct tshoot_kb {
@@ -45,9 +61,11 @@ struct tshoot_kb {
   size_t n_conns;             /* guarded by mu */
   int query_budget_ms;
   size_t cache_kib;
-  /* the reasoning model (rules.c), loaded on first use under model_mu */
-  struct rules_model *model;
-  pthread_mutex_t model_mu;
+  /* per-KB caches (KB_CACHE_*), made on first use under cache_mu and freed
+  ** at close with the hook stored beside each */
+  void *cache[KB_NCACHE];
+  void (*cache_free[KB_NCACHE])(void *);
+  pthread_mutex_t cache_mu;
   /* immutable after open */
   char digest[65];
   char *tshoot_version;
@@ -59,6 +77,14 @@ struct tshoot_kb {
 int kb_conn_acquire(tshoot_kb *kb, kb_conn **out);
 /* Give it back. */
 void kb_conn_release(tshoot_kb *kb, kb_conn *c);
+
+/* The object in cache slot `slot` (KB_CACHE_*) of kb: made by make(kb, &obj)
+** on first use, under the KB's cache lock (so once, even with threads
+** racing), and freed with free_fn when the KB is destroyed. Until make
+** succeeds nothing is kept and the next call tries again. TSHOOT_OK and *out,
+** or make's error and *out NULL. */
+int kb_cache_get(tshoot_kb *kb, int slot, int (*make)(tshoot_kb *kb, void **obj),
+                 void (*free_fn)(void *), void **out);
 
 /* Arm the time budget for the next statements on c (budget_ms <= 0: kb's). */
 void kb_conn_arm(kb_conn *c, const tshoot_kb *kb, int budget_ms);

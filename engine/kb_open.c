@@ -11,7 +11,6 @@
 */
 #include "kb.h"
 #include "kb_schema.h"
-#include "rules.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -196,7 +195,7 @@ static void conn_close(kb_conn *c)
   int i;
   if (!c) return;
   for (i = 0; i < KB_NSTMT; i++) sqlite3_finalize(c->stmts[i]);
-  for (i = 0; i < 4; i++)
+  for (i = 0; i < KB_NCONN_DATA; i++)
     if (c->module_data[i] && c->module_free[i]) c->module_free[i](c->module_data[i]);
   sqlite3_close_v2(c->db);
   ts_free(c);
@@ -379,17 +378,41 @@ static int count_rows(sqlite3 *db, const char *table, size_t *out)
 static void kb_destroy(tshoot_kb *kb)
 {
   kb_conn *c = kb->free_conns, *next;
+  int i;
   while (c) {
     next = c->next;
     conn_close(c);
     c = next;
   }
-  rules_free(kb->model);
-  pthread_mutex_destroy(&kb->model_mu);
+  for (i = 0; i < KB_NCACHE; i++)
+    if (kb->cache[i] && kb->cache_free[i]) kb->cache_free[i](kb->cache[i]);
+  pthread_mutex_destroy(&kb->cache_mu);
   pthread_mutex_destroy(&kb->mu);
   ts_free(kb->tshoot_version);
   ts_free(kb->path);
   ts_free(kb);
+}
+
+int kb_cache_get(tshoot_kb *kb, int slot, int (*make)(tshoot_kb *kb, void **obj),
+                 void (*free_fn)(void *), void **out)
+{
+  int rc = TSHOOT_OK;
+  *out = NULL;
+  if (slot < 0 || slot >= KB_NCACHE) return ts_error(TSHOOT_EINVALID, "kb_cache_get: no slot %d", slot);
+  pthread_mutex_lock(&kb->cache_mu);
+  if (!kb->cache[slot]) {
+    void *obj = NULL;
+    rc = make(kb, &obj);
+    if (rc == TSHOOT_OK && obj) {
+      kb->cache[slot] = obj;
+      kb->cache_free[slot] = free_fn;
+    } else if (rc == TSHOOT_OK) {
+      rc = ts_error(TSHOOT_ERROR, "kb_cache_get: slot %d made nothing", slot);
+    }
+  }
+  *out = kb->cache[slot];
+  pthread_mutex_unlock(&kb->cache_mu);
+  return rc;
 }
 
 void kb_ref(tshoot_kb *kb)
@@ -429,7 +452,7 @@ TSHOOT_API int tshoot_kb_open(tshoot_kb **out, const char *path, const tshoot_kb
     ts_free(kb);
     return ts_error(TSHOOT_ERROR, "cannot create a mutex");
   }
-  if (pthread_mutex_init(&kb->model_mu, NULL) != 0) {
+  if (pthread_mutex_init(&kb->cache_mu, NULL) != 0) {
     pthread_mutex_destroy(&kb->mu);
     ts_free(kb);
     return ts_error(TSHOOT_ERROR, "cannot create a mutex");

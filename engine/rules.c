@@ -834,13 +834,22 @@ void rules_free(rules_model *m)
   ts_free(m);
 }
 
+/* kb_cache_get's hooks: the model is one per-KB cache slot. */
+static int make_model(tshoot_kb *kb, void **obj)
+{
+  rules_model *m = NULL;
+  int rc = load_model(&m, kb);
+  *obj = m;
+  return rc;
+}
+
+static void free_model(void *m) { rules_free(m); }
+
 int rules_get(const rules_model **out, tshoot_kb *kb)
 {
-  int rc = TSHOOT_OK;
-  pthread_mutex_lock(&kb->model_mu);
-  if (!kb->model) rc = load_model(&kb->model, kb);
-  *out = kb->model;
-  pthread_mutex_unlock(&kb->model_mu);
+  void *m;
+  int rc = kb_cache_get(kb, KB_CACHE_RULES, make_model, free_model, &m);
+  *out = m;
   return rc;
 }
 

@@ -4,8 +4,9 @@
 ** fts5_aux.c: search_query.c turns the text into a safe FTS5 query (words,
 ** phrases, stop words, synonyms, spelling, prefix, the OR fallback: its header
 ** comment is the rule book), search_rank.c runs it (bm25 ranking, passages).
-** This file holds the per-connection state they share (module_data[0]), the
-** order in which the queries are tried, and the one-block result.
+** This file holds the per-connection state they share (the connection's
+** KB_CONN_DATA_SEARCH slot), the order in which the queries are tried, and
+** the one-block result.
 */
 #include "search_int.h"
 
@@ -33,13 +34,13 @@ static void state_free(void *p)
 
 search_state *search_state_get(kb_conn *c)
 {
-  if (!c->module_data[0]) {
+  if (!c->module_data[KB_CONN_DATA_SEARCH]) {
     search_state *s = ts_calloc(1, sizeof *s);
     if (!s) return NULL;
-    c->module_data[0] = s;
-    c->module_free[0] = state_free;
+    c->module_data[KB_CONN_DATA_SEARCH] = s;
+    c->module_free[KB_CONN_DATA_SEARCH] = state_free;
   }
-  return c->module_data[0];
+  return c->module_data[KB_CONN_DATA_SEARCH];
 }
 
 /* A failed statement: TSHOOT_ETIMEOUT when the budget ran out. */

@@ -25,7 +25,7 @@ enum {
 #define SNIPPET_MAX 64      /* tokens of a passage */
 #define DL_UNKNOWN UINT32_MAX /* search_state.dl: ask FTS5 */
 
-/* ===== per-connection state (module_data[0]) ===== */
+/* ===== per-connection state (module_data[KB_CONN_DATA_SEARCH]) ===== */
 
 typedef struct syn_entry {
   const char *term;

@@ -14,8 +14,8 @@
 ** the search. Every statement (vocabulary, spelling, search) runs under
 ** kb_conn_arm(c, kb, 0): when the budget runs out the results are empty and
 ** truncated, status TSHOOT_OK. Statements are prepared once per pooled
-** connection (slots KB_STMT_SEARCH_FIRST..); per connection, module_data[0]
-** holds the synonym table, ts_rank/ts_where, two FTS5 tokenizers and scratch
+** connection (slots KB_STMT_SEARCH_FIRST..); per connection, the data slot
+** KB_CONN_DATA_SEARCH holds the synonym table, ts_rank/ts_where, two FTS5 tokenizers and scratch
 ** memory, so a search allocates only its result (one block) and its query
 ** strings.
 */

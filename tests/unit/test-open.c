@@ -220,6 +220,49 @@ static void test_open__replaced_file_is_detected_by_new_connections(void)
   tshoot_kb_close(kb);
 }
 
+/* kb_cache_get: made once, kept until close and freed there by its hook (a
+** leak would show under ASan); a failed make keeps nothing, the next call
+** tries again. */
+static int made, freed, fail_next;
+static int make_obj(tshoot_kb *kb, void **obj)
+{
+  (void)kb;
+  if (fail_next) {
+    fail_next = 0;
+    *obj = NULL;
+    return ts_error(TSHOOT_EIO, "no luck");
+  }
+  made++;
+  *obj = ts_strdup("cached");
+  return *obj ? TSHOOT_OK : ts_error_oom();
+}
+static void free_obj(void *p)
+{
+  freed++;
+  ts_free(p);
+}
+
+static void test_open__cache_slot(void)
+{
+  tshoot_kb *kb = NULL;
+  void *a = (void *)1, *b = NULL;
+  made = freed = 0;
+  CHECK_INT(tshoot_kb_open(&kb, good, NULL), TSHOOT_OK);
+  if (!kb) return;
+  fail_next = 1;
+  CHECK_INT(kb_cache_get(kb, KB_CACHE_RULES, make_obj, free_obj, &a), TSHOOT_EIO);
+  CHECK(a == NULL);
+  CHECK_INT(kb_cache_get(kb, KB_CACHE_RULES, make_obj, free_obj, &a), TSHOOT_OK);
+  CHECK_INT(kb_cache_get(kb, KB_CACHE_RULES, make_obj, free_obj, &b), TSHOOT_OK);
+  CHECK(a != NULL && a == b);
+  CHECK_STR(a, "cached");
+  CHECK_INT(made, 1);
+  CHECK_INT(kb_cache_get(kb, KB_NCACHE, make_obj, free_obj, &b), TSHOOT_EINVALID);
+  CHECK_INT(freed, 0);
+  tshoot_kb_close(kb);
+  CHECK_INT(freed, 1);
+}
+
 static void test_open__bad_arguments(void)
 {
   tshoot_kb *kb = (tshoot_kb *)1;
@@ -255,6 +298,7 @@ int main(void)
   RUN(test_open__tampered_schema);
   RUN(test_open__flipped_bytes_never_crash);
   RUN(test_open__replaced_file_is_detected_by_new_connections);
+  RUN(test_open__cache_slot);
   RUN(test_open__bad_arguments);
   {
     char cmd[600];
