@@ -99,6 +99,13 @@ sqlite3_stmt *kb_conn_stmt(kb_conn *c, int slot, const char *sql);
 ** SQLITE_INTERRUPT -> TSHOOT_ETIMEOUT, SQLITE_NOMEM -> TSHOOT_ENOMEM. */
 int kb_sqlite_error(sqlite3 *db, int rc, const char *what);
 
+/* The KB tshoot_kb_open(NULL) opens: $TSHOOT_KB when set and not empty
+** (whether or not the file exists, so the error names it), else build_kb if
+** that file exists, else installed_kb if it exists, else NULL. The library
+** passes the paths meson gives it (the KB this build compiles, the one
+** installed with it); tests pass their own. */
+const char *kb_default_path(const char *build_kb, const char *installed_kb);
+
 /* Reference counting: sessions and results keep their kb alive. */
 void kb_ref(tshoot_kb *kb);
 void kb_unref(tshoot_kb *kb);

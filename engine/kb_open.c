@@ -8,6 +8,11 @@
 ** in defensive mode with an untrusted schema, triggers, views, extension
 ** loading and fts3_tokenizer() off, and sqlite_schema must hold exactly the
 ** objects a compile creates (kb_schema.h).
+**
+** With no path, the default KB: $TSHOOT_KB when set (even if the file is
+** missing, so that the error names it), else the KB this build compiles when
+** it exists, else the installed one (kb_default_path). Front-ends use this
+** one rule rather than their own.
 */
 #include "kb.h"
 #include "kb_schema.h"
@@ -20,6 +25,15 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Where tshoot_kb_open(NULL) looks after $TSHOOT_KB (engine/meson.build):
+** the KB this build compiles, then the one installed with the library. */
+#ifndef TS_BUILD_KB
+# define TS_BUILD_KB ""
+#endif
+#ifndef TS_INSTALLED_KB
+# define TS_INSTALLED_KB ""
+#endif
 
 #define DEFAULT_BUDGET_MS 250
 #define DEFAULT_CACHE_KIB 8192
@@ -432,17 +446,29 @@ void kb_unref(tshoot_kb *kb)
   if (last) kb_destroy(kb);
 }
 
-TSHOOT_API int tshoot_kb_open(tshoot_kb **out, const char *path, const tshoot_kb_options *opts)
+/* ===== the default KB ===== */
+
+static int file_exists(const char *p)
+{
+  struct stat st;
+  return p && *p && stat(p, &st) == 0;
+}
+
+const char *kb_default_path(const char *build_kb, const char *installed_kb)
+{
+  const char *env = getenv("TSHOOT_KB");
+  if (env && *env) return env;
+  if (file_exists(build_kb)) return build_kb;
+  if (file_exists(installed_kb)) return installed_kb;
+  return NULL;
+}
+
+static int kb_open_path(tshoot_kb **out, const char *path, const tshoot_kb_options *opts)
 {
   tshoot_kb *kb;
   kb_conn *c = NULL;
   int rc;
 
-  if (!out) return ts_error(TSHOOT_EINVALID, "tshoot_kb_open: out is NULL");
-  *out = NULL;
-  if (!path || !*path) return ts_error(TSHOOT_EINVALID, "tshoot_kb_open: no path given");
-  if (opts && (opts->version < 1 || opts->version > TSHOOT_KB_OPTIONS_VERSION))
-    return ts_error(TSHOOT_EINVALID, "tshoot_kb_open: unknown options version %u", opts->version);
   rc = check_header(path);
   if (rc != TSHOOT_OK) return rc;
 
@@ -507,11 +533,43 @@ fail:
   return rc;
 }
 
+
+TSHOOT_API int tshoot_kb_open(tshoot_kb **out, const char *path, const tshoot_kb_options *opts)
+{
+  int rc, from_env = 0;
+
+  TS_CHECK_ARG(out);
+  *out = NULL;
+  if (path && !*path) return ts_error(TSHOOT_EINVALID, "tshoot_kb_open: the path is empty");
+  TS_CHECK_OPTIONS(opts, TSHOOT_KB_OPTIONS_VERSION);
+  if (!path) {
+    path = kb_default_path(TS_BUILD_KB, TS_INSTALLED_KB);
+    if (!path)
+      return ts_error(TSHOOT_ENOTFOUND,
+                      "no knowledge base found: looked for $TSHOOT_KB (unset), %s (the KB this "
+                      "build compiles) and %s (the installed KB); pass a path or set TSHOOT_KB",
+                      *TS_BUILD_KB ? TS_BUILD_KB : "(no build KB)",
+                      *TS_INSTALLED_KB ? TS_INSTALLED_KB : "(no installed KB)");
+    from_env = path == getenv("TSHOOT_KB");
+  }
+  rc = kb_open_path(out, path, opts);
+  if (rc != TSHOOT_OK && from_env) {
+    const tshoot_error *e = tshoot_error_last();
+    char msg[1024], *file = e->file ? ts_strdup(e->file) : NULL;
+    snprintf(msg, sizeof msg, "%s (the path came from $TSHOOT_KB; unset it to use the default KB)",
+             e->message);
+    ts_error_at(e->code, file ? file : path, e->line, e->column, "%s", msg);
+    ts_free(file);
+  }
+  return rc;
+}
+
 TSHOOT_API void tshoot_kb_close(tshoot_kb *kb) { kb_unref(kb); }
 
 TSHOOT_API int tshoot_kb_info_get(tshoot_kb_info *out, const tshoot_kb *kb)
 {
-  if (!out || !kb) return ts_error(TSHOOT_EINVALID, "tshoot_kb_info_get: NULL argument");
+  TS_CHECK_ARG(out);
+  TS_CHECK_ARG(kb);
   *out = kb->info;
   return TSHOOT_OK;
 }

@@ -195,18 +195,27 @@ typedef struct tshoot_kb_options {
 
 #define TSHOOT_KB_OPTIONS_INIT { TSHOOT_KB_OPTIONS_VERSION, 0, 0 }
 
-/* Open the compiled KB at `path`, read-only.
+/* Open the compiled KB at `path`, read-only; with path NULL, the default KB.
 **
 ** A KB file may come from elsewhere: it is opened in SQLite's defensive mode
 ** with an untrusted schema, and its application id, format version, size and
 ** schema are checked before use.
 **
+** The default KB (path NULL), the same rule as the tshoot command's: the file
+** named by the environment variable TSHOOT_KB when it is set and not empty
+** (even if that file is missing: the error then names it and says the path
+** came from TSHOOT_KB), else the KB compiled by the build the library comes
+** from when that file exists, else the KB installed with the library
+** (<prefix>/share/tshoot/tshoot.db) when it exists, else TSHOOT_ENOTFOUND
+** with a message that lists where it looked.
+**
 ** @param[out] out  the new KB handle; set to NULL on failure
-** @param[in]  path the KB file
+** @param[in]  path the KB file, or NULL for the default KB ("" is
+**   TSHOOT_EINVALID)
 ** @param[in]  opts may be NULL for defaults
-** @return TSHOOT_OK; TSHOOT_ENOTFOUND (no such file); TSHOOT_ECORRUPT (not a
-**   tshoot KB, truncated or damaged); TSHOOT_EVERSION (another format
-**   version); TSHOOT_EIO; TSHOOT_ENOMEM.
+** @return TSHOOT_OK; TSHOOT_ENOTFOUND (no such file, or no default KB);
+**   TSHOOT_ECORRUPT (not a tshoot KB, truncated or damaged); TSHOOT_EVERSION
+**   (another format version); TSHOOT_EIO; TSHOOT_ENOMEM.
 ** The file must not be modified while open (the handle's connections hold a
 ** shared lock on it, so another SQLite writer gets SQLITE_BUSY); replacing it
 ** by rename (as tshoot_compile does) is safe: this handle keeps reading the

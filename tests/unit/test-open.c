@@ -263,12 +263,60 @@ static void test_open__cache_slot(void)
   CHECK_INT(freed, 1);
 }
 
+/* tshoot_kb_open(NULL) opens the default KB: $TSHOOT_KB (even a missing
+** file, so the error names it), else the build's KB, else the installed one. */
+static void test_open__default_kb(void)
+{
+  const char *saved = getenv("TSHOOT_KB");
+  char *keep = saved ? strdup(saved) : NULL;
+  tshoot_kb *kb = NULL, *kb2 = NULL;
+  tshoot_kb_info a, b;
+  const char *missing = tmp("no-such.db");
+
+  /* the order */
+  setenv("TSHOOT_KB", missing, 1);
+  CHECK_STR(kb_default_path(good, good), missing);
+  unsetenv("TSHOOT_KB");
+  CHECK_STR(kb_default_path(good, missing), good);
+  CHECK_STR(kb_default_path(missing, good), good);
+  CHECK_STR(kb_default_path("", good), good);
+  CHECK(kb_default_path(missing, missing) == NULL);
+  CHECK(kb_default_path(NULL, NULL) == NULL);
+  setenv("TSHOOT_KB", "", 1); /* empty is unset */
+  CHECK_STR(kb_default_path(missing, good), good);
+
+  /* through the API */
+  setenv("TSHOOT_KB", good, 1);
+  CHECK_INT(tshoot_kb_open(&kb, NULL, NULL), TSHOOT_OK);
+  CHECK_INT(tshoot_kb_open(&kb2, good, NULL), TSHOOT_OK);
+  if (kb && kb2) {
+    CHECK_INT(tshoot_kb_info_get(&a, kb), TSHOOT_OK);
+    CHECK_INT(tshoot_kb_info_get(&b, kb2), TSHOOT_OK);
+    CHECK_STR(a.digest, b.digest);
+  }
+  tshoot_kb_close(kb);
+  tshoot_kb_close(kb2);
+  kb = NULL;
+  setenv("TSHOOT_KB", missing, 1);
+  CHECK_INT(tshoot_kb_open(&kb, NULL, NULL), TSHOOT_ENOTFOUND);
+  CHECK(kb == NULL);
+  CHECK_CONTAINS(tshoot_error_last()->file, "no-such.db");
+  CHECK_CONTAINS(tshoot_error_last()->message, "$TSHOOT_KB");
+  /* an explicit path is never blamed on the environment */
+  CHECK_INT(tshoot_kb_open(&kb, missing, NULL), TSHOOT_ENOTFOUND);
+  CHECK(!strstr(tshoot_error_last()->message, "TSHOOT_KB"));
+
+  if (keep) setenv("TSHOOT_KB", keep, 1);
+  else unsetenv("TSHOOT_KB");
+  free(keep);
+}
+
 static void test_open__bad_arguments(void)
 {
   tshoot_kb *kb = (tshoot_kb *)1;
   tshoot_kb_options o = TSHOOT_KB_OPTIONS_INIT;
   CHECK_INT(tshoot_kb_open(NULL, good, NULL), TSHOOT_EINVALID);
-  CHECK_INT(tshoot_kb_open(&kb, NULL, NULL), TSHOOT_EINVALID);
+  CHECK_INT(tshoot_kb_open(&kb, "", NULL), TSHOOT_EINVALID); /* NULL: the default KB */
   CHECK(kb == NULL);
   o.version = 99;
   CHECK_INT(tshoot_kb_open(&kb, good, &o), TSHOOT_EINVALID);
@@ -299,6 +347,7 @@ int main(void)
   RUN(test_open__flipped_bytes_never_crash);
   RUN(test_open__replaced_file_is_detected_by_new_connections);
   RUN(test_open__cache_slot);
+  RUN(test_open__default_kb);
   RUN(test_open__bad_arguments);
   {
     char cmd[600];
