@@ -8,8 +8,9 @@
 ** A tshoot_kb is immutable after open. Each reader borrows a SQLite connection
 ** from the KB's pool for the length of one call (kb_conn_acquire /
 ** kb_conn_release), so no connection is ever used by two threads at once;
-** the pool grows on demand and every connection is checked to be reading the
-** same build (meta digest) as the first.
+** the pool grows on demand, every connection reads the file the handle
+** opened (through the descriptor it keeps, see kb_open.c) and is checked
+** like the first: schema, and the same build (meta digest).
 */
 #ifndef TSHOOT_KB_H
 #define TSHOOT_KB_H
@@ -54,7 +55,11 @@ typedef struct kb_conn {
 } kb_conn;
 
 struct tshoot_kb {
-  char *path;
+  char *path;                 /* as given: for messages */
+  int fd;                     /* the file opened and checked, kept open */
+  char *conn_path;            /* what each connection opens: KB_VFS_PREFIX
+                              ** and fd (the same file, even once renamed
+                              ** over), or path if the VFS is missing */
   int refs;                   /* guarded by mu */
   pthread_mutex_t mu;
   kb_conn *free_conns;        /* guarded by mu */
@@ -105,6 +110,15 @@ int kb_sqlite_error(sqlite3 *db, int rc, const char *what);
 ** passes the paths meson gives it (the KB this build compiles, the one
 ** installed with it); tests pass their own. */
 const char *kb_default_path(const char *build_kb, const char *installed_kb);
+
+/* kb_vfs.c: the SQLite VFS KB_VFS_NAME, whose main database named
+** KB_VFS_PREFIX "N" is descriptor N, read-only and immutable. Register it once
+** (after sqlite3_config; 1 if it is there), and hold SQLite's shared lock on
+** a KB's descriptor for the handle's life. */
+#define KB_VFS_NAME "tshoot-kb"
+#define KB_VFS_PREFIX "tshoot-kb-fd:"
+int kb_vfs_register(void);
+void kb_vfs_hold_shared(int fd);
 
 /* Reference counting: sessions and results keep their kb alive. */
 void kb_ref(tshoot_kb *kb);

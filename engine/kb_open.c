@@ -9,6 +9,11 @@
 ** loading and fts3_tokenizer() off, and sqlite_schema must hold exactly the
 ** objects a compile creates (kb_schema.h).
 **
+** Every connection reads the file the handle opened and checked, through the
+** descriptor the handle keeps (kb_vfs.c), so a KB renamed over an open one
+** (as the compiler does) never mixes two builds in one handle; each new
+** connection is still checked like the first (schema, digest).
+**
 ** With no path, the default KB: $TSHOOT_KB when set (even if the file is
 ** missing, so that the error names it), else the KB this build compiles when
 ** it exists, else the installed one (kb_default_path). Front-ends use this
@@ -74,15 +79,12 @@ static uint32_t be32(const unsigned char *p)
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static int check_header(const char *path)
+/* Open the KB file: the descriptor the handle keeps (kb->fd). */
+static int open_file(const char *path, int *fd_out)
 {
-  unsigned char h[100];
-  struct stat st;
-  ssize_t n;
-  uint32_t page_size, pages, change, valid_for;
-  int32_t user_version, app_id;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-
+  /* O_NONBLOCK: a FIFO is refused by check_header instead of waiting */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  *fd_out = fd;
   if (fd < 0) {
     int e = errno;
     return ts_error_at(e == ENOENT ? TSHOOT_ENOTFOUND : TSHOOT_EIO, path, 0, 0,
@@ -90,12 +92,21 @@ static int check_header(const char *path)
                                    : "cannot open the KB file: %s",
                        e == ENOENT ? "FILE" : strerror(e));
   }
-  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
+  return TSHOOT_OK;
+}
+
+/* Check the header of the file open on fd (path: for messages). */
+static int check_header(int fd, const char *path)
+{
+  unsigned char h[100];
+  struct stat st;
+  ssize_t n;
+  uint32_t page_size, pages, change, valid_for;
+  int32_t user_version, app_id;
+
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
     return ts_error_at(TSHOOT_EIO, path, 0, 0, "not a regular file");
-  }
-  n = read(fd, h, sizeof h);
-  close(fd);
+  n = pread(fd, h, sizeof h, 0);
   if (n < (ssize_t)sizeof h || memcmp(h, "SQLite format 3", 16) != 0)
     return ts_error_at(TSHOOT_ECORRUPT, path, 0, 0,
                        "not a tshoot KB (not an SQLite database%s)",
@@ -244,13 +255,17 @@ static int read_meta(sqlite3 *db, const char *key, char **out)
 ** application initialised SQLite first, sqlite3_config() refuses
 ** (SQLITE_MISUSE) and its choice stands. */
 static pthread_once_t sqlite_config_once = PTHREAD_ONCE_INIT;
+static int kb_vfs_ok;         /* "tshoot-kb" registered (kb_vfs.c) */
 static void sqlite_config(void)
 {
   (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  kb_vfs_ok = kb_vfs_register(); /* initialises SQLite: after the config */
 }
 
-/* Open one connection on kb->path and check it. If `first`, also check the
-** schema; otherwise check it reads the same build as the first. */
+/* Open one connection on the handle's file (kb->conn_path) and check it:
+** its schema, every time (cheap next to opening; it matters where a
+** connection must reopen the path, see kb->conn_path), and its build: the
+** first sets kb->digest, the others must read the same. */
 static int conn_open(tshoot_kb *kb, kb_conn **out, int first)
 {
   kb_conn *c;
@@ -262,9 +277,9 @@ static int conn_open(tshoot_kb *kb, kb_conn **out, int first)
   pthread_once(&sqlite_config_once, sqlite_config);
   c = ts_calloc(1, sizeof *c);
   if (!c) return ts_error_oom();
-  rc = sqlite3_open_v2(kb->path, &c->db,
+  rc = sqlite3_open_v2(kb->conn_path, &c->db,
                        SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_PRIVATECACHE,
-                       NULL);
+                       kb->conn_path == kb->path ? NULL : KB_VFS_NAME);
   if (rc != SQLITE_OK) {
     rc = kb_sqlite_error(c->db, rc, "opening the KB");
     goto fail;
@@ -289,16 +304,14 @@ static int conn_open(tshoot_kb *kb, kb_conn **out, int first)
   ** starts its read transaction without fcntl(), fstat() and a look at the
   ** file's change counter (a sixth of a search that runs several statements).
   ** Nothing writes a KB in place: the compiler renames a new file over it,
-  ** and this connection goes on reading the file it opened either way. */
+  ** and this connection goes on reading the handle's file either way. */
   if (rc == SQLITE_OK) rc = sqlite3_exec(c->db, "PRAGMA locking_mode = EXCLUSIVE", NULL, NULL, NULL);
   if (rc != SQLITE_OK) {
     rc = kb_sqlite_error(c->db, rc, "configuring the KB connection");
     goto fail;
   }
-  if (first) {
-    rc = check_schema(c->db, kb->path);
-    if (rc != TSHOOT_OK) goto fail;
-  }
+  rc = check_schema(c->db, kb->path);
+  if (rc != TSHOOT_OK) goto fail;
   rc = read_meta(c->db, TS_META_DIGEST, &digest);
   if (rc != TSHOOT_OK) goto fail;
   if (first) {
@@ -402,8 +415,10 @@ static void kb_destroy(tshoot_kb *kb)
     if (kb->cache[i] && kb->cache_free[i]) kb->cache_free[i](kb->cache[i]);
   pthread_mutex_destroy(&kb->cache_mu);
   pthread_mutex_destroy(&kb->mu);
+  if (kb->conn_path != kb->path) ts_free(kb->conn_path);
   ts_free(kb->tshoot_version);
   ts_free(kb->path);
+  if (kb->fd >= 0) close(kb->fd); /* after every connection on the file */
   ts_free(kb);
 }
 
@@ -463,23 +478,43 @@ const char *kb_default_path(const char *build_kb, const char *installed_kb)
   return NULL;
 }
 
+/* The name every connection of kb opens: kb->fd through the "tshoot-kb" VFS
+** (kb_vfs.c), so each reads the file the handle checked, even once renamed
+** over. Only if that VFS could not be registered, the path itself: then a
+** connection opened after a rename reads the new file, is checked like the
+** first (schema included) and refused unless its digest is the handle's.
+** NULL on oom. */
+static char *conn_path(tshoot_kb *kb)
+{
+  char name[64];
+  if (!kb_vfs_ok) return kb->path;
+  snprintf(name, sizeof name, KB_VFS_PREFIX "%d", kb->fd);
+  return ts_strdup(name);
+}
+
 static int kb_open_path(tshoot_kb **out, const char *path, const tshoot_kb_options *opts)
 {
   tshoot_kb *kb;
   kb_conn *c = NULL;
-  int rc;
+  int rc, fd;
 
-  rc = check_header(path);
+  rc = open_file(path, &fd);
   if (rc != TSHOOT_OK) return rc;
+  rc = check_header(fd, path);
+  if (rc != TSHOOT_OK) { close(fd); return rc; }
 
+  kb_vfs_hold_shared(fd);
   kb = ts_calloc(1, sizeof *kb);
-  if (!kb) return ts_error_oom();
+  if (!kb) { close(fd); return ts_error_oom(); }
+  kb->fd = fd;
   if (pthread_mutex_init(&kb->mu, NULL) != 0) {
+    close(fd);
     ts_free(kb);
     return ts_error(TSHOOT_ERROR, "cannot create a mutex");
   }
   if (pthread_mutex_init(&kb->cache_mu, NULL) != 0) {
     pthread_mutex_destroy(&kb->mu);
+    close(fd);
     ts_free(kb);
     return ts_error(TSHOOT_ERROR, "cannot create a mutex");
   }
@@ -488,6 +523,9 @@ static int kb_open_path(tshoot_kb **out, const char *path, const tshoot_kb_optio
   kb->query_budget_ms = opts && opts->query_budget_ms > 0 ? opts->query_budget_ms : DEFAULT_BUDGET_MS;
   kb->cache_kib = opts && opts->cache_kib > 0 ? opts->cache_kib : DEFAULT_CACHE_KIB;
   if (!kb->path) { rc = ts_error_oom(); goto fail; }
+  pthread_once(&sqlite_config_once, sqlite_config);
+  kb->conn_path = conn_path(kb);
+  if (!kb->conn_path) { rc = ts_error_oom(); goto fail; }
 
   rc = conn_open(kb, &c, 1);
   if (rc != TSHOOT_OK) goto fail;

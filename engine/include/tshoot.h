@@ -216,10 +216,12 @@ typedef struct tshoot_kb_options {
 ** @return TSHOOT_OK; TSHOOT_ENOTFOUND (no such file, or no default KB);
 **   TSHOOT_ECORRUPT (not a tshoot KB, truncated or damaged); TSHOOT_EVERSION
 **   (another format version); TSHOOT_EIO; TSHOOT_ENOMEM.
-** The file must not be modified while open (the handle's connections hold a
-** shared lock on it, so another SQLite writer gets SQLITE_BUSY); replacing it
-** by rename (as tshoot_compile does) is safe: this handle keeps reading the
-** file it opened.
+** The file must not be modified while open (the handle holds a shared lock
+** on it, so another SQLite writer gets SQLITE_BUSY); replacing it by rename
+** (as tshoot_compile does), or deleting it, is safe: the handle keeps the
+** file it opened open, and every connection it uses, those opened later on
+** other threads included, reads that file (open a new handle to read the
+** new one).
 ** The first open turns SQLite's process-wide memory statistics off (they take
 ** one lock on every allocation, which serialises searching threads), unless
 ** the application initialised SQLite before: then its setting stands.

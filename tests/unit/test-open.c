@@ -8,6 +8,7 @@
 #include "kb.h"
 #include "test.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -200,24 +201,164 @@ static void test_open__flipped_bytes_never_crash(void)
   free(orig);
 }
 
-static void test_open__replaced_file_is_detected_by_new_connections(void)
+/* The digest a connection reads. */
+static void conn_digest(kb_conn *c, char *out, size_t cap)
+{
+  sqlite3_stmt *st = NULL;
+  out[0] = '\0';
+  if (sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE key = 'digest'", -1, &st, NULL) ==
+          SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW)
+    snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+}
+
+#define ZERO_DIGEST "0000000000000000000000000000000000000000000000000000000000000000"
+
+/* A KB renamed over an open one, as the compiler does: connections opened
+** afterwards still read the file the handle opened (issue 12; they used to
+** reopen the path and be refused as "replaced"). */
+static void test_open__replaced_file_keeps_reading_the_file_it_opened(void)
 {
   tshoot_kb *kb = NULL;
-  kb_conn *c1 = NULL, *c2 = NULL;
+  kb_conn *c1 = NULL, *c2 = NULL, *c3 = NULL;
+  tshoot_kb_info info;
+  char d[80];
   copy_good(tmp("swap.db"));
   CHECK_INT(tshoot_kb_open(&kb, tmp("swap.db"), NULL), TSHOOT_OK);
   if (!kb) return;
-  /* another build with the same tables but a different digest, renamed over
-  ** it as the compiler does (an open KB keeps its shared lock: nothing may
-  ** write it in place) */
+  CHECK_INT(tshoot_kb_info_get(&info, kb), TSHOOT_OK);
+  /* another build: same tables, another digest */
   copy_good(tmp("swap-new.db"));
-  alter_db(tmp("swap-new.db"), "UPDATE meta SET value = '0000000000000000000000000000000000000000000000000000000000000000' WHERE key = 'digest'");
+  alter_db(tmp("swap-new.db"), "UPDATE meta SET value = '" ZERO_DIGEST "' WHERE key = 'digest'");
   CHECK_INT(rename(tmp("swap-new.db"), tmp("swap.db")), 0);
   CHECK_INT(kb_conn_acquire(kb, &c1), TSHOOT_OK);      /* the pooled one, opened before */
-  CHECK_INT(kb_conn_acquire(kb, &c2), TSHOOT_ERROR);   /* a new one sees another build */
+  CHECK_INT(kb_conn_acquire(kb, &c2), TSHOOT_OK);      /* a new one, opened after */
+  if (c2) {
+    conn_digest(c2, d, sizeof d);
+    CHECK_STR(d, info.digest);
+  }
+  /* even once the old file has no name left */
+  CHECK_INT(unlink(tmp("swap.db")), 0);
+  CHECK_INT(kb_conn_acquire(kb, &c3), TSHOOT_OK);
+  if (c3) {
+    conn_digest(c3, d, sizeof d);
+    CHECK_STR(d, info.digest);
+  }
+  kb_conn_release(kb, c1);
+  kb_conn_release(kb, c2);
+  kb_conn_release(kb, c3);
+  tshoot_kb_close(kb);
+}
+
+/* Where a connection must reopen the path (no "tshoot-kb" VFS), it is
+** checked like the first: another digest is refused as replaced, and the same
+** digest does not skip the schema check. */
+static void test_open__path_connections_are_checked_like_the_first(void)
+{
+  tshoot_kb *kb = NULL;
+  kb_conn *c1 = NULL, *c2 = NULL;
+  copy_good(tmp("swap2.db"));
+  CHECK_INT(tshoot_kb_open(&kb, tmp("swap2.db"), NULL), TSHOOT_OK);
+  if (!kb) return;
+  CHECK_INT(kb_conn_acquire(kb, &c1), TSHOOT_OK);   /* keep the pooled one busy */
+  if (kb->conn_path != kb->path) ts_free(kb->conn_path);
+  kb->conn_path = kb->path;                         /* as without the VFS */
+
+  copy_good(tmp("swap2-new.db"));
+  alter_db(tmp("swap2-new.db"), "CREATE VIEW v AS SELECT 1");    /* same digest */
+  CHECK_INT(rename(tmp("swap2-new.db"), tmp("swap2.db")), 0);
+  CHECK_INT(kb_conn_acquire(kb, &c2), TSHOOT_ECORRUPT);
+  CHECK_CONTAINS(tshoot_error_last()->message, "unexpected view 'v'");
+
+  copy_good(tmp("swap2-new.db"));
+  alter_db(tmp("swap2-new.db"), "UPDATE meta SET value = '" ZERO_DIGEST "' WHERE key = 'digest'");
+  CHECK_INT(rename(tmp("swap2-new.db"), tmp("swap2.db")), 0);
+  CHECK_INT(kb_conn_acquire(kb, &c2), TSHOOT_ERROR);
   CHECK_CONTAINS(tshoot_error_last()->message, "replaced");
   kb_conn_release(kb, c1);
   tshoot_kb_close(kb);
+}
+
+/* Threads search while new KBs are renamed in: no search fails, and none
+** reads the new file (its titles say REPLACED). */
+typedef struct swap_arg {
+  tshoot_kb *kb;
+  pthread_barrier_t *all_hold;
+  int fails, replaced, searched;
+} swap_arg;
+
+static void *swap_searcher(void *p)
+{
+  swap_arg *a = p;
+  static const char *const q[] = { "printer offline", "printer power", "plug", "offline" };
+  kb_conn *c = NULL;
+  int i;
+  /* all four hold a connection at once, so the pool opens three after the
+  ** rename whatever the scheduler does; the searches then use all four */
+  if (kb_conn_acquire(a->kb, &c) != TSHOOT_OK) {
+    a->fails++;
+    fprintf(stderr, "acquire failed: %s\n", tshoot_error_last()->message);
+  }
+  pthread_barrier_wait(a->all_hold);
+  kb_conn_release(a->kb, c);
+  for (i = 0; i < 40; i++) {
+    tshoot_results *r = NULL;
+    size_t k;
+    int rc = tshoot_search(&r, a->kb, q[i % 4], strlen(q[i % 4]), NULL);
+    if (rc != TSHOOT_OK) {
+      if (a->fails++ == 0) fprintf(stderr, "search failed: %s\n", tshoot_error_last()->message);
+      continue;
+    }
+    a->searched++;
+    for (k = 0; k < tshoot_results_count(r); k++)
+      if (strstr(tshoot_results_get(r, k)->title, "REPLACED")) a->replaced++;
+    tshoot_results_free(r);
+  }
+  return NULL;
+}
+
+static void test_open__threads_search_while_the_kb_is_replaced(void)
+{
+  tshoot_kb *kb = NULL;
+  pthread_t th[4];
+  pthread_barrier_t all_hold;
+  swap_arg args[4];
+  int i, g, fails = 0, replaced = 0, searched = 0;
+  pthread_barrier_init(&all_hold, NULL, 4);
+  copy_good(tmp("live.db"));
+  CHECK_INT(tshoot_kb_open(&kb, tmp("live.db"), NULL), TSHOOT_OK);
+  if (!kb) { pthread_barrier_destroy(&all_hold); return; }
+  for (g = 0; g < 3; g++) {
+    /* a new build renamed in before the threads start (so that they open
+    ** connections after it), then another while they search */
+    copy_good(tmp("live-new.db"));
+    alter_db(tmp("live-new.db"), "UPDATE article SET title = 'REPLACED ' || title;"
+                                 "UPDATE meta SET value = '" ZERO_DIGEST "' WHERE key = 'digest'");
+    CHECK_INT(rename(tmp("live-new.db"), tmp("live.db")), 0);
+    if (g == 1) {
+      for (i = 0; i < 4; i++) {
+        memset(&args[i], 0, sizeof args[i]);
+        args[i].kb = kb;
+        args[i].all_hold = &all_hold;
+        CHECK_INT(pthread_create(&th[i], NULL, swap_searcher, &args[i]), 0);
+      }
+    }
+  }
+  for (i = 0; i < 4; i++) {
+    pthread_join(th[i], NULL);
+    fails += args[i].fails;
+    replaced += args[i].replaced;
+    searched += args[i].searched;
+  }
+  printf("  replaced while searching: %d searches, %d failed, %d connections\n", searched,
+         fails, (int)kb->n_conns);
+  CHECK_INT(fails, 0);
+  CHECK_INT(replaced, 0);
+  CHECK_INT(searched, 160);
+  CHECK_INT(kb->n_conns, 4);
+  tshoot_kb_close(kb);
+  pthread_barrier_destroy(&all_hold);
 }
 
 /* kb_cache_get: made once, kept until close and freed there by its hook (a
@@ -345,7 +486,9 @@ int main(void)
   RUN(test_open__foreign_sqlite_and_other_versions);
   RUN(test_open__tampered_schema);
   RUN(test_open__flipped_bytes_never_crash);
-  RUN(test_open__replaced_file_is_detected_by_new_connections);
+  RUN(test_open__replaced_file_keeps_reading_the_file_it_opened);
+  RUN(test_open__path_connections_are_checked_like_the_first);
+  RUN(test_open__threads_search_while_the_kb_is_replaced);
   RUN(test_open__cache_slot);
   RUN(test_open__default_kb);
   RUN(test_open__bad_arguments);
