@@ -119,12 +119,11 @@ TSHOOT_API int tshoot_search(tshoot_results **out, tshoot_kb *kb, const char *te
   size_t n = 0;
 
   if (out) *out = NULL;
-  if (!out || !kb) return ts_error(TSHOOT_EINVALID, "tshoot_search: NULL argument");
+  TS_CHECK_ARG(out && kb);
   if (!text && len > 0) return ts_error(TSHOOT_EINVALID, "tshoot_search: text is NULL");
   if (!text) text = "";
+  TS_CHECK_OPTIONS(opts, TSHOOT_SEARCH_OPTIONS_VERSION);
   if (!opts) opts = &defaults;
-  if (opts->version < 1 || opts->version > TSHOOT_SEARCH_OPTIONS_VERSION)
-    return ts_error(TSHOOT_EINVALID, "tshoot_search: unknown options version %u", opts->version);
   limit = opts->limit == 0 ? 10 : opts->limit < 1 ? 1 : opts->limit > 1000 ? 1000 : opts->limit;
   tokens = opts->snippet_tokens == 0 ? 24 : opts->snippet_tokens < 1 ? 1
          : opts->snippet_tokens > SNIPPET_MAX ? SNIPPET_MAX : opts->snippet_tokens;
