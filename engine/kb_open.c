@@ -304,7 +304,9 @@ static int conn_open(tshoot_kb *kb, kb_conn **out, int first)
   ** starts its read transaction without fcntl(), fstat() and a look at the
   ** file's change counter (a sixth of a search that runs several statements).
   ** Nothing writes a KB in place: the compiler renames a new file over it,
-  ** and this connection goes on reading the handle's file either way. */
+  ** and this connection goes on reading the handle's file either way. (This
+  ** is for the path fallback: through kb_vfs.c the file is immutable to
+  ** SQLite, which then takes no lock at all.) */
   if (rc == SQLITE_OK) rc = sqlite3_exec(c->db, "PRAGMA locking_mode = EXCLUSIVE", NULL, NULL, NULL);
   if (rc != SQLITE_OK) {
     rc = kb_sqlite_error(c->db, rc, "configuring the KB connection");
@@ -427,7 +429,8 @@ int kb_cache_get(tshoot_kb *kb, int slot, int (*make)(tshoot_kb *kb, void **obj)
 {
   int rc = TSHOOT_OK;
   *out = NULL;
-  if (slot < 0 || slot >= KB_NCACHE) return ts_error(TSHOOT_EINVALID, "kb_cache_get: no slot %d", slot);
+  if (slot < 0 || slot >= KB_NCACHE)
+    return ts_error(TSHOOT_EINVALID, "kb_cache_get: no slot %d", slot);
   pthread_mutex_lock(&kb->cache_mu);
   if (!kb->cache[slot]) {
     void *obj = NULL;
