@@ -25,16 +25,14 @@
 ** cause reaches conclude_at, or when nothing left is worth asking.
 **
 ** Nothing here is global: all state is in the session; the model is shared
-** read-only.
+** read-only. The session struct and the helpers the other session files use
+** are in session_int.h; explanations are in session_explain.c, saving and
+** loading in session_save.c.
 */
-#include "tshoot_int.h"
-#include "expr.h"
-#include "host.h"
+#include "session_int.h"
 #include "kb.h"
-#include "rules.h"
 #include "text.h"
 
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,72 +40,13 @@
 
 #define DEFAULT_CONCLUDE 0.9
 #define DEFAULT_NOISE 0.01
-#define FIX_SUCCESS 0.9            /* P(a fix works | its cause) */
 #define ESCALATION_COST 20.0       /* cost when every fix failed (call support) */
 #define NONE_TEXT_LIK 0.15         /* how well "none" explains a matched text */
 #define NONE_PRIOR_SHARE 0.02      /* "none" gets this share of the prior mass */
 #define LEADER 0.5                 /* above this, only decision-relevant questions */
 #define MIN_GAIN 1e-4              /* bits: less than this is not worth asking */
-#define SESSION_FORMAT 1
-#define MAX_SAVED_JSON (1024 * 1024)
-#define MAX_JSON_DEPTH 16
 #define PROBE_COST 0.01            /* a question a probe may answer bothers nobody */
 
-typedef struct answer {
-  int q;
-  char *value;                     /* NULL: "don't know" */
-  int by_probe;                    /* answered by a probe on the host */
-} answer;
-
-typedef struct probe_rec {
-  int q;
-  int status;
-  char *answer, *message;
-} probe_rec;
-
-typedef struct fix_report { int fix; int worked; } fix_report;
-
-struct tshoot_session {
-  tshoot_kb *kb;
-  const rules_model *m;
-  double conclude_at, noise;
-  unsigned int flags;
-
-  /* evidence: this is what is saved */
-  char *text;
-  int *symptoms; size_t n_symptoms, cap_symptoms;
-  answer *answers; size_t n_answers, cap_answers;
-  fix_report *fixes; size_t n_fixes, cap_fixes;
-
-  /* derived from the evidence */
-  int *ans_of_q;                   /* per question: index into answers, or -1 */
-  uint32_t *cand;                  /* candidate causes */
-  size_t n_cand;
-  int *cand_pos;                   /* per cause: index in cand, or -1 */
-  double *text_lik;                /* per candidate */
-  double *post;                    /* per candidate */
-  double none_post, none_loglik, uniform_log;
-  int dirty;
-
-  /* fact memo: valid when fact_gen[f] == gen */
-  tri *fact_val;
-  unsigned *fact_gen;
-  unsigned gen;
-  int hyp_q;                       /* a hypothetical answer being weighed, or -1 */
-  const char *hyp_value;
-
-  /* the host that probes and fixes run on (borrowed), and what probes did */
-  tshoot_host *host;
-  tshoot_limits limits;
-  unsigned char *probe_tried;      /* per question */
-  probe_rec *probes; size_t n_probes, cap_probes;
-  tshoot_probe_info *probe_info;
-
-  /* scratch and borrowed outputs */
-  tshoot_step step;
-  tshoot_cause_rank *ranks;
-  tshoot_answer_info *ans_info;
-};
 
 /* ===== the world as conditions see it ===== */
 
@@ -138,7 +77,7 @@ static int world_is_version(void *ctx, int q)
   return s->m->q[q].type == RM_VERSION;
 }
 
-static tri eval(tshoot_session *s, const expr *e)
+tri session_eval(tshoot_session *s, const expr *e)
 {
   expr_env env;
   env.answer = world_answer;
@@ -157,12 +96,12 @@ static tri world_fact(void *ctx, int f)
   /* mark in progress as unknown: a cycle (refused by the compiler) ends here */
   s->fact_gen[f] = s->gen;
   s->fact_val[f] = TRI_UNKNOWN;
-  v = eval(s, &s->m->f[f].cond);
+  v = session_eval(s, &s->m->f[f].cond);
   s->fact_val[f] = v;
   return v;
 }
 
-static void new_generation(tshoot_session *s)
+void session_new_generation(tshoot_session *s)
 {
   if (++s->gen == 0) {
     memset(s->fact_gen, 0, s->m->nf * sizeof *s->fact_gen);
@@ -172,21 +111,21 @@ static void new_generation(tshoot_session *s)
 
 /* ===== likelihoods ===== */
 
-static double clampp(const tshoot_session *s, double p)
+double session_clamp(const tshoot_session *s, double p)
 {
   if (p < s->noise) return s->noise;
   if (p > 1 - s->noise) return 1 - s->noise;
   return p;
 }
 
-static size_t outcomes(const rm_question *q)
+size_t session_outcomes(const rm_question *q)
 {
   if (q->type == RM_YESNO || q->type == RM_CHOICE) return q->n_choices ? q->n_choices : 2;
   return q->n_reps > 1 ? q->n_reps : 2;
 }
 
 /* P(q = value | c) from the cause's <answer> evidence, or -1 if it gives none. */
-static double answer_lik(const tshoot_session *s, const rm_cause *c, int q, const char *value)
+double session_answer_lik(const tshoot_session *s, const rm_cause *c, int q, const char *value)
 {
   double listed = 0, hit = -1;
   size_t n_listed = 0, e, n;
@@ -198,13 +137,13 @@ static double answer_lik(const tshoot_session *s, const rm_cause *c, int q, cons
     if (strcmp(ev->value, value) == 0) hit = ev->p;
   }
   if (!n_listed) return -1;
-  if (hit >= 0) return clampp(s, hit);
-  n = outcomes(&s->m->q[q]);
-  if (n > n_listed) return clampp(s, (1 - listed) / (double)(n - n_listed));
+  if (hit >= 0) return session_clamp(s, hit);
+  n = session_outcomes(&s->m->q[q]);
+  if (n > n_listed) return session_clamp(s, (1 - listed) / (double)(n - n_listed));
   return s->noise;
 }
 
-static int cause_has_answer_ev(const rm_cause *c, int q)
+int session_cause_has_answer_ev(const rm_cause *c, int q)
 {
   size_t e;
   for (e = 0; e < c->n_ev; e++) if (c->ev[e].kind == RM_ANSWER && c->ev[e].question == q) return 1;
@@ -212,7 +151,7 @@ static int cause_has_answer_ev(const rm_cause *c, int q)
 }
 
 /* Whether question q has an answer (real or hypothetical), and its value. */
-static const char *answered(const tshoot_session *s, int q)
+const char *session_answered(const tshoot_session *s, int q)
 {
   return world_answer((void *)s, q);
 }
@@ -229,8 +168,8 @@ static double cause_evidence_log(tshoot_session *s, int ci)
   for (k = 0; k < c->n_questions; k++) {
     int q = (int)c->questions[k];
     const char *v;
-    if (!cause_has_answer_ev(c, q) || !(v = answered(s, q))) continue;
-    lw += log((double)outcomes(&s->m->q[q])) + log(answer_lik(s, c, q, v));
+    if (!session_cause_has_answer_ev(c, q) || !(v = session_answered(s, q))) continue;
+    lw += log((double)session_outcomes(&s->m->q[q])) + log(session_answer_lik(s, c, q, v));
   }
   /* a decided condition: P(result | c) over P(result by chance); its
   ** questions keep their uniform terms */
@@ -239,9 +178,9 @@ static double cause_evidence_log(tshoot_session *s, int ci)
     double pc, pu;
     tri t;
     if (ev->kind == RM_ANSWER) continue;
-    t = eval(s, &ev->cond);
+    t = session_eval(s, &ev->cond);
     if (t == TRI_UNKNOWN) continue;
-    pc = ev->kind == RM_REQUIRES ? 1 - s->noise : clampp(s, ev->p);
+    pc = ev->kind == RM_REQUIRES ? 1 - s->noise : session_clamp(s, ev->p);
     pu = ev->pu_true;
     lw += t == TRI_TRUE ? log(pc / pu) : log((1 - pc) / (1 - pu));
   }
@@ -272,16 +211,16 @@ static double cause_q_log(tshoot_session *s, int ci, int q)
   double lw = 0;
   const char *v;
   size_t e;
-  if (cause_has_answer_ev(c, q) && (v = answered(s, q)) != NULL)
-    lw += log((double)outcomes(&s->m->q[q])) + log(answer_lik(s, c, q, v));
+  if (session_cause_has_answer_ev(c, q) && (v = session_answered(s, q)) != NULL)
+    lw += log((double)session_outcomes(&s->m->q[q])) + log(session_answer_lik(s, c, q, v));
   for (e = 0; e < c->n_ev; e++) {
     const rm_evidence *ev = &c->ev[e];
     double pc, pu;
     tri t;
     if (ev->kind == RM_ANSWER || !reads(ev, q)) continue;
-    t = eval(s, &ev->cond);
+    t = session_eval(s, &ev->cond);
     if (t == TRI_UNKNOWN) continue;
-    pc = ev->kind == RM_REQUIRES ? 1 - s->noise : clampp(s, ev->p);
+    pc = ev->kind == RM_REQUIRES ? 1 - s->noise : session_clamp(s, ev->p);
     pu = ev->pu_true;
     lw += t == TRI_TRUE ? log(pc / pu) : log((1 - pc) / (1 - pu));
   }
@@ -314,7 +253,7 @@ static double none_log(const tshoot_session *s)
   return lw;
 }
 
-static double entropy_of(const double *p, size_t n, double extra)
+double session_entropy(const double *p, size_t n, double extra)
 {
   double h = 0;
   size_t i;
@@ -324,19 +263,19 @@ static double entropy_of(const double *p, size_t n, double extra)
 }
 
 /* Recompute facts and the posterior from the evidence. */
-static void update(tshoot_session *s)
+void session_update(tshoot_session *s)
 {
   const rules_model *m = s->m;
   double mean_prior = 0, none_prior, max, sum = 0;
   size_t i, k;
 
   if (!s->dirty) return;
-  new_generation(s);
+  session_new_generation(s);
   s->hyp_q = -1;
   s->uniform_log = 0;
   for (k = 0; k < s->n_answers; k++)
     if (s->answers[k].value && s->ans_of_q[s->answers[k].q] == (int)k)
-      s->uniform_log -= log((double)outcomes(&m->q[s->answers[k].q]));
+      s->uniform_log -= log((double)session_outcomes(&m->q[s->answers[k].q]));
   for (i = 0; i < s->n_cand; i++) mean_prior += m->c[s->cand[i]].prior;
   mean_prior = s->n_cand ? mean_prior / (double)s->n_cand : 1;
   none_prior = NONE_PRIOR_SHARE * mean_prior * (double)(s->n_cand ? s->n_cand : 1);
@@ -366,17 +305,6 @@ static void update(tshoot_session *s)
 
 /* ===== weighing a question ===== */
 
-typedef struct weigh {
-  double gain;                     /* expected information gain, bits */
-  int decisive;                    /* some answer concludes the leader or unseats it */
-  double p_out[64];                /* P(outcome) */
-  size_t n_out;
-  /* when kept: the touched candidates (positions in cand) and P(v | c) */
-  int *pos;
-  double *pvc;
-  size_t nt;
-} weigh;
-
 static void weigh_free(weigh *w)
 {
   ts_free(w->pos);
@@ -388,17 +316,7 @@ static void weigh_free(weigh *w)
 /* Expected information gain of asking q; fills w. Touches only the causes
 ** that depend on q: the others keep their relative weights whatever the
 ** answer, so they enter the entropy in aggregate. */
-/* The leader and the best untouched rivals, for decision relevance. */
-typedef struct leader_info {
-  int top_pos;                     /* position in cand, -1: "none" leads, -2: no leader */
-  double p_top;
-  int rival_pos[3];                /* the next most likely candidates (-1: "none") */
-  double rival_p[3];
-  int n_rivals;
-  double conclude_at;
-} leader_info;
-
-static void weigh_question(tshoot_session *s, int q, weigh *w, double h_now, double s_all, int keep,
+void session_weigh_question(tshoot_session *s, int q, weigh *w, double h_now, double s_all, int keep,
                            const leader_info *li)
 {
   const rm_question *qq = &s->m->q[q];
@@ -423,12 +341,12 @@ static void weigh_question(tshoot_session *s, int q, weigh *w, double h_now, dou
     double *row = pvc + nt * nv;
     if (p <= 1e-12) continue;
     s->hyp_q = -1;
-    new_generation(s);
+    session_new_generation(s);
     base = cause_q_log(s, ci, q);
     for (v = 0; v < nv; v++) {
       s->hyp_q = q;
       s->hyp_value = qq->reps[v];
-      new_generation(s);
+      session_new_generation(s);
       row[v] = exp(cause_q_log(s, ci, q) - base);
       tot += row[v];
     }
@@ -439,7 +357,7 @@ static void weigh_question(tshoot_session *s, int q, weigh *w, double h_now, dou
     s_touched += p * log(p);
   }
   s->hyp_q = -1;
-  new_generation(s);
+  session_new_generation(s);
   if (touched_mass > 1) touched_mass = 1;
   for (v = 0; v < nv; v++) {
     double pv = (1 - touched_mass) * u, h = 0;
@@ -595,7 +513,7 @@ static void step_ask(tshoot_session *s, int q, double gain)
   s->step.cost = q_cost(s, q);
 }
 
-static size_t best_candidate(const tshoot_session *s, double *p)
+size_t session_best_candidate(const tshoot_session *s, double *p)
 {
   size_t i, best = (size_t)-1;
   double bp = s->none_post;
@@ -670,8 +588,8 @@ static int next_step(const tshoot_step **out, tshoot_session *s)
 
   if (!out || !s) return ts_error(TSHOOT_EINVALID, "tshoot_session_next: NULL argument");
   m = s->m;
-  update(s);
-  bestpos = best_candidate(s, &pbest);
+  session_update(s);
+  bestpos = session_best_candidate(s, &pbest);
   wf = worked_fix(s);
   if (wf >= 0) {
     int pos = s->cand_pos[m->x[wf].cause];
@@ -683,7 +601,7 @@ static int next_step(const tshoot_step **out, tshoot_session *s)
     step_cause(s, TSHOOT_STEP_CONCLUDE, bestpos, pbest, -1);
     goto done;
   }
-  h_now = entropy_of(s->post, s->n_cand, s->none_post);
+  h_now = session_entropy(s->post, s->n_cand, s->none_post);
   for (i = 0; i < s->n_cand; i++) if (s->post[i] > 0) s_all += s->post[i] * log(s->post[i]);
   if (s->none_post > 0) s_all += s->none_post * log(s->none_post);
   leader_of(s, &li, bestpos, pbest);
@@ -693,7 +611,7 @@ static int next_step(const tshoot_step **out, tshoot_session *s)
     double score;
     int q = (int)i;
     if (!question_open(s, q) || m->q[q].n_causes == 0) continue;
-    weigh_question(s, q, &w, h_now, s_all, 0, &li);
+    session_weigh_question(s, q, &w, h_now, s_all, 0, &li);
     if (w.gain < MIN_GAIN) continue;
     if (li.top_pos > -2 && !w.decisive) continue;   /* no answer would change the conclusion */
     if (s->flags & TSHOOT_SESSION_WRITTEN_ORDER) {
@@ -719,7 +637,7 @@ static int next_step(const tshoot_step **out, tshoot_session *s)
         weigh w;
         double *buf = ts_malloc((s->n_cand + 1) * sizeof *buf);
         if (!buf) return ts_error_oom();
-        weigh_question(s, best_q, &w, h_now, s_all, 1, NULL);
+        session_weigh_question(s, best_q, &w, h_now, s_all, 1, NULL);
         if (w.pvc || w.nt == 0) ask = eco_of(s, &w, q_cost(s, best_q), buf);
         weigh_free(&w);
         ts_free(buf);
@@ -1063,7 +981,7 @@ TSHOOT_API int tshoot_session_symptom(tshoot_session *s, const char *id)
   return TSHOOT_OK;
 }
 
-static int find_question(tshoot_session *s, const char *id)
+int session_find_question(tshoot_session *s, const char *id)
 {
   int q = rules_question(s->m, id);
   if (q < 0) {
@@ -1103,7 +1021,7 @@ static int set_answer(tshoot_session *s, const char *question, const char *value
   char *v = NULL;
   char why[512];
   if (!s || !question) return ts_error(TSHOOT_EINVALID, "tshoot_session_answer: NULL argument");
-  q = find_question(s, question);
+  q = session_find_question(s, question);
   if (q < 0) return q;
   if (value) {
     /* answers to choices are compared exactly; allow the label's case */
@@ -1145,7 +1063,7 @@ TSHOOT_API int tshoot_session_retract(tshoot_session *s, const char *question)
 {
   int q;
   if (!s || !question) return ts_error(TSHOOT_EINVALID, "tshoot_session_retract: NULL argument");
-  q = find_question(s, question);
+  q = session_find_question(s, question);
   if (q < 0) return q;
   if (s->ans_of_q[q] < 0) return ts_error(TSHOOT_ENOTFOUND, "question '%s' has no answer to withdraw", question);
   drop_answer(s, (size_t)s->ans_of_q[q]);
@@ -1179,7 +1097,7 @@ TSHOOT_API int tshoot_session_fix_result(tshoot_session *s, const char *fix, int
 
 /* ===== reading the state ===== */
 
-static int cmp_rank(const void *a, const void *b)
+int session_cmp_rank(const void *a, const void *b)
 {
   const tshoot_cause_rank *x = a, *y = b;
   if (x->probability != y->probability) return x->probability > y->probability ? -1 : 1;
@@ -1194,7 +1112,7 @@ TSHOOT_API int tshoot_session_causes(const tshoot_cause_rank **out, size_t *n, t
     s->ranks = ts_malloc((s->m->nc + 1) * sizeof *s->ranks);
     if (!s->ranks) return ts_error_oom();
   }
-  update(s);
+  session_update(s);
   for (i = 0; i < s->n_cand; i++) {
     const rm_cause *c = &s->m->c[s->cand[i]];
     s->ranks[i].cause = c->id;
@@ -1206,7 +1124,7 @@ TSHOOT_API int tshoot_session_causes(const tshoot_cause_rank **out, size_t *n, t
   s->ranks[i].title = "None of the known causes";
   s->ranks[i].article = NULL;
   s->ranks[i].probability = s->none_post;
-  qsort(s->ranks, s->n_cand + 1, sizeof *s->ranks, cmp_rank);
+  qsort(s->ranks, s->n_cand + 1, sizeof *s->ranks, session_cmp_rank);
   *out = s->ranks;
   *n = s->n_cand + 1;
   return TSHOOT_OK;
@@ -1228,511 +1146,4 @@ TSHOOT_API int tshoot_session_answers(const tshoot_answer_info **out, size_t *n,
   *out = a;
   *n = s->n_answers;
   return TSHOOT_OK;
-}
-
-/* ===== explanations ===== */
-
-typedef struct expl_build {
-  ts_arena ar;
-  tshoot_explanation e;
-  tshoot_explain_item *items;
-  size_t n, cap;
-  int oom;
-} expl_build;
-
-struct expl_block { expl_build b; };
-
-static void add_item(expl_build *b, const char *kind, const char *subject, const char *detail, double factor)
-{
-  tshoot_explain_item *it;
-  if (b->oom) return;
-  if (ts_grow((void **)&b->items, &b->cap, b->n + 1, sizeof *b->items) < 0) { b->oom = 1; return; }
-  it = &b->items[b->n++];
-  it->kind = kind;
-  it->subject = subject ? ts_arena_strdup(&b->ar, subject) : NULL;
-  it->detail = ts_arena_strdup(&b->ar, detail ? detail : "");
-  it->factor = factor;
-  if ((subject && !it->subject) || !it->detail) b->oom = 1;
-}
-
-static const char *render_name(void *ctx, int is_fact, int idx)
-{
-  const rules_model *m = ctx;
-  if (idx < 0) return "?";
-  return is_fact ? m->f[idx].id : m->q[idx].id;
-}
-
-static int finish_expl(tshoot_explanation **out, expl_build *b, const char *subject, const char *text)
-{
-  expl_build *heap;
-  b->e.subject = ts_arena_strdup(&b->ar, subject);
-  b->e.text = ts_arena_strdup(&b->ar, text ? text : "");
-  if (b->oom || b->ar.oom || !b->e.subject || !b->e.text) {
-    ts_arena_free(&b->ar);
-    ts_free(b->items);
-    return ts_error_oom();
-  }
-  heap = ts_malloc(sizeof *heap);
-  if (!heap) {
-    ts_arena_free(&b->ar);
-    ts_free(b->items);
-    return ts_error_oom();
-  }
-  *heap = *b;
-  heap->e.items = heap->items;
-  heap->e.n_items = heap->n;
-  *out = &heap->e;
-  return TSHOOT_OK;
-}
-
-TSHOOT_API void tshoot_explanation_free(tshoot_explanation *e)
-{
-  expl_build *b;
-  if (!e) return;
-  b = (expl_build *)((char *)e - offsetof(expl_build, e));
-  ts_arena_free(&b->ar);
-  ts_free(b->items);
-  ts_free((void *)b->e.causes);
-  ts_free(b);
-}
-
-TSHOOT_API int tshoot_session_why(tshoot_explanation **out, tshoot_session *s, const char *question)
-{
-  expl_build b;
-  int q;
-  weigh w;
-  double h_now, s_all = 0;
-  size_t i, k, nc = 0;
-  tshoot_cause_rank *cr;
-  ts_buf text = TS_BUF_INIT;
-  int rc;
-
-  if (!out || !s) return ts_error(TSHOOT_EINVALID, "tshoot_session_why: NULL argument");
-  *out = NULL;
-  if (!question) {
-    const tshoot_step *st;
-    rc = tshoot_session_next(&st, s);
-    if (rc != TSHOOT_OK) return rc;
-    if (st->kind != TSHOOT_STEP_ASK) return ts_error(TSHOOT_ENOTFOUND, "no question is being asked now");
-    question = st->question;
-  }
-  q = find_question(s, question);
-  if (q < 0) return q;
-  update(s);
-  h_now = entropy_of(s->post, s->n_cand, s->none_post);
-  for (i = 0; i < s->n_cand; i++) if (s->post[i] > 0) s_all += s->post[i] * log(s->post[i]);
-  if (s->none_post > 0) s_all += s->none_post * log(s->none_post);
-  weigh_question(s, q, &w, h_now, s_all, 0, NULL);
-  memset(&b, 0, sizeof b);
-  cr = ts_calloc(s->m->q[q].n_causes + 1, sizeof *cr);
-  if (!cr) return ts_error_oom();
-  for (k = 0; k < s->m->q[q].n_causes; k++) {
-    int ci = (int)s->m->q[q].causes[k], pos = s->cand_pos[ci];
-    if (pos < 0 || s->post[pos] < 0.001) continue;
-    cr[nc].cause = s->m->c[ci].id;
-    cr[nc].title = s->m->c[ci].title;
-    cr[nc].article = s->m->a[s->m->c[ci].article].id;
-    cr[nc].probability = s->post[pos];
-    nc++;
-  }
-  qsort(cr, nc, sizeof *cr, cmp_rank);
-  b.e.causes = cr;
-  b.e.n_causes = nc;
-  b.e.expected_gain = w.gain;
-  b.e.cost = s->m->q[q].cost;
-  if (s->m->q[q].why) ts_buf_addf(&text, "%s ", s->m->q[q].why);
-  if (nc) {
-    ts_buf_adds(&text, "The answer tells apart ");
-    for (k = 0; k < nc && k < 4; k++)
-      ts_buf_addf(&text, "%s%s (%.0f%%)", k ? (k + 1 == nc || k == 3 ? " and " : ", ") : "", cr[k].title,
-                  100 * cr[k].probability);
-    if (nc > 4) ts_buf_addf(&text, " and %zu more", nc - 4);
-    ts_buf_addf(&text, "; it is expected to remove %.2f bits of uncertainty for a cost of %g.", w.gain,
-                s->m->q[q].cost);
-  } else {
-    ts_buf_adds(&text, "None of the causes still considered depends on this answer.");
-  }
-  rc = finish_expl(out, &b, s->m->q[q].id, ts_buf_cstr(&text));
-  if (rc != TSHOOT_OK) ts_free(cr);
-  ts_buf_free(&text);
-  return rc;
-}
-
-TSHOOT_API int tshoot_session_how(tshoot_explanation **out, tshoot_session *s, const char *cause)
-{
-  expl_build b;
-  const rules_model *m;
-  ts_buf text = TS_BUF_INIT, d = TS_BUF_INIT;
-  int ci, pos;
-  size_t k, e;
-  char buf[512];
-  int rc;
-
-  if (!out || !s) return ts_error(TSHOOT_EINVALID, "tshoot_session_how: NULL argument");
-  *out = NULL;
-  m = s->m;
-  update(s);
-  if (!cause) {
-    double p;
-    size_t best = best_candidate(s, &p);
-    cause = best == (size_t)-1 ? "none" : m->c[s->cand[best]].id;
-  }
-  memset(&b, 0, sizeof b);
-  if (strcmp(cause, "none") == 0) {
-    ts_buf_addf(&text, "\"None of the known causes\" is %.0f%% likely: it stands for a problem this KB "
-                "does not describe, and gains weight when the answers fit no cause well.",
-                100 * s->none_post);
-    rc = finish_expl(out, &b, "none", ts_buf_cstr(&text));
-    ts_buf_free(&text);
-    return rc;
-  }
-  ci = rules_cause(m, cause);
-  if (ci < 0) {
-    const char *sug = rules_suggest(m, 'c', cause);
-    return ts_error(TSHOOT_ENOTFOUND, "no cause '%s' in this KB%s%s%s", cause,
-                    sug ? " (did you mean '" : "", sug ? sug : "", sug ? "'?)" : "");
-  }
-  pos = s->cand_pos[ci];
-  snprintf(buf, sizeof buf, "prior weight %g", m->c[ci].prior);
-  add_item(&b, "prior", NULL, buf, 1);
-  if (pos < 0) {
-    ts_buf_addf(&text, "%s is not considered: the description matched other articles.", m->c[ci].title);
-    rc = finish_expl(out, &b, m->c[ci].id, ts_buf_cstr(&text));
-    ts_buf_free(&text);
-    return rc;
-  }
-  if (s->text) {
-    snprintf(buf, sizeof buf, "the description matches article '%s'", m->a[m->c[ci].article].id);
-    add_item(&b, "text", NULL, buf, s->text_lik[pos]);
-  }
-  for (k = 0; k < s->n_symptoms; k++) {
-    const rm_symptom *sy = &m->s[s->symptoms[k]];
-    int hit = 0;
-    size_t j;
-    if (sy->causes) { for (j = 0; j < sy->n_causes; j++) if (sy->causes[j] == ci) hit = 1; }
-    else hit = m->c[ci].article == sy->article;
-    add_item(&b, "symptom", sy->id, sy->text, hit ? 0.8 / 0.1 : 1);
-  }
-  for (k = 0; k < s->n_answers; k++) {
-    int q = s->answers[k].q;
-    const char *v = s->answers[k].value;
-    double lik;
-    if (!v || !cause_has_answer_ev(&m->c[ci], q)) continue;
-    lik = answer_lik(s, &m->c[ci], q, v);
-    snprintf(buf, sizeof buf, "%s = %s (%.0f%% likely under this cause)", m->q[q].id, v, 100 * lik);
-    add_item(&b, "answer", m->q[q].id, buf, lik * (double)outcomes(&m->q[q]));
-  }
-  new_generation(s);
-  s->hyp_q = -1;
-  for (e = 0; e < m->c[ci].n_ev; e++) {
-    const rm_evidence *ev = &m->c[ci].ev[e];
-    tri t;
-    char *r;
-    double f;
-    if (ev->kind == RM_ANSWER) continue;
-    t = eval(s, &ev->cond);
-    r = expr_render(&ev->cond, render_name, (void *)m);
-    ts_buf_reset(&d);
-    ts_buf_addf(&d, "%s %s: %s", ev->kind == RM_REQUIRES ? "requires" : "expects", r ? r : "?",
-                t == TRI_TRUE ? "holds" : t == TRI_FALSE ? "does not hold" : "not known yet");
-    ts_free(r);
-    {
-      double pc = ev->kind == RM_REQUIRES ? 1 - s->noise : clampp(s, ev->p);
-      f = t == TRI_UNKNOWN ? 1 : t == TRI_TRUE ? pc / ev->pu_true : (1 - pc) / (1 - ev->pu_true);
-    }
-    add_item(&b, "condition", NULL, ts_buf_cstr(&d), f);
-  }
-  for (k = 0; k < s->n_fixes; k++) {
-    const rm_fix *x = &m->x[s->fixes[k].fix];
-    if (x->cause != ci && !s->fixes[k].worked) continue;
-    snprintf(buf, sizeof buf, "fix '%s' %s", x->id, s->fixes[k].worked ? "worked" : "did not work");
-    add_item(&b, "fix", x->id, buf,
-             s->fixes[k].worked ? (x->cause == ci ? FIX_SUCCESS : s->noise) : 1 - FIX_SUCCESS);
-  }
-  ts_buf_addf(&text, "%s is %.0f%% likely.", m->c[ci].title, 100 * s->post[pos]);
-  {
-    /* what ruled the other causes out: the strongest evidence against each */
-    size_t shown = 0, i;
-    for (i = 0; i < s->n_cand && shown < 3; i++) {
-      int cj = (int)s->cand[i];
-      if (cj == ci || s->post[i] >= 0.01) continue;
-      for (e = 0; e < m->c[cj].n_ev; e++) {
-        const rm_evidence *ev = &m->c[cj].ev[e];
-        if (ev->kind == RM_REQUIRES && eval(s, &ev->cond) == TRI_FALSE) {
-          char *r = expr_render(&ev->cond, render_name, (void *)m);
-          ts_buf_addf(&text, "%s %s is ruled out: it requires %s.", shown ? "" : " Others:", m->c[cj].title,
-                      r ? r : "?");
-          ts_free(r);
-          shown++;
-          break;
-        }
-        if (ev->kind == RM_ANSWER) {
-          const char *v = answered(s, ev->question);
-          if (v && answer_lik(s, &m->c[cj], ev->question, v) <= 0.05) {
-            ts_buf_addf(&text, "%s %s is unlikely: %s = %s rarely goes with it.", shown ? "" : " Others:",
-                        m->c[cj].title, m->q[ev->question].id, v);
-            shown++;
-            break;
-          }
-        }
-      }
-    }
-  }
-  rc = finish_expl(out, &b, m->c[ci].id, ts_buf_cstr(&text));
-  ts_buf_free(&text);
-  ts_buf_free(&d);
-  return rc;
-}
-
-/* ===== saving and restoring ===== */
-
-TSHOOT_API void tshoot_free(void *p) { ts_free(p); }
-
-TSHOOT_API int tshoot_session_save(char **out, const tshoot_session *s)
-{
-  json_t *root, *arr;
-  size_t k;
-  char *dump, *copy;
-  if (!out || !s) return ts_error(TSHOOT_EINVALID, "tshoot_session_save: NULL argument");
-  *out = NULL;
-  root = json_object();
-  if (!root) return ts_error_oom();
-  json_object_set_new(root, "tshoot_session", json_integer(SESSION_FORMAT));
-  json_object_set_new(root, "kb", json_string(s->m->digest));
-  json_object_set_new(root, "conclude_at", json_real(s->conclude_at));
-  json_object_set_new(root, "noise", json_real(s->noise));
-  json_object_set_new(root, "flags", json_integer((json_int_t)s->flags));
-  json_object_set_new(root, "text", s->text ? json_string(s->text) : json_null());
-  arr = json_array();
-  for (k = 0; k < s->n_symptoms; k++) json_array_append_new(arr, json_string(s->m->s[s->symptoms[k]].id));
-  json_object_set_new(root, "symptoms", arr);
-  arr = json_array();
-  for (k = 0; k < s->n_answers; k++) {
-    json_t *a = json_object();
-    json_object_set_new(a, "question", json_string(s->m->q[s->answers[k].q].id));
-    json_object_set_new(a, "answer", s->answers[k].value ? json_string(s->answers[k].value) : json_null());
-    if (s->answers[k].by_probe) json_object_set_new(a, "source", json_string("probe"));
-    json_array_append_new(arr, a);
-  }
-  json_object_set_new(root, "answers", arr);
-  arr = json_array();
-  for (k = 0; k < s->n_fixes; k++) {
-    json_t *a = json_object();
-    json_object_set_new(a, "fix", json_string(s->m->x[s->fixes[k].fix].id));
-    json_object_set_new(a, "worked", json_boolean(s->fixes[k].worked));
-    json_array_append_new(arr, a);
-  }
-  json_object_set_new(root, "fixes", arr);
-  dump = json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII);
-  json_decref(root);
-  if (!dump) return ts_error_oom();
-  copy = ts_strdup(dump);
-  free(dump);
-  if (!copy) return ts_error_oom();
-  *out = copy;
-  return TSHOOT_OK;
-}
-
-/* Refuse a saved session: fmt has one %s for detail. */
-static int bad_json(const char *fmt, const char *detail)
-{
-  char msg[900];
-  const char *pct = strstr(fmt, "%s");
-  size_t pre = pct ? (size_t)(pct - fmt) : strlen(fmt);
-  snprintf(msg, sizeof msg, "%.*s%s%s", (int)pre, fmt, pct ? detail : "", pct ? pct + 2 : "");
-  return ts_error(TSHOOT_EINVALID, "%s", msg);
-}
-
-/* Refuse nesting deeper than MAX_JSON_DEPTH before the parser sees it. */
-static int json_too_deep(const char *s, size_t n)
-{
-  size_t i;
-  int depth = 0, in_str = 0;
-  for (i = 0; i < n; i++) {
-    char c = s[i];
-    if (in_str) {
-      if (c == '\\') i++;
-      else if (c == '"') in_str = 0;
-      continue;
-    }
-    if (c == '"') in_str = 1;
-    else if (c == '{' || c == '[') { if (++depth > MAX_JSON_DEPTH) return 1; }
-    else if (c == '}' || c == ']') depth--;
-  }
-  return 0;
-}
-
-static int check_keys(json_t *obj, const char *const *allowed, size_t n, const char *where)
-{
-  const char *key;
-  json_t *v;
-  json_object_foreach(obj, key, v) {
-    size_t i;
-    for (i = 0; i < n; i++) if (strcmp(key, allowed[i]) == 0) break;
-    if (i == n) {
-      char msg[300];
-      snprintf(msg, sizeof msg, "%.100s has an unknown key '%.100s'", where, key);
-      return bad_json("saved session refused: %s", msg);
-    }
-  }
-  return TSHOOT_OK;
-}
-
-static const char *json_str_nonul(json_t *v)
-{
-  if (!json_is_string(v)) return NULL;
-  if (strlen(json_string_value(v)) != json_string_length(v)) return NULL;   /* NUL inside */
-  return json_string_value(v);
-}
-
-TSHOOT_API int tshoot_session_load(tshoot_session **out, tshoot_kb *kb, const char *json, size_t len,
-                                   const tshoot_session_options *opts)
-{
-  static const char *const top_keys[] = { "tshoot_session", "kb", "conclude_at", "noise", "flags",
-                                          "text", "symptoms", "answers", "fixes" };
-  static const char *const answer_keys[] = { "question", "answer", "source" };
-  static const char *const fix_keys[] = { "fix", "worked" };
-  json_error_t jerr;
-  json_t *root = NULL, *v, *arr;
-  tshoot_session *s = NULL;
-  tshoot_session_options o = TSHOOT_SESSION_OPTIONS_INIT;
-  const rules_model *m;
-  size_t k;
-  int rc;
-
-  if (!out || !kb || !json) return ts_error(TSHOOT_EINVALID, "tshoot_session_load: NULL argument");
-  *out = NULL;
-  if (len > MAX_SAVED_JSON) return bad_json("saved session refused: %s", "larger than 1 MiB");
-  if (json_too_deep(json, len)) return bad_json("saved session refused: %s", "nested deeper than 16");
-  root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-  if (!root) {
-    char msg[300];
-    snprintf(msg, sizeof msg, "not valid JSON at line %d column %d: %.150s", jerr.line, jerr.column, jerr.text);
-    return bad_json("saved session refused: %s", msg);
-  }
-  rc = TSHOOT_EINVALID;
-  if (!json_is_object(root)) { bad_json("saved session refused: %s", "not a JSON object"); goto fail; }
-  if ((rc = check_keys(root, top_keys, TS_ARRAY_LEN(top_keys), "the session")) != TSHOOT_OK) goto fail;
-  rc = TSHOOT_EINVALID;
-  v = json_object_get(root, "tshoot_session");
-  if (!json_is_integer(v)) { bad_json("saved session refused: %s", "'tshoot_session' (the format) is missing"); goto fail; }
-  if (json_integer_value(v) != SESSION_FORMAT) {
-    rc = ts_error(TSHOOT_EVERSION, "saved session has format %lld; this tshoot reads %d",
-                  (long long)json_integer_value(v), SESSION_FORMAT);
-    goto fail;
-  }
-  rc = rules_get(&m, kb);
-  if (rc != TSHOOT_OK) goto fail;
-  rc = TSHOOT_EINVALID;
-  if (!json_str_nonul(json_object_get(root, "kb"))) { bad_json("saved session refused: %s", "'kb' must be a string"); goto fail; }
-  if (strcmp(json_string_value(json_object_get(root, "kb")), m->digest) != 0) {
-    rc = ts_error(TSHOOT_EVERSION, "the saved session belongs to another KB build (%.12s..., this KB is %.12s...); "
-                  "start a new session", json_string_value(json_object_get(root, "kb")), m->digest);
-    goto fail;
-  }
-  if (opts) o = *opts;
-  v = json_object_get(root, "conclude_at");
-  if (v) {
-    if (!json_is_number(v) || json_number_value(v) <= 0 || json_number_value(v) > 1) {
-      bad_json("saved session refused: %s", "'conclude_at' must be a number in (0, 1]"); goto fail;
-    }
-    if (!opts) o.conclude_at = json_number_value(v);
-  }
-  v = json_object_get(root, "noise");
-  if (v) {
-    if (!json_is_number(v) || json_number_value(v) <= 0 || json_number_value(v) >= 0.5) {
-      bad_json("saved session refused: %s", "'noise' must be a number in (0, 0.5)"); goto fail;
-    }
-    if (!opts) o.noise = json_number_value(v);
-  }
-  v = json_object_get(root, "flags");
-  if (v) {
-    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 3) {
-      bad_json("saved session refused: %s", "'flags' must be 0 to 3"); goto fail;
-    }
-    if (!opts) o.flags = (unsigned)json_integer_value(v);
-  }
-  rc = tshoot_session_new(&s, kb, &o);
-  if (rc != TSHOOT_OK) goto fail;
-  rc = TSHOOT_EINVALID;
-  v = json_object_get(root, "text");
-  if (v && !json_is_null(v)) {
-    const char *t = json_str_nonul(v);
-    if (!t) { bad_json("saved session refused: %s", "'text' must be a string without NUL"); goto fail; }
-    if ((rc = tshoot_session_describe(s, t, strlen(t))) != TSHOOT_OK) goto fail;
-    rc = TSHOOT_EINVALID;
-  }
-  arr = json_object_get(root, "symptoms");
-  if (arr) {
-    if (!json_is_array(arr)) { bad_json("saved session refused: %s", "'symptoms' must be an array"); goto fail; }
-    json_array_foreach(arr, k, v) {
-      const char *id = json_str_nonul(v);
-      if (!id) { bad_json("saved session refused: %s", "a symptom must be a string"); goto fail; }
-      if (rules_symptom(m, id) < 0) { bad_json("saved session refused: unknown symptom '%s'", id); goto fail; }
-      if ((rc = tshoot_session_symptom(s, id)) != TSHOOT_OK) goto fail;
-      rc = TSHOOT_EINVALID;
-    }
-  }
-  arr = json_object_get(root, "answers");
-  if (arr) {
-    if (!json_is_array(arr)) { bad_json("saved session refused: %s", "'answers' must be an array"); goto fail; }
-    if (json_array_size(arr) > m->nq) { bad_json("saved session refused: %s", "more answers than questions"); goto fail; }
-    json_array_foreach(arr, k, v) {
-      const char *q, *a = NULL;
-      json_t *av, *src;
-      if (!json_is_object(v)) { bad_json("saved session refused: %s", "an answer must be an object"); goto fail; }
-      if ((rc = check_keys(v, answer_keys, 3, "an answer")) != TSHOOT_OK) goto fail;
-      rc = TSHOOT_EINVALID;
-      q = json_str_nonul(json_object_get(v, "question"));
-      av = json_object_get(v, "answer");
-      if (!q) { bad_json("saved session refused: %s", "an answer needs a 'question' string"); goto fail; }
-      if (rules_question(m, q) < 0) { bad_json("saved session refused: unknown question '%s'", q); goto fail; }
-      if (s->ans_of_q[rules_question(m, q)] >= 0) {
-        bad_json("saved session refused: question '%s' is answered twice", q); goto fail;
-      }
-      if (!av || (!json_is_null(av) && !json_str_nonul(av))) {
-        bad_json("saved session refused: the answer to '%s' must be a string or null", q); goto fail;
-      }
-      if (!json_is_null(av)) a = json_string_value(av);
-      src = json_object_get(v, "source");
-      if (src && (!json_str_nonul(src) || (strcmp(json_string_value(src), "probe") != 0 &&
-                                           strcmp(json_string_value(src), "user") != 0))) {
-        bad_json("saved session refused: the source of the answer to '%s' must be \"user\" or \"probe\"", q); goto fail;
-      }
-      rc = a ? tshoot_session_answer(s, q, a) : tshoot_session_unknown(s, q);
-      if (rc == TSHOOT_OK && src && strcmp(json_string_value(src), "probe") == 0)
-        s->answers[s->ans_of_q[rules_question(m, q)]].by_probe = 1;
-      if (rc != TSHOOT_OK) {
-        char msg[700];
-        snprintf(msg, sizeof msg, "%.600s", tshoot_error_last()->message);
-        rc = bad_json("saved session refused: %s", msg);
-        goto fail;
-      }
-      rc = TSHOOT_EINVALID;
-    }
-  }
-  arr = json_object_get(root, "fixes");
-  if (arr) {
-    if (!json_is_array(arr)) { bad_json("saved session refused: %s", "'fixes' must be an array"); goto fail; }
-    json_array_foreach(arr, k, v) {
-      const char *x;
-      json_t *w;
-      if (!json_is_object(v)) { bad_json("saved session refused: %s", "a fix report must be an object"); goto fail; }
-      if ((rc = check_keys(v, fix_keys, 2, "a fix report")) != TSHOOT_OK) goto fail;
-      rc = TSHOOT_EINVALID;
-      x = json_str_nonul(json_object_get(v, "fix"));
-      w = json_object_get(v, "worked");
-      if (!x || !json_is_boolean(w)) { bad_json("saved session refused: %s", "a fix report needs 'fix' and 'worked'"); goto fail; }
-      if (rules_fix(m, x) < 0) { bad_json("saved session refused: unknown fix '%s'", x); goto fail; }
-      if ((rc = tshoot_session_fix_result(s, x, json_is_true(w))) != TSHOOT_OK) goto fail;
-      rc = TSHOOT_EINVALID;
-    }
-  }
-  json_decref(root);
-  *out = s;
-  return TSHOOT_OK;
-fail:
-  json_decref(root);
-  tshoot_session_free(s);
-  return rc;
 }

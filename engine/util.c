@@ -14,6 +14,9 @@
 
 /* ===== allocation ===== */
 
+/* Free what the library handed out as a plain pointer (tshoot.h). */
+TSHOOT_API void tshoot_free(void *p) { ts_free(p); }
+
 static atomic_long fail_after = -1;
 
 static int should_fail(void)

@@ -1,0 +1,264 @@
+/*
+** session_explain.c: explanations of a session's reasoning for a person:
+** why a question is worth asking (the causes it separates, its expected gain)
+** and how a cause got its rank (its evidence, item by item, and what ruled
+** the others out).
+*/
+#include "session_int.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct expl_build {
+  ts_arena ar;
+  tshoot_explanation e;
+  tshoot_explain_item *items;
+  size_t n, cap;
+  int oom;
+} expl_build;
+
+struct expl_block { expl_build b; };
+
+static void add_item(expl_build *b, const char *kind, const char *subject, const char *detail, double factor)
+{
+  tshoot_explain_item *it;
+  if (b->oom) return;
+  if (ts_grow((void **)&b->items, &b->cap, b->n + 1, sizeof *b->items) < 0) { b->oom = 1; return; }
+  it = &b->items[b->n++];
+  it->kind = kind;
+  it->subject = subject ? ts_arena_strdup(&b->ar, subject) : NULL;
+  it->detail = ts_arena_strdup(&b->ar, detail ? detail : "");
+  it->factor = factor;
+  if ((subject && !it->subject) || !it->detail) b->oom = 1;
+}
+
+static const char *render_name(void *ctx, int is_fact, int idx)
+{
+  const rules_model *m = ctx;
+  if (idx < 0) return "?";
+  return is_fact ? m->f[idx].id : m->q[idx].id;
+}
+
+static int finish_expl(tshoot_explanation **out, expl_build *b, const char *subject, const char *text)
+{
+  expl_build *heap;
+  b->e.subject = ts_arena_strdup(&b->ar, subject);
+  b->e.text = ts_arena_strdup(&b->ar, text ? text : "");
+  if (b->oom || b->ar.oom || !b->e.subject || !b->e.text) {
+    ts_arena_free(&b->ar);
+    ts_free(b->items);
+    return ts_error_oom();
+  }
+  heap = ts_malloc(sizeof *heap);
+  if (!heap) {
+    ts_arena_free(&b->ar);
+    ts_free(b->items);
+    return ts_error_oom();
+  }
+  *heap = *b;
+  heap->e.items = heap->items;
+  heap->e.n_items = heap->n;
+  *out = &heap->e;
+  return TSHOOT_OK;
+}
+
+TSHOOT_API void tshoot_explanation_free(tshoot_explanation *e)
+{
+  expl_build *b;
+  if (!e) return;
+  b = (expl_build *)((char *)e - offsetof(expl_build, e));
+  ts_arena_free(&b->ar);
+  ts_free(b->items);
+  ts_free((void *)b->e.causes);
+  ts_free(b);
+}
+
+TSHOOT_API int tshoot_session_why(tshoot_explanation **out, tshoot_session *s, const char *question)
+{
+  expl_build b;
+  int q;
+  weigh w;
+  double h_now, s_all = 0;
+  size_t i, k, nc = 0;
+  tshoot_cause_rank *cr;
+  ts_buf text = TS_BUF_INIT;
+  int rc;
+
+  if (!out || !s) return ts_error(TSHOOT_EINVALID, "tshoot_session_why: NULL argument");
+  *out = NULL;
+  if (!question) {
+    const tshoot_step *st;
+    rc = tshoot_session_next(&st, s);
+    if (rc != TSHOOT_OK) return rc;
+    if (st->kind != TSHOOT_STEP_ASK) return ts_error(TSHOOT_ENOTFOUND, "no question is being asked now");
+    question = st->question;
+  }
+  q = session_find_question(s, question);
+  if (q < 0) return q;
+  session_update(s);
+  h_now = session_entropy(s->post, s->n_cand, s->none_post);
+  for (i = 0; i < s->n_cand; i++) if (s->post[i] > 0) s_all += s->post[i] * log(s->post[i]);
+  if (s->none_post > 0) s_all += s->none_post * log(s->none_post);
+  session_weigh_question(s, q, &w, h_now, s_all, 0, NULL);
+  memset(&b, 0, sizeof b);
+  cr = ts_calloc(s->m->q[q].n_causes + 1, sizeof *cr);
+  if (!cr) return ts_error_oom();
+  for (k = 0; k < s->m->q[q].n_causes; k++) {
+    int ci = (int)s->m->q[q].causes[k], pos = s->cand_pos[ci];
+    if (pos < 0 || s->post[pos] < 0.001) continue;
+    cr[nc].cause = s->m->c[ci].id;
+    cr[nc].title = s->m->c[ci].title;
+    cr[nc].article = s->m->a[s->m->c[ci].article].id;
+    cr[nc].probability = s->post[pos];
+    nc++;
+  }
+  qsort(cr, nc, sizeof *cr, session_cmp_rank);
+  b.e.causes = cr;
+  b.e.n_causes = nc;
+  b.e.expected_gain = w.gain;
+  b.e.cost = s->m->q[q].cost;
+  if (s->m->q[q].why) ts_buf_addf(&text, "%s ", s->m->q[q].why);
+  if (nc) {
+    ts_buf_adds(&text, "The answer tells apart ");
+    for (k = 0; k < nc && k < 4; k++)
+      ts_buf_addf(&text, "%s%s (%.0f%%)", k ? (k + 1 == nc || k == 3 ? " and " : ", ") : "", cr[k].title,
+                  100 * cr[k].probability);
+    if (nc > 4) ts_buf_addf(&text, " and %zu more", nc - 4);
+    ts_buf_addf(&text, "; it is expected to remove %.2f bits of uncertainty for a cost of %g.", w.gain,
+                s->m->q[q].cost);
+  } else {
+    ts_buf_adds(&text, "None of the causes still considered depends on this answer.");
+  }
+  rc = finish_expl(out, &b, s->m->q[q].id, ts_buf_cstr(&text));
+  if (rc != TSHOOT_OK) ts_free(cr);
+  ts_buf_free(&text);
+  return rc;
+}
+
+TSHOOT_API int tshoot_session_how(tshoot_explanation **out, tshoot_session *s, const char *cause)
+{
+  expl_build b;
+  const rules_model *m;
+  ts_buf text = TS_BUF_INIT, d = TS_BUF_INIT;
+  int ci, pos;
+  size_t k, e;
+  char buf[512];
+  int rc;
+
+  if (!out || !s) return ts_error(TSHOOT_EINVALID, "tshoot_session_how: NULL argument");
+  *out = NULL;
+  m = s->m;
+  session_update(s);
+  if (!cause) {
+    double p;
+    size_t best = session_best_candidate(s, &p);
+    cause = best == (size_t)-1 ? "none" : m->c[s->cand[best]].id;
+  }
+  memset(&b, 0, sizeof b);
+  if (strcmp(cause, "none") == 0) {
+    ts_buf_addf(&text, "\"None of the known causes\" is %.0f%% likely: it stands for a problem this KB "
+                "does not describe, and gains weight when the answers fit no cause well.",
+                100 * s->none_post);
+    rc = finish_expl(out, &b, "none", ts_buf_cstr(&text));
+    ts_buf_free(&text);
+    return rc;
+  }
+  ci = rules_cause(m, cause);
+  if (ci < 0) {
+    const char *sug = rules_suggest(m, 'c', cause);
+    return ts_error(TSHOOT_ENOTFOUND, "no cause '%s' in this KB%s%s%s", cause,
+                    sug ? " (did you mean '" : "", sug ? sug : "", sug ? "'?)" : "");
+  }
+  pos = s->cand_pos[ci];
+  snprintf(buf, sizeof buf, "prior weight %g", m->c[ci].prior);
+  add_item(&b, "prior", NULL, buf, 1);
+  if (pos < 0) {
+    ts_buf_addf(&text, "%s is not considered: the description matched other articles.", m->c[ci].title);
+    rc = finish_expl(out, &b, m->c[ci].id, ts_buf_cstr(&text));
+    ts_buf_free(&text);
+    return rc;
+  }
+  if (s->text) {
+    snprintf(buf, sizeof buf, "the description matches article '%s'", m->a[m->c[ci].article].id);
+    add_item(&b, "text", NULL, buf, s->text_lik[pos]);
+  }
+  for (k = 0; k < s->n_symptoms; k++) {
+    const rm_symptom *sy = &m->s[s->symptoms[k]];
+    int hit = 0;
+    size_t j;
+    if (sy->causes) { for (j = 0; j < sy->n_causes; j++) if (sy->causes[j] == ci) hit = 1; }
+    else hit = m->c[ci].article == sy->article;
+    add_item(&b, "symptom", sy->id, sy->text, hit ? 0.8 / 0.1 : 1);
+  }
+  for (k = 0; k < s->n_answers; k++) {
+    int q = s->answers[k].q;
+    const char *v = s->answers[k].value;
+    double lik;
+    if (!v || !session_cause_has_answer_ev(&m->c[ci], q)) continue;
+    lik = session_answer_lik(s, &m->c[ci], q, v);
+    snprintf(buf, sizeof buf, "%s = %s (%.0f%% likely under this cause)", m->q[q].id, v, 100 * lik);
+    add_item(&b, "answer", m->q[q].id, buf, lik * (double)session_outcomes(&m->q[q]));
+  }
+  session_new_generation(s);
+  s->hyp_q = -1;
+  for (e = 0; e < m->c[ci].n_ev; e++) {
+    const rm_evidence *ev = &m->c[ci].ev[e];
+    tri t;
+    char *r;
+    double f;
+    if (ev->kind == RM_ANSWER) continue;
+    t = session_eval(s, &ev->cond);
+    r = expr_render(&ev->cond, render_name, (void *)m);
+    ts_buf_reset(&d);
+    ts_buf_addf(&d, "%s %s: %s", ev->kind == RM_REQUIRES ? "requires" : "expects", r ? r : "?",
+                t == TRI_TRUE ? "holds" : t == TRI_FALSE ? "does not hold" : "not known yet");
+    ts_free(r);
+    {
+      double pc = ev->kind == RM_REQUIRES ? 1 - s->noise : session_clamp(s, ev->p);
+      f = t == TRI_UNKNOWN ? 1 : t == TRI_TRUE ? pc / ev->pu_true : (1 - pc) / (1 - ev->pu_true);
+    }
+    add_item(&b, "condition", NULL, ts_buf_cstr(&d), f);
+  }
+  for (k = 0; k < s->n_fixes; k++) {
+    const rm_fix *x = &m->x[s->fixes[k].fix];
+    if (x->cause != ci && !s->fixes[k].worked) continue;
+    snprintf(buf, sizeof buf, "fix '%s' %s", x->id, s->fixes[k].worked ? "worked" : "did not work");
+    add_item(&b, "fix", x->id, buf,
+             s->fixes[k].worked ? (x->cause == ci ? FIX_SUCCESS : s->noise) : 1 - FIX_SUCCESS);
+  }
+  ts_buf_addf(&text, "%s is %.0f%% likely.", m->c[ci].title, 100 * s->post[pos]);
+  {
+    /* what ruled the other causes out: the strongest evidence against each */
+    size_t shown = 0, i;
+    for (i = 0; i < s->n_cand && shown < 3; i++) {
+      int cj = (int)s->cand[i];
+      if (cj == ci || s->post[i] >= 0.01) continue;
+      for (e = 0; e < m->c[cj].n_ev; e++) {
+        const rm_evidence *ev = &m->c[cj].ev[e];
+        if (ev->kind == RM_REQUIRES && session_eval(s, &ev->cond) == TRI_FALSE) {
+          char *r = expr_render(&ev->cond, render_name, (void *)m);
+          ts_buf_addf(&text, "%s %s is ruled out: it requires %s.", shown ? "" : " Others:", m->c[cj].title,
+                      r ? r : "?");
+          ts_free(r);
+          shown++;
+          break;
+        }
+        if (ev->kind == RM_ANSWER) {
+          const char *v = session_answered(s, ev->question);
+          if (v && session_answer_lik(s, &m->c[cj], ev->question, v) <= 0.05) {
+            ts_buf_addf(&text, "%s %s is unlikely: %s = %s rarely goes with it.", shown ? "" : " Others:",
+                        m->c[cj].title, m->q[ev->question].id, v);
+            shown++;
+            break;
+          }
+        }
+      }
+    }
+  }
+  rc = finish_expl(out, &b, m->c[ci].id, ts_buf_cstr(&text));
+  ts_buf_free(&text);
+  ts_buf_free(&d);
+  return rc;
+}

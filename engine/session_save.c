@@ -1,0 +1,264 @@
+/*
+** session_save.c: a session's evidence to JSON and back. Saved sessions may
+** come from untrusted clients, so loading checks every key, type, id and
+** value and refuses the whole file on the first fault.
+*/
+#include "session_int.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SESSION_FORMAT 1
+#define MAX_SAVED_JSON (1024 * 1024)
+#define MAX_JSON_DEPTH 16
+
+TSHOOT_API int tshoot_session_save(char **out, const tshoot_session *s)
+{
+  json_t *root, *arr;
+  size_t k;
+  char *dump, *copy;
+  if (!out || !s) return ts_error(TSHOOT_EINVALID, "tshoot_session_save: NULL argument");
+  *out = NULL;
+  root = json_object();
+  if (!root) return ts_error_oom();
+  json_object_set_new(root, "tshoot_session", json_integer(SESSION_FORMAT));
+  json_object_set_new(root, "kb", json_string(s->m->digest));
+  json_object_set_new(root, "conclude_at", json_real(s->conclude_at));
+  json_object_set_new(root, "noise", json_real(s->noise));
+  json_object_set_new(root, "flags", json_integer((json_int_t)s->flags));
+  json_object_set_new(root, "text", s->text ? json_string(s->text) : json_null());
+  arr = json_array();
+  for (k = 0; k < s->n_symptoms; k++) json_array_append_new(arr, json_string(s->m->s[s->symptoms[k]].id));
+  json_object_set_new(root, "symptoms", arr);
+  arr = json_array();
+  for (k = 0; k < s->n_answers; k++) {
+    json_t *a = json_object();
+    json_object_set_new(a, "question", json_string(s->m->q[s->answers[k].q].id));
+    json_object_set_new(a, "answer", s->answers[k].value ? json_string(s->answers[k].value) : json_null());
+    if (s->answers[k].by_probe) json_object_set_new(a, "source", json_string("probe"));
+    json_array_append_new(arr, a);
+  }
+  json_object_set_new(root, "answers", arr);
+  arr = json_array();
+  for (k = 0; k < s->n_fixes; k++) {
+    json_t *a = json_object();
+    json_object_set_new(a, "fix", json_string(s->m->x[s->fixes[k].fix].id));
+    json_object_set_new(a, "worked", json_boolean(s->fixes[k].worked));
+    json_array_append_new(arr, a);
+  }
+  json_object_set_new(root, "fixes", arr);
+  dump = json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII);
+  json_decref(root);
+  if (!dump) return ts_error_oom();
+  copy = ts_strdup(dump);
+  free(dump);
+  if (!copy) return ts_error_oom();
+  *out = copy;
+  return TSHOOT_OK;
+}
+
+/* Refuse a saved session: fmt has one %s for detail. */
+static int bad_json(const char *fmt, const char *detail)
+{
+  char msg[900];
+  const char *pct = strstr(fmt, "%s");
+  size_t pre = pct ? (size_t)(pct - fmt) : strlen(fmt);
+  snprintf(msg, sizeof msg, "%.*s%s%s", (int)pre, fmt, pct ? detail : "", pct ? pct + 2 : "");
+  return ts_error(TSHOOT_EINVALID, "%s", msg);
+}
+
+/* Refuse nesting deeper than MAX_JSON_DEPTH before the parser sees it. */
+static int json_too_deep(const char *s, size_t n)
+{
+  size_t i;
+  int depth = 0, in_str = 0;
+  for (i = 0; i < n; i++) {
+    char c = s[i];
+    if (in_str) {
+      if (c == '\\') i++;
+      else if (c == '"') in_str = 0;
+      continue;
+    }
+    if (c == '"') in_str = 1;
+    else if (c == '{' || c == '[') { if (++depth > MAX_JSON_DEPTH) return 1; }
+    else if (c == '}' || c == ']') depth--;
+  }
+  return 0;
+}
+
+static int check_keys(json_t *obj, const char *const *allowed, size_t n, const char *where)
+{
+  const char *key;
+  json_t *v;
+  json_object_foreach(obj, key, v) {
+    size_t i;
+    for (i = 0; i < n; i++) if (strcmp(key, allowed[i]) == 0) break;
+    if (i == n) {
+      char msg[300];
+      snprintf(msg, sizeof msg, "%.100s has an unknown key '%.100s'", where, key);
+      return bad_json("saved session refused: %s", msg);
+    }
+  }
+  return TSHOOT_OK;
+}
+
+static const char *json_str_nonul(json_t *v)
+{
+  if (!json_is_string(v)) return NULL;
+  if (strlen(json_string_value(v)) != json_string_length(v)) return NULL;   /* NUL inside */
+  return json_string_value(v);
+}
+
+TSHOOT_API int tshoot_session_load(tshoot_session **out, tshoot_kb *kb, const char *json, size_t len,
+                                   const tshoot_session_options *opts)
+{
+  static const char *const top_keys[] = { "tshoot_session", "kb", "conclude_at", "noise", "flags",
+                                          "text", "symptoms", "answers", "fixes" };
+  static const char *const answer_keys[] = { "question", "answer", "source" };
+  static const char *const fix_keys[] = { "fix", "worked" };
+  json_error_t jerr;
+  json_t *root = NULL, *v, *arr;
+  tshoot_session *s = NULL;
+  tshoot_session_options o = TSHOOT_SESSION_OPTIONS_INIT;
+  const rules_model *m;
+  size_t k;
+  int rc;
+
+  if (!out || !kb || !json) return ts_error(TSHOOT_EINVALID, "tshoot_session_load: NULL argument");
+  *out = NULL;
+  if (len > MAX_SAVED_JSON) return bad_json("saved session refused: %s", "larger than 1 MiB");
+  if (json_too_deep(json, len)) return bad_json("saved session refused: %s", "nested deeper than 16");
+  root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+  if (!root) {
+    char msg[300];
+    snprintf(msg, sizeof msg, "not valid JSON at line %d column %d: %.150s", jerr.line, jerr.column, jerr.text);
+    return bad_json("saved session refused: %s", msg);
+  }
+  rc = TSHOOT_EINVALID;
+  if (!json_is_object(root)) { bad_json("saved session refused: %s", "not a JSON object"); goto fail; }
+  if ((rc = check_keys(root, top_keys, TS_ARRAY_LEN(top_keys), "the session")) != TSHOOT_OK) goto fail;
+  rc = TSHOOT_EINVALID;
+  v = json_object_get(root, "tshoot_session");
+  if (!json_is_integer(v)) { bad_json("saved session refused: %s", "'tshoot_session' (the format) is missing"); goto fail; }
+  if (json_integer_value(v) != SESSION_FORMAT) {
+    rc = ts_error(TSHOOT_EVERSION, "saved session has format %lld; this tshoot reads %d",
+                  (long long)json_integer_value(v), SESSION_FORMAT);
+    goto fail;
+  }
+  rc = rules_get(&m, kb);
+  if (rc != TSHOOT_OK) goto fail;
+  rc = TSHOOT_EINVALID;
+  if (!json_str_nonul(json_object_get(root, "kb"))) { bad_json("saved session refused: %s", "'kb' must be a string"); goto fail; }
+  if (strcmp(json_string_value(json_object_get(root, "kb")), m->digest) != 0) {
+    rc = ts_error(TSHOOT_EVERSION, "the saved session belongs to another KB build (%.12s..., this KB is %.12s...); "
+                  "start a new session", json_string_value(json_object_get(root, "kb")), m->digest);
+    goto fail;
+  }
+  if (opts) o = *opts;
+  v = json_object_get(root, "conclude_at");
+  if (v) {
+    if (!json_is_number(v) || json_number_value(v) <= 0 || json_number_value(v) > 1) {
+      bad_json("saved session refused: %s", "'conclude_at' must be a number in (0, 1]"); goto fail;
+    }
+    if (!opts) o.conclude_at = json_number_value(v);
+  }
+  v = json_object_get(root, "noise");
+  if (v) {
+    if (!json_is_number(v) || json_number_value(v) <= 0 || json_number_value(v) >= 0.5) {
+      bad_json("saved session refused: %s", "'noise' must be a number in (0, 0.5)"); goto fail;
+    }
+    if (!opts) o.noise = json_number_value(v);
+  }
+  v = json_object_get(root, "flags");
+  if (v) {
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 3) {
+      bad_json("saved session refused: %s", "'flags' must be 0 to 3"); goto fail;
+    }
+    if (!opts) o.flags = (unsigned)json_integer_value(v);
+  }
+  rc = tshoot_session_new(&s, kb, &o);
+  if (rc != TSHOOT_OK) goto fail;
+  rc = TSHOOT_EINVALID;
+  v = json_object_get(root, "text");
+  if (v && !json_is_null(v)) {
+    const char *t = json_str_nonul(v);
+    if (!t) { bad_json("saved session refused: %s", "'text' must be a string without NUL"); goto fail; }
+    if ((rc = tshoot_session_describe(s, t, strlen(t))) != TSHOOT_OK) goto fail;
+    rc = TSHOOT_EINVALID;
+  }
+  arr = json_object_get(root, "symptoms");
+  if (arr) {
+    if (!json_is_array(arr)) { bad_json("saved session refused: %s", "'symptoms' must be an array"); goto fail; }
+    json_array_foreach(arr, k, v) {
+      const char *id = json_str_nonul(v);
+      if (!id) { bad_json("saved session refused: %s", "a symptom must be a string"); goto fail; }
+      if (rules_symptom(m, id) < 0) { bad_json("saved session refused: unknown symptom '%s'", id); goto fail; }
+      if ((rc = tshoot_session_symptom(s, id)) != TSHOOT_OK) goto fail;
+      rc = TSHOOT_EINVALID;
+    }
+  }
+  arr = json_object_get(root, "answers");
+  if (arr) {
+    if (!json_is_array(arr)) { bad_json("saved session refused: %s", "'answers' must be an array"); goto fail; }
+    if (json_array_size(arr) > m->nq) { bad_json("saved session refused: %s", "more answers than questions"); goto fail; }
+    json_array_foreach(arr, k, v) {
+      const char *q, *a = NULL;
+      json_t *av, *src;
+      if (!json_is_object(v)) { bad_json("saved session refused: %s", "an answer must be an object"); goto fail; }
+      if ((rc = check_keys(v, answer_keys, 3, "an answer")) != TSHOOT_OK) goto fail;
+      rc = TSHOOT_EINVALID;
+      q = json_str_nonul(json_object_get(v, "question"));
+      av = json_object_get(v, "answer");
+      if (!q) { bad_json("saved session refused: %s", "an answer needs a 'question' string"); goto fail; }
+      if (rules_question(m, q) < 0) { bad_json("saved session refused: unknown question '%s'", q); goto fail; }
+      if (s->ans_of_q[rules_question(m, q)] >= 0) {
+        bad_json("saved session refused: question '%s' is answered twice", q); goto fail;
+      }
+      if (!av || (!json_is_null(av) && !json_str_nonul(av))) {
+        bad_json("saved session refused: the answer to '%s' must be a string or null", q); goto fail;
+      }
+      if (!json_is_null(av)) a = json_string_value(av);
+      src = json_object_get(v, "source");
+      if (src && (!json_str_nonul(src) || (strcmp(json_string_value(src), "probe") != 0 &&
+                                           strcmp(json_string_value(src), "user") != 0))) {
+        bad_json("saved session refused: the source of the answer to '%s' must be \"user\" or \"probe\"", q); goto fail;
+      }
+      rc = a ? tshoot_session_answer(s, q, a) : tshoot_session_unknown(s, q);
+      if (rc == TSHOOT_OK && src && strcmp(json_string_value(src), "probe") == 0)
+        s->answers[s->ans_of_q[rules_question(m, q)]].by_probe = 1;
+      if (rc != TSHOOT_OK) {
+        char msg[700];
+        snprintf(msg, sizeof msg, "%.600s", tshoot_error_last()->message);
+        rc = bad_json("saved session refused: %s", msg);
+        goto fail;
+      }
+      rc = TSHOOT_EINVALID;
+    }
+  }
+  arr = json_object_get(root, "fixes");
+  if (arr) {
+    if (!json_is_array(arr)) { bad_json("saved session refused: %s", "'fixes' must be an array"); goto fail; }
+    json_array_foreach(arr, k, v) {
+      const char *x;
+      json_t *w;
+      if (!json_is_object(v)) { bad_json("saved session refused: %s", "a fix report must be an object"); goto fail; }
+      if ((rc = check_keys(v, fix_keys, 2, "a fix report")) != TSHOOT_OK) goto fail;
+      rc = TSHOOT_EINVALID;
+      x = json_str_nonul(json_object_get(v, "fix"));
+      w = json_object_get(v, "worked");
+      if (!x || !json_is_boolean(w)) { bad_json("saved session refused: %s", "a fix report needs 'fix' and 'worked'"); goto fail; }
+      if (rules_fix(m, x) < 0) { bad_json("saved session refused: unknown fix '%s'", x); goto fail; }
+      if ((rc = tshoot_session_fix_result(s, x, json_is_true(w))) != TSHOOT_OK) goto fail;
+      rc = TSHOOT_EINVALID;
+    }
+  }
+  json_decref(root);
+  *out = s;
+  return TSHOOT_OK;
+fail:
+  json_decref(root);
+  tshoot_session_free(s);
+  return rc;
+}
