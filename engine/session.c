@@ -586,7 +586,6 @@ static int next_step(const tshoot_step **out, tshoot_session *s)
   int best_q = -1, wf;
   leader_info li;
 
-  if (!out || !s) return ts_error(TSHOOT_EINVALID, "tshoot_session_next: NULL argument");
   m = s->m;
   session_update(s);
   bestpos = session_best_candidate(s, &pbest);
@@ -711,7 +710,7 @@ static int run_probe(tshoot_session *s, int q)
 TSHOOT_API int tshoot_session_next(const tshoot_step **out, tshoot_session *s)
 {
   int rc;
-  if (!out || !s) return ts_error(TSHOOT_EINVALID, "tshoot_session_next: NULL argument");
+  TS_CHECK_ARG(out && s);
   for (;;) {
     int q;
     rc = next_step(out, s);
@@ -727,9 +726,8 @@ TSHOOT_API int tshoot_session_next(const tshoot_step **out, tshoot_session *s)
 TSHOOT_API int tshoot_session_set_host(tshoot_session *s, tshoot_host *host, const tshoot_limits *limits)
 {
   tshoot_limits def = TSHOOT_LIMITS_INIT;
-  if (!s) return ts_error(TSHOOT_EINVALID, "tshoot_session_set_host: NULL session");
-  if (limits && limits->version != TSHOOT_LIMITS_VERSION)
-    return ts_error(TSHOOT_EINVALID, "tshoot_session_set_host: limits->version must be TSHOOT_LIMITS_VERSION");
+  TS_CHECK_ARG(s);
+  TS_CHECK_OPTIONS(limits, TSHOOT_LIMITS_VERSION);
   if (host && !s->probe_tried) {
     s->probe_tried = ts_calloc(s->m->nq + 1, 1);
     if (!s->probe_tried) return ts_error_oom();
@@ -744,7 +742,7 @@ TSHOOT_API int tshoot_session_probes(const tshoot_probe_info **out, size_t *n, t
 {
   tshoot_probe_info *p;
   size_t i;
-  if (!out || !n || !s) return ts_error(TSHOOT_EINVALID, "tshoot_session_probes: NULL argument");
+  TS_CHECK_ARG(out && n && s);
   p = ts_realloc(s->probe_info, (s->n_probes + 1) * sizeof *p);
   if (!p) return ts_error_oom();
   s->probe_info = p;
@@ -768,9 +766,9 @@ TSHOOT_API int tshoot_session_run_fix(tshoot_run **out, tshoot_session *s, const
   char *body = NULL;
   size_t len = 0;
   int xi, rc;
-  if (!out) return ts_error(TSHOOT_EINVALID, "tshoot_session_run_fix: NULL out");
+  TS_CHECK_ARG(out);
   *out = NULL;
-  if (!s || !fix) return ts_error(TSHOOT_EINVALID, "tshoot_session_run_fix: NULL argument");
+  TS_CHECK_ARG(s && fix);
   xi = find_fix(s, fix);
   if (xi < 0) return xi;
   x = &s->m->x[xi];
@@ -817,11 +815,10 @@ TSHOOT_API int tshoot_session_new(tshoot_session **out, tshoot_kb *kb, const tsh
   size_t i;
   int rc;
 
-  if (!out) return ts_error(TSHOOT_EINVALID, "tshoot_session_new: out is NULL");
+  TS_CHECK_ARG(out);
   *out = NULL;
-  if (!kb) return ts_error(TSHOOT_EINVALID, "tshoot_session_new: kb is NULL");
-  if (opts && (opts->version < 1 || opts->version > TSHOOT_SESSION_OPTIONS_VERSION))
-    return ts_error(TSHOOT_EINVALID, "tshoot_session_new: unknown options version %u", opts->version);
+  TS_CHECK_ARG(kb);
+  TS_CHECK_OPTIONS(opts, TSHOOT_SESSION_OPTIONS_VERSION);
   if (opts && (opts->conclude_at < 0 || opts->conclude_at > 1 || opts->noise < 0 || opts->noise >= 0.5))
     return ts_error(TSHOOT_EINVALID, "tshoot_session_new: conclude_at must be in (0, 1] and noise in [0, 0.5)");
   rc = rules_get(&m, kb);
@@ -908,7 +905,7 @@ TSHOOT_API int tshoot_session_describe(tshoot_session *s, const char *text, size
   double top = 0;
   int rc;
 
-  if (!s || (!text && len)) return ts_error(TSHOOT_EINVALID, "tshoot_session_describe: NULL argument");
+  TS_CHECK_ARG(s && (text || !len));
   ts_free(s->text);
   s->text = NULL;
   set_candidates_all(s);
@@ -966,7 +963,7 @@ TSHOOT_API int tshoot_session_symptom(tshoot_session *s, const char *id)
 {
   int si;
   size_t k;
-  if (!s || !id) return ts_error(TSHOOT_EINVALID, "tshoot_session_symptom: NULL argument");
+  TS_CHECK_ARG(s && id);
   si = rules_symptom(s->m, id);
   if (si < 0) {
     const char *sug = rules_suggest(s->m, 's', id);
@@ -1020,7 +1017,6 @@ static int set_answer(tshoot_session *s, const char *question, const char *value
   int q;
   char *v = NULL;
   char why[512];
-  if (!s || !question) return ts_error(TSHOOT_EINVALID, "tshoot_session_answer: NULL argument");
   q = session_find_question(s, question);
   if (q < 0) return q;
   if (value) {
@@ -1050,19 +1046,21 @@ static int set_answer(tshoot_session *s, const char *question, const char *value
 
 TSHOOT_API int tshoot_session_answer(tshoot_session *s, const char *question, const char *value)
 {
+  TS_CHECK_ARG(s && question);
   if (!value) return ts_error(TSHOOT_EINVALID, "tshoot_session_answer: no value (use tshoot_session_unknown)");
   return set_answer(s, question, value);
 }
 
 TSHOOT_API int tshoot_session_unknown(tshoot_session *s, const char *question)
 {
+  TS_CHECK_ARG(s && question);
   return set_answer(s, question, NULL);
 }
 
 TSHOOT_API int tshoot_session_retract(tshoot_session *s, const char *question)
 {
   int q;
-  if (!s || !question) return ts_error(TSHOOT_EINVALID, "tshoot_session_retract: NULL argument");
+  TS_CHECK_ARG(s && question);
   q = session_find_question(s, question);
   if (q < 0) return q;
   if (s->ans_of_q[q] < 0) return ts_error(TSHOOT_ENOTFOUND, "question '%s' has no answer to withdraw", question);
@@ -1072,7 +1070,7 @@ TSHOOT_API int tshoot_session_retract(tshoot_session *s, const char *question)
 
 TSHOOT_API int tshoot_session_undo(tshoot_session *s)
 {
-  if (!s) return ts_error(TSHOOT_EINVALID, "tshoot_session_undo: NULL argument");
+  TS_CHECK_ARG(s);
   if (!s->n_answers) return ts_error(TSHOOT_ENOTFOUND, "no answer to take back");
   drop_answer(s, s->n_answers - 1);
   return TSHOOT_OK;
@@ -1082,7 +1080,7 @@ TSHOOT_API int tshoot_session_fix_result(tshoot_session *s, const char *fix, int
 {
   int x;
   size_t k;
-  if (!s || !fix) return ts_error(TSHOOT_EINVALID, "tshoot_session_fix_result: NULL argument");
+  TS_CHECK_ARG(s && fix);
   x = find_fix(s, fix);
   if (x < 0) return x;
   for (k = 0; k < s->n_fixes; k++)
@@ -1107,7 +1105,7 @@ int session_cmp_rank(const void *a, const void *b)
 TSHOOT_API int tshoot_session_causes(const tshoot_cause_rank **out, size_t *n, tshoot_session *s)
 {
   size_t i;
-  if (!out || !n || !s) return ts_error(TSHOOT_EINVALID, "tshoot_session_causes: NULL argument");
+  TS_CHECK_ARG(out && n && s);
   if (!s->ranks) {   /* only sessions that are asked for a ranking pay for one */
     s->ranks = ts_malloc((s->m->nc + 1) * sizeof *s->ranks);
     if (!s->ranks) return ts_error_oom();
@@ -1134,7 +1132,7 @@ TSHOOT_API int tshoot_session_answers(const tshoot_answer_info **out, size_t *n,
 {
   size_t i;
   tshoot_answer_info *a;
-  if (!out || !n || !s) return ts_error(TSHOOT_EINVALID, "tshoot_session_answers: NULL argument");
+  TS_CHECK_ARG(out && n && s);
   a = ts_realloc(s->ans_info, (s->n_answers + 1) * sizeof *a);
   if (!a) return ts_error_oom();
   s->ans_info = a;

@@ -86,7 +86,7 @@ TSHOOT_API int tshoot_session_why(tshoot_explanation **out, tshoot_session *s, c
   ts_buf text = TS_BUF_INIT;
   int rc;
 
-  if (!out || !s) return ts_error(TSHOOT_EINVALID, "tshoot_session_why: NULL argument");
+  TS_CHECK_ARG(out && s);
   *out = NULL;
   if (!question) {
     const tshoot_step *st;
@@ -147,7 +147,7 @@ TSHOOT_API int tshoot_session_how(tshoot_explanation **out, tshoot_session *s, c
   char buf[512];
   int rc;
 
-  if (!out || !s) return ts_error(TSHOOT_EINVALID, "tshoot_session_how: NULL argument");
+  TS_CHECK_ARG(out && s);
   *out = NULL;
   m = s->m;
   session_update(s);

@@ -19,7 +19,7 @@ TSHOOT_API int tshoot_session_save(char **out, const tshoot_session *s)
   json_t *root, *arr;
   size_t k;
   char *dump, *copy;
-  if (!out || !s) return ts_error(TSHOOT_EINVALID, "tshoot_session_save: NULL argument");
+  TS_CHECK_ARG(out && s);
   *out = NULL;
   root = json_object();
   if (!root) return ts_error_oom();
@@ -126,7 +126,7 @@ TSHOOT_API int tshoot_session_load(tshoot_session **out, tshoot_kb *kb, const ch
   size_t k;
   int rc;
 
-  if (!out || !kb || !json) return ts_error(TSHOOT_EINVALID, "tshoot_session_load: NULL argument");
+  TS_CHECK_ARG(out && kb && json);
   *out = NULL;
   if (len > MAX_SAVED_JSON) return bad_json("saved session refused: %s", "larger than 1 MiB");
   if (json_too_deep(json, len)) return bad_json("saved session refused: %s", "nested deeper than 16");
