@@ -870,6 +870,7 @@ TSHOOT_API void tshoot_session_free(tshoot_session *s)
   ts_free(s->fact_gen);
   ts_free(s->ranks);
   ts_free(s->ans_info);
+  ts_free(s->fix_info);
   for (i = 0; i < s->n_probes; i++) { ts_free(s->probes[i].answer); ts_free(s->probes[i].message); }
   ts_free(s->probes);
   ts_free(s->probe_info);
@@ -1144,4 +1145,28 @@ TSHOOT_API int tshoot_session_answers(const tshoot_answer_info **out, size_t *n,
   *out = a;
   *n = s->n_answers;
   return TSHOOT_OK;
+}
+
+TSHOOT_API int tshoot_session_fixes(const tshoot_fix_report **out, size_t *n, tshoot_session *s)
+{
+  size_t i;
+  tshoot_fix_report *f;
+  TS_CHECK_ARG(out && n && s);
+  f = ts_realloc(s->fix_info, (s->n_fixes + 1) * sizeof *f);
+  if (!f) return ts_error_oom();
+  s->fix_info = f;
+  for (i = 0; i < s->n_fixes; i++) {
+    const rm_fix *x = &s->m->x[s->fixes[i].fix];
+    f[i].fix = x->id;
+    f[i].cause = s->m->c[x->cause].id;
+    f[i].worked = s->fixes[i].worked;
+  }
+  *out = f;
+  *n = s->n_fixes;
+  return TSHOOT_OK;
+}
+
+TSHOOT_API const char *tshoot_session_text(const tshoot_session *s)
+{
+  return s ? s->text : NULL;
 }

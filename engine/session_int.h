@@ -66,6 +66,7 @@ struct tshoot_session {
   tshoot_step step;
   tshoot_cause_rank *ranks;
   tshoot_answer_info *ans_info;
+  tshoot_fix_report *fix_info;
 };
 
 /* ===== reasoning helpers (session.c) ===== */

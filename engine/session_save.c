@@ -126,8 +126,10 @@ TSHOOT_API int tshoot_session_load(tshoot_session **out, tshoot_kb *kb, const ch
   size_t k;
   int rc;
 
-  TS_CHECK_ARG(out && kb && json);
+  TS_CHECK_ARG(out);
   *out = NULL;
+  TS_CHECK_ARG(kb && json);
+  TS_CHECK_OPTIONS(opts, TSHOOT_SESSION_OPTIONS_VERSION);
   if (len > MAX_SAVED_JSON) return bad_json("saved session refused: %s", "larger than 1 MiB");
   if (json_too_deep(json, len)) return bad_json("saved session refused: %s", "nested deeper than 16");
   root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -156,27 +158,33 @@ TSHOOT_API int tshoot_session_load(tshoot_session **out, tshoot_kb *kb, const ch
                   "start a new session", json_string_value(json_object_get(root, "kb")), m->digest);
     goto fail;
   }
-  if (opts) o = *opts;
+  /* the saved options first; a nonzero field of opts replaces its value */
   v = json_object_get(root, "conclude_at");
   if (v) {
     if (!json_is_number(v) || json_number_value(v) <= 0 || json_number_value(v) > 1) {
       bad_json("saved session refused: %s", "'conclude_at' must be a number in (0, 1]"); goto fail;
     }
-    if (!opts) o.conclude_at = json_number_value(v);
+    o.conclude_at = json_number_value(v);
   }
   v = json_object_get(root, "noise");
   if (v) {
     if (!json_is_number(v) || json_number_value(v) <= 0 || json_number_value(v) >= 0.5) {
       bad_json("saved session refused: %s", "'noise' must be a number in (0, 0.5)"); goto fail;
     }
-    if (!opts) o.noise = json_number_value(v);
+    o.noise = json_number_value(v);
   }
   v = json_object_get(root, "flags");
   if (v) {
     if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 3) {
       bad_json("saved session refused: %s", "'flags' must be 0 to 3"); goto fail;
     }
-    if (!opts) o.flags = (unsigned)json_integer_value(v);
+    o.flags = (unsigned)json_integer_value(v);
+  }
+  if (opts) {
+    if (opts->conclude_at != 0) o.conclude_at = opts->conclude_at;
+    if (opts->noise != 0) o.noise = opts->noise;
+    if (opts->version >= 2) o.flags &= ~opts->flags_off;
+    o.flags |= opts->flags;
   }
   rc = tshoot_session_new(&s, kb, &o);
   if (rc != TSHOOT_OK) goto fail;

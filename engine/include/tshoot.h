@@ -412,18 +412,26 @@ TSHOOT_API void tshoot_article_free(tshoot_article *a);
 */
 typedef struct tshoot_session tshoot_session;
 
-#define TSHOOT_SESSION_OPTIONS_VERSION 1
+/* Options of tshoot_session_new and tshoot_session_load. In a load, a 0
+** field keeps the value the session was saved with (and a saved session
+** without it gets the default), so a caller sets only what it changes. */
+#define TSHOOT_SESSION_OPTIONS_VERSION 2
 typedef struct tshoot_session_options {
   unsigned int version;       /* TSHOOT_SESSION_OPTIONS_VERSION */
-  double conclude_at;         /* conclude when a cause is this likely; 0: 0.9 */
-  double noise;               /* chance that one answer is wrong; 0: 0.01 */
-  unsigned int flags;         /* TSHOOT_SESSION_* */
+  double conclude_at;         /* conclude when a cause is this likely, in (0, 1];
+                                 0: 0.9 (load: the saved value) */
+  double noise;               /* chance that one answer is wrong, in [0, 0.5);
+                                 0: 0.01 (load: the saved value) */
+  unsigned int flags;         /* TSHOOT_SESSION_*; a load adds them to the saved ones */
+  /* version 2 */
+  unsigned int flags_off;     /* tshoot_session_load: saved flags to turn off
+                                 (before `flags` are added) */
 } tshoot_session_options;
 
 #define TSHOOT_SESSION_NO_FIXES      0x1u /* never propose a fix before concluding */
 #define TSHOOT_SESSION_WRITTEN_ORDER 0x2u /* ask in the order questions are written
                                              (a baseline for evaluation) */
-#define TSHOOT_SESSION_OPTIONS_INIT { TSHOOT_SESSION_OPTIONS_VERSION, 0, 0, 0 }
+#define TSHOOT_SESSION_OPTIONS_INIT { TSHOOT_SESSION_OPTIONS_VERSION, 0, 0, 0, 0 }
 
 typedef enum tshoot_step_kind {
   TSHOOT_STEP_ASK = 1,        /* ask `question` */
@@ -516,6 +524,27 @@ typedef struct tshoot_answer_info {
 /* The answers so far. Borrowed until the session changes. */
 TSHOOT_API int tshoot_session_answers(const tshoot_answer_info **out, size_t *n, tshoot_session *s);
 
+/* A fix result reported so far. */
+typedef struct tshoot_fix_report {
+  const char *fix;            /* fix id */
+  const char *cause;          /* the cause it repairs */
+  int worked;                 /* 1: it worked; 0: it did not */
+} tshoot_fix_report;
+
+/* The fixes tried so far and whether each worked, in the order first
+** reported (a fix reported again keeps its place and takes the new result).
+** Reported by tshoot_session_fix_result, tshoot_session_run_fix or a load.
+** Borrowed until the session changes.
+** @return TSHOOT_OK; TSHOOT_EINVALID (NULL argument); TSHOOT_ENOMEM.
+** Thread: one thread at a time per session. */
+TSHOOT_API int tshoot_session_fixes(const tshoot_fix_report **out, size_t *n, tshoot_session *s);
+
+/* The description the session reasons with (tshoot_session_describe, or a
+** load), or NULL when none was given or it matched no article (then it is
+** no evidence, and it is not saved). Borrowed until the session changes.
+** Thread: one thread at a time per session. */
+TSHOOT_API const char *tshoot_session_text(const tshoot_session *s);
+
 /* One piece of evidence in an explanation. */
 typedef struct tshoot_explain_item {
   const char *kind;           /* "prior", "text", "symptom", "answer", "condition", "fix" */
@@ -555,9 +584,13 @@ TSHOOT_API int tshoot_session_save(char **out, const tshoot_session *s);
 ** clients: anything malformed (duplicate keys, wrong types, unknown ids,
 ** answers a question does not allow, NUL in strings, input over 1 MiB or
 ** nested deeper than 16) is refused whole with the reason, and a session
-** saved against another KB build is refused.
-** @return TSHOOT_OK; TSHOOT_EINVALID (malformed, with the reason);
-**   TSHOOT_EVERSION (another KB build or session format). */
+** saved against another KB build is refused. `opts` (NULL: all saved
+** values) changes the saved options field by field: see
+** tshoot_session_options.
+** @return TSHOOT_OK; TSHOOT_EINVALID (malformed, with the reason, or bad
+**   options); TSHOOT_EVERSION (another KB build or session format);
+**   TSHOOT_ENOMEM.
+** Thread: safe on a shared kb. */
 TSHOOT_API int tshoot_session_load(tshoot_session **out, tshoot_kb *kb, const char *json,
                                    size_t len, const tshoot_session_options *opts);
 

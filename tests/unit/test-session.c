@@ -323,6 +323,127 @@ static void test_session__save_and_restore(void)
   tshoot_session_free(r);
 }
 
+static void test_session__fixes_and_text_are_readable(void)
+{
+  tshoot_session *s = NULL, *r = NULL;
+  const tshoot_fix_report *f;
+  char *json = NULL;
+  size_t n;
+  CHECK_INT(tshoot_session_new(&s, kb, NULL), TSHOOT_OK);
+  if (!s) return;
+  CHECK(tshoot_session_text(s) == NULL);
+  CHECK(tshoot_session_text(NULL) == NULL);
+  CHECK_INT(tshoot_session_fixes(&f, &n, s), TSHOOT_OK);
+  CHECK_INT(n, 0);
+  CHECK_INT(tshoot_session_fixes(NULL, &n, s), TSHOOT_EINVALID);
+  CHECK_INT(tshoot_session_describe(s, "page cannot be reached", 22), TSHOOT_OK);
+  CHECK_STR(tshoot_session_text(s), "page cannot be reached");
+  CHECK_INT(tshoot_session_fix_result(s, "vpn-off", 0), TSHOOT_OK);
+  CHECK_INT(tshoot_session_fix_result(s, "set-dns", 0), TSHOOT_OK);
+  CHECK_INT(tshoot_session_fix_result(s, "vpn-off", 1), TSHOOT_OK);   /* reported again: keeps its place */
+  CHECK_INT(tshoot_session_fixes(&f, &n, s), TSHOOT_OK);
+  CHECK_INT(n, 2);
+  if (n == 2) {
+    CHECK_STR(f[0].fix, "vpn-off");
+    CHECK_STR(f[0].cause, "vpn-block");
+    CHECK_INT(f[0].worked, 1);
+    CHECK_STR(f[1].fix, "set-dns");
+    CHECK_STR(f[1].cause, "dns-broken");
+    CHECK_INT(f[1].worked, 0);
+  }
+  /* what a resumed session reports, without parsing the saved JSON */
+  CHECK_INT(tshoot_session_save(&json, s), TSHOOT_OK);
+  CHECK_INT(tshoot_session_load(&r, kb, json, json ? strlen(json) : 0, NULL), TSHOOT_OK);
+  if (r) {
+    CHECK_STR(tshoot_session_text(r), "page cannot be reached");
+    CHECK_INT(tshoot_session_fixes(&f, &n, r), TSHOOT_OK);
+    CHECK_INT(n, 2);
+    if (n == 2) { CHECK_STR(f[0].fix, "vpn-off"); CHECK_INT(f[0].worked, 1); CHECK_INT(f[1].worked, 0); }
+  }
+  /* a text that matches nothing is no evidence, and is not kept */
+  CHECK_INT(tshoot_session_describe(s, "qqqzzz xxyyzz", 13), TSHOOT_OK);
+  CHECK(tshoot_session_text(s) == NULL);
+  CHECK_INT(tshoot_session_describe(s, NULL, 0), TSHOOT_OK);
+  CHECK(tshoot_session_text(s) == NULL);
+  tshoot_free(json);
+  tshoot_session_free(s);
+  tshoot_session_free(r);
+}
+
+/* Save a session made with `o`, load it with `lo`, return the loaded one's
+** options as saved again (conclude_at, noise, flags). */
+static void reload_options(const tshoot_session_options *o, const tshoot_session_options *lo,
+                           double *conclude_at, double *noise, long *flags)
+{
+  tshoot_session *s = NULL, *r = NULL;
+  char *json = NULL, *again = NULL;
+  const char *p;
+  *conclude_at = *noise = -1;
+  *flags = -1;
+  CHECK_INT(tshoot_session_new(&s, kb, o), TSHOOT_OK);
+  if (!s) return;
+  CHECK_INT(tshoot_session_save(&json, s), TSHOOT_OK);
+  CHECK_INT(tshoot_session_load(&r, kb, json, json ? strlen(json) : 0, lo), TSHOOT_OK);
+  if (r && tshoot_session_save(&again, r) == TSHOOT_OK) {
+    if ((p = strstr(again, "\"conclude_at\":"))) *conclude_at = strtod(p + 14, NULL);
+    if ((p = strstr(again, "\"noise\":"))) *noise = strtod(p + 8, NULL);
+    if ((p = strstr(again, "\"flags\":"))) *flags = strtol(p + 8, NULL, 10);
+  }
+  tshoot_free(json);
+  tshoot_free(again);
+  tshoot_session_free(s);
+  tshoot_session_free(r);
+}
+
+static void test_session__load_options_keep_saved_values(void)
+{
+  tshoot_session_options o = TSHOOT_SESSION_OPTIONS_INIT, lo = TSHOOT_SESSION_OPTIONS_INIT;
+  double c, nz;
+  long fl;
+  o.conclude_at = 0.8;
+  o.noise = 0.05;
+  o.flags = TSHOOT_SESSION_NO_FIXES | TSHOOT_SESSION_WRITTEN_ORDER;
+  reload_options(&o, NULL, &c, &nz, &fl);                  /* NULL: all saved */
+  CHECK(c == 0.8 && nz == 0.05);
+  CHECK_INT(fl, 3);
+  reload_options(&o, &lo, &c, &nz, &fl);                   /* all 0: all saved */
+  CHECK(c == 0.8 && nz == 0.05);
+  CHECK_INT(fl, 3);
+  lo.conclude_at = 0.95;                                   /* one field changed */
+  reload_options(&o, &lo, &c, &nz, &fl);
+  CHECK(c == 0.95 && nz == 0.05);
+  CHECK_INT(fl, 3);
+  lo.conclude_at = 0;
+  lo.flags_off = TSHOOT_SESSION_NO_FIXES;                  /* turn a saved flag off */
+  reload_options(&o, &lo, &c, &nz, &fl);
+  CHECK(c == 0.8 && nz == 0.05);
+  CHECK_INT(fl, TSHOOT_SESSION_WRITTEN_ORDER);
+  lo.flags = TSHOOT_SESSION_NO_FIXES;                      /* off, then on again */
+  reload_options(&o, &lo, &c, &nz, &fl);
+  CHECK_INT(fl, 3);
+  {
+    /* a version 1 caller has no flags_off: its flags are added */
+    tshoot_session_options v1 = TSHOOT_SESSION_OPTIONS_INIT;
+    tshoot_session_options plain = TSHOOT_SESSION_OPTIONS_INIT;
+    v1.version = 1;
+    v1.flags_off = 0xffffffffu;                            /* not read */
+    v1.flags = TSHOOT_SESSION_NO_FIXES;
+    plain.flags = TSHOOT_SESSION_WRITTEN_ORDER;
+    reload_options(&plain, &v1, &c, &nz, &fl);
+    CHECK_INT(fl, 3);
+    CHECK(c == 0.9 && nz == 0.01);
+  }
+  {
+    tshoot_session *r = NULL;
+    tshoot_session_options bad = TSHOOT_SESSION_OPTIONS_INIT;
+    const char *json = "{}";
+    bad.version = 99;
+    CHECK_INT(tshoot_session_load(&r, kb, json, 2, &bad), TSHOOT_EINVALID);
+    CHECK_CONTAINS(tshoot_error_last()->message, "version");
+    CHECK(r == NULL);
+  }
+}
+
 /* Copy tmpl into buf with "%s" replaced by digest and "%.0s" dropped. */
 static void fill(char *buf, size_t n, const char *tmpl, const char *digest)
 {
@@ -460,6 +581,8 @@ int main(void)
   RUN(test_session__fix_reports_are_evidence);
   RUN(test_session__explanations);
   RUN(test_session__save_and_restore);
+  RUN(test_session__fixes_and_text_are_readable);
+  RUN(test_session__load_options_keep_saved_values);
   RUN(test_session__forged_saves_are_refused_whole);
   RUN(test_session__many_threads_share_one_kb);
   tshoot_kb_close(kb);
