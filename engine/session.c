@@ -808,6 +808,20 @@ static int set_candidates_all(tshoot_session *s)
   return TSHOOT_OK;
 }
 
+/* The bounds of the options, decided here for every front-end (written so
+** that NaN fails them too). */
+static int check_bounds(const tshoot_session_options *o)
+{
+  if (!o) return TSHOOT_OK;
+  if (!(o->conclude_at >= 0 && o->conclude_at <= 1))
+    return ts_error(TSHOOT_EINVALID, "conclude_at is %g: it must be in (0, 1], or 0 for the default (%g)",
+                    o->conclude_at, DEFAULT_CONCLUDE);
+  if (!(o->noise >= 0 && o->noise < 0.5))
+    return ts_error(TSHOOT_EINVALID, "noise is %g: it must be in [0, 0.5), 0 meaning the default (%g)",
+                    o->noise, DEFAULT_NOISE);
+  return TSHOOT_OK;
+}
+
 TSHOOT_API int tshoot_session_new(tshoot_session **out, tshoot_kb *kb, const tshoot_session_options *opts)
 {
   tshoot_session *s;
@@ -819,8 +833,7 @@ TSHOOT_API int tshoot_session_new(tshoot_session **out, tshoot_kb *kb, const tsh
   *out = NULL;
   TS_CHECK_ARG(kb);
   TS_CHECK_OPTIONS(opts, TSHOOT_SESSION_OPTIONS_VERSION);
-  if (opts && (opts->conclude_at < 0 || opts->conclude_at > 1 || opts->noise < 0 || opts->noise >= 0.5))
-    return ts_error(TSHOOT_EINVALID, "tshoot_session_new: conclude_at must be in (0, 1] and noise in [0, 0.5)");
+  if ((rc = check_bounds(opts)) != TSHOOT_OK) return rc;
   rc = rules_get(&m, kb);
   if (rc != TSHOOT_OK) return rc;
   s = ts_calloc(1, sizeof *s);
@@ -1013,6 +1026,28 @@ static void drop_answer(tshoot_session *s, size_t k)
   s->dirty = 1;
 }
 
+/* The choice of question qq that `value` names, or NULL. The one rule of
+** what counts as an answer to a choice, for every front-end (they pass the
+** person's text through): a choice's value, then its label, in any case;
+** for a yes/no question also y/n and true/false. */
+static const char *choice_of(const rm_question *qq, const char *value)
+{
+  static const char *const yes[] = { "y", "true" }, *const no[] = { "n", "false" };
+  const char *want = NULL;
+  size_t i;
+  for (i = 0; i < qq->n_choices; i++) if (strcmp(qq->choices[i], value) == 0) return qq->choices[i];
+  for (i = 0; i < qq->n_choices; i++) if (strcasecmp(qq->choices[i], value) == 0) return qq->choices[i];
+  for (i = 0; qq->labels && i < qq->n_choices; i++)
+    if (qq->labels[i] && strcasecmp(qq->labels[i], value) == 0) return qq->choices[i];
+  if (qq->type != RM_YESNO) return NULL;
+  for (i = 0; i < 2 && !want; i++) {
+    if (strcasecmp(value, yes[i]) == 0) want = "yes";
+    else if (strcasecmp(value, no[i]) == 0) want = "no";
+  }
+  for (i = 0; want && i < qq->n_choices; i++) if (strcmp(qq->choices[i], want) == 0) return qq->choices[i];
+  return NULL;
+}
+
 static int set_answer(tshoot_session *s, const char *question, const char *value)
 {
   int q;
@@ -1021,11 +1056,11 @@ static int set_answer(tshoot_session *s, const char *question, const char *value
   q = session_find_question(s, question);
   if (q < 0) return q;
   if (value) {
-    /* answers to choices are compared exactly; allow the label's case */
     const rm_question *qq = &s->m->q[q];
-    size_t i;
-    for (i = 0; i < qq->n_choices; i++)
-      if (strcmp(qq->choices[i], value) != 0 && strcasecmp(qq->choices[i], value) == 0) value = qq->choices[i];
+    if (qq->type == RM_YESNO || qq->type == RM_CHOICE) {
+      const char *c = choice_of(qq, value);
+      if (c) value = c;
+    }
     if (!rules_answer_ok(s->m, q, value, why, sizeof why))
       return ts_error(TSHOOT_EINVALID, "%s", why);
     v = ts_strdup(value);

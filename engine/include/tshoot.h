@@ -463,8 +463,11 @@ typedef struct tshoot_step {
 } tshoot_step;
 
 /* Start a session on kb (which the session keeps alive).
-** @return TSHOOT_OK; TSHOOT_EINVALID; TSHOOT_ENOMEM; TSHOOT_ECORRUPT if the
-**   KB's rules cannot be read. */
+** @return TSHOOT_OK; TSHOOT_EINVALID (NULL argument, an options version this
+**   library does not know, or an option out of its bounds: the message names
+**   the option and its range); TSHOOT_ENOMEM; TSHOOT_ECORRUPT if the KB's
+**   rules cannot be read.
+** Thread: safe on a shared kb. */
 TSHOOT_API int tshoot_session_new(tshoot_session **out, tshoot_kb *kb,
                                   const tshoot_session_options *opts);
 
@@ -483,10 +486,14 @@ TSHOOT_API int tshoot_session_symptom(tshoot_session *s, const char *id);
 TSHOOT_API int tshoot_session_next(const tshoot_step **out, tshoot_session *s);
 
 /* Answer question `question` with `value` (one of its choices, a version, a
-** number or text), or change an earlier answer to it.
+** number or text), or change an earlier answer to it. A front-end passes the
+** person's text through: for a choice or yes/no question, `value` may be a
+** choice's value or its label, in any case, and for a yes/no question also
+** "y", "n", "true" or "false"; the answer recorded is the choice's value.
 ** @return TSHOOT_OK; TSHOOT_ENOTFOUND (unknown question, with did-you-mean);
 **   TSHOOT_EINVALID (a value the question does not allow; the message lists
-**   the allowed ones). */
+**   the allowed ones); TSHOOT_ENOMEM.
+** Thread: one thread at a time per session. */
 TSHOOT_API int tshoot_session_answer(tshoot_session *s, const char *question, const char *value);
 
 /* Answer "I don't know": the question is not asked again, and is no evidence. */
@@ -866,7 +873,10 @@ TSHOOT_API int tshoot_session_probes(const tshoot_probe_info **out, size_t *n, t
 ** its plan (nothing changes); else confirm (when it needs admin rights or
 ** cannot be undone), apply, verify, and roll back if it failed. The outcome of
 ** an apply is reported to the session (tshoot_session_fix_result), except when
-** the host refused confirmation. A verify proves that the fix's change took
+** the host refused confirmation (out->status TSHOOT_EUSER): then the fix was
+** not tried, and the session records nothing. A refused fix is no evidence
+** either way (it says nothing about the cause), is not listed by
+** tshoot_session_fixes, and may be proposed again. A verify proves that the fix's change took
 ** effect, not that the problem is gone: where a person can look, report what
 ** they see with tshoot_session_fix_result, which replaces this outcome. To
 ** try a cause's fixes in order until one verifies, call this for each

@@ -444,6 +444,164 @@ static void test_session__load_options_keep_saved_values(void)
   }
 }
 
+static void test_session__answer_forms_are_decided_here(void)
+{
+  tshoot_session *s = NULL;
+  const tshoot_answer_info *a;
+  size_t n;
+  static const struct { const char *q, *given, *recorded; } ok[] = {
+    { "router.lights", "amber", "amber" },
+    { "router.lights", "GREEN", "green" },                 /* a value, any case */
+    { "router.lights", "Amber or blinking", "amber" },     /* a label */
+    { "router.lights", "aMBER OR BLINKING", "amber" },     /* a label, any case */
+    { "wifi.connected", "Y", "yes" },
+    { "wifi.connected", "n", "no" },
+    { "wifi.connected", "TRUE", "yes" },
+    { "wifi.connected", "false", "no" },
+    { "wifi.connected", "Yes", "yes" },
+    { "wifi.connected", "NO", "no" },
+  };
+  static const struct { const char *q, *given; } bad[] = {
+    { "router.lights", "purple" }, { "router.lights", "y" }, { "router.lights", "1" },
+    { "wifi.connected", "1" }, { "wifi.connected", "yess" }, { "wifi.connected", "" },
+    { "browser.version", "y" },
+  };
+  size_t i;
+  CHECK_INT(tshoot_session_new(&s, kb, NULL), TSHOOT_OK);
+  if (!s) return;
+  for (i = 0; i < TS_ARRAY_LEN(ok); i++) {
+    CHECK_INT(tshoot_session_answer(s, ok[i].q, ok[i].given), TSHOOT_OK);
+    CHECK_INT(tshoot_session_answers(&a, &n, s), TSHOOT_OK);
+    CHECK(n >= 1);
+    if (n >= 1) {
+      CHECK_STR(a[n - 1].question, ok[i].q);
+      if (strcmp(a[n - 1].value ? a[n - 1].value : "", ok[i].recorded) != 0)
+        fprintf(stderr, "  %s = '%s' recorded as '%s'\n", ok[i].q, ok[i].given, a[n - 1].value);
+      CHECK_STR(a[n - 1].value, ok[i].recorded);
+    }
+  }
+  for (i = 0; i < TS_ARRAY_LEN(bad); i++) {
+    int rc = tshoot_session_answer(s, bad[i].q, bad[i].given);
+    if (rc != TSHOOT_EINVALID) fprintf(stderr, "  %s = '%s' accepted\n", bad[i].q, bad[i].given);
+    CHECK_INT(rc, TSHOOT_EINVALID);
+  }
+  CHECK_INT(tshoot_session_answer(s, "router.lights", "purple"), TSHOOT_EINVALID);
+  CHECK_CONTAINS(tshoot_error_last()->message, "green, amber, off");
+  tshoot_session_free(s);
+}
+
+static void test_session__option_bounds_are_decided_here(void)
+{
+  static const struct { double conclude_at, noise; int rc; const char *why; } cases[] = {
+    { 0, 0, TSHOOT_OK, "" },               /* defaults */
+    { 1.0, 0.01, TSHOOT_OK, "" },          /* conclude only when certain */
+    { 0.5, 0.49, TSHOOT_OK, "" },
+    { 1e-3, 1e-9, TSHOOT_OK, "" },
+    { 1.5, 0, TSHOOT_EINVALID, "conclude_at is 1.5: it must be in (0, 1]" },
+    { -0.1, 0, TSHOOT_EINVALID, "conclude_at" },
+    { 0, 0.5, TSHOOT_EINVALID, "noise is 0.5: it must be in [0, 0.5)" },
+    { 0, 0.7, TSHOOT_EINVALID, "noise" },
+    { 0, -1, TSHOOT_EINVALID, "noise" },
+  };
+  size_t i;
+  for (i = 0; i < TS_ARRAY_LEN(cases); i++) {
+    tshoot_session *s = NULL;
+    tshoot_session_options o = TSHOOT_SESSION_OPTIONS_INIT;
+    int rc;
+    o.conclude_at = cases[i].conclude_at;
+    o.noise = cases[i].noise;
+    rc = tshoot_session_new(&s, kb, &o);
+    if (rc != cases[i].rc) fprintf(stderr, "  case %zu: %d %s\n", i, rc, tshoot_error_last()->message);
+    CHECK_INT(rc, cases[i].rc);
+    CHECK((s != NULL) == (rc == TSHOOT_OK));
+    if (rc != TSHOOT_OK) CHECK_CONTAINS(tshoot_error_last()->message, cases[i].why);
+    tshoot_session_free(s);
+  }
+  {
+    /* NaN is outside every range */
+    tshoot_session *s = NULL;
+    tshoot_session_options o = TSHOOT_SESSION_OPTIONS_INIT;
+    o.conclude_at = NAN;
+    CHECK_INT(tshoot_session_new(&s, kb, &o), TSHOOT_EINVALID);
+    o.conclude_at = 0;
+    o.noise = NAN;
+    CHECK_INT(tshoot_session_new(&s, kb, &o), TSHOOT_EINVALID);
+    CHECK(s == NULL);
+  }
+}
+
+/* A KB with one fix that has a script and needs admin rights. */
+static const char refuse_xml[] =
+  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+  "<kb xmlns=\"urn:tshoot:kb:1\" id=\"refuse\">\n"
+  "  <question id=\"light.on\" type=\"yesno\"><prompt>Is the light on?</prompt></question>\n"
+  "  <article id=\"dark\">\n"
+  "    <title>The room is dark</title>\n"
+  "    <symptoms><symptom>The room stays dark</symptom></symptoms>\n"
+  "    <cause id=\"bulb\" prior=\"0.5\">\n"
+  "      <title>The bulb is broken</title><explanation>It burnt out.</explanation>\n"
+  "      <evidence><answer question=\"light.on\" value=\"no\" p=\"0.9\"/></evidence>\n"
+  "      <fix id=\"new-bulb\" cost=\"1\" admin=\"yes\" script=\"new-bulb.lua\"><title>Change the bulb</title>"
+  "<step>Screw in a new one.</step></fix>\n"
+  "    </cause>\n"
+  "    <cause id=\"fuse\" prior=\"0.5\">\n"
+  "      <title>The fuse blew</title><explanation>Too much load.</explanation>\n"
+  "      <evidence><answer question=\"light.on\" value=\"no\" p=\"0.5\"/></evidence>\n"
+  "      <fix id=\"new-fuse\" cost=\"1\"><title>Change the fuse</title><step>Replace it.</step></fix>\n"
+  "    </cause>\n"
+  "  </article>\n"
+  "</kb>\n";
+static const char refuse_lua[] =
+  "local fix, done = {}, false\n"
+  "function fix.apply() done = true end\n"
+  "function fix.verify() if done then return true end return false, \"not yet\" end\n"
+  "return fix\n";
+static char refuse_db[512];
+
+static int write_file(const char *path, const char *text)
+{
+  FILE *f = fopen(path, "w");
+  if (!f) return -1;
+  fputs(text, f);
+  return fclose(f);
+}
+
+static void test_session__refused_fix_is_no_evidence(void)
+{
+  tshoot_kb *rk = NULL;
+  tshoot_host *h = NULL;
+  tshoot_host_ops ops;
+  tshoot_session *s = NULL;
+  tshoot_run *run = NULL;
+  const tshoot_fix_report *f;
+  size_t n;
+  double before;
+  memset(&ops, 0, sizeof ops);
+  ops.version = TSHOOT_HOST_OPS_VERSION;    /* no ui_confirm: every confirmation is refused */
+  CHECK_INT(tshoot_kb_open(&rk, refuse_db, NULL), TSHOOT_OK);
+  CHECK_INT(tshoot_host_new(&h, &ops), TSHOOT_OK);
+  if (!rk || !h) goto out;
+  CHECK_INT(tshoot_session_new(&s, rk, NULL), TSHOOT_OK);
+  if (!s) goto out;
+  CHECK_INT(tshoot_session_set_host(s, h, NULL), TSHOOT_OK);
+  before = prob_of(s, "bulb");
+  CHECK_INT(tshoot_session_run_fix(&run, s, "new-bulb", 0), TSHOOT_OK);
+  CHECK(run != NULL);
+  if (run) CHECK_INT(run->status, TSHOOT_EUSER);
+  tshoot_run_free(run);
+  /* not tried: no report, the ranking is as before */
+  CHECK_INT(tshoot_session_fixes(&f, &n, s), TSHOOT_OK);
+  CHECK_INT(n, 0);
+  CHECK(fabs(prob_of(s, "bulb") - before) < 1e-12);
+  /* a fix reported as not working is evidence, for comparison */
+  CHECK_INT(tshoot_session_fix_result(s, "new-bulb", 0), TSHOOT_OK);
+  CHECK(prob_of(s, "bulb") < before);
+out:
+  tshoot_session_free(s);
+  tshoot_host_free(h);
+  tshoot_kb_close(rk);
+}
+
 /* Copy tmpl into buf with "%s" replaced by digest and "%.0s" dropped. */
 static void fill(char *buf, size_t n, const char *tmpl, const char *digest)
 {
@@ -557,14 +715,20 @@ int main(void)
 {
   const char *root = getenv("TSHOOT_SOURCE_ROOT");
   char src[1024], src2[1024];
-  const char *s1 = src, *s2 = src2;
+  char src3[1024], lua[1024];
+  const char *s1 = src, *s2 = src2, *s3 = src3;
   snprintf(src, sizeof src, "%s/tests/data/session/web.xml", root ? root : "..");
   snprintf(src2, sizeof src2, "%s/tests/data/session/empty.xml", root ? root : "..");
   snprintf(tmpdir, sizeof tmpdir, "/tmp/tshoot-test-session-XXXXXX");
   if (!mkdtemp(tmpdir)) return 99;
   snprintf(web_db, sizeof web_db, "%s/web.db", tmpdir);
   snprintf(empty_db, sizeof empty_db, "%s/empty.db", tmpdir);
+  snprintf(refuse_db, sizeof refuse_db, "%s/refuse.db", tmpdir);
+  snprintf(src3, sizeof src3, "%s/refuse.xml", tmpdir);
+  snprintf(lua, sizeof lua, "%s/new-bulb.lua", tmpdir);
+  if (write_file(src3, refuse_xml) != 0 || write_file(lua, refuse_lua) != 0) return 99;
   if (tshoot_compile(NULL, &s1, 1, web_db, NULL) != TSHOOT_OK ||
+      tshoot_compile(NULL, &s3, 1, refuse_db, NULL) != TSHOOT_OK ||
       tshoot_compile(NULL, &s2, 1, empty_db, NULL) != TSHOOT_OK ||
       tshoot_kb_open(&kb, web_db, NULL) != TSHOOT_OK) {
     fprintf(stderr, "fixture: %s\n", tshoot_error_last()->message);
@@ -575,6 +739,9 @@ int main(void)
   RUN(test_session__written_order_asks_at_least_as_many);
   RUN(test_session__change_retract_undo);
   RUN(test_session__bad_answers_say_why);
+  RUN(test_session__answer_forms_are_decided_here);
+  RUN(test_session__option_bounds_are_decided_here);
+  RUN(test_session__refused_fix_is_no_evidence);
   RUN(test_session__contradictions_stay_finite);
   RUN(test_session__empty_kb_concludes_none);
   RUN(test_session__text_narrows_and_symptoms_count);
