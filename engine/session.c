@@ -892,56 +892,125 @@ TSHOOT_API void tshoot_session_free(tshoot_session *s)
   ts_free(s);
 }
 
-/* Whether all the (non-stop) words of `text` occur among the user's words. */
-static int symptom_matches(const char *symptom, const char *user)
+/* ===== matching a description's words against symptoms =====
+** A symptom with a cause list is evidence when at least 60% of its words
+** (stop words and words under 3 bytes aside) occur in the description. The
+** words of the symptoms in question go into a small hash table, and the
+** description is read once: linear in its length, however long it is. */
+
+typedef struct sym_word {
+  char w[TEXT_MAX_WORD + 1];       /* folded */
+  size_t len;
+  int seen;                        /* the description uses it */
+} sym_word;
+
+typedef struct sym_words {
+  sym_word *words; size_t n;
+  int *slot; size_t n_slots;       /* open addressing: index into words, or -1 */
+} sym_words;
+
+static size_t word_hash(const char *w, size_t len)
 {
-  size_t pos = 0, st, len, total = 0, hit = 0;
+  size_t h = 2166136261u, i;
+  for (i = 0; i < len; i++) h = (h ^ (unsigned char)w[i]) * 16777619u;
+  return h;
+}
+
+/* The word's index, or -1. */
+static int sym_find(const sym_words *t, const char *w, size_t len)
+{
+  size_t i;
+  if (!t->n_slots) return -1;
+  for (i = word_hash(w, len) & (t->n_slots - 1); t->slot[i] >= 0; i = (i + 1) & (t->n_slots - 1)) {
+    const sym_word *x = &t->words[t->slot[i]];
+    if (x->len == len && memcmp(x->w, w, len) == 0) return t->slot[i];
+  }
+  return -1;
+}
+
+/* The next word of symptom text st that counts, folded into w (*wl bytes);
+** 0 at the end. *pos starts at 0. */
+static int next_symptom_word(const char *st, size_t *pos, char *w, size_t *wl)
+{
+  size_t start, n = strlen(st);
+  while (text_next_word(st, n, pos, &start, wl)) {
+    if (*wl < 3 || text_is_stopword(st + start, *wl)) continue;
+    text_fold(w, st + start, *wl);
+    return 1;
+  }
+  return 0;
+}
+
+/* Add the words of the n symptoms sym[] to t. 0, or -1 when out of memory. */
+static int sym_build(sym_words *t, const rules_model *m, const int *sym, size_t n)
+{
+  size_t k, i, total = 0, wl, pos;
   char w[TEXT_MAX_WORD + 1];
-  while (text_next_word(symptom, strlen(symptom), &pos, &st, &len)) {
-    size_t upos = 0, ust, ulen;
-    char u[TEXT_MAX_WORD + 1];
-    if (text_is_stopword(symptom + st, len) || len < 3) continue;
-    text_fold(w, symptom + st, len);
-    total++;
-    while (text_next_word(user, strlen(user), &upos, &ust, &ulen)) {
-      text_fold(u, user + ust, ulen);
-      if (ulen == len && memcmp(u, w, len) == 0) { hit++; break; }
+  for (k = 0; k < n; k++)
+    for (pos = 0; next_symptom_word(m->s[sym[k]].text, &pos, w, &wl);) total++;
+  if (!total) return 0;
+  for (t->n_slots = 16; t->n_slots < 2 * total; t->n_slots *= 2) {}
+  t->slot = ts_malloc(t->n_slots * sizeof *t->slot);
+  t->words = ts_malloc(total * sizeof *t->words);
+  if (!t->slot || !t->words) return -1;
+  for (i = 0; i < t->n_slots; i++) t->slot[i] = -1;
+  for (k = 0; k < n; k++)
+    for (pos = 0; next_symptom_word(m->s[sym[k]].text, &pos, w, &wl);) {
+      size_t h;
+      if (sym_find(t, w, wl) >= 0) continue;
+      for (h = word_hash(w, wl) & (t->n_slots - 1); t->slot[h] >= 0; h = (h + 1) & (t->n_slots - 1)) {}
+      memcpy(t->words[t->n].w, w, wl + 1);
+      t->words[t->n].len = wl;
+      t->words[t->n].seen = 0;
+      t->slot[h] = (int)t->n++;
     }
+  return 0;
+}
+
+/* Mark the table's words that `user` uses: one pass over it. */
+static void sym_mark(sym_words *t, const char *user)
+{
+  size_t pos = 0, st, len, n = strlen(user);
+  char u[TEXT_MAX_WORD + 1];
+  if (!t->n) return;
+  while (text_next_word(user, n, &pos, &st, &len)) {
+    int i;
+    if (len < 3) continue;
+    text_fold(u, user + st, len);
+    if ((i = sym_find(t, u, len)) >= 0) t->words[i].seen = 1;
+  }
+}
+
+static int sym_matches(const sym_words *t, const char *symptom)
+{
+  size_t total = 0, hit = 0, wl, pos = 0;
+  char w[TEXT_MAX_WORD + 1];
+  while (next_symptom_word(symptom, &pos, w, &wl)) {
+    int i = sym_find(t, w, wl);
+    total++;
+    if (i >= 0 && t->words[i].seen) hit++;
   }
   return total > 0 && hit * 10 >= total * 6;
 }
 
-TSHOOT_API int tshoot_session_describe(tshoot_session *s, const char *text, size_t len)
+static void sym_free(sym_words *t)
 {
-  tshoot_results *r = NULL;
-  tshoot_search_options so = TSHOOT_SEARCH_OPTIONS_INIT;
-  size_t i, k, j, n;
-  double top = 0;
-  int rc;
+  ts_free(t->words);
+  ts_free(t->slot);
+}
 
-  TS_CHECK_ARG(s && (text || !len));
-  ts_free(s->text);
-  s->text = NULL;
-  set_candidates_all(s);
-  s->dirty = 1;
-  if (!text || !len) return TSHOOT_OK;
-  s->text = ts_strndup(text, len);
-  if (!s->text) return ts_error_oom();
-  so.limit = 10;
-  so.flags = TSHOOT_SEARCH_ANY_WORD;   /* a description touches several articles */
-  rc = tshoot_search(&r, s->kb, text, len, &so);
-  if (rc != TSHOOT_OK) return rc;
-  n = tshoot_results_count(r);
-  if (n == 0) {
-    /* nothing matched: the text says nothing, every cause stays */
-    tshoot_results_free(r);
-    ts_free(s->text);
-    s->text = NULL;
-    return TSHOOT_OK;
-  }
+/* ===== describing the problem ===== */
+
+/* Candidates from the articles the search found, and the symptoms of theirs
+** that the text matches. *sym (n_sym of cap_sym) is scratch. */
+static int describe_results(tshoot_session *s, tshoot_results *r, int **sym, size_t *n_sym, size_t *cap_sym)
+{
+  size_t i, k, j, n = tshoot_results_count(r);
+  double top = tshoot_results_get(r, 0)->score;
+  sym_words t;
+  int rc = TSHOOT_OK;
   for (i = 0; i < s->m->nc; i++) s->cand_pos[i] = -1;
   s->n_cand = 0;
-  top = tshoot_results_get(r, 0)->score;
   for (k = 0; k < n; k++) {
     const tshoot_result *res = tshoot_results_get(r, k);
     int a = rules_article(s->m, res->article);
@@ -959,16 +1028,66 @@ TSHOOT_API int tshoot_session_describe(tshoot_session *s, const char *text, size
     /* symptoms with a cause list whose words the user used are evidence too */
     for (j = 0; j < s->m->a[a].n_symptoms; j++) {
       int si = (int)(s->m->a[a].first_symptom + j);
-      if (s->m->s[si].causes && symptom_matches(s->m->s[si].text, s->text)) {
-        size_t x;
-        for (x = 0; x < s->n_symptoms; x++) if (s->symptoms[x] == si) break;
-        if (x == s->n_symptoms &&
-            ts_grow((void **)&s->symptoms, &s->cap_symptoms, s->n_symptoms + 1, sizeof *s->symptoms) == 0)
-          s->symptoms[s->n_symptoms++] = si;
-      }
+      if (!s->m->s[si].causes) continue;
+      if (ts_grow((void **)sym, cap_sym, *n_sym + 1, sizeof **sym) < 0) return ts_error_oom();
+      (*sym)[(*n_sym)++] = si;
     }
   }
+  memset(&t, 0, sizeof t);
+  if (sym_build(&t, s->m, *sym, *n_sym) < 0) { sym_free(&t); return ts_error_oom(); }
+  sym_mark(&t, s->text);
+  for (k = 0; k < *n_sym && rc == TSHOOT_OK; k++) {
+    int si = (*sym)[k];
+    size_t x;
+    if (!sym_matches(&t, s->m->s[si].text)) continue;
+    for (x = 0; x < s->n_symptoms; x++) if (s->symptoms[x] == si) break;
+    if (x < s->n_symptoms) continue;
+    if (ts_grow((void **)&s->symptoms, &s->cap_symptoms, s->n_symptoms + 1, sizeof *s->symptoms) < 0)
+      rc = ts_error_oom();
+    else
+      s->symptoms[s->n_symptoms++] = si;
+  }
+  sym_free(&t);
+  return rc;
+}
+
+TSHOOT_API int tshoot_session_describe(tshoot_session *s, const char *text, size_t len)
+{
+  tshoot_results *r = NULL;
+  tshoot_search_options so = TSHOOT_SEARCH_OPTIONS_INIT;
+  int *sym = NULL;
+  size_t n_sym = 0, cap_sym = 0, n_symptoms;
+  int rc;
+
+  TS_CHECK_ARG(s && (text || !len));
+  ts_free(s->text);
+  s->text = NULL;
+  set_candidates_all(s);
+  s->dirty = 1;
+  if (!text || !len) return TSHOOT_OK;
+  n_symptoms = s->n_symptoms;
+  s->text = ts_strndup(text, len);
+  if (!s->text) return ts_error_oom();
+  so.limit = 10;
+  so.flags = TSHOOT_SEARCH_ANY_WORD;   /* a description touches several articles */
+  rc = tshoot_search(&r, s->kb, text, len, &so);
+  if (rc == TSHOOT_OK && tshoot_results_count(r) > 0) {
+    rc = describe_results(s, r, &sym, &n_sym, &cap_sym);
+  } else if (rc == TSHOOT_OK) {
+    /* nothing matched: the text says nothing, every cause stays */
+    ts_free(s->text);
+    s->text = NULL;
+  }
   tshoot_results_free(r);
+  ts_free(sym);
+  if (rc != TSHOOT_OK) {
+    /* a failed describe leaves no description, and no symptom from it */
+    ts_free(s->text);
+    s->text = NULL;
+    s->n_symptoms = n_symptoms;
+    set_candidates_all(s);
+    return rc;
+  }
   if (s->n_cand == 0) set_candidates_all(s);
   return TSHOOT_OK;
 }

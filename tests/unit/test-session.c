@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 static char tmpdir[256];
@@ -602,6 +603,84 @@ out:
   tshoot_kb_close(rk);
 }
 
+static double now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* n bytes of a pasted log that names the DNS error, with many distinct words. */
+static char *long_text(size_t n)
+{
+  char *p = malloc(n + 1);
+  size_t k = 0, i = 0;
+  if (!p) return NULL;
+  while (k < n) {
+    char w[96];
+    int m = i % 7 == 0 ? snprintf(w, sizeof w, "ERR_NAME_NOT_RESOLVED server DNS address could not be found ")
+                       : snprintf(w, sizeof w, "line%zu word%zux ", i, i * 7919);
+    size_t c = (size_t)m < n - k ? (size_t)m : n - k;
+    memcpy(p + k, w, c);
+    k += c;
+    i++;
+  }
+  p[n] = '\0';
+  return p;
+}
+
+/* Time describe on n bytes; the DNS symptom must be found. */
+static double describe_ms(size_t n)
+{
+  tshoot_session *s = NULL;
+  char *text = long_text(n);
+  double t0, t1;
+  CHECK(text != NULL);
+  CHECK_INT(tshoot_session_new(&s, kb, NULL), TSHOOT_OK);
+  if (!s || !text) { free(text); tshoot_session_free(s); return 0; }
+  t0 = now_ms();
+  CHECK_INT(tshoot_session_describe(s, text, n), TSHOOT_OK);
+  t1 = now_ms();
+  {
+    const tshoot_cause_rank *r;
+    size_t k;
+    CHECK_INT(tshoot_session_causes(&r, &k, s), TSHOOT_OK);
+    CHECK_STR(r[0].cause, "dns-broken");   /* the error's symptom counted */
+  }
+  free(text);
+  tshoot_session_free(s);
+  return t1 - t0;
+}
+
+static void test_session__long_description_is_linear(void)
+{
+  double small = describe_ms(64 << 10), big = describe_ms(1 << 20);
+  printf("  describe: 64 KiB in %.1f ms, 1 MiB in %.1f ms\n", small, big);
+  /* quadratic, 1 MiB took minutes; linear, well under 100 ms in a release
+  ** build. The bound leaves room for sanitizers and a busy machine. */
+  CHECK(big < 5000);
+  {
+    /* a saved session carrying nearly 1 MiB of text loads as fast */
+    tshoot_session *s = NULL, *r = NULL;
+    size_t n = (1 << 20) - 4096;
+    char *text = long_text(n), *json = NULL;
+    double t0, t1;
+    CHECK_INT(tshoot_session_new(&s, kb, NULL), TSHOOT_OK);
+    if (s && text) CHECK_INT(tshoot_session_describe(s, text, n), TSHOOT_OK);
+    if (s) CHECK_INT(tshoot_session_save(&json, s), TSHOOT_OK);
+    t0 = now_ms();
+    if (json) CHECK_INT(tshoot_session_load(&r, kb, json, strlen(json), NULL), TSHOOT_OK);
+    t1 = now_ms();
+    printf("  load: %zu bytes in %.1f ms\n", json ? strlen(json) : 0, t1 - t0);
+    CHECK(t1 - t0 < 5000);
+    CHECK(r != NULL && strlen(tshoot_session_text(r)) == n);
+    free(text);
+    tshoot_free(json);
+    tshoot_session_free(s);
+    tshoot_session_free(r);
+  }
+}
+
 /* Copy tmpl into buf with "%s" replaced by digest and "%.0s" dropped. */
 static void fill(char *buf, size_t n, const char *tmpl, const char *digest)
 {
@@ -745,6 +824,7 @@ int main(void)
   RUN(test_session__contradictions_stay_finite);
   RUN(test_session__empty_kb_concludes_none);
   RUN(test_session__text_narrows_and_symptoms_count);
+  RUN(test_session__long_description_is_linear);
   RUN(test_session__fix_reports_are_evidence);
   RUN(test_session__explanations);
   RUN(test_session__save_and_restore);
