@@ -840,6 +840,7 @@ TSHOOT_API int tshoot_session_new(tshoot_session **out, tshoot_kb *kb, const tsh
   if (!s) return ts_error_oom();
   s->kb = kb;
   s->m = m;
+  kb_ref(kb);                      /* before anything can fail: the free unrefs */
   s->conclude_at = opts && opts->conclude_at > 0 ? opts->conclude_at : DEFAULT_CONCLUDE;
   s->noise = opts && opts->noise > 0 ? opts->noise : DEFAULT_NOISE;
   s->flags = opts ? opts->flags : 0;
@@ -860,7 +861,6 @@ TSHOOT_API int tshoot_session_new(tshoot_session **out, tshoot_kb *kb, const tsh
   for (i = 0; i < m->nq; i++) s->ans_of_q[i] = -1;
   set_candidates_all(s);
   s->dirty = 1;
-  kb_ref(kb);
   *out = s;
   return TSHOOT_OK;
 }

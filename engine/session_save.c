@@ -14,48 +14,68 @@
 #define MAX_SAVED_JSON (1024 * 1024)
 #define MAX_JSON_DEPTH 16
 
+/* The session as a JSON object, or NULL when out of memory. Every set and
+** append is checked: a key dropped for want of memory must not make a
+** smaller, valid-looking save. */
+static json_t *session_json(const tshoot_session *s)
+{
+  json_t *root = json_object(), *arr;
+  size_t k;
+  int bad = root ? 0 : -1;
+  bad |= json_object_set_new(root, "tshoot_session", json_integer(SESSION_FORMAT));
+  bad |= json_object_set_new(root, "kb", json_string(s->m->digest));
+  bad |= json_object_set_new(root, "conclude_at", json_real(s->conclude_at));
+  bad |= json_object_set_new(root, "noise", json_real(s->noise));
+  bad |= json_object_set_new(root, "flags", json_integer((json_int_t)s->flags));
+  bad |= json_object_set_new(root, "text", s->text ? json_string(s->text) : json_null());
+  arr = json_array();
+  for (k = 0; k < s->n_symptoms && arr; k++)
+    bad |= json_array_append_new(arr, json_string(s->m->s[s->symptoms[k]].id));
+  bad |= json_object_set_new(root, "symptoms", arr);
+  arr = json_array();
+  for (k = 0; k < s->n_answers && arr; k++) {
+    json_t *a = json_object();
+    bad |= json_object_set_new(a, "question", json_string(s->m->q[s->answers[k].q].id));
+    bad |= json_object_set_new(a, "answer", s->answers[k].value ? json_string(s->answers[k].value) : json_null());
+    if (s->answers[k].by_probe) bad |= json_object_set_new(a, "source", json_string("probe"));
+    bad |= json_array_append_new(arr, a);
+  }
+  bad |= json_object_set_new(root, "answers", arr);
+  arr = json_array();
+  for (k = 0; k < s->n_fixes && arr; k++) {
+    json_t *a = json_object();
+    bad |= json_object_set_new(a, "fix", json_string(s->m->x[s->fixes[k].fix].id));
+    bad |= json_object_set_new(a, "worked", json_boolean(s->fixes[k].worked));
+    bad |= json_array_append_new(arr, a);
+  }
+  bad |= json_object_set_new(root, "fixes", arr);
+  if (bad) {
+    json_decref(root);
+    return NULL;
+  }
+  return root;
+}
+
 TSHOOT_API int tshoot_session_save(char **out, const tshoot_session *s)
 {
-  json_t *root, *arr;
-  size_t k;
-  char *dump, *copy;
+  json_t *root;
+  size_t n;
+  char *text;
+  const size_t flags = JSON_COMPACT | JSON_ENSURE_ASCII;
   TS_CHECK_ARG(out && s);
   *out = NULL;
-  root = json_object();
-  if (!root) return ts_error_oom();
-  json_object_set_new(root, "tshoot_session", json_integer(SESSION_FORMAT));
-  json_object_set_new(root, "kb", json_string(s->m->digest));
-  json_object_set_new(root, "conclude_at", json_real(s->conclude_at));
-  json_object_set_new(root, "noise", json_real(s->noise));
-  json_object_set_new(root, "flags", json_integer((json_int_t)s->flags));
-  json_object_set_new(root, "text", s->text ? json_string(s->text) : json_null());
-  arr = json_array();
-  for (k = 0; k < s->n_symptoms; k++) json_array_append_new(arr, json_string(s->m->s[s->symptoms[k]].id));
-  json_object_set_new(root, "symptoms", arr);
-  arr = json_array();
-  for (k = 0; k < s->n_answers; k++) {
-    json_t *a = json_object();
-    json_object_set_new(a, "question", json_string(s->m->q[s->answers[k].q].id));
-    json_object_set_new(a, "answer", s->answers[k].value ? json_string(s->answers[k].value) : json_null());
-    if (s->answers[k].by_probe) json_object_set_new(a, "source", json_string("probe"));
-    json_array_append_new(arr, a);
+  if (!(root = session_json(s))) return ts_error_oom();
+  /* dumped into our own buffer: nothing the caller frees comes from jansson */
+  n = json_dumpb(root, NULL, 0, flags);
+  text = n ? ts_malloc(n + 1) : NULL;
+  if (!text || json_dumpb(root, text, n, flags) != n) {
+    json_decref(root);
+    ts_free(text);
+    return ts_error_oom();
   }
-  json_object_set_new(root, "answers", arr);
-  arr = json_array();
-  for (k = 0; k < s->n_fixes; k++) {
-    json_t *a = json_object();
-    json_object_set_new(a, "fix", json_string(s->m->x[s->fixes[k].fix].id));
-    json_object_set_new(a, "worked", json_boolean(s->fixes[k].worked));
-    json_array_append_new(arr, a);
-  }
-  json_object_set_new(root, "fixes", arr);
-  dump = json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII);
   json_decref(root);
-  if (!dump) return ts_error_oom();
-  copy = ts_strdup(dump);
-  free(dump);
-  if (!copy) return ts_error_oom();
-  *out = copy;
+  text[n] = '\0';
+  *out = text;
   return TSHOOT_OK;
 }
 
@@ -133,6 +153,7 @@ TSHOOT_API int tshoot_session_load(tshoot_session **out, tshoot_kb *kb, const ch
   if (len > MAX_SAVED_JSON) return bad_json("saved session refused: %s", "larger than 1 MiB");
   if (json_too_deep(json, len)) return bad_json("saved session refused: %s", "nested deeper than 16");
   root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+  if (!root && json_error_code(&jerr) == json_error_out_of_memory) return ts_error_oom();
   if (!root) {
     char msg[300];
     snprintf(msg, sizeof msg, "not valid JSON at line %d column %d: %.150s", jerr.line, jerr.column, jerr.text);
@@ -236,12 +257,13 @@ TSHOOT_API int tshoot_session_load(tshoot_session **out, tshoot_kb *kb, const ch
       rc = a ? tshoot_session_answer(s, q, a) : tshoot_session_unknown(s, q);
       if (rc == TSHOOT_OK && src && strcmp(json_string_value(src), "probe") == 0)
         s->answers[s->ans_of_q[rules_question(m, q)]].by_probe = 1;
-      if (rc != TSHOOT_OK) {
+      if (rc != TSHOOT_OK && rc != TSHOOT_ENOMEM) {
         char msg[700];
         snprintf(msg, sizeof msg, "%.600s", tshoot_error_last()->message);
         rc = bad_json("saved session refused: %s", msg);
         goto fail;
       }
+      if (rc != TSHOOT_OK) goto fail;
       rc = TSHOOT_EINVALID;
     }
   }
