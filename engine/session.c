@@ -810,7 +810,7 @@ static int set_candidates_all(tshoot_session *s)
 
 /* The bounds of the options, decided here for every front-end (written so
 ** that NaN fails them too). */
-static int check_bounds(const tshoot_session_options *o)
+int session_check_bounds(const tshoot_session_options *o)
 {
   if (!o) return TSHOOT_OK;
   if (!(o->conclude_at >= 0 && o->conclude_at <= 1))
@@ -833,7 +833,9 @@ TSHOOT_API int tshoot_session_new(tshoot_session **out, tshoot_kb *kb, const tsh
   *out = NULL;
   TS_CHECK_ARG(kb);
   TS_CHECK_OPTIONS(opts, TSHOOT_SESSION_OPTIONS_VERSION);
-  if ((rc = check_bounds(opts)) != TSHOOT_OK) return rc;
+  if ((rc = session_check_bounds(opts)) != TSHOOT_OK) return rc;
+  if (opts && opts->version >= 2 && (!opts->key != !opts->key_len))
+    return ts_error(TSHOOT_EINVALID, "a session key needs both key and key_len (key_len is %zu)", opts->key_len);
   rc = rules_get(&m, kb);
   if (rc != TSHOOT_OK) return rc;
   s = ts_calloc(1, sizeof *s);
@@ -844,6 +846,15 @@ TSHOOT_API int tshoot_session_new(tshoot_session **out, tshoot_kb *kb, const tsh
   s->conclude_at = opts && opts->conclude_at > 0 ? opts->conclude_at : DEFAULT_CONCLUDE;
   s->noise = opts && opts->noise > 0 ? opts->noise : DEFAULT_NOISE;
   s->flags = opts ? opts->flags : 0;
+  if (opts && opts->version >= 2 && opts->key) {
+    s->key = ts_malloc(opts->key_len);
+    if (!s->key) {
+      tshoot_session_free(s);
+      return ts_error_oom();
+    }
+    memcpy(s->key, opts->key, opts->key_len);
+    s->key_len = opts->key_len;
+  }
   s->hyp_q = -1;
   s->gen = 1;
   s->ans_of_q = ts_malloc((m->nq + 1) * sizeof *s->ans_of_q);
@@ -889,6 +900,8 @@ TSHOOT_API void tshoot_session_free(tshoot_session *s)
   ts_free(s->probe_info);
   ts_free(s->probe_tried);
   if (s->m) kb_unref(s->kb);
+  if (s->key) memset(s->key, 0, s->key_len);
+  ts_free(s->key);
   ts_free(s);
 }
 

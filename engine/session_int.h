@@ -31,6 +31,8 @@ struct tshoot_session {
   const rules_model *m;
   double conclude_at, noise;
   unsigned int flags;
+  unsigned char *key;              /* signs saved sessions (a copy), or NULL */
+  size_t key_len;
 
   /* evidence: this is what is saved */
   char *text;
@@ -117,5 +119,14 @@ size_t session_best_candidate(const tshoot_session *s, double *p);
 int session_find_question(tshoot_session *s, const char *id);
 /* qsort order of tshoot_cause_rank: most likely first, then by id. */
 int session_cmp_rank(const void *a, const void *b);
+/* TSHOOT_OK, or TSHOOT_EINVALID naming the option out of its bounds (the one
+** rule for options given and options loaded). */
+int session_check_bounds(const tshoot_session_options *o);
+
+/* ===== signing (session_save.c) ===== */
+
+/* HMAC-SHA-256 (RFC 2104) under key of the concatenation of a and b. */
+void session_hmac_sha256(const unsigned char *key, size_t key_len, const void *a, size_t na, const void *b,
+                         size_t nb, unsigned char out[32]);
 
 #endif /* TSHOOT_SESSION_INT_H */

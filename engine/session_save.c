@@ -13,6 +13,66 @@
 #define SESSION_FORMAT 1
 #define MAX_SAVED_JSON (1024 * 1024)
 #define MAX_JSON_DEPTH 16
+#define MAC_KEY "\"mac\":\""      /* the signature member, always last: ,"mac":"<64 hex>"} */
+#define MAC_HEX 64
+
+/* ===== signing: HMAC-SHA-256 (RFC 2104) ===== */
+
+void session_hmac_sha256(const unsigned char *key, size_t key_len, const void *a, size_t na, const void *b,
+                        size_t nb, unsigned char out[32])
+{
+  unsigned char k[64], pad[64], inner[32];
+  ts_sha256 c;
+  size_t i;
+  memset(k, 0, sizeof k);
+  if (key_len > sizeof k) {   /* a long key is hashed first */
+    ts_sha256_init(&c);
+    ts_sha256_update(&c, key, key_len);
+    ts_sha256_final(&c, k);
+  } else {
+    memcpy(k, key, key_len);
+  }
+  for (i = 0; i < 64; i++) pad[i] = k[i] ^ 0x36;
+  ts_sha256_init(&c);
+  ts_sha256_update(&c, pad, 64);
+  ts_sha256_update(&c, a, na);
+  ts_sha256_update(&c, b, nb);
+  ts_sha256_final(&c, inner);
+  for (i = 0; i < 64; i++) pad[i] = k[i] ^ 0x5c;
+  ts_sha256_init(&c);
+  ts_sha256_update(&c, pad, 64);
+  ts_sha256_update(&c, inner, 32);
+  ts_sha256_final(&c, out);
+  memset(k, 0, sizeof k);
+  memset(pad, 0, sizeof pad);
+}
+
+/* Check the MAC of a signed session: json must end with ,"mac":"<hex>"}
+** (trailing white space aside), and the MAC is over the bytes before the
+** comma followed by the closing brace, that is, the session saved unsigned. */
+static int verify_mac(const tshoot_session_options *opts, const char *json, size_t len)
+{
+  static const char tail[] = "," MAC_KEY;
+  const size_t nt = sizeof tail - 1;
+  unsigned char want[32];
+  char hex[2 * 32 + 1];
+  size_t i, start;
+  unsigned diff = 0;
+  while (len > 0 && (json[len - 1] == ' ' || json[len - 1] == '\n' || json[len - 1] == '\r' || json[len - 1] == '\t'))
+    len--;
+  if (len < nt + MAC_HEX + 2 || memcmp(json + len - 2, "\"}", 2) != 0 ||
+      memcmp(json + len - 2 - MAC_HEX - nt, tail, nt) != 0)
+    return ts_error(TSHOOT_EINVALID, "saved session refused: it is not signed (no \"mac\" at its end), and "
+                    "this session key accepts only signed sessions");
+  start = len - 2 - MAC_HEX;
+  session_hmac_sha256(opts->key, opts->key_len, json, start - nt, "}", 1, want);
+  ts_hex(want, 32, hex);
+  for (i = 0; i < MAC_HEX; i++) diff |= (unsigned)(hex[i] ^ json[start + i]);   /* constant time */
+  if (diff)
+    return ts_error(TSHOOT_EINVALID, "saved session refused: its MAC does not match (the session was changed, "
+                    "or signed with another key)");
+  return TSHOOT_OK;
+}
 
 /* The session as a JSON object, or NULL when out of memory. Every set and
 ** append is checked: a key dropped for want of memory must not make a
@@ -75,6 +135,23 @@ TSHOOT_API int tshoot_session_save(char **out, const tshoot_session *s)
   }
   json_decref(root);
   text[n] = '\0';
+  if (s->key) {
+    /* sign: ...} becomes ...,"mac":"<hex>"} */
+    unsigned char mac[32];
+    char *signed_text = ts_realloc(text, n + 1 + sizeof MAC_KEY - 1 + MAC_HEX + 3);
+    if (!signed_text) {
+      ts_free(text);
+      return ts_error_oom();
+    }
+    text = signed_text;
+    session_hmac_sha256(s->key, s->key_len, text, n, "", 0, mac);
+    n--;   /* over the closing brace */
+    memcpy(text + n, "," MAC_KEY, sizeof MAC_KEY);
+    n += sizeof MAC_KEY;
+    ts_hex(mac, 32, text + n);
+    n += MAC_HEX;
+    memcpy(text + n, "\"}", 3);
+  }
   *out = text;
   return TSHOOT_OK;
 }
@@ -135,7 +212,7 @@ TSHOOT_API int tshoot_session_load(tshoot_session **out, tshoot_kb *kb, const ch
                                    const tshoot_session_options *opts)
 {
   static const char *const top_keys[] = { "tshoot_session", "kb", "conclude_at", "noise", "flags",
-                                          "text", "symptoms", "answers", "fixes" };
+                                          "text", "symptoms", "answers", "fixes", "mac" };
   static const char *const answer_keys[] = { "question", "answer", "source" };
   static const char *const fix_keys[] = { "fix", "worked" };
   json_error_t jerr;
@@ -144,13 +221,20 @@ TSHOOT_API int tshoot_session_load(tshoot_session **out, tshoot_kb *kb, const ch
   tshoot_session_options o = TSHOOT_SESSION_OPTIONS_INIT;
   const rules_model *m;
   size_t k;
-  int rc;
+  unsigned char *seen = NULL;
+  int rc, trusted = 0;
 
   TS_CHECK_ARG(out);
   *out = NULL;
   TS_CHECK_ARG(kb && json);
   TS_CHECK_OPTIONS(opts, TSHOOT_SESSION_OPTIONS_VERSION);
   if (len > MAX_SAVED_JSON) return bad_json("saved session refused: %s", "larger than 1 MiB");
+  if (opts && opts->version >= 2 && opts->key) {
+    /* signed sessions only: nothing of an unsigned one is read */
+    if (!opts->key_len) return ts_error(TSHOOT_EINVALID, "a session key needs both key and key_len (key_len is 0)");
+    if ((rc = verify_mac(opts, json, len)) != TSHOOT_OK) return rc;
+    trusted = 1;
+  }
   if (json_too_deep(json, len)) return bad_json("saved session refused: %s", "nested deeper than 16");
   root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
   if (!root && json_error_code(&jerr) == json_error_out_of_memory) return ts_error_oom();
@@ -201,14 +285,22 @@ TSHOOT_API int tshoot_session_load(tshoot_session **out, tshoot_kb *kb, const ch
     }
     o.flags = (unsigned)json_integer_value(v);
   }
+  v = json_object_get(root, "mac");
+  if (v && !json_is_string(v)) { bad_json("saved session refused: %s", "'mac' must be a string"); goto fail; }
   if (opts) {
     if (opts->conclude_at != 0) o.conclude_at = opts->conclude_at;
     if (opts->noise != 0) o.noise = opts->noise;
-    if (opts->version >= 2) o.flags &= ~opts->flags_off;
+    if (opts->version >= 2) {
+      o.flags &= ~opts->flags_off;
+      o.key = opts->key;          /* the loaded session signs its saves too */
+      o.key_len = opts->key_len;
+    }
     o.flags |= opts->flags;
   }
   rc = tshoot_session_new(&s, kb, &o);
   if (rc != TSHOOT_OK) goto fail;
+  seen = ts_malloc(m->ns + m->nx + 1);   /* per symptom or fix: given already */
+  if (!seen) { rc = ts_error_oom(); goto fail; }
   rc = TSHOOT_EINVALID;
   v = json_object_get(root, "text");
   if (v && !json_is_null(v)) {
@@ -220,10 +312,14 @@ TSHOOT_API int tshoot_session_load(tshoot_session **out, tshoot_kb *kb, const ch
   arr = json_object_get(root, "symptoms");
   if (arr) {
     if (!json_is_array(arr)) { bad_json("saved session refused: %s", "'symptoms' must be an array"); goto fail; }
+    if (json_array_size(arr) > m->ns) { bad_json("saved session refused: %s", "more symptoms than the KB has"); goto fail; }
+    memset(seen, 0, m->ns + m->nx + 1);
     json_array_foreach(arr, k, v) {
       const char *id = json_str_nonul(v);
+      int si;
       if (!id) { bad_json("saved session refused: %s", "a symptom must be a string"); goto fail; }
-      if (rules_symptom(m, id) < 0) { bad_json("saved session refused: unknown symptom '%s'", id); goto fail; }
+      if ((si = rules_symptom(m, id)) < 0) { bad_json("saved session refused: unknown symptom '%s'", id); goto fail; }
+      if (seen[si]++) { bad_json("saved session refused: symptom '%s' is given twice", id); goto fail; }
       if ((rc = tshoot_session_symptom(s, id)) != TSHOOT_OK) goto fail;
       rc = TSHOOT_EINVALID;
     }
@@ -255,7 +351,8 @@ TSHOOT_API int tshoot_session_load(tshoot_session **out, tshoot_kb *kb, const ch
         bad_json("saved session refused: the source of the answer to '%s' must be \"user\" or \"probe\"", q); goto fail;
       }
       rc = a ? tshoot_session_answer(s, q, a) : tshoot_session_unknown(s, q);
-      if (rc == TSHOOT_OK && src && strcmp(json_string_value(src), "probe") == 0)
+      /* only the library says that a probe answered: believed when signed */
+      if (rc == TSHOOT_OK && trusted && src && strcmp(json_string_value(src), "probe") == 0)
         s->answers[s->ans_of_q[rules_question(m, q)]].by_probe = 1;
       if (rc != TSHOOT_OK && rc != TSHOOT_ENOMEM) {
         char msg[700];
@@ -270,25 +367,31 @@ TSHOOT_API int tshoot_session_load(tshoot_session **out, tshoot_kb *kb, const ch
   arr = json_object_get(root, "fixes");
   if (arr) {
     if (!json_is_array(arr)) { bad_json("saved session refused: %s", "'fixes' must be an array"); goto fail; }
+    if (json_array_size(arr) > m->nx) { bad_json("saved session refused: %s", "more fix reports than fixes"); goto fail; }
+    memset(seen, 0, m->ns + m->nx + 1);
     json_array_foreach(arr, k, v) {
       const char *x;
       json_t *w;
+      int xi;
       if (!json_is_object(v)) { bad_json("saved session refused: %s", "a fix report must be an object"); goto fail; }
       if ((rc = check_keys(v, fix_keys, 2, "a fix report")) != TSHOOT_OK) goto fail;
       rc = TSHOOT_EINVALID;
       x = json_str_nonul(json_object_get(v, "fix"));
       w = json_object_get(v, "worked");
       if (!x || !json_is_boolean(w)) { bad_json("saved session refused: %s", "a fix report needs 'fix' and 'worked'"); goto fail; }
-      if (rules_fix(m, x) < 0) { bad_json("saved session refused: unknown fix '%s'", x); goto fail; }
+      if ((xi = rules_fix(m, x)) < 0) { bad_json("saved session refused: unknown fix '%s'", x); goto fail; }
+      if (seen[xi]++) { bad_json("saved session refused: fix '%s' is reported twice", x); goto fail; }
       if ((rc = tshoot_session_fix_result(s, x, json_is_true(w))) != TSHOOT_OK) goto fail;
       rc = TSHOOT_EINVALID;
     }
   }
   json_decref(root);
+  ts_free(seen);
   *out = s;
   return TSHOOT_OK;
 fail:
   json_decref(root);
+  ts_free(seen);
   tshoot_session_free(s);
   return rc;
 }

@@ -426,12 +426,15 @@ typedef struct tshoot_session_options {
   /* version 2 */
   unsigned int flags_off;     /* tshoot_session_load: saved flags to turn off
                                  (before `flags` are added) */
+  const void *key;            /* signed sessions: a secret of key_len bytes (copied;
+                                 NULL: unsigned). See tshoot_session_save. */
+  size_t key_len;
 } tshoot_session_options;
 
 #define TSHOOT_SESSION_NO_FIXES      0x1u /* never propose a fix before concluding */
 #define TSHOOT_SESSION_WRITTEN_ORDER 0x2u /* ask in the order questions are written
                                              (a baseline for evaluation) */
-#define TSHOOT_SESSION_OPTIONS_INIT { TSHOOT_SESSION_OPTIONS_VERSION, 0, 0, 0, 0 }
+#define TSHOOT_SESSION_OPTIONS_INIT { TSHOOT_SESSION_OPTIONS_VERSION, 0, 0, 0, 0, NULL, 0 }
 
 typedef enum tshoot_step_kind {
   TSHOOT_STEP_ASK = 1,        /* ask `question` */
@@ -584,18 +587,34 @@ TSHOOT_API void tshoot_explanation_free(tshoot_explanation *e);
 
 /* Save the session as JSON (a string owned by the caller: tshoot_free()).
 ** Only the evidence is saved (text, symptoms, answers, fix results, options)
-** with the KB's digest; everything else is recomputed on load. */
+** with the KB's digest; everything else is recomputed on load. A session
+** with a key (tshoot_session_options.key) is signed: its last member,
+** "mac", is the HMAC-SHA-256 under the key of the bytes saved without it,
+** so a server can hand sessions to its clients and take them back.
+** @return TSHOOT_OK; TSHOOT_EINVALID (NULL argument); TSHOOT_ENOMEM.
+** Thread: one thread at a time per session. */
 TSHOOT_API int tshoot_session_save(char **out, const tshoot_session *s);
 
 /* Restore a saved session against kb. Saved sessions may come from untrusted
 ** clients: anything malformed (duplicate keys, wrong types, unknown ids,
 ** answers a question does not allow, NUL in strings, input over 1 MiB or
-** nested deeper than 16) is refused whole with the reason, and a session
-** saved against another KB build is refused. `opts` (NULL: all saved
-** values) changes the saved options field by field: see
-** tshoot_session_options.
-** @return TSHOOT_OK; TSHOOT_EINVALID (malformed, with the reason, or bad
-**   options); TSHOOT_EVERSION (another KB build or session format);
+** nested deeper than 16, a number outside its option's bounds, more
+** symptoms, answers or fixes than the KB has, one given twice) is refused
+** whole with the reason, and a session saved against another KB build is
+** refused. `opts` (NULL: all saved values) changes the saved options field
+** by field: see tshoot_session_options.
+**
+** Trust. With a key in `opts`, only a session signed with that key loads: a
+** missing "mac" or one that does not match the bytes (changed, or signed with
+** another key) is refused whole, and what the session says is the library's
+** own. Without a key, the library cannot tell who wrote it, so a claim only
+** the library makes is ignored: an answer marked as a probe's loads as the
+** person's. The rest (description, symptoms, answers, fix results and
+** options) is what any client may tell a session through this API, so it
+** loads as given; a server that keeps sessions unsigned passes its own
+** conclude_at and noise here. A "mac" is not checked without a key.
+** @return TSHOOT_OK; TSHOOT_EINVALID (malformed, unsigned or badly signed,
+**   with the reason, or bad options); TSHOOT_EVERSION (another KB build or session format);
 **   TSHOOT_ENOMEM.
 ** Thread: safe on a shared kb. */
 TSHOOT_API int tshoot_session_load(tshoot_session **out, tshoot_kb *kb, const char *json,

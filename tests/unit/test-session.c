@@ -6,6 +6,7 @@
 */
 #include "tshoot.h"
 #include "tshoot_int.h"
+#include "session_int.h"
 #include "test.h"
 
 #include <jansson.h>
@@ -537,18 +538,19 @@ static const char refuse_xml[] =
   "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
   "<kb xmlns=\"urn:tshoot:kb:1\" id=\"refuse\">\n"
   "  <question id=\"light.on\" type=\"yesno\"><prompt>Is the light on?</prompt></question>\n"
+  "  <question id=\"power.on\" type=\"yesno\" probe=\"power.lua\"><prompt>Is there power?</prompt></question>\n"
   "  <article id=\"dark\">\n"
   "    <title>The room is dark</title>\n"
   "    <symptoms><symptom>The room stays dark</symptom></symptoms>\n"
   "    <cause id=\"bulb\" prior=\"0.5\">\n"
   "      <title>The bulb is broken</title><explanation>It burnt out.</explanation>\n"
-  "      <evidence><answer question=\"light.on\" value=\"no\" p=\"0.9\"/></evidence>\n"
+  "      <evidence><answer question=\"power.on\" value=\"yes\" p=\"0.9\"/></evidence>\n"
   "      <fix id=\"new-bulb\" cost=\"1\" admin=\"yes\" script=\"new-bulb.lua\"><title>Change the bulb</title>"
   "<step>Screw in a new one.</step></fix>\n"
   "    </cause>\n"
   "    <cause id=\"fuse\" prior=\"0.5\">\n"
   "      <title>The fuse blew</title><explanation>Too much load.</explanation>\n"
-  "      <evidence><answer question=\"light.on\" value=\"no\" p=\"0.5\"/></evidence>\n"
+  "      <evidence><answer question=\"power.on\" value=\"yes\" p=\"0.2\"/></evidence>\n"
   "      <fix id=\"new-fuse\" cost=\"1\"><title>Change the fuse</title><step>Replace it.</step></fix>\n"
   "    </cause>\n"
   "  </article>\n"
@@ -682,6 +684,193 @@ static void test_session__long_description_is_linear(void)
   }
 }
 
+static void hex_of(const unsigned char *p, size_t n, char *out)
+{
+  size_t i;
+  for (i = 0; i < n; i++) sprintf(out + 2 * i, "%02x", p[i]);
+}
+
+static void test_session__hmac_known_answers(void)
+{
+  /* RFC 4231 test cases 2 and 6 (a key longer than the block) */
+  unsigned char mac[32], key[131];
+  char hex[65];
+  const char *d2 = "what do ya want for nothing?";
+  const char *d6 = "Test Using Larger Than Block-Size Key - Hash Key First";
+  session_hmac_sha256((const unsigned char *)"Jefe", 4, d2, 10, d2 + 10, strlen(d2) - 10, mac);
+  hex_of(mac, 32, hex);
+  CHECK_STR(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  memset(key, 0xaa, sizeof key);
+  session_hmac_sha256(key, sizeof key, d6, strlen(d6), "", 0, mac);
+  hex_of(mac, 32, hex);
+  CHECK_STR(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
+static int load_rc(const char *json, size_t len, const char *key)
+{
+  tshoot_session *r = NULL;
+  tshoot_session_options o = TSHOOT_SESSION_OPTIONS_INIT;
+  int rc;
+  o.key = key;
+  o.key_len = key ? strlen(key) : 0;
+  rc = tshoot_session_load(&r, kb, json, len, &o);
+  CHECK((r != NULL) == (rc == TSHOOT_OK));
+  tshoot_session_free(r);
+  return rc;
+}
+
+static void test_session__signed_sessions(void)
+{
+  tshoot_session *s = NULL, *u = NULL, *r = NULL;
+  tshoot_session_options o = TSHOOT_SESSION_OPTIONS_INIT;
+  char *signed_json = NULL, *plain = NULL, *again = NULL, *bad;
+  const char *p;
+  size_t n;
+  o.key = "server secret";
+  o.key_len = 13;
+  CHECK_INT(tshoot_session_new(&s, kb, &o), TSHOOT_OK);
+  CHECK_INT(tshoot_session_new(&u, kb, NULL), TSHOOT_OK);
+  if (!s || !u) goto out;
+  CHECK_INT(tshoot_session_answer(s, "wifi.connected", "yes"), TSHOOT_OK);
+  CHECK_INT(tshoot_session_answer(u, "wifi.connected", "yes"), TSHOOT_OK);
+  CHECK_INT(tshoot_session_save(&signed_json, s), TSHOOT_OK);
+  CHECK_INT(tshoot_session_save(&plain, u), TSHOOT_OK);
+  if (!signed_json || !plain) goto out;
+  n = strlen(signed_json);
+  /* the same content, plus the MAC as the last member */
+  CHECK(n == strlen(plain) + 8 + 64 + 1);
+  CHECK(strncmp(signed_json, plain, strlen(plain) - 1) == 0);
+  CHECK((p = strstr(signed_json, ",\"mac\":\"")) != NULL && p[8 + 64] == '"' && p[8 + 64 + 1] == '}');
+  /* loads with its key, and saves to the same bytes (it keeps the key) */
+  CHECK_INT(tshoot_session_load(&r, kb, signed_json, n, &o), TSHOOT_OK);
+  if (r) {
+    CHECK_INT(tshoot_session_save(&again, r), TSHOOT_OK);
+    CHECK_STR(again, signed_json);
+  }
+  CHECK_INT(load_rc(signed_json, n, "server secret"), TSHOOT_OK);
+  /* trailing white space is not content */
+  {
+    char *nl = malloc(n + 2);
+    memcpy(nl, signed_json, n);
+    memcpy(nl + n, "\n", 2);
+    CHECK_INT(load_rc(nl, n + 1, "server secret"), TSHOOT_OK);
+    free(nl);
+  }
+  /* one byte changed anywhere in the content: refused whole */
+  bad = malloc(n + 1);
+  memcpy(bad, signed_json, n + 1);
+  p = strstr(bad, "\"yes\"");
+  CHECK(p != NULL);
+  if (p) {
+    bad[p - bad + 1] = 'Y';             /* still a valid answer: only the MAC can tell */
+    CHECK_INT(load_rc(bad, n, "server secret"), TSHOOT_EINVALID);
+    CHECK_CONTAINS(tshoot_error_last()->message, "MAC does not match");
+    memcpy(bad, signed_json, n + 1);
+  }
+  bad[n - 3] = bad[n - 3] == '0' ? '1' : '0';   /* a byte of the MAC itself */
+  CHECK_INT(load_rc(bad, n, "server secret"), TSHOOT_EINVALID);
+  CHECK_CONTAINS(tshoot_error_last()->message, "MAC does not match");
+  free(bad);
+  /* another key */
+  CHECK_INT(load_rc(signed_json, n, "server secreT"), TSHOOT_EINVALID);
+  CHECK_CONTAINS(tshoot_error_last()->message, "MAC does not match");
+  /* no MAC: refused when a key is set */
+  CHECK_INT(load_rc(plain, strlen(plain), "server secret"), TSHOOT_EINVALID);
+  CHECK_CONTAINS(tshoot_error_last()->message, "not signed");
+  /* a MAC not at the end is no signature */
+  {
+    char forged[4096];
+    snprintf(forged, sizeof forged, "{\"mac\":\"%s\",%s", p ? "x" : "x", plain + 1);
+    CHECK_INT(load_rc(forged, strlen(forged), "server secret"), TSHOOT_EINVALID);
+    CHECK_CONTAINS(tshoot_error_last()->message, "not signed");
+  }
+  /* without a key the MAC is not checked: the session loads */
+  CHECK_INT(load_rc(signed_json, n, NULL), TSHOOT_OK);
+  {
+    /* a key needs its length; a version 1 caller has no key */
+    tshoot_session *x = NULL;
+    tshoot_session_options k0 = TSHOOT_SESSION_OPTIONS_INIT, v1 = TSHOOT_SESSION_OPTIONS_INIT;
+    k0.key = "k";
+    CHECK_INT(tshoot_session_new(&x, kb, &k0), TSHOOT_EINVALID);
+    CHECK_INT(tshoot_session_load(&x, kb, signed_json, n, &k0), TSHOOT_EINVALID);
+    CHECK(x == NULL);
+    v1.version = 1;
+    v1.key = "not read";
+    v1.key_len = 8;
+    CHECK_INT(tshoot_session_load(&x, kb, plain, strlen(plain), &v1), TSHOOT_OK);
+    tshoot_session_free(x);
+  }
+out:
+  tshoot_free(signed_json);
+  tshoot_free(plain);
+  tshoot_free(again);
+  tshoot_session_free(s);
+  tshoot_session_free(u);
+  tshoot_session_free(r);
+}
+
+static const char *source_of(tshoot_session *s, const char *q)
+{
+  const tshoot_answer_info *a;
+  size_t n, i;
+  if (tshoot_session_answers(&a, &n, s) != TSHOOT_OK) return NULL;
+  for (i = 0; i < n; i++) if (strcmp(a[i].question, q) == 0) return a[i].source;
+  return NULL;
+}
+
+static void test_session__probe_claims_need_a_signature(void)
+{
+  tshoot_kb *rk = NULL;
+  tshoot_host *h = NULL;
+  tshoot_host_ops ops;
+  tshoot_session *s = NULL, *r = NULL;
+  tshoot_session_options o = TSHOOT_SESSION_OPTIONS_INIT;
+  const tshoot_step *st;
+  char *json = NULL;
+  memset(&ops, 0, sizeof ops);
+  ops.version = TSHOOT_HOST_OPS_VERSION;
+  o.key = "k3y";
+  o.key_len = 3;
+  CHECK_INT(tshoot_kb_open(&rk, refuse_db, NULL), TSHOOT_OK);
+  CHECK_INT(tshoot_host_new(&h, &ops), TSHOOT_OK);
+  if (!rk || !h) goto out;
+  CHECK_INT(tshoot_session_new(&s, rk, &o), TSHOOT_OK);
+  if (!s) goto out;
+  CHECK_INT(tshoot_session_set_host(s, h, NULL), TSHOOT_OK);
+  CHECK_INT(tshoot_session_next(&st, s), TSHOOT_OK);        /* the probe answers power.on */
+  CHECK_STR(source_of(s, "power.on"), "probe");
+  CHECK_INT(tshoot_session_save(&json, s), TSHOOT_OK);
+  if (!json) goto out;
+  CHECK_CONTAINS(json, "\"source\":\"probe\"");
+  /* signed and checked: the library's own word */
+  CHECK_INT(tshoot_session_load(&r, rk, json, strlen(json), &o), TSHOOT_OK);
+  if (r) CHECK_STR(source_of(r, "power.on"), "probe");
+  tshoot_session_free(r);
+  r = NULL;
+  /* unchecked: the claim is ignored, the answer is the person's */
+  CHECK_INT(tshoot_session_load(&r, rk, json, strlen(json), NULL), TSHOOT_OK);
+  if (r) CHECK_STR(source_of(r, "power.on"), "user");
+  tshoot_session_free(r);
+  r = NULL;
+  {
+    /* a forged unsigned session marking its own answer as a probe's */
+    char forged[512], digest[80];
+    tshoot_kb_info info;
+    CHECK_INT(tshoot_kb_info_get(&info, kb), TSHOOT_OK);
+    snprintf(digest, sizeof digest, "%s", info.digest);
+    snprintf(forged, sizeof forged, "{\"tshoot_session\":1,\"kb\":\"%s\",\"answers\":[{\"question\":\"vpn.on\","
+             "\"answer\":\"yes\",\"source\":\"probe\"}],\"fixes\":[{\"fix\":\"vpn-off\",\"worked\":false}]}", digest);
+    CHECK_INT(tshoot_session_load(&r, kb, forged, strlen(forged), NULL), TSHOOT_OK);
+    if (r) CHECK_STR(source_of(r, "vpn.on"), "user");
+  }
+out:
+  tshoot_free(json);
+  tshoot_session_free(s);
+  tshoot_session_free(r);
+  tshoot_host_free(h);
+  tshoot_kb_close(rk);
+}
+
 /* Copy tmpl into buf with "%s" replaced by digest and "%.0s" dropped. */
 static void fill(char *buf, size_t n, const char *tmpl, const char *digest)
 {
@@ -719,6 +908,16 @@ static void test_session__forged_saves_are_refused_whole(void)
       { "{\"tshoot_session\":1,\"kb\":\"%s\",\"fixes\":[{\"fix\":\"nope\",\"worked\":true}]}", TSHOOT_EINVALID, "unknown fix" },
       { "{\"tshoot_session\":1,\"kb\":\"%s\",\"symptoms\":[\"nope\"]}", TSHOOT_EINVALID, "unknown symptom" },
       { "{\"tshoot_session\":1,\"kb\":\"%s\",\"noise\":\"high\"}", TSHOOT_EINVALID, "noise" },
+      { "{\"tshoot_session\":1,\"kb\":\"%s\",\"noise\":0.5}", TSHOOT_EINVALID, "noise" },
+      { "{\"tshoot_session\":1,\"kb\":\"%s\",\"noise\":0}", TSHOOT_EINVALID, "noise" },
+      { "{\"tshoot_session\":1,\"kb\":\"%s\",\"conclude_at\":1.5}", TSHOOT_EINVALID, "conclude_at" },
+      { "{\"tshoot_session\":1,\"kb\":\"%s\",\"conclude_at\":-1e-300}", TSHOOT_EINVALID, "conclude_at" },
+      { "{\"tshoot_session\":1,\"kb\":\"%s\",\"conclude_at\":1e999}", TSHOOT_EINVALID, "" },
+      { "{\"tshoot_session\":1,\"kb\":\"%s\",\"flags\":4}", TSHOOT_EINVALID, "flags" },
+      { "{\"tshoot_session\":1,\"kb\":\"%s\",\"flags\":-1}", TSHOOT_EINVALID, "flags" },
+      { "{\"tshoot_session\":1,\"kb\":\"%s\",\"symptoms\":[\"site-not-loading#2\",\"site-not-loading#2\"]}", TSHOOT_EINVALID, "given twice" },
+      { "{\"tshoot_session\":1,\"kb\":\"%s\",\"fixes\":[{\"fix\":\"wait\",\"worked\":true},{\"fix\":\"wait\",\"worked\":false}]}", TSHOOT_EINVALID, "reported twice" },
+      { "{\"tshoot_session\":1,\"kb\":\"%s\",\"mac\":1}", TSHOOT_EINVALID, "'mac' must be a string" },
       { "{\"tshoot_session\":1,\"kb\":\"%s\"} trailing", TSHOOT_EINVALID, "not valid JSON" },
       { "{\"tshoot_session\":1,\"kb\":\"%s\",\"answers\":[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]}", TSHOOT_EINVALID, "nested" },
       { "{\"tshoot_session\":2,\"kb\":\"%s\"}", TSHOOT_EVERSION, "format" },
@@ -887,6 +1086,8 @@ int main(void)
   snprintf(src3, sizeof src3, "%s/refuse.xml", tmpdir);
   snprintf(lua, sizeof lua, "%s/new-bulb.lua", tmpdir);
   if (write_file(src3, refuse_xml) != 0 || write_file(lua, refuse_lua) != 0) return 99;
+  snprintf(lua, sizeof lua, "%s/power.lua", tmpdir);
+  if (write_file(lua, "return \"yes\"\n") != 0) return 99;
   if (tshoot_compile(NULL, &s1, 1, web_db, NULL) != TSHOOT_OK ||
       tshoot_compile(NULL, &s3, 1, refuse_db, NULL) != TSHOOT_OK ||
       tshoot_compile(NULL, &s2, 1, empty_db, NULL) != TSHOOT_OK ||
@@ -911,6 +1112,9 @@ int main(void)
   RUN(test_session__save_and_restore);
   RUN(test_session__fixes_and_text_are_readable);
   RUN(test_session__load_options_keep_saved_values);
+  RUN(test_session__hmac_known_answers);
+  RUN(test_session__signed_sessions);
+  RUN(test_session__probe_claims_need_a_signature);
   RUN(test_session__forged_saves_are_refused_whole);
   RUN(test_session__many_threads_share_one_kb);
   RUN(test_session__allocation_failures);
