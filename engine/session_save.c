@@ -208,190 +208,214 @@ static const char *json_str_nonul(json_t *v)
   return json_string_value(v);
 }
 
+#define REFUSE(what) bad_json("saved session refused: %s", what)
+
+/* The format and the KB build the session was saved against. */
+static int load_header(json_t *root, tshoot_kb *kb, const rules_model **m)
+{
+  json_t *v = json_object_get(root, "tshoot_session");
+  const char *digest;
+  int rc;
+  if (!json_is_integer(v)) return REFUSE("'tshoot_session' (the format) is missing");
+  if (json_integer_value(v) != SESSION_FORMAT)
+    return ts_error(TSHOOT_EVERSION, "saved session has format %lld; this tshoot reads %d",
+                    (long long)json_integer_value(v), SESSION_FORMAT);
+  if ((rc = rules_get(m, kb)) != TSHOOT_OK) return rc;
+  if (!(digest = json_str_nonul(json_object_get(root, "kb")))) return REFUSE("'kb' must be a string");
+  if (strcmp(digest, (*m)->digest) != 0)
+    return ts_error(TSHOOT_EVERSION, "the saved session belongs to another KB build (%.12s..., this KB is %.12s...); "
+                    "start a new session", digest, (*m)->digest);
+  v = json_object_get(root, "mac");
+  if (v && !json_is_string(v)) return REFUSE("'mac' must be a string");
+  return TSHOOT_OK;
+}
+
+/* The saved options, each within its bounds; then a nonzero field of opts
+** replaces its value. */
+static int load_options(json_t *root, const tshoot_session_options *opts, tshoot_session_options *o)
+{
+  json_t *v = json_object_get(root, "conclude_at");
+  if (v) {
+    if (!json_is_number(v) || json_number_value(v) <= 0 || json_number_value(v) > 1)
+      return REFUSE("'conclude_at' must be a number in (0, 1]");
+    o->conclude_at = json_number_value(v);
+  }
+  v = json_object_get(root, "noise");
+  if (v) {
+    if (!json_is_number(v) || json_number_value(v) <= 0 || json_number_value(v) >= 0.5)
+      return REFUSE("'noise' must be a number in (0, 0.5)");
+    o->noise = json_number_value(v);
+  }
+  v = json_object_get(root, "flags");
+  if (v) {
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 3)
+      return REFUSE("'flags' must be 0 to 3");
+    o->flags = (unsigned)json_integer_value(v);
+  }
+  if (opts) {
+    if (opts->conclude_at != 0) o->conclude_at = opts->conclude_at;
+    if (opts->noise != 0) o->noise = opts->noise;
+    if (opts->version >= 2) {
+      o->flags &= ~opts->flags_off;
+      o->key = opts->key;          /* the loaded session signs its saves too */
+      o->key_len = opts->key_len;
+    }
+    o->flags |= opts->flags;
+  }
+  return TSHOOT_OK;
+}
+
+/* seen: scratch of m->ns bytes */
+static int load_symptoms(tshoot_session *s, json_t *arr, unsigned char *seen)
+{
+  json_t *v;
+  size_t k;
+  int rc;
+  if (!arr) return TSHOOT_OK;
+  if (!json_is_array(arr)) return REFUSE("'symptoms' must be an array");
+  if (json_array_size(arr) > s->m->ns) return REFUSE("more symptoms than the KB has");
+  memset(seen, 0, s->m->ns);
+  json_array_foreach(arr, k, v) {
+    const char *id = json_str_nonul(v);
+    int si;
+    if (!id) return REFUSE("a symptom must be a string");
+    if ((si = rules_symptom(s->m, id)) < 0) return bad_json("saved session refused: unknown symptom '%s'", id);
+    if (seen[si]++) return bad_json("saved session refused: symptom '%s' is given twice", id);
+    if ((rc = tshoot_session_symptom(s, id)) != TSHOOT_OK) return rc;
+  }
+  return TSHOOT_OK;
+}
+
+/* trusted: the session is signed, so a "probe" source is the library's word */
+static int load_answers(tshoot_session *s, json_t *arr, int trusted)
+{
+  static const char *const answer_keys[] = { "question", "answer", "source" };
+  json_t *v;
+  size_t k;
+  int rc;
+  if (!arr) return TSHOOT_OK;
+  if (!json_is_array(arr)) return REFUSE("'answers' must be an array");
+  if (json_array_size(arr) > s->m->nq) return REFUSE("more answers than questions");
+  json_array_foreach(arr, k, v) {
+    const char *q, *a = NULL;
+    json_t *av, *src;
+    int qi;
+    if (!json_is_object(v)) return REFUSE("an answer must be an object");
+    if ((rc = check_keys(v, answer_keys, TS_ARRAY_LEN(answer_keys), "an answer")) != TSHOOT_OK) return rc;
+    q = json_str_nonul(json_object_get(v, "question"));
+    av = json_object_get(v, "answer");
+    if (!q) return REFUSE("an answer needs a 'question' string");
+    if ((qi = rules_question(s->m, q)) < 0) return bad_json("saved session refused: unknown question '%s'", q);
+    if (s->ans_of_q[qi] >= 0) return bad_json("saved session refused: question '%s' is answered twice", q);
+    if (!av || (!json_is_null(av) && !json_str_nonul(av)))
+      return bad_json("saved session refused: the answer to '%s' must be a string or null", q);
+    if (!json_is_null(av)) a = json_string_value(av);
+    src = json_object_get(v, "source");
+    if (src && (!json_str_nonul(src) || (strcmp(json_string_value(src), "probe") != 0 &&
+                                         strcmp(json_string_value(src), "user") != 0)))
+      return bad_json("saved session refused: the source of the answer to '%s' must be \"user\" or \"probe\"", q);
+    rc = a ? tshoot_session_answer(s, q, a) : tshoot_session_unknown(s, q);
+    if (rc == TSHOOT_ENOMEM) return rc;
+    if (rc != TSHOOT_OK) {
+      char msg[700];
+      snprintf(msg, sizeof msg, "%.600s", tshoot_error_last()->message);
+      return REFUSE(msg);
+    }
+    /* only the library says that a probe answered: believed when signed */
+    if (trusted && src && strcmp(json_string_value(src), "probe") == 0) s->answers[s->ans_of_q[qi]].by_probe = 1;
+  }
+  return TSHOOT_OK;
+}
+
+/* seen: scratch of m->nx bytes */
+static int load_fixes(tshoot_session *s, json_t *arr, unsigned char *seen)
+{
+  static const char *const fix_keys[] = { "fix", "worked" };
+  json_t *v;
+  size_t k;
+  int rc;
+  if (!arr) return TSHOOT_OK;
+  if (!json_is_array(arr)) return REFUSE("'fixes' must be an array");
+  if (json_array_size(arr) > s->m->nx) return REFUSE("more fix reports than fixes");
+  memset(seen, 0, s->m->nx);
+  json_array_foreach(arr, k, v) {
+    const char *x;
+    json_t *w;
+    int xi;
+    if (!json_is_object(v)) return REFUSE("a fix report must be an object");
+    if ((rc = check_keys(v, fix_keys, TS_ARRAY_LEN(fix_keys), "a fix report")) != TSHOOT_OK) return rc;
+    x = json_str_nonul(json_object_get(v, "fix"));
+    w = json_object_get(v, "worked");
+    if (!x || !json_is_boolean(w)) return REFUSE("a fix report needs 'fix' and 'worked'");
+    if ((xi = rules_fix(s->m, x)) < 0) return bad_json("saved session refused: unknown fix '%s'", x);
+    if (seen[xi]++) return bad_json("saved session refused: fix '%s' is reported twice", x);
+    if ((rc = tshoot_session_fix_result(s, x, json_is_true(w))) != TSHOOT_OK) return rc;
+  }
+  return TSHOOT_OK;
+}
+
+/* The evidence, in the order it was given: text, symptoms, answers, fixes. */
+static int load_evidence(tshoot_session *s, json_t *root, int trusted)
+{
+  json_t *v = json_object_get(root, "text");
+  unsigned char *seen;
+  int rc = TSHOOT_OK;
+  if (v && !json_is_null(v)) {
+    const char *t = json_str_nonul(v);
+    if (!t) return REFUSE("'text' must be a string without NUL");
+    if ((rc = tshoot_session_describe(s, t, strlen(t))) != TSHOOT_OK) return rc;
+  }
+  seen = ts_malloc(s->m->ns + s->m->nx + 1);   /* per symptom or fix: given already */
+  if (!seen) return ts_error_oom();
+  if (rc == TSHOOT_OK) rc = load_symptoms(s, json_object_get(root, "symptoms"), seen);
+  if (rc == TSHOOT_OK) rc = load_answers(s, json_object_get(root, "answers"), trusted);
+  if (rc == TSHOOT_OK) rc = load_fixes(s, json_object_get(root, "fixes"), seen);
+  ts_free(seen);
+  return rc;
+}
+
 TSHOOT_API int tshoot_session_load(tshoot_session **out, tshoot_kb *kb, const char *json, size_t len,
                                    const tshoot_session_options *opts)
 {
   static const char *const top_keys[] = { "tshoot_session", "kb", "conclude_at", "noise", "flags",
                                           "text", "symptoms", "answers", "fixes", "mac" };
-  static const char *const answer_keys[] = { "question", "answer", "source" };
-  static const char *const fix_keys[] = { "fix", "worked" };
   json_error_t jerr;
-  json_t *root = NULL, *v, *arr;
+  json_t *root;
   tshoot_session *s = NULL;
   tshoot_session_options o = TSHOOT_SESSION_OPTIONS_INIT;
   const rules_model *m;
-  size_t k;
-  unsigned char *seen = NULL;
   int rc, trusted = 0;
 
   TS_CHECK_ARG(out);
   *out = NULL;
   TS_CHECK_ARG(kb && json);
   TS_CHECK_OPTIONS(opts, TSHOOT_SESSION_OPTIONS_VERSION);
-  if (len > MAX_SAVED_JSON) return bad_json("saved session refused: %s", "larger than 1 MiB");
+  if (len > MAX_SAVED_JSON) return REFUSE("larger than 1 MiB");
   if (opts && opts->version >= 2 && opts->key) {
     /* signed sessions only: nothing of an unsigned one is read */
     if (!opts->key_len) return ts_error(TSHOOT_EINVALID, "a session key needs both key and key_len (key_len is 0)");
     if ((rc = verify_mac(opts, json, len)) != TSHOOT_OK) return rc;
     trusted = 1;
   }
-  if (json_too_deep(json, len)) return bad_json("saved session refused: %s", "nested deeper than 16");
+  if (json_too_deep(json, len)) return REFUSE("nested deeper than 16");
   root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
   if (!root && json_error_code(&jerr) == json_error_out_of_memory) return ts_error_oom();
   if (!root) {
     char msg[300];
     snprintf(msg, sizeof msg, "not valid JSON at line %d column %d: %.150s", jerr.line, jerr.column, jerr.text);
-    return bad_json("saved session refused: %s", msg);
+    return REFUSE(msg);
   }
-  rc = TSHOOT_EINVALID;
-  if (!json_is_object(root)) { bad_json("saved session refused: %s", "not a JSON object"); goto fail; }
-  if ((rc = check_keys(root, top_keys, TS_ARRAY_LEN(top_keys), "the session")) != TSHOOT_OK) goto fail;
-  rc = TSHOOT_EINVALID;
-  v = json_object_get(root, "tshoot_session");
-  if (!json_is_integer(v)) { bad_json("saved session refused: %s", "'tshoot_session' (the format) is missing"); goto fail; }
-  if (json_integer_value(v) != SESSION_FORMAT) {
-    rc = ts_error(TSHOOT_EVERSION, "saved session has format %lld; this tshoot reads %d",
-                  (long long)json_integer_value(v), SESSION_FORMAT);
-    goto fail;
-  }
-  rc = rules_get(&m, kb);
-  if (rc != TSHOOT_OK) goto fail;
-  rc = TSHOOT_EINVALID;
-  if (!json_str_nonul(json_object_get(root, "kb"))) { bad_json("saved session refused: %s", "'kb' must be a string"); goto fail; }
-  if (strcmp(json_string_value(json_object_get(root, "kb")), m->digest) != 0) {
-    rc = ts_error(TSHOOT_EVERSION, "the saved session belongs to another KB build (%.12s..., this KB is %.12s...); "
-                  "start a new session", json_string_value(json_object_get(root, "kb")), m->digest);
-    goto fail;
-  }
-  /* the saved options first; a nonzero field of opts replaces its value */
-  v = json_object_get(root, "conclude_at");
-  if (v) {
-    if (!json_is_number(v) || json_number_value(v) <= 0 || json_number_value(v) > 1) {
-      bad_json("saved session refused: %s", "'conclude_at' must be a number in (0, 1]"); goto fail;
-    }
-    o.conclude_at = json_number_value(v);
-  }
-  v = json_object_get(root, "noise");
-  if (v) {
-    if (!json_is_number(v) || json_number_value(v) <= 0 || json_number_value(v) >= 0.5) {
-      bad_json("saved session refused: %s", "'noise' must be a number in (0, 0.5)"); goto fail;
-    }
-    o.noise = json_number_value(v);
-  }
-  v = json_object_get(root, "flags");
-  if (v) {
-    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 3) {
-      bad_json("saved session refused: %s", "'flags' must be 0 to 3"); goto fail;
-    }
-    o.flags = (unsigned)json_integer_value(v);
-  }
-  v = json_object_get(root, "mac");
-  if (v && !json_is_string(v)) { bad_json("saved session refused: %s", "'mac' must be a string"); goto fail; }
-  if (opts) {
-    if (opts->conclude_at != 0) o.conclude_at = opts->conclude_at;
-    if (opts->noise != 0) o.noise = opts->noise;
-    if (opts->version >= 2) {
-      o.flags &= ~opts->flags_off;
-      o.key = opts->key;          /* the loaded session signs its saves too */
-      o.key_len = opts->key_len;
-    }
-    o.flags |= opts->flags;
-  }
-  rc = tshoot_session_new(&s, kb, &o);
-  if (rc != TSHOOT_OK) goto fail;
-  seen = ts_malloc(m->ns + m->nx + 1);   /* per symptom or fix: given already */
-  if (!seen) { rc = ts_error_oom(); goto fail; }
-  rc = TSHOOT_EINVALID;
-  v = json_object_get(root, "text");
-  if (v && !json_is_null(v)) {
-    const char *t = json_str_nonul(v);
-    if (!t) { bad_json("saved session refused: %s", "'text' must be a string without NUL"); goto fail; }
-    if ((rc = tshoot_session_describe(s, t, strlen(t))) != TSHOOT_OK) goto fail;
-    rc = TSHOOT_EINVALID;
-  }
-  arr = json_object_get(root, "symptoms");
-  if (arr) {
-    if (!json_is_array(arr)) { bad_json("saved session refused: %s", "'symptoms' must be an array"); goto fail; }
-    if (json_array_size(arr) > m->ns) { bad_json("saved session refused: %s", "more symptoms than the KB has"); goto fail; }
-    memset(seen, 0, m->ns + m->nx + 1);
-    json_array_foreach(arr, k, v) {
-      const char *id = json_str_nonul(v);
-      int si;
-      if (!id) { bad_json("saved session refused: %s", "a symptom must be a string"); goto fail; }
-      if ((si = rules_symptom(m, id)) < 0) { bad_json("saved session refused: unknown symptom '%s'", id); goto fail; }
-      if (seen[si]++) { bad_json("saved session refused: symptom '%s' is given twice", id); goto fail; }
-      if ((rc = tshoot_session_symptom(s, id)) != TSHOOT_OK) goto fail;
-      rc = TSHOOT_EINVALID;
-    }
-  }
-  arr = json_object_get(root, "answers");
-  if (arr) {
-    if (!json_is_array(arr)) { bad_json("saved session refused: %s", "'answers' must be an array"); goto fail; }
-    if (json_array_size(arr) > m->nq) { bad_json("saved session refused: %s", "more answers than questions"); goto fail; }
-    json_array_foreach(arr, k, v) {
-      const char *q, *a = NULL;
-      json_t *av, *src;
-      if (!json_is_object(v)) { bad_json("saved session refused: %s", "an answer must be an object"); goto fail; }
-      if ((rc = check_keys(v, answer_keys, 3, "an answer")) != TSHOOT_OK) goto fail;
-      rc = TSHOOT_EINVALID;
-      q = json_str_nonul(json_object_get(v, "question"));
-      av = json_object_get(v, "answer");
-      if (!q) { bad_json("saved session refused: %s", "an answer needs a 'question' string"); goto fail; }
-      if (rules_question(m, q) < 0) { bad_json("saved session refused: unknown question '%s'", q); goto fail; }
-      if (s->ans_of_q[rules_question(m, q)] >= 0) {
-        bad_json("saved session refused: question '%s' is answered twice", q); goto fail;
-      }
-      if (!av || (!json_is_null(av) && !json_str_nonul(av))) {
-        bad_json("saved session refused: the answer to '%s' must be a string or null", q); goto fail;
-      }
-      if (!json_is_null(av)) a = json_string_value(av);
-      src = json_object_get(v, "source");
-      if (src && (!json_str_nonul(src) || (strcmp(json_string_value(src), "probe") != 0 &&
-                                           strcmp(json_string_value(src), "user") != 0))) {
-        bad_json("saved session refused: the source of the answer to '%s' must be \"user\" or \"probe\"", q); goto fail;
-      }
-      rc = a ? tshoot_session_answer(s, q, a) : tshoot_session_unknown(s, q);
-      /* only the library says that a probe answered: believed when signed */
-      if (rc == TSHOOT_OK && trusted && src && strcmp(json_string_value(src), "probe") == 0)
-        s->answers[s->ans_of_q[rules_question(m, q)]].by_probe = 1;
-      if (rc != TSHOOT_OK && rc != TSHOOT_ENOMEM) {
-        char msg[700];
-        snprintf(msg, sizeof msg, "%.600s", tshoot_error_last()->message);
-        rc = bad_json("saved session refused: %s", msg);
-        goto fail;
-      }
-      if (rc != TSHOOT_OK) goto fail;
-      rc = TSHOOT_EINVALID;
-    }
-  }
-  arr = json_object_get(root, "fixes");
-  if (arr) {
-    if (!json_is_array(arr)) { bad_json("saved session refused: %s", "'fixes' must be an array"); goto fail; }
-    if (json_array_size(arr) > m->nx) { bad_json("saved session refused: %s", "more fix reports than fixes"); goto fail; }
-    memset(seen, 0, m->ns + m->nx + 1);
-    json_array_foreach(arr, k, v) {
-      const char *x;
-      json_t *w;
-      int xi;
-      if (!json_is_object(v)) { bad_json("saved session refused: %s", "a fix report must be an object"); goto fail; }
-      if ((rc = check_keys(v, fix_keys, 2, "a fix report")) != TSHOOT_OK) goto fail;
-      rc = TSHOOT_EINVALID;
-      x = json_str_nonul(json_object_get(v, "fix"));
-      w = json_object_get(v, "worked");
-      if (!x || !json_is_boolean(w)) { bad_json("saved session refused: %s", "a fix report needs 'fix' and 'worked'"); goto fail; }
-      if ((xi = rules_fix(m, x)) < 0) { bad_json("saved session refused: unknown fix '%s'", x); goto fail; }
-      if (seen[xi]++) { bad_json("saved session refused: fix '%s' is reported twice", x); goto fail; }
-      if ((rc = tshoot_session_fix_result(s, x, json_is_true(w))) != TSHOOT_OK) goto fail;
-      rc = TSHOOT_EINVALID;
-    }
-  }
+  if (!json_is_object(root)) rc = REFUSE("not a JSON object");
+  else rc = check_keys(root, top_keys, TS_ARRAY_LEN(top_keys), "the session");
+  if (rc == TSHOOT_OK) rc = load_header(root, kb, &m);
+  if (rc == TSHOOT_OK) rc = load_options(root, opts, &o);
+  if (rc == TSHOOT_OK) rc = tshoot_session_new(&s, kb, &o);
+  if (rc == TSHOOT_OK) rc = load_evidence(s, root, trusted);
   json_decref(root);
-  ts_free(seen);
+  if (rc != TSHOOT_OK) {
+    tshoot_session_free(s);
+    return rc;
+  }
   *out = s;
   return TSHOOT_OK;
-fail:
-  json_decref(root);
-  ts_free(seen);
-  tshoot_session_free(s);
-  return rc;
 }
