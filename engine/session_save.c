@@ -1,7 +1,9 @@
 /*
 ** session_save.c: a session's evidence to JSON and back. Saved sessions may
 ** come from untrusted clients, so loading checks every key, type, id and
-** value and refuses the whole file on the first fault.
+** value and refuses the whole file on the first fault. A session with a key
+** is signed (HMAC-SHA-256 over the saved bytes, the "mac" member last), and
+** a load with the key reads only sessions whose MAC matches.
 */
 #include "session_int.h"
 
