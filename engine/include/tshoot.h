@@ -614,8 +614,8 @@ TSHOOT_API int tshoot_session_save(char **out, const tshoot_session *s);
 ** loads as given; a server that keeps sessions unsigned passes its own
 ** conclude_at and noise here. A "mac" is not checked without a key.
 ** @return TSHOOT_OK; TSHOOT_EINVALID (malformed, unsigned or badly signed,
-**   with the reason, or bad options); TSHOOT_EVERSION (another KB build or session format);
-**   TSHOOT_ENOMEM.
+**   with the reason, or bad options); TSHOOT_EVERSION (another KB build or
+**   session format); TSHOOT_ENOMEM.
 ** Thread: safe on a shared kb. */
 TSHOOT_API int tshoot_session_load(tshoot_session **out, tshoot_kb *kb, const char *json,
                                    size_t len, const tshoot_session_options *opts);
@@ -895,11 +895,11 @@ TSHOOT_API int tshoot_session_probes(const tshoot_probe_info **out, size_t *n, t
 ** the host refused confirmation (out->status TSHOOT_EUSER): then the fix was
 ** not tried, and the session records nothing. A refused fix is no evidence
 ** either way (it says nothing about the cause), is not listed by
-** tshoot_session_fixes, and may be proposed again. A verify proves that the fix's change took
-** effect, not that the problem is gone: where a person can look, report what
-** they see with tshoot_session_fix_result, which replaces this outcome. To
-** try a cause's fixes in order until one verifies, call this for each
-** (tshoot_article_load lists them in order).
+** tshoot_session_fixes, and may be proposed again. A verify proves that the
+** fix's change took effect, not that the problem is gone: where a person can
+** look, report what they see with tshoot_session_fix_result, which replaces
+** this outcome. To try a cause's fixes in order until one verifies, call this
+** for each (tshoot_article_load lists them in order).
 ** @param[out] out  what happened (tshoot_run_free)
 ** @return TSHOOT_OK when the run was made (see out->status); TSHOOT_ENOTFOUND
 **   (no such fix); TSHOOT_EINVALID (no script, or no host). */
