@@ -1,0 +1,395 @@
+/*
+** kb.c: the KB type: a compiled knowledge base opened read-only, shared by
+** any number of threads (its calls count their users; see kb_enter).
+*/
+#include "_tshoot.h"
+
+/* ======================================================================
+** KB
+*/
+/* Count a call that is about to use k->kb without the GIL (GIL held). */
+int kb_enter(KBObject *k)
+{
+  if (!k->kb || k->closing) {
+    raise_error(TSHOOT_EINVALID, "the KB is closed", NULL, 0, 0);
+    return -1;
+  }
+  k->users++;
+  return 0;
+}
+
+/* The call is over (GIL held); the last user closes a KB that close() marked. */
+void kb_leave(KBObject *k)
+{
+  if (--k->users == 0 && k->closing) {
+    tshoot_kb_close(k->kb);
+    k->kb = NULL;
+  }
+}
+
+static PyObject *KB_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+  static char *kwlist[] = {"path", "query_budget_ms", "cache_kib", NULL};
+  PyObject *path = Py_None, *fspath = NULL, *pathstr = NULL;
+  int budget = 0;
+  Py_ssize_t cache = 0;
+  KBObject *self = NULL;
+  tshoot_kb_options opts = TSHOOT_KB_OPTIONS_INIT;
+  tshoot_kb *kb = NULL;
+  const char *p;
+  int rc;
+
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "|O$in:KB", kwlist, &path, &budget, &cache))
+    return NULL;
+  if (budget < 0 || cache < 0) {
+    PyErr_SetString(PyExc_ValueError, "query_budget_ms and cache_kib must be >= 0");
+    return NULL;
+  }
+  opts.query_budget_ms = budget;
+  opts.cache_kib = (size_t)cache;
+  if (path == Py_None) {
+    path = PyObject_CallNoArgs(g_default_kb);
+    if (!path) return NULL;
+    if (path == Py_None) {
+      PyObject *exc = PyObject_CallNoArgs(g_no_default_kb);
+      Py_DECREF(path);
+      if (exc) {
+        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+        Py_DECREF(exc);
+      }
+      return NULL;
+    }
+  } else {
+    Py_INCREF(path);
+  }
+  if (!PyUnicode_FSConverter(path, &fspath)) goto done;
+  pathstr = PyUnicode_DecodeFSDefault(PyBytes_AsString(fspath));
+  if (!pathstr) goto done;
+  p = PyBytes_AsString(fspath);
+  Py_BEGIN_ALLOW_THREADS
+  rc = tshoot_kb_open(&kb, p, &opts);
+  Py_END_ALLOW_THREADS
+  if (rc != TSHOOT_OK) {
+    raise_rc(rc);
+    goto done;
+  }
+  self = (KBObject *)((allocfunc)PyType_GetSlot(type, Py_tp_alloc))(type, 0);
+  if (!self) {
+    tshoot_kb_close(kb);
+    goto done;
+  }
+  self->kb = kb;
+  self->path = pathstr;
+  pathstr = NULL;
+done:
+  Py_XDECREF(pathstr);
+  Py_XDECREF(fspath);
+  Py_DECREF(path);
+  return (PyObject *)self;
+}
+
+static void KB_dealloc(PyObject *o)
+{
+  KBObject *self = (KBObject *)o;
+  PyTypeObject *t = Py_TYPE(o);
+  if (self->weakrefs) PyObject_ClearWeakRefs(o);
+  tshoot_kb_close(self->kb);
+  Py_XDECREF(self->path);
+  ((freefunc)PyType_GetSlot(t, Py_tp_free))(o);
+  Py_DECREF(t);
+}
+
+static PyObject *KB_repr(PyObject *o)
+{
+  KBObject *self = (KBObject *)o;
+  return PyUnicode_FromFormat("<tshoot.KB %R%s>", self->path,
+                              (!self->kb || self->closing) ? " (closed)" : "");
+}
+
+static PyObject *KB_close(PyObject *o, PyObject *unused)
+{
+  KBObject *self = (KBObject *)o;
+  if (self->kb && !self->closing) {
+    if (self->users == 0) {
+      tshoot_kb *kb = self->kb;
+      self->kb = NULL;
+      Py_BEGIN_ALLOW_THREADS
+      tshoot_kb_close(kb);
+      Py_END_ALLOW_THREADS
+    } else {
+      self->closing = 1;
+    }
+  }
+  Py_RETURN_NONE;
+}
+
+PyObject *KB_enter(PyObject *o, PyObject *unused)
+{
+  Py_INCREF(o);
+  return o;
+}
+
+static PyObject *KB_exit(PyObject *o, PyObject *args)
+{
+  PyObject *r = KB_close(o, NULL);
+  if (!r) return NULL;
+  Py_DECREF(r);
+  Py_RETURN_FALSE;
+}
+
+static PyObject *KB_get_closed(PyObject *o, void *unused)
+{
+  KBObject *self = (KBObject *)o;
+  return PyBool_FromLong(!self->kb || self->closing);
+}
+
+static PyObject *KB_get_path(PyObject *o, void *unused)
+{
+  KBObject *self = (KBObject *)o;
+  Py_INCREF(self->path);
+  return self->path;
+}
+
+static PyObject *KB_get_info(PyObject *o, void *unused)
+{
+  KBObject *self = (KBObject *)o;
+  tshoot_kb_info info;
+  int rc;
+  if (kb_enter(self) < 0) return NULL;
+  rc = tshoot_kb_info_get(&info, self->kb);
+  if (rc != TSHOOT_OK) {
+    kb_leave(self);
+    return raise_rc(rc);
+  }
+  Py_INCREF(self->path);
+  {
+    PyObject *v[] = {self->path, I(info.format), SN(info.digest), SN(info.tshoot_version),
+                     I((long long)info.articles), I((long long)info.questions),
+                     I((long long)info.facts), I((long long)info.causes),
+                     I((long long)info.fixes), I((long long)info.tests),
+                     I((long long)info.scripts), I((long long)info.sources)};
+    PyObject *r = rec_make(&rec_info, v);
+    kb_leave(self);
+    return r;
+  }
+}
+
+static PyObject *KB_search(PyObject *o, PyObject *args, PyObject *kw)
+{
+  static char *kwlist[] = {"text", "limit", "prefix", "spelling", "any_word",
+                           "snippet_words", "mark", NULL};
+  KBObject *self = (KBObject *)o;
+  PyObject *text, *mark = NULL, *list = NULL, *out = NULL;
+  int limit = 10, prefix = 1, spelling = 1, any_word = 0, words = 24;
+  const char *p, *mo = NULL, *mc = NULL;
+  Py_ssize_t len;
+  tshoot_search_options opts = TSHOOT_SEARCH_OPTIONS_INIT;
+  tshoot_results *res = NULL;
+  size_t n, i;
+  int rc;
+
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "O|i$pppiO:search", kwlist, &text, &limit,
+                                   &prefix, &spelling, &any_word, &words, &mark))
+    return NULL;
+  if (text_arg(text, &p, &len, "text") < 0) return NULL;
+  if (limit < 1 || limit > 1000)
+    return raise_error(TSHOOT_EINVALID, "limit must be between 1 and 1000", NULL, 0, 0);
+  if (words < 1)
+    return raise_error(TSHOOT_EINVALID, "snippet_words must be >= 1", NULL, 0, 0);
+  if (mark && mark != Py_None) {
+    PyObject *a, *b;
+    if (!PyTuple_Check(mark) || PyTuple_Size(mark) != 2) {
+      PyErr_SetString(PyExc_TypeError, "mark must be a pair of str: (open, close)");
+      return NULL;
+    }
+    a = PyTuple_GetItem(mark, 0);
+    b = PyTuple_GetItem(mark, 1);
+    if (id_arg(a, &mo, "mark[0]", 0) < 0 || id_arg(b, &mc, "mark[1]", 0) < 0) return NULL;
+  }
+  opts.limit = limit;
+  opts.snippet_tokens = words;
+  opts.mark_open = mo;
+  opts.mark_close = mc;
+  opts.flags = (prefix ? 0 : TSHOOT_SEARCH_NO_PREFIX) |
+               (spelling ? 0 : TSHOOT_SEARCH_NO_SPELLING) |
+               (any_word ? TSHOOT_SEARCH_ANY_WORD : 0);
+
+  if (kb_enter(self) < 0) return NULL;
+  Py_BEGIN_ALLOW_THREADS
+  rc = tshoot_search(&res, self->kb, p, (size_t)len, &opts);
+  Py_END_ALLOW_THREADS
+  kb_leave(self);
+  if (rc != TSHOOT_OK) {
+    tshoot_results_free(res);
+    return raise_rc(rc);
+  }
+  n = tshoot_results_count(res);
+  list = PyList_New((Py_ssize_t)n);
+  if (!list) goto done;
+  for (i = 0; i < n; i++) {
+    PyObject *r = result_to_py(tshoot_results_get(res, i));
+    if (!r) goto done;
+    PyList_SetItem(list, (Py_ssize_t)i, r);
+  }
+  out = PyObject_CallFunction(g_results_type, "(ONNN)", list,
+                              SN(tshoot_results_suggestion(res)),
+                              SN(tshoot_results_query(res)),
+                              B(tshoot_results_truncated(res)));
+done:
+  Py_XDECREF(list);
+  tshoot_results_free(res);
+  return out;
+}
+
+static PyObject *KB_article(PyObject *o, PyObject *arg)
+{
+  KBObject *self = (KBObject *)o;
+  tshoot_article *a = NULL;
+  const char *id;
+  PyObject *r;
+  int rc;
+
+  if (id_arg(arg, &id, "id", 0) < 0) return NULL;
+  if (kb_enter(self) < 0) return NULL;
+  Py_BEGIN_ALLOW_THREADS
+  rc = tshoot_article_load(&a, self->kb, id);
+  Py_END_ALLOW_THREADS
+  kb_leave(self);
+  if (rc != TSHOOT_OK) return raise_rc(rc);
+  r = article_to_py(a);
+  tshoot_article_free(a);
+  return r;
+}
+
+static PyObject *KB_tests(PyObject *o, PyObject *unused)
+{
+  KBObject *self = (KBObject *)o;
+  tshoot_tests *t = NULL;
+  PyObject *list = NULL;
+  size_t n;
+  int rc;
+
+  if (kb_enter(self) < 0) return NULL;
+  Py_BEGIN_ALLOW_THREADS
+  rc = tshoot_kb_tests(&t, self->kb);
+  Py_END_ALLOW_THREADS
+  kb_leave(self);
+  if (rc != TSHOOT_OK) return raise_rc(rc);
+  n = tshoot_tests_count(t);
+  list = PyList_New((Py_ssize_t)n);
+  if (list)
+    for (size_t i = 0; i < n; i++) {
+      PyObject *c = testcase_to_py(tshoot_tests_get(t, i));
+      if (!c) {
+        Py_CLEAR(list);
+        break;
+      }
+      PyList_SetItem(list, (Py_ssize_t)i, c);
+    }
+  tshoot_tests_free(t);
+  return list;
+}
+
+static PyObject *KB_script(PyObject *o, PyObject *arg)
+{
+  KBObject *self = (KBObject *)o;
+  const char *name;
+  char *body = NULL;
+  size_t len = 0;
+  PyObject *r;
+  int rc;
+  if (id_arg(arg, &name, "name", 0) < 0) return NULL;
+  if (kb_enter(self) < 0) return NULL;
+  Py_BEGIN_ALLOW_THREADS
+  rc = tshoot_kb_script(&body, &len, self->kb, name);
+  Py_END_ALLOW_THREADS
+  kb_leave(self);
+  if (rc != TSHOOT_OK) return raise_rc(rc);
+  r = PyUnicode_DecodeUTF8(body, (Py_ssize_t)len, "replace");
+  tshoot_free(body);
+  return r;
+}
+
+static PyObject *KB_session(PyObject *o, PyObject *args, PyObject *kw)
+{
+  return Session_create(Session_Type, o, args, kw);
+}
+
+static PyMethodDef KB_methods[] = {
+  {"search", KWFUNC(KB_search), METH_VARARGS | METH_KEYWORDS,
+   "search($self, /, text, limit=10, *, prefix=True, spelling=True, any_word=False, "
+   "snippet_words=24, mark=('[', ']'))\n--\n\n"
+   "Search the KB for what a person typed; return Results (a list of Result,\n"
+   "best first, with .suggestion, .query and .truncated).\n\n"
+   "Any text is accepted (str, or bytes taken as UTF-8): it is never query\n"
+   "syntax. prefix: match the last word as a prefix too (search-as-you-type)\n"
+   "unless the text ends in a space; spelling: replace words the KB has never\n"
+   "seen by the closest KB word (then .suggestion is the corrected text);\n"
+   "any_word: rank articles that have any of the words, for long descriptions.\n"
+   "The GIL is released while the search runs; a KB may be searched by many\n"
+   "threads at once."},
+  {"article", KB_article, METH_O,
+   "article($self, id, /)\n--\n\n"
+   "The article `id` with its symptoms, causes and fixes (an Article).\n"
+   "Raises NotFound (with a did-you-mean) for an unknown id."},
+  {"script", KB_script, METH_O,
+   "script($self, name, /)\n--\n\n"
+   "The Lua source of script `name` ('kerio/os-version.lua') stored in the KB.\n"
+   "Raises NotFound (with a did-you-mean)."},
+  {"tests", KB_tests, METH_NOARGS,
+   "tests($self, /)\n--\n\nThe KB's test cases, in the order they were compiled "
+   "(a list of TestCase)."},
+  {"session", KWFUNC(KB_session), METH_VARARGS | METH_KEYWORDS,
+   "session($self, /, text=None, host=None, *, conclude_at=0.9, noise=0.01, "
+   "fixes=True, written_order=False, limits=None)\n--\n\n"
+   "Start a diagnosis session on this KB (a Session); `text`, when given, is\n"
+   "the problem in the user's words (Session.describe). Same as\n"
+   "Session(kb, text, ...)."},
+  {"close", KB_close, METH_NOARGS,
+   "close($self, /)\n--\n\n"
+   "Close the KB. Sessions made from it keep working; new searches, articles\n"
+   "and sessions raise InvalidArgument. A call running in another thread\n"
+   "finishes first. Closing twice does nothing."},
+  {"__enter__", KB_enter, METH_NOARGS, NULL},
+  {"__exit__", KB_exit, METH_VARARGS, NULL},
+  {NULL, NULL, 0, NULL}
+};
+
+static PyGetSetDef KB_getset[] = {
+  {"path", KB_get_path, NULL, "The KB file this object opened.", NULL},
+  {"closed", KB_get_closed, NULL, "True once close() was called.", NULL},
+  {"info", KB_get_info, NULL, "Facts about the KB: a KBInfo.", NULL},
+  {NULL, NULL, NULL, NULL, NULL}
+};
+
+static PyMemberDef KB_members[] = {
+  {"__weaklistoffset__", T_PYSSIZET, offsetof(KBObject, weakrefs), READONLY, NULL},
+  {NULL, 0, 0, 0, NULL}
+};
+
+static PyType_Slot KB_slots[] = {
+  {Py_tp_doc, (void *)
+   "KB(path=None, *, query_budget_ms=0, cache_kib=0)\n--\n\n"
+   "A compiled knowledge base, opened read-only.\n\n"
+   "path: the KB file (str or os.PathLike); None opens tshoot.default_kb():\n"
+   "$TSHOOT_KB, else the KB of the build this module comes from, else the\n"
+   "installed one. query_budget_ms: time budget of one search (0: 250 ms);\n"
+   "cache_kib: SQLite page cache per connection (0: 8192 KiB).\n\n"
+   "A KB is immutable and may be shared by any number of threads and\n"
+   "sessions. Use it as a context manager, or call close(); sessions keep\n"
+   "the KB they were made from alive.\n\n"
+   "Raises NotFound, Corrupt (not a tshoot KB, damaged) or VersionMismatch\n"
+   "(another format version: recompile it)."},
+  {Py_tp_new, (void *)KB_new},
+  {Py_tp_dealloc, (void *)KB_dealloc},
+  {Py_tp_repr, (void *)KB_repr},
+  {Py_tp_methods, KB_methods},
+  {Py_tp_getset, KB_getset},
+  {Py_tp_members, KB_members},
+  {0, NULL},
+};
+
+PyType_Spec KB_spec = {
+  "tshoot.KB", sizeof(KBObject), 0, Py_TPFLAGS_DEFAULT, KB_slots,
+};
+
