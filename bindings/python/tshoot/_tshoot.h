@@ -45,11 +45,11 @@
 ** SimHost.save, run_script with a host) takes only the host lock. No code here
 ** takes a session lock while it holds a host lock. The one way to try is a
 ** host method (it runs inside a script, with the host lock held) that calls
-** its own session or host: sess_enter or host_enter refuses it with
+** its own session or host: sess_enter or pyhost_enter refuses it with
 ** RuntimeError, because the lock's owner is this thread. (While another
 ** thread holds that session and waits for the host, such a call would wait
 ** for ever: host methods must not use the sessions of their host.) The KB has
-** no lock: it counts its users (kb_enter, kb_leave) under the GIL.
+** no lock: it counts its users (pykb_enter, pykb_leave) under the GIL.
 **
 ** The GIL is released around every call into libtshoot that can take time
 ** (opening a KB, searching, reading articles and tests, compiling, creating,
@@ -60,7 +60,10 @@
 ** does not support sub-interpreters.
 **
 ** Only PyInit__tshoot is exported: meson builds the files with hidden
-** visibility, so the names declared here stay inside _tshoot.abi3.so.
+** visibility, so the names declared here stay inside _tshoot.abi3.so. A
+** package built by pip links libtshoot.a into the same module, so these names
+** must not be any of libtshoot's internal ones (kb_*, host_*, session_*,
+** ts_*, ...): that is why the KB and host locks are pykb_* and pyhost_*.
 */
 #ifndef TSHOOT_PY_TSHOOT_H
 #define TSHOOT_PY_TSHOOT_H
@@ -243,10 +246,10 @@ typedef struct KBObject {
 } KBObject;
 
 /* Count a call that is about to use k->kb without the GIL (GIL held). */
-int kb_enter(KBObject *k);
+int pykb_enter(KBObject *k);
 
 /* The call is over (GIL held); the last user closes a KB that close() marked. */
-void kb_leave(KBObject *k);
+void pykb_leave(KBObject *k);
 
 /* __enter__ of KB and Session: returns the object itself. */
 PyObject *KB_enter(PyObject *o, PyObject *unused);
@@ -267,8 +270,8 @@ typedef struct HostObject {
 
 /* Take the host's lock for this thread (waiting without the GIL) / give it
 ** back. See LOCK ORDER above. */
-int host_enter(HostObject *h);
-void host_leave(HostObject *h);
+int pyhost_enter(HostObject *h);
+void pyhost_leave(HostObject *h);
 
 /* `o` as a Host: itself, or a new Host of it. New reference. */
 HostObject *as_host(PyObject *o);

@@ -16,7 +16,7 @@
 ** A host is used by one thread at a time: like a session, it has a lock,
 ** which session calls take after the session's.
 */
-int host_enter(HostObject *h)
+int pyhost_enter(HostObject *h)
 {
   unsigned long me = PyThread_get_thread_ident();
   if (h->owner == me) {
@@ -34,7 +34,7 @@ int host_enter(HostObject *h)
   return 0;
 }
 
-void host_leave(HostObject *h)
+void pyhost_leave(HostObject *h)
 {
   h->owner = 0;
   PyThread_release_lock(h->lock);
@@ -441,7 +441,7 @@ static PyObject *Host_journal(PyObject *o, PyObject *unused)
   size_t n = 0;
   PyObject *r = NULL;
   int rc;
-  if (host_enter(h) < 0) return NULL;
+  if (pyhost_enter(h) < 0) return NULL;
   rc = tshoot_host_journal(&c, &n, h->host);
   if (rc != TSHOOT_OK) {
     raise_rc(rc);
@@ -452,7 +452,7 @@ static PyObject *Host_journal(PyObject *o, PyObject *unused)
       Py_DECREF(t);
     }
   }
-  host_leave(h);
+  pyhost_leave(h);
   return r;
 }
 
@@ -462,9 +462,9 @@ static PyObject *Host_journal_json(PyObject *o, PyObject *unused)
   char *json = NULL;
   PyObject *r;
   int rc;
-  if (host_enter(h) < 0) return NULL;
+  if (pyhost_enter(h) < 0) return NULL;
   rc = tshoot_host_journal_json(&json, h->host);
-  host_leave(h);
+  pyhost_leave(h);
   if (rc != TSHOOT_OK) return raise_rc(rc);
   r = PyUnicode_FromString(json ? json : "");
   tshoot_free(json);
@@ -477,9 +477,9 @@ static PyObject *SimHost_save(PyObject *o, PyObject *unused)
   char *json = NULL;
   PyObject *r;
   int rc;
-  if (host_enter(h) < 0) return NULL;
+  if (pyhost_enter(h) < 0) return NULL;
   rc = tshoot_host_sim_save(&json, h->host);
-  host_leave(h);
+  pyhost_leave(h);
   if (rc != TSHOOT_OK) return raise_rc(rc);
   r = PyUnicode_FromString(json);
   tshoot_free(json);
@@ -491,9 +491,9 @@ static PyObject *SimHost_set_confirm(PyObject *o, PyObject *arg)
   HostObject *h = (HostObject *)o;
   int yes = PyObject_IsTrue(arg), rc;
   if (yes < 0) return NULL;
-  if (host_enter(h) < 0) return NULL;
+  if (pyhost_enter(h) < 0) return NULL;
   rc = tshoot_host_sim_confirm(h->host, yes);
-  host_leave(h);
+  pyhost_leave(h);
   if (rc != TSHOOT_OK) return raise_rc(rc);
   Py_RETURN_NONE;
 }

@@ -1,6 +1,6 @@
 /*
 ** kb.c: the KB type: a compiled knowledge base opened read-only, shared by
-** any number of threads (its calls count their users; see kb_enter).
+** any number of threads (its calls count their users; see pykb_enter).
 */
 #include "_tshoot.h"
 
@@ -8,7 +8,7 @@
 ** KB
 */
 /* Count a call that is about to use k->kb without the GIL (GIL held). */
-int kb_enter(KBObject *k)
+int pykb_enter(KBObject *k)
 {
   if (!k->kb || k->closing) {
     raise_error(TSHOOT_EINVALID, "the KB is closed", NULL, 0, 0);
@@ -19,7 +19,7 @@ int kb_enter(KBObject *k)
 }
 
 /* The call is over (GIL held); the last user closes a KB that close() marked. */
-void kb_leave(KBObject *k)
+void pykb_leave(KBObject *k)
 {
   if (--k->users == 0 && k->closing) {
     tshoot_kb_close(k->kb);
@@ -155,10 +155,10 @@ static PyObject *KB_get_info(PyObject *o, void *unused)
   KBObject *self = (KBObject *)o;
   tshoot_kb_info info;
   int rc;
-  if (kb_enter(self) < 0) return NULL;
+  if (pykb_enter(self) < 0) return NULL;
   rc = tshoot_kb_info_get(&info, self->kb);
   if (rc != TSHOOT_OK) {
-    kb_leave(self);
+    pykb_leave(self);
     return raise_rc(rc);
   }
   Py_INCREF(self->path);
@@ -169,7 +169,7 @@ static PyObject *KB_get_info(PyObject *o, void *unused)
                      I((long long)info.fixes), I((long long)info.tests),
                      I((long long)info.scripts), I((long long)info.sources)};
     PyObject *r = rec_make(&rec_info, v);
-    kb_leave(self);
+    pykb_leave(self);
     return r;
   }
 }
@@ -214,11 +214,11 @@ static PyObject *KB_search(PyObject *o, PyObject *args, PyObject *kw)
                (spelling ? 0 : TSHOOT_SEARCH_NO_SPELLING) |
                (any_word ? TSHOOT_SEARCH_ANY_WORD : 0);
 
-  if (kb_enter(self) < 0) return NULL;
+  if (pykb_enter(self) < 0) return NULL;
   Py_BEGIN_ALLOW_THREADS
   rc = tshoot_search(&res, self->kb, p, (size_t)len, &opts);
   Py_END_ALLOW_THREADS
-  kb_leave(self);
+  pykb_leave(self);
   if (rc != TSHOOT_OK) {
     tshoot_results_free(res);
     return raise_rc(rc);
@@ -250,11 +250,11 @@ static PyObject *KB_article(PyObject *o, PyObject *arg)
   int rc;
 
   if (id_arg(arg, &id, "id", 0) < 0) return NULL;
-  if (kb_enter(self) < 0) return NULL;
+  if (pykb_enter(self) < 0) return NULL;
   Py_BEGIN_ALLOW_THREADS
   rc = tshoot_article_load(&a, self->kb, id);
   Py_END_ALLOW_THREADS
-  kb_leave(self);
+  pykb_leave(self);
   if (rc != TSHOOT_OK) return raise_rc(rc);
   r = article_to_py(a);
   tshoot_article_free(a);
@@ -269,11 +269,11 @@ static PyObject *KB_tests(PyObject *o, PyObject *unused)
   size_t n;
   int rc;
 
-  if (kb_enter(self) < 0) return NULL;
+  if (pykb_enter(self) < 0) return NULL;
   Py_BEGIN_ALLOW_THREADS
   rc = tshoot_kb_tests(&t, self->kb);
   Py_END_ALLOW_THREADS
-  kb_leave(self);
+  pykb_leave(self);
   if (rc != TSHOOT_OK) return raise_rc(rc);
   n = tshoot_tests_count(t);
   list = PyList_New((Py_ssize_t)n);
@@ -299,11 +299,11 @@ static PyObject *KB_script(PyObject *o, PyObject *arg)
   PyObject *r;
   int rc;
   if (id_arg(arg, &name, "name", 0) < 0) return NULL;
-  if (kb_enter(self) < 0) return NULL;
+  if (pykb_enter(self) < 0) return NULL;
   Py_BEGIN_ALLOW_THREADS
   rc = tshoot_kb_script(&body, &len, self->kb, name);
   Py_END_ALLOW_THREADS
-  kb_leave(self);
+  pykb_leave(self);
   if (rc != TSHOOT_OK) return raise_rc(rc);
   r = PyUnicode_DecodeUTF8(body, (Py_ssize_t)len, "replace");
   tshoot_free(body);

@@ -166,7 +166,7 @@ PyObject *mod_run_script(PyObject *m, PyObject *args, PyObject *kw)
   }
   if (hosto != Py_None) {
     h = as_host(hosto);
-    if (!h || host_enter(h) < 0) goto done;
+    if (!h || pyhost_enter(h) < 0) goto done;
     entered = 1;
   }
   Py_BEGIN_ALLOW_THREADS
@@ -179,7 +179,7 @@ PyObject *mod_run_script(PyObject *m, PyObject *args, PyObject *kw)
     result = run_to_py(run);
   tshoot_run_free(run);
 done:
-  if (entered) host_leave(h);
+  if (entered) pyhost_leave(h);
   Py_XDECREF(h);
   Py_XDECREF(keep);
   PyMem_Free(steps);

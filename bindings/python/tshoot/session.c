@@ -44,7 +44,7 @@ static int sess_enter(SessionObject *self)
   ** session, so that two locks are never taken in the other order) */
   if (self->host != Py_None) {
     HostObject *h = (HostObject *)self->host;
-    if (host_enter(h) < 0) {
+    if (pyhost_enter(h) < 0) {
       self->owner = 0;
       PyThread_release_lock(self->lock);
       return -1;
@@ -60,7 +60,7 @@ static void sess_leave(SessionObject *self)
   if (self->locked) {
     HostObject *h = self->locked;
     self->locked = NULL;
-    host_leave(h);
+    pyhost_leave(h);
     Py_DECREF(h);
   }
   self->owner = 0;
@@ -149,7 +149,7 @@ PyObject *Session_create(PyTypeObject *type, PyObject *kbo, PyObject *args,
     return NULL;
   if (session_opts(&opts, conclude_at, noise, fixes, written) < 0) return NULL;
   if (text != Py_None && text_arg(text, &p, &len, "text") < 0) return NULL;
-  if (kb_enter(k) < 0) return NULL;
+  if (pykb_enter(k) < 0) return NULL;
   Py_BEGIN_ALLOW_THREADS
   rc = tshoot_session_new(&s, k->kb, &opts);
   if (rc == TSHOOT_OK && p) {
@@ -161,7 +161,7 @@ PyObject *Session_create(PyTypeObject *type, PyObject *kbo, PyObject *args,
     }
   }
   Py_END_ALLOW_THREADS
-  kb_leave(k);
+  pykb_leave(k);
   if (rc != TSHOOT_OK) return raise_rc(rc);
   self = session_wrap(type, s, kbo);
   if (self && (host != Py_None || limo != Py_None) && session_set_host(self, host, limo) < 0)
@@ -209,11 +209,11 @@ static PyObject *Session_load(PyObject *cls, PyObject *args, PyObject *kw)
   custom = conclude_at != 0 || noise != 0 || !fixes || written;
   if (session_opts(&opts, conclude_at, noise, fixes, written) < 0) return NULL;
   if (text_arg(data, &p, &len, "data") < 0) return NULL;
-  if (kb_enter(k) < 0) return NULL;
+  if (pykb_enter(k) < 0) return NULL;
   Py_BEGIN_ALLOW_THREADS
   rc = tshoot_session_load(&s, k->kb, p, (size_t)len, custom ? &opts : NULL);
   Py_END_ALLOW_THREADS
-  kb_leave(k);
+  pykb_leave(k);
   if (rc != TSHOOT_OK) return raise_rc(rc);
   self = session_wrap((PyTypeObject *)cls, s, kbo);
   if (self && (host != Py_None || limo != Py_None) && session_set_host(self, host, limo) < 0)
