@@ -67,18 +67,16 @@ static void sess_leave(SessionObject *self)
   PyThread_release_lock(self->lock);
 }
 
-static int session_opts(tshoot_session_options *opts, double conclude_at, double noise,
-                        int fixes, int written_order)
+/* The session options from Python's arguments, as they are: the library
+** decides which values it allows (tshoot_session_new), and its
+** InvalidArgument message is what the caller sees. */
+static void session_opts(tshoot_session_options *opts, double conclude_at, double noise,
+                         int fixes, int written_order)
 {
-  if (conclude_at < 0 || conclude_at >= 1 || noise < 0 || noise >= 1) {
-    raise_error(TSHOOT_EINVALID, "conclude_at and noise must be in [0, 1)", NULL, 0, 0);
-    return -1;
-  }
   opts->conclude_at = conclude_at;
   opts->noise = noise;
   opts->flags = (fixes ? 0 : TSHOOT_SESSION_NO_FIXES) |
                 (written_order ? TSHOOT_SESSION_WRITTEN_ORDER : 0);
-  return 0;
 }
 
 static SessionObject *session_wrap(PyTypeObject *type, tshoot_session *s, PyObject *kb)
@@ -147,7 +145,7 @@ PyObject *Session_create(PyTypeObject *type, PyObject *kbo, PyObject *args,
   if (!PyArg_ParseTupleAndKeywords(args, kw, "|OO$ddppO:session", kwlist, &text, &host,
                                    &conclude_at, &noise, &fixes, &written, &limo))
     return NULL;
-  if (session_opts(&opts, conclude_at, noise, fixes, written) < 0) return NULL;
+  session_opts(&opts, conclude_at, noise, fixes, written);
   if (text != Py_None && text_arg(text, &p, &len, "text") < 0) return NULL;
   if (pykb_enter(k) < 0) return NULL;
   Py_BEGIN_ALLOW_THREADS
@@ -207,7 +205,7 @@ static PyObject *Session_load(PyObject *cls, PyObject *args, PyObject *kw)
     return NULL;
   k = (KBObject *)kbo;
   custom = conclude_at != 0 || noise != 0 || !fixes || written;
-  if (session_opts(&opts, conclude_at, noise, fixes, written) < 0) return NULL;
+  session_opts(&opts, conclude_at, noise, fixes, written);
   if (text_arg(data, &p, &len, "data") < 0) return NULL;
   if (pykb_enter(k) < 0) return NULL;
   Py_BEGIN_ALLOW_THREADS
@@ -332,7 +330,10 @@ static PyObject *Session_next(PyObject *o, PyObject *unused)
   return r;
 }
 
-/* An answer value: str as is, bool as yes/no, int and float as their text. */
+/* An answer value: str as is, bool as yes/no, int and float as their text.
+** Only Python types are converted here: which text answers a question (a
+** choice in another case, ...) is libtshoot's rule, so a str goes to it
+** untouched and its InvalidArgument message is the caller's. */
 static PyObject *answer_value(PyObject *v)
 {
   if (PyUnicode_Check(v)) {
@@ -713,8 +714,9 @@ static PyType_Slot Session_slots[] = {
    "        if isinstance(step, tshoot.Ask): s.answer(step.question, value)\n"
    "        else: s.fix_result(step.fix, worked)\n"
    "        step = s.next()\n\n"
-   "conclude_at: conclude when a cause is this likely (0: 0.9); noise: the\n"
-   "chance that one answer is wrong (0: 0.01); fixes=False: never propose a\n"
+   "conclude_at: conclude when a cause is this likely, in (0, 1] (0: 0.9);\n"
+   "noise: the chance that one answer is wrong, in [0, 0.5) (0: 0.01); the\n"
+   "library checks both (InvalidArgument); fixes=False: never propose a\n"
    "fix before concluding; written_order: ask in the written order; host and\n"
    "limits: see set_host().\n\n"
    "A session is used by one thread at a time: its methods take the\n"
