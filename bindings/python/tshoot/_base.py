@@ -160,8 +160,33 @@ class Results(list):
 Results.__module__ = "tshoot"
 
 
-def _exists(path):
-    return bool(path) and os.path.isfile(path)
+# --- The default KB -----------------------------------------------------------
+#
+# This lookup is written twice in the project: here and in the tshoot command
+# (cli_open_kb in engine/cli/output.c). libtshoot is getting it for every
+# front-end and C embedder (tshoot_kb_open with a NULL path); when that lands,
+# KB() passes NULL to the library and _find_default_kb goes, with the order it
+# repeats (default_kb() then reports the library's choice). Keep the lookup in
+# this one function until then.
+
+def _find_default_kb(required):
+    """The KB file ``KB()`` opens when given no path: its path, or when there
+    is none ``None`` (``required`` false) or a NotFound to raise (true)."""
+    env = os.environ.get("TSHOOT_KB")
+    if env:
+        return env
+    from . import _tshoot
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tshoot.db")
+    for path in (_tshoot._BUILD_KB, here, _tshoot._INSTALLED_KB):
+        if path and os.path.isfile(path):
+            return path
+    if not required:
+        return None
+    raise NotFound(
+        "no knowledge base found: looked for $TSHOOT_KB (unset), "
+        f"{_tshoot._BUILD_KB or '(no build KB)'} (the KB this build compiles), the package's "
+        f"tshoot.db and {_tshoot._INSTALLED_KB} (the installed KB); pass KB(path) or set "
+        "TSHOOT_KB", code=-4)
 
 
 def default_kb():
@@ -173,21 +198,4 @@ def default_kb():
     inside the installed package, then the KB installed with the library
     (``<prefix>/share/tshoot/tshoot.db``).
     """
-    env = os.environ.get("TSHOOT_KB")
-    if env:
-        return env
-    from . import _tshoot
-    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tshoot.db")
-    for path in (_tshoot._BUILD_KB, here, _tshoot._INSTALLED_KB):
-        if _exists(path):
-            return path
-    return None
-
-
-def _no_default_kb():
-    from . import _tshoot
-    return NotFound(
-        "no knowledge base found: looked for $TSHOOT_KB (unset), "
-        f"{_tshoot._BUILD_KB or '(no build KB)'} (the KB this build compiles), the package's "
-        f"tshoot.db and {_tshoot._INSTALLED_KB} (the installed KB); pass KB(path) or set "
-        "TSHOOT_KB", code=-4)
+    return _find_default_kb(False)

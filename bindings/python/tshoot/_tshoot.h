@@ -90,8 +90,7 @@ PyMODINIT_FUNC PyInit__tshoot(void);
 */
 extern PyObject *g_error_class;   /* _base._error_class(code) -> class */
 extern PyObject *g_results_type;  /* _base.Results */
-extern PyObject *g_default_kb;    /* _base.default_kb() -> str | None */
-extern PyObject *g_no_default_kb; /* _base._no_default_kb() -> NotFound */
+extern PyObject *g_find_default_kb; /* _base._find_default_kb(True) -> str, or raises */
 extern PyObject *g_json_dumps;    /* json.dumps */
 extern PyTypeObject *KB_Type;
 extern PyTypeObject *Session_Type;

@@ -48,17 +48,8 @@ static PyObject *KB_new(PyTypeObject *type, PyObject *args, PyObject *kw)
   opts.query_budget_ms = budget;
   opts.cache_kib = (size_t)cache;
   if (path == Py_None) {
-    path = PyObject_CallNoArgs(g_default_kb);
+    path = PyObject_CallFunction(g_find_default_kb, "O", Py_True);   /* or raises NotFound */
     if (!path) return NULL;
-    if (path == Py_None) {
-      PyObject *exc = PyObject_CallNoArgs(g_no_default_kb);
-      Py_DECREF(path);
-      if (exc) {
-        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
-        Py_DECREF(exc);
-      }
-      return NULL;
-    }
   } else {
     Py_INCREF(path);
   }

@@ -6,8 +6,7 @@
 
 PyObject *g_error_class;
 PyObject *g_results_type;
-PyObject *g_default_kb;
-PyObject *g_no_default_kb;
+PyObject *g_find_default_kb;
 PyObject *g_json_dumps;
 PyTypeObject *KB_Type;
 PyTypeObject *Session_Type;
@@ -284,10 +283,9 @@ PyMODINIT_FUNC PyInit__tshoot(void)
   if (!base) return NULL;
   g_error_class = PyObject_GetAttrString(base, "_error_class");
   g_results_type = PyObject_GetAttrString(base, "Results");
-  g_default_kb = PyObject_GetAttrString(base, "default_kb");
-  g_no_default_kb = PyObject_GetAttrString(base, "_no_default_kb");
+  g_find_default_kb = PyObject_GetAttrString(base, "_find_default_kb");
   Py_DECREF(base);
-  if (!g_error_class || !g_results_type || !g_default_kb || !g_no_default_kb) return NULL;
+  if (!g_error_class || !g_results_type || !g_find_default_kb) return NULL;
 
   m = PyModule_Create(&module_def);
   if (!m) return NULL;
