@@ -23,6 +23,21 @@ def test_module():
         assert cls.__module__ == "tshoot", cls
 
 
+def test_module_exports_only_its_init():
+    # The extension is several C files sharing internal names; they are built
+    # hidden, and a pip build links libtshoot.a into the same file: the only
+    # name it may export is its init function.
+    import subprocess
+    nm = shutil.which("nm")
+    if not nm:
+        pytest.skip("no nm")
+    out = subprocess.run([nm, "-D", "--defined-only", tshoot._tshoot.__file__],
+                         capture_output=True, text=True, check=True).stdout
+    names = {line.split()[-1] for line in out.splitlines()
+             if len(line.split()) == 3 and line.split()[1] in "TDBR"}
+    assert names == {"PyInit__tshoot"}
+
+
 def test_open_and_info(kb, kb_path):
     assert kb.path == kb_path
     assert not kb.closed
