@@ -211,6 +211,47 @@ def test_python_host_errors(scripted_kb):
     assert all(a.source == "user" for a in s.answers())
 
 
+class Reentrant:
+    """A host whose every method calls back into its own host or session."""
+
+    def __init__(self):
+        self.host = self.session = None
+
+    def _call_back(self, *args):
+        if self.session is not None:
+            self.session.causes()
+        else:
+            self.host.journal()
+
+    system_info = registry_get = registry_list = file_stat = file_list = _call_back
+    process_list = service_get = _call_back
+
+
+def test_host_method_cannot_reenter(scripted_kb):
+    # The lock order is the session's lock, then its host's; a host method
+    # runs with the host's lock held, so using its own host or session from
+    # there is refused (RuntimeError) instead of waiting for ever.
+    target = Reentrant()
+    target.host = h = tshoot.Host(target)
+    r = tshoot.run_script("t.lua", "return host.system.info().os.version", host=h)
+    assert r.status != 0 and "RuntimeError" in r.message
+    assert isinstance(h.last_error, RuntimeError) and "already in use" in str(h.last_error)
+
+    target = Reentrant()
+    s = scripted_kb.session(TEXT, host=target, fixes=False)
+    target.session = s
+    for _ in range(60):
+        step = s.next()
+        if isinstance(step, tshoot.Conclude):
+            break
+        s.unknown(step.question)
+    assert s.probes() and all(p.answer is None for p in s.probes())
+    assert isinstance(s.host.last_error, RuntimeError)
+    assert "already in use" in str(s.host.last_error)
+    s.close()                                   # the locks were given back
+    assert h.journal() == []
+
+
 def test_run_script():
     sim = tshoot.SimHost(REGISTRY)
     r = tshoot.run_script("os.lua", "return host.system.info().os.version", host=sim)
