@@ -55,7 +55,8 @@ static void compile_on_diag(const tshoot_diagnostic *d, void *payload)
   static const char *const sev[] = {"note", "warning", "error"};
   if (!c->failed) {
     PyObject *v[] = {S(sev[d->severity >= 0 && d->severity <= 2 ? d->severity : 2]),
-                     S(d->file), I(d->line), I(d->column), SN(d->code && *d->code ? d->code : NULL), S(d->message)};
+                     S(d->file), I(d->line), I(d->column),
+                     SN(d->code && *d->code ? d->code : NULL), S(d->message)};
     PyObject *o = rec_make(&rec_diagnostic, v);
     if (!o || PyList_Append(c->diags, o) < 0) compile_keep_error(c);
     Py_XDECREF(o);

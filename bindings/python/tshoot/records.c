@@ -273,7 +273,8 @@ recdef rec_probe = {"tshoot.Probe",
 
 static recdef *const all_records[] = {
   &rec_limits, &rec_change, &rec_run, &rec_probe,
-  &rec_diagnostic, &rec_stats, &rec_result, &rec_info, &rec_symptom, &rec_fixinfo, &rec_causeinfo, &rec_article,
+  &rec_diagnostic, &rec_stats, &rec_result, &rec_info, &rec_symptom, &rec_fixinfo,
+  &rec_causeinfo, &rec_article,
   &rec_testcase, &rec_step, &rec_ask, &rec_fix, &rec_conclude, &rec_causerank,
   &rec_answer, &rec_evidence, &rec_explanation,
 };
