@@ -2,9 +2,11 @@
 ** cli.h: the inside of the tshoot command, shared by its files.
 **
 ** The command is a thin client: it uses only the public API (tshoot.h) and
-** jansson. main.c dispatches; each cmd_*.c holds one or two commands;
-** output.c has what they share: where the KB is, colours and terminals,
-** error printing, text wrapping and JSON output.
+** jansson. main.c dispatches; each cmd_*.c holds one or two commands
+** (diagnose also answers.c and prompt.c, see diagnose.h); fixrun.c runs a
+** fix on a host for fix and diagnose; output.c has the rest they share:
+** where the KB is, colours and terminals, error printing, text wrapping,
+** JSON output and writing files.
 **
 ** Exit status, for every command: 0 success, 1 failure (a library error,
 ** errors in KB sources), 2 usage error (bad option or argument).
@@ -97,6 +99,34 @@ void cli_print_changes(FILE *f, const tshoot_change *c, size_t n, const char *in
 /* Write text to path; prints the error. */
 int cli_write_file(const char *path, const char *text);
 
+/* ===== a fix with a script, on a host (fixrun.c) ===== */
+typedef enum {
+  FIX_PLANNED, FIX_PLAN_FAILED, FIX_NOT_CONFIRMED, FIX_DECLINED, FIX_VERIFIED, FIX_REFUSED, FIX_FAILED
+} cli_fix_outcome;
+
+typedef struct cli_fix_options {
+  int show;               /* print for a person on stdout */
+  int detail;             /* tshoot fix: plan notes, colour, the changes made,
+                          ** a line on rollback, progress on a terminal */
+  int dry_run;            /* the plan only */
+  int apply_failed_plan;  /* still offer a fix whose plan failed (diagnose) */
+  /* Whether to apply (after the plan was shown): 1 yes, 0 declined, -1 not
+  ** confirmed (the caller stops); NULL: apply without asking (--yes). */
+  int (*confirm)(const tshoot_fix_info *x, void *payload);
+  void *payload;
+} cli_fix_options;
+
+/* Run fix x (it has a script) through session s, which has a host. *result
+** gets the fix result (see fixrun.c; json_decref it), *outcome what became of
+** the fix. EXIT_OK, or EXIT_FAIL with the library's error printed. */
+int cli_fix_run(json_t **result, cli_fix_outcome *outcome, tshoot_session *s, const tshoot_fix_info *x,
+                const cli_fix_options *o);
+/* The fix result of a fix without a script: outcome "manual". */
+json_t *cli_fix_manual(const tshoot_fix_info *x);
+/* A run as JSON: {status: ok|error|limit|refused, message, verified,
+** rolled_back, changes, notes, elapsed_ms, instructions, memory_peak}. */
+json_t *cli_run_json(const tshoot_run *r);
+
 /* ===== output (output.c) ===== */
 /* Print j on stdout (indented on a TTY, else compact), then a newline, then
 ** json_decref(j). Returns EXIT_FAIL if it could not be written. */
@@ -123,6 +153,9 @@ int cli_getopt_error(const char *cmd, int c, char **argv);
 
 /* argv words joined by single spaces (malloc'd; NULL when out of memory). */
 char *cli_join_words(int argc, char **argv);
+
+/* s without leading and trailing white space (cut in place). */
+char *cli_trim(char *s);
 
 /* Parse a positive decimal int in [lo, hi]; 0 on success. */
 int cli_parse_int(const char *s, int lo, int hi, int *out);

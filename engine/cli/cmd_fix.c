@@ -31,25 +31,6 @@ static int finish_host(tshoot_host *h, const char *save, const char *log)
   return status;
 }
 
-static json_t *run_json(const tshoot_run *r)
-{
-  json_t *o = json_object(), *notes = json_array();
-  size_t i;
-  json_object_set_new(o, "status", json_string(r->status == TSHOOT_OK ? "ok" :
-                                               r->status == TSHOOT_ELIMIT ? "limit" :
-                                               r->status == TSHOOT_EUSER ? "refused" : "error"));
-  json_object_set_new(o, "message", cli_jstr(r->message));
-  json_object_set_new(o, "verified", json_boolean(r->verified));
-  json_object_set_new(o, "rolled_back", json_boolean(r->rolled_back));
-  json_object_set_new(o, "changes", cli_changes_json(r->changes, r->n_changes));
-  for (i = 0; i < r->n_notes; i++) json_array_append_new(notes, cli_jstr(r->notes[i]));
-  json_object_set_new(o, "notes", notes);
-  json_object_set_new(o, "elapsed_ms", json_real(r->elapsed_ms));
-  json_object_set_new(o, "instructions", json_integer((json_int_t)r->instructions));
-  json_object_set_new(o, "memory_peak", json_integer((json_int_t)r->memory_peak));
-  return o;
-}
-
 /* ===== tshoot fix ===== */
 
 /* The article of cause `cause`: every cause is a candidate of a fresh session
@@ -78,6 +59,99 @@ static int confirm_at_terminal(const char *question)
   return line[0] == 'y' || line[0] == 'Y';
 }
 
+/* Without --yes: ask at a terminal; elsewhere nobody can confirm, so stop. */
+static int confirm_fix(const tshoot_fix_info *x, void *payload)
+{
+  int json = *(const int *)payload;
+  if (!isatty(STDIN_FILENO) || json) {
+    cli_error("fix %s changes the machine: confirm with --yes (or see the plan with --dry-run)", x->id);
+    return -1;
+  }
+  if (!confirm_at_terminal("  Apply it?")) {
+    printf("  not applied\n");
+    return 0;
+  }
+  return 1;
+}
+
+typedef struct fix_cmd {
+  const char *cause, *host_spec, *save, *log, *kb_opt;
+  int dry, yes, json;
+  tshoot_limits lim;
+  tshoot_kb *kb;
+  tshoot_host *host;
+  tshoot_session *s;
+  tshoot_article *art;
+  const tshoot_cause_info *ci;
+  char *article;
+  json_t *tries;               /* a fix result (fixrun.c) for each fix tried */
+  const char *worked;          /* the fix that verified */
+} fix_cmd;
+
+/* The KB, the host, a session on them, and the cause's article. */
+static int fix_open(fix_cmd *f)
+{
+  size_t i;
+  int rc;
+  if (cli_open_kb(&f->kb, f->kb_opt, NULL) != EXIT_OK) return EXIT_FAIL;
+  if ((rc = cli_open_host(&f->host, f->host_spec)) != EXIT_OK) return rc;
+  rc = tshoot_session_new(&f->s, f->kb, NULL);
+  if (rc != TSHOOT_OK) return cli_lib_error(rc);
+  rc = cause_article(f->s, f->cause, &f->article);
+  if (rc == TSHOOT_ENOTFOUND)
+    return cli_error("no cause '%s' in this KB (see 'tshoot diagnose' or 'tshoot show ARTICLE')", f->cause);
+  if (rc == TSHOOT_ENOMEM) return cli_error("out of memory");
+  if (rc != TSHOOT_OK) return cli_lib_error(rc);
+  rc = tshoot_article_load(&f->art, f->kb, f->article);
+  if (rc != TSHOOT_OK) return cli_lib_error(rc);
+  for (i = 0; i < f->art->n_causes; i++)
+    if (strcmp(f->art->causes[i].id, f->cause) == 0) f->ci = &f->art->causes[i];
+  if (!f->ci) return cli_error("cause '%s' is not in article '%s'", f->cause, f->article);
+  rc = tshoot_session_set_host(f->s, f->host, &f->lim);
+  return rc == TSHOOT_OK ? EXIT_OK : cli_lib_error(rc);
+}
+
+/* Try the cause's fixes in order until one verifies. EXIT_OK when all were
+** tried (f->worked says whether one verified), else EXIT_FAIL. */
+static int fix_try_all(fix_cmd *f)
+{
+  const tshoot_cause_info *ci = f->ci;
+  cli_fix_options o;
+  size_t i, scripted = 0;
+
+  memset(&o, 0, sizeof o);
+  o.show = !f->json;
+  o.detail = 1;
+  o.dry_run = f->dry;
+  o.confirm = f->yes ? NULL : confirm_fix;
+  o.payload = &f->json;
+  if (!f->json) printf("%s%s%s (%s): %zu fix%s to try in order%s\n", cli_sgr(stdout, SGR_BOLD), ci->title,
+                       cli_sgr(stdout, SGR_RESET), ci->id, ci->n_fixes, ci->n_fixes == 1 ? "" : "es",
+                       f->dry ? " (dry run: nothing changes)" : "");
+  for (i = 0; i < ci->n_fixes && !f->worked; i++) {
+    const tshoot_fix_info *x = &ci->fixes[i];
+    cli_fix_outcome outcome;
+    json_t *t;
+    if (!x->script) {
+      json_array_append_new(f->tries, cli_fix_manual(x));
+      if (!f->json) printf("\n[%zu/%zu] %s (%s): no script, a person does this one (tshoot show %s)\n",
+                           i + 1, ci->n_fixes, x->title, x->id, f->article);
+      continue;
+    }
+    scripted++;
+    if (!f->json)
+      printf("\n[%zu/%zu] %s (%s)%s%s\n", i + 1, ci->n_fixes, x->title, x->id,
+             x->needs_admin ? ", needs admin rights" : "", x->reversible ? "" : ", cannot be undone");
+    if (cli_fix_run(&t, &outcome, f->s, x, &o) != EXIT_OK) return EXIT_FAIL;
+    json_array_append_new(f->tries, t);
+    if (outcome == FIX_NOT_CONFIRMED) return EXIT_FAIL;
+    if (outcome == FIX_VERIFIED) f->worked = x->id;
+  }
+  if (!scripted && !f->json)
+    printf("\nNo fix of this cause has a script: follow the steps of 'tshoot show %s'.\n", f->article);
+  return EXIT_OK;
+}
+
 int cmd_fix(int argc, char **argv)
 {
   static const struct option longs[] = {
@@ -94,151 +168,55 @@ int cmd_fix(int argc, char **argv)
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 }
   };
-  const char *kb_opt = NULL, *host_spec = NULL, *save = NULL, *log = NULL, *cause;
+  fix_cmd f;
   tshoot_limits lim = TSHOOT_LIMITS_INIT;
-  tshoot_kb *kb = NULL;
-  tshoot_host *host = NULL;
-  tshoot_session *s = NULL;
-  tshoot_article *art = NULL;
-  const tshoot_cause_info *ci = NULL;
-  char *article = NULL;
-  json_t *out = NULL, *tries = NULL;
-  int c, rc, dry = 0, yes = 0, json = 0, status = EXIT_FAIL, tty = isatty(STDERR_FILENO);
-  size_t i, scripted = 0;
-  const char *worked = NULL;
+  int c, status;
 
+  memset(&f, 0, sizeof f);
+  f.lim = lim;
   opterr = 0;
   optind = 0;
   while ((c = getopt_long(argc, argv, ":nyh", longs, NULL)) != -1) {
     switch (c) {
-    case 'k': kb_opt = optarg; break;
-    case 'H': host_spec = optarg; break;
-    case 'n': dry = 1; break;
-    case 'y': yes = 1; break;
-    case 'S': save = optarg; break;
-    case 'L': log = optarg; break;
-    case 'j': json = 1; break;
+    case 'k': f.kb_opt = optarg; break;
+    case 'H': f.host_spec = optarg; break;
+    case 'n': f.dry = 1; break;
+    case 'y': f.yes = 1; break;
+    case 'S': f.save = optarg; break;
+    case 'L': f.log = optarg; break;
+    case 'j': f.json = 1; break;
     case 'M': case 'I': case 'T':
-      if (cli_limits_option("fix", &lim, c, optarg) != EXIT_OK) return EXIT_USAGE;
+      if (cli_limits_option("fix", &f.lim, c, optarg) != EXIT_OK) return EXIT_USAGE;
       break;
     case 'h': cli_print_command_help(stdout, "fix"); return EXIT_OK;
     default: return cli_getopt_error("fix", c, argv);
     }
   }
   if (optind != argc - 1) return cli_usage_error("fix", "give one cause id (from 'tshoot diagnose' or 'tshoot show')");
-  if (!host_spec) return cli_usage_error("fix", "a fix runs on a host: give --host sim:FILE");
-  cause = argv[optind];
-  if (cli_open_kb(&kb, kb_opt, NULL) != EXIT_OK) return EXIT_FAIL;
-  if ((status = cli_open_host(&host, host_spec)) != EXIT_OK) goto done;
-  status = EXIT_FAIL;
+  if (!f.host_spec) return cli_usage_error("fix", "a fix runs on a host: give --host sim:FILE");
+  f.cause = argv[optind];
+  f.tries = json_array();
 
-  rc = tshoot_session_new(&s, kb, NULL);
-  if (rc != TSHOOT_OK) { cli_lib_error(rc); goto done; }
-  rc = cause_article(s, cause, &article);
-  if (rc == TSHOOT_ENOTFOUND) { cli_error("no cause '%s' in this KB (see 'tshoot diagnose' or 'tshoot show ARTICLE')", cause); goto done; }
-  if (rc == TSHOOT_ENOMEM) { cli_error("out of memory"); goto done; }
-  if (rc != TSHOOT_OK) { cli_lib_error(rc); goto done; }
-  rc = tshoot_article_load(&art, kb, article);
-  if (rc != TSHOOT_OK) { cli_lib_error(rc); goto done; }
-  for (i = 0; i < art->n_causes; i++) if (strcmp(art->causes[i].id, cause) == 0) ci = &art->causes[i];
-  if (!ci) { cli_error("cause '%s' is not in article '%s'", cause, article); goto done; }
-  rc = tshoot_session_set_host(s, host, &lim);
-  if (rc != TSHOOT_OK) { cli_lib_error(rc); goto done; }
-
-  tries = json_array();
-  if (!json) printf("%s%s%s (%s): %zu fix%s to try in order%s\n", cli_sgr(stdout, SGR_BOLD), ci->title,
-                    cli_sgr(stdout, SGR_RESET), ci->id, ci->n_fixes, ci->n_fixes == 1 ? "" : "es",
-                    dry ? " (dry run: nothing changes)" : "");
-  for (i = 0; i < ci->n_fixes && !worked; i++) {
-    const tshoot_fix_info *x = &ci->fixes[i];
-    tshoot_run *plan = NULL, *run = NULL;
-    json_t *t = json_object();
-    json_object_set_new(t, "fix", cli_jstr(x->id));
-    json_object_set_new(t, "title", cli_jstr(x->title));
-    json_array_append_new(tries, t);
-    if (!x->script) {
-      json_object_set_new(t, "outcome", json_string("manual"));
-      if (!json) printf("\n[%zu/%zu] %s (%s): no script, a person does this one (tshoot show %s)\n",
-                        i + 1, ci->n_fixes, x->title, x->id, article);
-      continue;
+  if ((status = fix_open(&f)) == EXIT_OK && (status = fix_try_all(&f)) == EXIT_OK) {
+    status = f.dry ? EXIT_OK : f.worked ? EXIT_OK : EXIT_FAIL;
+    if (!f.json && !f.dry) printf("\n%s\n", f.worked ? "Fixed." : "No fix verified; nothing was left changed.");
+    if (finish_host(f.host, f.save, f.log) != EXIT_OK) status = EXIT_FAIL;
+    if (f.json) {
+      json_t *out = json_object();
+      json_object_set_new(out, "cause", cli_jstr(f.cause));
+      json_object_set_new(out, "article", cli_jstr(f.article));
+      json_object_set_new(out, "dry_run", json_boolean(f.dry));
+      json_object_set(out, "tries", f.tries);
+      json_object_set_new(out, "fixed_by", cli_jstr(f.worked));
+      if (cli_json_print(out) != EXIT_OK) status = EXIT_FAIL;
     }
-    scripted++;
-    if (!json) {
-      printf("\n[%zu/%zu] %s (%s)%s%s\n", i + 1, ci->n_fixes, x->title, x->id,
-             x->needs_admin ? ", needs admin rights" : "", x->reversible ? "" : ", cannot be undone");
-      if (tty) fprintf(stderr, "  planning...\n");
-    }
-    rc = tshoot_session_run_fix(&plan, s, x->id, 1);
-    if (rc != TSHOOT_OK) { cli_lib_error(rc); goto done; }
-    json_object_set_new(t, "plan", run_json(plan));
-    if (!json) {
-      size_t k;
-      if (plan->status != TSHOOT_OK) printf("  the plan failed: %s\n", plan->message);
-      else if (!plan->n_changes) printf("  plan: no change to the machine\n");
-      else { printf("  plan:\n"); cli_print_changes(stdout, plan->changes, plan->n_changes, "    "); }
-      for (k = 0; k < plan->n_notes; k++) printf("  note: %s\n", plan->notes[k]);
-    }
-    if (dry || plan->status != TSHOOT_OK) {
-      json_object_set_new(t, "outcome", json_string(dry ? "planned" : "plan failed"));
-      tshoot_run_free(plan);
-      continue;
-    }
-    tshoot_run_free(plan);
-    if (!yes) {
-      if (!isatty(STDIN_FILENO) || json) {
-        cli_error("fix %s changes the machine: confirm with --yes (or see the plan with --dry-run)", x->id);
-        json_object_set_new(t, "outcome", json_string("not confirmed"));
-        goto done;
-      }
-      if (!confirm_at_terminal("  Apply it?")) {
-        json_object_set_new(t, "outcome", json_string("declined"));
-        printf("  not applied\n");
-        continue;
-      }
-    }
-    if (!json && tty) fprintf(stderr, "  applying and verifying...\n");
-    rc = tshoot_session_run_fix(&run, s, x->id, 0);
-    if (rc != TSHOOT_OK) { cli_lib_error(rc); goto done; }
-    json_object_set_new(t, "run", run_json(run));
-    json_object_set_new(t, "outcome", json_string(run->verified ? "verified" :
-                                                  run->status == TSHOOT_EUSER ? "refused" : "failed"));
-    if (!json) {
-      size_t k;
-      for (k = 0; k < run->n_notes; k++) printf("  note: %s\n", run->notes[k]);
-      if (run->verified) {
-        printf("  %sapplied and verified%s\n", cli_sgr(stdout, SGR_GREEN), cli_sgr(stdout, SGR_RESET));
-        cli_print_changes(stdout, run->changes, run->n_changes, "    ");
-      } else {
-        printf("  %sdid not work%s: %s\n", cli_sgr(stdout, SGR_RED), cli_sgr(stdout, SGR_RESET), run->message);
-        if (run->rolled_back) printf("  rolled back: the machine is as it was before this fix\n");
-      }
-    }
-    if (run->verified) worked = x->id;
-    tshoot_run_free(run);
   }
-  if (!scripted && !json) printf("\nNo fix of this cause has a script: follow the steps of 'tshoot show %s'.\n", article);
-  status = dry ? EXIT_OK : worked ? EXIT_OK : EXIT_FAIL;
-  if (!json && !dry) printf("\n%s\n", worked ? "Fixed." : "No fix verified; nothing was left changed.");
-  if (finish_host(host, save, log) != EXIT_OK) status = EXIT_FAIL;
-  if (json) {
-    out = json_object();
-    json_object_set_new(out, "cause", cli_jstr(cause));
-    json_object_set_new(out, "article", cli_jstr(article));
-    json_object_set_new(out, "dry_run", json_boolean(dry));
-    json_object_set(out, "tries", tries);
-    json_object_set_new(out, "fixed_by", cli_jstr(worked));
-    if (cli_json_print(out) != EXIT_OK) status = EXIT_FAIL;
-    out = NULL;
-  }
-
-done:
-  if (out) json_decref(out);
-  if (tries) json_decref(tries);
-  tshoot_session_free(s);
-  tshoot_article_free(art);
-  free(article);
-  tshoot_host_free(host);
-  tshoot_kb_close(kb);
+  json_decref(f.tries);
+  tshoot_session_free(f.s);
+  tshoot_article_free(f.art);
+  free(f.article);
+  tshoot_host_free(f.host);
+  tshoot_kb_close(f.kb);
   return status;
 }
 
@@ -330,7 +308,7 @@ int cmd_run(int argc, char **argv)
 
   status = run->status == TSHOOT_OK ? EXIT_OK : EXIT_FAIL;
   if (json) {
-    json_t *o = run_json(run);
+    json_t *o = cli_run_json(run);
     json_object_set_new(o, "script", cli_jstr(name));
     json_object_set_new(o, "kind", json_string(mode == TSHOOT_RUN_PROBE ? "probe" : "fix"));
     json_object_set_new(o, "mode", json_string(mode == TSHOOT_RUN_PROBE ? "probe" : mode == TSHOOT_RUN_PLAN ? "plan" :

@@ -4,6 +4,7 @@
 */
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -330,6 +331,15 @@ char *cli_join_words(int argc, char **argv)
     p += l;
   }
   *p = '\0';
+  return s;
+}
+
+char *cli_trim(char *s)
+{
+  char *e;
+  while (*s && isspace((unsigned char)*s)) s++;
+  e = s + strlen(s);
+  while (e > s && isspace((unsigned char)e[-1])) *--e = '\0';
   return s;
 }
 

@@ -76,6 +76,70 @@ out_has "^Solved: 'Turn the laptop's wireless off and on' fixed the problem" "so
 out_has "fix tried" "summary counts fixes"
 ok "fix:ID=yes: the fix is proposed, works, and concludes its cause"
 
+run diagnose --kb "$KB" --json -a router.internet-light=yes -a fix:home.fix.toggle-wifi=no -a devices.others=some
+expect_rc 0 "--json with a fix that did not work"
+json '[s for s in j["steps"] if s["kind"] == "fix"][0] == {"kind": "fix", "fix": "home.fix.toggle-wifi", "title": "Turn the laptop'"'"'s wireless off and on", "cause": "home.laptop-driver", "probability": [s for s in j["steps"] if s["kind"] == "fix"][0]["probability"], "worked": False, "source": "answers"}' "--json: a fix step answered in advance"
+json '[f["tried"] and f["worked"] is False for f in j["conclusion"].get("fixes", []) if f["id"] == "home.fix.toggle-wifi"] in ([], [True])' "--json: the conclusion marks the fix tried"
+ok "--json: a fix answered in advance is a step {kind, fix, title, cause, probability, worked, source}"
+
+# a resumed session keeps the fixes tried before
+run diagnose --kb "$KB" --save "$WORK/fixes.json" --strict -a router.internet-light=yes -a fix:home.fix.toggle-wifi=no
+expect_rc 3 "first half with a fix result"
+run diagnose --kb "$KB" --resume "$WORK/fixes.json" -a devices.others=some -a router.firmware=1.4.2 -a wifi.bars=4
+expect_rc 0 "resume after a fix result"
+out_has "3 fixes tried" "the resumed summary counts the fixes tried before"
+out_has "tried: *$" "the conclusion marks a fix tried before"
+ok "--resume keeps the fixes tried before"
+
+# ----- fixes with a script, on a host (fixrun.c): the text, and one JSON shape with 'tshoot fix'
+MACHINES="$TSHOOT_SOURCE_ROOT/kb/kerio/machines"
+KKB="$WORK/kerio.db"
+run compile --quiet --scripts "$TSHOOT_SOURCE_ROOT/scripts" "$TSHOOT_SOURCE_ROOT/kb/kerio" -o "$KKB"
+expect_rc 0 "compile the Kerio KB"
+HOSTARGS=(--kb "$KKB" --host "sim:$MACHINES/kofmsp-registry-overwrite.json" --yes
+  -a update.recent=office -a profile.new-works=no -a scope.affected=pc -a error.seen=mapi-kofmsp
+  -a eventlog.provider-blocked=no -a office.reinstalled=no
+  outlook does not start, MAPI was unable to load the information service kofmsp.dll)
+run diagnose "${HOSTARGS[@]}"
+expect_rc 0 "diagnose --host --yes"
+out_has "^Trying a fix on the machine (for: A Windows or Office update changed the connector's MAPI registration, [0-9]*% likely): Technician: check the MAPI registration of the Kerio provider by hand, needs admin rights$" "a fix on the machine is announced"
+out_has "^  plan:$" "its plan is shown"
+out_has "^    registry.set HKLM.*PR_SERVICE_DLL_NAME: null -> " "the plan lists the changes"
+out_has "^  applied and verified$" "a verified fix says so"
+out_has "^  the plan failed: kerio/fix-new-profile.lua:[0-9]*: the Kerio provider is not registered" "a failed plan is shown"
+out_has "^  did not work: verify: the provider is not registered with its full path" "a fix that does not verify says why"
+out_has "^Solved: 'Technician: check the MAPI registration" "the verified fix solves it"
+ok "diagnose --host: plan, apply, verify and roll back, printed as before"
+
+run diagnose --json "${HOSTARGS[@]}"
+expect_rc 0 "diagnose --host --yes --json"
+json 'all(set(s) == {"kind", "fix", "title", "cause", "probability", "worked", "source", "outcome", "message", "plan", "run"} for s in j["steps"] if s["kind"] == "fix" and s["source"] == "host")' "--json: a fix run on the host carries the fix result"
+json '[(s["fix"], s["outcome"], s["worked"]) for s in j["steps"] if s["kind"] == "fix" and s.get("outcome") == "verified"] == [("kofmsp.fix.reg-technician", "verified", True)]' "--json: the verified fix"
+json 'all(s["run"]["rolled_back"] and s["message"] == s["run"]["message"] for s in j["steps"] if s["kind"] == "fix" and s.get("outcome") == "failed" and s["run"]["changes"])' "--json: a failed fix with changes was rolled back"
+json 'all(s["plan"]["status"] in ("ok", "error") and "changes" in s["plan"] for s in j["steps"] if s["kind"] == "fix" and s["source"] == "host")' "--json: each fix result has its plan"
+cp "$WORK/out" "$WORK/diagnose-host.json"
+run fix kofmsp.registry-overwrite --kb "$KKB" --host "sim:$MACHINES/kofmsp-registry-overwrite.json" --yes --json
+expect_rc 0 "fix --json"
+python3 - "$WORK/diagnose-host.json" "$WORK/out" <<'PY' || fail "diagnose --host and fix give different fix results"
+import json, sys
+d, f = (json.load(open(p)) for p in sys.argv[1:])
+step = [s for s in d["steps"] if s["kind"] == "fix" and s["fix"] == "kofmsp.fix.reg-technician"][0]
+tried = [t for t in f["tries"] if t["fix"] == "kofmsp.fix.reg-technician"][0]
+shape = {"fix", "title", "outcome", "message", "plan", "run"}
+assert set(tried) == shape, tried.keys()
+assert shape <= set(step), step.keys()
+for k in ("fix", "title", "outcome", "message"):
+    assert step[k] == tried[k], (k, step[k], tried[k])
+assert step["run"]["changes"] == tried["run"]["changes"] and step["plan"]["changes"] == tried["plan"]["changes"]
+assert all(set(t) == {"fix", "title", "outcome", "message"} for t in f["tries"] if t["outcome"] == "manual")
+PY
+ok "one JSON shape for a fix result: diagnose --host and fix agree"
+
+run fix kofmsp.malware --kb "$KKB" --host "sim:$MACHINES/healthy.json" --dry-run --json
+expect_rc 0 "fix --dry-run --json"
+json '[t["outcome"] for t in j["tries"] if t["fix"] == "kofmsp.fix.quarantine"] == ["plan failed"] and [t["message"] for t in j["tries"] if t["fix"] == "kofmsp.fix.quarantine"][0]' "a dry run whose plan fails says so, with the plan's message"
+ok "fix --dry-run: a plan that fails is 'plan failed', not 'planned'"
+
 # ----- errors in answers
 run diagnose --kb "$KB" --answer router.internet-ligth=no
 expect_rc 2 "unknown question in --answer"

@@ -1,0 +1,341 @@
+/*
+** prompt.c: the dialogue of `tshoot diagnose` at a terminal (or with
+** --interactive): a question with its numbered choices, the commands a
+** person can type instead of an answer (why, back, skip, causes, how, quit),
+** "Did this fix the problem?", and the yes/no questions around a fix. Also
+** what a person is shown on request and in the conclusion: the ranking, the
+** evidence for a cause, a fix step by step.
+*/
+#include "diagnose.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+int prompt_pct(double p)
+{
+  double v = p * 100.0 + 0.5;
+  if (v < 0) v = 0;
+  if (v > 100) v = 100;
+  return (int)v;
+}
+
+/* ===== printing for a person ===== */
+
+void prompt_print_causes(diagnosis *d, size_t limit, const char *skip)
+{
+  const tshoot_cause_rank *r;
+  size_t n, i, shown = 0;
+  int width = cli_width();
+  int rc = tshoot_session_causes(&r, &n, d->s);
+  if (rc != TSHOOT_OK) { cli_lib_error(rc); return; }
+  for (i = 0; i < n && shown < limit; i++) {
+    char label[32];
+    if (skip && strcmp(r[i].cause, skip) == 0) continue;
+    snprintf(label, sizeof label, "  %3d%%  ", prompt_pct(r[i].probability));
+    fputs(label, stdout);
+    {
+      size_t m = strlen(r[i].title ? r[i].title : "") + strlen(r[i].cause) + 64;
+      char *t = malloc(m);
+      if (!t) continue;
+      snprintf(t, m, "%s %s(%s)%s", r[i].title ? r[i].title : "", cli_sgr(stdout, SGR_DIM),
+               r[i].cause, cli_sgr(stdout, SGR_RESET));
+      cli_wrap(stdout, t, (int)strlen(label), (int)strlen(label), width);
+      free(t);
+    }
+    shown++;
+  }
+}
+
+static void print_why(diagnosis *d, const char *question)
+{
+  tshoot_explanation *e = NULL;
+  size_t i;
+  int width = cli_width();
+  int rc = tshoot_session_why(&e, d->s, question);
+  if (rc != TSHOOT_OK) { cli_lib_error(rc); return; }
+  fputs("  ", stdout);
+  cli_wrap(stdout, e->text, 2, 2, width);
+  if (e->n_causes > 4) {   /* the text names the first four */
+    printf("  It tells apart:\n");
+    for (i = 0; i < e->n_causes && i < TOP_CAUSES; i++) {
+      char label[32];
+      snprintf(label, sizeof label, "  %3d%%  ", prompt_pct(e->causes[i].probability));
+      fputs(label, stdout);
+      cli_wrap(stdout, e->causes[i].title, (int)strlen(label), (int)strlen(label), width);
+    }
+  }
+  tshoot_explanation_free(e);
+}
+
+/* The evidence behind cause `cause` (NULL: the most likely), briefly. */
+void prompt_print_how(diagnosis *d, const char *cause, int with_text)
+{
+  tshoot_explanation *e = NULL;
+  size_t i, shown = 0;
+  int width = cli_width();
+  int rc = tshoot_session_how(&e, d->s, cause);
+  if (rc != TSHOOT_OK) { cli_lib_error(rc); return; }
+  if (with_text) {
+    fputs("  ", stdout);
+    cli_wrap(stdout, e->text, 2, 2, width);
+  }
+  for (i = 0; i < e->n_items && shown < 10; i++) {
+    const tshoot_explain_item *it = &e->items[i];
+    char label[32];
+    if (strcmp(it->kind, "prior") == 0) continue;
+    if (it->factor > 0.999 && it->factor < 1.001 && strcmp(it->kind, "condition") == 0) continue;
+    if (it->factor >= 10) snprintf(label, sizeof label, "  x%-5.0f ", it->factor);
+    else snprintf(label, sizeof label, "  x%-5.2g ", it->factor);
+    printf("%s%s%s", cli_sgr(stdout, SGR_DIM), label, cli_sgr(stdout, SGR_RESET));
+    cli_wrap(stdout, it->detail, (int)strlen(label), (int)strlen(label), width);
+    shown++;
+  }
+  if (!with_text && shown == 0) printf("  (no answers speak to it; its prior and the description rank it)\n");
+  tshoot_explanation_free(e);
+}
+
+void prompt_print_fix(const tshoot_fix_info *x, const char *label, int indent, int tried, int worked)
+{
+  int width = cli_width();
+  size_t k;
+  char meta[256], step_label[32];
+  printf("%*s%s%s", indent, "", label, cli_sgr(stdout, SGR_BOLD));
+  cli_wrap(stdout, x->title, indent + (int)strlen(label), indent + (int)strlen(label), width);
+  snprintf(meta, sizeof meta, "%s%s: %s, %s, risk %s%s%s", cli_sgr(stdout, SGR_DIM), x->id,
+           x->needs_admin ? "needs admin" : "no admin needed",
+           x->reversible ? "reversible" : "not reversible", x->risk ? x->risk : "?",
+           tried ? (worked ? "; tried: it worked" : "; tried: it did not work") : "",
+           cli_sgr(stdout, SGR_RESET));
+  printf("%s%*s", cli_sgr(stdout, SGR_RESET), indent + 2, "");
+  cli_wrap(stdout, meta, indent + 4, indent + 2, width);
+  for (k = 0; k < x->n_steps; k++) {
+    snprintf(step_label, sizeof step_label, "%*s%zu. ", indent + 2, "", k + 1);
+    fputs(step_label, stdout);
+    cli_wrap(stdout, x->steps[k], (int)strlen(step_label), (int)strlen(step_label), width);
+  }
+  if (x->verify) {
+    printf("%*s%sCheck:%s ", indent + 2, "", cli_sgr(stdout, SGR_BOLD), cli_sgr(stdout, SGR_RESET));
+    cli_wrap(stdout, x->verify, indent + 9, indent + 9, width);
+  }
+}
+
+static void show_hint(diagnosis *d)
+{
+  if (d->hint_shown) return;
+  d->hint_shown = 1;
+  printf("%sAnswer with a number or a value. Also: ? or why (why this is asked), back (change the\n"
+         "last answer), skip (don't know), causes (the ranking), how (why the leading cause), quit.%s\n",
+         cli_sgr(stdout, SGR_DIM), cli_sgr(stdout, SGR_RESET));
+}
+
+/* Read one line from stdin after printing `prompt`; NULL at end of input.
+** The line is trimmed and borrowed until the next call. */
+static char *read_line(diagnosis *d, const char *prompt)
+{
+  ssize_t n;
+  printf("%s", prompt);
+  fflush(stdout);
+  n = getline(&d->line, &d->line_cap, stdin);
+  if (n < 0) {
+    putchar('\n');
+    return NULL;
+  }
+  if (d->echo) {   /* input from a pipe: show it, so the output reads as a dialogue */
+    fwrite(d->line, 1, (size_t)n, stdout);
+    if (n == 0 || d->line[n - 1] != '\n') putchar('\n');
+  }
+  return cli_trim(d->line);
+}
+
+
+/* ===== one question ===== */
+
+/* The value of `in` for a choice question, or NULL. */
+static const char *match_choice(const tshoot_step *st, const char *in)
+{
+  size_t i;
+  int num;
+  if (cli_parse_int(in, 1, (int)st->n_choices, &num) == 0) return st->choices[num - 1];
+  for (i = 0; i < st->n_choices; i++)
+    if (strcasecmp(in, st->choices[i]) == 0 || (st->labels && st->labels[i] &&
+                                                 strcasecmp(in, st->labels[i]) == 0))
+      return st->choices[i];
+  if (strcmp(st->type, "yesno") == 0) {
+    const char *want = NULL;
+    if (strcasecmp(in, "y") == 0) want = "yes";
+    else if (strcasecmp(in, "n") == 0) want = "no";
+    for (i = 0; want && i < st->n_choices; i++)
+      if (strcmp(st->choices[i], want) == 0) return st->choices[i];
+  }
+  return NULL;
+}
+
+static void print_question(const tshoot_step *st)
+{
+  int width = cli_width();
+  size_t i;
+  char label[48];
+  snprintf(label, sizeof label, "Question %zu: ", st->questions_asked + 1);
+  printf("\n%s%s%s", cli_sgr(stdout, SGR_BOLD), label, cli_sgr(stdout, SGR_RESET));
+  if (st->n_choices == 0) {
+    size_t m = strlen(st->prompt) + 128 + (st->unit ? strlen(st->unit) : 0);
+    char *t = malloc(m);
+    if (!t) return;
+    if (strcmp(st->type, "version") == 0)
+      snprintf(t, m, "%s %s(a version, such as 7.3.1)%s", st->prompt, cli_sgr(stdout, SGR_DIM),
+               cli_sgr(stdout, SGR_RESET));
+    else if (strcmp(st->type, "number") == 0 && st->unit)
+      snprintf(t, m, "%s %s(a number, in %s)%s", st->prompt, cli_sgr(stdout, SGR_DIM), st->unit,
+               cli_sgr(stdout, SGR_RESET));
+    else if (strcmp(st->type, "number") == 0)
+      snprintf(t, m, "%s %s(a number)%s", st->prompt, cli_sgr(stdout, SGR_DIM), cli_sgr(stdout, SGR_RESET));
+    else
+      snprintf(t, m, "%s", st->prompt);
+    cli_wrap(stdout, t, 2, (int)strlen(label), width);
+    free(t);
+  } else {
+    cli_wrap(stdout, st->prompt, 2, (int)strlen(label), width);
+    for (i = 0; i < st->n_choices; i++) {
+      snprintf(label, sizeof label, "  %zu. ", i + 1);
+      fputs(label, stdout);
+      cli_wrap(stdout, st->labels && st->labels[i] ? st->labels[i] : st->choices[i], (int)strlen(label),
+               (int)strlen(label), width);
+    }
+  }
+}
+
+static int is_cmd(const char *in, const char *a, const char *b)
+{
+  return strcasecmp(in, a) == 0 || (b && strcasecmp(in, b) == 0);
+}
+
+/* Take back the last answer; the question it answered is then asked of the
+** person, even if an answer file had it. */
+static act go_back(diagnosis *d)
+{
+  const tshoot_answer_info *a;
+  size_t n;
+  char *q = NULL;
+  int rc = tshoot_session_answers(&a, &n, d->s);
+  if (rc != TSHOOT_OK) { cli_lib_error(rc); return ACT_FAIL; }
+  if (n == 0) {
+    printf("  There is no earlier answer to change.\n");
+    return ACT_AGAIN;   /* nothing changed: ask again */
+  }
+  q = strdup(a[n - 1].question);
+  if (!q) { cli_error("out of memory"); return ACT_FAIL; }
+  rc = tshoot_session_undo(d->s);
+  if (rc != TSHOOT_OK) { free(q); cli_lib_error(rc); return ACT_FAIL; }
+  answers_disable(&d->given, q);
+  printf("  Took back the answer to %s.\n", q);
+  diagnosis_record_back(d, q);
+  free(q);
+  return ACT_BACK;
+}
+
+act prompt_question(diagnosis *d, const tshoot_step *st)
+{
+  /* copies: the step is borrowed only until the session changes */
+  char *qid = strdup(st->question), *prompt = strdup(st->prompt);
+  act result = ACT_FAIL;
+  int rc;
+
+  if (!qid || !prompt) { free(qid); free(prompt); cli_error("out of memory"); return ACT_FAIL; }
+  print_question(st);
+  show_hint(d);
+  for (;;) {
+    char *in = read_line(d, "> ");
+    const char *value = NULL;
+    if (!in) { result = ACT_QUIT; break; }
+    if (!*in) {
+      char *yn = read_line(d, "Skip this question (don't know)? [y/N] ");
+      if (!yn) { result = ACT_QUIT; break; }
+      if (strcasecmp(yn, "y") != 0 && strcasecmp(yn, "yes") != 0) continue;
+      in = "skip";
+    }
+    if (is_cmd(in, "?", "why")) { print_why(d, qid); continue; }
+    if (is_cmd(in, "causes", NULL)) { prompt_print_causes(d, TOP_CAUSES, NULL); continue; }
+    if (is_cmd(in, "how", NULL)) { prompt_print_how(d, NULL, 1); continue; }
+    if (is_cmd(in, "help", "h")) { d->hint_shown = 0; show_hint(d); continue; }
+    if (is_cmd(in, "quit", "q") || is_cmd(in, "exit", NULL)) { result = ACT_QUIT; break; }
+    if (is_cmd(in, "back", "b")) {
+      act a = go_back(d);
+      if (a == ACT_AGAIN) continue;
+      result = a;
+      break;
+    }
+    if (is_cmd(in, "skip", "dunno") || is_cmd(in, "don't know", "dont know")) {
+      rc = tshoot_session_unknown(d->s, qid);
+      if (rc != TSHOOT_OK) { cli_lib_error(rc); break; }
+      diagnosis_record_ask(d, prompt, qid, NULL, "user");
+      result = ACT_DONE;
+      break;
+    }
+    if (st->n_choices) {
+      value = match_choice(st, in);
+      if (!value) {
+        size_t i;
+        printf("  '%s' is not one of the choices: type a number from 1 to %zu, or one of: ", in,
+               st->n_choices);
+        for (i = 0; i < st->n_choices; i++) printf("%s%s", i ? ", " : "", st->choices[i]);
+        printf(".\n");
+        continue;
+      }
+    } else {
+      value = in;
+    }
+    {
+      char *v = strdup(value);   /* value may point into the step */
+      if (!v) { cli_error("out of memory"); break; }
+      rc = tshoot_session_answer(d->s, qid, v);
+      if (rc == TSHOOT_EINVALID) {
+        printf("  %s\n", tshoot_error_last()->message);
+        free(v);
+        continue;
+      }
+      if (rc == TSHOOT_OK) diagnosis_record_ask(d, prompt, qid, v, "user");
+      free(v);
+    }
+    if (rc != TSHOOT_OK) { cli_lib_error(rc); break; }
+    result = ACT_DONE;
+    break;
+  }
+  free(qid);
+  free(prompt);
+  return result;
+}
+
+
+/* ===== around a fix ===== */
+
+/* Ask `prompt` until the answer is yes or no (into *out): 0; -1 when the
+** person quits or input ends. `help` is shown after anything else. */
+int prompt_yes_no(diagnosis *d, const char *prompt, const char *help, int *out)
+{
+  for (;;) {
+    char *in = read_line(d, prompt);
+    if (!in) return -1;
+    if (answers_parse_bool(in, out) == 0) return 0;
+    if (is_cmd(in, "quit", "q") || is_cmd(in, "exit", NULL)) return -1;
+    printf("%s", help);
+  }
+}
+
+act prompt_fix_result(diagnosis *d, const tshoot_step *st, int *worked)
+{
+  for (;;) {
+    char *in = read_line(d, "Did this fix the problem? [y/n] ");
+    if (!in) return ACT_QUIT;
+    if (answers_parse_bool(in, worked) == 0) return ACT_DONE;
+    if (is_cmd(in, "causes", NULL)) { prompt_print_causes(d, TOP_CAUSES, NULL); continue; }
+    if (is_cmd(in, "how", "?") || is_cmd(in, "why", NULL)) { prompt_print_how(d, st->cause, 1); continue; }
+    if (is_cmd(in, "quit", "q") || is_cmd(in, "exit", NULL)) return ACT_QUIT;
+    if (is_cmd(in, "back", "b")) {
+      act a = go_back(d);
+      if (a == ACT_AGAIN) continue;
+      return a;
+    }
+    printf("  Answer y (it fixed the problem) or n (it did not). Also: causes, how, back, quit.\n");
+  }
+}
