@@ -1,7 +1,9 @@
 /*
 ** cmd_compile.c: `tshoot compile` and `tshoot lint` (tshoot_compile with no
 ** output): diagnostics like a compiler's, a progress line on a terminal, a
-** summary, --json, and cancellation on SIGINT/SIGTERM.
+** summary, --json, and cancellation on SIGINT/SIGTERM. Before compiling, the
+** output is checked: never a source, and an existing file that is not a
+** tshoot KB only with --force.
 */
 #include "cli.h"
 
@@ -182,7 +184,74 @@ static size_t default_script_dirs(const char **dirs, size_t cap, char **sources,
   return n_found;
 }
 
-static int run(int argc, char **argv, int lint)
+/* ===== the output file ===== */
+
+/* A tshoot KB is an SQLite database whose header carries the application id
+** "TSKB" (bytes 68-71): enough to tell a KB that may be replaced from any
+** other file, even a KB of another format version or a damaged one. */
+static int is_tshoot_kb(const char *path)
+{
+  unsigned char h[100];
+  size_t n;
+  FILE *f = fopen(path, "rb");
+  if (!f) return 0;
+  n = fread(h, 1, sizeof h, f);
+  fclose(f);
+  return n == sizeof h && memcmp(h, "SQLite format 3", 16) == 0 && memcmp(h + 68, "TSKB", 4) == 0;
+}
+
+/* Is `out` (which exists, as `ost`) one of the sources: a file named, or an
+** .xml file inside a folder named? */
+static int is_source(const char *out, const struct stat *ost, char **sources, size_t n)
+{
+  char real_out[PATH_MAX];
+  size_t i, len = strlen(out);
+  int have_real = realpath(out, real_out) != NULL;
+  for (i = 0; i < n; i++) {
+    struct stat st;
+    char dir[PATH_MAX];
+    size_t k;
+    if (stat(sources[i], &st) != 0) continue;
+    if (st.st_dev == ost->st_dev && st.st_ino == ost->st_ino) return 1;
+    if (!S_ISDIR(st.st_mode) || !have_real || len < 4 || strcmp(out + len - 4, ".xml") != 0) continue;
+    if (!realpath(sources[i], dir)) continue;
+    k = strlen(dir);
+    if (strncmp(real_out, dir, k) == 0 && (real_out[k] == '/' || (k == 1 && dir[0] == '/'))) return 1;
+  }
+  return 0;
+}
+
+/* Before compiling: never write over a source, something that is not a
+** regular file, or (unless --force) an existing file that is not a tshoot KB.
+** EXIT_OK, or EXIT_FAIL with the error printed. */
+static int check_output(const char *out, char **sources, size_t n, int force)
+{
+  struct stat st;
+  if (stat(out, &st) != 0) return EXIT_OK;   /* a new file (or the library says why not) */
+  if (is_source(out, &st, sources, n))
+    return cli_error("-o %s is one of the sources: compiling would replace it with the KB; "
+                     "name another output file, such as %s.db", out, out);
+  if (!S_ISREG(st.st_mode))
+    return cli_error("-o %s exists and is not a regular file; name another output file", out);
+  if (!force && !is_tshoot_kb(out))
+    return cli_error("-o %s exists and is not a tshoot KB: compiling would replace it; "
+                     "name another output file, or give --force to replace it", out);
+  return EXIT_OK;
+}
+
+/* ===== the command ===== */
+
+typedef struct compile_args {
+  const char *out;
+  const char **scripts;      /* --scripts, then the defaults */
+  size_t n_scripts;
+  char **sources;
+  size_t n_sources;
+  int werror, force, help;
+} compile_args;
+
+/* EXIT_OK (args->help: the help was printed), or the usage error printed. */
+static int parse_args(compile_args *a, compile_ctx *ctx, int argc, char **argv, int lint)
 {
   static const struct option longs[] = {
     { "output", required_argument, NULL, 'o' },
@@ -190,67 +259,60 @@ static int run(int argc, char **argv, int lint)
     { "quiet", no_argument, NULL, 'q' },
     { "json", no_argument, NULL, 'j' },
     { "Werror", no_argument, NULL, 'W' },
+    { "force", no_argument, NULL, 'f' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 }
   };
   const char *cmd = lint ? "lint" : "compile";
-  const char *out = NULL;
-  const char **scripts = NULL;
-  size_t n_scripts = 0;
-  tshoot_compile_options opts = TSHOOT_COMPILE_OPTIONS_INIT;
-  tshoot_compile_stats stats;
-  compile_ctx ctx;
-  struct sigaction sa, old_int, old_term;
-  int c, rc, status = EXIT_OK, werror = 0;
+  int c;
 
-  memset(&ctx, 0, sizeof ctx);
-  memset(&stats, 0, sizeof stats);
-  scripts = calloc((size_t)argc, sizeof *scripts);
-  if (!scripts) return cli_error("out of memory");
+  a->scripts = calloc((size_t)argc, sizeof *a->scripts);
+  if (!a->scripts) return cli_error("out of memory");
   opterr = 0;
   optind = 0;
-  while ((c = getopt_long(argc, argv, lint ? ":qhW" : ":o:qhW", longs, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, lint ? ":qhW" : ":o:qhWf", longs, NULL)) != -1) {
     switch (c) {
     case 'o':
-      if (lint) { free(scripts); return cli_usage_error(cmd, "lint writes no KB; use 'tshoot compile' for -o"); }
-      out = optarg;
+      if (lint) return cli_usage_error(cmd, "lint writes no KB; use 'tshoot compile' for -o");
+      a->out = optarg;
       break;
-    case 'S': scripts[n_scripts++] = optarg; break;
-    case 'q': ctx.quiet = 1; break;
-    case 'j': ctx.json = 1; break;
-    case 'W': werror = 1; break;
-    case 'h':
-      free(scripts);
-      cli_print_command_help(stdout, cmd);
-      return EXIT_OK;
-    default:
-      free(scripts);
-      return cli_getopt_error(cmd, c, argv);
+    case 'f':
+      if (lint) return cli_usage_error(cmd, "lint writes no KB; --force is for 'tshoot compile'");
+      a->force = 1;
+      break;
+    case 'S': a->scripts[a->n_scripts++] = optarg; break;
+    case 'q': ctx->quiet = 1; break;
+    case 'j': ctx->json = 1; break;
+    case 'W': a->werror = 1; break;
+    case 'h': a->help = 1; cli_print_command_help(stdout, cmd); return EXIT_OK;
+    default: return cli_getopt_error(cmd, c, argv);
     }
   }
-  if (optind >= argc) {
-    free(scripts);
-    return cli_usage_error(cmd, "no sources given: name XML files or folders of them");
-  }
-  if (!lint && !out) {
-    free(scripts);
-    return cli_usage_error(cmd, "no output given: add -o KB (the KB file to write)");
-  }
-  if (!lint && !*out) {
-    free(scripts);
-    return cli_usage_error(cmd, "the output file name is empty");
-  }
+  if (optind >= argc) return cli_usage_error(cmd, "no sources given: name XML files or folders of them");
+  if (!lint && !a->out) return cli_usage_error(cmd, "no output given: add -o KB (the KB file to write)");
+  if (!lint && !*a->out) return cli_usage_error(cmd, "the output file name is empty");
+  a->sources = argv + optind;
+  a->n_sources = (size_t)(argc - optind);
+  if (!a->n_scripts) a->n_scripts = default_script_dirs(a->scripts, (size_t)argc, a->sources, a->n_sources);
+  return EXIT_OK;
+}
 
-  if (!n_scripts) n_scripts = default_script_dirs(scripts, (size_t)argc, argv + optind, (size_t)(argc - optind));
-  opts.script_dirs = n_scripts ? scripts : NULL;
-  opts.n_script_dirs = n_scripts;
+/* tshoot_compile, cancelled on SIGINT/SIGTERM. */
+static int compile_now(const compile_args *a, compile_ctx *ctx, tshoot_compile_stats *stats, int lint)
+{
+  tshoot_compile_options opts = TSHOOT_COMPILE_OPTIONS_INIT;
+  struct sigaction sa, old_int, old_term;
+  int rc;
+
+  opts.script_dirs = a->n_scripts ? a->scripts : NULL;
+  opts.n_script_dirs = a->n_scripts;
   opts.on_diagnostic = on_diagnostic;
-  opts.diagnostic_payload = &ctx;
+  opts.diagnostic_payload = ctx;
   opts.on_progress = on_progress;
-  opts.progress_payload = &ctx;
-  opts.warnings_are_errors = werror;
-  ctx.show_progress = cli_tty_err() && !ctx.quiet && !ctx.json;
-  if (ctx.json) ctx.diags = json_array();
+  opts.progress_payload = ctx;
+  opts.warnings_are_errors = a->werror;
+  ctx->show_progress = cli_tty_err() && !ctx->quiet && !ctx->json;
+  if (ctx->json) ctx->diags = json_array();
 
   got_signal = 0;
   memset(&sa, 0, sizeof sa);
@@ -258,22 +320,23 @@ static int run(int argc, char **argv, int lint)
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);
-
-  rc = tshoot_compile(&stats, (const char *const *)argv + optind, (size_t)(argc - optind),
-                      lint ? NULL : out, &opts);
-
+  rc = tshoot_compile(stats, (const char *const *)a->sources, a->n_sources, lint ? NULL : a->out, &opts);
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGTERM, &old_term, NULL);
-  progress_clear(&ctx);
+  progress_clear(ctx);
+  return rc;
+}
 
-  if (rc == TSHOOT_OK) status = EXIT_OK;
-  else status = EXIT_FAIL;
-
-  if (ctx.json) {
+/* The summary (or --json's object) for the compile's result rc. */
+static int report(const compile_args *a, compile_ctx *ctx, const tshoot_compile_stats *stats, int rc, int lint)
+{
+  const char *out = a->out;
+  int status = rc == TSHOOT_OK ? EXIT_OK : EXIT_FAIL;
+  if (ctx->json) {
     json_t *j = json_object();
     json_object_set_new(j, "ok", json_boolean(rc == TSHOOT_OK));
-    json_object_set_new(j, "diagnostics", ctx.diags);
-    json_object_set_new(j, "stats", stats_json(&stats));
+    json_object_set_new(j, "diagnostics", ctx->diags);
+    json_object_set_new(j, "stats", stats_json(stats));
     if (!lint) json_object_set_new(j, "output", cli_jstr(out));
     if (rc != TSHOOT_OK && rc != TSHOOT_ESOURCE) {
       json_object_set_new(j, "error", cli_error_json(rc));
@@ -281,27 +344,25 @@ static int run(int argc, char **argv, int lint)
     }
     if (cli_json_print(j) != EXIT_OK) status = EXIT_FAIL;
   } else if (rc == TSHOOT_OK) {
-    if (!ctx.quiet || stats.warnings) {
+    if (!ctx->quiet || stats->warnings) {
       fflush(stdout);
+      fprintf(stderr, lint ? "checked " : "compiled ");
+      print_counts(stderr, stats);
       if (lint) {
-        fprintf(stderr, "checked ");
-        print_counts(stderr, &stats);
-        if (stats.warnings) fprintf(stderr, ": %zu %s\n", stats.warnings,
-                                    plural(stats.warnings, "warning", "warnings"));
+        if (stats->warnings) fprintf(stderr, ": %zu %s\n", stats->warnings,
+                                     plural(stats->warnings, "warning", "warnings"));
         else fprintf(stderr, ": no problems\n");
       } else {
-        fprintf(stderr, "compiled ");
-        print_counts(stderr, &stats);
         fprintf(stderr, " into %s", out);
-        if (stats.warnings) fprintf(stderr, " (%zu %s)", stats.warnings,
-                                    plural(stats.warnings, "warning", "warnings"));
+        if (stats->warnings) fprintf(stderr, " (%zu %s)", stats->warnings,
+                                     plural(stats->warnings, "warning", "warnings"));
         fputc('\n', stderr);
       }
     }
   } else if (rc == TSHOOT_ESOURCE) {
     fflush(stdout);
-    print_problem_counts(stderr, &stats);
-    if (werror && stats.errors == 0 && stats.warnings) fprintf(stderr, " (--Werror)");
+    print_problem_counts(stderr, stats);
+    if (a->werror && stats->errors == 0 && stats->warnings) fprintf(stderr, " (--Werror)");
     if (!lint) fprintf(stderr, "; %s left unchanged", out);
     fputc('\n', stderr);
   } else if (rc == TSHOOT_EUSER && got_signal) {
@@ -311,7 +372,28 @@ static int run(int argc, char **argv, int lint)
     cli_lib_error(rc);
     if (!lint) fprintf(stderr, "%s left unchanged\n", out);
   }
-  free(scripts);
+  return status;
+}
+
+static int run(int argc, char **argv, int lint)
+{
+  compile_args a;
+  compile_ctx ctx;
+  tshoot_compile_stats stats;
+  int rc, status;
+
+  memset(&a, 0, sizeof a);
+  memset(&ctx, 0, sizeof ctx);
+  memset(&stats, 0, sizeof stats);
+  status = parse_args(&a, &ctx, argc, argv, lint);
+  if (status != EXIT_OK || a.help) { free(a.scripts); return status; }
+  if (!lint && (status = check_output(a.out, a.sources, a.n_sources, a.force)) != EXIT_OK) {
+    free(a.scripts);
+    return status;
+  }
+  rc = compile_now(&a, &ctx, &stats, lint);
+  status = report(&a, &ctx, &stats, rc, lint);
+  free(a.scripts);
   if (rc == TSHOOT_EUSER && got_signal) {
     /* die of the signal, as a shell expects (exit status 128 + n) */
     int sig = (int)got_signal;

@@ -237,15 +237,20 @@ static const cli_command commands[] = {
     "  tshoot test --verbose 'kofmsp.*'\n",
     cmd_test },
   { "compile", "compile XML articles into a KB file",
-    "tshoot compile DIR|FILE... -o KB [--scripts DIR]... [--quiet] [--json] [--Werror]",
+    "tshoot compile DIR|FILE... -o KB [--force] [--scripts DIR]... [--quiet] [--json]\n"
+    "                       [--Werror]",
     "Compile the XML articles in the given files and folders (searched for\n"
     "*.xml) into one KB file. Every problem is reported like a compiler's,\n"
     "file:line:col: error: message [code], all of them in one run. The KB is\n"
     "written to a temporary file and renamed into place: when there are\n"
     "errors, or the compile is interrupted, an existing KB is left untouched.\n"
+    "The output is never one of the sources, and an existing file that is not a\n"
+    "tshoot KB is replaced only with --force. Temporary files that a killed\n"
+    "compile left next to the output are removed by the next compile of it.\n"
     "\n"
     "options:\n"
     "  -o, --output KB    the KB file to write (required)\n"
+    "  -f, --force        replace KB even if it exists and is not a tshoot KB\n"
     "      --scripts DIR  a folder where Lua scripts that articles name are\n"
     "                     looked up, after the source file's own folder;\n"
     "                     repeatable (default: the nearest folder named\n"
@@ -257,7 +262,7 @@ static const cli_command commands[] = {
     "      --Werror       treat warnings as errors\n"
     "\n"
     "exit status: 0 compiled, 1 errors in the sources (or the KB could not be\n"
-    "written), 2 usage error.\n",
+    "written, or -o names a source or a file that is not a KB), 2 usage error.\n",
     "  tshoot compile kb/kerio -o /tmp/kerio.db\n"
     "  tshoot info --kb /tmp/kerio.db\n",
     cmd_compile },
