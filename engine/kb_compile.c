@@ -11,8 +11,9 @@
 **
 ** Any error stops before the write, so the previous KB stays untouched; so
 ** does a failure or cancellation during the write (the temporary file is
-** removed). A process killed during the write leaves only a stray
-** ".NAME.tmp-XXXXXX" next to the output.
+** removed). A process killed during the write leaves a stray temporary file
+** ".NAME.tmp-PID-XXXXXX" next to the output; the next compile of that output
+** removes it (see clean_stale_temps).
 */
 #include "kb_model.h"
 
@@ -21,10 +22,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libxml/parser.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DEFAULT_MAX_FILE_SIZE (16u * 1024 * 1024)
@@ -149,7 +152,61 @@ static char *dir_of(const char *path)
   return ts_strndup(path, (size_t)(slash - path));
 }
 
-/* ===== tshoot_compile ===== */
+/* A temporary file of an earlier compile of the same output is stale when
+** the process that wrote it is gone (its pid, in the name, is not running
+** here), or when it has not changed for STALE_TEMP_SECONDS: a compile writes
+** its temporary file without pause, and a name without a pid (tshoot 0.1
+** wrote ".NAME.tmp-XXXXXX") or with the pid of another machine that shares
+** the folder can only be judged by its age. A compile running now keeps its
+** file: its pid is alive and it is being written. */
+#define STALE_TEMP_SECONDS (15 * 60)
+
+static int temp_is_stale(const char *dir, const char *name, size_t prefix_len, time_t now)
+{
+  const char *rest = name + prefix_len;
+  char *end;
+  long pid;
+  struct stat st;
+  ts_buf path = TS_BUF_INIT;
+  int stale = 0;
+
+  ts_buf_addf(&path, "%s/%s", dir, name);
+  if (path.oom || !path.p) { ts_buf_free(&path); return 0; }
+  if (lstat(path.p, &st) == 0 && S_ISREG(st.st_mode)) {
+    errno = 0;
+    pid = strtol(rest, &end, 10);
+    if (now - st.st_mtime > STALE_TEMP_SECONDS) stale = 1;
+    else if (end != rest && *end == '-' && strlen(end + 1) == 6 && pid > 0 && errno == 0 &&
+             pid != (long)getpid() && kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+      stale = 1;
+  }
+  ts_buf_free(&path);
+  return stale;
+}
+
+/* Remove the stale ".BASE.tmp-*" files in dir (best effort: a file that
+** cannot be judged or removed stays). */
+static void clean_stale_temps(const char *dir, const char *base)
+{
+  ts_buf prefix = TS_BUF_INIT;
+  DIR *d;
+  struct dirent *e;
+  time_t now = time(NULL);
+
+  ts_buf_addf(&prefix, ".%s.tmp-", base);
+  if (prefix.oom || !prefix.p || !(d = opendir(dir))) { ts_buf_free(&prefix); return; }
+  while ((e = readdir(d)) != NULL) {
+    if (strncmp(e->d_name, prefix.p, prefix.len) != 0) continue;
+    if (temp_is_stale(dir, e->d_name, prefix.len, now)) {
+      ts_buf path = TS_BUF_INIT;
+      ts_buf_addf(&path, "%s/%s", dir, e->d_name);
+      if (!path.oom && path.p) unlink(path.p);
+      ts_buf_free(&path);
+    }
+  }
+  closedir(d);
+  ts_buf_free(&prefix);
+}
 
 /* ===== reading sources, in parallel =====
 ** Files are independent until they are walked into the model, so reading,
@@ -429,11 +486,8 @@ TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats, const char *const *so
   memset(&diag, 0, sizeof diag);
   memset(&hold, 0, sizeof hold);
   if (stats) memset(stats, 0, sizeof *stats);
-  if (opts) {
-    if (opts->version < 1 || opts->version > TSHOOT_COMPILE_OPTIONS_VERSION)
-      return ts_error(TSHOOT_EINVALID, "tshoot_compile: unknown options version %u", opts->version);
-    o = *opts;
-  }
+  TS_CHECK_OPTIONS(opts, TSHOOT_COMPILE_OPTIONS_VERSION);
+  if (opts) o = *opts;
   if (!sources || n_sources == 0)
     return ts_error(TSHOOT_EINVALID, "tshoot_compile: no sources given");
   if (!o.max_file_size) o.max_file_size = DEFAULT_MAX_FILE_SIZE;
@@ -474,14 +528,16 @@ TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats, const char *const *so
   }
   if (!out_path) goto done;
 
-  /* a temporary file in the output's folder, so that rename() is atomic */
+  /* a temporary file in the output's folder, so that rename() is atomic,
+  ** named with our pid, so that a later compile can tell when it is stale */
   dir = dir_of(out_path);
   {
     const char *base = strrchr(out_path, '/');
     ts_buf t = TS_BUF_INIT;
     base = base ? base + 1 : out_path;
-    ts_buf_addf(&t, "%s/.%s.tmp-XXXXXX", dir ? dir : ".", base);
+    ts_buf_addf(&t, "%s/.%s.tmp-%ld-XXXXXX", dir ? dir : ".", base, (long)getpid());
     tmp = ts_buf_detach(&t);
+    if (dir) clean_stale_temps(dir, base);
   }
   if (!dir || !tmp) { rc = ts_error_oom(); goto done; }
   fd = mkstemp(tmp);

@@ -96,8 +96,13 @@ int cli_read_file(const char *path, size_t max, char **out, size_t *len);
 json_t *cli_changes_json(const tshoot_change *c, size_t n);
 /* One line a change: "registry.set KEY : NAME: before -> after". */
 void cli_print_changes(FILE *f, const tshoot_change *c, size_t n, const char *indent);
-/* Write text to path; prints the error. */
-int cli_write_file(const char *path, const char *text);
+/* Write text (and a newline) to path, as every file the command writes: into
+** a temporary file in the same folder (".NAME.tmp-XXXXXX"), flushed to disk,
+** then renamed over path (over the target of a symbolic link), so that path
+** holds the old text or the new, never a part. The file keeps its mode.
+** EXIT_OK, or EXIT_FAIL with "cannot VERB PATH: why" printed (verb NULL:
+** "write") and path unchanged. */
+int cli_write_file(const char *path, const char *text, int newline, const char *verb);
 
 /* ===== a fix with a script, on a host (fixrun.c) ===== */
 typedef enum {

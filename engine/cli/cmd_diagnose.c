@@ -68,45 +68,14 @@ static const tshoot_cause_info *cause_info(diagnosis *d, const char *article, co
 
 static int save_session(diagnosis *d)
 {
-  char *json = NULL, *tmp;
-  size_t n, len;
-  int rc, fd;
-  FILE *f;
-
+  char *json = NULL;
+  int rc, status;
   if (!d->save_path) return EXIT_OK;
   rc = tshoot_session_save(&json, d->s);
   if (rc != TSHOOT_OK) return cli_lib_error(rc);
-  n = strlen(d->save_path) + 16;
-  tmp = malloc(n);
-  if (!tmp) { tshoot_free(json); return cli_error("out of memory"); }
-  snprintf(tmp, n, "%s.tmp.XXXXXX", d->save_path);
-  fd = mkstemp(tmp);
-  if (fd < 0) {
-    int e = errno;
-    free(tmp);
-    tshoot_free(json);
-    return cli_error("cannot save the session to %s: %s", d->save_path, strerror(e));
-  }
-  f = fdopen(fd, "w");
-  len = strlen(json);
-  if (!f || fwrite(json, 1, len, f) != len || fputc('\n', f) == EOF || fflush(f) != 0 ||
-      fsync(fileno(f)) != 0) {
-    int e = errno;
-    if (f) fclose(f); else close(fd);
-    unlink(tmp);
-    free(tmp);
-    tshoot_free(json);
-    return cli_error("cannot save the session to %s: %s", d->save_path, strerror(e));
-  }
+  status = cli_write_file(d->save_path, json, 1, "save the session to");
   tshoot_free(json);
-  if (fclose(f) != 0 || rename(tmp, d->save_path) != 0) {
-    int e = errno;
-    unlink(tmp);
-    free(tmp);
-    return cli_error("cannot save the session to %s: %s", d->save_path, strerror(e));
-  }
-  free(tmp);
-  return EXIT_OK;
+  return status;
 }
 
 static int read_saved(const char *path, char **out, size_t *len)
@@ -770,7 +739,7 @@ static int report(diagnosis *d, const diagnose_options *o, int status, const tsh
     char *text = NULL;
     int rc = tshoot_host_journal_json(&text, d->host);
     if (rc != TSHOOT_OK) status = cli_lib_error(rc);
-    else if (cli_write_file(o->log_path, text) != EXIT_OK) status = EXIT_FAIL;
+    else if (cli_write_file(o->log_path, text, 0, NULL) != EXIT_OK) status = EXIT_FAIL;
     tshoot_free(text);
   }
   if (status != EXIT_OK) {

@@ -18,14 +18,14 @@ static int finish_host(tshoot_host *h, const char *save, const char *log)
   if (save) {
     int rc = tshoot_host_sim_save(&text, h);
     if (rc != TSHOOT_OK) status = cli_lib_error(rc);
-    else status = cli_write_file(save, text);
+    else status = cli_write_file(save, text, 0, NULL);
     tshoot_free(text);
     text = NULL;
   }
   if (log && status == EXIT_OK) {
     int rc = tshoot_host_journal_json(&text, h);
     if (rc != TSHOOT_OK) status = cli_lib_error(rc);
-    else status = cli_write_file(log, text);
+    else status = cli_write_file(log, text, 0, NULL);
     tshoot_free(text);
   }
   return status;

@@ -594,10 +594,43 @@ void cli_print_changes(FILE *f, const tshoot_change *c, size_t n, const char *in
             c[i].undone ? " (undone)" : "");
 }
 
-int cli_write_file(const char *path, const char *text)
+/* The file a write to `path` must replace: the target of a symbolic link
+** (malloc'd), so that the link stays a link; NULL: path itself. */
+static char *write_target(const char *path)
 {
-  FILE *f = fopen(path, "w");
-  if (!f) return cli_error("cannot write %s: %s", path, strerror(errno));
-  if (fputs(text, f) == EOF || fclose(f) != 0) return cli_error("cannot write %s: %s", path, strerror(errno));
+  struct stat st;
+  if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) return realpath(path, NULL);
+  return NULL;
+}
+
+int cli_write_file(const char *path, const char *text, int newline, const char *verb)
+{
+  char *real = write_target(path), *tmp = NULL;
+  const char *target = real ? real : path, *slash = strrchr(target, '/');
+  size_t len = strlen(text), n = strlen(target) + 32;
+  struct stat st;
+  mode_t mode, mask;
+  FILE *f = NULL;
+  int fd = -1, e = 0;
+
+  tmp = malloc(n);
+  if (!tmp) { free(real); return cli_error("out of memory"); }
+  /* ".NAME.tmp-XXXXXX" next to the target, so that rename() is atomic */
+  snprintf(tmp, n, "%.*s.%s.tmp-XXXXXX", slash ? (int)(slash - target + 1) : 0, target,
+           slash ? slash + 1 : target);
+  mask = umask(0);
+  umask(mask);
+  mode = stat(target, &st) == 0 ? st.st_mode & 07777 : 0666 & ~mask;
+  if ((fd = mkstemp(tmp)) < 0 || fchmod(fd, mode) != 0 || !(f = fdopen(fd, "w")) ||
+      fwrite(text, 1, len, f) != len || (newline && fputc('\n', f) == EOF) || fflush(f) != 0 ||
+      fsync(fileno(f)) != 0)
+    e = errno;
+  if (f) { if (fclose(f) != 0 && !e) e = errno; }
+  else if (fd >= 0) close(fd);
+  if (!e && rename(tmp, target) != 0) e = errno;
+  if (e && fd >= 0) unlink(tmp);
+  free(tmp);
+  free(real);
+  if (e) return cli_error("cannot %s %s: %s", verb ? verb : "write", path, strerror(e));
   return EXIT_OK;
 }

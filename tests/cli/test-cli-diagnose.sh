@@ -135,6 +135,30 @@ assert all(set(t) == {"fix", "title", "outcome", "message"} for t in f["tries"] 
 PY
 ok "one JSON shape for a fix result: diagnose --host and fix agree"
 
+# Every file the command writes goes to a temporary file that is renamed over the old one:
+# a second name (a hard link) of the old file keeps the old text, and no temporary file stays.
+cp "$MACHINES/kofmsp-registry-overwrite.json" "$WORK/m.json"
+for f in m-saved.json m.log d.log d.session r-saved.json r.log; do echo old > "$WORK/$f"; ln -f "$WORK/$f" "$WORK/$f.link"; done
+ln -sf m-saved.json "$WORK/m-sym.json"
+run fix kofmsp.registry-overwrite --kb "$KKB" --host "sim:$WORK/m.json" --yes --save "$WORK/m-sym.json" --log "$WORK/m.log"
+expect_rc 0 "fix --save --log"
+run diagnose "${HOSTARGS[@]}" --log "$WORK/d.log" --save "$WORK/d.session"
+expect_rc 0 "diagnose --log --save"
+run run "$TSHOOT_SOURCE_ROOT/scripts/kerio/fix-new-profile.lua" --host "sim:$MACHINES/kofmsp-profile-corrupt.json" --apply --yes --save "$WORK/r-saved.json" --log "$WORK/r.log"
+expect_rc 0 "run --apply --save --log"
+for f in m-saved.json m.log d.log d.session r-saved.json r.log; do
+  [ "$(cat "$WORK/$f.link")" = old ] || fail "$f was written in place"
+  [ "$(cat "$WORK/$f")" != old ] && [ -s "$WORK/$f" ] || fail "$f was not written"
+done
+[ -L "$WORK/m-sym.json" ] || fail "--save replaced a symbolic link instead of its target"
+python3 -c 'import json, sys; json.load(open(sys.argv[1])); json.loads(open(sys.argv[2]).read())' "$WORK/m-saved.json" "$WORK/d.session" \
+  || fail "a written file is not whole JSON"
+[ -z "$(ls -A "$WORK" | grep '\.tmp')" ] || fail "a temporary file stayed: $(ls -A "$WORK" | grep '\.tmp')"
+chmod 600 "$WORK/d.session"
+run diagnose "${HOSTARGS[@]}" --save "$WORK/d.session"
+[ "$(stat -c %a "$WORK/d.session")" = 600 ] || fail "--save changed the mode of the file it replaced"
+ok "fix, run and diagnose write --save and --log through a temporary file and a rename"
+
 run fix kofmsp.malware --kb "$KKB" --host "sim:$MACHINES/healthy.json" --dry-run --json
 expect_rc 0 "fix --dry-run --json"
 json '[t["outcome"] for t in j["tries"] if t["fix"] == "kofmsp.fix.quarantine"] == ["plan failed"] and [t["message"] for t in j["tries"] if t["fix"] == "kofmsp.fix.quarantine"][0]' "a dry run whose plan fails says so, with the plan's message"
@@ -197,7 +221,7 @@ expect_rc 3 "first half (stops at the first missing answer)"
 [ -s "$SAVE" ] || fail "--save wrote nothing"
 python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert [a["question"] for a in j["answers"]] == ["router.internet-light","devices.others"], j' "$SAVE" \
   || fail "the saved session lacks the answers"
-ls "$WORK" | grep -q 'session.json.tmp' && fail "--save left a temporary file"
+ls -A "$WORK" | grep -q 'session.json.tmp' && fail "--save left a temporary file"
 run diagnose --kb "$KB" --resume "$SAVE" --save "$SAVE" -a router.firmware=1.4.2 -a wifi.bars=4 --json
 expect_rc 0 "resume"
 json 'j["resumed"] and j["conclusion"]["cause"] == "home.old-firmware"' "resumed conclusion"

@@ -179,6 +179,26 @@ ok "compile replaces a KB (even a damaged one) without --force, and anything wit
 
 rm -rf "$WORK/src" "$WORK/src-copy.xml" "$WORK/notes.txt" "$WORK/other.sqlite" "$WORK/other-copy.sqlite" "$WORK/old.db"
 
+# --- temporary files that killed compiles left: the next compile removes them ---
+# Stale: the writer's pid (in the name) is gone, or unchanged for 15 minutes.
+( exit 0 ) & DEAD=$!; wait "$DEAD"           # a pid that is surely not running now
+: > "$WORK/.test.db.tmp-$DEAD-a1b2c3"          # killed: its writer is gone
+: > "$WORK/.test.db.tmp-Q1w2E3"                # an old name, without a pid ...
+touch -d '1 hour ago' "$WORK/.test.db.tmp-Q1w2E3"   # ... unchanged for an hour
+: > "$WORK/.test.db.tmp-$$-d4e5f6"             # its writer (this shell) still runs
+: > "$WORK/.test.db.tmp-R4t5Y6"                # no pid, but written just now
+: > "$WORK/.other.db.tmp-$DEAD-a1b2c3"         # the temporary file of another output
+run compile --quiet "$DATA/good" -o "$KB"
+expect_rc 0 "compile next to stale temporary files"
+[ ! -e "$WORK/.test.db.tmp-$DEAD-a1b2c3" ] || fail "a temporary file whose writer is gone was kept"
+[ ! -e "$WORK/.test.db.tmp-Q1w2E3" ] || fail "a temporary file unchanged for an hour was kept"
+[ -e "$WORK/.test.db.tmp-$$-d4e5f6" ] || fail "the temporary file of a running compile was removed"
+[ -e "$WORK/.test.db.tmp-R4t5Y6" ] || fail "a fresh temporary file without a pid was removed"
+[ -e "$WORK/.other.db.tmp-$DEAD-a1b2c3" ] || fail "the temporary file of another output was removed"
+rm -f "$WORK/.test.db.tmp-$$-d4e5f6" "$WORK/.test.db.tmp-R4t5Y6" "$WORK/.other.db.tmp-$DEAD-a1b2c3"
+[ -z "$(ls -A "$WORK" | grep '\.tmp-')" ] || fail "compile left a temporary file: $(ls -A "$WORK" | grep '\.tmp-')"
+ok "compile removes the stale temporary files of its output, and only those"
+
 # --- lint ----------------------------------------------------------------------
 run lint "$DATA/broken"
 expect_rc 1 "lint of a broken source"
