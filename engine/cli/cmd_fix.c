@@ -222,6 +222,59 @@ int cmd_fix(int argc, char **argv)
 
 /* ===== tshoot run ===== */
 
+/* The script `name`: a file, else a script stored in the KB. */
+static int load_script(const char *name, const char *kb_opt, char **body, size_t *len)
+{
+  tshoot_kb *kb = NULL;
+  int err, rc;
+  if (cli_read_file(name, 16u << 20, body, len) == 0) return EXIT_OK;
+  err = errno;
+  if (strchr(name, '/') && access(name, F_OK) == 0) return cli_error("cannot read %s: %s", name, strerror(err));
+  /* not a file: a script stored in the KB */
+  if (cli_open_kb(&kb, kb_opt, NULL) != EXIT_OK) return EXIT_FAIL;
+  rc = tshoot_kb_script(body, len, kb, name);
+  tshoot_kb_close(kb);
+  if (rc != TSHOOT_OK) {
+    cli_lib_error(rc);
+    cli_note("'%s' is neither a file nor a script in the KB", name);
+    return EXIT_FAIL;
+  }
+  return EXIT_OK;
+}
+
+/* What the run did, for a person or as JSON. EXIT_FAIL: the JSON could not be written. */
+static int report_run(const tshoot_run *run, const char *name, tshoot_script_mode mode, int json)
+{
+  size_t k;
+  if (json) {
+    json_t *o = cli_run_json(run);
+    json_object_set_new(o, "script", cli_jstr(name));
+    json_object_set_new(o, "kind", json_string(mode == TSHOOT_RUN_PROBE ? "probe" : "fix"));
+    json_object_set_new(o, "mode", json_string(mode == TSHOOT_RUN_PROBE ? "probe" : mode == TSHOOT_RUN_PLAN ? "plan" :
+                                               mode == TSHOOT_RUN_APPLY ? "apply" : "verify"));
+    if (mode == TSHOOT_RUN_PROBE) json_object_set_new(o, "answer", cli_jstr(run->answer));
+    return cli_json_print(o);
+  } else {
+    for (k = 0; k < run->n_notes; k++) printf("note: %s\n", run->notes[k]);
+    if (run->status != TSHOOT_OK) {
+      cli_error("%s", run->message);
+      if (run->rolled_back) cli_note("every change was rolled back");
+    } else if (mode == TSHOOT_RUN_PROBE) {
+      printf("%s\n", run->answer ? run->answer : "(no answer: the probe cannot tell)");
+    } else if (mode == TSHOOT_RUN_PLAN) {
+      if (!run->n_changes) printf("plan: no change to the machine\n");
+      else { printf("plan (nothing was changed; --apply makes these changes):\n"); cli_print_changes(stdout, run->changes, run->n_changes, "  "); }
+    } else {
+      printf("%s\n", run->verified ? "verified" : "not verified");
+      cli_print_changes(stdout, run->changes, run->n_changes, "  ");
+    }
+    if (isatty(STDERR_FILENO))
+      fprintf(stderr, "(%.2f ms, %llu instructions, %zu KiB peak)\n", run->elapsed_ms, run->instructions,
+              run->memory_peak / 1024);
+  }
+  return EXIT_OK;
+}
+
 int cmd_run(int argc, char **argv)
 {
   static const struct option longs[] = {
@@ -245,7 +298,7 @@ int cmd_run(int argc, char **argv)
   tshoot_run *run = NULL;
   tshoot_fix_info confirm_all;
   char *body = NULL;
-  size_t len = 0, k;
+  size_t len = 0;
   int c, rc, apply = 0, verify = 0, yes = 0, json = 0, status = EXIT_FAIL;
   tshoot_script_mode mode;
 
@@ -272,20 +325,7 @@ int cmd_run(int argc, char **argv)
   if (apply && verify) return cli_usage_error("run", "--apply already verifies; give one of --apply and --verify");
   if (save && !host_spec) return cli_usage_error("run", "--save writes the simulated machine: give --host sim:FILE");
   name = argv[optind];
-  if (cli_read_file(name, 16u << 20, &body, &len) != 0) {
-    tshoot_kb *kb = NULL;
-    int err = errno;
-    if (strchr(name, '/') && access(name, F_OK) == 0) return cli_error("cannot read %s: %s", name, strerror(err));
-    /* not a file: a script stored in the KB */
-    if (cli_open_kb(&kb, kb_opt, NULL) != EXIT_OK) return EXIT_FAIL;
-    rc = tshoot_kb_script(&body, &len, kb, name);
-    tshoot_kb_close(kb);
-    if (rc != TSHOOT_OK) {
-      cli_lib_error(rc);
-      cli_note("'%s' is neither a file nor a script in the KB", name);
-      return EXIT_FAIL;
-    }
-  }
+  if (load_script(name, kb_opt, &body, &len) != EXIT_OK) return EXIT_FAIL;
   if (host_spec && (status = cli_open_host(&host, host_spec)) != EXIT_OK) goto done;
   if (yes && host) tshoot_host_sim_confirm(host, 1);
 
@@ -307,32 +347,7 @@ int cmd_run(int argc, char **argv)
   if (rc != TSHOOT_OK) { status = cli_lib_error(rc); goto done; }
 
   status = run->status == TSHOOT_OK ? EXIT_OK : EXIT_FAIL;
-  if (json) {
-    json_t *o = cli_run_json(run);
-    json_object_set_new(o, "script", cli_jstr(name));
-    json_object_set_new(o, "kind", json_string(mode == TSHOOT_RUN_PROBE ? "probe" : "fix"));
-    json_object_set_new(o, "mode", json_string(mode == TSHOOT_RUN_PROBE ? "probe" : mode == TSHOOT_RUN_PLAN ? "plan" :
-                                               mode == TSHOOT_RUN_APPLY ? "apply" : "verify"));
-    if (mode == TSHOOT_RUN_PROBE) json_object_set_new(o, "answer", cli_jstr(run->answer));
-    if (cli_json_print(o) != EXIT_OK) status = EXIT_FAIL;
-  } else {
-    for (k = 0; k < run->n_notes; k++) printf("note: %s\n", run->notes[k]);
-    if (run->status != TSHOOT_OK) {
-      cli_error("%s", run->message);
-      if (run->rolled_back) cli_note("every change was rolled back");
-    } else if (mode == TSHOOT_RUN_PROBE) {
-      printf("%s\n", run->answer ? run->answer : "(no answer: the probe cannot tell)");
-    } else if (mode == TSHOOT_RUN_PLAN) {
-      if (!run->n_changes) printf("plan: no change to the machine\n");
-      else { printf("plan (nothing was changed; --apply makes these changes):\n"); cli_print_changes(stdout, run->changes, run->n_changes, "  "); }
-    } else {
-      printf("%s\n", run->verified ? "verified" : "not verified");
-      cli_print_changes(stdout, run->changes, run->n_changes, "  ");
-    }
-    if (isatty(STDERR_FILENO))
-      fprintf(stderr, "(%.2f ms, %llu instructions, %zu KiB peak)\n", run->elapsed_ms, run->instructions,
-              run->memory_peak / 1024);
-  }
+  if (report_run(run, name, mode, json) != EXIT_OK) status = EXIT_FAIL;
   if (host && finish_host(host, save, log) != EXIT_OK) status = EXIT_FAIL;
 
 done:
