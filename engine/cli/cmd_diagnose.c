@@ -63,9 +63,9 @@ static const tshoot_cause_info *cause_info(diagnosis *d, const char *article, co
   return find_cause(d->art, cause);
 }
 
+/* ===== the session file ===== */
 
-/* ===== saving ===== */
-
+/* --save: the session after every step. */
 static int save_session(diagnosis *d)
 {
   char *json = NULL;
@@ -86,7 +86,6 @@ static int read_saved(const char *path, char **out, size_t *len)
   if (errno == ENOMEM) return cli_error("out of memory");
   return cli_error("cannot read the saved session %s: %s", path, strerror(errno));
 }
-
 
 /* ===== the transcript ===== */
 
@@ -186,7 +185,6 @@ static json_t *causes_json(tshoot_session *s, size_t limit)
   }
   return arr;
 }
-
 
 /* ===== one fix ===== */
 
@@ -423,7 +421,6 @@ static json_t *conclusion_json(diagnosis *d, const tshoot_step *st)
   }
   return o;
 }
-
 
 /* ===== the loop ===== */
 
