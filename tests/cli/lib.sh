@@ -31,19 +31,22 @@ err_has() { grep -q -e "$1" "$WORK/err" || fail "$2: stderr lacks '$1'"; }
 no_escapes() { # no ANSI escape in stdout or stderr
   if grep -q $'\033' "$WORK/out" "$WORK/err"; then fail "$1: escape codes without a terminal"; fi
 }
-# json EXPR "what": evaluate a Python expression over j = the JSON on stdout; it must be true.
-json() {
-  python3 - "$WORK/out" "$1" <<'PY' || fail "$2: JSON check failed: $1"
-import json, sys
-text = open(sys.argv[1], encoding="utf-8").read()
-assert text.endswith("\n"), "output does not end with a newline"
-assert text.count("\n") == 1, "JSON is not compact (one line) without a terminal"
-j = json.loads(text)
-ok = eval(sys.argv[2], {"j": j})
-if not ok:
-    print("JSON was:", json.dumps(j, indent=2)[:3000], file=sys.stderr)
-    sys.exit(1)
-PY
+# The checks over JSON are evaluated by tests/tools/checks.py, one process per script
+# (the python meson found, $TSHOOT_PYTHON), started at the first check: a check is a
+# request to it, never an interpreter of its own.
+: "${TSHOOT_PYTHON:?TSHOOT_PYTHON must name the python3 that evaluates the checks}"
+# evaluate FIELD...: send one request (see checks.py); true when the check holds.
+evaluate() {
+  if [ -z "${CHECKER_PID:-}" ]; then
+    coproc CHECKER { exec "$TSHOOT_PYTHON" -u "$TSHOOT_SOURCE_ROOT/tests/tools/checks.py"; }
+  fi
+  local reply=""
+  printf '%s\0' "$#" "$@" >&"${CHECKER[1]}" || fail "the check evaluator is gone"
+  IFS= read -r reply <&"${CHECKER[0]}" || fail "the check evaluator is gone"
+  [ "$reply" = ok ]
 }
+# json EXPR "what": evaluate a Python expression over j = the JSON on stdout; it must be true.
+# (stdout must be one line of compact JSON ended by a newline.)
+json() { evaluate json "$WORK/out" "$1" || fail "$2: JSON check failed: $1"; }
 done_checks() { echo "$CHECKS checks passed"; exit 0; }
 set -e

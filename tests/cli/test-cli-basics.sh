@@ -101,7 +101,7 @@ expect_rc 1 "a text file as KB"
 err_has "not a tshoot KB" "a text file is refused as not a KB"
 ok "a non-KB file is refused with a clear message"
 
-python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("create table t(x)"); c.commit()' "$WORK/other.db"
+"$TSHOOT_PYTHON" -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("create table t(x)"); c.commit()' "$WORK/other.db"
 run search --kb "$WORK/other.db" outlook
 expect_rc 1 "a foreign SQLite file as KB"
 err_has "not a tshoot KB" "a foreign SQLite file is refused"

@@ -219,7 +219,7 @@ SAVE="$WORK/session.json"
 run diagnose --kb "$KB" --save "$SAVE" --strict -a router.internet-light=yes -a devices.others=some
 expect_rc 3 "first half (stops at the first missing answer)"
 [ -s "$SAVE" ] || fail "--save wrote nothing"
-python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert [a["question"] for a in j["answers"]] == ["router.internet-light","devices.others"], j' "$SAVE" \
+"$TSHOOT_PYTHON" -c 'import json,sys; j=json.load(open(sys.argv[1])); assert [a["question"] for a in j["answers"]] == ["router.internet-light","devices.others"], j' "$SAVE" \
   || fail "the saved session lacks the answers"
 ls -A "$WORK" | grep -q 'session.json.tmp' && fail "--save left a temporary file"
 run diagnose --kb "$KB" --resume "$SAVE" --save "$SAVE" -a router.firmware=1.4.2 -a wifi.bars=4 --json
@@ -228,7 +228,7 @@ json 'j["resumed"] and j["conclusion"]["cause"] == "home.old-firmware"' "resumed
 json '[s["source"] for s in j["steps"]][:2] == ["saved", "saved"]' "resumed transcript starts with the saved answers"
 cp "$WORK/out" "$WORK/resumed.json"
 run diagnose --kb "$KB" --json -a router.internet-light=yes -a devices.others=some -a router.firmware=1.4.2 -a wifi.bars=4
-python3 - "$WORK/out" "$WORK/resumed.json" <<'PY' || fail "resume reaches another conclusion than one run"
+"$TSHOOT_PYTHON" - "$WORK/out" "$WORK/resumed.json" <<'PY' || fail "resume reaches another conclusion than one run"
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:])
 assert a["conclusion"]["cause"] == b["conclusion"]["cause"], (a["conclusion"], b["conclusion"])

@@ -16,7 +16,14 @@
 #     on a copy without the person the guided fix verifies nothing and the
 #     machine is left as it was.
 # "As it was" means: equal to the machine saved by a run that changes nothing.
+#
+# Usage: test-cli-hosts.sh [probes-odd|probes-even|diagnose|fixes]: one part (meson
+# runs the four as tests of their own, in parallel; probes-odd takes the 1st, 3rd, ...
+# machine in name order); no argument runs all of them.
 . "$(dirname "$0")/lib.sh"
+PART=${1:-all}
+case "$PART" in all|probes-odd|probes-even|diagnose|fixes) ;; *) fail "unknown part $PART" ;; esac
+part() { [ "$PART" = all ] || [ "$PART" = "$1" ] || [ "${PART%-*}" = "$1" ]; }
 MACHINES="$TSHOOT_SOURCE_ROOT/kb/kerio/machines"
 SCRIPTS="$TSHOOT_SOURCE_ROOT/scripts/kerio"
 KB="$WORK/kerio.db"
@@ -103,26 +110,8 @@ same_machine() {
 
 # saved EXPR FILE "what": a Python expression over m (the saved machine) must hold.
 # reg(key, name) reads a value (case-insensitive, as Windows), keys(prefix) the keys
-# under a key, files(prefix) the files under a folder.
-saved() {
-  python3 - "$2" "$1" <<'PY' || fail "$3: the saved machine is not as expected: $1"
-import json, sys
-m = json.load(open(sys.argv[1], encoding="utf-8"))
-R = {k.lower(): {n.lower(): v for n, v in vals.items()} for k, vals in m.get("registry", {}).items()}
-def reg(key, name):
-    return R.get(key.lower(), {}).get(name.lower())
-def keys(prefix):
-    p = prefix.lower()
-    return [k for k in R if k == p or k.startswith(p + "\\")]
-def files(prefix):
-    p = prefix.lower()
-    return [f for f in m.get("files", {}) if f.lower().startswith(p + "\\")]
-ok = eval("(" + sys.argv[2] + "\n)")
-if not ok:
-    print("saved machine:", json.dumps(m, indent=1)[:3000], file=sys.stderr)
-    sys.exit(1)
-PY
-}
+# under a key, files(prefix) the files under a folder (tests/tools/checks.py).
+saved() { evaluate saved "$2" "$1" || fail "$3: the saved machine is not as expected: $1"; }
 
 KDIR='C:\Program Files (x86)\Kerio\Outlook Connector (Offline Edition)'
 DATA='C:\Users\anna\AppData\Local\Kerio\Outlook Connector'
@@ -219,222 +208,230 @@ resave() {
   expect_rc 0 "re-save $1 through a probe"
 }
 
-# ----- 1. the probes
-n_machines=0
-for file in "$MACHINES"/*.json; do
-  m=$(basename "$file" .json)
-  n_machines=$((n_machines + 1))
-  for p in $PROBES; do
-    want=$(expected "$m" "$p")
-    run run "$SCRIPTS/$p.lua" --host "sim:$file" --json
-    expect_rc 0 "probe $p on $m"
-    if [ "$want" = "-" ]; then
-      json 'j["status"] == "ok" and j["kind"] == "probe" and j["answer"] is None' "probe $p on $m: no answer"
-    else
-      json "j['status'] == 'ok' and j['kind'] == 'probe' and j['answer'] == '$want'" "probe $p on $m: $want"
-    fi
+if part probes; then
+  # ----- 1. the probes
+  n_machines=0
+  for file in "$MACHINES"/*.json; do
+    m=$(basename "$file" .json)
+    n_machines=$((n_machines + 1))
+    case "$PART:$((n_machines % 2))" in probes-odd:0|probes-even:1) continue ;; esac
+    for p in $PROBES; do
+      want=$(expected "$m" "$p")
+      run run "$SCRIPTS/$p.lua" --host "sim:$file" --json
+      expect_rc 0 "probe $p on $m"
+      if [ "$want" = "-" ]; then
+        json 'j["status"] == "ok" and j["kind"] == "probe" and j["answer"] is None' "probe $p on $m: no answer"
+      else
+        json "j['status'] == 'ok' and j['kind'] == 'probe' and j['answer'] == '$want'" "probe $p on $m: $want"
+      fi
+    done
+    ok "$m: every probe answers as the machine is built"
   done
-  ok "$m: every probe answers as the machine is built"
-done
-[ "$n_machines" -ge 13 ] || fail "only $n_machines machines in $MACHINES"
+  [ "$n_machines" -ge 13 ] || fail "only $n_machines machines in $MACHINES"
 
-# the KB names each probe on the question it answers
-for p in $PROBES; do
-  q=$(question_of "$p")
-  [ -n "$q" ] || continue
-  grep -q "<question id=\"$q\"[^>]*probe=\"kerio/$p.lua\"" "$TSHOOT_SOURCE_ROOT"/kb/kerio/*.xml \
-    || fail "question $q does not name probe kerio/$p.lua"
-done
-ok "every probe is wired to its question"
-
-# ----- 2. diagnose with the host, and without it
-: > "$WORK/counts"
-while IFS='|' read -r m cause fix person text; do
-  file="$MACHINES/$m.json"
-  : > "$WORK/person.answers"
-  for a in $person; do echo "${a%%=*} = ${a#*=}" >> "$WORK/person.answers"; done
-  # without the host the person gives the probes' answers as well
-  cp "$WORK/person.answers" "$WORK/all.answers"
-  : > "$WORK/probe.answers"
+  # the KB names each probe on the question it answers
   for p in $PROBES; do
     q=$(question_of "$p")
-    want=$(expected "$m" "$p")
-    if [ -n "$q" ] && [ "$want" != "-" ]; then
-      echo "$q = $want" >> "$WORK/all.answers"
-      echo "$q" >> "$WORK/probe.answers"
-    fi
+    [ -n "$q" ] || continue
+    grep -q "<question id=\"$q\"[^>]*probe=\"kerio/$p.lua\"" "$TSHOOT_SOURCE_ROOT"/kb/kerio/*.xml \
+      || fail "question $q does not name probe kerio/$p.lua"
   done
-  # shellcheck disable=SC2086 # the text is words, as a person types them
-  run diagnose --kb "$KB" --host "sim:$file" --answers "$WORK/person.answers" --json $text
-  expect_rc 0 "diagnose $m with the host"
-  json "j['conclusion']['cause'] == '$cause'" "diagnose $m with the host concludes $cause"
-  json 'j["probed"] > 0 and any(s["source"] == "probe" for s in j["steps"])' "probes answered on $m"
-  cp "$WORK/out" "$WORK/with-host.json"
-  # shellcheck disable=SC2086
-  run diagnose --kb "$KB" --answers "$WORK/all.answers" --json $text
-  expect_rc 0 "diagnose $m without the host"
-  json "j['conclusion']['cause'] == '$cause'" "diagnose $m without the host concludes $cause"
-  # With the host the person is never asked what a probe found on this machine, and gets
-  # fewer questions than without it, on every machine; and in total (below).
-  python3 - "$WORK/with-host.json" "$WORK/out" "$WORK/probe.answers" "$WORK/counts" <<'PY' || fail "$m: the host does not spare the person questions"
-import json, sys
-host, plain = (json.load(open(p, encoding="utf-8")) for p in sys.argv[1:3])
-found = set(open(sys.argv[3], encoding="utf-8").read().split())
-person = lambda j: [s["question"] for s in j["steps"] if s.get("kind") == "ask" and s.get("source") != "probe"]
-a, b = person(host), person(plain)
-assert not found & set(a), ("the person was asked what a probe found", found & set(a))
-assert len(a) < len(b) and host["questions_asked"] < plain["questions_asked"], (a, b)
-open(sys.argv[4], "a").write("%d %d\n" % (len(a), len(b)))
-print("   questions to the person: %d with the host, %d without" % (len(a), len(b)))
-PY
-  ok "$m: diagnose --host concludes $cause; the person is asked nothing a probe found, and fewer questions"
-done <<< "$CASES"
-python3 - "$WORK/counts" <<'PY' || fail "over all machines the host does not spare the person questions"
-pairs = [tuple(map(int, l.split())) for l in open(__import__("sys").argv[1])]
-a, b = sum(p[0] for p in pairs), sum(p[1] for p in pairs)
-print("   in all: %d questions to the person with the host, %d without" % (a, b))
-assert len(pairs) >= 12 and a < b
-PY
-ok "over every machine the host spares the person questions"
+  ok "every probe is wired to its question"
+fi
 
-# Unattended, fixes tried on the machine (--yes): clearing the connector's cache "works" (the
-# files move) on any machine, so it must refuse where it cannot help, or a registry overwrite
-# would be concluded a corrupt profile. With the Kerio provider unregistered it refuses, and
-# the registration fix is the one that verifies.
-run diagnose --kb "$KB" --host "sim:$MACHINES/kofmsp-registry-overwrite.json" --yes --json \
-  -a update.recent=office -a profile.new-works=no -a scope.affected=pc -a error.seen=mapi-kofmsp \
-  -a eventlog.provider-blocked=no -a office.reinstalled=no \
-  outlook does not start, MAPI was unable to load the information service kofmsp.dll
-expect_rc 0 "diagnose --host --yes on kofmsp-registry-overwrite"
-json "j['conclusion']['cause'] == 'kofmsp.registry-overwrite'" "unattended, the registry overwrite is concluded"
-json "[s['fix'] for s in j['steps'] if s['kind'] == 'fix' and s['worked']] == ['kofmsp.fix.reg-technician']" \
-  "unattended, only the registration fix worked"
-json "any(s['kind'] == 'fix' and s['fix'] == 'kofmsp.fix.profile-clear-cache' and not s['worked'] and 'not registered' in s['message'] for s in j['steps'])" \
-  "clearing the cache refuses while the provider is not registered"
-ok "unattended diagnose --host --yes: a fix that cannot help refuses, and the right cause is found"
+if part diagnose; then
+  # ----- 2. diagnose with the host, and without it
+  : > "$WORK/counts"
+  while IFS='|' read -r m cause fix person text; do
+    file="$MACHINES/$m.json"
+    : > "$WORK/person.answers"
+    for a in $person; do echo "${a%%=*} = ${a#*=}" >> "$WORK/person.answers"; done
+    # without the host the person gives the probes' answers as well
+    cp "$WORK/person.answers" "$WORK/all.answers"
+    : > "$WORK/probe.answers"
+    for p in $PROBES; do
+      q=$(question_of "$p")
+      want=$(expected "$m" "$p")
+      if [ -n "$q" ] && [ "$want" != "-" ]; then
+        echo "$q = $want" >> "$WORK/all.answers"
+        echo "$q" >> "$WORK/probe.answers"
+      fi
+    done
+    # shellcheck disable=SC2086 # the text is words, as a person types them
+    run diagnose --kb "$KB" --host "sim:$file" --answers "$WORK/person.answers" --json $text
+    expect_rc 0 "diagnose $m with the host"
+    json "j['conclusion']['cause'] == '$cause'" "diagnose $m with the host concludes $cause"
+    json 'j["probed"] > 0 and any(s["source"] == "probe" for s in j["steps"])' "probes answered on $m"
+    cp "$WORK/out" "$WORK/with-host.json"
+    # shellcheck disable=SC2086
+    run diagnose --kb "$KB" --answers "$WORK/all.answers" --json $text
+    expect_rc 0 "diagnose $m without the host"
+    json "j['conclusion']['cause'] == '$cause'" "diagnose $m without the host concludes $cause"
+    # With the host the person is never asked what a probe found on this machine, and gets
+    # fewer questions than without it, on every machine; and in total (below).
+    evaluate code '
+      host, plain = (json.load(open(p, encoding="utf-8")) for p in argv[0:2])
+      found = set(open(argv[2], encoding="utf-8").read().split())
+      person = lambda j: [s["question"] for s in j["steps"] if s.get("kind") == "ask" and s.get("source") != "probe"]
+      a, b = person(host), person(plain)
+      assert not found & set(a), ("the person was asked what a probe found", found & set(a))
+      assert len(a) < len(b) and host["questions_asked"] < plain["questions_asked"], (a, b)
+      with open(argv[3], "a") as f:
+          f.write("%d %d\n" % (len(a), len(b)))
+      print("   questions to the person: %d with the host, %d without" % (len(a), len(b)))
+    ' "$WORK/with-host.json" "$WORK/out" "$WORK/probe.answers" "$WORK/counts" || fail "$m: the host does not spare the person questions"
+    ok "$m: diagnose --host concludes $cause; the person is asked nothing a probe found, and fewer questions"
+  done <<< "$CASES"
+  evaluate code '
+    pairs = [tuple(map(int, l.split())) for l in open(argv[0])]
+    a, b = sum(p[0] for p in pairs), sum(p[1] for p in pairs)
+    print("   in all: %d questions to the person with the host, %d without" % (a, b))
+    assert len(pairs) >= 12 and a < b
+  ' "$WORK/counts" || fail "over all machines the host does not spare the person questions"
+  ok "over every machine the host spares the person questions"
 
-# At the prompt a fix that verified is followed by "Is the problem gone now?": its check proves
-# its change, the person sees the problem. The fixes without a script are answered beforehand
-# (fix:FIX=no), so the one question left is that one.
-prompt_gone() { # prompt_gone ANSWER: the registry-overwrite machine, the person answering ANSWER
-  local nofix="" f
-  for f in kofmsp.fix.os-check-requirements kofmsp.fix.os-upgrade-windows kofmsp.fix.check-indicators \
-           kofmsp.fix.restore-quarantine mapi.fix.blocked-rollback koff.fix.reset-cache-both koff.fix.free-space; do
-    nofix="$nofix -a fix:$f=no"
-  done
-  set +e
-  # shellcheck disable=SC2086 # $nofix is a list of options
-  printf '%s\n' "$1" | "$TSHOOT_BIN" diagnose --kb "$KB" --interactive --yes \
-    --host "sim:$MACHINES/kofmsp-registry-overwrite.json" $nofix \
+  # Unattended, fixes tried on the machine (--yes): clearing the connector's cache "works" (the
+  # files move) on any machine, so it must refuse where it cannot help, or a registry overwrite
+  # would be concluded a corrupt profile. With the Kerio provider unregistered it refuses, and
+  # the registration fix is the one that verifies.
+  run diagnose --kb "$KB" --host "sim:$MACHINES/kofmsp-registry-overwrite.json" --yes --json \
     -a update.recent=office -a profile.new-works=no -a scope.affected=pc -a error.seen=mapi-kofmsp \
     -a eventlog.provider-blocked=no -a office.reinstalled=no \
-    outlook does not start, MAPI was unable to load the information service kofmsp.dll >"$WORK/out" 2>"$WORK/err"
+    outlook does not start, MAPI was unable to load the information service kofmsp.dll
+  expect_rc 0 "diagnose --host --yes on kofmsp-registry-overwrite"
+  json "j['conclusion']['cause'] == 'kofmsp.registry-overwrite'" "unattended, the registry overwrite is concluded"
+  json "[s['fix'] for s in j['steps'] if s['kind'] == 'fix' and s['worked']] == ['kofmsp.fix.reg-technician']" \
+    "unattended, only the registration fix worked"
+  json "any(s['kind'] == 'fix' and s['fix'] == 'kofmsp.fix.profile-clear-cache' and not s['worked'] and 'not registered' in s['message'] for s in j['steps'])" \
+    "clearing the cache refuses while the provider is not registered"
+  ok "unattended diagnose --host --yes: a fix that cannot help refuses, and the right cause is found"
+
+  # At the prompt a fix that verified is followed by "Is the problem gone now?": its check proves
+  # its change, the person sees the problem. The fixes without a script are answered beforehand
+  # (fix:FIX=no), so the one question left is that one.
+  prompt_gone() { # prompt_gone ANSWER: the registry-overwrite machine, the person answering ANSWER
+    local nofix="" f
+    for f in kofmsp.fix.os-check-requirements kofmsp.fix.os-upgrade-windows kofmsp.fix.check-indicators \
+             kofmsp.fix.restore-quarantine mapi.fix.blocked-rollback koff.fix.reset-cache-both koff.fix.free-space; do
+      nofix="$nofix -a fix:$f=no"
+    done
+    set +e
+    # shellcheck disable=SC2086 # $nofix is a list of options
+    printf '%s\n' "$1" | "$TSHOOT_BIN" diagnose --kb "$KB" --interactive --yes \
+      --host "sim:$MACHINES/kofmsp-registry-overwrite.json" $nofix \
+      -a update.recent=office -a profile.new-works=no -a scope.affected=pc -a error.seen=mapi-kofmsp \
+      -a eventlog.provider-blocked=no -a office.reinstalled=no \
+      outlook does not start, MAPI was unable to load the information service kofmsp.dll >"$WORK/out" 2>"$WORK/err"
+    RC=$?
+    set -e
+  }
+  prompt_gone y
+  expect_rc 0 "the person says the problem is gone"
+  out_has "Is the problem gone now? \[y/n\] y" "a verified fix is followed by the question"
+  out_has "^Solved: 'Technician: check the MAPI registration" "gone: the fix solved it"
+  prompt_gone n
+  expect_rc 5 "the person says the problem is still there (then input ends)"
+  out_has "counted as not working; its change stays on the machine" "still there: counted as not working"
+  grep -q "^Solved:" "$WORK/out" && fail "a fix after which the problem stayed was called the solution"
+  ok "at the prompt, the person says whether a verified fix solved the problem"
+
+  # Without --yes, the prompt asks before a fix changes the machine; anything but yes or no is
+  # asked again, and quit stops.
+  set +e
+  printf 'maybe\nn\nquit\n' | "$TSHOOT_BIN" diagnose --kb "$KB" --interactive \
+    --host "sim:$MACHINES/kofmsp-registry-overwrite.json" -a update.recent=office \
+    outlook kofmsp.dll >"$WORK/out" 2>"$WORK/err"
   RC=$?
   set -e
-}
-prompt_gone y
-expect_rc 0 "the person says the problem is gone"
-out_has "Is the problem gone now? \[y/n\] y" "a verified fix is followed by the question"
-out_has "^Solved: 'Technician: check the MAPI registration" "gone: the fix solved it"
-prompt_gone n
-expect_rc 5 "the person says the problem is still there (then input ends)"
-out_has "counted as not working; its change stays on the machine" "still there: counted as not working"
-grep -q "^Solved:" "$WORK/out" && fail "a fix after which the problem stayed was called the solution"
-ok "at the prompt, the person says whether a verified fix solved the problem"
+  expect_rc 5 "quit at the prompt"
+  out_has "Apply it? \[y/n\] maybe" "a fix is confirmed before it is applied"
+  out_has "Answer y (apply it) or n (do not)" "an answer that is not yes or no is asked again"
+  out_has "^Stopped" "quit stops"
+  ok "at the prompt, a fix is applied only when the person says yes"
+fi
 
-# Without --yes, the prompt asks before a fix changes the machine; anything but yes or no is
-# asked again, and quit stops.
-set +e
-printf 'maybe\nn\nquit\n' | "$TSHOOT_BIN" diagnose --kb "$KB" --interactive \
-  --host "sim:$MACHINES/kofmsp-registry-overwrite.json" -a update.recent=office \
-  outlook kofmsp.dll >"$WORK/out" 2>"$WORK/err"
-RC=$?
-set -e
-expect_rc 5 "quit at the prompt"
-out_has "Apply it? \[y/n\] maybe" "a fix is confirmed before it is applied"
-out_has "Answer y (apply it) or n (do not)" "an answer that is not yes or no is asked again"
-out_has "^Stopped" "quit stops"
-ok "at the prompt, a fix is applied only when the person says yes"
+if part fixes; then
+  # ----- 3. fixes: applied, dry run, and rolled back on a machine that swallows writes
+  while IFS='|' read -r m cause fix person text; do
+    file="$MACHINES/$m.json"
+    resave "$file" "$WORK/orig.json"
 
-# ----- 3. fixes: applied, dry run, and rolled back on a machine that swallows writes
-while IFS='|' read -r m cause fix person text; do
-  file="$MACHINES/$m.json"
-  resave "$file" "$WORK/orig.json"
+    run fix "$cause" --kb "$KB" --host "sim:$file" --dry-run --save "$WORK/dry.json" --json
+    expect_rc 0 "fix $cause --dry-run on $m"
+    json 'j["dry_run"] and j["fixed_by"] is None and all(t["outcome"] in ("manual", "planned", "plan failed") for t in j["tries"])' \
+      "fix --dry-run on $m only plans"
+    same_machine "$WORK/orig.json" "$WORK/dry.json" || fail "fix --dry-run changed $m"
 
-  run fix "$cause" --kb "$KB" --host "sim:$file" --dry-run --save "$WORK/dry.json" --json
-  expect_rc 0 "fix $cause --dry-run on $m"
-  json 'j["dry_run"] and j["fixed_by"] is None and all(t["outcome"] in ("manual", "planned", "plan failed") for t in j["tries"])' \
-    "fix --dry-run on $m only plans"
-  same_machine "$WORK/orig.json" "$WORK/dry.json" || fail "fix --dry-run changed $m"
+    run fix "$cause" --kb "$KB" --host "sim:$file" --yes --save "$WORK/fixed.json" --json
+    if guided "$m"; then
+      expect_rc 0 "fix $cause on $m: the person does the guided steps"
+      json "j['fixed_by'] == '$fix' and [t for t in j['tries'] if t['fix'] == '$fix'][0]['outcome'] == 'verified'" \
+        "fix $cause on $m: $fix verifies once the person has done its steps"
+      json "([t for t in j['tries'] if t['fix'] == '$fix'][0]['run']['notes'] and
+             not [t for t in j['tries'] if t['fix'] == '$fix'][0]['run']['changes'])" \
+        "$fix on $m shows the steps and journals nothing: the person made the changes"
+      saved "$(fix_change "$m")" "$WORK/fixed.json" "$fix on $m, done by the person"
+      saved "m['person'] and all(p.get('done') is True for p in m['person'])" "$WORK/fixed.json" \
+        "the person of $m is saved as done"
+      for pair in $(probe_after "$m"); do
+        p=${pair%%=*}
+        run run "$SCRIPTS/$p.lua" --host "sim:$WORK/fixed.json" --json
+        expect_rc 0 "probe $p on $m after the person"
+        json "j['answer'] == '${pair#*=}'" "probe $p on $m after the person: ${pair#*=}"
+      done
+      ok "$m: the person does the steps of $fix, which verifies; the saved machine shows what they did"
 
-  run fix "$cause" --kb "$KB" --host "sim:$file" --yes --save "$WORK/fixed.json" --json
-  if guided "$m"; then
-    expect_rc 0 "fix $cause on $m: the person does the guided steps"
-    json "j['fixed_by'] == '$fix' and [t for t in j['tries'] if t['fix'] == '$fix'][0]['outcome'] == 'verified'" \
-      "fix $cause on $m: $fix verifies once the person has done its steps"
-    json "([t for t in j['tries'] if t['fix'] == '$fix'][0]['run']['notes'] and
-           not [t for t in j['tries'] if t['fix'] == '$fix'][0]['run']['changes'])" \
-      "$fix on $m shows the steps and journals nothing: the person made the changes"
-    saved "$(fix_change "$m")" "$WORK/fixed.json" "$fix on $m, done by the person"
-    saved "m['person'] and all(p.get('done') is True for p in m['person'])" "$WORK/fixed.json" \
-      "the person of $m is saved as done"
-    for pair in $(probe_after "$m"); do
-      p=${pair%%=*}
-      run run "$SCRIPTS/$p.lua" --host "sim:$WORK/fixed.json" --json
-      expect_rc 0 "probe $p on $m after the person"
-      json "j['answer'] == '${pair#*=}'" "probe $p on $m after the person: ${pair#*=}"
-    done
-    ok "$m: the person does the steps of $fix, which verifies; the saved machine shows what they did"
+      # the same machine without its person: nobody does the steps
+      evaluate code '
+        m = json.load(open(argv[0], encoding="utf-8"))
+        del m["person"]
+        with open(argv[1], "w", encoding="utf-8") as f:
+            json.dump(m, f, indent=1)' "$file" "$WORK/noperson.json" \
+        || fail "cannot write $m without its person"
+      resave "$WORK/noperson.json" "$WORK/noperson-orig.json"
+      run fix "$cause" --kb "$KB" --host "sim:$WORK/noperson.json" --yes --save "$WORK/noperson-fixed.json" --json
+      expect_rc 1 "fix $cause on $m without its person: only guided fixes"
+      json "(j['fixed_by'] is None and [t for t in j['tries'] if t['fix'] == '$fix'][0]['outcome'] == 'failed' and
+             any(t.get('run', {}).get('notes') for t in j['tries']))" \
+        "fix on $m without its person: the guided fixes show their steps and none verifies"
+      same_machine "$WORK/noperson-orig.json" "$WORK/noperson-fixed.json" || fail "a guided fix changed $m without its person"
+      ok "$m: without its person the guided fixes verify nothing and change nothing"
+      continue
+    fi
+    expect_rc 0 "fix $cause on $m"
+    json "j['fixed_by'] == '$fix' and [t for t in j['tries'] if t['fix'] == '$fix'][0]['run']['verified']" \
+      "fix $cause on $m: $fix verifies"
+    json "[t for t in j['tries'] if t['fix'] == '$fix'][0]['plan']['changes']" "the plan of $fix on $m changes something"
+    saved "$(fix_change "$m")" "$WORK/fixed.json" "$fix on $m"
+    ok "$m: $fix applies and verifies; --dry-run changes nothing"
 
-    # the same machine without its person: nobody does the steps
-    python3 -c 'import json, sys
-m = json.load(open(sys.argv[1], encoding="utf-8"))
-del m["person"]
-json.dump(m, open(sys.argv[2], "w", encoding="utf-8"), indent=1)' "$file" "$WORK/noperson.json" \
-      || fail "cannot write $m without its person"
-    resave "$WORK/noperson.json" "$WORK/noperson-orig.json"
-    run fix "$cause" --kb "$KB" --host "sim:$WORK/noperson.json" --yes --save "$WORK/noperson-fixed.json" --json
-    expect_rc 1 "fix $cause on $m without its person: only guided fixes"
-    json "(j['fixed_by'] is None and [t for t in j['tries'] if t['fix'] == '$fix'][0]['outcome'] == 'failed' and
-           any(t.get('run', {}).get('notes') for t in j['tries']))" \
-      "fix on $m without its person: the guided fixes show their steps and none verifies"
-    same_machine "$WORK/noperson-orig.json" "$WORK/noperson-fixed.json" || fail "a guided fix changed $m without its person"
-    ok "$m: without its person the guided fixes verify nothing and change nothing"
-    continue
-  fi
-  expect_rc 0 "fix $cause on $m"
-  json "j['fixed_by'] == '$fix' and [t for t in j['tries'] if t['fix'] == '$fix'][0]['run']['verified']" \
-    "fix $cause on $m: $fix verifies"
-  json "[t for t in j['tries'] if t['fix'] == '$fix'][0]['plan']['changes']" "the plan of $fix on $m changes something"
-  saved "$(fix_change "$m")" "$WORK/fixed.json" "$fix on $m"
-  ok "$m: $fix applies and verifies; --dry-run changes nothing"
+    # the variant whose faults swallow the fix's writes
+    evaluate code '
+      m = json.load(open(argv[0], encoding="utf-8"))
+      m["faults"] = {"ignore_writes": json.loads(argv[2])}
+      with open(argv[1], "w", encoding="utf-8") as f:
+          json.dump(m, f, indent=1)
+    ' "$file" "$WORK/faulty.json" "$(fault_prefixes "$m")" || fail "cannot write the faulty variant of $m"
+    resave "$WORK/faulty.json" "$WORK/faulty-orig.json"
+    run fix "$cause" --kb "$KB" --host "sim:$WORK/faulty.json" --yes --save "$WORK/faulty-fixed.json" --json
+    expect_rc 1 "fix $cause on faulty $m"
+    json "j['fixed_by'] is None and [t for t in j['tries'] if t['fix'] == '$fix'][0]['outcome'] == 'failed'" \
+      "fix $cause on faulty $m: $fix fails its verify"
+    json "[t for t in j['tries'] if t['fix'] == '$fix'][0]['run']['rolled_back']" \
+      "fix $cause on faulty $m: $fix is rolled back"
+    json "not any('rollback failed' in t['run']['message'] for t in j['tries'] if 'run' in t)" \
+      "fix $cause on faulty $m: every failed fix rolls back"
+    same_machine "$WORK/faulty-orig.json" "$WORK/faulty-fixed.json" || fail "the failed fix left faulty $m changed"
+    ok "$m: where the writes do not take, $fix fails its verify and the machine is rolled back"
+  done <<< "$CASES"
 
-  # the variant whose faults swallow the fix's writes
-  python3 - "$file" "$WORK/faulty.json" "$(fault_prefixes "$m")" <<'PY' || fail "cannot write the faulty variant of $m"
-import json, sys
-m = json.load(open(sys.argv[1], encoding="utf-8"))
-m["faults"] = {"ignore_writes": json.loads(sys.argv[3])}
-json.dump(m, open(sys.argv[2], "w", encoding="utf-8"), indent=1)
-PY
-  resave "$WORK/faulty.json" "$WORK/faulty-orig.json"
-  run fix "$cause" --kb "$KB" --host "sim:$WORK/faulty.json" --yes --save "$WORK/faulty-fixed.json" --json
-  expect_rc 1 "fix $cause on faulty $m"
-  json "j['fixed_by'] is None and [t for t in j['tries'] if t['fix'] == '$fix'][0]['outcome'] == 'failed'" \
-    "fix $cause on faulty $m: $fix fails its verify"
-  json "[t for t in j['tries'] if t['fix'] == '$fix'][0]['run']['rolled_back']" \
-    "fix $cause on faulty $m: $fix is rolled back"
-  json "not any('rollback failed' in t['run']['message'] for t in j['tries'] if 'run' in t)" \
-    "fix $cause on faulty $m: every failed fix rolls back"
-  same_machine "$WORK/faulty-orig.json" "$WORK/faulty-fixed.json" || fail "the failed fix left faulty $m changed"
-  ok "$m: where the writes do not take, $fix fails its verify and the machine is rolled back"
-done <<< "$CASES"
-
-# ----- 4. nothing to fix on the healthy machine
-resave "$MACHINES/healthy.json" "$WORK/orig.json"
-run fix kofmsp.malware --kb "$KB" --host "sim:$MACHINES/healthy.json" --yes --save "$WORK/fixed.json" --json
-expect_rc 1 "quarantine on the healthy machine"
-json '[t for t in j["tries"] if t["fix"] == "kofmsp.fix.quarantine"][0]["outcome"] == "plan failed"' \
-  "the quarantine finds nothing to quarantine on the healthy machine"
-same_machine "$WORK/orig.json" "$WORK/fixed.json" || fail "the quarantine changed the healthy machine"
-ok "healthy: the quarantine finds no fake kofmsp.dll and changes nothing"
+  # ----- 4. nothing to fix on the healthy machine
+  resave "$MACHINES/healthy.json" "$WORK/orig.json"
+  run fix kofmsp.malware --kb "$KB" --host "sim:$MACHINES/healthy.json" --yes --save "$WORK/fixed.json" --json
+  expect_rc 1 "quarantine on the healthy machine"
+  json '[t for t in j["tries"] if t["fix"] == "kofmsp.fix.quarantine"][0]["outcome"] == "plan failed"' \
+    "the quarantine finds nothing to quarantine on the healthy machine"
+  same_machine "$WORK/orig.json" "$WORK/fixed.json" || fail "the quarantine changed the healthy machine"
+  ok "healthy: the quarantine finds no fake kofmsp.dll and changes nothing"
+fi
 done_checks

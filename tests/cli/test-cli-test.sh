@@ -93,7 +93,7 @@ if [ -f "${TSHOOT_KB:-}" ]; then
   expect_rc 0 "the shipped KB's tests"
   out_has "^[1-9][0-9]* passed, 0 failed\$" "shipped KB summary"
   run test --json
-  python3 - "$WORK/out" "$TSHOOT_SOURCE_ROOT/kb/kerio" <<'PY' || fail "a cause of the shipped KB has fewer than two test cases"
+  "$TSHOOT_PYTHON" - "$WORK/out" "$TSHOOT_SOURCE_ROOT/kb/kerio" <<'PY' || fail "a cause of the shipped KB has fewer than two test cases"
 import glob, json, os, sys, xml.etree.ElementTree as ET
 j = json.load(open(sys.argv[1]))
 ns = "{urn:tshoot:kb:1}"
