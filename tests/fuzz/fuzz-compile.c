@@ -17,6 +17,15 @@ static void count_diag(const tshoot_diagnostic *d, void *payload)
   if (d->severity == TSHOOT_ERRSEV) ++*(size_t *)payload;
 }
 
+/* At exit: the temporary folder goes (its files are removed after each input). */
+static void remove_dir(void)
+{
+  unlink(src);
+  unlink(out1);
+  unlink(out2);
+  rmdir(dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
   const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
@@ -25,6 +34,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
   snprintf(src, sizeof src, "%s/src.xml", dir);
   snprintf(out1, sizeof out1, "%s/a.db", dir);
   snprintf(out2, sizeof out2, "%s/b.db", dir);
+  atexit(remove_dir);
   return 0;
 }
 
