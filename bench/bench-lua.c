@@ -1,5 +1,5 @@
 /*
-** bench-lua: what the script sandbox (engine/script.c) costs against bare Lua 5.4.
+** bench-lua: what the script sandbox (engine/sandbox.c) costs against bare Lua 5.4.
 **
 **   bench-lua [--runs N] [--rounds R] [--smoke]
 **
@@ -25,8 +25,8 @@
 ** See BENCHMARKS.md, "Lua sandbox".
 */
 #include "tshoot_int.h"
-#include "script.h"
-#include "script_match.h"
+#include "sandbox.h"
+#include "sandbox_match.h"
 
 #include <lauxlib.h>
 #include <lualib.h>

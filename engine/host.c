@@ -1,112 +1,15 @@
 /*
-** host.c: hosts (the embedder's callbacks wrapped), replies, the journal of
-** changes and rollback, and the Lua face of a host (`host.*` in a script).
+** host.c: a host (the embedder's callbacks wrapped), the journal of the
+** changes scripts make through it, and rollback (host.h). Replies are in
+** host_reply.c, the Lua face in host_lua.c, the script runner in script.c.
 */
 #include "tshoot_int.h"
 #include "host.h"
-#include "script.h"
 
 #include <jansson.h>
-#include <lauxlib.h>
-#include <lua.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ===== replies ===== */
-
-void ts_reply_init(tshoot_reply *r)
-{
-  memset(r, 0, sizeof *r);
-}
-
-void ts_reply_clear(tshoot_reply *r)
-{
-  ts_free(r->s);
-  ts_free(r->error);
-  ts_reply_init(r);
-}
-
-static void reply_reset_value(tshoot_reply *r)
-{
-  ts_free(r->s);
-  r->s = NULL;
-  r->len = 0;
-  r->kind = TS_REPLY_NIL;
-}
-
-int tshoot_reply_bool(tshoot_reply *r, int value)
-{
-  if (!r) return ts_error(TSHOOT_EINVALID, "tshoot_reply_bool: NULL reply");
-  reply_reset_value(r);
-  r->kind = TS_REPLY_BOOL;
-  r->b = value != 0;
-  return TSHOOT_OK;
-}
-
-int tshoot_reply_int(tshoot_reply *r, long long value)
-{
-  if (!r) return ts_error(TSHOOT_EINVALID, "tshoot_reply_int: NULL reply");
-  reply_reset_value(r);
-  r->kind = TS_REPLY_INT;
-  r->i = value;
-  return TSHOOT_OK;
-}
-
-int tshoot_reply_number(tshoot_reply *r, double value)
-{
-  if (!r) return ts_error(TSHOOT_EINVALID, "tshoot_reply_number: NULL reply");
-  reply_reset_value(r);
-  r->kind = TS_REPLY_NUMBER;
-  r->d = value;
-  return TSHOOT_OK;
-}
-
-int tshoot_reply_string(tshoot_reply *r, const char *s, size_t len)
-{
-  char *copy;
-  if (!r || (!s && len)) return ts_error(TSHOOT_EINVALID, "tshoot_reply_string: NULL argument");
-  copy = ts_malloc(len + 1);
-  if (!copy) { r->oom = 1; return ts_error_oom(); }
-  if (len) memcpy(copy, s, len);
-  copy[len] = '\0';
-  reply_reset_value(r);
-  r->kind = TS_REPLY_STRING;
-  r->s = copy;
-  r->len = len;
-  return TSHOOT_OK;
-}
-
-int tshoot_reply_json(tshoot_reply *r, const char *json, size_t len)
-{
-  json_error_t jerr;
-  json_t *v;
-  int rc;
-  if (!r || !json) return ts_error(TSHOOT_EINVALID, "tshoot_reply_json: NULL argument");
-  v = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-  if (!v) return ts_error(TSHOOT_EINVALID, "tshoot_reply_json: %s at column %d", jerr.text, jerr.column);
-  json_decref(v);
-  rc = tshoot_reply_string(r, json, len);
-  if (rc == TSHOOT_OK) r->kind = TS_REPLY_JSON;
-  return rc;
-}
-
-int tshoot_host_error(int code, const char *message)
-{
-  if (code >= 0) code = TSHOOT_EUSER;
-  return ts_error(code, "%s", message && *message ? message : "host error");
-}
-
-int tshoot_reply_error(tshoot_reply *r, const char *message)
-{
-  char *copy;
-  if (!r) return ts_error(TSHOOT_EINVALID, "tshoot_reply_error: NULL reply");
-  copy = ts_strdup(message ? message : "host error");
-  if (!copy) { r->oom = 1; return ts_error_oom(); }
-  ts_free(r->error);
-  r->error = copy;
-  return TSHOOT_OK;
-}
 
 /* ===== hosts ===== */
 
@@ -294,36 +197,28 @@ TSHOOT_API int tshoot_host_journal_json(char **out, tshoot_host *h)
   return *out ? TSHOOT_OK : ts_error_oom();
 }
 
-/* ===== a script's view of a host =====
-**
-** Every host function a script calls goes through a hctx: the host whose
-** callbacks answer (for a plan on a simulated host, a copy of it; for a plan
-** on an embedder's host, a shadow that records changes in an overlay instead
-** of making them), the reply being filled, and the message of a failure.
-** Nothing allocated on the C side is left over when a Lua error unwinds: the
-** reply and the last parsed JSON live in the hctx and are cleared at the next
-** call and at the end of the run. */
-typedef struct hctx {
-  tshoot_host *h;
-  int dry;                    /* record changes in `overlay`, make none */
-  int plan;                   /* a plan: ask nobody, tell nobody */
-  json_t *overlay;            /* dry: array of {"t","k","n","v"} newest last */
-  const char *script, *fix;
-  ts_sandbox *sb;
-  tshoot_reply reply;
-  json_t *last;
-  char err[600];
-} hctx;
+/* ===== a script's view of a host (host.h) ===== */
 
-static void begin_call(hctx *c)
+void ts_host_begin_call(ts_hctx *c)
 {
   ts_reply_clear(&c->reply);
   if (c->last) { json_decref(c->last); c->last = NULL; }
   c->err[0] = '\0';
 }
 
-static int failf(hctx *c, int rc, const char *fmt, ...) TS_PRINTF(3, 4);
-static int failf(hctx *c, int rc, const char *fmt, ...)
+void ts_host_end_run(ts_hctx *c)
+{
+  ts_host_begin_call(c);
+  if (c->overlay) { json_decref(c->overlay); c->overlay = NULL; }
+}
+
+const tshoot_host_ops *ts_host_ops(const tshoot_host *h)
+{
+  return &h->ops;
+}
+
+static int failf(ts_hctx *c, int rc, const char *fmt, ...) TS_PRINTF(3, 4);
+static int failf(ts_hctx *c, int rc, const char *fmt, ...)
 {
   va_list ap;
   va_start(ap, fmt);
@@ -334,7 +229,7 @@ static int failf(hctx *c, int rc, const char *fmt, ...)
 
 /* A callback failed: say which, and why (the reply's message, else the
 ** thread's last error). */
-static int host_failed(hctx *c, int rc, const char *what)
+int ts_host_failed(ts_hctx *c, int rc, const char *what)
 {
   /* the reply's message, or one set with tshoot_host_error() */
   const char *why = c->reply.error ? c->reply.error : tshoot_error_last()->message;
@@ -342,13 +237,13 @@ static int host_failed(hctx *c, int rc, const char *what)
   return failf(c, rc, "host %s failed: %s", what, why && *why ? why : tshoot_strerror(rc));
 }
 
-static int missing_op(hctx *c, const char *what)
+int ts_host_missing_op(ts_hctx *c, const char *what)
 {
   return failf(c, TSHOOT_EINVALID, "this host cannot %s", what);
 }
 
 /* The JSON of a reply (new reference, NULL for nil) or an error. */
-static int reply_to_json(hctx *c, json_t **out, const char *what)
+int ts_host_reply_json(ts_hctx *c, json_t **out, const char *what)
 {
   tshoot_reply *r = &c->reply;
   *out = NULL;
@@ -382,7 +277,7 @@ static int key_under(const char *k, const char *base)
 /* Dry runs: the newest overlay entry that decides (t, key, name); NULL if none.
 ** *found: 1 when the overlay decides (then the return value is the value, or
 ** NULL when deleted). */
-static json_t *overlay_find(hctx *c, const char *t, const char *key, const char *name, int *found)
+static json_t *overlay_find(ts_hctx *c, const char *t, const char *key, const char *name, int *found)
 {
   size_t i;
   char *lk, *ln;
@@ -416,7 +311,7 @@ static json_t *overlay_find(hctx *c, const char *t, const char *key, const char 
   return res;
 }
 
-static int overlay_add(hctx *c, const char *t, const char *key, const char *name, json_t *v)
+static int overlay_add(ts_hctx *c, const char *t, const char *key, const char *name, json_t *v)
 {
   json_t *e;
   char *lk = lower_dup(key), *ln = name ? lower_dup(name) : NULL;
@@ -448,7 +343,7 @@ static char *json_text(const json_t *v)
 }
 
 /* Append a record; takes `r`'s contents (freed on failure). */
-static int journal_add(hctx *c, rec *r, const char *op, const char *target,
+static int journal_add(ts_hctx *c, rec *r, const char *op, const char *target,
                        const json_t *before, const json_t *after)
 {
   tshoot_host *h = c->h;
@@ -479,36 +374,36 @@ static char *reg_target(const char *key, const char *name)
 
 /* --- registry --- */
 
-static int do_reg_get(hctx *c, const char *key, const char *name, json_t **out)
+int ts_host_reg_get(ts_hctx *c, const char *key, const char *name, json_t **out)
 {
   int found, rc;
   json_t *v = overlay_find(c, "reg", key, name, &found);
   *out = NULL;
   if (found) { *out = v ? json_incref(v) : NULL; return TSHOOT_OK; }
-  if (!c->h->ops.registry_get) return missing_op(c, "read the registry (no registry_get)");
+  if (!c->h->ops.registry_get) return ts_host_missing_op(c, "read the registry (no registry_get)");
   ts_reply_clear(&c->reply);
   rc = c->h->ops.registry_get(c->h->ops.payload, key, name, &c->reply);
-  if (rc != TSHOOT_OK) return host_failed(c, rc, "registry.get");
+  if (rc != TSHOOT_OK) return ts_host_failed(c, rc, "registry.get");
   if (c->reply.kind != TS_REPLY_NIL && c->reply.kind != TS_REPLY_INT && c->reply.kind != TS_REPLY_STRING)
     return failf(c, TSHOOT_ERROR, "host registry.get answered %s : %s with something that is neither a string nor an integer",
                  key, name);
-  return reply_to_json(c, out, "registry.get");
+  return ts_host_reply_json(c, out, "registry.get");
 }
 
 /* The key's listing {"values": {...}, "subkeys": [...]}, or NULL when missing. */
 /* Ask callback `fn` (named `what`; `cannot` says what a host without it
 ** cannot do) about `name`, for a JSON object: *out is the object (a new
 ** reference), or NULL when the host says there is none. */
-static int ask_object(hctx *c, int (*fn)(void *, const char *, tshoot_reply *), const char *what,
+static int ask_object(ts_hctx *c, int (*fn)(void *, const char *, tshoot_reply *), const char *what,
                       const char *cannot, const char *name, json_t **out)
 {
   int rc;
   *out = NULL;
-  if (!fn) return missing_op(c, cannot);
+  if (!fn) return ts_host_missing_op(c, cannot);
   ts_reply_clear(&c->reply);
   rc = fn(c->h->ops.payload, name, &c->reply);
-  if (rc != TSHOOT_OK) return host_failed(c, rc, what);
-  rc = reply_to_json(c, out, what);
+  if (rc != TSHOOT_OK) return ts_host_failed(c, rc, what);
+  rc = ts_host_reply_json(c, out, what);
   if (rc == TSHOOT_OK && *out && !json_is_object(*out)) {
     json_decref(*out);
     *out = NULL;
@@ -517,7 +412,7 @@ static int ask_object(hctx *c, int (*fn)(void *, const char *, tshoot_reply *), 
   return rc;
 }
 
-static int do_reg_list(hctx *c, const char *key, json_t **out)
+int ts_host_reg_list(ts_hctx *c, const char *key, json_t **out)
 {
   int found;
   json_t *v = overlay_find(c, "reg", key, NULL, &found);
@@ -526,10 +421,10 @@ static int do_reg_list(hctx *c, const char *key, json_t **out)
   return ask_object(c, c->h->ops.registry_list, "registry.list", "list the registry (no registry_list)", key, out);
 }
 
-static int key_exists(hctx *c, const char *key, int *exists)
+static int key_exists(ts_hctx *c, const char *key, int *exists)
 {
   json_t *l;
-  int rc = do_reg_list(c, key, &l);
+  int rc = ts_host_reg_list(c, key, &l);
   *exists = l != NULL;
   if (l) json_decref(l);
   return rc;
@@ -543,22 +438,22 @@ static int value_of_json(const json_t *v, tshoot_reg_value *rv)
   return 0;
 }
 
-static int call_reg_set(hctx *c, const char *key, const char *name, const json_t *v)
+static int call_reg_set(ts_hctx *c, const char *key, const char *name, const json_t *v)
 {
   tshoot_reg_value rv;
   int rc;
-  if (!c->h->ops.registry_set) return missing_op(c, "change the registry (no registry_set)");
+  if (!c->h->ops.registry_set) return ts_host_missing_op(c, "change the registry (no registry_set)");
   if (v && !value_of_json(v, &rv)) return failf(c, TSHOOT_EINVALID, "registry value is neither a string nor an integer");
   rc = c->h->ops.registry_set(c->h->ops.payload, key, name, v ? &rv : NULL);
-  return rc == TSHOOT_OK ? rc : host_failed(c, rc, "registry.set");
+  return rc == TSHOOT_OK ? rc : ts_host_failed(c, rc, "registry.set");
 }
 
-static int call_reg_delete(hctx *c, const char *key, const char *name)
+static int call_reg_delete(ts_hctx *c, const char *key, const char *name)
 {
   int rc;
-  if (!c->h->ops.registry_delete) return missing_op(c, "delete from the registry (no registry_delete)");
+  if (!c->h->ops.registry_delete) return ts_host_missing_op(c, "delete from the registry (no registry_delete)");
   rc = c->h->ops.registry_delete(c->h->ops.payload, key, name);
-  return rc == TSHOOT_OK ? rc : host_failed(c, rc, "registry.delete");
+  return rc == TSHOOT_OK ? rc : ts_host_failed(c, rc, "registry.delete");
 }
 
 static char *parent_key(const char *key)
@@ -567,7 +462,7 @@ static char *parent_key(const char *key)
   return p && p != key ? ts_strndup(key, (size_t)(p - key)) : NULL;
 }
 
-static int reg_set(hctx *c, const char *key, const char *name, json_t *v)
+int ts_host_reg_set(ts_hctx *c, const char *key, const char *name, json_t *v)
 {
   rec r;
   json_t *old = NULL;
@@ -576,7 +471,7 @@ static int reg_set(hctx *c, const char *key, const char *name, json_t *v)
 
   memset(&r, 0, sizeof r);
   rc = key_exists(c, key, &exists);
-  if (rc == TSHOOT_OK && exists) rc = do_reg_get(c, key, name, &old);
+  if (rc == TSHOOT_OK && exists) rc = ts_host_reg_get(c, key, name, &old);
   if (rc == TSHOOT_OK && !exists) {
     /* the topmost key that this set creates: undoing it deletes that one */
     char *k = ts_strdup(key);
@@ -614,7 +509,7 @@ static int reg_set(hctx *c, const char *key, const char *name, json_t *v)
 #define SNAPSHOT_MAX_ITEMS 4096
 
 /* A key with everything under it: {"values": {...}, "subkeys": {name: snapshot}}. */
-static int snapshot_key(hctx *c, const char *key, int depth, size_t *items, json_t **out)
+static int snapshot_key(ts_hctx *c, const char *key, int depth, size_t *items, json_t **out)
 {
   json_t *l, *snap, *subs, *subkeys;
   size_t i;
@@ -622,7 +517,7 @@ static int snapshot_key(hctx *c, const char *key, int depth, size_t *items, json
   *out = NULL;
   if (depth > SNAPSHOT_MAX_DEPTH || *items > SNAPSHOT_MAX_ITEMS)
     return failf(c, TSHOOT_ELIMIT, "registry key %s is too deep or too large to delete with an undo", key);
-  rc = do_reg_list(c, key, &l);
+  rc = ts_host_reg_list(c, key, &l);
   if (rc != TSHOOT_OK || !l) return rc;
   snap = json_object();
   subs = json_object();
@@ -648,7 +543,7 @@ static int snapshot_key(hctx *c, const char *key, int depth, size_t *items, json
   return TSHOOT_OK;
 }
 
-static int restore_key(hctx *c, const char *key, const json_t *snap)
+static int restore_key(ts_hctx *c, const char *key, const json_t *snap)
 {
   const char *name;
   json_t *v;
@@ -665,7 +560,7 @@ static int restore_key(hctx *c, const char *key, const json_t *snap)
   return rc;
 }
 
-static int reg_delete(hctx *c, const char *key, const char *name)
+int ts_host_reg_delete(ts_hctx *c, const char *key, const char *name)
 {
   rec r;
   json_t *old = NULL;
@@ -673,7 +568,7 @@ static int reg_delete(hctx *c, const char *key, const char *name)
   int rc;
   size_t items = 0;
   memset(&r, 0, sizeof r);
-  rc = name ? do_reg_get(c, key, name, &old) : snapshot_key(c, key, 0, &items, &old);
+  rc = name ? ts_host_reg_get(c, key, name, &old) : snapshot_key(c, key, 0, &items, &old);
   if (rc != TSHOOT_OK || !old) return rc;     /* nothing there: nothing to do */
   rc = c->dry ? overlay_add(c, "reg", key, name, NULL) : call_reg_delete(c, key, name);
   target = rc == TSHOOT_OK ? reg_target(key, name) : NULL;
@@ -694,7 +589,7 @@ static int reg_delete(hctx *c, const char *key, const char *name)
 
 /* --- files --- */
 
-static int do_file_stat(hctx *c, const char *path, json_t **out)
+int ts_host_file_stat(ts_hctx *c, const char *path, json_t **out)
 {
   int found;
   json_t *v = overlay_find(c, "file", path, NULL, &found);
@@ -703,25 +598,25 @@ static int do_file_stat(hctx *c, const char *path, json_t **out)
   return ask_object(c, c->h->ops.file_stat, "file.stat", "look at files (no file_stat)", path, out);
 }
 
-static int file_move(hctx *c, const char *from, const char *to, int removing)
+static int file_move_as(ts_hctx *c, const char *from, const char *to, int removing)
 {
   rec r;
   json_t *st = NULL, *dst = NULL, *after = NULL;
   int rc;
   memset(&r, 0, sizeof r);
-  rc = do_file_stat(c, from, &st);
+  rc = ts_host_file_stat(c, from, &st);
   if (rc == TSHOOT_OK && !st) rc = failf(c, TSHOOT_ENOTFOUND, "file.%s: there is no file %s", removing ? "remove" : "move", from);
-  if (rc == TSHOOT_OK) rc = do_file_stat(c, to, &dst);
+  if (rc == TSHOOT_OK) rc = ts_host_file_stat(c, to, &dst);
   if (rc == TSHOOT_OK && dst) rc = failf(c, TSHOOT_EINVALID, "file.move: %s already exists", to);
   if (rc == TSHOOT_OK) {
     if (c->dry) {
       rc = overlay_add(c, "file", from, NULL, NULL);
       if (rc == TSHOOT_OK) rc = overlay_add(c, "file", to, NULL, st);
     } else if (!c->h->ops.file_move) {
-      rc = missing_op(c, "move files (no file_move)");
+      rc = ts_host_missing_op(c, "move files (no file_move)");
     } else {
       rc = c->h->ops.file_move(c->h->ops.payload, from, to);
-      if (rc != TSHOOT_OK) rc = host_failed(c, rc, removing ? "file.remove" : "file.move");
+      if (rc != TSHOOT_OK) rc = ts_host_failed(c, rc, removing ? "file.remove" : "file.move");
     }
   }
   if (rc == TSHOOT_OK) {
@@ -739,7 +634,7 @@ static int file_move(hctx *c, const char *from, const char *to, int removing)
   return rc;
 }
 
-static int file_remove(hctx *c, const char *path)
+int ts_host_file_remove(ts_hctx *c, const char *path)
 {
   const char *q = c->h->ops.quarantine_dir, *base;
   char sep;
@@ -754,9 +649,9 @@ static int file_remove(hctx *c, const char *path)
     json_t *st = NULL;
     ts_buf_addf(&t, "%s%c%s.%lu", q, sep, *base ? base : "file", ++c->h->quarantine_seq);
     if (!ts_buf_cstr(&t)) return failf(c, TSHOOT_ENOMEM, "out of memory");
-    rc = do_file_stat(c, t.p, &st);
+    rc = ts_host_file_stat(c, t.p, &st);
     if (rc == TSHOOT_OK && !st) {
-      rc = file_move(c, path, t.p, 1);
+      rc = file_move_as(c, path, t.p, 1);
       ts_buf_free(&t);
       return rc;
     }
@@ -767,9 +662,14 @@ static int file_remove(hctx *c, const char *path)
   return failf(c, TSHOOT_ERROR, "file.remove: no free name in the quarantine folder %s", q);
 }
 
+int ts_host_file_move(ts_hctx *c, const char *from, const char *to)
+{
+  return file_move_as(c, from, to, 0);
+}
+
 /* --- services --- */
 
-static int do_service_get(hctx *c, const char *name, json_t **out)
+int ts_host_service_get(ts_hctx *c, const char *name, json_t **out)
 {
   int found;
   json_t *v = overlay_find(c, "svc", name, NULL, &found);
@@ -778,14 +678,14 @@ static int do_service_get(hctx *c, const char *name, json_t **out)
   return rc;
 }
 
-static int service_control(hctx *c, const char *name, const char *action)
+int ts_host_service_control(ts_hctx *c, const char *name, const char *action)
 {
   rec r;
   json_t *st = NULL, *after = NULL;
   const char *old;
   int rc;
   memset(&r, 0, sizeof r);
-  rc = do_service_get(c, name, &st);
+  rc = ts_host_service_get(c, name, &st);
   if (rc == TSHOOT_OK && !st) rc = failf(c, TSHOOT_ENOTFOUND, "service.%s: there is no service %s", action, name);
   if (rc != TSHOOT_OK) { if (st) json_decref(st); return rc; }
   old = json_string_value(json_object_get(st, "status"));
@@ -794,10 +694,10 @@ static int service_control(hctx *c, const char *name, const char *action)
     rc = overlay_add(c, "svc", name, NULL, status);
     json_decref(status);
   } else if (!c->h->ops.service_control) {
-    rc = missing_op(c, "control services (no service_control)");
+    rc = ts_host_missing_op(c, "control services (no service_control)");
   } else {
     rc = c->h->ops.service_control(c->h->ops.payload, name, action);
-    if (rc != TSHOOT_OK) rc = host_failed(c, rc, strcmp(action, "start") == 0 ? "service.start" : "service.stop");
+    if (rc != TSHOOT_OK) rc = ts_host_failed(c, rc, strcmp(action, "start") == 0 ? "service.start" : "service.stop");
   }
   if (rc == TSHOOT_OK) {
     json_t *before = json_object();
@@ -820,7 +720,7 @@ static int service_control(hctx *c, const char *name, const char *action)
 
 /* Undo the changes of h's journal from index `from` on, newest first. Every
 ** change is tried even if one fails; the first failure is reported. */
-static int rollback(hctx *c, size_t from)
+int ts_host_rollback(ts_hctx *c, size_t from)
 {
   tshoot_host *h = c->h;
   size_t i = h->n_journal;
@@ -844,11 +744,11 @@ static int rollback(hctx *c, size_t from)
       /* A move that never took effect (a host that ignored it) is already
       ** undone: the file is still where it was and not where it went. */
       json_t *at_to = NULL, *at_from = NULL;
-      rc = do_file_stat(c, r->to, &at_to);
-      if (rc == TSHOOT_OK && !at_to) rc = do_file_stat(c, r->from, &at_from);
+      rc = ts_host_file_stat(c, r->to, &at_to);
+      if (rc == TSHOOT_OK && !at_to) rc = ts_host_file_stat(c, r->from, &at_from);
       if (rc == TSHOOT_OK && !(at_from && !at_to)) {
         rc = h->ops.file_move ? h->ops.file_move(h->ops.payload, r->to, r->from) : TSHOOT_EINVALID;
-        if (rc != TSHOOT_OK) rc = host_failed(c, rc, "file.move (undo)");
+        if (rc != TSHOOT_OK) rc = ts_host_failed(c, rc, "file.move (undo)");
       }
       if (at_to) json_decref(at_to);
       if (at_from) json_decref(at_from);
@@ -858,7 +758,7 @@ static int rollback(hctx *c, size_t from)
       if (r->old_status && h->ops.service_control) {
         rc = h->ops.service_control(h->ops.payload, r->service,
                                     strcmp(r->old_status, "running") == 0 ? "start" : "stop");
-        if (rc != TSHOOT_OK) rc = host_failed(c, rc, "service control (undo)");
+        if (rc != TSHOOT_OK) rc = ts_host_failed(c, rc, "service control (undo)");
       }
       break;
     }
@@ -872,406 +772,37 @@ static int rollback(hctx *c, size_t from)
   return first;
 }
 
-/* ===== the Lua face: host.* and tshoot.* ===== */
+/* ===== the journal as the runner takes it ===== */
 
-#define JSON_MAX_DEPTH 32
-
-static void push_json(lua_State *L, json_t *v, int depth)
+size_t ts_host_journal_len(const tshoot_host *h)
 {
-  luaL_checkstack(L, 4, "host answer too deep");
-  if (depth > JSON_MAX_DEPTH) luaL_error(L, "host answer nested deeper than %d", JSON_MAX_DEPTH);
-  switch (json_typeof(v)) {
-  case JSON_OBJECT: {
-    const char *k;
-    json_t *x;
-    lua_createtable(L, 0, (int)json_object_size(v));
-    json_object_foreach(v, k, x) {
-      if (json_is_null(x)) continue;
-      push_json(L, x, depth + 1);
-      lua_setfield(L, -2, k);
-    }
-    break;
-  }
-  case JSON_ARRAY: {
-    size_t i;
-    lua_createtable(L, (int)json_array_size(v), 0);
-    for (i = 0; i < json_array_size(v); i++) {
-      push_json(L, json_array_get(v, i), depth + 1);
-      lua_rawseti(L, -2, (lua_Integer)i + 1);
-    }
-    break;
-  }
-  case JSON_STRING: lua_pushlstring(L, json_string_value(v), json_string_length(v)); break;
-  case JSON_INTEGER: lua_pushinteger(L, (lua_Integer)json_integer_value(v)); break;
-  case JSON_REAL: lua_pushnumber(L, json_real_value(v)); break;
-  case JSON_TRUE: lua_pushboolean(L, 1); break;
-  case JSON_FALSE: lua_pushboolean(L, 0); break;
-  case JSON_NULL: lua_pushnil(L); break;
-  }
-}
-
-/* Every host function starts here: a broken limit raises again, and the
-** host's own CPU time is not charged to the script (ts_sandbox_host_begin);
-** every normal return goes through leave() or push_kept(). */
-static hctx *enter(lua_State *L)
-{
-  hctx *c = lua_touserdata(L, lua_upvalueindex(1));
-  ts_sandbox_check(L);
-  begin_call(c);
-  ts_sandbox_host_begin(L);
-  return c;
-}
-
-static int leave(lua_State *L, int nres)
-{
-  ts_sandbox_host_end(L);
-  return nres;
-}
-
-/* Keep `v` in the hctx (so that a Lua error while pushing leaks nothing) and
-** push it; NULL pushes nil. */
-static int push_kept(lua_State *L, hctx *c, json_t *v)
-{
-  if (c->last) json_decref(c->last);
-  c->last = v;
-  ts_sandbox_host_end(L);
-  if (v) push_json(L, v, 0);
-  else lua_pushnil(L);
-  return 1;
-}
-
-static int raise(lua_State *L, hctx *c)
-{
-  return luaL_error(L, "%s", c->err[0] ? c->err : "host call failed");
-}
-
-/* A value for registry.set: integer or string. */
-static json_t *lua_reg_value(lua_State *L, int idx)
-{
-  if (lua_type(L, idx) == LUA_TNUMBER && lua_isinteger(L, idx)) return json_integer((json_int_t)lua_tointeger(L, idx));
-  if (lua_type(L, idx) == LUA_TSTRING) {
-    size_t n;
-    const char *s = lua_tolstring(L, idx, &n);
-    if (strlen(s) != n) luaL_argerror(L, idx, "a registry string cannot hold NUL bytes");
-    return json_stringn_nocheck(s, n);
-  }
-  luaL_argerror(L, idx, lua_pushfstring(L, "a registry value is a string or an integer, not %s", luaL_typename(L, idx)));
-  return NULL;
-}
-
-static int l_reg_get(lua_State *L)
-{
-  hctx *c = enter(L);
-  const char *key = luaL_checkstring(L, 1), *name = luaL_optstring(L, 2, "");
-  json_t *v;
-  if (do_reg_get(c, key, name, &v) != TSHOOT_OK) return raise(L, c);
-  return push_kept(L, c, v);
-}
-
-static int l_reg_set(lua_State *L)
-{
-  hctx *c = enter(L);
-  const char *key = luaL_checkstring(L, 1), *name = luaL_checkstring(L, 2);
-  json_t *v = lua_reg_value(L, 3);
-  int rc;
-  if (!v) return luaL_error(L, "out of memory");
-  c->last = v;                          /* freed at the next call */
-  rc = reg_set(c, key, name, v);
-  if (rc != TSHOOT_OK) return raise(L, c);
-  return leave(L, 0);
-}
-
-static int l_reg_delete(lua_State *L)
-{
-  hctx *c = enter(L);
-  const char *key = luaL_checkstring(L, 1), *name = luaL_optstring(L, 2, NULL);
-  if (reg_delete(c, key, name) != TSHOOT_OK) return raise(L, c);
-  return leave(L, 0);
-}
-
-static int l_reg_values(lua_State *L)
-{
-  hctx *c = enter(L);
-  json_t *l, *v;
-  if (do_reg_list(c, luaL_checkstring(L, 1), &l) != TSHOOT_OK) return raise(L, c);
-  if (!l) return push_kept(L, c, NULL);
-  v = json_object_get(l, "values");
-  v = v && json_is_object(v) ? json_incref(v) : json_object();
-  json_decref(l);
-  return push_kept(L, c, v);
-}
-
-static int l_reg_keys(lua_State *L)
-{
-  hctx *c = enter(L);
-  json_t *l, *v;
-  if (do_reg_list(c, luaL_checkstring(L, 1), &l) != TSHOOT_OK) return raise(L, c);
-  if (!l) return push_kept(L, c, NULL);
-  v = json_object_get(l, "subkeys");
-  v = v && json_is_array(v) ? json_incref(v) : json_array();
-  json_decref(l);
-  return push_kept(L, c, v);
-}
-
-/* file.stat and the functions that read one member of it */
-static int file_member(lua_State *L, const char *member)
-{
-  hctx *c = enter(L);
-  json_t *st, *v;
-  if (do_file_stat(c, luaL_checkstring(L, 1), &st) != TSHOOT_OK) return raise(L, c);
-  if (!member) return push_kept(L, c, st);
-  if (strcmp(member, "exists") == 0) {
-    if (st) json_decref(st);
-    leave(L, 0);
-    lua_pushboolean(L, st != NULL);
-    return 1;
-  }
-  v = st ? json_object_get(st, member) : NULL;
-  v = v && !json_is_null(v) ? json_incref(v) : NULL;
-  if (st) json_decref(st);
-  return push_kept(L, c, v);
-}
-
-static int l_file_exists(lua_State *L) { return file_member(L, "exists"); }
-static int l_file_stat(lua_State *L) { return file_member(L, NULL); }
-static int l_file_version(lua_State *L) { return file_member(L, "version"); }
-static int l_file_signature(lua_State *L) { return file_member(L, "signature"); }
-static int l_file_hash(lua_State *L) { return file_member(L, "sha256"); }
-
-static int l_file_list(lua_State *L)
-{
-  hctx *c = enter(L);
-  const char *path = luaL_checkstring(L, 1);
-  json_t *v;
-  int rc;
-  if (!c->h->ops.file_list) { missing_op(c, "list folders (no file_list)"); return raise(L, c); }
-  rc = c->h->ops.file_list(c->h->ops.payload, path, &c->reply);
-  if (rc != TSHOOT_OK) { host_failed(c, rc, "file.list"); return raise(L, c); }
-  if (reply_to_json(c, &v, "file.list") != TSHOOT_OK) return raise(L, c);
-  return push_kept(L, c, v);
-}
-
-static int l_file_move(lua_State *L)
-{
-  hctx *c = enter(L);
-  if (file_move(c, luaL_checkstring(L, 1), luaL_checkstring(L, 2), 0) != TSHOOT_OK) return raise(L, c);
-  return leave(L, 0);
-}
-
-static int l_file_remove(lua_State *L)
-{
-  hctx *c = enter(L);
-  if (file_remove(c, luaL_checkstring(L, 1)) != TSHOOT_OK) return raise(L, c);
-  return leave(L, 0);
-}
-
-/* A callback that answers JSON with no argument (process_list, system_info). */
-static int json_call(lua_State *L, int (*fn)(void *, tshoot_reply *), const char *what)
-{
-  hctx *c = enter(L);
-  json_t *v;
-  int rc;
-  if (!fn) { missing_op(c, what); return raise(L, c); }
-  rc = fn(c->h->ops.payload, &c->reply);
-  if (rc != TSHOOT_OK) { host_failed(c, rc, what); return raise(L, c); }
-  if (reply_to_json(c, &v, what) != TSHOOT_OK) return raise(L, c);
-  return push_kept(L, c, v);
-}
-
-static int l_process_list(lua_State *L)
-{
-  hctx *c = lua_touserdata(L, lua_upvalueindex(1));
-  return json_call(L, c->h->ops.process_list, "list processes (no process_list)");
-}
-
-static int l_system_info(lua_State *L)
-{
-  hctx *c = lua_touserdata(L, lua_upvalueindex(1));
-  return json_call(L, c->h->ops.system_info, "tell system facts (no system_info)");
-}
-
-static int l_service_get(lua_State *L)
-{
-  hctx *c = enter(L);
-  json_t *v;
-  if (do_service_get(c, luaL_checkstring(L, 1), &v) != TSHOOT_OK) return raise(L, c);
-  return push_kept(L, c, v);
-}
-
-static int l_service_start(lua_State *L)
-{
-  hctx *c = enter(L);
-  if (service_control(c, luaL_checkstring(L, 1), "start") != TSHOOT_OK) return raise(L, c);
-  return leave(L, 0);
-}
-
-static int l_service_stop(lua_State *L)
-{
-  hctx *c = enter(L);
-  if (service_control(c, luaL_checkstring(L, 1), "stop") != TSHOOT_OK) return raise(L, c);
-  return leave(L, 0);
-}
-
-static int l_ui_confirm(lua_State *L)
-{
-  hctx *c = enter(L);
-  const char *text = luaL_checkstring(L, 1);
-  int rc;
-  leave(L, 0);
-  if (c->plan) {
-    /* a plan asks nobody: it assumes yes and says so */
-    lua_pushfstring(L, "(would ask: %s)", text);
-    ts_sandbox_add_note(c->sb, lua_tostring(L, -1), lua_rawlen(L, -1));
-    lua_pop(L, 1);
-    lua_pushboolean(L, 1);
-    return 1;
-  }
-  if (!c->h->ops.ui_confirm) { lua_pushboolean(L, 0); return 1; }
-  /* the person may take minutes: that is not the script's time */
-  ts_sandbox_wait_begin(L);
-  rc = c->h->ops.ui_confirm(c->h->ops.payload, text, &c->reply);
-  ts_sandbox_wait_end(L);
-  if (rc != TSHOOT_OK) { host_failed(c, rc, "ui.confirm"); return raise(L, c); }
-  lua_pushboolean(L, c->reply.kind == TS_REPLY_BOOL && c->reply.b);
-  return 1;
-}
-
-static int l_ui_progress(lua_State *L)
-{
-  hctx *c = enter(L);
-  lua_Number f = luaL_checknumber(L, 1);
-  const char *text = luaL_optstring(L, 2, "");
-  if (c->h->ops.ui_progress) c->h->ops.ui_progress(c->h->ops.payload, f < 0 ? 0 : f > 1 ? 1 : f, text);
-  return leave(L, 0);
-}
-
-static int l_ui_notify(lua_State *L)
-{
-  hctx *c = enter(L);
-  size_t n;
-  const char *text = luaL_checklstring(L, 1, &n);
-  ts_sandbox_add_note(c->sb, text, n);
-  if (c->h->ops.ui_notify && !c->plan) c->h->ops.ui_notify(c->h->ops.payload, text);
-  return leave(L, 0);
-}
-
-/* Compare dotted versions numerically: "9.2.10" > "9.2.9"; missing parts are 0;
-** a part that is not a number compares as text. */
-int ts_vercmp(const char *a, const char *b)
-{
-  while (*a || *b) {
-    if ((*a >= '0' && *a <= '9') || (*b >= '0' && *b <= '9') || !*a || !*b) {
-      unsigned long long x = 0, y = 0;
-      while (*a >= '0' && *a <= '9') { if (x < 1000000000000ULL) x = x * 10 + (unsigned)(*a - '0'); a++; }
-      while (*b >= '0' && *b <= '9') { if (y < 1000000000000ULL) y = y * 10 + (unsigned)(*b - '0'); b++; }
-      if (x != y) return x < y ? -1 : 1;
-    }
-    if (*a == '.' || *b == '.') {
-      if (*a == '.') a++;
-      if (*b == '.') b++;
-      continue;
-    }
-    if (*a != *b) {
-      if (!*a || !*b) return !*a ? -1 : 1;
-      if ((*a >= '0' && *a <= '9') || (*b >= '0' && *b <= '9')) continue;
-      return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
-    }
-    if (*a) { a++; b++; }
-  }
-  return 0;
-}
-
-static int l_vercmp(lua_State *L)
-{
-  ts_sandbox_check(L);
-  lua_pushinteger(L, ts_vercmp(luaL_checkstring(L, 1), luaL_checkstring(L, 2)));
-  return 1;
-}
-
-static const luaL_Reg reg_fns[] = {
-  { "get", l_reg_get }, { "set", l_reg_set }, { "delete", l_reg_delete },
-  { "values", l_reg_values }, { "keys", l_reg_keys }, { NULL, NULL }
-};
-static const luaL_Reg file_fns[] = {
-  { "exists", l_file_exists }, { "stat", l_file_stat }, { "version", l_file_version },
-  { "signature", l_file_signature }, { "hash", l_file_hash }, { "list", l_file_list },
-  { "move", l_file_move }, { "remove", l_file_remove }, { NULL, NULL }
-};
-static const luaL_Reg process_fns[] = { { "list", l_process_list }, { NULL, NULL } };
-static const luaL_Reg service_fns[] = {
-  { "get", l_service_get }, { "start", l_service_start }, { "stop", l_service_stop }, { NULL, NULL }
-};
-static const luaL_Reg system_fns[] = { { "info", l_system_info }, { NULL, NULL } };
-static const luaL_Reg ui_fns[] = {
-  { "confirm", l_ui_confirm }, { "progress", l_ui_progress }, { "notify", l_ui_notify }, { NULL, NULL }
-};
-
-static void add_group(lua_State *L, hctx *c, const char *name, const luaL_Reg *fns)
-{
-  lua_newtable(L);
-  lua_pushlightuserdata(L, c);
-  luaL_setfuncs(L, fns, 1);
-  lua_setfield(L, -2, name);
-}
-
-/* Protected: build `host` and `tshoot` in the sandbox's globals. */
-static int install_host(lua_State *L)
-{
-  hctx *c = lua_touserdata(L, 1);
-  lua_newtable(L);
-  add_group(L, c, "registry", reg_fns);
-  add_group(L, c, "file", file_fns);
-  add_group(L, c, "process", process_fns);
-  add_group(L, c, "service", service_fns);
-  add_group(L, c, "system", system_fns);
-  add_group(L, c, "ui", ui_fns);
-  lua_setglobal(L, "host");
-  lua_newtable(L);
-  lua_pushcfunction(L, l_vercmp);
-  lua_setfield(L, -2, "vercmp");
-  lua_setglobal(L, "tshoot");
-  return 0;
-}
-
-/* ===== running a script ===== */
-
-typedef struct run_impl {
-  tshoot_run pub;             /* first: a tshoot_run * is a run_impl * */
-  char *message, *answer;
-  tshoot_change *changes;
-  char **notes;
-} run_impl;
-
-TSHOOT_API void tshoot_run_free(tshoot_run *r)
-{
-  run_impl *ri = (run_impl *)r;
-  size_t i;
-  if (!r) return;
-  for (i = 0; i < r->n_changes; i++) {
-    tshoot_change *c = &ri->changes[i];
-    ts_free((char *)c->op); ts_free((char *)c->target); ts_free((char *)c->before);
-    ts_free((char *)c->after); ts_free((char *)c->script); ts_free((char *)c->fix);
-  }
-  for (i = 0; i < r->n_notes; i++) ts_free(ri->notes[i]);
-  ts_free(ri->changes);
-  ts_free(ri->notes);
-  ts_free(ri->message);
-  ts_free(ri->answer);
-  ts_free(ri);
+  return h->n_journal;
 }
 
 static char *dup_or_null(const char *s) { return s ? ts_strdup(s) : NULL; }
 
-/* Copy h's journal from `from` on into the run. */
-static int run_take_changes(run_impl *ri, const tshoot_host *h, size_t from)
+void ts_host_changes_free(tshoot_change *v, size_t n)
+{
+  size_t i;
+  for (i = 0; v && i < n; i++) {
+    ts_free((char *)v[i].op); ts_free((char *)v[i].target); ts_free((char *)v[i].before);
+    ts_free((char *)v[i].after); ts_free((char *)v[i].script); ts_free((char *)v[i].fix);
+  }
+  ts_free(v);
+}
+
+int ts_host_changes(tshoot_change **out, size_t *n_out, const tshoot_host *h, size_t from)
 {
   size_t i, n = h->n_journal > from ? h->n_journal - from : 0;
+  tshoot_change *v;
+  *out = NULL;
+  *n_out = 0;
   if (!n) return TSHOOT_OK;
-  ri->changes = ts_calloc(n, sizeof *ri->changes);
-  if (!ri->changes) return ts_error_oom();
+  v = ts_calloc(n, sizeof *v);
+  if (!v) return ts_error_oom();
   for (i = 0; i < n; i++) {
     const rec *r = &h->journal[from + i];
-    tshoot_change *c = &ri->changes[i];
+    tshoot_change *c = &v[i];
     c->op = dup_or_null(r->op);
     c->target = dup_or_null(r->target);
     c->before = dup_or_null(r->before);
@@ -1279,283 +810,32 @@ static int run_take_changes(run_impl *ri, const tshoot_host *h, size_t from)
     c->script = dup_or_null(r->script);
     c->fix = dup_or_null(r->fix);
     c->undone = r->undone;
-    ri->pub.n_changes = i + 1;
-    if (!c->op || !c->target || !c->before || !c->after) return ts_error_oom();
+    if (!c->op || !c->target || !c->before || !c->after || (r->script && !c->script) || (r->fix && !c->fix)) {
+      ts_host_changes_free(v, i + 1);
+      return ts_error_oom();
+    }
   }
-  ri->pub.changes = ri->changes;
+  *out = v;
+  *n_out = n;
   return TSHOOT_OK;
 }
 
-static int run_set_message(run_impl *ri, int status, const char *msg)
-{
-  ri->pub.status = status;
-  ts_free(ri->message);
-  ri->message = ts_strdup(msg ? msg : "");
-  ri->pub.message = ri->message ? ri->message : "";
-  return ri->message ? TSHOOT_OK : ts_error_oom();
-}
+/* ===== a host for a plan ===== */
 
-/* Fetch fn `name` from the fix table at stack top (raw: no metamethod runs). */
-static int fix_function(lua_State *L, const char *name)
+int ts_host_plan_copy(tshoot_host **out, int *dry, tshoot_host *h)
 {
-  lua_pushstring(L, name);
-  lua_rawget(L, -2);
-  if (lua_type(L, -1) == LUA_TFUNCTION) return 1;
-  lua_pop(L, 1);
-  return 0;
-}
-
-/* The answer a probe returned, as text; sets the run's status on failure. */
-static int probe_answer(run_impl *ri, ts_sandbox *sb, const char *name)
-{
-  lua_State *L = ts_sandbox_L(sb);
-  char *text = NULL;
-  char msg[300];
-  switch (lua_type(L, -1)) {
-  case LUA_TNIL: return TSHOOT_OK;
-  case LUA_TBOOLEAN:
-    ri->answer = ts_strdup(lua_toboolean(L, -1) ? "yes" : "no");
-    break;
-  case LUA_TNUMBER:
-  case LUA_TSTRING:
-    if (ts_sandbox_tostring(sb, -1, &text) != TSHOOT_OK) return run_set_message(ri, TSHOOT_ERROR, tshoot_error_last()->message);
-    ri->answer = text;
-    break;
-  default:
-    snprintf(msg, sizeof msg, "%s: a probe returns text, a number, a boolean or nothing, not a %s",
-             name, lua_typename(L, lua_type(L, -1)));
-    return run_set_message(ri, TSHOOT_ERROR, msg);
-  }
-  if (!ri->answer) return ts_error_oom();
-  ri->pub.answer = ri->answer;
-  return TSHOOT_OK;
-}
-
-/* Ask the host to confirm a fix that needs it. 1: go on; 0: refused. */
-static int confirm_fix(hctx *c, const tshoot_fix_info *fix)
-{
-  char text[600];
   int rc;
-  if (!fix || (!fix->needs_admin && fix->reversible)) return 1;
-  snprintf(text, sizeof text, "Apply \"%s\"? It %s%s%s.", fix->title ? fix->title : fix->id,
-           fix->needs_admin ? "needs administrator rights" : "",
-           fix->needs_admin && !fix->reversible ? " and " : "",
-           !fix->reversible ? "cannot be undone" : "");
-  if (!c->h->ops.ui_confirm) return 0;
-  ts_reply_clear(&c->reply);
-  rc = c->h->ops.ui_confirm(c->h->ops.payload, text, &c->reply);
-  return rc == TSHOOT_OK && c->reply.kind == TS_REPLY_BOOL && c->reply.b;
-}
-
-/* Call the function at stack top with no arguments, `nres` results. On
-** failure sets the run's status and message. */
-static int run_call(run_impl *ri, ts_sandbox *sb, int nres)
-{
-  int rc = ts_sandbox_pcall(sb, 0, nres);
-  if (rc == TSHOOT_OK) return 1;
-  if (rc == TSHOOT_ENOMEM && !ts_sandbox_broken(sb)) rc = TSHOOT_ELIMIT;
-  run_set_message(ri, rc, tshoot_error_last()->message);
-  return 0;
-}
-
-TSHOOT_API int tshoot_script_run(tshoot_run **out, tshoot_host *host, const char *name,
-                                 const char *body, size_t len, tshoot_script_mode mode,
-                                 const tshoot_fix_info *fix, const tshoot_limits *limits)
-{
-  run_impl *ri;
-  ts_sandbox *sb = NULL;
-  tshoot_host *empty = NULL, *target = NULL, *shadow = NULL;
-  hctx c;
-  lua_State *L;
-  size_t first;
-  int rc;
-
-  if (!out) return ts_error(TSHOOT_EINVALID, "tshoot_script_run: NULL out");
   *out = NULL;
-  if (!name || !body) return ts_error(TSHOOT_EINVALID, "tshoot_script_run: NULL name or body");
-  if (mode < TSHOOT_RUN_PROBE || mode > TSHOOT_RUN_VERIFY)
-    return ts_error(TSHOOT_EINVALID, "tshoot_script_run: unknown mode %d", (int)mode);
-  ri = ts_calloc(1, sizeof *ri);
-  if (!ri) return ts_error_oom();
-  run_set_message(ri, TSHOOT_OK, "");
-  memset(&c, 0, sizeof c);
-  ts_reply_init(&c.reply);
-
-  if (!host) {
-    tshoot_host_ops none;
-    memset(&none, 0, sizeof none);
-    none.version = TSHOOT_HOST_OPS_VERSION;
-    rc = tshoot_host_new(&empty, &none);
-    if (rc != TSHOOT_OK) goto fail;
-    host = empty;
+  *dry = 0;
+  if (h->sim) {
+    char *saved = NULL;
+    rc = ts_sim_save(&saved, h->sim);
+    if (rc == TSHOOT_OK) rc = tshoot_host_sim_load(out, saved, strlen(saved), h->name);
+    ts_free(saved);
+    if (rc == TSHOOT_OK) (*out)->quarantine_seq = h->quarantine_seq;
+  } else {
+    rc = tshoot_host_new(out, &h->ops);
+    *dry = 1;
   }
-  target = host;
-  if (mode == TSHOOT_RUN_PLAN) {
-    /* A plan runs against a copy: of the machine itself when simulated, else
-    ** a shadow of the host that records changes instead of making them. */
-    if (host->sim) {
-      char *saved = NULL;
-      rc = ts_sim_save(&saved, host->sim);
-      if (rc == TSHOOT_OK) rc = tshoot_host_sim_load(&shadow, saved, strlen(saved), host->name);
-      ts_free(saved);
-      if (rc != TSHOOT_OK) goto fail;
-      shadow->quarantine_seq = host->quarantine_seq;
-    } else {
-      rc = tshoot_host_new(&shadow, &host->ops);
-      if (rc != TSHOOT_OK) goto fail;
-      c.dry = 1;
-    }
-    c.plan = 1;
-    target = shadow;
-  }
-  c.h = target;
-  c.script = name;
-  c.fix = fix ? fix->id : NULL;
-  first = target->n_journal;
-
-  rc = ts_sandbox_new(&sb, limits);
-  if (rc != TSHOOT_OK) goto fail;
-  c.sb = sb;
-  L = ts_sandbox_L(sb);
-  lua_pushcfunction(L, install_host);
-  lua_pushlightuserdata(L, &c);
-  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
-    lua_pop(L, 1);
-    rc = ts_error(TSHOOT_ENOMEM, "cannot set up the script's host table");
-    goto fail;
-  }
-
-  if (ts_sandbox_load(sb, name, body, len) != TSHOOT_OK) {
-    run_set_message(ri, TSHOOT_ERROR, tshoot_error_last()->message);
-    goto done;
-  }
-  if (!run_call(ri, sb, 1)) goto done;
-
-  if (mode == TSHOOT_RUN_PROBE) {
-    rc = probe_answer(ri, sb, name);
-    if (rc != TSHOOT_OK) goto fail;
-    goto done;
-  }
-
-  /* a fix: a table with apply and verify */
-  if (lua_type(L, -1) != LUA_TTABLE) {
-    char msg[300];
-    snprintf(msg, sizeof msg, "%s: a fix returns a table with apply and verify functions, not a %s",
-             name, lua_typename(L, lua_type(L, -1)));
-    run_set_message(ri, TSHOOT_ERROR, msg);
-    goto done;
-  }
-  if (mode == TSHOOT_RUN_APPLY && fix_function(L, "verify")) {
-    /* Verify first: a fix whose verify passes before it is applied cannot be
-    ** what repairs this machine, and calling it "worked" would be false
-    ** evidence for its cause. A verify that cannot run yet (it needs what
-    ** apply sets up) says nothing, unless it broke a limit. */
-    int pre = ts_sandbox_pcall(sb, 0, 1);
-    if (pre == TSHOOT_OK) {
-      int already = lua_toboolean(L, -1);
-      lua_pop(L, 1);
-      if (already) {
-        run_set_message(ri, TSHOOT_ERROR, "not applied: its verify passes already, so this machine "
-                                          "does not have the problem the fix repairs");
-        goto done;
-      }
-    } else if (ts_sandbox_broken(sb)) {
-      run_set_message(ri, TSHOOT_ELIMIT, tshoot_error_last()->message);
-      goto done;
-    }
-  }
-  if (mode == TSHOOT_RUN_VERIFY) {
-    if (!fix_function(L, "verify")) { run_set_message(ri, TSHOOT_ERROR, "the fix has no verify function"); goto done; }
-  } else if (!fix_function(L, "apply")) {
-    run_set_message(ri, TSHOOT_ERROR, "the fix has no apply function");
-    goto done;
-  }
-  if (mode == TSHOOT_RUN_PLAN) {
-    run_call(ri, sb, 0);
-    goto done;
-  }
-  if (mode == TSHOOT_RUN_APPLY) {
-    int applied;
-    if (!confirm_fix(&c, fix)) {
-      lua_pop(L, 1);
-      run_set_message(ri, TSHOOT_EUSER, "not applied: the fix needs confirmation and the host did not give it");
-      goto done;
-    }
-    applied = run_call(ri, sb, 0);
-    if (applied && !fix_function(L, "verify")) {
-      run_set_message(ri, TSHOOT_ERROR, "the fix has no verify function");
-      applied = 0;
-    }
-    if (!applied) {
-      if (rollback(&c, first) != TSHOOT_OK) {
-        ts_buf m = TS_BUF_INIT;
-        ts_buf_addf(&m, "%s; and the rollback failed: %s", ri->pub.message, c.err);
-        run_set_message(ri, ri->pub.status, ts_buf_cstr(&m) ? m.p : ri->pub.message);
-        ts_buf_free(&m);
-      } else {
-        ri->pub.rolled_back = target->n_journal > first;
-      }
-      goto done;
-    }
-  }
-  /* verify: true, or false and why */
-  if (run_call(ri, sb, 2)) {
-    if (lua_toboolean(L, -2)) {
-      ri->pub.verified = 1;
-    } else {
-      char *why = NULL;
-      ts_buf m = TS_BUF_INIT;
-      if (lua_type(L, -1) == LUA_TSTRING) ts_sandbox_tostring(sb, -1, &why);
-      ts_buf_addf(&m, "verify: %s", why ? why : "the fix did not work");
-      run_set_message(ri, TSHOOT_ERROR, ts_buf_cstr(&m) ? m.p : "verify failed");
-      ts_buf_free(&m);
-      ts_free(why);
-    }
-    lua_pop(L, 2);
-  }
-  if (mode == TSHOOT_RUN_APPLY && !ri->pub.verified) {
-    if (rollback(&c, first) == TSHOOT_OK) ri->pub.rolled_back = target->n_journal > first;
-    else {
-      ts_buf m = TS_BUF_INIT;
-      ts_buf_addf(&m, "%s; and the rollback failed: %s", ri->pub.message, c.err);
-      run_set_message(ri, ri->pub.status, ts_buf_cstr(&m) ? m.p : ri->pub.message);
-      ts_buf_free(&m);
-    }
-  }
-
-done:
-  rc = run_take_changes(ri, target, first);
-  if (rc != TSHOOT_OK) goto fail;
-  if (sb) {
-    const char *const *notes;
-    size_t i, n;
-    ts_sandbox_stats(sb, &ri->pub.elapsed_ms, &ri->pub.instructions, &ri->pub.memory_peak);
-    ts_sandbox_notes(sb, &notes, &n);
-    if (n) {
-      ri->notes = ts_calloc(n, sizeof *ri->notes);
-      if (!ri->notes) { rc = ts_error_oom(); goto fail; }
-      for (i = 0; i < n; i++) {
-        ri->notes[i] = ts_strdup(notes[i]);
-        if (!ri->notes[i]) { rc = ts_error_oom(); goto fail; }
-        ri->pub.n_notes = i + 1;
-      }
-      ri->pub.notes = (const char *const *)ri->notes;
-    }
-  }
-  begin_call(&c);
-  if (c.overlay) json_decref(c.overlay);
-  ts_sandbox_free(sb);
-  tshoot_host_free(shadow);
-  tshoot_host_free(empty);
-  *out = &ri->pub;
-  return TSHOOT_OK;
-
-fail:
-  begin_call(&c);
-  if (c.overlay) json_decref(c.overlay);
-  ts_sandbox_free(sb);
-  tshoot_host_free(shadow);
-  tshoot_host_free(empty);
-  tshoot_run_free(&ri->pub);
   return rc;
 }

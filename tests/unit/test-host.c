@@ -1,5 +1,5 @@
 /*
-** test-host.c: hosts as scripts see them (host.c): the Lua face, the journal
+** test-host.c: hosts as scripts see them (host.c, host_lua.c, script.c): the Lua face, the journal
 ** with the state before each change, rollback to exactly where a fix started,
 ** plans that change nothing, confirmation, and errors that say what failed.
 **

@@ -1,5 +1,5 @@
 /*
-** test-sandbox.c: the Lua sandbox (engine/script.c) against hostile scripts.
+** test-sandbox.c: the Lua sandbox (engine/sandbox.c) against hostile scripts.
 **
 ** Every script in tests/data/hostile/ is one attack, with a comment saying what
 ** it tries and what must happen, and directives the harness checks:
@@ -16,8 +16,8 @@
 ** The C tests below cover what a script cannot show: the host's side.
 */
 #include "tshoot_int.h"
-#include "script.h"
-#include "script_match.h"
+#include "sandbox.h"
+#include "sandbox_match.h"
 #include "test.h"
 
 #include <dirent.h>
@@ -735,7 +735,7 @@ static void test_sandbox__matcher_agrees_with_lua(void)
   lua_close(L);
 }
 
-/* ===== the facts script.c's design rests on ===== */
+/* ===== the facts sandbox.c's design rests on ===== */
 
 static long allocs_of[512], frees_of[512];
 
@@ -751,7 +751,7 @@ static void *tracing_alloc(void *ud, void *p, size_t osize, size_t nsize)
   return realloc(p, nsize);
 }
 
-/* script.c locks frees of blocks of a CallInfo's size: that size is right (a
+/* sandbox.c locks frees of blocks of a CallInfo's size: that size is right (a
 ** recursion 300 deep makes 300 blocks of it), and CallInfos are freed even with
 ** the GC stopped (luaD_pcall shrinks them after a caught error), which is why
 ** stopping the GC would not do. */

@@ -1,5 +1,5 @@
 /*
-** script_match.c: tshoot's own Lua-pattern matcher (see script_match.h).
+** sandbox_match.c: tshoot's own Lua-pattern matcher (see sandbox_match.h).
 **
 ** The engine is a backtracking matcher like Lua's, but iterative: where Lua
 ** recurses to try the rest of the pattern after each choice (how many items a
@@ -15,13 +15,13 @@
 **
 ** Every item tried and every backtrack is a step; bulk work (plain find, a
 ** back-reference, a %b scan) is counted by the byte or by 64-byte blocks. Steps
-** go to the sandbox's meter (script.c) every TS_MATCH_CHUNK steps, which stops
+** go to the sandbox's meter (sandbox.c) every TS_MATCH_CHUNK steps, which stops
 ** the match when the instruction budget or the deadline is gone: then the
 ** Lua-facing function calls ts_sandbox_check, which raises the limit's error.
 */
 #include "tshoot_int.h"
-#include "script.h"
-#include "script_match.h"
+#include "sandbox.h"
+#include "sandbox_match.h"
 
 #include <ctype.h>
 #include <lauxlib.h>

@@ -1,5 +1,5 @@
 /*
-** script.h: the Lua sandbox (script.c). Internal.
+** sandbox.h: the Lua sandbox (sandbox.c). Internal.
 **
 ** One ts_sandbox is one fresh Lua 5.4 state for one run of one script, with
 ** only safe libraries and with limits on memory, instructions and wall time
@@ -20,8 +20,8 @@
 ** handler after unwinding; a limit once broken stays broken (every later
 ** instruction, and every host call via ts_sandbox_check, raises it again).
 */
-#ifndef TS_SCRIPT_H
-#define TS_SCRIPT_H
+#ifndef TS_SANDBOX_H
+#define TS_SANDBOX_H
 
 #include "tshoot_int.h"
 #include <lua.h>

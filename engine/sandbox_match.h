@@ -1,6 +1,6 @@
 /*
-** script_match.h: tshoot's own Lua-pattern matcher (script_match.c). Internal,
-** shared by script.c and its tests.
+** sandbox_match.h: tshoot's own Lua-pattern matcher (sandbox_match.c). Internal,
+** shared by sandbox.c and its tests.
 **
 ** It implements Lua 5.4's pattern language (manual, section 6.4.1: classes,
 ** sets, the quantifiers * + - ?, anchors, captures, position captures, %b,
@@ -17,8 +17,8 @@
 ** one backtrack, or up to 64 bytes of bulk work (plain find, back-references,
 ** %b scans count one step per byte they look at).
 */
-#ifndef TS_SCRIPT_MATCH_H
-#define TS_SCRIPT_MATCH_H
+#ifndef TS_SANDBOX_MATCH_H
+#define TS_SANDBOX_MATCH_H
 
 #include <lua.h>
 #include <stddef.h>
@@ -43,12 +43,12 @@ typedef int (*ts_match_meter)(void *ud, unsigned long steps, int how);
 ** nothing and never stop (the tests compare them with Lua's own there). */
 void ts_match_install(lua_State *L, int idx);
 
-/* The sandbox's meter (script.c); `ud` is the ts_sandbox. */
+/* The sandbox's meter (sandbox.c); `ud` is the ts_sandbox. */
 int ts_sandbox_meter(void *ud, unsigned long steps, int how);
 
-/* For tests and the benchmark (script.c): this machine's interpreter speed as
+/* For tests and the benchmark (sandbox.c): this machine's interpreter speed as
 ** calibrated (VM instructions per microsecond of CPU; calibrates on first
-** use), and the size of Lua's CallInfo as script.c assumes it. */
+** use), and the size of Lua's CallInfo as sandbox.c assumes it. */
 double ts_sandbox_speed(void);
 size_t ts_sandbox_ci_size(void);
 
