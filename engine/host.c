@@ -34,8 +34,7 @@ typedef struct rec {
 
 struct tshoot_host {
   tshoot_host_ops ops;
-  ts_sim *sim;                /* a simulated host, else NULL */
-  char *name;                 /* the machine file, for messages */
+  ts_host_impl impl;          /* a backend the engine provides, or zeros */
   rec *journal;
   size_t n_journal, cap_journal;
   tshoot_change *view;        /* tshoot_host_journal's borrowed copy */
@@ -55,11 +54,12 @@ static void rec_free(rec *r)
 TSHOOT_API int tshoot_host_new(tshoot_host **out, const tshoot_host_ops *ops)
 {
   tshoot_host *h;
-  if (!out) return ts_error(TSHOOT_EINVALID, "tshoot_host_new: NULL argument");
+  TS_CHECK_ARG(out);
   *out = NULL;
-  if (!ops || ops->version != TSHOOT_HOST_OPS_VERSION)
-    return ts_error(TSHOOT_EINVALID, "tshoot_host_new: ops->version must be TSHOOT_HOST_OPS_VERSION (%d)",
-                    TSHOOT_HOST_OPS_VERSION);
+  TS_CHECK_ARG(ops);
+  /* Any version 1..current. There is one today; a version 2 that adds
+  ** callbacks will copy only the members the caller's version has. */
+  TS_CHECK_OPTIONS(ops, TSHOOT_HOST_OPS_VERSION);
   h = ts_calloc(1, sizeof *h);
   if (!h) return ts_error_oom();
   h->ops = *ops;
@@ -67,54 +67,20 @@ TSHOOT_API int tshoot_host_new(tshoot_host **out, const tshoot_host_ops *ops)
   return TSHOOT_OK;
 }
 
-TSHOOT_API int tshoot_host_sim_load(tshoot_host **out, const char *json, size_t len, const char *name)
+int ts_host_new_impl(tshoot_host **out, const tshoot_host_ops *ops, const ts_host_impl *impl)
 {
-  ts_sim *sim;
-  tshoot_host_ops ops;
-  int rc;
-  if (!out) return ts_error(TSHOOT_EINVALID, "tshoot_host_sim_load: NULL argument");
-  *out = NULL;
-  if (!json) return ts_error(TSHOOT_EINVALID, "tshoot_host_sim_load: NULL json");
-  rc = ts_sim_new(&sim, json, len, name ? name : "machine");
-  if (rc != TSHOOT_OK) return rc;
-  memset(&ops, 0, sizeof ops);
-  ts_sim_ops(sim, &ops);
-  rc = tshoot_host_new(out, &ops);
-  if (rc != TSHOOT_OK) { ts_sim_free(sim); return rc; }
-  (*out)->sim = sim;
-  (*out)->name = ts_strdup(name ? name : "machine");
-  if (!(*out)->name) { tshoot_host_free(*out); *out = NULL; return ts_error_oom(); }
+  int rc = tshoot_host_new(out, ops);
+  if (rc != TSHOOT_OK) {
+    if (impl->free) impl->free(impl->data);
+    return rc;
+  }
+  (*out)->impl = *impl;
   return TSHOOT_OK;
 }
 
-TSHOOT_API int tshoot_host_sim_open(tshoot_host **out, const char *path)
+void *ts_host_impl_data(const tshoot_host *h, void (*free_fn)(void *))
 {
-  char *body = NULL;
-  size_t len = 0;
-  int rc;
-  if (!out) return ts_error(TSHOOT_EINVALID, "tshoot_host_sim_open: NULL argument");
-  *out = NULL;
-  if (!path) return ts_error(TSHOOT_EINVALID, "tshoot_host_sim_open: NULL path");
-  rc = ts_read_file(&body, &len, path, 16u * 1024 * 1024);
-  if (rc != TSHOOT_OK) return rc;
-  rc = tshoot_host_sim_load(out, body, len, path);
-  ts_free(body);
-  return rc;
-}
-
-TSHOOT_API int tshoot_host_sim_save(char **out, const tshoot_host *h)
-{
-  if (!out) return ts_error(TSHOOT_EINVALID, "tshoot_host_sim_save: NULL argument");
-  *out = NULL;
-  if (!h || !h->sim) return ts_error(TSHOOT_EINVALID, "tshoot_host_sim_save: not a simulated host");
-  return ts_sim_save(out, h->sim);
-}
-
-TSHOOT_API int tshoot_host_sim_confirm(tshoot_host *h, int yes)
-{
-  if (!h || !h->sim) return ts_error(TSHOOT_EINVALID, "tshoot_host_sim_confirm: not a simulated host");
-  ts_sim_set_confirm(h->sim, yes);
-  return TSHOOT_OK;
+  return h && free_fn && h->impl.free == free_fn ? h->impl.data : NULL;
 }
 
 TSHOOT_API void tshoot_host_free(tshoot_host *h)
@@ -124,8 +90,7 @@ TSHOOT_API void tshoot_host_free(tshoot_host *h)
   for (i = 0; i < h->n_journal; i++) rec_free(&h->journal[i]);
   ts_free(h->journal);
   ts_free(h->view);
-  if (h->sim) ts_sim_free(h->sim);
-  ts_free(h->name);
+  if (h->impl.free) h->impl.free(h->impl.data);
   ts_free(h);
 }
 
@@ -827,11 +792,8 @@ int ts_host_plan_copy(tshoot_host **out, int *dry, tshoot_host *h)
   int rc;
   *out = NULL;
   *dry = 0;
-  if (h->sim) {
-    char *saved = NULL;
-    rc = ts_sim_save(&saved, h->sim);
-    if (rc == TSHOOT_OK) rc = tshoot_host_sim_load(out, saved, strlen(saved), h->name);
-    ts_free(saved);
+  if (h->impl.clone) {
+    rc = h->impl.clone(h->impl.data, out);
     if (rc == TSHOOT_OK) (*out)->quarantine_seq = h->quarantine_seq;
   } else {
     rc = tshoot_host_new(out, &h->ops);

@@ -111,18 +111,22 @@ struct lua_State;
 ** and `tshoot` in the sandbox's globals. */
 int ts_host_lua_install(struct lua_State *L);
 
-/* ===== the simulated host (host_sim.c) ===== */
-typedef struct ts_sim ts_sim;
+/* ===== backends the engine provides (host_sim.c) =====
+** A host the engine builds itself carries its backend here, as SQLite's core
+** carries a sqlite3_vfs: host.c calls these pointers and knows nothing else of
+** the backend. An embedder's host has none. */
+typedef struct ts_host_impl {
+  void *data;                           /* the backend's state */
+  void (*free)(void *data);             /* at tshoot_host_free */
+  int (*clone)(void *data, tshoot_host **out);  /* a copy for a plan; NULL:
+                                           plans record changes in an overlay */
+} ts_host_impl;
 
-/* Parse a machine description (JSON, docs/scripts.md). `name` is used in
-** error messages ("name:line:col: ..."). TSHOOT_OK; TSHOOT_EINVALID. */
-int ts_sim_new(ts_sim **out, const char *json, size_t len, const char *name);
-/* Fill `ops` with callbacks that answer from (and change) `sim`. */
-void ts_sim_ops(ts_sim *sim, tshoot_host_ops *ops);
-/* The machine as it is now, as JSON in the same format (ts_free). */
-int ts_sim_save(char **out, const ts_sim *sim);
-/* Answer every ui.confirm with `yes`. */
-void ts_sim_set_confirm(ts_sim *sim, int yes);
-void ts_sim_free(ts_sim *sim);
+/* tshoot_host_new, with backend `impl`. The host owns impl->data from the
+** call on: it is freed (impl->free) when the host cannot be made. */
+int ts_host_new_impl(tshoot_host **out, const tshoot_host_ops *ops, const ts_host_impl *impl);
+/* h's backend data when h was made with `free_fn` as impl->free, else NULL
+** (so that a backend recognises its own hosts). */
+void *ts_host_impl_data(const tshoot_host *h, void (*free_fn)(void *));
 
 #endif

@@ -22,7 +22,7 @@
 ** same text as saving it before, and load(save(x)) saves as save(x).
 */
 #include "tshoot_int.h"
-#include "host.h"
+#include "host_sim.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -83,6 +83,7 @@ typedef struct sim_person {
 } sim_person;
 
 struct ts_sim {
+  char *name;                 /* where it came from, for messages */
   char *machine, *description, *comment;
   json_t *system;             /* validated; NULL: none */
   json_t *processes;          /* validated array; NULL: none */
@@ -309,6 +310,7 @@ void ts_sim_free(ts_sim *sim)
 {
   size_t i;
   if (!sim) return;
+  ts_free(sim->name);
   ts_free(sim->machine); ts_free(sim->description); ts_free(sim->comment);
   if (sim->system) json_decref(sim->system);
   if (sim->processes) json_decref(sim->processes);
@@ -1315,7 +1317,8 @@ int ts_sim_new(ts_sim **out, const char *json, size_t len, const char *name)
   s = ts_calloc(1, sizeof *s);
   if (!s) { json_decref(root); return ts_error_oom(); }
   s->confirm = 1;
-  rc = load_top(&L, s, root);
+  s->name = ts_strdup(name);
+  rc = s->name ? load_top(&L, s, root) : ts_error_oom();
   json_decref(root);
   if (rc != TSHOOT_OK) { ts_sim_free(s); return rc; }
   *out = s;
@@ -2142,4 +2145,72 @@ void ts_sim_ops(ts_sim *sim, tshoot_host_ops *ops)
   ops->ui_progress = sim_ui_progress;
   ops->ui_notify = sim_ui_notify;
   ops->quarantine_dir = SIM_QUARANTINE;
+}
+
+/* ===== the simulator as a host (tshoot_host_sim_*, tshoot.h) ===== */
+
+static void sim_impl_free(void *data)
+{
+  ts_sim_free(data);
+}
+
+/* A plan's copy: the machine saved and loaded again. */
+static int sim_impl_clone(void *data, tshoot_host **out)
+{
+  const ts_sim *sim = data;
+  char *saved = NULL;
+  int rc = ts_sim_save(&saved, sim);
+  if (rc == TSHOOT_OK) rc = tshoot_host_sim_load(out, saved, strlen(saved), sim->name);
+  ts_free(saved);
+  return rc;
+}
+
+TSHOOT_API int tshoot_host_sim_load(tshoot_host **out, const char *json, size_t len, const char *name)
+{
+  ts_sim *sim;
+  tshoot_host_ops ops;
+  ts_host_impl impl;
+  int rc;
+  TS_CHECK_ARG(out);
+  *out = NULL;
+  TS_CHECK_ARG(json);
+  rc = ts_sim_new(&sim, json, len, name ? name : "machine");
+  if (rc != TSHOOT_OK) return rc;
+  ts_sim_ops(sim, &ops);
+  impl.data = sim;
+  impl.free = sim_impl_free;
+  impl.clone = sim_impl_clone;
+  return ts_host_new_impl(out, &ops, &impl);
+}
+
+TSHOOT_API int tshoot_host_sim_open(tshoot_host **out, const char *path)
+{
+  char *body = NULL;
+  size_t len = 0;
+  int rc;
+  TS_CHECK_ARG(out);
+  *out = NULL;
+  TS_CHECK_ARG(path);
+  rc = ts_read_file(&body, &len, path, SIM_MAX_INPUT);
+  if (rc != TSHOOT_OK) return rc;
+  rc = tshoot_host_sim_load(out, body, len, path);
+  ts_free(body);
+  return rc;
+}
+
+TSHOOT_API int tshoot_host_sim_save(char **out, const tshoot_host *h)
+{
+  ts_sim *sim = ts_host_impl_data(h, sim_impl_free);
+  TS_CHECK_ARG(out);
+  *out = NULL;
+  if (!sim) return ts_error(TSHOOT_EINVALID, "tshoot_host_sim_save: not a simulated host");
+  return ts_sim_save(out, sim);
+}
+
+TSHOOT_API int tshoot_host_sim_confirm(tshoot_host *h, int yes)
+{
+  ts_sim *sim = ts_host_impl_data(h, sim_impl_free);
+  if (!sim) return ts_error(TSHOOT_EINVALID, "tshoot_host_sim_confirm: not a simulated host");
+  ts_sim_set_confirm(sim, yes);
+  return TSHOOT_OK;
 }

@@ -9,7 +9,7 @@
 */
 #include "tshoot.h"
 #include "tshoot_int.h"
-#include "host.h"
+#include "host_sim.h"
 #include "test.h"
 
 static char *basic_json;

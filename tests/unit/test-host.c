@@ -522,6 +522,14 @@ static void test_host__no_host_and_bad_arguments(void)
   ops.version = 99;
   CHECK_INT(tshoot_host_new(&h, &ops), TSHOOT_EINVALID);
   CHECK(h == NULL);
+  CHECK_CONTAINS(tshoot_error_last()->message, "accepts 1 to");
+  ops.version = 0;
+  CHECK_INT(tshoot_host_new(&h, &ops), TSHOOT_EINVALID);
+  CHECK_INT(tshoot_host_new(&h, NULL), TSHOOT_EINVALID);
+  ops.version = 1;                      /* every version up to the current one */
+  CHECK_INT(tshoot_host_new(&h, &ops), TSHOOT_OK);
+  tshoot_host_free(h);
+  h = NULL;
   {
     char *saved = NULL;
     CHECK_INT(tshoot_host_sim_save(&saved, h), TSHOOT_EINVALID);
