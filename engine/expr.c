@@ -35,16 +35,20 @@ static int bad(parser *p)
 static char *atom(parser *p)
 {
   const char *start = p->s;
+  char *s;
   while (*p->s && *p->s != ' ' && *p->s != '(' && *p->s != ')' && *p->s != '"' &&
          *p->s != '\n' && *p->s != '\t')
     p->s++;
   if (p->s == start) return NULL;
-  return ts_strndup(start, (size_t)(p->s - start));
+  s = ts_strndup(start, (size_t)(p->s - start));
+  if (!s && p->rc == TSHOOT_OK) p->rc = ts_error_oom();   /* not "damaged": bad() keeps it */
+  return s;
 }
 
 static char *string_lit(parser *p)
 {
   ts_buf b = TS_BUF_INIT;
+  char *s;
   if (*p->s != '"') return NULL;
   p->s++;
   while (*p->s && *p->s != '"') {
@@ -53,7 +57,9 @@ static char *string_lit(parser *p)
   }
   if (*p->s != '"') { ts_buf_free(&b); return NULL; }
   p->s++;
-  return ts_buf_detach(&b);
+  s = ts_buf_detach(&b);
+  if (!s && p->rc == TSHOOT_OK) p->rc = ts_error_oom();
+  return s;
 }
 
 static int push_value(parser *p, char *v)
@@ -154,19 +160,79 @@ void expr_free(expr *e)
 
 /* ===== comparing ===== */
 
+/* Versions are read as runs (expr.h): a number, or letters marked as a
+** pre-release when a '-' or '~' comes right before them. */
+typedef struct vrun {
+  const char *p;
+  size_t n;                   /* 0: the version has ended */
+  int num, pre;
+} vrun;
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+static int is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
+
+/* The next run of *s, after the separators before it. */
+static vrun next_run(const char **s)
+{
+  const char *p = *s;
+  vrun r = { NULL, 0, 0, 0 };
+  while (*p && !is_digit(*p) && !is_alpha(*p)) {
+    r.pre = *p == '-' || *p == '~';
+    p++;
+  }
+  r.p = p;
+  if (is_digit(*p)) {
+    r.num = 1;
+    r.pre = 0;
+    while (*p == '0' && is_digit(p[1])) p++;      /* leading zeros do not count */
+    r.p = p;
+    while (is_digit(*p)) p++;
+  } else {
+    while (is_alpha(*p)) p++;
+  }
+  r.n = (size_t)(p - r.p);
+  *s = p;
+  return r;
+}
+
+static int sign(int x) { return x < 0 ? -1 : x > 0; }
+
+/* Where a run stands among the others: pre-release text, then numbers (the
+** end of a version is the number 0), then other text. */
+static int run_rank(vrun r)
+{
+  if (!r.n || r.num) return 1;
+  return r.pre ? 0 : 2;
+}
+
+/* Two runs, either of which may be the end (n == 0). */
+static int run_cmp(vrun x, vrun y)
+{
+  static const vrun zero = { "0", 1, 1, 0 };
+  int rx = run_rank(x), ry = run_rank(y);
+  size_t i;
+  if (rx != ry) return rx < ry ? -1 : 1;
+  if (rx == 1) {
+    if (!x.n) x = zero;
+    if (!y.n) y = zero;
+    if (x.n != y.n) return x.n < y.n ? -1 : 1;
+    return sign(memcmp(x.p, y.p, x.n));
+  }
+  for (i = 0; i < x.n && i < y.n; i++)
+    if (lower(x.p[i]) != lower(y.p[i])) return lower(x.p[i]) < lower(y.p[i]) ? -1 : 1;
+  return x.n == y.n ? 0 : x.n < y.n ? -1 : 1;
+}
+
 int expr_version_cmp(const char *a, const char *b)
 {
-  while (*a || *b) {
-    unsigned long long x = 0, y = 0;
-    while (*a >= '0' && *a <= '9') { if (x < 1000000000000ull) x = x * 10 + (unsigned)(*a - '0'); a++; }
-    while (*b >= '0' && *b <= '9') { if (y < 1000000000000ull) y = y * 10 + (unsigned)(*b - '0'); b++; }
-    if (x != y) return x < y ? -1 : 1;
-    while (*a && *a != '.') a++;
-    while (*b && *b != '.') b++;
-    if (*a == '.') a++;
-    if (*b == '.') b++;
+  for (;;) {
+    vrun x = next_run(&a), y = next_run(&b);
+    int c;
+    if (!x.n && !y.n) return 0;
+    c = run_cmp(x, y);
+    if (c) return c;
   }
-  return 0;
 }
 
 static double parse_num(const char *s)

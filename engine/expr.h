@@ -59,8 +59,18 @@ void expr_questions(const expr *e, void (*fn)(void *ctx, int q), void *ctx);
 /* Call fn for every fact index the condition mentions. */
 void expr_facts(const expr *e, void (*fn)(void *ctx, int f), void *ctx);
 
-/* Compare dotted versions ("16.0.4266" < "16.0.10000"); missing parts are 0.
-** Non-digits end a part. Returns <0, 0, >0. */
+/* Version order, the one rule for KB conditions and tshoot.vercmp in scripts
+** (docs/format.md and docs/scripts.md say the same). A version is read as
+** runs of digits and runs of letters; anything else separates them. Runs
+** are compared in turn:
+**   numbers as numbers ("9.2.10" > "9.2.9", "07" = "7"); a missing number is
+**   0 ("16.0" = "16.0.0");
+**   letters as text, ignoring ASCII case ("9.2a" < "9.2b");
+**   letters right after '-' or '~' are a pre-release: they come before any
+**   number and before the end ("9.2.4-beta" < "9.2.4" = "9.2.4.0");
+**   other letters come after any number and after the end ("9.2" < "9.2.1" <
+**   "9.2a": a letter suffix is a later release).
+** Returns -1, 0 or 1. */
 int expr_version_cmp(const char *a, const char *b);
 
 /* Compare decimal numbers given as text; non-numbers compare as 0. */

@@ -37,9 +37,6 @@ struct tshoot_reply {
 void ts_reply_init(tshoot_reply *r);
 void ts_reply_clear(tshoot_reply *r);   /* frees, back to NIL */
 
-/* Compare dotted versions numerically ("9.2.10" > "9.2.9"): -1, 0, 1. */
-int ts_vercmp(const char *a, const char *b);
-
 /* ===== a script's view of a host (host.c) =====
 **
 ** Every host function a script calls goes through a ts_hctx: the host whose

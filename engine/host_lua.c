@@ -6,6 +6,7 @@
 ** ts_hctx's message.
 */
 #include "tshoot_int.h"
+#include "expr.h"
 #include "host.h"
 #include "sandbox.h"
 
@@ -296,36 +297,11 @@ static int l_ui_notify(lua_State *L)
   return leave(L, 0);
 }
 
-/* Compare dotted versions numerically: "9.2.10" > "9.2.9"; missing parts are 0;
-** a part that is not a number compares as text. */
-int ts_vercmp(const char *a, const char *b)
-{
-  while (*a || *b) {
-    if ((*a >= '0' && *a <= '9') || (*b >= '0' && *b <= '9') || !*a || !*b) {
-      unsigned long long x = 0, y = 0;
-      while (*a >= '0' && *a <= '9') { if (x < 1000000000000ULL) x = x * 10 + (unsigned)(*a - '0'); a++; }
-      while (*b >= '0' && *b <= '9') { if (y < 1000000000000ULL) y = y * 10 + (unsigned)(*b - '0'); b++; }
-      if (x != y) return x < y ? -1 : 1;
-    }
-    if (*a == '.' || *b == '.') {
-      if (*a == '.') a++;
-      if (*b == '.') b++;
-      continue;
-    }
-    if (*a != *b) {
-      if (!*a || !*b) return !*a ? -1 : 1;
-      if ((*a >= '0' && *a <= '9') || (*b >= '0' && *b <= '9')) continue;
-      return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
-    }
-    if (*a) { a++; b++; }
-  }
-  return 0;
-}
-
+/* tshoot.vercmp: the same version order as KB conditions (expr.h). */
 static int l_vercmp(lua_State *L)
 {
   ts_sandbox_check(L);
-  lua_pushinteger(L, ts_vercmp(luaL_checkstring(L, 1), luaL_checkstring(L, 2)));
+  lua_pushinteger(L, expr_version_cmp(luaL_checkstring(L, 1), luaL_checkstring(L, 2)));
   return 1;
 }
 

@@ -247,6 +247,7 @@ static void test_host__probe_reads_registry_files_system(void)
              "assert(host.registry.values('HKLM\\\\SOFTWARE\\\\Kerio\\\\MAPI').Flags == 7)\n"
              "assert(host.registry.values('HKLM\\\\SOFTWARE\\\\Nope') == nil)\n"
              "assert(tshoot.vercmp('9.2.10', '9.2.9') == 1 and tshoot.vercmp('16.0', '16.0.0') == 0)\n"
+             "assert(tshoot.vercmp('9.2.4-beta', '9.2.4') == -1 and tshoot.vercmp('9.2a', '9.2b') == -1)\n"
              "return info.os.version .. ' ' .. st.size\n", TSHOOT_RUN_PROBE, NULL);
   CHECK_INT(r->status, TSHOOT_OK);
   CHECK_STR(r->message, "");
