@@ -294,7 +294,16 @@ static int overlay_add(ts_hctx *c, const char *t, const char *key, const char *n
   return TSHOOT_OK;
 }
 
-/* --- the journal --- */
+/* --- the journal ---
+**
+** A change is made in three steps, so that no failure can leave a change the
+** journal does not know: the record is made first (every string of it, and
+** room for it in the journal), then the host is asked, then the record is
+** committed, which cannot fail. A host call that fails may have done part of
+** the change (a tree delete that stops at a subkey it may not delete): its
+** record is committed all the same and undone at once from the state it holds.
+** Undoing writes only what differs from that state, so a call that changed
+** nothing leaves no record and writes nothing back. */
 
 static char *json_text(const json_t *v)
 {
@@ -307,13 +316,13 @@ static char *json_text(const json_t *v)
   return d;
 }
 
-/* Append a record; takes `r`'s contents (freed on failure). */
-static int journal_add(ts_hctx *c, rec *r, const char *op, const char *target,
-                       const json_t *before, const json_t *after)
+/* Fill r's texts and make room for it in the journal. On failure r is freed. */
+static int journal_prepare(ts_hctx *c, rec *r, const char *op, const char *target,
+                           const json_t *before, const json_t *after)
 {
   tshoot_host *h = c->h;
   r->op = ts_strdup(op);
-  r->target = ts_strdup(target);
+  r->target = target ? ts_strdup(target) : NULL;
   r->before = json_text(before);
   r->after = json_text(after);
   r->script = c->script ? ts_strdup(c->script) : NULL;
@@ -324,9 +333,45 @@ static int journal_add(ts_hctx *c, rec *r, const char *op, const char *target,
     rec_free(r);
     return failf(c, TSHOOT_ENOMEM, "out of memory");
   }
-  h->journal[h->n_journal++] = *r;
-  memset(r, 0, sizeof *r);
   return TSHOOT_OK;
+}
+
+static int undo_rec(ts_hctx *c, const rec *r, int *wrote);
+
+/* The change of prepared record r was asked for, with result rc; `called`:
+** the host was asked (else the overlay, or nobody). Commit r, or settle a
+** failure: a host call that failed is undone from r at once, and c->err says
+** what was left. */
+static int journal_done(ts_hctx *c, rec *r, int rc, int called)
+{
+  tshoot_host *h = c->h;
+  char why[sizeof c->err];
+  rec *j;
+  int wrote = 0, urc;
+  if (rc == TSHOOT_OK || called) {
+    h->journal[h->n_journal++] = *r;       /* room was made by journal_prepare */
+    memset(r, 0, sizeof *r);
+  } else {
+    rec_free(r);
+  }
+  if (rc == TSHOOT_OK || !called) return rc;
+  memcpy(why, c->err, sizeof why);
+  j = &h->journal[h->n_journal - 1];
+  urc = undo_rec(c, j, &wrote);
+  if (urc == TSHOOT_OK && !wrote) {         /* it changed nothing */
+    rec_free(j);
+    h->n_journal--;
+    memcpy(c->err, why, sizeof why);
+  } else if (urc == TSHOOT_OK) {
+    j->undone = 1;
+    snprintf(c->err, sizeof c->err, "%.500s (what it had changed was put back)", why);
+  } else {
+    char uerr[sizeof c->err];
+    memcpy(uerr, c->err, sizeof uerr);
+    snprintf(c->err, sizeof c->err, "%.280s; it left the change half done, and putting it back failed: %.200s",
+             why, uerr);
+  }
+  return rc;
 }
 
 static char *reg_target(const char *key, const char *name)
@@ -355,7 +400,6 @@ int ts_host_reg_get(ts_hctx *c, const char *key, const char *name, json_t **out)
   return ts_host_reply_json(c, out, "registry.get");
 }
 
-/* The key's listing {"values": {...}, "subkeys": [...]}, or NULL when missing. */
 /* Ask callback `fn` (named `what`; `cannot` says what a host without it
 ** cannot do) about `name`, for a JSON object: *out is the object (a new
 ** reference), or NULL when the host says there is none. */
@@ -377,6 +421,7 @@ static int ask_object(ts_hctx *c, int (*fn)(void *, const char *, tshoot_reply *
   return rc;
 }
 
+/* The key's listing {"values": {...}, "subkeys": [...]}, or NULL when missing. */
 int ts_host_reg_list(ts_hctx *c, const char *key, json_t **out)
 {
   int found;
@@ -427,47 +472,116 @@ static char *parent_key(const char *key)
   return p && p != key ? ts_strndup(key, (size_t)(p - key)) : NULL;
 }
 
+/* The topmost key that setting a value under the missing `key` creates:
+** undoing the set deletes that one. */
+static int top_new_key(ts_hctx *c, const char *key, char **top)
+{
+  char *k = ts_strdup(key);
+  int rc = TSHOOT_OK;
+  *top = NULL;
+  while (k) {
+    char *p = parent_key(k);
+    int pe = 1;
+    if (p) rc = key_exists(c, p, &pe);
+    if (rc != TSHOOT_OK) { ts_free(p); ts_free(k); return rc; }
+    if (!p || pe) { ts_free(p); *top = k; return TSHOOT_OK; }
+    ts_free(k);
+    k = p;
+  }
+  return failf(c, TSHOOT_ENOMEM, "out of memory");
+}
+
+static int ascii_ieq(const char *a, const char *b, size_t n)
+{
+  size_t i;
+  for (i = 0; i < n; i++) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = (char)(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = (char)(y - 'A' + 'a');
+    if (x != y || !x) return 0;
+  }
+  return 1;
+}
+
+/* `key` as the host spells it, so that an undo puts back the very names that
+** were there: each part below the hive as its parent lists it, the hive in
+** capitals ("hklm\software\kerio" -> "HKLM\SOFTWARE\Kerio"). */
+static int exact_key(ts_hctx *c, const char *key, char **out)
+{
+  ts_buf b = TS_BUF_INIT;
+  const char *p = strchr(key, '\\'), *s;
+  int rc = TSHOOT_OK;
+  *out = NULL;
+  for (s = key; *s && s != p; s++) ts_buf_addc(&b, *s >= 'a' && *s <= 'z' ? (char)(*s - 'a' + 'A') : *s);
+  while (p && rc == TSHOOT_OK) {
+    const char *part = p + 1, *end = strchr(part, '\\'), *use = part;
+    size_t n = end ? (size_t)(end - part) : strlen(part), i;
+    json_t *l = NULL, *subs;
+    if (!ts_buf_cstr(&b)) break;
+    rc = ts_host_reg_list(c, b.p, &l);
+    subs = l ? json_object_get(l, "subkeys") : NULL;
+    for (i = 0; i < json_array_size(subs); i++) {
+      const char *sk = json_string_value(json_array_get(subs, i));
+      if (sk && strlen(sk) == n && ascii_ieq(sk, part, n)) { use = sk; break; }
+    }
+    ts_buf_addc(&b, '\\');
+    ts_buf_add(&b, use, n);
+    if (l) json_decref(l);
+    p = end;
+  }
+  if (rc == TSHOOT_OK && !ts_buf_cstr(&b)) rc = failf(c, TSHOOT_ENOMEM, "out of memory");
+  if (rc == TSHOOT_OK) *out = ts_buf_detach(&b);
+  if (rc == TSHOOT_OK && !*out) rc = failf(c, TSHOOT_ENOMEM, "out of memory");
+  ts_buf_free(&b);
+  return rc;
+}
+
+/* Value `name` of `key` as the host spells it (a copy), or a copy of `name`. */
+static int exact_value_name(ts_hctx *c, const char *key, const char *name, char **out)
+{
+  json_t *l = NULL, *vals;
+  const char *k, *use = name;
+  json_t *v;
+  int rc = ts_host_reg_list(c, key, &l);
+  *out = NULL;
+  if (rc != TSHOOT_OK) return rc;
+  vals = l ? json_object_get(l, "values") : NULL;
+  if (json_is_object(vals))
+    json_object_foreach(vals, k, v)
+      if (strlen(k) == strlen(name) && ascii_ieq(k, name, strlen(name))) { use = k; break; }
+  *out = ts_strdup(use);
+  if (l) json_decref(l);
+  return *out ? TSHOOT_OK : failf(c, TSHOOT_ENOMEM, "out of memory");
+}
+
 int ts_host_reg_set(ts_hctx *c, const char *key, const char *name, json_t *v)
 {
   rec r;
-  json_t *old = NULL;
-  char *target, *top = NULL;
-  int rc, exists;
+  char *target = NULL;
+  int rc, exists, called = 0;
 
   memset(&r, 0, sizeof r);
+  r.kind = REC_REG_SET;
   rc = key_exists(c, key, &exists);
-  if (rc == TSHOOT_OK && exists) rc = ts_host_reg_get(c, key, name, &old);
-  if (rc == TSHOOT_OK && !exists) {
-    /* the topmost key that this set creates: undoing it deletes that one */
-    char *k = ts_strdup(key);
-    while (k && rc == TSHOOT_OK) {
-      char *p = parent_key(k);
-      int pe = 1;
-      if (p) rc = key_exists(c, p, &pe);
-      if (!p || pe) { top = k; ts_free(p); break; }
-      ts_free(k);
-      k = p;
-    }
-    if (!top && rc == TSHOOT_OK) rc = failf(c, TSHOOT_ENOMEM, "out of memory");
-  }
-  if (rc == TSHOOT_OK) rc = c->dry ? overlay_add(c, "reg", key, name, v) : call_reg_set(c, key, name, v);
-  target = rc == TSHOOT_OK ? reg_target(key, name) : NULL;
-  if (rc == TSHOOT_OK && !target) rc = failf(c, TSHOOT_ENOMEM, "out of memory");
+  if (rc == TSHOOT_OK && exists) rc = ts_host_reg_get(c, key, name, &r.old);
+  if (rc == TSHOOT_OK && !exists) rc = top_new_key(c, key, &r.undo_key);
   if (rc == TSHOOT_OK) {
-    r.kind = REC_REG_SET;
+    target = reg_target(key, name);
     r.key = ts_strdup(key);
     r.name = ts_strdup(name);
-    r.undo_key = top;
-    top = NULL;
-    r.old = old;
-    old = NULL;
-    if (!r.key || !r.name) { rec_free(&r); rc = failf(c, TSHOOT_ENOMEM, "out of memory"); }
-    else rc = journal_add(c, &r, "registry.set", target, r.old, v);
+    if (!target || !r.key || !r.name) rc = failf(c, TSHOOT_ENOMEM, "out of memory");
   }
+  if (rc != TSHOOT_OK) rec_free(&r);
+  else rc = journal_prepare(c, &r, "registry.set", target, r.old, v);
   ts_free(target);
-  ts_free(top);
-  if (old) json_decref(old);
-  return rc;
+  if (rc != TSHOOT_OK) return rc;
+  if (c->dry) {
+    rc = overlay_add(c, "reg", key, name, v);
+  } else {
+    called = c->h->ops.registry_set != NULL;
+    rc = call_reg_set(c, key, name, v);
+  }
+  return journal_done(c, &r, rc, called);
 }
 
 #define SNAPSHOT_MAX_DEPTH 16
@@ -487,9 +601,12 @@ static int snapshot_key(ts_hctx *c, const char *key, int depth, size_t *items, j
   snap = json_object();
   subs = json_object();
   if (!snap || !subs) { json_decref(l); if (snap) json_decref(snap); if (subs) json_decref(subs); return failf(c, TSHOOT_ENOMEM, "out of memory"); }
-  json_object_set(snap, "values", json_is_object(json_object_get(l, "values")) ? json_object_get(l, "values") : json_object());
+  if (json_object_set_new(snap, "subkeys", subs) < 0 ||
+      json_object_set_new(snap, "values", json_is_object(json_object_get(l, "values"))
+                                          ? json_deep_copy(json_object_get(l, "values")) : json_object()) < 0 ||
+      !json_object_get(snap, "values"))
+    rc = failf(c, TSHOOT_ENOMEM, "out of memory");
   *items += json_object_size(json_object_get(snap, "values")) + 1;
-  json_object_set_new(snap, "subkeys", subs);
   subkeys = json_object_get(l, "subkeys");
   for (i = 0; rc == TSHOOT_OK && i < json_array_size(subkeys); i++) {
     const char *sk = json_string_value(json_array_get(subkeys, i));
@@ -500,7 +617,8 @@ static int snapshot_key(ts_hctx *c, const char *key, int depth, size_t *items, j
     if (!ts_buf_cstr(&p)) { rc = failf(c, TSHOOT_ENOMEM, "out of memory"); break; }
     rc = snapshot_key(c, p.p, depth + 1, items, &child);
     ts_buf_free(&p);
-    if (rc == TSHOOT_OK && child) json_object_set_new(subs, sk, child);
+    if (rc == TSHOOT_OK && child && json_object_set_new(subs, sk, child) < 0)
+      rc = failf(c, TSHOOT_ENOMEM, "out of memory");
   }
   json_decref(l);
   if (rc != TSHOOT_OK) { json_decref(snap); return rc; }
@@ -508,18 +626,27 @@ static int snapshot_key(ts_hctx *c, const char *key, int depth, size_t *items, j
   return TSHOOT_OK;
 }
 
-static int restore_key(ts_hctx *c, const char *key, const json_t *snap)
+/* Put `key` back as `snap` holds it, writing only what differs. */
+static int restore_key(ts_hctx *c, const char *key, const json_t *snap, int *wrote)
 {
   const char *name;
-  json_t *v;
-  int rc = call_reg_set(c, key, NULL, NULL);
-  json_object_foreach((json_t *)json_object_get(snap, "values"), name, v)
-    if (rc == TSHOOT_OK) rc = call_reg_set(c, key, name, v);
+  json_t *v, *now = NULL, *vals;
+  int rc = ts_host_reg_list(c, key, &now);
+  if (rc != TSHOOT_OK) return rc;
+  if (!now) { rc = call_reg_set(c, key, NULL, NULL); (*wrote)++; }
+  vals = now ? json_object_get(now, "values") : NULL;
+  json_object_foreach((json_t *)json_object_get(snap, "values"), name, v) {
+    if (rc != TSHOOT_OK) break;
+    if (json_is_object(vals) && json_equal(json_object_get(vals, name), v)) continue;
+    rc = call_reg_set(c, key, name, v);
+    (*wrote)++;
+  }
+  if (now) json_decref(now);
   json_object_foreach((json_t *)json_object_get(snap, "subkeys"), name, v) {
     ts_buf p = TS_BUF_INIT;
     if (rc != TSHOOT_OK) break;
     ts_buf_addf(&p, "%s\\%s", key, name);
-    rc = ts_buf_cstr(&p) ? restore_key(c, p.p, v) : failf(c, TSHOOT_ENOMEM, "out of memory");
+    rc = ts_buf_cstr(&p) ? restore_key(c, p.p, v, wrote) : failf(c, TSHOOT_ENOMEM, "out of memory");
     ts_buf_free(&p);
   }
   return rc;
@@ -528,28 +655,34 @@ static int restore_key(ts_hctx *c, const char *key, const json_t *snap)
 int ts_host_reg_delete(ts_hctx *c, const char *key, const char *name)
 {
   rec r;
-  json_t *old = NULL;
-  char *target;
-  int rc;
+  char *target = NULL;
+  int rc, called = 0;
   size_t items = 0;
   memset(&r, 0, sizeof r);
-  rc = name ? ts_host_reg_get(c, key, name, &old) : snapshot_key(c, key, 0, &items, &old);
-  if (rc != TSHOOT_OK || !old) return rc;     /* nothing there: nothing to do */
-  rc = c->dry ? overlay_add(c, "reg", key, name, NULL) : call_reg_delete(c, key, name);
-  target = rc == TSHOOT_OK ? reg_target(key, name) : NULL;
-  if (rc == TSHOOT_OK && !target) rc = failf(c, TSHOOT_ENOMEM, "out of memory");
+  r.kind = name ? REC_REG_DELETE_VALUE : REC_REG_DELETE_KEY;
+  rc = name ? ts_host_reg_get(c, key, name, &r.old) : snapshot_key(c, key, 0, &items, &r.old);
+  if (rc != TSHOOT_OK || !r.old) { rec_free(&r); return rc; }   /* nothing there: nothing to do */
+  /* the names an undo writes back: the host's own spelling */
+  rc = name ? exact_value_name(c, key, name, &r.name) : TSHOOT_OK;
   if (rc == TSHOOT_OK) {
-    r.kind = name ? REC_REG_DELETE_VALUE : REC_REG_DELETE_KEY;
-    r.key = ts_strdup(key);
-    r.name = name ? ts_strdup(name) : NULL;
-    r.old = old;
-    old = NULL;
-    if (!r.key || (name && !r.name)) { rec_free(&r); rc = failf(c, TSHOOT_ENOMEM, "out of memory"); }
-    else rc = journal_add(c, &r, "registry.delete", target, r.old, NULL);
+    if (name) r.key = ts_strdup(key);
+    else rc = exact_key(c, key, &r.key);
   }
+  if (rc == TSHOOT_OK) {
+    target = reg_target(key, name);
+    if (!target || !r.key) rc = failf(c, TSHOOT_ENOMEM, "out of memory");
+  }
+  if (rc != TSHOOT_OK) rec_free(&r);
+  else rc = journal_prepare(c, &r, "registry.delete", target, r.old, NULL);
   ts_free(target);
-  if (old) json_decref(old);
-  return rc;
+  if (rc != TSHOOT_OK) return rc;
+  if (c->dry) {
+    rc = overlay_add(c, "reg", key, name, NULL);
+  } else {
+    called = c->h->ops.registry_delete != NULL;
+    rc = call_reg_delete(c, key, name);
+  }
+  return journal_done(c, &r, rc, called);
 }
 
 /* --- files --- */
@@ -567,12 +700,24 @@ static int file_move_as(ts_hctx *c, const char *from, const char *to, int removi
 {
   rec r;
   json_t *st = NULL, *dst = NULL, *after = NULL;
-  int rc;
+  const char *op = removing ? "file.remove" : "file.move";
+  int rc, called = 0;
   memset(&r, 0, sizeof r);
+  r.kind = removing ? REC_FILE_REMOVE : REC_FILE_MOVE;
   rc = ts_host_file_stat(c, from, &st);
-  if (rc == TSHOOT_OK && !st) rc = failf(c, TSHOOT_ENOTFOUND, "file.%s: there is no file %s", removing ? "remove" : "move", from);
+  if (rc == TSHOOT_OK && !st) rc = failf(c, TSHOOT_ENOTFOUND, "%s: there is no file %s", op, from);
   if (rc == TSHOOT_OK) rc = ts_host_file_stat(c, to, &dst);
   if (rc == TSHOOT_OK && dst) rc = failf(c, TSHOOT_EINVALID, "file.move: %s already exists", to);
+  if (rc == TSHOOT_OK) {
+    after = json_object();
+    r.from = ts_strdup(from);
+    r.to = ts_strdup(to);
+    if (!after || json_object_set_new(after, removing ? "quarantine" : "path", json_string(to)) < 0 ||
+        !r.from || !r.to)
+      rc = failf(c, TSHOOT_ENOMEM, "out of memory");
+  }
+  if (rc != TSHOOT_OK) rec_free(&r);
+  else rc = journal_prepare(c, &r, op, from, st, after);
   if (rc == TSHOOT_OK) {
     if (c->dry) {
       rc = overlay_add(c, "file", from, NULL, NULL);
@@ -580,18 +725,11 @@ static int file_move_as(ts_hctx *c, const char *from, const char *to, int removi
     } else if (!c->h->ops.file_move) {
       rc = ts_host_missing_op(c, "move files (no file_move)");
     } else {
+      called = 1;
       rc = c->h->ops.file_move(c->h->ops.payload, from, to);
-      if (rc != TSHOOT_OK) rc = ts_host_failed(c, rc, removing ? "file.remove" : "file.move");
+      if (rc != TSHOOT_OK) rc = ts_host_failed(c, rc, op);
     }
-  }
-  if (rc == TSHOOT_OK) {
-    after = json_object();
-    if (after) json_object_set_new(after, removing ? "quarantine" : "path", json_string(to));
-    r.kind = removing ? REC_FILE_REMOVE : REC_FILE_MOVE;
-    r.from = ts_strdup(from);
-    r.to = ts_strdup(to);
-    if (!after || !r.from || !r.to) { rec_free(&r); rc = failf(c, TSHOOT_ENOMEM, "out of memory"); }
-    else rc = journal_add(c, &r, removing ? "file.remove" : "file.move", from, st, after);
+    rc = journal_done(c, &r, rc, called);
   }
   if (st) json_decref(st);
   if (dst) json_decref(dst);
@@ -646,92 +784,131 @@ int ts_host_service_get(ts_hctx *c, const char *name, json_t **out)
 int ts_host_service_control(ts_hctx *c, const char *name, const char *action)
 {
   rec r;
-  json_t *st = NULL, *after = NULL;
-  const char *old;
-  int rc;
+  json_t *st = NULL, *before = NULL, *after = NULL;
+  const char *old, *op = strcmp(action, "start") == 0 ? "service.start" : "service.stop";
+  const char *status = strcmp(action, "start") == 0 ? "running" : "stopped";
+  int rc, called = 0;
   memset(&r, 0, sizeof r);
+  r.kind = REC_SERVICE;
   rc = ts_host_service_get(c, name, &st);
   if (rc == TSHOOT_OK && !st) rc = failf(c, TSHOOT_ENOTFOUND, "service.%s: there is no service %s", action, name);
   if (rc != TSHOOT_OK) { if (st) json_decref(st); return rc; }
   old = json_string_value(json_object_get(st, "status"));
-  if (c->dry) {
-    json_t *status = json_string(strcmp(action, "start") == 0 ? "running" : "stopped");
-    rc = overlay_add(c, "svc", name, NULL, status);
-    json_decref(status);
-  } else if (!c->h->ops.service_control) {
-    rc = ts_host_missing_op(c, "control services (no service_control)");
+  before = json_object();
+  after = json_object();
+  r.service = ts_strdup(name);
+  r.old_status = old ? ts_strdup(old) : NULL;
+  if (!before || !after || !r.service || (old && !r.old_status) ||
+      json_object_set_new(before, "status", old ? json_string(old) : json_null()) < 0 ||
+      json_object_set_new(after, "status", json_string(status)) < 0) {
+    rec_free(&r);
+    rc = failf(c, TSHOOT_ENOMEM, "out of memory");
   } else {
-    rc = c->h->ops.service_control(c->h->ops.payload, name, action);
-    if (rc != TSHOOT_OK) rc = ts_host_failed(c, rc, strcmp(action, "start") == 0 ? "service.start" : "service.stop");
+    rc = journal_prepare(c, &r, op, name, before, after);
   }
   if (rc == TSHOOT_OK) {
-    json_t *before = json_object();
-    after = json_object();
-    if (before) json_object_set_new(before, "status", old ? json_string(old) : json_null());
-    if (after) json_object_set_new(after, "status", json_string(strcmp(action, "start") == 0 ? "running" : "stopped"));
-    r.kind = REC_SERVICE;
-    r.service = ts_strdup(name);
-    r.old_status = old ? ts_strdup(old) : NULL;
-    if (!before || !after || !r.service || (old && !r.old_status)) { rec_free(&r); rc = failf(c, TSHOOT_ENOMEM, "out of memory"); }
-    else rc = journal_add(c, &r, strcmp(action, "start") == 0 ? "service.start" : "service.stop", name, before, after);
-    if (before) json_decref(before);
+    if (c->dry) {
+      rc = overlay_add(c, "svc", name, NULL, json_object_get(after, "status"));
+    } else if (!c->h->ops.service_control) {
+      rc = ts_host_missing_op(c, "control services (no service_control)");
+    } else {
+      called = 1;
+      rc = c->h->ops.service_control(c->h->ops.payload, name, action);
+      if (rc != TSHOOT_OK) rc = ts_host_failed(c, rc, op);
+    }
+    rc = journal_done(c, &r, rc, called);
   }
   json_decref(st);
+  if (before) json_decref(before);
   if (after) json_decref(after);
   return rc;
 }
 
 /* --- rollback --- */
 
+/* Undo one change, writing only what differs from the state the record holds
+** (*wrote counts the writes): a change that never took effect, or one already
+** put back, costs nothing. */
+static int undo_rec(ts_hctx *c, const rec *r, int *wrote)
+{
+  tshoot_host *h = c->h;
+  json_t *now = NULL, *other = NULL;
+  int rc = TSHOOT_OK, exists;
+  switch (r->kind) {
+  case REC_REG_SET:
+  case REC_REG_DELETE_VALUE:
+    if (r->undo_key) {            /* a set that made keys: delete the topmost */
+      rc = key_exists(c, r->undo_key, &exists);
+      if (rc == TSHOOT_OK && exists) { rc = call_reg_delete(c, r->undo_key, NULL); (*wrote)++; }
+      break;
+    }
+    /* the value as it was, or none */
+    rc = ts_host_reg_get(c, r->key, r->name, &now);
+    if (rc == TSHOOT_OK && !(now ? r->old && json_equal(now, r->old) : !r->old)) {
+      rc = r->old ? call_reg_set(c, r->key, r->name, r->old) : call_reg_delete(c, r->key, r->name);
+      (*wrote)++;
+    }
+    break;
+  case REC_REG_DELETE_KEY:
+    rc = restore_key(c, r->key, r->old, wrote);
+    break;
+  case REC_FILE_MOVE:
+  case REC_FILE_REMOVE:
+    /* moved back unless the file is where it was and not where it went */
+    rc = ts_host_file_stat(c, r->to, &now);
+    if (rc == TSHOOT_OK && !now) rc = ts_host_file_stat(c, r->from, &other);
+    if (rc == TSHOOT_OK && !(other && !now)) {
+      rc = h->ops.file_move ? h->ops.file_move(h->ops.payload, r->to, r->from) : TSHOOT_EINVALID;
+      if (rc != TSHOOT_OK) rc = ts_host_failed(c, rc, "file.move (undo)");
+      (*wrote)++;
+    }
+    break;
+  case REC_SERVICE:
+    if (r->old_status && h->ops.service_control) {
+      const char *st;
+      rc = ts_host_service_get(c, r->service, &now);
+      st = now ? json_string_value(json_object_get(now, "status")) : NULL;
+      if (rc == TSHOOT_OK && !(st && strcmp(st, r->old_status) == 0)) {
+        rc = h->ops.service_control(h->ops.payload, r->service,
+                                    strcmp(r->old_status, "running") == 0 ? "start" : "stop");
+        if (rc != TSHOOT_OK) rc = ts_host_failed(c, rc, "service control (undo)");
+        (*wrote)++;
+      }
+    }
+    break;
+  }
+  if (now) json_decref(now);
+  if (other) json_decref(other);
+  return rc;
+}
+
 /* Undo the changes of h's journal from index `from` on, newest first. Every
 ** change is tried even if one fails; the first failure is reported. */
 int ts_host_rollback(ts_hctx *c, size_t from)
 {
   tshoot_host *h = c->h;
-  size_t i = h->n_journal;
+  size_t i;
   int first = TSHOOT_OK;
   char first_err[sizeof c->err] = "";
-  while (i-- > from) {
-    rec *r = &h->journal[i];
-    int rc = TSHOOT_OK;
-    if (r->undone) continue;
-    c->err[0] = '\0';
-    switch (r->kind) {
-    case REC_REG_SET:
-      if (r->undo_key) rc = call_reg_delete(c, r->undo_key, NULL);
-      else if (r->old) rc = call_reg_set(c, r->key, r->name, r->old);
-      else rc = call_reg_delete(c, r->key, r->name);
-      break;
-    case REC_REG_DELETE_VALUE: rc = call_reg_set(c, r->key, r->name, r->old); break;
-    case REC_REG_DELETE_KEY: rc = restore_key(c, r->key, r->old); break;
-    case REC_FILE_MOVE:
-    case REC_FILE_REMOVE: {
-      /* A move that never took effect (a host that ignored it) is already
-      ** undone: the file is still where it was and not where it went. */
-      json_t *at_to = NULL, *at_from = NULL;
-      rc = ts_host_file_stat(c, r->to, &at_to);
-      if (rc == TSHOOT_OK && !at_to) rc = ts_host_file_stat(c, r->from, &at_from);
-      if (rc == TSHOOT_OK && !(at_from && !at_to)) {
-        rc = h->ops.file_move ? h->ops.file_move(h->ops.payload, r->to, r->from) : TSHOOT_EINVALID;
-        if (rc != TSHOOT_OK) rc = ts_host_failed(c, rc, "file.move (undo)");
+  int pass;
+  /* A second pass tries again what the first could not undo (a host busy for
+  ** a moment, memory short for a moment): undoing twice is safe, since an undo
+  ** writes only what differs. */
+  for (pass = 0; pass < 2; pass++) {
+    first = TSHOOT_OK;
+    for (i = h->n_journal; i-- > from;) {
+      rec *r = &h->journal[i];
+      int rc, wrote = 0;
+      if (r->undone) continue;
+      c->err[0] = '\0';
+      rc = undo_rec(c, r, &wrote);
+      if (rc == TSHOOT_OK) r->undone = 1;
+      else if (first == TSHOOT_OK) {
+        first = rc;
+        snprintf(first_err, sizeof first_err, "undoing %.40s %.200s: %.300s", r->op, r->target, c->err);
       }
-      if (at_to) json_decref(at_to);
-      if (at_from) json_decref(at_from);
-      break;
     }
-    case REC_SERVICE:
-      if (r->old_status && h->ops.service_control) {
-        rc = h->ops.service_control(h->ops.payload, r->service,
-                                    strcmp(r->old_status, "running") == 0 ? "start" : "stop");
-        if (rc != TSHOOT_OK) rc = ts_host_failed(c, rc, "service control (undo)");
-      }
-      break;
-    }
-    if (rc == TSHOOT_OK) r->undone = 1;
-    else if (first == TSHOOT_OK) {
-      first = rc;
-      snprintf(first_err, sizeof first_err, "undoing %.40s %.200s: %.300s", r->op, r->target, c->err);
-    }
+    if (first == TSHOOT_OK) break;
   }
   if (first != TSHOOT_OK) memcpy(c->err, first_err, sizeof c->err);
   return first;

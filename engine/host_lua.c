@@ -87,6 +87,22 @@ static int raise(lua_State *L, ts_hctx *c)
   return luaL_error(L, "%s", c->err[0] ? c->err : "host call failed");
 }
 
+/* A string argument for the host. A NUL byte is refused: a host written in C
+** would see the text cut short there, and "HKLM\\SOFTWARE\0\\Nothing" would
+** name HKLM\SOFTWARE. */
+static const char *host_arg(lua_State *L, int idx)
+{
+  size_t n;
+  const char *s = luaL_checklstring(L, idx, &n);
+  if (strlen(s) != n) luaL_argerror(L, idx, "holds a NUL byte, which no host name or text may hold");
+  return s;
+}
+
+static const char *host_optarg(lua_State *L, int idx, const char *def)
+{
+  return lua_isnoneornil(L, idx) ? def : host_arg(L, idx);
+}
+
 /* A value for registry.set: integer or string. */
 static json_t *lua_reg_value(lua_State *L, int idx)
 {
@@ -104,7 +120,7 @@ static json_t *lua_reg_value(lua_State *L, int idx)
 static int l_reg_get(lua_State *L)
 {
   ts_hctx *c = enter(L);
-  const char *key = luaL_checkstring(L, 1), *name = luaL_optstring(L, 2, "");
+  const char *key = host_arg(L, 1), *name = host_optarg(L, 2, "");
   json_t *v;
   if (ts_host_reg_get(c, key, name, &v) != TSHOOT_OK) return raise(L, c);
   return push_kept(L, c, v);
@@ -113,7 +129,7 @@ static int l_reg_get(lua_State *L)
 static int l_reg_set(lua_State *L)
 {
   ts_hctx *c = enter(L);
-  const char *key = luaL_checkstring(L, 1), *name = luaL_checkstring(L, 2);
+  const char *key = host_arg(L, 1), *name = host_arg(L, 2);
   json_t *v = lua_reg_value(L, 3);
   int rc;
   if (!v) return luaL_error(L, "out of memory");
@@ -126,7 +142,7 @@ static int l_reg_set(lua_State *L)
 static int l_reg_delete(lua_State *L)
 {
   ts_hctx *c = enter(L);
-  const char *key = luaL_checkstring(L, 1), *name = luaL_optstring(L, 2, NULL);
+  const char *key = host_arg(L, 1), *name = host_optarg(L, 2, NULL);
   if (ts_host_reg_delete(c, key, name) != TSHOOT_OK) return raise(L, c);
   return leave(L, 0);
 }
@@ -135,7 +151,7 @@ static int l_reg_values(lua_State *L)
 {
   ts_hctx *c = enter(L);
   json_t *l, *v;
-  if (ts_host_reg_list(c, luaL_checkstring(L, 1), &l) != TSHOOT_OK) return raise(L, c);
+  if (ts_host_reg_list(c, host_arg(L, 1), &l) != TSHOOT_OK) return raise(L, c);
   if (!l) return push_kept(L, c, NULL);
   v = json_object_get(l, "values");
   v = v && json_is_object(v) ? json_incref(v) : json_object();
@@ -147,7 +163,7 @@ static int l_reg_keys(lua_State *L)
 {
   ts_hctx *c = enter(L);
   json_t *l, *v;
-  if (ts_host_reg_list(c, luaL_checkstring(L, 1), &l) != TSHOOT_OK) return raise(L, c);
+  if (ts_host_reg_list(c, host_arg(L, 1), &l) != TSHOOT_OK) return raise(L, c);
   if (!l) return push_kept(L, c, NULL);
   v = json_object_get(l, "subkeys");
   v = v && json_is_array(v) ? json_incref(v) : json_array();
@@ -160,7 +176,7 @@ static int file_member(lua_State *L, const char *member)
 {
   ts_hctx *c = enter(L);
   json_t *st, *v;
-  if (ts_host_file_stat(c, luaL_checkstring(L, 1), &st) != TSHOOT_OK) return raise(L, c);
+  if (ts_host_file_stat(c, host_arg(L, 1), &st) != TSHOOT_OK) return raise(L, c);
   if (!member) return push_kept(L, c, st);
   if (strcmp(member, "exists") == 0) {
     if (st) json_decref(st);
@@ -183,7 +199,7 @@ static int l_file_hash(lua_State *L) { return file_member(L, "sha256"); }
 static int l_file_list(lua_State *L)
 {
   ts_hctx *c = enter(L);
-  const char *path = luaL_checkstring(L, 1);
+  const char *path = host_arg(L, 1);
   json_t *v;
   int rc;
   if (!ts_host_ops(c->h)->file_list) { ts_host_missing_op(c, "list folders (no file_list)"); return raise(L, c); }
@@ -196,14 +212,14 @@ static int l_file_list(lua_State *L)
 static int l_file_move(lua_State *L)
 {
   ts_hctx *c = enter(L);
-  if (ts_host_file_move(c, luaL_checkstring(L, 1), luaL_checkstring(L, 2)) != TSHOOT_OK) return raise(L, c);
+  if (ts_host_file_move(c, host_arg(L, 1), host_arg(L, 2)) != TSHOOT_OK) return raise(L, c);
   return leave(L, 0);
 }
 
 static int l_file_remove(lua_State *L)
 {
   ts_hctx *c = enter(L);
-  if (ts_host_file_remove(c, luaL_checkstring(L, 1)) != TSHOOT_OK) return raise(L, c);
+  if (ts_host_file_remove(c, host_arg(L, 1)) != TSHOOT_OK) return raise(L, c);
   return leave(L, 0);
 }
 
@@ -236,28 +252,28 @@ static int l_service_get(lua_State *L)
 {
   ts_hctx *c = enter(L);
   json_t *v;
-  if (ts_host_service_get(c, luaL_checkstring(L, 1), &v) != TSHOOT_OK) return raise(L, c);
+  if (ts_host_service_get(c, host_arg(L, 1), &v) != TSHOOT_OK) return raise(L, c);
   return push_kept(L, c, v);
 }
 
 static int l_service_start(lua_State *L)
 {
   ts_hctx *c = enter(L);
-  if (ts_host_service_control(c, luaL_checkstring(L, 1), "start") != TSHOOT_OK) return raise(L, c);
+  if (ts_host_service_control(c, host_arg(L, 1), "start") != TSHOOT_OK) return raise(L, c);
   return leave(L, 0);
 }
 
 static int l_service_stop(lua_State *L)
 {
   ts_hctx *c = enter(L);
-  if (ts_host_service_control(c, luaL_checkstring(L, 1), "stop") != TSHOOT_OK) return raise(L, c);
+  if (ts_host_service_control(c, host_arg(L, 1), "stop") != TSHOOT_OK) return raise(L, c);
   return leave(L, 0);
 }
 
 static int l_ui_confirm(lua_State *L)
 {
   ts_hctx *c = enter(L);
-  const char *text = luaL_checkstring(L, 1);
+  const char *text = host_arg(L, 1);
   int rc;
   leave(L, 0);
   if (c->plan) {
@@ -282,7 +298,7 @@ static int l_ui_progress(lua_State *L)
 {
   ts_hctx *c = enter(L);
   lua_Number f = luaL_checknumber(L, 1);
-  const char *text = luaL_optstring(L, 2, "");
+  const char *text = host_optarg(L, 2, "");
   if (ts_host_ops(c->h)->ui_progress) ts_host_ops(c->h)->ui_progress(ts_host_ops(c->h)->payload, f < 0 ? 0 : f > 1 ? 1 : f, text);
   return leave(L, 0);
 }
@@ -290,8 +306,8 @@ static int l_ui_progress(lua_State *L)
 static int l_ui_notify(lua_State *L)
 {
   ts_hctx *c = enter(L);
-  size_t n;
-  const char *text = luaL_checklstring(L, 1, &n);
+  const char *text = host_arg(L, 1);
+  size_t n = strlen(text);
   ts_sandbox_add_note(c->sb, text, n);
   if (ts_host_ops(c->h)->ui_notify && !c->plan) ts_host_ops(c->h)->ui_notify(ts_host_ops(c->h)->payload, text);
   return leave(L, 0);

@@ -323,7 +323,12 @@ TSHOOT_API int tshoot_script_run(tshoot_run **out, tshoot_host *host, const char
 
   rc = run_setup(&r, host, mode, fix, limits);
   if (rc == TSHOOT_OK) rc = run_script(&r, body, len, mode, fix);
-  if (rc == TSHOOT_OK) rc = run_collect(&r);
+  if (rc == TSHOOT_OK) {
+    rc = run_collect(&r);
+    /* a run that cannot be reported leaves nothing behind: the caller hears
+    ** of an error, so the machine must be as it was */
+    if (rc != TSHOOT_OK && mode == TSHOOT_RUN_APPLY) ts_host_rollback(&r.c, r.first);
+  }
 
   ts_host_end_run(&r.c);
   ts_sandbox_free(r.sb);

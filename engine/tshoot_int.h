@@ -34,6 +34,11 @@ char *ts_strdup(const char *s);
 char *ts_strndup(const char *s, size_t n);
 /* Test hook: fail every allocation after `n` more succeed; -1 turns it off. */
 void  ts_alloc_fail_after(long n);
+/* Test hook: fail only the allocation after `n` more succeed (the ones after
+** it succeed, so that an error path that needs memory can be checked); -1
+** turns it off. Returns how many were still to succeed before the call, or
+** -1 when the failure has happened (or was off). */
+long  ts_alloc_fail_once(long n);
 
 /* Grow *arr (of *cap elements of `size` bytes) to hold at least `need`.
 ** Returns 0, or -1 on overflow or out of memory (arr untouched). */

@@ -17,11 +17,13 @@
 /* Free what the library handed out as a plain pointer (tshoot.h). */
 TSHOOT_API void tshoot_free(void *p) { ts_free(p); }
 
-static atomic_long fail_after = -1;
+static atomic_long fail_after = -1, fail_once = -1;
 
 static int should_fail(void)
 {
-  long n = atomic_load(&fail_after);
+  long n = atomic_load(&fail_once);
+  if (n >= 0 && atomic_fetch_sub(&fail_once, 1) == 0) return 1;
+  n = atomic_load(&fail_after);
   if (n < 0) return 0;
   if (n == 0) return 1;
   atomic_fetch_sub(&fail_after, 1);
@@ -29,6 +31,12 @@ static int should_fail(void)
 }
 
 void ts_alloc_fail_after(long n) { atomic_store(&fail_after, n); }
+
+long ts_alloc_fail_once(long n)
+{
+  long left = atomic_exchange(&fail_once, n);
+  return left < 0 ? -1 : left;
+}
 
 void *ts_malloc(size_t n)
 {

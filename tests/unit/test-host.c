@@ -9,6 +9,7 @@
 ** tests/cli/test-cli-hosts.sh.
 */
 #include "tshoot.h"
+#include "tshoot_int.h"
 #include "test.h"
 
 #include <stdio.h>
@@ -538,6 +539,157 @@ static void test_host__no_host_and_bad_arguments(void)
   }
 }
 
+/* A NUL inside a host argument is refused: a C host would see the name cut
+** short, and this delete would take all of HKLM\SOFTWARE. */
+static void test_host__nul_in_an_argument_is_refused(void)
+{
+  static const char *const calls[] = {
+    "host.registry.delete('HKLM\\\\SOFTWARE\\0\\\\Nothing')",
+    "host.registry.set('HKLM\\\\SOFTWARE\\\\Kerio\\\\MAPI', 'Flags\\0x', 1)",
+    "host.registry.get('HKLM\\\\SOFTWARE\\\\Kerio\\\\MAPI\\0', 'Flags')",
+    "host.file.remove('C:\\\\Kerio\\\\kofmsp.dll\\0.txt')",
+    "host.file.move('C:\\\\Kerio\\\\kofmsp.dll', 'C:\\\\x\\0y')",
+    "host.ui.notify('a\\0b')",
+  };
+  size_t i;
+  tshoot_host *h = new_host();
+  for (i = 0; i < TS_ARRAY_LEN(calls); i++) {
+    char body[512];
+    tshoot_run *r;
+    reset_machine();
+    snprintf(body, sizeof body, "local fix = {}\nfunction fix.apply() %s; DONE = true end\n"
+             "function fix.verify() return DONE end\nreturn fix\n", calls[i]);
+    r = run(h, body, TSHOOT_RUN_APPLY, NULL);
+    CHECK_INT(r->status, TSHOOT_ERROR);
+    CHECK_CONTAINS(r->message, "NUL");
+    CHECK_INT(r->n_changes, 0);
+    CHECK(machine_is_original());
+    CHECK(M.notified[0] == '\0');
+    tshoot_run_free(r);
+  }
+  tshoot_host_free(h);
+}
+
+/* A host call that fails midway: the tree delete removes one value and then
+** stops at one it may not delete, as RegDeleteTree can. What it did is put
+** back from the snapshot taken before, and the message says so. */
+static int half_delete(void *p, const char *key, const char *name)
+{
+  machine *m = p;
+  entry *e = find(m, "HKLM\\SOFTWARE\\Kerio\\MAPI", "Flags");
+  (void)key; (void)name;
+  if (e) e->used = 0;
+  return tshoot_host_error(TSHOOT_EUSER, "access denied to DllPath");
+}
+
+static int no_op_delete(void *p, const char *key, const char *name)
+{
+  (void)p; (void)key; (void)name;
+  return tshoot_host_error(TSHOOT_EUSER, "access denied");
+}
+
+static void test_host__call_that_fails_midway_is_put_back(void)
+{
+  static const char body[] =
+    "local fix = {}\n"
+    "function fix.apply() host.registry.delete('HKLM\\\\SOFTWARE\\\\Kerio\\\\MAPI'); DONE = true end\n"
+    "function fix.verify() return DONE end\n"
+    "return fix\n";
+  tshoot_host_ops ops;
+  tshoot_host *h = NULL;
+  tshoot_run *r;
+  const tshoot_change *j;
+  size_t n;
+  memset(&ops, 0, sizeof ops);
+  ops.version = TSHOOT_HOST_OPS_VERSION;
+  ops.payload = &M;
+  ops.registry_get = m_reg_get;
+  ops.registry_set = m_reg_set;
+  ops.registry_list = m_reg_list;
+  ops.registry_delete = half_delete;
+  CHECK_INT(tshoot_host_new(&h, &ops), TSHOOT_OK);
+  reset_machine();
+  r = run(h, body, TSHOOT_RUN_APPLY, NULL);
+  CHECK_INT(r->status, TSHOOT_ERROR);
+  CHECK_CONTAINS(r->message, "access denied to DllPath");
+  CHECK_CONTAINS(r->message, "put back");
+  CHECK(machine_is_original());
+  CHECK_INT(r->n_changes, 1);           /* it did change something: the journal says so */
+  if (r->n_changes == 1) CHECK_INT(r->changes[0].undone, 1);
+  CHECK_INT(r->rolled_back, 1);
+  tshoot_run_free(r);
+  tshoot_host_free(h);
+
+  /* a call that fails having done nothing leaves no record and writes nothing */
+  ops.registry_delete = no_op_delete;
+  CHECK_INT(tshoot_host_new(&h, &ops), TSHOOT_OK);
+  reset_machine();
+  r = run(h, body, TSHOOT_RUN_APPLY, NULL);
+  CHECK_INT(r->status, TSHOOT_ERROR);
+  CHECK_CONTAINS(r->message, "host registry.delete failed: access denied");
+  CHECK(strstr(r->message, "put back") == NULL);
+  CHECK_INT(M.calls_set, 0);
+  CHECK_INT(r->n_changes, 0);
+  CHECK_INT(r->rolled_back, 0);
+  CHECK(machine_is_original());
+  tshoot_run_free(r);
+  CHECK_INT(tshoot_host_journal(&j, &n, h), TSHOOT_OK);
+  CHECK_INT(n, 0);
+  tshoot_host_free(h);
+}
+
+static int machine_is_fixed(void)
+{
+  entry *b = find(&M, "HKLM\\SOFTWARE\\Kerio\\MAPI", "Flags");
+  return b && b->i == 9 && key_exists(&M, "HKLM\\SOFTWARE\\Kerio\\MAPI\\New") &&
+         ffind(&M, "C:\\Kerio\\kofmsp.dll") == NULL;
+}
+
+/* Every allocation failing in turn, one at a time, over a fix apply on an
+** embedder's host: each run ends in a clean error or a correct result, and
+** the machine is exactly as it was (or exactly fixed, when verified). The
+** journal record of every change is made before the change. */
+static void test_host__allocation_failures_roll_back_exactly(void)
+{
+  int fail_apply;
+  for (fail_apply = 0; fail_apply < 2; fail_apply++) {
+    char body[2048];
+    long k;
+    int done = 0;
+    snprintf(body, sizeof body, "%s%s", fail_apply ? "FAIL_APPLY = true\n" : "", fix_body);
+    for (k = 0; k < 100000 && !done; k++) {
+      tshoot_host *h;
+      tshoot_run *r = NULL;
+      tshoot_limits lim = TSHOOT_LIMITS_INIT;
+      int rc, ok;
+      reset_machine();
+      h = new_host();
+      ts_alloc_fail_once(k);
+      rc = tshoot_script_run(&r, h, "test.lua", body, strlen(body), TSHOOT_RUN_APPLY, NULL, &lim);
+      done = ts_alloc_fail_once(-1) >= 0;      /* nothing failed: the last round */
+      if (rc != TSHOOT_OK) {
+        CHECK_INT(rc, TSHOOT_ENOMEM);
+        CHECK(r == NULL);
+        ok = machine_is_original();
+      } else if (r->verified) {
+        ok = !fail_apply && machine_is_fixed();
+      } else {
+        ok = machine_is_original() && !strstr(r->message, "rollback failed");
+      }
+      if (!ok) {
+        fprintf(stderr, "allocation %ld (fail_apply %d): rc %d, %s\n", k, fail_apply, rc,
+                r ? r->message : tshoot_error_last()->message);
+        CHECK(0);
+        done = 1;
+      }
+      if (done && rc == TSHOOT_OK) CHECK_INT(r->verified, !fail_apply);
+      tshoot_run_free(r);
+      tshoot_host_free(h);
+    }
+    CHECK(done);
+  }
+}
+
 int main(void)
 {
   RUN(test_host__probe_reads_registry_files_system);
@@ -549,5 +701,8 @@ int main(void)
   RUN(test_host__fix_not_needed_is_not_applied);
   RUN(test_host__confirmation);
   RUN(test_host__no_host_and_bad_arguments);
+  RUN(test_host__nul_in_an_argument_is_refused);
+  RUN(test_host__call_that_fails_midway_is_put_back);
+  RUN(test_host__allocation_failures_roll_back_exactly);
   TEST_EXIT();
 }
