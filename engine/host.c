@@ -466,29 +466,27 @@ static int call_reg_delete(ts_hctx *c, const char *key, const char *name)
   return rc == TSHOOT_OK ? rc : ts_host_failed(c, rc, "registry.delete");
 }
 
-static char *parent_key(const char *key)
-{
-  const char *p = strrchr(key, '\\');
-  return p && p != key ? ts_strndup(key, (size_t)(p - key)) : NULL;
-}
-
 /* The topmost key that setting a value under the missing `key` creates:
 ** undoing the set deletes that one. */
 static int top_new_key(ts_hctx *c, const char *key, char **top)
 {
-  char *k = ts_strdup(key);
-  int rc = TSHOOT_OK;
+  size_t n = strlen(key), j;          /* key[0..n) is missing */
   *top = NULL;
-  while (k) {
-    char *p = parent_key(k);
-    int pe = 1;
-    if (p) rc = key_exists(c, p, &pe);
-    if (rc != TSHOOT_OK) { ts_free(p); ts_free(k); return rc; }
-    if (!p || pe) { ts_free(p); *top = k; return TSHOOT_OK; }
-    ts_free(k);
-    k = p;
+  for (;;) {
+    char *parent;
+    int exists = 1, rc;
+    for (j = n; j > 0 && key[j - 1] != '\\'; j--) {}
+    if (j > 1) {
+      if (!(parent = ts_strndup(key, j - 1))) return failf(c, TSHOOT_ENOMEM, "out of memory");
+      rc = key_exists(c, parent, &exists);
+      ts_free(parent);
+      if (rc != TSHOOT_OK) return rc;
+    }
+    if (exists) break;
+    n = j - 1;
   }
-  return failf(c, TSHOOT_ENOMEM, "out of memory");
+  *top = ts_strndup(key, n);
+  return *top ? TSHOOT_OK : failf(c, TSHOOT_ENOMEM, "out of memory");
 }
 
 static int ascii_ieq(const char *a, const char *b, size_t n)

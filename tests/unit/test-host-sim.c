@@ -961,6 +961,108 @@ static void test_sim__out_of_memory(void)
   CHECK(done);
 }
 
+/* ===== the simulator as a host, under a script ===== */
+
+static const char sim_fix[] =
+  "local P = 'hklm\\\\software\\\\example\\\\provider'\n"
+  "local fix = {}\n"
+  "function fix.apply()\n"
+  "  host.registry.set(P, 'enabled', 0)\n"                      /* names in another case */
+  "  host.registry.delete(P .. '\\\\options')\n"
+  "  host.registry.delete('HKLM\\\\SOFTWARE\\\\Example\\\\Provider', 'dllpath')\n"
+  "  host.registry.set('HKLM\\\\SOFTWARE\\\\Example\\\\New\\\\Deep', 'Made', 'yes')\n"
+  "  host.file.move('C:\\\\Program Files\\\\Example\\\\readme.txt', 'C:\\\\Old\\\\readme.txt')\n"
+  "  host.service.stop('ExampleSvc')\n"
+  "  if FAIL_APPLY then error('apply broke') end\n"
+  "end\n"
+  "function fix.verify() return host.service.get('ExampleSvc').status == 'stopped' end\n"
+  "return fix\n";
+
+static char *host_save(tshoot_host *h)
+{
+  char *s = NULL;
+  CHECK_INT(tshoot_host_sim_save(&s, h), TSHOOT_OK);
+  return s;
+}
+
+/* A rollback puts back the very names that were there, in their case, even
+** when the script wrote them in another. */
+static void test_sim__rollback_restores_names_exactly(void)
+{
+  char body[2048];
+  tshoot_host *h = NULL;
+  tshoot_run *r = NULL;
+  char *before, *after;
+  snprintf(body, sizeof body, "FAIL_APPLY = true\n%s", sim_fix);
+  CHECK_INT(tshoot_host_sim_load(&h, basic_json, basic_len, "sim-basic.json"), TSHOOT_OK);
+  if (!h) return;
+  before = host_save(h);
+  CHECK_INT(tshoot_script_run(&r, h, "fix.lua", body, strlen(body), TSHOOT_RUN_APPLY, NULL, NULL), TSHOOT_OK);
+  if (r) {
+    CHECK_CONTAINS(r->message, "apply broke");
+    CHECK_INT(r->rolled_back, 1);
+    CHECK_INT(r->n_changes, 6);
+  }
+  after = host_save(h);
+  CHECK_STR(after, before);
+  tshoot_run_free(r);
+  ts_free(before);
+  ts_free(after);
+  tshoot_host_free(h);
+}
+
+/* Every allocation failing in turn, one at a time, over a fix apply on the
+** simulated host: a clean error or a correct result, and the machine saved
+** exactly as before (or exactly as a clean apply leaves it). */
+static void test_sim__fix_apply_allocation_failures(void)
+{
+  int fail_apply;
+  for (fail_apply = 0; fail_apply < 2; fail_apply++) {
+    char body[2048];
+    char *before = NULL, *fixed = NULL;
+    tshoot_host *h = NULL;
+    tshoot_run *r = NULL;
+    long k;
+    int done = 0;
+    snprintf(body, sizeof body, "%s%s", fail_apply ? "FAIL_APPLY = true\n" : "", sim_fix);
+    CHECK_INT(tshoot_host_sim_load(&h, basic_json, basic_len, "sim-basic.json"), TSHOOT_OK);
+    if (!h) return;
+    before = host_save(h);
+    CHECK_INT(tshoot_script_run(&r, h, "fix.lua", body, strlen(body), TSHOOT_RUN_APPLY, NULL, NULL), TSHOOT_OK);
+    CHECK(r && r->verified == !fail_apply);
+    fixed = host_save(h);
+    tshoot_run_free(r);
+    tshoot_host_free(h);
+    for (k = 0; k < 100000 && !done; k++) {
+      char *now;
+      int rc;
+      h = NULL;
+      r = NULL;
+      if (tshoot_host_sim_load(&h, basic_json, basic_len, "sim-basic.json") != TSHOOT_OK) { CHECK(0); break; }
+      ts_alloc_fail_once(k);
+      rc = tshoot_script_run(&r, h, "fix.lua", body, strlen(body), TSHOOT_RUN_APPLY, NULL, NULL);
+      done = ts_alloc_fail_once(-1) >= 0;
+      now = host_save(h);
+      if (rc != TSHOOT_OK) {
+        CHECK_INT(rc, TSHOOT_ENOMEM);
+        CHECK_STR(now, before);
+      } else if (r->verified) {
+        CHECK_STR(now, fixed);
+      } else if (!now || strcmp(now, before) != 0) {
+        fprintf(stderr, "allocation %ld (fail_apply %d): %s\n", k, fail_apply, r->message);
+        CHECK(0);
+        done = 1;
+      }
+      ts_free(now);
+      tshoot_run_free(r);
+      tshoot_host_free(h);
+    }
+    CHECK(done);
+    ts_free(before);
+    ts_free(fixed);
+  }
+}
+
 int main(void)
 {
   const char *root = getenv("TSHOOT_SOURCE_ROOT");
@@ -986,6 +1088,8 @@ int main(void)
   RUN(test_sim__person_out_of_memory);
   RUN(test_sim__malformed_descriptions_name_the_place);
   RUN(test_sim__out_of_memory);
+  RUN(test_sim__rollback_restores_names_exactly);
+  RUN(test_sim__fix_apply_allocation_failures);
   ts_free(basic_json);
   TEST_EXIT();
 }

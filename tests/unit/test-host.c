@@ -690,6 +690,39 @@ static void test_host__allocation_failures_roll_back_exactly(void)
   }
 }
 
+/* Memory running out for good at every point of an apply that fails: the
+** rollback then fails too, and building "and the rollback failed" runs out
+** as well. The run still ends cleanly, with a message (it used to free the
+** message it was copying). */
+static void test_host__memory_gone_during_rollback(void)
+{
+  char body[2048];
+  long k;
+  int done = 0;
+  snprintf(body, sizeof body, "FAIL_APPLY = true\n%s", fix_body);
+  for (k = 0; k < 100000 && !done; k++) {
+    tshoot_host *h;
+    tshoot_run *r = NULL;
+    tshoot_limits lim = TSHOOT_LIMITS_INIT;
+    int rc;
+    reset_machine();
+    h = new_host();
+    ts_alloc_fail_after(k);
+    rc = tshoot_script_run(&r, h, "test.lua", body, strlen(body), TSHOOT_RUN_APPLY, NULL, &lim);
+    ts_alloc_fail_after(-1);
+    if (rc == TSHOOT_OK) {
+      CHECK(r->message != NULL);
+      CHECK(r->status != TSHOOT_OK);
+      done = r->rolled_back && machine_is_original() && strstr(r->message, "apply broke") != NULL;
+    } else {
+      CHECK_INT(rc, TSHOOT_ENOMEM);
+    }
+    tshoot_run_free(r);
+    tshoot_host_free(h);
+  }
+  CHECK(done);
+}
+
 int main(void)
 {
   RUN(test_host__probe_reads_registry_files_system);
@@ -704,5 +737,6 @@ int main(void)
   RUN(test_host__nul_in_an_argument_is_refused);
   RUN(test_host__call_that_fails_midway_is_put_back);
   RUN(test_host__allocation_failures_roll_back_exactly);
+  RUN(test_host__memory_gone_during_rollback);
   TEST_EXIT();
 }
