@@ -109,7 +109,7 @@ TSHOOT_API int tshoot_host_journal(const tshoot_change **out, size_t *n, tshoot_
 {
   size_t i;
   tshoot_change *v;
-  if (!out || !n || !h) return ts_error(TSHOOT_EINVALID, "tshoot_host_journal: NULL argument");
+  TS_CHECK_ARG(out && n && h);
   v = ts_calloc(h->n_journal ? h->n_journal : 1, sizeof *v);
   if (!v) return ts_error_oom();
   for (i = 0; i < h->n_journal; i++) change_of(&v[i], &h->journal[i]);
@@ -142,7 +142,7 @@ TSHOOT_API int tshoot_host_journal_json(char **out, tshoot_host *h)
 {
   ts_buf b = TS_BUF_INIT;
   size_t i;
-  if (!out || !h) return ts_error(TSHOOT_EINVALID, "tshoot_host_journal_json: NULL argument");
+  TS_CHECK_ARG(out && h);
   *out = NULL;
   for (i = 0; i < h->n_journal; i++) {
     tshoot_change c;

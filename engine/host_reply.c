@@ -31,7 +31,7 @@ static void reply_reset_value(tshoot_reply *r)
 
 int tshoot_reply_bool(tshoot_reply *r, int value)
 {
-  if (!r) return ts_error(TSHOOT_EINVALID, "tshoot_reply_bool: NULL reply");
+  TS_CHECK_ARG(r);
   reply_reset_value(r);
   r->kind = TS_REPLY_BOOL;
   r->b = value != 0;
@@ -40,7 +40,7 @@ int tshoot_reply_bool(tshoot_reply *r, int value)
 
 int tshoot_reply_int(tshoot_reply *r, long long value)
 {
-  if (!r) return ts_error(TSHOOT_EINVALID, "tshoot_reply_int: NULL reply");
+  TS_CHECK_ARG(r);
   reply_reset_value(r);
   r->kind = TS_REPLY_INT;
   r->i = value;
@@ -49,7 +49,7 @@ int tshoot_reply_int(tshoot_reply *r, long long value)
 
 int tshoot_reply_number(tshoot_reply *r, double value)
 {
-  if (!r) return ts_error(TSHOOT_EINVALID, "tshoot_reply_number: NULL reply");
+  TS_CHECK_ARG(r);
   reply_reset_value(r);
   r->kind = TS_REPLY_NUMBER;
   r->d = value;
@@ -59,7 +59,7 @@ int tshoot_reply_number(tshoot_reply *r, double value)
 int tshoot_reply_string(tshoot_reply *r, const char *s, size_t len)
 {
   char *copy;
-  if (!r || (!s && len)) return ts_error(TSHOOT_EINVALID, "tshoot_reply_string: NULL argument");
+  TS_CHECK_ARG(r && (s || !len));
   copy = ts_malloc(len + 1);
   if (!copy) { r->oom = 1; return ts_error_oom(); }
   if (len) memcpy(copy, s, len);
@@ -76,7 +76,7 @@ int tshoot_reply_json(tshoot_reply *r, const char *json, size_t len)
   json_error_t jerr;
   json_t *v;
   int rc;
-  if (!r || !json) return ts_error(TSHOOT_EINVALID, "tshoot_reply_json: NULL argument");
+  TS_CHECK_ARG(r && json);
   v = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
   if (!v) return ts_error(TSHOOT_EINVALID, "tshoot_reply_json: %s at column %d", jerr.text, jerr.column);
   json_decref(v);
@@ -94,7 +94,7 @@ int tshoot_host_error(int code, const char *message)
 int tshoot_reply_error(tshoot_reply *r, const char *message)
 {
   char *copy;
-  if (!r) return ts_error(TSHOOT_EINVALID, "tshoot_reply_error: NULL reply");
+  TS_CHECK_ARG(r);
   copy = ts_strdup(message ? message : "host error");
   if (!copy) { r->oom = 1; return ts_error_oom(); }
   ts_free(r->error);

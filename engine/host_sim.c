@@ -1295,7 +1295,7 @@ int ts_sim_new(ts_sim **out, const char *json, size_t len, const char *name)
   const char *deep;
   int rc, line, col;
 
-  if (!out || !json) return ts_error(TSHOOT_EINVALID, "ts_sim_new: NULL argument");
+  TS_CHECK_ARG(out && json);
   *out = NULL;
   if (!name) name = "machine";
   if (len > SIM_MAX_INPUT)
@@ -1407,7 +1407,7 @@ int ts_sim_save(char **out, const ts_sim *sim)
   size_t i;
   int err;
 
-  if (!out || !sim) return ts_error(TSHOOT_EINVALID, "ts_sim_save: NULL argument");
+  TS_CHECK_ARG(out && sim);
   *out = NULL;
   root = json_object();
   err = !root;

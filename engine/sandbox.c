@@ -1029,10 +1029,9 @@ int ts_sandbox_new(ts_sandbox **out, const tshoot_limits *lim)
 {
   ts_sandbox *sb;
   size_t kib;
-  if (!out) return ts_error(TSHOOT_EINVALID, "ts_sandbox_new: NULL out");
+  TS_CHECK_ARG(out);
   *out = NULL;
-  if (lim && lim->version != TSHOOT_LIMITS_VERSION)
-    return ts_error(TSHOOT_EINVALID, "tshoot_limits: unknown version %u", lim->version);
+  TS_CHECK_OPTIONS(lim, TSHOOT_LIMITS_VERSION);
   sb = ts_calloc(1, sizeof *sb);
   if (!sb) return ts_error_oom();
   kib = lim && lim->memory_kib ? lim->memory_kib : DEFAULT_MEMORY_KIB;

@@ -312,6 +312,7 @@ TSHOOT_API int tshoot_script_run(tshoot_run **out, tshoot_host *host, const char
   TS_CHECK_ARG(out);
   *out = NULL;
   TS_CHECK_ARG(name && body);
+  TS_CHECK_OPTIONS(limits, TSHOOT_LIMITS_VERSION);
   if (mode < TSHOOT_RUN_PROBE || mode > TSHOOT_RUN_VERIFY)
     return ts_error(TSHOOT_EINVALID, "tshoot_script_run: unknown mode %d", (int)mode);
   memset(&r, 0, sizeof r);

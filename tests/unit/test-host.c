@@ -533,6 +533,20 @@ static void test_host__no_host_and_bad_arguments(void)
   tshoot_host_free(h);
   h = NULL;
   {
+    tshoot_limits lim = TSHOOT_LIMITS_INIT;
+    tshoot_run *lr = NULL;
+    lim.version = 0;
+    CHECK_INT(tshoot_script_run(&lr, NULL, "x.lua", "return 1", 8, TSHOOT_RUN_PROBE, NULL, &lim), TSHOOT_EINVALID);
+    lim.version = TSHOOT_LIMITS_VERSION + 1;
+    CHECK_INT(tshoot_script_run(&lr, NULL, "x.lua", "return 1", 8, TSHOOT_RUN_PROBE, NULL, &lim), TSHOOT_EINVALID);
+    CHECK_CONTAINS(tshoot_error_last()->message, "tshoot_script_run: limits->version");
+    CHECK(lr == NULL);
+    lim.version = 1;                    /* every version up to the current one */
+    CHECK_INT(tshoot_script_run(&lr, NULL, "x.lua", "return 1", 8, TSHOOT_RUN_PROBE, NULL, &lim), TSHOOT_OK);
+    if (lr) CHECK_STR(lr->answer, "1");
+    tshoot_run_free(lr);
+  }
+  {
     char *saved = NULL;
     CHECK_INT(tshoot_host_sim_save(&saved, h), TSHOOT_EINVALID);
     CHECK(saved == NULL);
