@@ -20,6 +20,13 @@
 ** left out, and a key without values that has keys under it left out (it is
 ** implied). So saving a machine after a change and its exact undo gives the
 ** same text as saving it before, and load(save(x)) saves as save(x).
+**
+** The simulator reaches the rest of the engine only as a host backend
+** (ts_host_new_impl: its free, and a clone that a plan runs against), like
+** any other host. Why one file of more than 1,500 lines: the loader, the
+** saver and the callbacks share the machine's private structures and its name
+** rules (the sections below); the loading sections are the first candidate
+** to move out, behind a private header, when the file grows further.
 */
 #include "tshoot_int.h"
 #include "host_sim.h"
