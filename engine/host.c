@@ -336,7 +336,7 @@ static int journal_prepare(ts_hctx *c, rec *r, const char *op, const char *targe
   return TSHOOT_OK;
 }
 
-static int undo_rec(ts_hctx *c, const rec *r, int *wrote);
+static int undo_rec(ts_hctx *c, const rec *r, int diff, int *wrote);
 
 /* The change of prepared record r was asked for, with result rc; `called`:
 ** the host was asked (else the overlay, or nobody). Commit r, or settle a
@@ -357,7 +357,7 @@ static int journal_done(ts_hctx *c, rec *r, int rc, int called)
   if (rc == TSHOOT_OK || !called) return rc;
   memcpy(why, c->err, sizeof why);
   j = &h->journal[h->n_journal - 1];
-  urc = undo_rec(c, j, &wrote);
+  urc = undo_rec(c, j, 1, &wrote);
   if (urc == TSHOOT_OK && !wrote) {         /* it changed nothing */
     rec_free(j);
     h->n_journal--;
@@ -624,12 +624,12 @@ static int snapshot_key(ts_hctx *c, const char *key, int depth, size_t *items, j
   return TSHOOT_OK;
 }
 
-/* Put `key` back as `snap` holds it, writing only what differs. */
-static int restore_key(ts_hctx *c, const char *key, const json_t *snap, int *wrote)
+/* Put `key` back as `snap` holds it (`diff`: writing only what differs). */
+static int restore_key(ts_hctx *c, const char *key, const json_t *snap, int diff, int *wrote)
 {
   const char *name;
   json_t *v, *now = NULL, *vals;
-  int rc = ts_host_reg_list(c, key, &now);
+  int rc = diff ? ts_host_reg_list(c, key, &now) : TSHOOT_OK;
   if (rc != TSHOOT_OK) return rc;
   if (!now) { rc = call_reg_set(c, key, NULL, NULL); (*wrote)++; }
   vals = now ? json_object_get(now, "values") : NULL;
@@ -644,7 +644,7 @@ static int restore_key(ts_hctx *c, const char *key, const json_t *snap, int *wro
     ts_buf p = TS_BUF_INIT;
     if (rc != TSHOOT_OK) break;
     ts_buf_addf(&p, "%s\\%s", key, name);
-    rc = ts_buf_cstr(&p) ? restore_key(c, p.p, v, wrote) : failf(c, TSHOOT_ENOMEM, "out of memory");
+    rc = ts_buf_cstr(&p) ? restore_key(c, p.p, v, diff, wrote) : failf(c, TSHOOT_ENOMEM, "out of memory");
     ts_buf_free(&p);
   }
   return rc;
@@ -824,10 +824,12 @@ int ts_host_service_control(ts_hctx *c, const char *name, const char *action)
 
 /* --- rollback --- */
 
-/* Undo one change, writing only what differs from the state the record holds
-** (*wrote counts the writes): a change that never took effect, or one already
-** put back, costs nothing. */
-static int undo_rec(ts_hctx *c, const rec *r, int *wrote)
+/* Undo one change; *wrote counts the writes. `diff`: read first and write
+** only what differs from the state the record holds, so that a change that
+** never took effect costs nothing (for a call that failed); else write the
+** whole recorded state back, as a rollback does (a move is only moved back
+** when the file is not where it was). */
+static int undo_rec(ts_hctx *c, const rec *r, int diff, int *wrote)
 {
   tshoot_host *h = c->h;
   json_t *now = NULL, *other = NULL;
@@ -836,19 +838,20 @@ static int undo_rec(ts_hctx *c, const rec *r, int *wrote)
   case REC_REG_SET:
   case REC_REG_DELETE_VALUE:
     if (r->undo_key) {            /* a set that made keys: delete the topmost */
-      rc = key_exists(c, r->undo_key, &exists);
+      exists = 1;
+      if (diff) rc = key_exists(c, r->undo_key, &exists);
       if (rc == TSHOOT_OK && exists) { rc = call_reg_delete(c, r->undo_key, NULL); (*wrote)++; }
       break;
     }
     /* the value as it was, or none */
-    rc = ts_host_reg_get(c, r->key, r->name, &now);
-    if (rc == TSHOOT_OK && !(now ? r->old && json_equal(now, r->old) : !r->old)) {
+    if (diff) rc = ts_host_reg_get(c, r->key, r->name, &now);
+    if (rc == TSHOOT_OK && !(diff && (now ? r->old && json_equal(now, r->old) : !r->old))) {
       rc = r->old ? call_reg_set(c, r->key, r->name, r->old) : call_reg_delete(c, r->key, r->name);
       (*wrote)++;
     }
     break;
   case REC_REG_DELETE_KEY:
-    rc = restore_key(c, r->key, r->old, wrote);
+    rc = restore_key(c, r->key, r->old, diff, wrote);
     break;
   case REC_FILE_MOVE:
   case REC_FILE_REMOVE:
@@ -864,9 +867,9 @@ static int undo_rec(ts_hctx *c, const rec *r, int *wrote)
   case REC_SERVICE:
     if (r->old_status && h->ops.service_control) {
       const char *st;
-      rc = ts_host_service_get(c, r->service, &now);
+      if (diff) rc = ts_host_service_get(c, r->service, &now);
       st = now ? json_string_value(json_object_get(now, "status")) : NULL;
-      if (rc == TSHOOT_OK && !(st && strcmp(st, r->old_status) == 0)) {
+      if (rc == TSHOOT_OK && !(diff && st && strcmp(st, r->old_status) == 0)) {
         rc = h->ops.service_control(h->ops.payload, r->service,
                                     strcmp(r->old_status, "running") == 0 ? "start" : "stop");
         if (rc != TSHOOT_OK) rc = ts_host_failed(c, rc, "service control (undo)");
@@ -890,8 +893,8 @@ int ts_host_rollback(ts_hctx *c, size_t from)
   char first_err[sizeof c->err] = "";
   int pass;
   /* A second pass tries again what the first could not undo (a host busy for
-  ** a moment, memory short for a moment): undoing twice is safe, since an undo
-  ** writes only what differs. */
+  ** a moment, memory short for a moment): an undo writes the recorded state,
+  ** so writing it twice is safe. */
   for (pass = 0; pass < 2; pass++) {
     first = TSHOOT_OK;
     for (i = h->n_journal; i-- > from;) {
@@ -899,7 +902,7 @@ int ts_host_rollback(ts_hctx *c, size_t from)
       int rc, wrote = 0;
       if (r->undone) continue;
       c->err[0] = '\0';
-      rc = undo_rec(c, r, &wrote);
+      rc = undo_rec(c, r, 0, &wrote);
       if (rc == TSHOOT_OK) r->undone = 1;
       else if (first == TSHOOT_OK) {
         first = rc;
