@@ -607,6 +607,8 @@ TSHOOT_API int tshoot_kb_open(tshoot_kb **out, const char *path, const tshoot_kb
 
 TSHOOT_API void tshoot_kb_close(tshoot_kb *kb) { kb_unref(kb); }
 
+TSHOOT_API const char *tshoot_kb_path(const tshoot_kb *kb) { return kb ? kb->path : NULL; }
+
 TSHOOT_API int tshoot_kb_info_get(tshoot_kb_info *out, const tshoot_kb *kb)
 {
   TS_CHECK_ARG(out);

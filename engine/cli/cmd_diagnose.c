@@ -123,12 +123,11 @@ static json_t *fix_step_new(const tshoot_step *st, const char *title)
 }
 
 /* Record fix step o (taken over) with its outcome. */
-static void record_fix(diagnosis *d, json_t *o, const char *fix, int worked, const char *source)
+static void record_fix(diagnosis *d, json_t *o, int worked, const char *source)
 {
   json_object_set_new(o, "worked", json_boolean(worked));
   json_object_set_new(o, "source", json_string(source));
   json_array_append_new(d->steps, o);
-  json_object_set_new(d->tried, fix, json_boolean(worked));
 }
 
 /* Record and show what probes did since the last step. */
@@ -260,7 +259,7 @@ static act host_fix(diagnosis *d, const tshoot_step *st, const tshoot_fix_info *
   }
   if (rc != TSHOOT_OK) { json_decref(step); cli_lib_error(rc); return ACT_FAIL; }
   if (a != ACT_DONE) { json_decref(step); return a; }
-  record_fix(d, step, x->id, worked, source);
+  record_fix(d, step, worked, source);
   return ACT_DONE;
 }
 
@@ -301,7 +300,7 @@ static act fix_step(diagnosis *d, const tshoot_step *st)
   }
   fix_id = strdup(st->fix);   /* st is borrowed until the session changes */
   if (!fix_id) { cli_error("out of memory"); return ACT_FAIL; }
-  record_fix(d, fix_step_new(st, title), fix_id, worked, source);
+  record_fix(d, fix_step_new(st, title), worked, source);
   rc = tshoot_session_fix_result(d->s, fix_id, worked);
   free(fix_id);
   if (rc != TSHOOT_OK) { cli_lib_error(rc); return ACT_FAIL; }
@@ -310,9 +309,22 @@ static act fix_step(diagnosis *d, const tshoot_step *st)
 
 /* ===== the conclusion ===== */
 
-static json_t *fix_json(const tshoot_fix_info *x, json_t *tried)
+/* Whether fix `id` was reported to the session (this run or a resumed one):
+** 1 and *worked set, or 0. The session's own record is the one truth. */
+static int fix_reported(diagnosis *d, const char *id, int *worked)
 {
-  json_t *fx = json_object(), *steps = json_array(), *t = json_object_get(tried, x->id);
+  const tshoot_fix_report *f;
+  size_t n, k;
+  if (tshoot_session_fixes(&f, &n, d->s) != TSHOOT_OK) return 0;
+  for (k = 0; k < n; k++)
+    if (strcmp(f[k].fix, id) == 0) { *worked = f[k].worked; return 1; }
+  return 0;
+}
+
+static json_t *fix_json(diagnosis *d, const tshoot_fix_info *x)
+{
+  json_t *fx = json_object(), *steps = json_array();
+  int worked = 0, tried = fix_reported(d, x->id, &worked);
   size_t m;
   json_object_set_new(fx, "id", cli_jstr(x->id));
   json_object_set_new(fx, "title", cli_jstr(x->title));
@@ -322,18 +334,19 @@ static json_t *fix_json(const tshoot_fix_info *x, json_t *tried)
   json_object_set_new(fx, "risk", cli_jstr(x->risk));
   json_object_set_new(fx, "needs_admin", json_boolean(x->needs_admin));
   json_object_set_new(fx, "reversible", json_boolean(x->reversible));
-  json_object_set_new(fx, "tried", t ? json_true() : json_false());
-  if (t) json_object_set(fx, "worked", t);
+  json_object_set_new(fx, "tried", json_boolean(tried));
+  if (tried) json_object_set_new(fx, "worked", json_boolean(worked));
   return fx;
 }
 
 /* The fix that worked (this run or a resumed one), or NULL. */
 static const char *fix_that_worked(diagnosis *d)
 {
-  const char *k;
-  json_t *v;
-  json_object_foreach(d->tried, k, v)
-    if (json_is_true(v)) return k;
+  const tshoot_fix_report *f;
+  size_t n, k;
+  if (tshoot_session_fixes(&f, &n, d->s) != TSHOOT_OK) return NULL;
+  for (k = 0; k < n; k++)
+    if (f[k].worked) return f[k].fix;
   return NULL;
 }
 
@@ -393,10 +406,10 @@ static void print_conclusion(diagnosis *d, const tshoot_step *st)
     if (c && c->n_fixes) {
       printf("\n%sWhat to do%s (in this order):\n", cli_sgr(stdout, SGR_BOLD), cli_sgr(stdout, SGR_RESET));
       for (i = 0; i < c->n_fixes; i++) {
-        json_t *t = json_object_get(d->tried, c->fixes[i].id);
+        int worked = 0, tried = fix_reported(d, c->fixes[i].id, &worked);
         snprintf(label, sizeof label, "Fix %zu: ", i + 1);
         if (i) putchar('\n');
-        prompt_print_fix(&c->fixes[i], label, 2, t != NULL, json_is_true(t));
+        prompt_print_fix(&c->fixes[i], label, 2, tried, worked);
       }
     }
   }
@@ -416,7 +429,7 @@ static json_t *conclusion_json(diagnosis *d, const tshoot_step *st)
     json_t *fixes = json_array();
     size_t i;
     json_object_set_new(o, "explanation", cli_jstr(c ? c->explanation : NULL));
-    for (i = 0; c && i < c->n_fixes; i++) json_array_append_new(fixes, fix_json(&c->fixes[i], d->tried));
+    for (i = 0; c && i < c->n_fixes; i++) json_array_append_new(fixes, fix_json(d, &c->fixes[i]));
     json_object_set_new(o, "fixes", fixes);
   }
   return o;
@@ -601,34 +614,6 @@ static int parse_options(diagnosis *d, diagnose_options *o, int argc, char **arg
   return EXIT_OK;
 }
 
-/* The options a saved session was made with, changed by what was given now
-** (the library checks them). To be replaced once tshoot_session_load keeps
-** a saved value for a 0 field of its options. */
-static void saved_options(const char *buf, size_t len, diagnose_options *o)
-{
-  json_t *j = json_loadb(buf, len, 0, NULL), *v;
-  if ((v = json_object_get(j, "conclude_at")) && json_is_number(v) && !o->set_threshold)
-    o->so.conclude_at = json_number_value(v);
-  if ((v = json_object_get(j, "noise")) && json_is_number(v)) o->so.noise = json_number_value(v);
-  if ((v = json_object_get(j, "flags")) && json_is_integer(v) && json_integer_value(v) >= 0)
-    o->so.flags = (unsigned)json_integer_value(v) & ~TSHOOT_SESSION_NO_FIXES;
-  json_decref(j);
-}
-
-/* The description and the fixes tried of a saved session, into d->text and
-** d->tried. To be replaced by tshoot_session_fixes/text. */
-static void saved_text_and_fixes(diagnosis *d, const char *buf, size_t len)
-{
-  json_t *j = json_loadb(buf, len, 0, NULL), *v;
-  size_t k;
-  if (j && json_is_string(json_object_get(j, "text")))
-    d->text = strdup(json_string_value(json_object_get(j, "text")));
-  json_array_foreach(json_object_get(j, "fixes"), k, v)
-    if (json_is_string(json_object_get(v, "fix")))
-      json_object_set(d->tried, json_string_value(json_object_get(v, "fix")), json_object_get(v, "worked"));
-  json_decref(j);
-}
-
 /* Load the saved session; the transcript starts with its answers. */
 static int resume_session(diagnosis *d, diagnose_options *o)
 {
@@ -638,7 +623,9 @@ static int resume_session(diagnosis *d, diagnose_options *o)
   int rc, status;
 
   if ((status = read_saved(o->resume, &buf, &len)) != EXIT_OK) return status;
-  saved_options(buf, len, o);
+  /* 0 fields keep the saved options (a --threshold given now replaces it);
+  ** whether fixes are proposed is decided by this run, not the saved one */
+  o->so.flags_off = TSHOOT_SESSION_NO_FIXES;
   if (o->no_fixes) o->so.flags |= TSHOOT_SESSION_NO_FIXES;
   rc = tshoot_session_load(&d->s, d->kb, buf, len, &o->so);
   if (rc != TSHOOT_OK) {
@@ -647,8 +634,9 @@ static int resume_session(diagnosis *d, diagnose_options *o)
     cli_note("could not resume from %s", o->resume);
     return status;
   }
-  saved_text_and_fixes(d, buf, len);
   free(buf);
+  if (tshoot_session_text(d->s) && !(d->text = strdup(tshoot_session_text(d->s))))
+    return cli_error("out of memory");
   if (tshoot_session_answers(&a, &n, d->s) == TSHOOT_OK) {
     if (!d->json && !d->quiet && n) printf("Resumed with %zu earlier answer%s:\n", n, n == 1 ? "" : "s");
     for (k = 0; k < n; k++) {
@@ -710,13 +698,14 @@ static void report_text(diagnosis *d, const tshoot_step *concl)
 {
   size_t probed, asked = person_answers(d, &probed), k, n_ans = 0, dunno = 0, i, n_unused;
   const tshoot_answer_info *a;
+  const tshoot_fix_report *fixes;
   print_conclusion(d, concl);
   if (tshoot_session_answers(&a, &n_ans, d->s) == TSHOOT_OK)
     for (k = 0; k < n_ans; k++) if (!a[k].value) dunno++;
   printf("\n%zu question%s asked", asked, asked == 1 ? "" : "s");
   if (dunno) printf(" (%zu not known)", dunno);
   if (probed) printf(", %zu answered by probes on the machine", probed);
-  k = json_object_size(d->tried);
+  if (tshoot_session_fixes(&fixes, &k, d->s) != TSHOOT_OK) k = 0;
   if (k) printf(", %zu fix%s tried", k, k == 1 ? "" : "es");
   printf(".\n");
   if (d->quiet || (n_unused = answers_unused(&d->given)) == 0) return;
@@ -769,7 +758,6 @@ int cmd_diagnose(int argc, char **argv)
   memset(&o, 0, sizeof o);
   o.so = so;
   d.steps = json_array();
-  d.tried = json_object();
   status = parse_options(&d, &o, argc, argv);
   if (status == EXIT_OK && !o.help && (status = open_or_resume(&d, &o)) == EXIT_OK) {
     status = run_loop(&d, &concl);
@@ -780,7 +768,6 @@ int cmd_diagnose(int argc, char **argv)
   tshoot_host_free(d.host);
   tshoot_kb_close(d.kb);
   json_decref(d.steps);
-  json_decref(d.tried);
   answers_free(&d.given);
   free(d.text);
   free(d.line);

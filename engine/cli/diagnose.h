@@ -68,9 +68,6 @@ typedef struct diagnosis {
   int json, quiet, prompt, strict, echo;
   const char *save_path;
   json_t *steps;              /* the transcript (always kept; printed with --json) */
-  /* fix id -> worked (bool), this run and resumed. A copy of the session's
-  ** own record, kept until the library can list it (tshoot_session_fixes). */
-  json_t *tried;
   char *text;                 /* the description, or NULL */
   tshoot_article *art;        /* cache for fix and cause details */
   char *line;                 /* the last line read */

@@ -13,13 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifndef TSHOOT_DEFAULT_KB
-# define TSHOOT_DEFAULT_KB ""
-#endif
-#ifndef TSHOOT_INSTALLED_KB
-# define TSHOOT_INSTALLED_KB "/usr/local/share/tshoot/tshoot.db"
-#endif
-
 /* ===== terminals and colour ===== */
 
 static int tty_out, tty_err, color_out, color_err;
@@ -157,48 +150,21 @@ json_t *cli_error_json(int rc)
 
 /* ===== the KB ===== */
 
-static int file_exists(const char *p)
-{
-  struct stat st;
-  return p && *p && stat(p, &st) == 0;
-}
-
+/* --kb, else the library's default ($TSHOOT_KB, the build's KB, the installed
+** one: tshoot_kb_open with a NULL path), which says where it looked. */
 int cli_open_kb(tshoot_kb **out, const char *opt, const char **path_out)
 {
-  const char *env = getenv("TSHOOT_KB"), *path = NULL, *from = NULL;
-  int rc;
-
-  *out = NULL;
-  if (opt) {
-    path = opt;
-    from = "--kb";
-  } else if (env && *env) {
-    path = env;
-    from = "$TSHOOT_KB";
-  } else if (file_exists(TSHOOT_DEFAULT_KB)) {
-    path = TSHOOT_DEFAULT_KB;
-  } else if (file_exists(TSHOOT_INSTALLED_KB)) {
-    path = TSHOOT_INSTALLED_KB;
-  } else {
-    cli_error("no knowledge base found");
-    fprintf(stderr,
-            "  looked for: --kb FILE (not given), $TSHOOT_KB (unset),\n"
-            "              %s (the KB this build compiles),\n"
-            "              %s (the installed KB)\n"
-            "  to get one: build the project ('meson compile -C BUILDDIR' compiles kb/ into the first),\n"
-            "              or compile your own: 'tshoot compile DIR -o my.db', then pass --kb my.db\n"
-            "              or set TSHOOT_KB=my.db\n",
-            *TSHOOT_DEFAULT_KB ? TSHOOT_DEFAULT_KB : "(none)", TSHOOT_INSTALLED_KB);
-    return EXIT_FAIL;
-  }
-  if (path_out) *path_out = path;
-  rc = tshoot_kb_open(out, path, NULL);
+  int rc = tshoot_kb_open(out, opt, NULL);
   if (rc != TSHOOT_OK) {
     cli_lib_error(rc);
-    if (from && strcmp(from, "$TSHOOT_KB") == 0)
-      cli_note("the KB path came from $TSHOOT_KB; unset it to use the default KB");
+    if (!opt && rc == TSHOOT_ENOTFOUND && !tshoot_error_last()->file)
+      fprintf(stderr,
+              "  to get one: build the project ('meson compile -C BUILDDIR' compiles kb/ into the build's KB),\n"
+              "              or compile your own: 'tshoot compile DIR -o my.db', then pass --kb my.db\n"
+              "              or set TSHOOT_KB=my.db\n");
     return EXIT_FAIL;
   }
+  if (path_out) *path_out = tshoot_kb_path(*out);
   return EXIT_OK;
 }
 

@@ -245,6 +245,12 @@ typedef struct tshoot_kb_info {
 ** until tshoot_kb_close(). Thread: safe on a shared kb. */
 TSHOOT_API int tshoot_kb_info_get(tshoot_kb_info *out, const tshoot_kb *kb);
 
+/* The path `kb` was opened from, as given, or the default KB's when it was
+** opened with a NULL path (so a front-end can say which file is in use).
+** Borrowed until tshoot_kb_close(); NULL for a NULL kb.
+** Thread: safe on a shared kb. */
+TSHOOT_API const char *tshoot_kb_path(const tshoot_kb *kb);
+
 /* ---------------------------------------------------------------------------
 ** Searching
 **

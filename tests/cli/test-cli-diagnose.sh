@@ -91,6 +91,15 @@ out_has "3 fixes tried" "the resumed summary counts the fixes tried before"
 out_has "tried: *$" "the conclusion marks a fix tried before"
 ok "--resume keeps the fixes tried before"
 
+# whether fixes are proposed is this run's decision: a session saved unattended
+# (no fixes) proposes them when resumed with a fix answer
+run diagnose --kb "$KB" --save "$WORK/nofix.json" --strict -a router.internet-light=yes
+expect_rc 3 "first half, unattended, without fix answers"
+run diagnose --kb "$KB" --resume "$WORK/nofix.json" -a fix:home.fix.toggle-wifi=yes
+expect_rc 0 "resume with a fix answer"
+out_has "(home.fix.toggle-wifi, for home.laptop-driver) -> worked (from answers)" "the resumed run proposes the fix"
+ok "--resume: a session saved without fixes proposes them when this run can try them"
+
 # ----- fixes with a script, on a host (fixrun.c): the text, and one JSON shape with 'tshoot fix'
 MACHINES="$TSHOOT_SOURCE_ROOT/kb/kerio/machines"
 KKB="$WORK/kerio.db"
