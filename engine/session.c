@@ -1112,9 +1112,9 @@ TSHOOT_API int tshoot_session_symptom(tshoot_session *s, const char *id)
   TS_CHECK_ARG(s && id);
   si = rules_symptom(s->m, id);
   if (si < 0) {
-    const char *sug = rules_suggest(s->m, 's', id);
-    return ts_error(TSHOOT_ENOTFOUND, "no symptom '%s' in this KB%s%s%s", id,
-                    sug ? " (did you mean '" : "", sug ? sug : "", sug ? "'?)" : "");
+    char sug[200];
+    return ts_error(TSHOOT_ENOTFOUND, "no symptom '%s' in this KB%s", id,
+                    rules_did_you_mean(sug, sizeof sug, s->m, 's', id));
   }
   for (k = 0; k < s->n_symptoms; k++) if (s->symptoms[k] == si) return TSHOOT_OK;
   if (ts_grow((void **)&s->symptoms, &s->cap_symptoms, s->n_symptoms + 1, sizeof *s->symptoms) < 0)
@@ -1128,9 +1128,9 @@ int session_find_question(tshoot_session *s, const char *id)
 {
   int q = rules_question(s->m, id);
   if (q < 0) {
-    const char *sug = rules_suggest(s->m, 'q', id);
-    return ts_error(TSHOOT_ENOTFOUND, "no question '%s' in this KB%s%s%s", id ? id : "",
-                    sug ? " (did you mean '" : "", sug ? sug : "", sug ? "'?)" : "");
+    char sug[200];
+    return ts_error(TSHOOT_ENOTFOUND, "no question '%s' in this KB%s", id ? id : "",
+                    rules_did_you_mean(sug, sizeof sug, s->m, 'q', id));
   }
   return q;
 }
@@ -1139,9 +1139,9 @@ static int find_fix(tshoot_session *s, const char *id)
 {
   int x = rules_fix(s->m, id);
   if (x < 0) {
-    const char *sug = rules_suggest(s->m, 'x', id);
-    return ts_error(TSHOOT_ENOTFOUND, "no fix '%s' in this KB%s%s%s", id,
-                    sug ? " (did you mean '" : "", sug ? sug : "", sug ? "'?)" : "");
+    char sug[200];
+    return ts_error(TSHOOT_ENOTFOUND, "no fix '%s' in this KB%s", id,
+                    rules_did_you_mean(sug, sizeof sug, s->m, 'x', id));
   }
   return x;
 }

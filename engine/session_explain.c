@@ -167,9 +167,9 @@ TSHOOT_API int tshoot_session_how(tshoot_explanation **out, tshoot_session *s, c
   }
   ci = rules_cause(m, cause);
   if (ci < 0) {
-    const char *sug = rules_suggest(m, 'c', cause);
-    return ts_error(TSHOOT_ENOTFOUND, "no cause '%s' in this KB%s%s%s", cause,
-                    sug ? " (did you mean '" : "", sug ? sug : "", sug ? "'?)" : "");
+    char sug[200];
+    return ts_error(TSHOOT_ENOTFOUND, "no cause '%s' in this KB%s", cause,
+                    rules_did_you_mean(sug, sizeof sug, m, 'c', cause));
   }
   pos = s->cand_pos[ci];
   snprintf(buf, sizeof buf, "prior weight %g", m->c[ci].prior);
