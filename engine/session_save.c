@@ -6,6 +6,7 @@
 ** a load with the key reads only sessions whose MAC matches.
 */
 #include "session_int.h"
+#include "tsjson.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -168,47 +169,19 @@ static int bad_json(const char *fmt, const char *detail)
   return ts_error(TSHOOT_EINVALID, "%s", msg);
 }
 
-/* Refuse nesting deeper than MAX_JSON_DEPTH before the parser sees it. */
-static int json_too_deep(const char *s, size_t n)
+/* Refuse keys not in allowed (NULL-terminated), naming the first. */
+static int check_keys(json_t *obj, const char *const *allowed, const char *where)
 {
-  size_t i;
-  int depth = 0, in_str = 0;
-  for (i = 0; i < n; i++) {
-    char c = s[i];
-    if (in_str) {
-      if (c == '\\') i++;
-      else if (c == '"') in_str = 0;
-      continue;
-    }
-    if (c == '"') in_str = 1;
-    else if (c == '{' || c == '[') { if (++depth > MAX_JSON_DEPTH) return 1; }
-    else if (c == '}' || c == ']') depth--;
-  }
-  return 0;
-}
-
-static int check_keys(json_t *obj, const char *const *allowed, size_t n, const char *where)
-{
-  const char *key;
-  json_t *v;
-  json_object_foreach(obj, key, v) {
-    size_t i;
-    for (i = 0; i < n; i++) if (strcmp(key, allowed[i]) == 0) break;
-    if (i == n) {
-      char msg[300];
-      snprintf(msg, sizeof msg, "%.100s has an unknown key '%.100s'", where, key);
-      return bad_json("saved session refused: %s", msg);
-    }
+  const char *key = ts_json_unknown_key(obj, allowed);
+  if (key) {
+    char msg[300];
+    snprintf(msg, sizeof msg, "%.100s has an unknown key '%.100s'", where, key);
+    return bad_json("saved session refused: %s", msg);
   }
   return TSHOOT_OK;
 }
 
-static const char *json_str_nonul(json_t *v)
-{
-  if (!json_is_string(v)) return NULL;
-  if (strlen(json_string_value(v)) != json_string_length(v)) return NULL;   /* NUL inside */
-  return json_string_value(v);
-}
+#define json_str_nonul(v) ts_json_string((v), NULL)
 
 #define REFUSE(what) bad_json("saved session refused: %s", what)
 
@@ -291,7 +264,7 @@ static int load_symptoms(tshoot_session *s, json_t *arr, unsigned char *seen)
 /* trusted: the session is signed, so a "probe" source is the library's word */
 static int load_answers(tshoot_session *s, json_t *arr, int trusted)
 {
-  static const char *const answer_keys[] = { "question", "answer", "source" };
+  static const char *const answer_keys[] = { "question", "answer", "source", NULL };
   json_t *v;
   size_t k;
   int rc;
@@ -303,7 +276,7 @@ static int load_answers(tshoot_session *s, json_t *arr, int trusted)
     json_t *av, *src;
     int qi;
     if (!json_is_object(v)) return REFUSE("an answer must be an object");
-    if ((rc = check_keys(v, answer_keys, TS_ARRAY_LEN(answer_keys), "an answer")) != TSHOOT_OK) return rc;
+    if ((rc = check_keys(v, answer_keys, "an answer")) != TSHOOT_OK) return rc;
     q = json_str_nonul(json_object_get(v, "question"));
     av = json_object_get(v, "answer");
     if (!q) return REFUSE("an answer needs a 'question' string");
@@ -332,7 +305,7 @@ static int load_answers(tshoot_session *s, json_t *arr, int trusted)
 /* seen: scratch of m->nx bytes */
 static int load_fixes(tshoot_session *s, json_t *arr, unsigned char *seen)
 {
-  static const char *const fix_keys[] = { "fix", "worked" };
+  static const char *const fix_keys[] = { "fix", "worked", NULL };
   json_t *v;
   size_t k;
   int rc;
@@ -345,7 +318,7 @@ static int load_fixes(tshoot_session *s, json_t *arr, unsigned char *seen)
     json_t *w;
     int xi;
     if (!json_is_object(v)) return REFUSE("a fix report must be an object");
-    if ((rc = check_keys(v, fix_keys, TS_ARRAY_LEN(fix_keys), "a fix report")) != TSHOOT_OK) return rc;
+    if ((rc = check_keys(v, fix_keys, "a fix report")) != TSHOOT_OK) return rc;
     x = json_str_nonul(json_object_get(v, "fix"));
     w = json_object_get(v, "worked");
     if (!x || !json_is_boolean(w)) return REFUSE("a fix report needs 'fix' and 'worked'");
@@ -380,7 +353,7 @@ TSHOOT_API int tshoot_session_load(tshoot_session **out, tshoot_kb *kb, const ch
                                    const tshoot_session_options *opts)
 {
   static const char *const top_keys[] = { "tshoot_session", "kb", "conclude_at", "noise", "flags",
-                                          "text", "symptoms", "answers", "fixes", "mac" };
+                                          "text", "symptoms", "answers", "fixes", "mac", NULL };
   json_error_t jerr;
   json_t *root;
   tshoot_session *s = NULL;
@@ -399,7 +372,7 @@ TSHOOT_API int tshoot_session_load(tshoot_session **out, tshoot_kb *kb, const ch
     if ((rc = verify_mac(opts, json, len)) != TSHOOT_OK) return rc;
     trusted = 1;
   }
-  if (json_too_deep(json, len)) return REFUSE("nested deeper than 16");
+  if (ts_json_too_deep(json, len, MAX_JSON_DEPTH)) return REFUSE("nested deeper than 16");
   root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
   if (!root && json_error_code(&jerr) == json_error_out_of_memory) return ts_error_oom();
   if (!root) {
@@ -408,7 +381,7 @@ TSHOOT_API int tshoot_session_load(tshoot_session **out, tshoot_kb *kb, const ch
     return REFUSE(msg);
   }
   if (!json_is_object(root)) rc = REFUSE("not a JSON object");
-  else rc = check_keys(root, top_keys, TS_ARRAY_LEN(top_keys), "the session");
+  else rc = check_keys(root, top_keys, "the session");
   if (rc == TSHOOT_OK) rc = load_header(root, kb, &m);
   if (rc == TSHOOT_OK) rc = load_options(root, opts, &o);
   if (rc == TSHOOT_OK) rc = tshoot_session_new(&s, kb, &o);

@@ -55,6 +55,7 @@ int ts_json_parse(json_t **out, const char *text, size_t n, int max_depth, int a
     return ts_error_at(TSHOOT_EINVALID, name, line, col, "nested deeper than %d", max_depth);
   }
   *out = json_loadb(text ? text : "", n, flags, &jerr);
+  if (!*out && json_error_code(&jerr) == json_error_out_of_memory) return ts_error_oom();
   if (!*out)
     return ts_error_at(TSHOOT_EINVALID, name, jerr.line, jerr.column, "not valid JSON: %s", jerr.text);
   return TSHOOT_OK;
