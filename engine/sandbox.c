@@ -43,25 +43,30 @@
 **
 ** The limits. Memory: the allocator refuses past the cap while the script runs
 ** (and allows 1 MiB more outside, so that the host reading results never makes
-** Lua panic). Instructions and time, by default without any hook: a process-wide
-** watchdog thread (started on first use, asleep when no script runs) looks at
-** the running sandboxes every millisecond: wall time against the deadline, and
-** the script thread's CPU time (pthread_getcpuclockid) times this machine's
-** interpreter speed (calibrate(): a short loop of counted instructions, timed
-** once per process) plus the matcher's and table functions' counted steps
-** against the instruction budget. Only when one is passed does it arm a hook
-** (lua_sethook(L, hook, LUA_MASKCOUNT, 1): lua_sethook may be called
-** asynchronously), and the hook, on the script's own thread, checks again with
-** the thread's own clock: a limit broken, or the hook disarms itself. With
-** TSHOOT_LIMITS_EXACT_COUNT a count hook every 1000 instructions counts exactly
-** (1.9-2.4x slower on loops) and checks the deadline; no watchdog. The CPU time
-** of long matches (their steps are counted instead) and of host calls between
+** Lua panic). Instructions, wall time and CPU time, by default: a count hook
+** every EXACT_EVERY instructions counts exactly and checks the deadline (and
+** every CPU_EVERY-th time the thread's CPU clock); host calls check all three
+** (ts_sandbox_check). The count is the same on every machine and under any
+** load or sanitizer; the price is Lua 5.4's trace path on every instruction
+** once any count hook is set (about 2x on tight loops). No other thread
+** touches the script's state.
+** With TSHOOT_LIMITS_ESTIMATE instead, no hook runs until needed: a
+** process-wide watchdog thread (started on first use, asleep when no script
+** runs) looks at the running sandboxes every millisecond: wall time against
+** the deadline, and the script thread's CPU time (pthread_getcpuclockid) times
+** this machine's interpreter speed (calibrate(): a short loop of counted
+** instructions, timed once per process) plus the matcher's and table
+** functions' counted steps against the instruction budget. Only when one is
+** passed does it arm a hook (lua_sethook(L, hook, LUA_MASKCOUNT, 1)), and the
+** hook, on the script's own thread, checks again with the thread's own clock:
+** a limit broken, or the hook disarms itself. The CPU time of long matches
+** (their steps are counted instead) and of host calls between
 ** ts_sandbox_host_begin and _end is left out of the estimate. C code that no
 ** hook can interrupt (the matcher, the table functions) asks the meter
-** (ts_sandbox_meter) every so many steps; it checks the deadline and the budget
-** itself.
+** (ts_sandbox_meter) every so many steps, in both modes; it checks the
+** deadline and the budget itself.
 **
-** Why the watchdog may touch another thread's lua_State: lua_sethook writes the
+** Why the watchdog (estimate mode only) may touch another thread's lua_State: lua_sethook writes the
 ** hook fields and walks L->ci back through `previous`, setting a trap flag on
 ** every Lua frame. The lua_State lives until ts_sandbox_free, and a sandbox is
 ** in the watchdog's list only while ts_sandbox_pcall runs. CallInfos are the
@@ -99,11 +104,13 @@
 #include <string.h>
 #include <time.h>
 
-enum { LIM_NONE = 0, LIM_MEMORY = 1, LIM_INSTRUCTIONS = 2, LIM_TIME = 3 };
+enum { LIM_NONE = 0, LIM_MEMORY = 1, LIM_INSTRUCTIONS = 2, LIM_TIME = 3, LIM_CPU = 4 };
 
 #define DEFAULT_MEMORY_KIB   16384u
 #define DEFAULT_INSTRUCTIONS 10000000ull
 #define DEFAULT_TIME_MS      2000
+#define DEFAULT_CPU_MS       2000
+#define CPU_EVERY            16               /* exact mode: read the CPU clock every 16th hook */
 #define HOST_SLACK           (1024u * 1024u)  /* allowed past the cap outside a call */
 #define EXACT_EVERY          1000             /* count hook interval, exact mode */
 #define MAX_NOTES            100
@@ -120,7 +127,9 @@ struct ts_sandbox {
   size_t cap;                       /* bytes */
   unsigned long long max_instructions;
   long long time_ns;
-  int exact;                        /* TSHOOT_LIMITS_EXACT_COUNT */
+  long long cpu_ns;                 /* CPU time of the script's thread */
+  int exact;                        /* counting (the default), not TSHOOT_LIMITS_ESTIMATE */
+  unsigned hook_calls;              /* exact mode: hooks since the CPU clock was read */
 
   /* memory (script thread only) */
   size_t used, peak;
@@ -161,8 +170,8 @@ struct ts_sandbox {
 
 /* Registry keys of the limits' error messages (made at creation: raising
 ** them must not allocate). */
-static const char limit_keys[4];
-static const char *const limit_names[4] = { "", "memory", "instruction", "time" };
+static const char limit_keys[5];
+static const char *const limit_names[5] = { "", "memory", "instruction", "time", "CPU time" };
 
 static long long mono_ns(void)
 {
@@ -365,13 +374,23 @@ static unsigned long long total_now(ts_sandbox *sb)
   return n + atomic_load(&sb->est);
 }
 
-/* The limit broken now, or LIM_NONE (script thread). */
-static int limits_check(ts_sandbox *sb)
+/* CPU time of the script's thread in its calls so far (script thread). */
+static long long cpu_used(ts_sandbox *sb)
+{
+  return sb->cpu_prev_ns + (sb->depth > 0 ? thread_cpu_ns() - sb->cpu_start_ns : 0);
+}
+
+/* The limit broken now, or LIM_NONE (script thread). The CPU clock costs a
+** system call, so the count hook reads it only every CPU_EVERY-th time. */
+static int limits_check_cpu(ts_sandbox *sb, int with_cpu)
 {
   if (mono_ns() >= sb->deadline_ns) return LIM_TIME;
   if (total_now(sb) > sb->max_instructions) return LIM_INSTRUCTIONS;
+  if (with_cpu && cpu_used(sb) > sb->cpu_ns) return LIM_CPU;
   return LIM_NONE;
 }
+
+static int limits_check(ts_sandbox *sb) { return limits_check_cpu(sb, 1); }
 
 static void sb_hook(lua_State *L, lua_Debug *ar);
 
@@ -401,8 +420,12 @@ static void sb_hook(lua_State *L, lua_Debug *ar)
   (void)ar;
   if (!sb) return;
   if (atomic_load(&sb->broken)) { raise_limit(L, sb); return; }
-  if (sb->exact) sb->counted += EXACT_EVERY;
-  lim = limits_check(sb);
+  if (sb->exact) {
+    sb->counted += EXACT_EVERY;
+    lim = limits_check_cpu(sb, ++sb->hook_calls % CPU_EVERY == 0);
+  } else {
+    lim = limits_check(sb);
+  }
   if (lim) {
     break_limit(sb, lim);
     raise_limit(L, sb);
@@ -1038,7 +1061,8 @@ int ts_sandbox_new(ts_sandbox **out, const tshoot_limits *lim)
   sb->cap = kib > SIZE_MAX / 2048 ? SIZE_MAX / 2 : kib * 1024;
   sb->max_instructions = lim && lim->instructions ? lim->instructions : DEFAULT_INSTRUCTIONS;
   sb->time_ns = (long long)(lim && lim->time_ms > 0 ? lim->time_ms : DEFAULT_TIME_MS) * 1000000LL;
-  sb->exact = lim && (lim->flags & TSHOOT_LIMITS_EXACT_COUNT);
+  sb->cpu_ns = (long long)(lim && lim->version >= 2 && lim->cpu_ms > 0 ? lim->cpu_ms : DEFAULT_CPU_MS) * 1000000LL;
+  sb->exact = !(lim && (lim->flags & TSHOOT_LIMITS_ESTIMATE));
   if (pthread_mutex_init(&sb->lock, NULL) != 0) {
     ts_free(sb);
     return ts_error_oom();
@@ -1121,10 +1145,8 @@ static void call_begin(ts_sandbox *sb)
     pthread_once(&calib_once, calibrate);
     if (pthread_getcpuclockid(pthread_self(), &sb->cpu_clock) != 0) sb->exact = 1;
   }
-  if (!sb->exact) {
-    sb->cpu_start_ns = thread_cpu_ns();
-    if (wd_register(sb) != 0) sb->exact = 1;   /* no thread: count instead */
-  }
+  sb->cpu_start_ns = thread_cpu_ns();
+  if (!sb->exact && wd_register(sb) != 0) sb->exact = 1;   /* no thread: count instead */
   if (sb->exact) lua_sethook(L, sb_hook, LUA_MASKCOUNT, EXACT_EVERY);
 }
 
@@ -1135,6 +1157,10 @@ static void call_end(ts_sandbox *sb)
     long long cpu = thread_cpu_ns();
     wd_unregister(sb);
     atomic_store(&sb->est, estimate(sb, cpu));
+    sb->cpu_prev_ns += cpu - sb->cpu_start_ns;
+    sb->cpu_start_ns = cpu;
+  } else {
+    long long cpu = thread_cpu_ns();
     sb->cpu_prev_ns += cpu - sb->cpu_start_ns;
     sb->cpu_start_ns = cpu;
   }
@@ -1191,6 +1217,9 @@ static int limit_error(ts_sandbox *sb)
   case LIM_INSTRUCTIONS:
     return ts_error(TSHOOT_ELIMIT, "script '%s' broke its instruction limit (%llu instructions)%s%s",
                     name, sb->max_instructions, at, sb->where);
+  case LIM_CPU:
+    return ts_error(TSHOOT_ELIMIT, "script '%s' broke its CPU time limit (%lld ms)%s%s",
+                    name, sb->cpu_ns / 1000000LL, at, sb->where);
   default:
     return ts_error(TSHOOT_ELIMIT, "script '%s' broke its time limit (%lld ms)%s%s",
                     name, sb->time_ns / 1000000LL, at, sb->where);

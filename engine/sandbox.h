@@ -75,7 +75,7 @@ ts_sandbox *ts_sandbox_of(lua_State *L);
 int ts_sandbox_tostring(ts_sandbox *sb, int idx, char **out);
 
 /* Figures for tshoot_run: wall ms since the first call, instructions counted
-** (exact or estimated, see TSHOOT_LIMITS_EXACT_COUNT), peak bytes. */
+** (counted, or estimated with TSHOOT_LIMITS_ESTIMATE), peak bytes. */
 void ts_sandbox_stats(const ts_sandbox *sb, double *elapsed_ms,
                       unsigned long long *instructions, size_t *memory_peak);
 

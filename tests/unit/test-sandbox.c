@@ -186,7 +186,7 @@ static int run_hostile(const char *file, unsigned flags)
   tshoot_limits lim = test_limits(flags);
   result r;
   int failed_before = test_cur_failed, failed;
-  const char *mode = flags ? "exact" : "default";
+  const char *mode = flags & TSHOOT_LIMITS_ESTIMATE ? "estimate" : "default";
 
   test_cur_failed = 0;
   snprintf(path, sizeof path, "%s/%s", hostile_dir, file);
@@ -265,8 +265,7 @@ static void *hostile_thread(void *arg)
   closedir(d);
   qsort(names, (size_t)n, sizeof *names, cmp_str);
   for (i = 0; i < n; i++) {
-    sr->n_failed += run_hostile(names[i], 0);
-    sr->n_failed += run_hostile(names[i], TSHOOT_LIMITS_EXACT_COUNT);
+    sr->n_failed += run_hostile(names[i], 0);   /* the default: counted, the same on every machine */
     ts_free(names[i]);
   }
   sr->n_files = n;
@@ -533,7 +532,7 @@ static const char calib_like[] =
 ** kind of code it was calibrated on. */
 static void test_sandbox__estimate_near_exact(void)
 {
-  tshoot_limits lim = test_limits(0);
+  tshoot_limits lim = test_limits(TSHOOT_LIMITS_ESTIMATE);
   result est, exact;
   double ratio;
   lim.instructions = 1000000000;
@@ -563,11 +562,11 @@ static void test_sandbox__pattern_steps_counted(void)
   CHECK_CONTAINS(r.msg, "instruction limit");
 }
 
-/* The CPU time of a host call between ts_sandbox_host_begin and _end is not
-** charged to the instruction budget; without them it is. */
+/* Estimate mode: the CPU time of a host call between ts_sandbox_host_begin
+** and _end is not charged to the instruction budget; without them it is. */
 static void test_sandbox__host_time_excluded(void)
 {
-  tshoot_limits lim = test_limits(0);
+  tshoot_limits lim = test_limits(TSHOOT_LIMITS_ESTIMATE);
   ts_sandbox *sb;
   static const char src[] = "burn() return 'done'";
   int i;
@@ -579,6 +578,51 @@ static void test_sandbox__host_time_excluded(void)
     CHECK_INT(ts_sandbox_pcall(sb, 0, 0), i ? TSHOOT_OK : TSHOOT_ELIMIT);
     ts_sandbox_free(sb);
   }
+}
+
+/* The default budget is a count: a loop stops at the same instruction on
+** every run (and so on every machine, under any load or sanitizer). */
+static void test_sandbox__budget_is_deterministic(void)
+{
+  tshoot_limits lim = test_limits(0);
+  result a, b;
+  static const char src[] = "local t = {} local i = 0 while true do i = i + 1 t[i % 7] = i end";
+  lim.instructions = 250000;
+  a = run_src(src, &lim);
+  b = run_src(src, &lim);
+  CHECK_INT(a.status, TSHOOT_ELIMIT);
+  CHECK_CONTAINS(a.msg, "instruction limit (250000 instructions)");
+  CHECK_INT(b.status, TSHOOT_ELIMIT);
+  CHECK_INT(a.instructions, b.instructions);
+  CHECK(a.instructions > 250000 && a.instructions <= 251000);
+}
+
+/* CPU time is a limit of its own, apart from wall time and instructions: a
+** host function that burns CPU (no instructions) breaks it; a version 1
+** limits struct is accepted and gets the default. */
+static void test_sandbox__cpu_time_limit(void)
+{
+  tshoot_limits lim = test_limits(0);
+  ts_sandbox *sb;
+  static const char src[] = "for i = 1, 20 do burn() end return 'done'";
+  lim.cpu_ms = 40;
+  lim.time_ms = 60000;
+  CHECK_INT(ts_sandbox_new(&sb, &lim), TSHOOT_OK);
+  lua_pushcfunction(ts_sandbox_L(sb), t_hostburn);
+  lua_setglobal(ts_sandbox_L(sb), "burn");
+  CHECK_INT(ts_sandbox_load(sb, "probe.lua", src, sizeof src - 1), TSHOOT_OK);
+  CHECK_INT(ts_sandbox_pcall(sb, 0, 0), TSHOOT_ELIMIT);
+  CHECK_CONTAINS(tshoot_error_last()->message, "broke its CPU time limit (40 ms)");
+  ts_sandbox_free(sb);
+
+  lim.version = 1;
+  lim.cpu_ms = 1;                      /* not read in a version 1 struct */
+  CHECK_INT(ts_sandbox_new(&sb, &lim), TSHOOT_OK);
+  lua_pushcfunction(ts_sandbox_L(sb), t_hostburn);
+  lua_setglobal(ts_sandbox_L(sb), "burn");
+  CHECK_INT(ts_sandbox_load(sb, "probe.lua", "burn() return 'done'", 20), TSHOOT_OK);
+  CHECK_INT(ts_sandbox_pcall(sb, 0, 0), TSHOOT_OK);
+  ts_sandbox_free(sb);
 }
 
 /* Several scripts at once, each stopped on its own. */
@@ -790,6 +834,8 @@ int main(void)
   RUN(test_sandbox__estimate_near_exact);
   RUN(test_sandbox__pattern_steps_counted);
   RUN(test_sandbox__host_time_excluded);
+  RUN(test_sandbox__budget_is_deterministic);
+  RUN(test_sandbox__cpu_time_limit);
   RUN(test_sandbox__concurrent);
   RUN(test_sandbox__allocation_failures);
   RUN(test_sandbox__matcher_agrees_with_lua);

@@ -219,7 +219,8 @@ static const fielddef limits_fields[] = {
   {"memory_kib", "memory a script may use, in KiB (None or 0: 16384)"},
   {"instructions", "Lua VM instructions (None or 0: 10,000,000)"},
   {"time_ms", "wall time in milliseconds (None or 0: 2000)"},
-  {"exact_count", "True: count instructions exactly with a count hook (slower)"},
+  {"exact_count", "None or True: count instructions exactly (the default, the same on every\n"
+                  "machine); False: estimate them from CPU time (faster loops, machine-dependent)"},
 };
 recdef rec_limits = {"tshoot.Limits",
   "Limits(memory_kib=None, instructions=None, time_ms=None, exact_count=None)\n--\n\n"

@@ -56,7 +56,9 @@ int limits_arg(PyObject *o, tshoot_limits *out)
   if (v[3]) {
     int e = PyObject_IsTrue(v[3]);
     if (e < 0) goto done;
-    if (e) out->flags |= TSHOOT_LIMITS_EXACT_COUNT;
+    /* True (or None) keeps the library's default, exact counting; False asks
+    ** for the faster CPU-time estimate */
+    if (!e) out->flags |= TSHOOT_LIMITS_ESTIMATE;
   }
   rc = 0;
   goto done;
