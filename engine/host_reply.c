@@ -5,6 +5,9 @@
 */
 #include "tshoot_int.h"
 #include "host.h"
+#include "tsjson.h"
+
+#define REPLY_MAX_DEPTH 64
 
 #include <jansson.h>
 #include <string.h>
@@ -77,6 +80,9 @@ int tshoot_reply_json(tshoot_reply *r, const char *json, size_t len)
   json_t *v;
   int rc;
   TS_CHECK_ARG(r && json);
+  /* a script reads the reply as Lua tables: as deep as a script may nest */
+  if (ts_json_too_deep(json, len, REPLY_MAX_DEPTH))
+    return ts_error(TSHOOT_EINVALID, "tshoot_reply_json: nested deeper than %d", REPLY_MAX_DEPTH);
   v = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
   if (!v) return ts_error(TSHOOT_EINVALID, "tshoot_reply_json: %s at column %d", jerr.text, jerr.column);
   json_decref(v);

@@ -30,6 +30,7 @@
 */
 #include "tshoot_int.h"
 #include "host_sim.h"
+#include "tsjson.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -517,17 +518,7 @@ static const char *locate(const loader *L, int at_key)
   return p < e ? p : NULL;
 }
 
-/* Line and column (1-based, in characters) of pos. */
-static void line_col(const char *json, const char *pos, int *line, int *col)
-{
-  const char *p;
-  *line = 1;
-  *col = 1;
-  for (p = json; p < pos; p++) {
-    if (*p == '\n') { (*line)++; *col = 1; }
-    else if (((unsigned char)*p & 0xC0) != 0x80) (*col)++;
-  }
-}
+#define line_col ts_json_line_col   /* 1-based, in characters */
 
 static int is_ident(const char *k, size_t kn)
 {
@@ -587,24 +578,13 @@ static int bad(loader *L, int at_key, const char *fmt, ...)
 /* Refuse members not in allowed (NULL-terminated), pointing at the first. */
 static int check_members(loader *L, json_t *obj, const char *const *allowed, const char *expected)
 {
-  const char *k;
-  size_t kn;
-  json_t *v;
-  json_object_foreach(obj, k, v) {
-    size_t i;
-    int ok = 0;
-    kn = strlen(k);
-    for (i = 0; allowed[i]; i++)
-      if (strlen(allowed[i]) == kn && memcmp(allowed[i], k, kn) == 0) ok = 1;
-    if (!ok) {
-      int rc;
-      push_key(L, k, kn);
-      rc = bad(L, 1, "unknown member (expected %s)", expected);
-      pop(L);
-      return rc;
-    }
-  }
-  return TSHOOT_OK;
+  const char *k = ts_json_unknown_key(obj, allowed);
+  int rc;
+  if (!k) return TSHOOT_OK;
+  push_key(L, k, strlen(k));
+  rc = bad(L, 1, "unknown member (expected %s)", expected);
+  pop(L);
+  return rc;
 }
 
 /* The member k of obj, with the path pushed when present. */
@@ -617,9 +597,10 @@ static json_t *member(loader *L, json_t *obj, const char *k)
 
 static int load_string(loader *L, json_t *v, char **out)
 {
-  if (!json_is_string(v)) return bad(L, 0, "expected a string");
-  if (strlen(json_string_value(v)) != json_string_length(v)) return bad(L, 0, "a NUL character in a string");
-  *out = ts_strndup(json_string_value(v), json_string_length(v));
+  int has_nul;
+  const char *t = ts_json_string(v, &has_nul);
+  if (!t) return bad(L, 0, has_nul ? "a NUL character in a string" : "expected a string");
+  *out = ts_strndup(t, json_string_length(v));
   return *out ? TSHOOT_OK : ts_error_oom();
 }
 
@@ -1272,27 +1253,6 @@ static int load_top(loader *L, ts_sim *s, json_t *root)
   return TSHOOT_OK;
 }
 
-/* Where the text nests deeper than max, or NULL. */
-static const char *too_deep(const char *p, size_t n, int max)
-{
-  int depth = 0, in_str = 0;
-  size_t i;
-  for (i = 0; i < n; i++) {
-    char c = p[i];
-    if (in_str) {
-      if (c == '\\') i++;
-      else if (c == '"') in_str = 0;
-    } else if (c == '"') {
-      in_str = 1;
-    } else if (c == '{' || c == '[') {
-      if (++depth > max) return p + i;
-    } else if (c == '}' || c == ']') {
-      depth--;
-    }
-  }
-  return NULL;
-}
-
 int ts_sim_new(ts_sim **out, const char *json, size_t len, const char *name)
 {
   json_error_t jerr;
@@ -1307,7 +1267,7 @@ int ts_sim_new(ts_sim **out, const char *json, size_t len, const char *name)
   if (!name) name = "machine";
   if (len > SIM_MAX_INPUT)
     return ts_error_at(TSHOOT_EINVALID, name, 0, 0, "a machine description larger than 16 MiB is refused");
-  if ((deep = too_deep(json, len, SIM_MAX_DEPTH)) != NULL) {
+  if ((deep = ts_json_too_deep(json, len, SIM_MAX_DEPTH)) != NULL) {
     line_col(json, deep, &line, &col);
     return ts_error_at(TSHOOT_EINVALID, name, line, col, "nested deeper than %d", SIM_MAX_DEPTH);
   }

@@ -10,6 +10,7 @@
 */
 #include "tshoot.h"
 #include "tshoot_int.h"
+#include "host.h"
 #include "test.h"
 
 #include <stdio.h>
@@ -232,6 +233,21 @@ static tshoot_run *run(tshoot_host *h, const char *body, tshoot_script_mode mode
 }
 
 /* ===== tests ===== */
+
+/* A host's JSON reply is bounded in depth like every JSON from outside (a
+** deep one would overflow the parser's stack, and scripts read it as tables). */
+static void test_host__deep_json_reply_refused(void)
+{
+  tshoot_reply r;
+  char deep[400];
+  memset(deep, '[', 200);
+  memset(deep + 200, ']', 200);
+  ts_reply_init(&r);
+  CHECK_INT(tshoot_reply_json(&r, deep, sizeof deep), TSHOOT_EINVALID);
+  CHECK_CONTAINS(tshoot_error_last()->message, "nested deeper than 64");
+  CHECK_INT(tshoot_reply_json(&r, "[[1]]", 5), TSHOOT_OK);
+  ts_reply_clear(&r);
+}
 
 static void test_host__probe_reads_registry_files_system(void)
 {
@@ -739,6 +755,7 @@ static void test_host__memory_gone_during_rollback(void)
 
 int main(void)
 {
+  RUN(test_host__deep_json_reply_refused);
   RUN(test_host__probe_reads_registry_files_system);
   RUN(test_host__errors_name_what_failed);
   RUN(test_host__plan_changes_nothing);
