@@ -8,24 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* argv words joined by single spaces; caller frees. */
-static char *join_words(int argc, char **argv)
-{
-  size_t n = 1, i;
-  char *s, *p;
-  for (i = 0; i < (size_t)argc; i++) n += strlen(argv[i]) + 1;
-  s = p = malloc(n);
-  if (!s) return NULL;
-  for (i = 0; i < (size_t)argc; i++) {
-    size_t l = strlen(argv[i]);
-    if (i) *p++ = ' ';
-    memcpy(p, argv[i], l);
-    p += l;
-  }
-  *p = '\0';
-  return s;
-}
-
 static void print_result(FILE *f, size_t i, const tshoot_result *r, int width)
 {
   char label[32];
@@ -95,7 +77,7 @@ int cmd_search(int argc, char **argv)
   if (optind >= argc)
     return cli_usage_error("search", "no search text: say what goes wrong, e.g. "
                                      "'tshoot search outlook does not start'");
-  text = join_words(argc - optind, argv + optind);
+  text = cli_join_words(argc - optind, argv + optind);
   if (!text) return cli_error("out of memory");
 
   if (cli_open_kb(&kb, kb_opt, NULL) != EXIT_OK) {
