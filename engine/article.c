@@ -426,10 +426,9 @@ TSHOOT_API int tshoot_article_load(tshoot_article **out, tshoot_kb *kb, const ch
   loader L = { 0 };
   int rc;
 
-  if (!out) return ts_error(TSHOOT_EINVALID, "tshoot_article_load: out is NULL");
+  TS_CHECK_ARG(out);
   *out = NULL;
-  if (!kb) return ts_error(TSHOOT_EINVALID, "tshoot_article_load: kb is NULL");
-  if (!id) return ts_error(TSHOOT_EINVALID, "tshoot_article_load: id is NULL");
+  TS_CHECK_ARG(kb && id);
   L.id = id;
   L.b = ts_calloc(1, sizeof *L.b);
   if (!L.b) return ts_error_oom();
@@ -455,7 +454,7 @@ TSHOOT_API int tshoot_kb_script(char **body, size_t *len, tshoot_kb *kb, const c
   kb_conn *c;
   sqlite3_stmt *st = NULL;
   int rc, src;
-  if (!body || !kb || !name) return ts_error(TSHOOT_EINVALID, "tshoot_kb_script: NULL argument");
+  TS_CHECK_ARG(body && kb && name);
   *body = NULL;
   if (len) *len = 0;
   rc = kb_conn_acquire(kb, &c);

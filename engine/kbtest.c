@@ -157,9 +157,9 @@ TSHOOT_API int tshoot_kb_tests(tshoot_tests **out, tshoot_kb *kb)
   kb_conn *c = NULL;
   int rc;
 
-  if (!out) return ts_error(TSHOOT_EINVALID, "tshoot_kb_tests: out is NULL");
+  TS_CHECK_ARG(out);
   *out = NULL;
-  if (!kb) return ts_error(TSHOOT_EINVALID, "tshoot_kb_tests: kb is NULL");
+  TS_CHECK_ARG(kb);
   t = ts_calloc(1, sizeof *t);
   if (!t) return ts_error_oom();
   rc = kb_conn_acquire(kb, &c);

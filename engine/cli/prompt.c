@@ -151,23 +151,26 @@ static char *read_line(diagnosis *d, const char *prompt)
 
 /* ===== one question ===== */
 
-/* The value of `in` for a choice question, or NULL. */
+/* A number typed at a choice question is the choice shown with that number
+** (the screen numbers them); any other text goes to the library as it was
+** typed, which decides what it means (a value or a label, any case; y/n for
+** yes/no questions). */
 static const char *match_choice(const tshoot_step *st, const char *in)
 {
-  size_t i;
   int num;
   if (cli_parse_int(in, 1, (int)st->n_choices, &num) == 0) return st->choices[num - 1];
-  for (i = 0; i < st->n_choices; i++)
-    if (strcasecmp(in, st->choices[i]) == 0 || (st->labels && st->labels[i] &&
-                                                 strcasecmp(in, st->labels[i]) == 0))
-      return st->choices[i];
-  if (strcmp(st->type, "yesno") == 0) {
-    const char *want = NULL;
-    if (strcasecmp(in, "y") == 0) want = "yes";
-    else if (strcasecmp(in, "n") == 0) want = "no";
-    for (i = 0; want && i < st->n_choices; i++)
-      if (strcmp(st->choices[i], want) == 0) return st->choices[i];
-  }
+  return in;
+}
+
+/* The value the session recorded for question qid (a choice's value, whatever
+** form the person typed), or NULL. Borrowed until the session changes. */
+static const char *recorded_value(tshoot_session *s, const char *qid)
+{
+  const tshoot_answer_info *a;
+  size_t n, k;
+  if (tshoot_session_answers(&a, &n, s) != TSHOOT_OK) return NULL;
+  for (k = n; k-- > 0;)
+    if (strcmp(a[k].question, qid) == 0) return a[k].value;
   return NULL;
 }
 
@@ -272,29 +275,26 @@ act prompt_question(diagnosis *d, const tshoot_step *st)
       result = ACT_DONE;
       break;
     }
-    if (st->n_choices) {
-      value = match_choice(st, in);
-      if (!value) {
+    value = st->n_choices ? match_choice(st, in) : in;
+    {
+      char *v = strdup(value);   /* value may point into the step */
+      if (!v) { cli_error("out of memory"); break; }
+      rc = tshoot_session_answer(d->s, qid, v);
+      if (rc == TSHOOT_EINVALID && st->n_choices) {   /* refused: the session and st are unchanged */
         size_t i;
         printf("  '%s' is not one of the choices: type a number from 1 to %zu, or one of: ", in,
                st->n_choices);
         for (i = 0; i < st->n_choices; i++) printf("%s%s", i ? ", " : "", st->choices[i]);
         printf(".\n");
+        free(v);
         continue;
       }
-    } else {
-      value = in;
-    }
-    {
-      char *v = strdup(value);   /* value may point into the step */
-      if (!v) { cli_error("out of memory"); break; }
-      rc = tshoot_session_answer(d->s, qid, v);
       if (rc == TSHOOT_EINVALID) {
         printf("  %s\n", tshoot_error_last()->message);
         free(v);
         continue;
       }
-      if (rc == TSHOOT_OK) diagnosis_record_ask(d, prompt, qid, v, "user");
+      if (rc == TSHOOT_OK) diagnosis_record_ask(d, prompt, qid, recorded_value(d->s, qid), "user");
       free(v);
     }
     if (rc != TSHOOT_OK) { cli_lib_error(rc); break; }

@@ -283,6 +283,14 @@ grep -c "^Question 1: Is the internet light" "$WORK/out" | grep -qx 3 || fail "b
 out_has "questions asked ([0-9]* not known)" "skip counts as not known"
 ok "prompt: back changes earlier answers; skip is don't know"
 
+# what the person types is the library's to read: y for yes, a choice's label
+# in any case; the transcript records the choice's value
+ask 'Y\nsome of them, SOMETIMES\nquit\n' --no-fixes --save "$WORK/typed.json"
+expect_rc 5 "typed forms, then quit"
+cp "$WORK/typed.json" "$WORK/out"
+json '[(a["question"], a["answer"]) for a in j["answers"]] == [("router.internet-light", "yes"), ("devices.others", "some")]' "typed forms recorded as values"
+ok "prompt: 'Y' and a label in another case are answers, recorded as the choice's value"
+
 ask '\ny\nquit\n' --save "$WORK/q.json"
 expect_rc 5 "quit"
 out_has "Skip this question" "an empty answer asks for confirmation"
