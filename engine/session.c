@@ -414,10 +414,12 @@ static int cmp_eff(const void *a, const void *b)
   return x > y ? -1 : x < y ? 1 : ((const fix_opt *)a)->fix - ((const fix_opt *)b)->fix;
 }
 
+/* Tried (reported either way), or refused by the host: not proposed again. */
 static int fix_tried(const tshoot_session *s, int x)
 {
   size_t k;
   for (k = 0; k < s->n_fixes; k++) if (s->fixes[k].fix == x) return 1;
+  for (k = 0; k < s->n_refused; k++) if (s->refused[k] == x) return 1;
   return 0;
 }
 
@@ -789,8 +791,18 @@ TSHOOT_API int tshoot_session_run_fix(tshoot_run **out, tshoot_session *s, const
                          &info, &s->limits);
   ts_free(body);
   if (rc != TSHOOT_OK || dry_run) return rc;
-  /* a fix refused by the person is no evidence either way */
-  if ((*out)->status == TSHOOT_EUSER) return TSHOOT_OK;
+  /* a fix refused by the person is no evidence either way; it is not proposed
+  ** again in this session (it would be refused again) */
+  if ((*out)->status == TSHOOT_EUSER) {
+    if (ts_grow((void **)&s->refused, &s->cap_refused, s->n_refused + 1, sizeof *s->refused) < 0) {
+      tshoot_run_free(*out);
+      *out = NULL;
+      return ts_error_oom();
+    }
+    s->refused[s->n_refused++] = xi;
+    s->dirty = 1;
+    return TSHOOT_OK;
+  }
   return tshoot_session_fix_result(s, fix, (*out)->verified);
 }
 
@@ -884,6 +896,7 @@ TSHOOT_API void tshoot_session_free(tshoot_session *s)
   ts_free(s->answers);
   ts_free(s->symptoms);
   ts_free(s->fixes);
+  ts_free(s->refused);
   ts_free(s->text);
   ts_free(s->ans_of_q);
   ts_free(s->cand);

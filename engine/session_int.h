@@ -39,6 +39,8 @@ struct tshoot_session {
   int *symptoms; size_t n_symptoms, cap_symptoms;
   answer *answers; size_t n_answers, cap_answers;
   fix_report *fixes; size_t n_fixes, cap_fixes;
+  int *refused; size_t n_refused, cap_refused;   /* fixes the host refused to confirm:
+                                                 ** no evidence, not proposed again here */
 
   /* derived from the evidence */
   int *ans_of_q;                   /* per question: index into answers, or -1 */

@@ -252,7 +252,8 @@ static act host_fix(diagnosis *d, const tshoot_step *st, const tshoot_fix_info *
     source = "declined";
     rc = tshoot_session_fix_result(d->s, x->id, 0);
   } else if (outcome == FIX_REFUSED) {
-    rc = tshoot_session_fix_result(d->s, x->id, 0);   /* it cannot help here */
+    /* the host refused: no evidence, and the session will not propose it again */
+    source = "refused";
   } else if (worked && d->prompt) {
     a = ask_gone(d, x->id, &worked);
     if (a == ACT_DONE && !worked) source = "host+user";

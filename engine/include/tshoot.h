@@ -907,9 +907,10 @@ TSHOOT_API int tshoot_session_probes(const tshoot_probe_info **out, size_t *n, t
 ** cannot be undone), apply, verify, and roll back if it failed. The outcome of
 ** an apply is reported to the session (tshoot_session_fix_result), except when
 ** the host refused confirmation (out->status TSHOOT_EUSER): then the fix was
-** not tried, and the session records nothing. A refused fix is no evidence
-** either way (it says nothing about the cause), is not listed by
-** tshoot_session_fixes, and may be proposed again. A verify proves that the
+** not tried. A refused fix is no evidence either way (it says nothing about
+** the cause) and is not listed by tshoot_session_fixes; the session does not
+** propose it again (it would be refused again), until a saved session is
+** loaded: a refusal is not saved. Front-ends report nothing for it. A verify proves that the
 ** fix's change took effect, not that the problem is gone: where a person can
 ** look, report what they see with tshoot_session_fix_result, which replaces
 ** this outcome. To try a cause's fixes in order until one verifies, call this

@@ -597,6 +597,26 @@ static void test_session__refused_fix_is_no_evidence(void)
   CHECK_INT(tshoot_session_fixes(&f, &n, s), TSHOOT_OK);
   CHECK_INT(n, 0);
   CHECK(fabs(prob_of(s, "bulb") - before) < 1e-12);
+  /* and it is not proposed again (it would be refused again): the dialogue
+  ** goes on to other steps */
+  {
+    int k;
+    for (k = 0; k < 10; k++) {
+      const tshoot_step *st = NULL;
+      CHECK_INT(tshoot_session_next(&st, s), TSHOOT_OK);
+      if (!st || st->kind == TSHOOT_STEP_CONCLUDE) break;
+      if (st->kind == TSHOOT_STEP_ASK) {
+        CHECK_INT(tshoot_session_answer(s, st->question, "yes"), TSHOOT_OK);
+      } else {
+        CHECK(strcmp(st->fix, "new-bulb") != 0);
+        CHECK_INT(tshoot_session_fix_result(s, st->fix, 0), TSHOOT_OK);
+      }
+    }
+    CHECK(k < 10);
+  }
+  CHECK_INT(tshoot_session_fixes(&f, &n, s), TSHOOT_OK);
+  for (size_t i = 0; i < n; i++) CHECK(strcmp(f[i].fix, "new-bulb") != 0);
+  before = prob_of(s, "bulb");
   /* a fix reported as not working is evidence, for comparison */
   CHECK_INT(tshoot_session_fix_result(s, "new-bulb", 0), TSHOOT_OK);
   CHECK(prob_of(s, "bulb") < before);
