@@ -720,6 +720,76 @@ static void test_host__allocation_failures_roll_back_exactly(void)
   }
 }
 
+/* A fault-injecting host: the n-th change (set, delete, move) fails, before
+** it changes anything, as a host call that is refused would. */
+static int fault_n, fault_calls;
+static int fault_hit(void) { return ++fault_calls == fault_n; }
+static int f_reg_set(void *p, const char *key, const char *name, const tshoot_reg_value *v)
+{
+  if (fault_hit()) return tshoot_host_error(TSHOOT_EIO, "injected: the write failed");
+  return m_reg_set(p, key, name, v);
+}
+static int f_reg_delete(void *p, const char *key, const char *name)
+{
+  if (fault_hit()) return tshoot_host_error(TSHOOT_EIO, "injected: the delete failed");
+  return m_reg_delete(p, key, name);
+}
+static int f_file_move(void *p, const char *from, const char *to)
+{
+  if (fault_hit()) return tshoot_host_error(TSHOOT_EIO, "injected: the move failed");
+  return m_file_move(p, from, to);
+}
+
+/* Every change of a fix failing in turn (the first, the second, ... until
+** none is left to fail): each run ends in an error, rolled back, with the
+** machine exactly as it was; the last run verifies and the machine is fixed. */
+static void test_host__nth_change_fails_rolls_back_exactly(void)
+{
+  int n, done = 0;
+  for (n = 1; n < 100 && !done; n++) {
+    tshoot_host_ops ops;
+    tshoot_host *h = NULL;
+    tshoot_run *r = NULL;
+    tshoot_limits lim = TSHOOT_LIMITS_INIT;
+    memset(&ops, 0, sizeof ops);
+    ops.version = TSHOOT_HOST_OPS_VERSION;
+    ops.payload = &M;
+    ops.registry_get = m_reg_get;
+    ops.registry_set = f_reg_set;
+    ops.registry_delete = f_reg_delete;
+    ops.registry_list = m_reg_list;
+    ops.file_stat = m_file_stat;
+    ops.file_move = f_file_move;
+    ops.ui_confirm = m_confirm;
+    ops.ui_notify = m_notify;
+    ops.system_info = m_system;
+    ops.process_list = m_fail;
+    ops.quarantine_dir = "Q:\\quarantine";
+    reset_machine();
+    CHECK_INT(tshoot_host_new(&h, &ops), TSHOOT_OK);
+    if (!h) return;
+    fault_n = n;
+    fault_calls = 0;
+    CHECK_INT(tshoot_script_run(&r, h, "test.lua", fix_body, sizeof fix_body - 1, TSHOOT_RUN_APPLY, NULL, &lim),
+              TSHOOT_OK);
+    done = fault_calls < n;              /* no call was failed: the fix ran through */
+    if (r && done) {
+      CHECK_INT(r->verified, 1);
+      CHECK(machine_is_fixed());
+    } else if (r) {
+      CHECK_INT(r->verified, 0);
+      CHECK_CONTAINS(r->message, "injected");
+      CHECK(strstr(r->message, "rollback failed") == NULL);
+      if (!machine_is_original()) fprintf(stderr, "change %d failed: machine not restored\n", n);
+      CHECK(machine_is_original());
+    }
+    tshoot_run_free(r);
+    tshoot_host_free(h);
+  }
+  CHECK(done);
+  CHECK(n > 4);                          /* the fix makes at least 4 changes */
+}
+
 /* Memory running out for good at every point of an apply that fails: the
 ** rollback then fails too, and building "and the rollback failed" runs out
 ** as well. The run still ends cleanly, with a message (it used to free the
@@ -756,6 +826,7 @@ static void test_host__memory_gone_during_rollback(void)
 int main(void)
 {
   RUN(test_host__deep_json_reply_refused);
+  RUN(test_host__nth_change_fails_rolls_back_exactly);
   RUN(test_host__probe_reads_registry_files_system);
   RUN(test_host__errors_name_what_failed);
   RUN(test_host__plan_changes_nothing);
