@@ -489,25 +489,12 @@ static void build_chances(loader *l)
 static const char *const yesno_vals[] = { "yes", "no" };
 static const char *const yesno_labels[] = { "Yes", "No" };
 
-static void load(loader *l)
+/* Questions and their choices (yes/no questions get theirs built in). */
+static void load_questions(loader *l)
 {
   rules_model *m = l->m;
   sqlite3_stmt *st;
   size_t i, k;
-
-  m->nq = ld_count(l, "question");
-  m->nf = ld_count(l, "fact");
-  m->na = ld_count(l, "article");
-  m->nc = ld_count(l, "cause");
-  m->nx = ld_count(l, "fix");
-  m->ns = ld_count(l, "symptom");
-  m->q = ld_alloc(l, m->nq * sizeof *m->q);
-  m->f = ld_alloc(l, m->nf * sizeof *m->f);
-  m->a = ld_alloc(l, m->na * sizeof *m->a);
-  m->c = ld_alloc(l, m->nc * sizeof *m->c);
-  m->x = ld_alloc(l, m->nx * sizeof *m->x);
-  m->s = ld_alloc(l, m->ns * sizeof *m->s);
-  if (l->rc != TSHOOT_OK) return;
 
   st = ld_query(l, "SELECT id, name, type, prompt, why, cost, probe, unit FROM question ORDER BY id");
   while (ld_step(l, st)) {
@@ -574,6 +561,14 @@ static void load(loader *l)
     }
   }
   sqlite3_finalize(st);
+}
+
+/* Facts, articles, causes and symptoms, each cause and symptom indexed under
+** its article. */
+static void load_items(loader *l)
+{
+  rules_model *m = l->m;
+  sqlite3_stmt *st;
 
   st = ld_query(l, "SELECT id, name, description FROM fact ORDER BY id");
   while (ld_step(l, st)) {
@@ -623,6 +618,14 @@ static void load(loader *l)
     if (sqlite3_column_type(st, 6) != SQLITE_NULL) s->causes = ld_alloc(l, 8 * sizeof *s->causes);
   }
   sqlite3_finalize(st);
+}
+
+/* Fixes, indexed under their causes, with their steps. */
+static void load_fixes(loader *l)
+{
+  rules_model *m = l->m;
+  sqlite3_stmt *st;
+
   st = ld_query(l, "SELECT id, name, cause, title, cost, risk, admin, reversible, script, verify FROM fix ORDER BY id");
   while (ld_step(l, st)) {
     int xi = ld_index(l, st, 0, m->nx), ci = ld_index(l, st, 2, m->nc);
@@ -657,6 +660,28 @@ static void load(loader *l)
     if (m->x[xi].steps) m->x[xi].steps[m->x[xi].n_steps++] = ld_str(l, st, 1);
   }
   sqlite3_finalize(st);
+}
+
+/* Counts and arrays, then each table in turn. */
+static void load(loader *l)
+{
+  rules_model *m = l->m;
+  m->nq = ld_count(l, "question");
+  m->nf = ld_count(l, "fact");
+  m->na = ld_count(l, "article");
+  m->nc = ld_count(l, "cause");
+  m->nx = ld_count(l, "fix");
+  m->ns = ld_count(l, "symptom");
+  m->q = ld_alloc(l, m->nq * sizeof *m->q);
+  m->f = ld_alloc(l, m->nf * sizeof *m->f);
+  m->a = ld_alloc(l, m->na * sizeof *m->a);
+  m->c = ld_alloc(l, m->nc * sizeof *m->c);
+  m->x = ld_alloc(l, m->nx * sizeof *m->x);
+  m->s = ld_alloc(l, m->ns * sizeof *m->s);
+  if (l->rc != TSHOOT_OK) return;
+  load_questions(l);
+  if (l->rc == TSHOOT_OK) load_items(l);
+  if (l->rc == TSHOOT_OK) load_fixes(l);
 }
 
 /* Evidence and fact conditions need every name resolvable first. */
