@@ -23,6 +23,7 @@ static void state_free(void *p)
   ts_free(s->syn_arena);
   ts_buf_free(&s->scratch);
   ts_free(s->rows);
+  ts_free(s->marks);
   if (s->tok) s->tok_api.xDelete(s->tok);
   if (s->raw_tok) s->raw_api.xDelete(s->raw_tok);
   ts_free(s->heap);
@@ -66,38 +67,55 @@ struct tshoot_results {
   tshoot_result *items;
   const char *query;
   const char *suggestion;   /* NULL: none */
+  const char *text;         /* the text searched, as valid UTF-8 */
   int truncated;
 };
 
+/* One block: the header, the items, their marks, their strings, the query,
+** the text and the suggestion. */
 static tshoot_results *make_results(const search_state *s, size_t n, const char *query,
-                                    const char *suggestion, int truncated)
+                                    const char *suggestion, const char *text, int truncated)
 {
   size_t head = sizeof(tshoot_results), ql = strlen(query), sl = suggestion ? strlen(suggestion) : 0;
-  size_t strings = n ? s->scratch.len : 0, total, i;
+  size_t tl = strlen(text), strings = n ? s->scratch.len : 0, nmarks = n ? s->nmarks : 0;
+  size_t total, i, al = _Alignof(tshoot_result) > _Alignof(tshoot_span) ? _Alignof(tshoot_result)
+                                                                        : _Alignof(tshoot_span);
+  size_t items_sz = (n * sizeof(tshoot_result) + al - 1) / al * al;
   tshoot_results *r;
+  tshoot_span *marks;
   char *str;
-  head = (head + _Alignof(tshoot_result) - 1) / _Alignof(tshoot_result) * _Alignof(tshoot_result);
-  total = head + n * sizeof(tshoot_result) + strings + ql + 1 + (suggestion ? sl + 1 : 0);
+  head = (head + al - 1) / al * al;
+  total = head + items_sz + nmarks * sizeof(tshoot_span) + strings + ql + 1 + tl + 1 +
+          (suggestion ? sl + 1 : 0);
   r = ts_malloc(total);
   if (!r) return NULL;
   r->n = n;
   r->items = (tshoot_result *)((char *)r + head);
   r->truncated = truncated;
-  str = (char *)(r->items + n);
+  marks = (tshoot_span *)((char *)r->items + items_sz);
+  if (nmarks) memcpy(marks, s->marks, nmarks * sizeof *marks);
+  str = (char *)(marks + nmarks);
   if (strings) memcpy(str, s->scratch.p, strings);
   for (i = 0; i < n; i++) {
     const row_ref *rr = &s->rows[i];
+    memset(&r->items[i], 0, sizeof r->items[i]);
     r->items[i].article = str + rr->name;
     r->items[i].title = str + rr->title;
     r->items[i].file = str + rr->file;
     r->items[i].snippet = str + rr->snippet;
     r->items[i].line = rr->line;
     r->items[i].score = rr->score;
+    r->items[i].passage = str + rr->passage;
+    r->items[i].marks = rr->nmark ? marks + rr->mark0 : NULL;
+    r->items[i].n_marks = rr->nmark;
   }
   str += strings;
   memcpy(str, query, ql + 1);
   r->query = str;
   str += ql + 1;
+  memcpy(str, text, tl + 1);
+  r->text = str;
+  str += tl + 1;
   r->suggestion = NULL;
   if (suggestion) {
     memcpy(str, suggestion, sl + 1);
@@ -209,8 +227,14 @@ TSHOOT_API int tshoot_search(tshoot_results **out, tshoot_kb *kb, const char *te
     rc = TSHOOT_OK;
   }
   if (rc == TSHOOT_OK) {
-    *out = make_results(s, n, ran, suggestion, truncated);
-    if (!*out) rc = ts_error_oom();
+    ts_buf clean = TS_BUF_INIT;
+    text_utf8_clean(&clean, text, len);
+    if (clean.oom) rc = ts_error_oom();
+    else {
+      *out = make_results(s, n, ran, suggestion, clean.len ? clean.p : "", truncated);
+      if (!*out) rc = ts_error_oom();
+    }
+    ts_buf_free(&clean);
   }
   if (s->scratch.cap > 1 << 20) ts_buf_free(&s->scratch);
   kb_conn_release(kb, c);
@@ -236,6 +260,11 @@ TSHOOT_API const char *tshoot_results_suggestion(const tshoot_results *r)
 TSHOOT_API const char *tshoot_results_query(const tshoot_results *r)
 {
   return r ? r->query : "";
+}
+
+TSHOOT_API const char *tshoot_results_text(const tshoot_results *r)
+{
+  return r ? r->text : "";
 }
 
 TSHOOT_API int tshoot_results_truncated(const tshoot_results *r) { return r ? r->truncated : 0; }

@@ -33,7 +33,8 @@ typedef struct syn_entry {
 } syn_entry;
 
 typedef struct row_ref {
-  size_t name, title, file, snippet;       /* offsets into scratch */
+  size_t name, title, file, snippet, passage; /* offsets into scratch */
+  size_t mark0, nmark;                     /* its marks: s->marks[mark0, +nmark) */
   sqlite3_int64 id;
   int line;
   double score;
@@ -54,6 +55,8 @@ typedef struct search_state {
   ts_buf scratch;       /* row strings of the running search */
   row_ref *rows;
   size_t rows_cap;
+  tshoot_span *marks;   /* the rows' marks, offsets into their passages */
+  size_t nmarks, marks_cap;
   int fts5_ready;       /* ts_rank registered and tokenizer made */
   double weight[TS_FTS_NCOLS]; /* TS_FTS_WEIGHTS */
   /* the running query: its limit and passage length, the best `limit` ranks

@@ -470,41 +470,111 @@ static int tok_cb(void *ctx, int flags, const char *t, int nt, int b0, int b1)
   return sp->idx >= sp->want1 ? SQLITE_DONE : SQLITE_OK;
 }
 
-/* Append to s->scratch the passage that `where` (from ts_where) names in
-** `text`, its column. */
-static int add_snippet(search_state *s, const hl_set *hl, sqlite3_int64 where, int tokens,
-                       const char *text, int tl, const char *mo, const char *mc)
+/* Bytes kept around a passage's words: ASCII punctuation ("[ERROR]:"). */
+static int punct(unsigned char c)
 {
-  tok_span sp;
-  int rc, k, n, start = (int)((where >> 3) & ((1 << 29) - 1)), colsize = (int)(where >> 32);
-  if (!text || where < 0) return TSHOOT_OK;
-  memset(&sp, 0, sizeof sp);
-  sp.hl = hl;
-  sp.want0 = start;
-  sp.want1 = start + tokens < colsize ? start + tokens : colsize;
-  if (sp.want1 <= start) return TSHOOT_OK;
-  rc = s->raw_api.xTokenize(s->raw_tok, &sp, FTS5_TOKENIZE_DOCUMENT, text, tl, tok_cb);
-  if (rc != SQLITE_OK && rc != SQLITE_DONE)
-    return rc == SQLITE_NOMEM ? ts_error_oom() : ts_error(TSHOOT_ERROR, "cutting a passage");
-  n = (sp.idx < sp.want1 ? sp.idx : sp.want1) - start;   /* tokens found in the window */
-  if (n <= 0) return TSHOOT_OK;
-  if (start > 0) ts_buf_adds(&s->scratch, "...");
+  return c > 0x20 && c < 0x7f && !(c >= '0' && c <= '9') && !((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+/* Append the n tokens of sp, with the punctuation that touches them, to
+** s->scratch: marked with mo/mc, or (record) plain with each mark as a span
+** (offsets from `base`) into s->marks. Marked tokens separated by no space
+** share one mark. */
+static void emit_passage(search_state *s, const tok_span *sp, int n, int cut0, int cut1,
+                         const char *text, int tl, const char *mo, const char *mc,
+                         int record, size_t base)
+{
+  int k, a = sp->b0[0], z = sp->b1[n - 1];
+  size_t open = 0;
+  while (a > 0 && punct((unsigned char)text[a - 1])) a--;
+  while (z < tl && punct((unsigned char)text[z])) z++;
+  if (cut0) ts_buf_adds(&s->scratch, "...");
+  ts_buf_add(&s->scratch, text + a, (size_t)(sp->b0[0] - a));
   for (k = 0; k < n; k++) {
     int glued = 0;
     if (k > 0) {
-      const char *g = text + sp.b1[k - 1];
-      int gl = sp.b0[k] - sp.b1[k - 1], i;
-      glued = sp.hit[k - 1] && sp.hit[k];
+      const char *g = text + sp->b1[k - 1];
+      int gl = sp->b0[k] - sp->b1[k - 1], i;
+      glued = sp->hit[k - 1] && sp->hit[k];
       for (i = 0; i < gl && glued; i++)
         if (g[i] == ' ' || g[i] == '\t' || g[i] == '\n' || g[i] == '\r') glued = 0;
-      if (sp.hit[k - 1] && !glued) ts_buf_adds(&s->scratch, mc);
+      if (sp->hit[k - 1] && !glued) {
+        if (!record) ts_buf_adds(&s->scratch, mc);
+        else if (ts_grow((void **)&s->marks, &s->marks_cap, s->nmarks + 1, sizeof *s->marks) < 0)
+          s->scratch.oom = 1;
+        else {
+          s->marks[s->nmarks].start = open;
+          s->marks[s->nmarks++].end = s->scratch.len - base;
+        }
+      }
       ts_buf_add(&s->scratch, g, (size_t)gl);
     }
-    if (sp.hit[k] && !glued) ts_buf_adds(&s->scratch, mo);
-    ts_buf_add(&s->scratch, text + sp.b0[k], (size_t)(sp.b1[k] - sp.b0[k]));
+    if (sp->hit[k] && !glued) {
+      if (record) open = s->scratch.len - base;
+      else ts_buf_adds(&s->scratch, mo);
+    }
+    ts_buf_add(&s->scratch, text + sp->b0[k], (size_t)(sp->b1[k] - sp->b0[k]));
   }
-  if (sp.hit[n - 1]) ts_buf_adds(&s->scratch, mc);
-  if (start + n < colsize) ts_buf_adds(&s->scratch, "...");
+  if (sp->hit[n - 1]) {
+    if (!record) ts_buf_adds(&s->scratch, mc);
+    else if (ts_grow((void **)&s->marks, &s->marks_cap, s->nmarks + 1, sizeof *s->marks) < 0)
+      s->scratch.oom = 1;
+    else {
+      s->marks[s->nmarks].start = open;
+      s->marks[s->nmarks++].end = s->scratch.len - base;
+    }
+  }
+  ts_buf_add(&s->scratch, text + sp->b1[n - 1], (size_t)(z - sp->b1[n - 1]));
+  if (cut1) ts_buf_adds(&s->scratch, "...");
+}
+
+/* Line breaks and other control bytes of scratch[from, end) as spaces,
+** skipping the caller's marks (which stay as given). */
+static void passage_one_line(search_state *s, size_t from, const char *mo, const char *mc)
+{
+  char *p = s->scratch.p + from, *e = s->scratch.p + s->scratch.len;
+  size_t lo = strlen(mo), lc = strlen(mc);
+  if (s->scratch.oom) return;
+  while (p < e) {
+    if (lo && (size_t)(e - p) >= lo && memcmp(p, mo, lo) == 0) { p += lo; continue; }
+    if (lc && (size_t)(e - p) >= lc && memcmp(p, mc, lc) == 0) { p += lc; continue; }
+    if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = ' ';
+    p++;
+  }
+}
+
+/* Append to s->scratch the passage that `where` (from ts_where) names in
+** `text`, its column, for row r: plain (r->passage, its marks into s->marks),
+** then marked (r->snippet); each NUL-terminated. */
+static int add_snippet(search_state *s, row_ref *r, const hl_set *hl, sqlite3_int64 where,
+                       int tokens, const char *text, int tl, const char *mo, const char *mc)
+{
+  tok_span sp;
+  int rc, n = 0, start = (int)((where >> 3) & ((1 << 29) - 1)), colsize = (int)(where >> 32);
+  r->passage = s->scratch.len;
+  r->mark0 = s->nmarks;
+  r->nmark = 0;
+  if (text && where >= 0) {
+    memset(&sp, 0, sizeof sp);
+    sp.hl = hl;
+    sp.want0 = start;
+    sp.want1 = start + tokens < colsize ? start + tokens : colsize;
+    if (sp.want1 > start) {
+      rc = s->raw_api.xTokenize(s->raw_tok, &sp, FTS5_TOKENIZE_DOCUMENT, text, tl, tok_cb);
+      if (rc != SQLITE_OK && rc != SQLITE_DONE)
+        return rc == SQLITE_NOMEM ? ts_error_oom() : ts_error(TSHOOT_ERROR, "cutting a passage");
+      n = (sp.idx < sp.want1 ? sp.idx : sp.want1) - start;   /* tokens found in the window */
+    }
+  }
+  if (n > 0) emit_passage(s, &sp, n, start > 0, start + n < colsize, text, tl, "", "", 1,
+                          r->passage);
+  passage_one_line(s, r->passage, "", "");
+  ts_buf_addc(&s->scratch, '\0');
+  r->nmark = s->nmarks - r->mark0;
+  r->snippet = s->scratch.len;
+  if (n > 0) emit_passage(s, &sp, n, start > 0, start + n < colsize, text, tl, mo, mc, 0, 0);
+  passage_one_line(s, r->snippet, mo, mc);
+  ts_buf_addc(&s->scratch, '\0');
   return TSHOOT_OK;
 }
 
@@ -518,6 +588,7 @@ int search_run_query(kb_conn *c, search_state *s, const char *q, const char *mo,
   hl_set hl;
   *n_out = 0;
   ts_buf_reset(&s->scratch);
+  s->nmarks = 0;
   if (!s->fts5_ready) {
     rc = fts5_setup(c, s);
     if (rc != TSHOOT_OK) return rc;
@@ -555,27 +626,17 @@ int search_run_query(kb_conn *c, search_state *s, const char *q, const char *mo,
       ts_buf_addc(&s->scratch, '\0');
     }
     r->line = sqlite3_column_int(st, 6);
-    r->snippet = s->scratch.len;
-    if (sqlite3_column_type(st, 2) == SQLITE_INTEGER) {
-      const char *text = (const char *)sqlite3_column_text(st, 7);
-      int tl = sqlite3_column_bytes(st, 7);
-      rc = add_snippet(s, &hl, sqlite3_column_int64(st, 2), tokens, text, tl, mo, mc);
+    {
+      int has = sqlite3_column_type(st, 2) == SQLITE_INTEGER;
+      const char *text = has ? (const char *)sqlite3_column_text(st, 7) : NULL;
+      int tl = has ? sqlite3_column_bytes(st, 7) : 0;
+      rc = add_snippet(s, r, &hl, has ? sqlite3_column_int64(st, 2) : -1, tokens, text, tl,
+                       mo, mc);
     }
     if (rc != TSHOOT_OK) {
       sqlite3_reset(st);
       return rc;
     }
-    if (!s->scratch.oom) { /* a passage is one line; the caller's marks stay as given */
-      char *p = s->scratch.p + r->snippet, *e = s->scratch.p + s->scratch.len;
-      size_t lo = strlen(mo), lc = strlen(mc);
-      while (p < e) {
-        if (lo && (size_t)(e - p) >= lo && memcmp(p, mo, lo) == 0) { p += lo; continue; }
-        if (lc && (size_t)(e - p) >= lc && memcmp(p, mc, lc) == 0) { p += lc; continue; }
-        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = ' ';
-        p++;
-      }
-    }
-    ts_buf_addc(&s->scratch, '\0');
     n++;
   }
   sqlite3_reset(st);

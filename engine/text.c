@@ -161,3 +161,38 @@ const char *ts_did_you_mean(char *buf, size_t cap, const char *word, const char 
 {
   return cands ? ts_did_you_mean_fn(buf, cap, word, n, name_at, cands) : "";
 }
+
+/* ===== UTF-8 ===== */
+
+void text_utf8_clean(ts_buf *b, const char *text, size_t len)
+{
+  const unsigned char *p = (const unsigned char *)text;
+  size_t i = 0;
+  while (i < len) {
+    unsigned char c = p[i];
+    unsigned char lo = 0x80, hi = 0xbf;
+    size_t need, k;
+    if (c >= 0x01 && c < 0x80) { ts_buf_addc(b, (char)c); i++; continue; }
+    if (c >= 0xc2 && c <= 0xdf) need = 1;
+    else if (c >= 0xe0 && c <= 0xef) {
+      need = 2;
+      if (c == 0xe0) lo = 0xa0;
+      if (c == 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      need = 3;
+      if (c == 0xf0) lo = 0x90;
+      if (c == 0xf4) hi = 0x8f;
+    } else {                                  /* NUL, a continuation, C0, C1, F5..FF */
+      ts_buf_adds(b, "\xef\xbf\xbd");
+      i++;
+      continue;
+    }
+    for (k = 1; k <= need && i + k < len; k++) {
+      unsigned char d = p[i + k];
+      if (d < (k == 1 ? lo : 0x80) || d > (k == 1 ? hi : 0xbf)) break;
+    }
+    if (k > need) ts_buf_add(b, text + i, need + 1);
+    else ts_buf_adds(b, "\xef\xbf\xbd");
+    i += k > need ? need + 1 : k;
+  }
+}

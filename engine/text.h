@@ -58,4 +58,9 @@ const char *ts_did_you_mean(char *buf, size_t cap, const char *word, const char 
 const char *ts_did_you_mean_fn(char *buf, size_t cap, const char *word, size_t n,
                                text_name_fn name, const void *ctx);
 
+/* Append text[0, len) to b as valid UTF-8: every maximal ill-formed
+** subsequence (the Unicode replacement practice, as Python's "replace"
+** error handler) and every NUL byte becomes U+FFFD. */
+void text_utf8_clean(ts_buf *b, const char *text, size_t len);
+
 #endif /* TSHOOT_TEXT_H */

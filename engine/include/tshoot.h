@@ -284,14 +284,38 @@ typedef struct tshoot_search_options {
 
 #define TSHOOT_SEARCH_OPTIONS_INIT { TSHOOT_SEARCH_OPTIONS_VERSION, 0, NULL, NULL, 0, 0 }
 
-/* One search hit. Borrowed from its tshoot_results. */
+/* A byte range [start, end) of a string. */
+typedef struct tshoot_span {
+  size_t start, end;
+} tshoot_span;
+
+/* One search hit. Borrowed from its tshoot_results.
+**
+** score: the article's relevance to this query: bm25 (Okapi, k1 = 1.2,
+** b = 0.75, as FTS5's bm25()) over the article's indexed text, each match
+** weighted by its column (title 10, symptoms 8, aliases 6, causes 2, fixes 1),
+** negated so that higher is better. It is always > 0; its size depends on
+** the query's words, their rarity in the KB and the article's length, so
+** scores compare articles within one query only: never across queries or
+** KBs, and they are not probabilities or percentages.
+**
+** The passage comes twice: `snippet` with the matched words between
+** mark_open and mark_close (convenient, but a mark can look like the text's
+** own brackets), and `passage`, the same plain text with the matches as
+** byte ranges in `marks`, which nothing in the text can be confused with.
+** Both keep the text's punctuation around the passage's words and show
+** line breaks as spaces; a cut passage begins or ends with "...". */
 typedef struct tshoot_result {
   const char *article;   /* the article's id, e.g. "kofmsp-dll-error" */
   const char *title;     /* its title */
   const char *snippet;   /* the best-matching passage, words marked */
-  double score;          /* relevance, higher is better (negated bm25) */
+  double score;          /* relevance, higher is better; see above */
   const char *file;      /* the source file the article came from */
   int line;              /* its line there */
+  /* added after 0.1 (at the end, so the fields above keep their places) */
+  const char *passage;       /* the passage as plain text, no marks */
+  const tshoot_span *marks;  /* the matched words in passage, in order */
+  size_t n_marks;
 } tshoot_result;
 
 /* Search `kb` for `text` (`len` bytes; NUL bytes inside are data, not an end).
@@ -322,6 +346,12 @@ TSHOOT_API const char *tshoot_results_suggestion(const tshoot_results *r);
 /* The FTS5 query that was run ("" if the text had no words), for debugging and
 ** for explaining a search. Borrowed until tshoot_results_free(r). */
 TSHOOT_API const char *tshoot_results_query(const tshoot_results *r);
+
+/* The text that was searched, as valid UTF-8: each byte that is not part of
+** valid UTF-8 (and each NUL byte) is reported as U+FFFD, so front-ends show
+** the same thing; the query itself used the valid words around such bytes.
+** Borrowed until tshoot_results_free(r); "" for NULL. */
+TSHOOT_API const char *tshoot_results_text(const tshoot_results *r);
 
 /* Non-zero when the query ran out of its time budget (the results are then
 ** empty or partial). */

@@ -575,6 +575,77 @@ static void test_search__snippets(void)
   tshoot_results_free(r);
 }
 
+/* Passages keep the text's punctuation, and come plain with byte ranges of
+** the matches, which cannot clash with brackets of the text (issue 11). */
+static void test_search__passages_keep_punctuation(void)
+{
+  char src[600], db[600];
+  FILE *f;
+  tshoot_kb *k = NULL;
+  tshoot_results *r = NULL;
+  const tshoot_result *x;
+  snprintf(src, sizeof src, "%s/punct.xml", dir);
+  snprintf(db, sizeof db, "%s/punct.db", dir);
+  f = fopen(src, "w");
+  CHECK(f != NULL);
+  if (!f) return;
+  fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+             "<kb xmlns=\"urn:tshoot:kb:1\" id=\"p\">\n"
+             "<article id=\"spool\"><title>[ERROR] spooler: access denied [code 5]</title>\n"
+             "<symptoms><symptom>printing stops</symptom></symptoms>\n"
+             "<cause id=\"spool-c\"><title>Rights</title><explanation>rights</explanation>"
+             "</cause></article>\n</kb>\n");
+  CHECK(fclose(f) == 0);
+  CHECK(compile_one(src, db) == 0);
+  CHECK_INT(tshoot_kb_open(&k, db, NULL), TSHOOT_OK);
+  CHECK_INT(tshoot_search(&r, k, "spooler access denied", 21, NULL), TSHOOT_OK);
+  x = tshoot_results_get(r, 0);
+  CHECK(x != NULL);
+  if (x) {
+    CHECK_STR(x->passage, "[ERROR] spooler: access denied [code 5]");
+    CHECK_STR(x->snippet, "[ERROR] [spooler]: [access] [denied] [code 5]");
+    CHECK_INT((int)x->n_marks, 3);
+    if (x->n_marks == 3) {
+      CHECK_INT((int)x->marks[0].start, 8);
+      CHECK_INT((int)x->marks[0].end, 15);
+      CHECK_INT((int)x->marks[2].start, 24);
+      CHECK_INT((int)x->marks[2].end, 30);
+    }
+    CHECK(x->score > 0);
+  }
+  tshoot_results_free(r);
+  r = NULL;
+  CHECK_INT(tshoot_search(&r, k, "error ", 6, NULL), TSHOOT_OK);
+  x = tshoot_results_get(r, 0);
+  CHECK(x != NULL);
+  if (x) {
+    CHECK_STR(x->passage, "[ERROR] spooler: access denied [code 5]");
+    CHECK_INT((int)x->n_marks, 1);
+    if (x->n_marks == 1) {
+      CHECK_INT((int)x->marks[0].start, 1);
+      CHECK_INT((int)x->marks[0].end, 6);
+    }
+  }
+  tshoot_results_free(r);
+  tshoot_kb_close(k);
+  unlink(db);
+  unlink(src);
+}
+
+/* The text searched, reported as valid UTF-8: what front-ends show. */
+static void test_search__text_reported_as_utf8(void)
+{
+  static const char in[] = "caf\xc3\xa9 \xff bad \xe2\x82x\0z \xed\xa0\x80";
+  tshoot_results *r = NULL;
+  CHECK_INT(tshoot_search(&r, kb, in, sizeof in - 1, NULL), TSHOOT_OK);
+  CHECK_STR(tshoot_results_text(r),
+            "caf\xc3\xa9 \xef\xbf\xbd bad \xef\xbf\xbdx\xef\xbf\xbdz "
+            "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+  CHECK_CONTAINS(tshoot_results_query(r), "caf\xc3\xa9");
+  tshoot_results_free(r);
+  CHECK_STR(tshoot_results_text(NULL), "");
+}
+
 static void test_search__or_fallback(void)
 {
   tshoot_results *r = search("my antivirus is a zebra ");
@@ -806,6 +877,8 @@ int main(void)
   RUN(test_search__ranking);
   RUN(test_search__score_is_bm25);
   RUN(test_search__snippets);
+  RUN(test_search__passages_keep_punctuation);
+  RUN(test_search__text_reported_as_utf8);
   RUN(test_search__or_fallback);
   RUN(test_search__options_and_arguments);
   RUN(test_search__budget_truncates);
