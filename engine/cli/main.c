@@ -162,28 +162,42 @@ static const cli_command commands[] = {
     "  tshoot run scripts/kerio/fix-new-profile.lua --host sim:kb/kerio/machines/kofmsp-profile-corrupt.json\n",
     cmd_run },
   { "search", "find the articles that match what you type",
-    "tshoot search TEXT... [--limit N] [--show] [--json] [--kb FILE]",
+    "tshoot search TEXT...|- [--limit N] [--show] [--json] [--mark OPEN,CLOSE] [--kb FILE]",
     "Search the KB for TEXT: words of a symptom, an error message or code, a\n"
     "file name. The words need no quotes; they are joined by single spaces.\n"
+    "With '-' (or no TEXT and a pipe or file on standard input) the text is\n"
+    "read from standard input, e.g. a pasted log of any length. Bytes that\n"
+    "are not UTF-8 are shown as U+FFFD; the words around them are searched.\n"
     "Spelling slips are corrected (the output then says 'did you mean'), and\n"
     "the last word also matches as a prefix.\n"
     "\n"
     "Results are numbered, best first: title, article id, score, the passage\n"
-    "that matched (matches in bold on a terminal, else in [brackets]) and the\n"
-    "source file:line. When nothing matches, a line on stderr says so and the\n"
-    "exit status is still 0 (the JSON then has an empty \"results\" list).\n"
+    "that matched (matches in bold on a terminal, else between [ and ], or\n"
+    "between the --mark strings) and the source file:line. The score is\n"
+    "bm25 relevance with title and symptom words weighted above fix text:\n"
+    "higher is better, always above 0, and comparable only between the results\n"
+    "of one search (not across searches or KBs).\n"
     "\n"
     "options:\n"
     "  -n, --limit N   at most N results (1-1000, default 10)\n"
     "  -s, --show      also print the best article in full, as 'tshoot show' does\n"
     "      --open      the same as --show\n"
-    "      --json      one JSON object: {query, fts, suggestion, truncated,\n"
-    "                  results: [{article, title, score, snippet, file, line}]}\n"
-    "                  (+ \"article\" with --show)\n"
-    "      --kb FILE   the KB to search (see 'tshoot --help' for the default)\n",
+    "      --mark OPEN,CLOSE  put OPEN before and CLOSE after each match (split\n"
+    "                  at the first comma; ',' marks nothing)\n"
+    "      --json      one JSON object: {version: 1, query, fts, suggestion,\n"
+    "                  truncated, results: [{article, title, score, snippet,\n"
+    "                  marks, file, line}]}; snippet is plain text and marks the\n"
+    "                  byte ranges [start, end) of its matches (+ \"article\"\n"
+    "                  with --show)\n"
+    "      --kb FILE   the KB to search (see 'tshoot --help' for the default)\n"
+    "\n"
+    "exit status: 0 something matched, 1 nothing matched (as grep; a line on\n"
+    "stderr says so, the JSON has an empty \"results\" list) or an error,\n"
+    "2 usage error.\n",
     "  tshoot search kofmsp.dll error\n"
     "  tshoot search --show outlook does not start after an update\n"
-    "  tshoot search --limit 3 --json mapi\n",
+    "  tshoot search --limit 3 --json mapi\n"
+    "  tshoot search --mark '<<,>>' kofmsp.dll\n",
     cmd_search },
   { "show", "print one article: symptoms, causes, and fixes step by step",
     "tshoot show ARTICLE [--json] [--kb FILE]",

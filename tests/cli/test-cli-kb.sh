@@ -44,8 +44,8 @@ ok "\$TSHOOT_KB is honoured"
 # --- search --------------------------------------------------------------------
 run search --json --kb "$KB" printer offline
 expect_rc 0 "search --json"
-json 'j["query"] == "printer offline" and j["results"] and j["results"][0]["article"] == "printer-offline" and isinstance(j["truncated"], bool) and "fts" in j and "suggestion" in j' "search --json has the expected article first"
-json 'all(set(r) >= {"article","title","score","snippet","file","line"} for r in j["results"]) and j["results"][0]["file"].endswith("printer.xml") and j["results"][0]["line"] > 0' "search --json result fields"
+json 'j["version"] == 1 and j["query"] == "printer offline" and j["results"] and j["results"][0]["article"] == "printer-offline" and isinstance(j["truncated"], bool) and "fts" in j and "suggestion" in j' "search --json has the expected article first"
+json 'all(set(r) >= {"article","title","score","snippet","marks","file","line"} for r in j["results"]) and j["results"][0]["file"].endswith("printer.xml") and j["results"][0]["line"] > 0' "search --json result fields"
 ok "search --json: words joined, expected article first"
 
 run search --kb "$KB" paper jam
@@ -63,10 +63,66 @@ json 'len(j["results"]) <= 1' "--limit caps the results"
 ok "search --limit"
 
 run search --kb "$KB" xylophone zebra
-expect_rc 0 "search with no match"
+expect_rc 1 "search with no match"
 err_has "no articles match 'xylophone zebra'" "no match is said on stderr"
 [ ! -s "$WORK/out" ] || grep -q "did you mean" "$WORK/out" || fail "no-match search printed results"
-ok "a search with no match exits 0 and says so"
+run search --kb "$KB" --json xylophone zebra
+expect_rc 1 "search --json with no match"
+json 'j["results"] == [] and j["version"] == 1' "search --json with no match: empty results"
+ok "a search with no match exits 1 (as grep) and says so"
+
+# passages: plain text with the text's punctuation, matches as byte ranges
+cat > "$WORK/punct.xml" <<'XML'
+<?xml version="1.0" encoding="UTF-8"?>
+<kb xmlns="urn:tshoot:kb:1" id="p">
+<article id="spool"><title>[ERROR] spooler: access denied [code 5]</title>
+<symptoms><symptom>printing stops</symptom></symptoms>
+<cause id="spool-c"><title>Rights</title><explanation>rights</explanation></cause></article>
+</kb>
+XML
+run compile --quiet "$WORK/punct.xml" -o "$WORK/punct.db"
+expect_rc 0 "compile the punctuation KB"
+run search --kb "$WORK/punct.db" --json spooler access denied
+expect_rc 0 "search --json (punctuation)"
+json 'j["version"] == 1 and j["results"][0]["snippet"] == "[ERROR] spooler: access denied [code 5]" and j["results"][0]["marks"] == [[8,15],[17,23],[24,30]]' "search --json: plain snippet with punctuation, marks as byte ranges"
+run search --kb "$WORK/punct.db" spooler access denied
+out_has "\[ERROR\] \[spooler\]: \[access\] \[denied\] \[code 5\]" "search text: punctuation kept, [ ] marks by default"
+run search --kb "$WORK/punct.db" --mark '<<,>>' error
+expect_rc 0 "search --mark"
+out_has "\[<<ERROR>>\] spooler: access denied \[code 5\]" "search --mark OPEN,CLOSE marks matches with the given strings"
+run search --kb "$WORK/punct.db" --mark nocomma error
+expect_rc 2 "search --mark without a comma"
+ok "search: punctuation kept, marks as offsets in JSON, --mark"
+
+# invalid UTF-8: reported as U+FFFD, the valid words searched
+run search --kb "$KB" --json "$(printf 'caf\xc3\xa9 \xff printer')"
+json 'j["query"] == "caf\u00e9 \ufffd printer" and "\"printer\"" in j["fts"]' "search --json reports invalid UTF-8 as U+FFFD"
+ok "search: invalid UTF-8 in arguments reported as U+FFFD"
+
+# the search text from standard input: '-', or piped with no words
+set +e
+printf 'paper \xff jam' | "$TSHOOT_BIN" search --kb "$KB" --json - >"$WORK/out" 2>"$WORK/err"; RC=$?
+set -e
+expect_rc 0 "search - (stdin)"
+json 'j["query"] == "paper \ufffd jam" and j["results"][0]["article"] == "paper-jam"' "search - reads the text from stdin"
+set +e
+echo "paper jam" | "$TSHOOT_BIN" search --kb "$KB" >"$WORK/out" 2>"$WORK/err"; RC=$?
+set -e
+expect_rc 0 "search with piped text"
+out_has "^1\. Paper jam light blinks" "search with no words reads piped text"
+# a pasted log far beyond the argument limit of exec
+yes "paper jam light blinks on the printer panel while printing a long job" | head -c 400000 > "$WORK/big.log"
+set +e
+"$TSHOOT_BIN" search --kb "$KB" --json - <"$WORK/big.log" >"$WORK/out" 2>"$WORK/err"; RC=$?
+set -e
+expect_rc 0 "search - with a 400 KB text"
+json 'len(j["query"]) == 400000 and j["results"]' "search - takes a 400 KB text"
+set +e
+"$TSHOOT_BIN" search --kb "$KB" - </dev/null >"$WORK/out" 2>"$WORK/err"; RC=$?
+set -e
+expect_rc 2 "search - with empty stdin"
+rm -f "$WORK/big.log" "$WORK/punct.xml" "$WORK/punct.db"
+ok "search: text from standard input ('-' or piped), also a 400 KB log"
 
 run search --kb "$KB" --json pritner
 expect_rc 0 "search with a typo"
