@@ -152,6 +152,30 @@ def test_search(kb):
     assert "Result(article='kofmsp'" in repr(res)
 
 
+def test_search_passage_and_marks(kb):
+    # the plain passage with each match as a str range: nothing to confuse
+    # with the text's own brackets (issue 11)
+    res = kb.search("kofmsp.dll", limit=1)
+    top = res[0]
+    assert top.marks and all(0 <= a < b <= len(top.passage) for a, b in top.marks)
+    assert all(top.passage[a:b].lower().startswith("kofmsp") or
+               top.passage[a:b].lower().startswith("kofmsp32") for a, b in top.marks)
+    assert top.snippet.replace("[", "").replace("]", "") == \
+        top.passage.replace("[", "").replace("]", "")
+    assert top.score > 0
+    assert pickle.loads(pickle.dumps(top)) == top
+
+
+def test_search_invalid_utf8_as_cli(kb):
+    # bytes that are not UTF-8: U+FFFD in what is reported, the valid words
+    # searched; the same rule as `tshoot search --json` (the library's)
+    res = kb.search(b"caf\xc3\xa9 \xff kofmsp")
+    assert res.text == "caf\u00e9 \ufffd kofmsp"
+    assert '"caf\u00e9"' in res.query
+    assert kb.search("outlook").text == "outlook"
+    assert pickle.loads(pickle.dumps(res)).text == res.text
+
+
 def test_search_options(kb):
     res = kb.search("outlok profile")
     assert res.suggestion == "outlook profile"

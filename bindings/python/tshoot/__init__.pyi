@@ -51,15 +51,19 @@ class Result(_Record):
     score: float
     file: Optional[str]
     line: int
+    passage: str
+    marks: tuple[tuple[int, int], ...]
     def __init__(self, article: str = ..., title: str = ..., snippet: str = ...,
-                 score: float = ..., file: Optional[str] = ..., line: int = ...) -> None: ...
+                 score: float = ..., file: Optional[str] = ..., line: int = ...,
+                 passage: str = ..., marks: tuple[tuple[int, int], ...] = ...) -> None: ...
 
 class Results(list[Result]):
     suggestion: Optional[str]
     query: str
     truncated: bool
+    text: str
     def __init__(self, items: Sequence[Result] = ..., suggestion: Optional[str] = ...,
-                 query: str = ..., truncated: bool = ...) -> None: ...
+                 query: str = ..., truncated: bool = ..., text: str = ...) -> None: ...
 
 class KBInfo(_Record):
     __match_args__: ClassVar[tuple[str, ...]]

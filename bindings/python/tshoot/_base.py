@@ -134,16 +134,20 @@ class Results(list):
     - ``query``: the full-text query that was run ("" when the text had no
       words), for debugging;
     - ``truncated``: ``True`` when the search ran out of its time budget (the
-      list is then empty or partial).
+      list is then empty or partial);
+    - ``text``: the text that was searched, as the library reports it: bytes
+      that are not UTF-8 (and NUL) as U+FFFD, as ``tshoot search --json``
+      reports its "query".
     """
 
-    __slots__ = ("suggestion", "query", "truncated")
+    __slots__ = ("suggestion", "query", "truncated", "text")
 
-    def __init__(self, items=(), suggestion=None, query="", truncated=False):
+    def __init__(self, items=(), suggestion=None, query="", truncated=False, text=""):
         super().__init__(items)
         self.suggestion = suggestion
         self.query = query
         self.truncated = truncated
+        self.text = text
 
     def __repr__(self):
         extra = ""
@@ -154,7 +158,7 @@ class Results(list):
         return f"Results({list.__repr__(self)}{extra})"
 
     def __reduce__(self):
-        return (Results, (list(self), self.suggestion, self.query, self.truncated))
+        return (Results, (list(self), self.suggestion, self.query, self.truncated, self.text))
 
 
 Results.__module__ = "tshoot"

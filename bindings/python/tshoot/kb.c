@@ -222,10 +222,11 @@ static PyObject *KB_search(PyObject *o, PyObject *args, PyObject *kw)
     if (!r) goto done;
     PyList_SetItem(list, (Py_ssize_t)i, r);
   }
-  out = PyObject_CallFunction(g_results_type, "(ONNN)", list,
+  out = PyObject_CallFunction(g_results_type, "(ONNNN)", list,
                               SN(tshoot_results_suggestion(res)),
                               SN(tshoot_results_query(res)),
-                              B(tshoot_results_truncated(res)));
+                              B(tshoot_results_truncated(res)),
+                              S(tshoot_results_text(res)));
 done:
   Py_XDECREF(list);
   tshoot_results_free(res);

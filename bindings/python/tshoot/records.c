@@ -16,12 +16,17 @@ static const fielddef result_fields[] = {
   {"article", "the article's id, e.g. 'kofmsp'"},
   {"title", "the article's title"},
   {"snippet", "the best-matching passage, matched words marked"},
-  {"score", "relevance, higher is better"},
+  {"score", "relevance: bm25 weighted by column (title, symptoms, ... above "
+             "fix text), negated: higher is better, always > 0, comparable "
+             "within one search only"},
   {"file", "the source file the article came from"},
   {"line", "its line there"},
+  {"passage", "the same passage as plain text, no marks, punctuation kept"},
+  {"marks", "the matched words in passage: ((start, end), ...) str indexes, "
+            "passage[start:end]"},
 };
 recdef rec_result = {"tshoot.Result",
-  "Result(article, title, snippet, score, file, line)\n--\n\n"
+  "Result(article, title, snippet, score, file, line, passage, marks)\n--\n\n"
   "One search hit (see KB.search).", result_fields, NFIELDS(result_fields),
   NULL, NULL, 0, NULL, NULL};
 

@@ -4,13 +4,42 @@
 */
 #include "_tshoot.h"
 
+#include <string.h>
+
 /* ======================================================================
 ** Converting libtshoot structs to records
 */
+/* The marks of r (UTF-8 byte ranges of r->passage) as str indexes. */
+static PyObject *marks_to_py(const tshoot_result *r)
+{
+  PyObject *t = PyTuple_New((Py_ssize_t)r->n_marks);
+  size_t m, at = 0, chars = 0, n = r->passage ? strlen(r->passage) : 0;
+  if (!t) return NULL;
+  for (m = 0; m < r->n_marks; m++) {
+    size_t ends[2] = {r->marks[m].start, r->marks[m].end}, idx[2];
+    PyObject *pair;
+    int e;
+    for (e = 0; e < 2; e++) {
+      size_t to = ends[e] < n ? ends[e] : n;
+      if (to < at) to = at;
+      for (; at < to; at++)
+        if (((unsigned char)r->passage[at] & 0xc0) != 0x80) chars++;
+      idx[e] = chars;
+    }
+    pair = Py_BuildValue("(nn)", (Py_ssize_t)idx[0], (Py_ssize_t)idx[1]);
+    if (!pair) {
+      Py_DECREF(t);
+      return NULL;
+    }
+    PyTuple_SetItem(t, (Py_ssize_t)m, pair);   /* steals pair */
+  }
+  return t;
+}
+
 PyObject *result_to_py(const tshoot_result *r)
 {
   PyObject *v[] = {S(r->article), S(r->title), S(r->snippet), F(r->score), SN(r->file),
-                   I(r->line)};
+                   I(r->line), S(r->passage), marks_to_py(r)};
   return rec_make(&rec_result, v);
 }
 
