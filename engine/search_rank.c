@@ -110,7 +110,11 @@ void search_dl_load(kb_conn *c, search_state *s, size_t articles)
 ** the rows returned is that one column tokenized (unicode61 remove_diacritics
 ** 2: the index's tokens, unstemmed), up to the window's end, and the tokens
 ** that match the query marked (see hl_set); marked tokens separated by no
-** space (kofmsp.dll) share one pair of marks. */
+** space (kofmsp.dll) share one mark. The passage is written twice: plain,
+** with the marks as byte ranges (tshoot_result.passage/marks), and with the
+** caller's mark strings (snippet). Both keep the ASCII punctuation that
+** touches the window's first and last words ("[ERROR]", "[code 5]"), unless
+** it is glued to a word left out (".dll" of a cut "kofmsp.dll"). */
 
 static const int col_weight[TS_FTS_NCOLS] = { 10, 8, 6, 2, 1 };
 #define HITS_MAX_INST 64
@@ -488,6 +492,11 @@ static void emit_passage(search_state *s, const tok_span *sp, int n, int cut0, i
   size_t open = 0;
   while (a > 0 && punct((unsigned char)text[a - 1])) a--;
   while (z < tl && punct((unsigned char)text[z])) z++;
+  /* punctuation glued to a word left out belongs to that word (".dll") */
+  if (a > 0 && !(text[a - 1] == ' ' || text[a - 1] == '\t' || text[a - 1] == '\n' ||
+                 text[a - 1] == '\r')) a = sp->b0[0];
+  if (z < tl && !(text[z] == ' ' || text[z] == '\t' || text[z] == '\n' || text[z] == '\r'))
+    z = sp->b1[n - 1];
   if (cut0) ts_buf_adds(&s->scratch, "...");
   ts_buf_add(&s->scratch, text + a, (size_t)(sp->b0[0] - a));
   for (k = 0; k < n; k++) {
