@@ -133,8 +133,14 @@ json_t *cli_fix_manual(const tshoot_fix_info *x);
 json_t *cli_run_json(const tshoot_run *r);
 
 /* ===== output (output.c) ===== */
+/* The version of every --json output's layout: its top-level "version"
+** ("tshoot --help"). Raised when a field changes meaning or goes away; new
+** fields do not raise it. */
+#define CLI_JSON_VERSION 1
 /* Print j on stdout (indented on a TTY, else compact), then a newline, then
-** json_decref(j). Returns EXIT_FAIL if it could not be written. */
+** json_decref(j). An object without "version" gets "version":
+** CLI_JSON_VERSION as its first member. Returns EXIT_FAIL if it could not be
+** written. */
 int cli_json_print(json_t *j);
 /* json_string() that accepts NULL (-> null) and invalid UTF-8 (-> replaced). */
 json_t *cli_jstr(const char *s);

@@ -438,11 +438,32 @@ static json_t *conclusion_json(diagnosis *d, const tshoot_step *st)
 
 /* ===== the loop ===== */
 
+/* The question --strict stopped at, for --json: what a program needs to ask
+** it itself and run again with --answer. */
+static json_t *pending_json(const tshoot_step *st)
+{
+  json_t *o = json_object(), *choices = json_array();
+  size_t i;
+  json_object_set_new(o, "question", cli_jstr(st->question));
+  json_object_set_new(o, "prompt", cli_jstr(st->prompt));
+  json_object_set_new(o, "type", cli_jstr(st->type));
+  json_object_set_new(o, "unit", cli_jstr(st->unit));
+  for (i = 0; i < st->n_choices; i++) {
+    json_t *c = json_object();
+    json_object_set_new(c, "value", cli_jstr(st->choices[i]));
+    json_object_set_new(c, "label", cli_jstr(st->labels ? st->labels[i] : st->choices[i]));
+    json_array_append_new(choices, c);
+  }
+  json_object_set_new(o, "choices", choices);
+  return o;
+}
+
 static int unattended_ask(diagnosis *d, const tshoot_step *st)
 {
   int rc;
   if (d->strict) {
     cli_error("no answer for question %s (\"%s\"); --strict stops here", st->question, st->prompt);
+    d->pending = pending_json(st);
     return EXIT_STRICT;
   }
   if (!d->json && !d->quiet) printf("Q: %s -> don't know (no answer given)\n", st->prompt);
@@ -736,6 +757,7 @@ static int report(diagnosis *d, const diagnose_options *o, int status, const tsh
       json_object_set_new(j, "text", cli_jstr(d->text));
       json_object_set(j, "steps", d->steps);
       json_object_set_new(j, "conclusion", json_null());
+      json_object_set(j, "pending", d->pending ? d->pending : json_null());
       json_object_set_new(j, "causes", causes_json(d->s, TOP_CAUSES));
       cli_json_print(j);
     }
@@ -769,6 +791,7 @@ int cmd_diagnose(int argc, char **argv)
   tshoot_host_free(d.host);
   tshoot_kb_close(d.kb);
   json_decref(d.steps);
+  json_decref(d.pending);
   answers_free(&d.given);
   free(d.text);
   free(d.line);

@@ -76,6 +76,7 @@ typedef struct diagnosis {
   tshoot_host *host;          /* --host: probes answer, fixes with scripts run */
   int yes;                    /* --yes: apply fixes without asking */
   size_t probes_seen;
+  json_t *pending;            /* --strict: the question it stopped at */
 } diagnosis;
 
 /* What became of a step: answered, taken back, quit, failed, or nothing

@@ -70,7 +70,10 @@ static const cli_command commands[] = {
     "                      run on the host also its fix result: outcome,\n"
     "                      message, plan, run, as 'tshoot fix --json' gives it}],\n"
     "                      conclusion: {cause, title, probability, article,\n"
-    "                      fixes}, causes, questions_asked, unused_answers}\n"
+    "                      fixes}, causes, questions_asked, unused_answers};\n"
+    "                      --strict stopping (exit 3): conclusion null and\n"
+    "                      pending: {question, prompt, type, unit, choices:\n"
+    "                      [{value, label}]}, the question to answer\n"
     "      --save FILE     save the session to FILE after every step\n"
     "      --resume FILE   continue a saved session (the same KB build only; its\n"
     "                      threshold is kept unless --threshold is given)\n"
@@ -375,7 +378,9 @@ static void print_overview(FILE *f)
           "compiled (%s) if it exists,\n"
           "else the installed one (%s).\n"
           "\n"
-          "output: colour only on a terminal and without $NO_COLOR; --json for programs.\n"
+          "output: colour only on a terminal and without $NO_COLOR; --json for programs:\n"
+          "one JSON object whose first member, \"version\": 1, is raised only when a field\n"
+          "changes meaning or goes away.\n"
           "exit status: 0 ok, 1 failure (library error, errors in KB sources), 2 usage error.\n"
           "Run 'tshoot help COMMAND' for a command's options.\n",
           *TSHOOT_DEFAULT_KB ? TSHOOT_DEFAULT_KB : "none", TSHOOT_INSTALLED_KB);

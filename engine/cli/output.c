@@ -178,6 +178,19 @@ int cli_json_print(json_t *j)
     fprintf(stderr, "tshoot: error: out of memory building JSON\n");
     return EXIT_FAIL;
   }
+  if (json_is_object(j) && !json_object_get(j, "version")) {
+    /* "version" first, so that a reader sees it before the rest */
+    json_t *v = json_object();
+    if (!v || json_object_set_new(v, "version", json_integer(CLI_JSON_VERSION)) != 0 ||
+        json_object_update(v, j) != 0) {
+      json_decref(v);
+      json_decref(j);
+      fprintf(stderr, "tshoot: error: out of memory building JSON\n");
+      return EXIT_FAIL;
+    }
+    json_decref(j);
+    j = v;
+  }
   rc = json_dumpf(j, stdout, flags);
   json_decref(j);
   if (rc != 0 || fputc('\n', stdout) == EOF) return EXIT_FAIL;

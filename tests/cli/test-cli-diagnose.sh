@@ -67,6 +67,16 @@ run diagnose --kb "$KB" --strict -a router.internet-light=yes
 expect_rc 3 "--strict with a missing answer"
 err_has "no answer for question devices.others" "--strict names the question"
 ok "--strict: exit 3 at the first question without an answer"
+run diagnose --kb "$KB" --strict --json -a router.internet-light=yes
+expect_rc 3 "--strict --json with a missing answer"
+json 'j["version"] == 1 and j["conclusion"] is None' "--strict --json: a versioned transcript without a conclusion"
+json 'j["pending"]["question"] == "devices.others" and j["pending"]["type"] == "choice"' "--strict --json names the question it stopped at"
+json 'j["pending"]["prompt"].startswith("Can other devices")' "--strict --json: the pending question's prompt"
+json '[(c["value"], c["label"]) for c in j["pending"]["choices"]] == [("all", "Yes, all of them"), ("some", "Some of them, sometimes"), ("none", "No, none of them")]' "--strict --json: the pending question's choices with their labels"
+ok "--strict --json: the question it stopped at, with its choices, is in the JSON"
+run diagnose --kb "$KB" --json -a router.internet-light=no -a devices.others=none
+json 'j["version"] == 1 and list(j)[0] == "version" and "pending" not in j' "--json: version first; no pending question when it concluded"
+ok "diagnose --json carries \"version\": 1"
 
 # ----- fixes, scripted
 run diagnose --kb "$KB" -a router.internet-light=yes -a fix:home.fix.toggle-wifi=yes
