@@ -547,6 +547,9 @@ typedef struct diagnose_options {
   int force_interactive, set_threshold, no_fixes, help;
 } diagnose_options;
 
+/* The most a description read from stdin may hold. */
+#define DESCRIPTION_MAX (16 << 20)
+
 static int parse_threshold(const char *s, double *out)
 {
   char *end;
@@ -558,6 +561,39 @@ static int parse_threshold(const char *s, double *out)
   if (*end || !(v > 0 && v <= 1)) return -1;
   *out = v;
   return 0;
+}
+
+/* TEXT '-': the description is all of stdin (a pasted log can be larger
+** than the command line allows). At a terminal it ends with Ctrl-D, and the
+** questions are then asked there. Empty: no description. */
+static int read_description(diagnosis *d)
+{
+  size_t n = 0, cap = 0, got;
+  char *buf = NULL, *t;
+  do {
+    if (cap - n < 4096) {
+      char *nb;
+      if (cap >= DESCRIPTION_MAX) {
+        free(buf);
+        return cli_error("the description on stdin is larger than %d MiB", DESCRIPTION_MAX >> 20);
+      }
+      nb = realloc(buf, cap ? 2 * cap : 65536);
+      if (!nb) { free(buf); return cli_error("out of memory"); }
+      buf = nb;
+      cap = cap ? 2 * cap : 65536;
+    }
+    got = fread(buf + n, 1, cap - n - 1, stdin);
+    n += got;
+  } while (got > 0);
+  if (ferror(stdin)) { free(buf); return cli_error("cannot read the description from stdin: %s", strerror(errno)); }
+  clearerr(stdin);   /* a terminal can still answer the questions */
+  buf[n] = '\0';
+  if (strlen(buf) != n) { free(buf); return cli_error("the description on stdin has a NUL byte"); }
+  t = cli_trim(buf);
+  if (!*t) { free(buf); return EXIT_OK; }
+  memmove(buf, t, strlen(t) + 1);
+  d->text = buf;
+  return EXIT_OK;
 }
 
 /* Read the words and options, then the answers given in advance (the file
@@ -620,7 +656,12 @@ static int parse_options(diagnosis *d, diagnose_options *o, int argc, char **arg
                                        "give either TEXT or --resume");
   if (o->force_interactive && d->json)
     return cli_usage_error("diagnose", "--json never asks; leave out --interactive");
-  if (optind < argc) {
+  if (argc - optind == 1 && strcmp(argv[optind], "-") == 0) {
+    if (o->force_interactive)
+      return cli_usage_error("diagnose", "'-' reads the description from stdin, and --interactive "
+                                         "the answers: give the description as TEXT");
+    if ((status = read_description(d)) != EXIT_OK) return status;
+  } else if (optind < argc) {
     d->text = cli_join_words(argc - optind, argv + optind);
     if (!d->text) return cli_error("out of memory");
   }

@@ -34,6 +34,11 @@ static const cli_command commands[] = {
     "It ends with the most likely cause, its probability, the evidence for it,\n"
     "and its fixes step by step, or says that no known cause fits.\n"
     "\n"
+    "TEXT '-' alone: the description is all of stdin, to its end (a pasted log,\n"
+    "up to 16 MiB; at a terminal end it with Ctrl-D, the questions follow).\n"
+    "Without '-', stdin is never read as the description: it holds the answers\n"
+    "with --interactive.\n"
+    "\n"
     "At a terminal each question is asked: answer with its number, its value or\n"
     "its label (y/n for yes/no questions), or type\n"
     "  ? or why   why this question is asked, and which causes it tells apart\n"
@@ -93,7 +98,7 @@ static const cli_command commands[] = {
     "1 failure (also a bad answer file or saved session), 2 usage error (also an\n"
     "--answer the KB does not know).\n",
     "  tshoot diagnose outlook kofmsp.dll error --answer dll.exists=no --answer scope.affected=pc\n"
-    "  tshoot diagnose --json outlook stuck on loading profile --answer koff.tray-error=yes\n"
+    "  tshoot diagnose --json outlook stuck on loading profile --answer koff.tray-error=yes\n"    "  tshoot diagnose --json - --answer koff.tray-error=yes < outlook.log\n"
     "  tshoot diagnose --save /tmp/session.json outlook does not start\n"
     "  tshoot diagnose --resume /tmp/session.json --answer dll.exists=no\n",
     cmd_diagnose },

@@ -74,6 +74,25 @@ json 'j["pending"]["question"] == "devices.others" and j["pending"]["type"] == "
 json 'j["pending"]["prompt"].startswith("Can other devices")' "--strict --json: the pending question's prompt"
 json '[(c["value"], c["label"]) for c in j["pending"]["choices"]] == [("all", "Yes, all of them"), ("some", "Some of them, sometimes"), ("none", "No, none of them")]' "--strict --json: the pending question's choices with their labels"
 ok "--strict --json: the question it stopped at, with its choices, is in the JSON"
+# ----- the description from stdin: '-', also larger than a command line
+for i in $(seq 4500); do echo "chrome[$i]: net::ERR DNS_PROBE_FINISHED_NO_INTERNET the laptop has no internet at home"; done >"$WORK/log.txt"
+[ "$(wc -c <"$WORK/log.txt")" -gt 300000 ] || fail "the pasted log is not large"
+set +e
+"$TSHOOT_BIN" diagnose --kb "$KB" --json -a router.internet-light=no -a devices.others=none - <"$WORK/log.txt" >"$WORK/out" 2>"$WORK/err"
+RC=$?
+set -e
+expect_rc 0 "diagnose - with a 360 KB log on stdin"
+json 'j["text"].startswith("chrome[1]: net::ERR DNS_PROBE") and len(j["text"]) > 300000 and j["text"].endswith("at home")' "diagnose -: the description is all of stdin, trimmed"
+json 'j["conclusion"]["cause"] == "home.isp-outage"' "diagnose -: the log's words count as the description"
+ok "diagnose -: a pasted log on stdin as the description, larger than a command line allows"
+run diagnose --kb "$KB" --json -a router.internet-light=no -a devices.others=none -
+expect_rc 0 "diagnose - with nothing on stdin"
+json 'j["text"] is None' "diagnose -: empty stdin is no description"
+run diagnose --kb "$KB" --interactive -
+expect_rc 2 "diagnose - --interactive"
+err_has "'-' reads the description from stdin" "diagnose - --interactive: stdin cannot hold both"
+ok "diagnose -: empty stdin is no description; not with --interactive"
+
 run diagnose --kb "$KB" --json -a router.internet-light=no -a devices.others=none
 json 'j["version"] == 1 and list(j)[0] == "version" and "pending" not in j' "--json: version first; no pending question when it concluded"
 ok "diagnose --json carries \"version\": 1"
