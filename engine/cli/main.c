@@ -98,7 +98,8 @@ static const cli_command commands[] = {
     "1 failure (also a bad answer file or saved session), 2 usage error (also an\n"
     "--answer the KB does not know).\n",
     "  tshoot diagnose outlook kofmsp.dll error --answer dll.exists=no --answer scope.affected=pc\n"
-    "  tshoot diagnose --json outlook stuck on loading profile --answer koff.tray-error=yes\n"    "  tshoot diagnose --json - --answer koff.tray-error=yes < outlook.log\n"
+    "  tshoot diagnose --json outlook stuck on loading profile --answer koff.tray-error=yes\n"
+    "  tshoot diagnose --json - --answer koff.tray-error=yes < outlook.log\n"
     "  tshoot diagnose --save /tmp/session.json outlook does not start\n"
     "  tshoot diagnose --resume /tmp/session.json --answer dll.exists=no\n",
     cmd_diagnose },
