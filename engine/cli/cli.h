@@ -171,7 +171,11 @@ char *cli_trim(char *s);
 /* Parse a positive decimal int in [lo, hi]; 0 on success. */
 int cli_parse_int(const char *s, int lo, int hi, int *out);
 
-/* ===== help (main.c) ===== */
+/* ===== help and did-you-mean (main.c) ===== */
+/* The candidate closest to word (at most 1 edit for words shorter than 4
+** characters, else 2; ids of 32 characters or more never match), or NULL. For
+** ids the CLI knows itself: the library's errors carry their own. */
+const char *cli_closest(const char *word, const char *const *cands, size_t n);
 /* Print the help of command `name` to f; returns 0, or -1 if unknown. */
 int cli_print_command_help(FILE *f, const char *name);
 

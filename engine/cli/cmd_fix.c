@@ -98,8 +98,17 @@ static int fix_open(fix_cmd *f)
   rc = tshoot_session_new(&f->s, f->kb, NULL);
   if (rc != TSHOOT_OK) return cli_lib_error(rc);
   rc = cause_article(f->s, f->cause, &f->article);
-  if (rc == TSHOOT_ENOTFOUND)
-    return cli_error("no cause '%s' in this KB (see 'tshoot diagnose' or 'tshoot show ARTICLE')", f->cause);
+  if (rc == TSHOOT_ENOTFOUND) {
+    /* the library's message, with its did-you-mean */
+    tshoot_explanation *e = NULL;
+    rc = tshoot_session_how(&e, f->s, f->cause);
+    tshoot_explanation_free(e);
+    if (rc == TSHOOT_OK) return cli_error("no cause '%s' in this KB", f->cause);
+    rc = cli_lib_error(rc);
+    if (!strstr(tshoot_error_last()->message, "did you mean"))
+      cli_note("cause ids are in the output of 'tshoot diagnose' and 'tshoot show ARTICLE'");
+    return rc;
+  }
   if (rc == TSHOOT_ENOMEM) return cli_error("out of memory");
   if (rc != TSHOOT_OK) return cli_lib_error(rc);
   rc = tshoot_article_load(&f->art, f->kb, f->article);

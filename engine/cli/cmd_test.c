@@ -174,6 +174,18 @@ static int selected(const tshoot_test_case *tc, int argc, char **argv)
   return 0;
 }
 
+/* A test id close to `word` (not a pattern), or NULL. */
+static const char *closest_test(const tshoot_tests *t, const char *word)
+{
+  size_t n = tshoot_tests_count(t), i;
+  const char **ids, *found;
+  if (strpbrk(word, "*?[") || !n || !(ids = malloc(n * sizeof *ids))) return NULL;
+  for (i = 0; i < n; i++) ids[i] = tshoot_tests_get(t, i)->id;
+  found = cli_closest(word, ids, n);
+  free(ids);
+  return found;
+}
+
 static void print_ids(const char *label, json_t *arr)
 {
   size_t i;
@@ -278,7 +290,10 @@ int cmd_test(int argc, char **argv)
     run_free(&r);
   }
   if (argc > optind && run == 0) {
-    status = cli_usage_error("test", "no test matches '%s'%s", argv[optind], argc - optind > 1 ? " (or the others)" : "");
+    const char *s = closest_test(tests, argv[optind]);
+    status = cli_usage_error("test", "no test matches '%s'%s%s%s%s", argv[optind],
+                             argc - optind > 1 ? " (or the others)" : "", s ? " (did you mean '" : "",
+                             s ? s : "", s ? "'?)" : "");
     goto done;
   }
   if (json) {

@@ -340,15 +340,24 @@ static int distance(const char *a, const char *b)
   return d[la][lb];
 }
 
+const char *cli_closest(const char *word, const char *const *cands, size_t n)
+{
+  size_t i;
+  int best = strlen(word) < 4 ? 1 : 2;
+  const char *found = NULL;
+  for (i = 0; i < n; i++) {
+    int d = distance(word, cands[i]);
+    if (d <= best && (!found || d < best)) { best = d; found = cands[i]; }
+  }
+  return found;
+}
+
 static const char *closest_command(const char *name)
 {
+  const char *names[N_COMMANDS], *found;
   size_t i, n = strlen(name);
-  int best = n < 4 ? 1 : 2;
-  const char *found = NULL;
-  for (i = 0; i < N_COMMANDS; i++) {
-    int d = distance(name, commands[i].name);
-    if (d <= best && (!found || d < best)) { best = d; found = commands[i].name; }
-  }
+  for (i = 0; i < N_COMMANDS; i++) names[i] = commands[i].name;
+  found = cli_closest(name, names, N_COMMANDS);
   if (!found && n >= 2)   /* a prefix: "comp", "sea" */
     for (i = 0; i < N_COMMANDS; i++)
       if (strncmp(commands[i].name, name, n) == 0) return commands[i].name;

@@ -108,4 +108,38 @@ err_has "not a tshoot KB" "a foreign SQLite file is refused"
 no_escapes "error output"
 ok "a foreign SQLite database is refused"
 
+# ----- did-you-mean on every command that takes an id (the shipped KB)
+[ -f "$TSHOOT_KB" ] || fail "the shipped KB $TSHOOT_KB is missing"
+M="$TSHOOT_SOURCE_ROOT/kb/kerio/machines"
+run fix kofmsp.dll-missng --host "sim:$M/healthy.json"
+expect_rc 1 "fix with a misspelt cause"
+err_has "no cause 'kofmsp.dll-missng' in this KB (did you mean 'kofmsp.dll-missing'?)" "fix: did you mean"
+ok "fix: a misspelt cause gets a did-you-mean"
+run show kofmps
+expect_rc 1 "show with a misspelt article"
+err_has "did you mean 'kofmsp'" "show: did you mean"
+run diagnose --answer dll.exsts=no outlook
+expect_rc 2 "diagnose --answer with a misspelt question"
+err_has "did you mean 'dll.exists'" "diagnose --answer: did you mean"
+run diagnose --answer fix:kofmsp.fix.reinstal=no outlook
+expect_rc 2 "diagnose --answer fix: with a misspelt fix"
+err_has "did you mean 'kofmsp.fix.reinstall'" "diagnose --answer fix:: did you mean"
+run test kofmsp.t.missing-txet
+expect_rc 2 "test with a misspelt id"
+err_has "no test matches 'kofmsp.t.missing-txet' (did you mean 'kofmsp.t.missing-text'?)" "test: did you mean"
+ok "show, diagnose --answer and test: a misspelt id gets a did-you-mean"
+
+# ----- every --json output starts with "version": 1
+run info --json
+json 'list(j)[0] == "version" and j["version"] == 1' "info --json: version"
+run show --json kofmsp
+json 'list(j)[0] == "version" and j["version"] == 1 and j["id"] == "kofmsp"' "show --json: version"
+run test --json 'kofmsp.t.missing-text'
+json 'list(j)[0] == "version" and j["version"] == 1' "test --json: version"
+run fix kofmsp.dll-missing --host "sim:$M/kofmsp-dll-missing.json" --dry-run --json
+json 'list(j)[0] == "version" and j["version"] == 1 and j["dry_run"]' "fix --json: version"
+run run --json kerio/os-version.lua --host "sim:$M/healthy.json"
+json 'list(j)[0] == "version" and j["version"] == 1 and j["kind"] == "probe"' "run --json: version"
+ok "info, show, test, fix and run --json carry \"version\": 1 first"
+
 done_checks
