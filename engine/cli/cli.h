@@ -117,7 +117,7 @@ typedef struct cli_fix_options {
   int apply_failed_plan;  /* still offer a fix whose plan failed (diagnose) */
   /* Whether to apply (after the plan was shown): 1 yes, 0 declined, -1 not
   ** confirmed (the caller stops); NULL: apply without asking (--yes). */
-  int (*confirm)(const tshoot_fix_info *x, void *payload);
+  int (*confirm)(const tshoot_fix_info *x, const tshoot_run *plan, void *payload);
   void *payload;
 } cli_fix_options;
 

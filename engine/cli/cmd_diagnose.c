@@ -188,11 +188,12 @@ static json_t *causes_json(tshoot_session *s, size_t limit)
 /* ===== one fix ===== */
 
 /* Without --yes: ask at the prompt; unattended nobody can, so it is declined. */
-static int confirm_apply(const tshoot_fix_info *x, void *payload)
+static int confirm_apply(const tshoot_fix_info *x, const tshoot_run *plan, void *payload)
 {
   diagnosis *d = payload;
   int ok = 0;
   (void)x;
+  (void)plan;
   if (d->prompt && prompt_yes_no(d, "  Apply it? [y/n] ", "  Answer y (apply it) or n (do not).\n", &ok) != 0)
     return -1;   /* quit */
   return ok;

@@ -60,11 +60,16 @@ static int confirm_at_terminal(const char *question)
 }
 
 /* Without --yes: ask at a terminal; elsewhere nobody can confirm, so stop. */
-static int confirm_fix(const tshoot_fix_info *x, void *payload)
+static int confirm_fix(const tshoot_fix_info *x, const tshoot_run *plan, void *payload)
 {
   int json = *(const int *)payload;
   if (!isatty(STDIN_FILENO) || json) {
-    cli_error("fix %s changes the machine: confirm with --yes (or see the plan with --dry-run)", x->id);
+    /* the message must agree with the plan just shown */
+    if (plan->status == TSHOOT_OK && !plan->n_changes)
+      cli_error("fix %s runs only when confirmed, even though its plan changes nothing "
+                "(it may ask a person to act: see its notes): confirm with --yes", x->id);
+    else
+      cli_error("fix %s changes the machine: confirm with --yes (or see the plan with --dry-run)", x->id);
     return -1;
   }
   if (!confirm_at_terminal("  Apply it?")) {

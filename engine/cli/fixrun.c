@@ -73,10 +73,22 @@ static void print_plan(const tshoot_run *plan, const cli_fix_options *o)
   for (k = 0; o->detail && k < plan->n_notes; k++) printf("  note: %s\n", plan->notes[k]);
 }
 
-static void print_run(const tshoot_run *run, const cli_fix_options *o)
+/* Whether the plan's notes were printed with `note` among them. */
+static int note_shown(const tshoot_run *plan, const cli_fix_options *o, const char *note)
 {
   size_t k;
-  for (k = 0; k < run->n_notes; k++) printf("  note: %s\n", run->notes[k]);
+  for (k = 0; o->detail && k < plan->n_notes; k++)
+    if (strcmp(plan->notes[k], note) == 0) return 1;
+  return 0;
+}
+
+/* The apply: its notes, except those the plan already showed (the script
+** says them again when it runs for real), then how it went. */
+static void print_run(const tshoot_run *run, const tshoot_run *plan, const cli_fix_options *o)
+{
+  size_t k;
+  for (k = 0; k < run->n_notes; k++)
+    if (!note_shown(plan, o, run->notes[k])) printf("  note: %s\n", run->notes[k]);
   if (!o->detail) {
     if (run->verified) printf("  applied and verified\n");
     else printf("  did not work: %s%s\n", run->message, run->rolled_back ? " (rolled back)" : "");
@@ -105,22 +117,24 @@ int cli_fix_run(json_t **result, cli_fix_outcome *outcome, tshoot_session *s, co
   plan_ok = plan->status == TSHOOT_OK;
   if (!plan_ok) json_object_set_new(r, "message", cli_jstr(plan->message));
   if (o->show) print_plan(plan, o);
-  tshoot_run_free(plan);
   *result = r;
   if (o->dry_run || (!plan_ok && !o->apply_failed_plan)) {
     set_outcome(r, outcome, o->dry_run && plan_ok ? FIX_PLANNED : FIX_PLAN_FAILED);
+    tshoot_run_free(plan);
     return EXIT_OK;
   }
   if (o->confirm) {
-    int c = o->confirm(x, o->payload);
+    int c = o->confirm(x, plan, o->payload);
     if (c <= 0) {
       set_outcome(r, outcome, c == 0 ? FIX_DECLINED : FIX_NOT_CONFIRMED);
+      tshoot_run_free(plan);
       return EXIT_OK;
     }
   }
   if (o->show && o->detail && cli_tty_err()) fprintf(stderr, "  applying and verifying...\n");
   rc = tshoot_session_run_fix(&run, s, x->id, 0);
   if (rc != TSHOOT_OK) {
+    tshoot_run_free(plan);
     json_decref(r);
     *result = NULL;
     return cli_lib_error(rc);
@@ -128,7 +142,8 @@ int cli_fix_run(json_t **result, cli_fix_outcome *outcome, tshoot_session *s, co
   json_object_set_new(r, "run", cli_run_json(run));
   json_object_set_new(r, "message", cli_jstr(run->message));
   set_outcome(r, outcome, run->verified ? FIX_VERIFIED : run->status == TSHOOT_EUSER ? FIX_REFUSED : FIX_FAILED);
-  if (o->show) print_run(run, o);
+  if (o->show) print_run(run, plan, o);
   tshoot_run_free(run);
+  tshoot_run_free(plan);
   return EXIT_OK;
 }

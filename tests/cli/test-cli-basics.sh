@@ -142,4 +142,18 @@ run run --json kerio/os-version.lua --host "sim:$M/healthy.json"
 json 'list(j)[0] == "version" and j["version"] == 1 and j["kind"] == "probe"' "run --json: version"
 ok "info, show, test, fix and run --json carry \"version\": 1 first"
 
+# ----- fix: messages agree with each other, and each is printed once
+run fix kofmsp.dll-missing --host "sim:$M/kofmsp-dll-missing.json"
+expect_rc 1 "fix without --yes, stdin not a terminal"
+out_has "^  plan: no change to the machine" "fix: the plan changes nothing"
+if grep -q "changes the machine" "$WORK/err"; then fail "fix: a plan without changes, then 'changes the machine'"; fi
+err_has "kofmsp.fix.reinstall runs only when confirmed, even though its plan changes nothing" "fix: the refusal agrees with the plan"
+ok "fix without --yes: the refusal does not contradict a plan that changes nothing"
+run fix kofmsp.dll-missing --host "sim:$M/kofmsp-dll-missing.json" --yes
+expect_rc 0 "fix --yes"
+out_has "applied and verified" "fix --yes: applied"
+[ "$(grep -c "note: Reinstall the Kerio Outlook Connector" "$WORK/out")" -eq 1 ] || fail "fix --yes: a note printed more than once"
+[ "$(sort "$WORK/out" | uniq -d | grep -c "note:")" -eq 0 ] || fail "fix --yes: a note printed twice"
+ok "fix --yes: each note printed once"
+
 done_checks
