@@ -156,4 +156,12 @@ out_has "applied and verified" "fix --yes: applied"
 [ "$(sort "$WORK/out" | uniq -d | grep -c "note:")" -eq 0 ] || fail "fix --yes: a note printed twice"
 ok "fix --yes: each note printed once"
 
+# ----- the README's claims about search hold for the shipped KB
+run search --json kofmsp.dll
+expect_rc 0 "search kofmsp.dll"
+json 'any("KofMsp32.dll" in r["snippet"] for r in j["results"])' "search kofmsp.dll finds KofMsp32.dll (the KB's synonyms)"
+grep -q 'makes `kofmsp.dll` and `KofMsp32.dll`' "$TSHOOT_SOURCE_ROOT/README.md" || fail "the README says kofmsp.dll does not find KofMsp32.dll"
+if grep -q '`kofmsp.dll` does not' "$TSHOOT_SOURCE_ROOT/README.md"; then fail "the README still says kofmsp.dll does not match KofMsp32.dll"; fi
+ok "README: kofmsp.dll finds KofMsp32.dll, as the search does"
+
 done_checks
