@@ -164,4 +164,11 @@ grep -q 'makes `kofmsp.dll` and `KofMsp32.dll`' "$TSHOOT_SOURCE_ROOT/README.md" 
 if grep -q '`kofmsp.dll` does not' "$TSHOOT_SOURCE_ROOT/README.md"; then fail "the README still says kofmsp.dll does not match KofMsp32.dll"; fi
 ok "README: kofmsp.dll finds KofMsp32.dll, as the search does"
 
+# ----- the repository stands alone: no file points at a folder outside it
+outside='/'"work"'/\|shared/'"seeds"'/'
+if grep -rIn --exclude-dir='build*' --exclude-dir=.git --exclude-dir=subprojects -e "$outside" "$TSHOOT_SOURCE_ROOT" >"$WORK/outside"; then
+  fail "files refer to folders outside the repository: $(head -5 "$WORK/outside")"
+fi
+ok "no file refers to a folder outside the repository"
+
 done_checks
