@@ -4,6 +4,7 @@
 */
 #include "cli.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -236,6 +237,39 @@ int cmd_fix(int argc, char **argv)
 
 /* ===== tshoot run ===== */
 
+/* A file next to where `name` points that is named almost like it (a
+** slip in a path), or NULL; *out gets the path. */
+static const char *closest_file(const char *name, char *out, size_t cap)
+{
+  const char *slash = strrchr(name, '/'), *found;
+  char dir[4096];
+  const char **names = NULL;
+  size_t n = 0, ncap = 0;
+  struct dirent *e;
+  DIR *dp;
+  if (!slash || (size_t)(slash - name) >= sizeof dir) return NULL;
+  memcpy(dir, name, (size_t)(slash - name));
+  dir[slash - name] = '\0';
+  if (!(dp = opendir(slash == name ? "/" : dir))) return NULL;
+  while ((e = readdir(dp)) != NULL) {
+    char *copy;
+    if (e->d_name[0] == '.') continue;
+    if (n == ncap) {
+      const char **nv = realloc(names, (ncap = ncap ? 2 * ncap : 32) * sizeof *nv);
+      if (!nv) break;
+      names = nv;
+    }
+    if (!(copy = strdup(e->d_name))) break;
+    names[n++] = copy;
+  }
+  closedir(dp);
+  found = cli_closest(slash + 1, names, n);
+  if (found) snprintf(out, cap, "%s/%s", dir, found);
+  while (n) free((char *)names[--n]);
+  free(names);
+  return found ? out : NULL;
+}
+
 /* The script `name`: a file, else a script stored in the KB. */
 static int load_script(const char *name, const char *kb_opt, char **body, size_t *len)
 {
@@ -249,8 +283,11 @@ static int load_script(const char *name, const char *kb_opt, char **body, size_t
   rc = tshoot_kb_script(body, len, kb, name);
   tshoot_kb_close(kb);
   if (rc != TSHOOT_OK) {
+    char path[4200];
+    const char *s = rc == TSHOOT_ENOTFOUND ? closest_file(name, path, sizeof path) : NULL;
     cli_lib_error(rc);
-    cli_note("'%s' is neither a file nor a script in the KB", name);
+    if (s) cli_note("'%s' is neither a file nor a script in the KB (did you mean the file '%s'?)", name, s);
+    else cli_note("'%s' is neither a file nor a script in the KB", name);
     return EXIT_FAIL;
   }
   return EXIT_OK;

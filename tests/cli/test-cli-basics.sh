@@ -128,6 +128,12 @@ run test kofmsp.t.missing-txet
 expect_rc 2 "test with a misspelt id"
 err_has "no test matches 'kofmsp.t.missing-txet' (did you mean 'kofmsp.t.missing-text'?)" "test: did you mean"
 ok "show, diagnose --answer and test: a misspelt id gets a did-you-mean"
+mkdir -p "$WORK/scripts"
+printf 'return "ok"\n' >"$WORK/scripts/os-version.lua"
+run run "$WORK/scripts/os-versoin.lua"
+expect_rc 1 "run with a misspelt script file"
+err_has "did you mean the file '$WORK/scripts/os-version.lua'" "run: did you mean the file"
+ok "run: a misspelt script path gets a did-you-mean"
 
 # ----- every --json output starts with "version": 1
 run info --json
