@@ -146,6 +146,7 @@ static int check_value(checker *k, const m_question *q, const char *value, m_loc
   char buf[160];
   size_t i;
   if (!value) return 0;
+  if (!q->type_name) return 1;   /* its type is wrong or missing: reported there */
   switch (q->type) {
   case Q_YESNO:
     if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) return 1;
@@ -227,7 +228,7 @@ static void check_cond(checker *k, const m_cond *c)
     break;
   case C_LT: case C_LE: case C_GT: case C_GE: {
     m_question *q = find_question(k, c->ref, c->ref_at);
-    if (!q) break;
+    if (!q || !q->type_name) break;
     if (q->type != Q_VERSION && q->type != Q_NUMBER) {
       M_ERROR(k->m, c->at, "TSH-E016", "<%s> compares in order, but question '%s' is of type %s; "
               "use <eq>/<in>, or make it a version or number question",
@@ -315,7 +316,7 @@ static void sat_collect(sat_state *s, const m_cond *c)
     const m_question *qq;
     if (q < 0) { s->finite = 0; return; }
     qq = &s->k->m->questions[q];
-    if (qq->type != Q_YESNO && qq->type != Q_CHOICE) { s->finite = 0; return; }
+    if (!qq->type_name || (qq->type != Q_YESNO && qq->type != Q_CHOICE)) { s->finite = 0; return; }
     for (i = 0; i < s->nq; i++) if (s->q[i] == q) return;
     if (s->nq == SAT_MAX_Q) { s->finite = 0; return; }
     s->q[s->nq++] = q;
@@ -490,6 +491,8 @@ static void check_questions(checker *k)
   size_t i, j, l;
   for (i = 0; i < m->n_questions; i++) {
     m_question *q = &m->questions[i];
+    if (q->probe) check_script(k, q->probe, q->probe_at);
+    if (!q->type_name) continue;   /* its type is wrong or missing: reported there */
     if (q->type == Q_CHOICE && q->n_choices < 2)
       M_ERROR(m, q->at, "TSH-E023", "choice question '%s' needs at least two <choice> elements", q->id);
     if (q->type == Q_YESNO)
@@ -510,7 +513,6 @@ static void check_questions(checker *k)
                   q->id, q->choices[j].value);
           break;
         }
-    if (q->probe) check_script(k, q->probe, q->probe_at);
   }
 }
 

@@ -4,6 +4,7 @@
 ** kb_check.c can point at it.
 */
 #include "kb_model.h"
+#include "text.h"
 
 #include <libxml/tree.h>
 #include <string.h>
@@ -99,26 +100,70 @@ static int parse_decimal(const char *s, double *out)
   return 0;
 }
 
-static double num_attr(reader *r, const xmlNode *n, const char *name, double dflt)
+/* What a number attribute may hold, for the check and its message. */
+typedef enum num_kind { NUM_PROB, NUM_COST } num_kind;
+
+/* A number attribute, checked here at the attribute (the schema takes it as
+** text, so that one bad value cannot lead the validator astray): p and prior
+** are probabilities, decimals from 0 to 1; cost is a decimal above 0. A bad
+** value is TSH-E004 and gives `dflt`. */
+static double num_attr(reader *r, const xmlNode *n, const char *name, num_kind kind, double dflt)
 {
   char *v = kbxml_attr(n, name);
   double d = dflt;
-  if (v && parse_decimal(v, &d) < 0) {
+  int ok;
+  if (!v) return dflt;
+  ok = parse_decimal(v, &d) == 0;
+  if (ok) ok = kind == NUM_PROB ? d >= 0 && d <= 1 : d > 0;
+  if (!ok) {
     m_loc l = loc_of(r, n, name);
-    M_ERROR(r->m, l, "TSH-E004", "%s=\"%s\" is not a decimal number", name, v);
+    const char *what = kind == NUM_PROB ? "a probability is a decimal number from 0 to 1"
+                                        : "a cost is a decimal number greater than 0";
+    if (*v)
+      M_ERROR(r->m, l, "TSH-E004", "%s is %.40s%s: %s%s", name, v, strlen(v) > 40 ? "..." : "", what,
+              strchr(v, 'e') || strchr(v, 'E') || strchr(v, ',') ? " (write it like 0.25: a dot, no exponent)" : "");
+    else
+      M_ERROR(r->m, l, "TSH-E004", "%s is empty: %s", name, what);
     d = dflt;
   }
   ts_free(v);
   return d;
 }
 
-static int yesno_attr(reader *r, const xmlNode *n, const char *name, int dflt)
+/* An enumerated attribute: its index in `allowed`, `dflt` if absent, or -1
+** (TSH-E006, naming the allowed values) if it is none of them. */
+static int enum_attr(reader *r, const xmlNode *n, const char *name, const char *const *allowed,
+                     size_t n_allowed, int dflt)
 {
   char *v = kbxml_attr(n, name);
-  int b = dflt;
-  if (v) b = strcmp(v, "yes") == 0;
+  char buf[160];
+  ts_buf list = TS_BUF_INIT;
+  size_t i;
+  if (!v) return dflt;
+  for (i = 0; i < n_allowed; i++)
+    if (strcmp(v, allowed[i]) == 0) { ts_free(v); return (int)i; }
+  for (i = 0; i < n_allowed; i++)
+    ts_buf_addf(&list, "%s%s", i == 0 ? "" : i + 1 == n_allowed ? " or " : ", ", allowed[i]);
+  {
+    m_loc l = loc_of(r, n, name);
+    if (*v)
+      M_ERROR(r->m, l, "TSH-E006", "%s is '%.40s'%s: use %s%s", name, v, strlen(v) > 40 ? "..." : "",
+              list.p ? list.p : "", ts_did_you_mean(buf, sizeof buf, v, allowed, n_allowed));
+    else
+      M_ERROR(r->m, l, "TSH-E006", "%s is empty: use %s", name, list.p ? list.p : "");
+  }
+  if (list.oom) r->m->ar.oom = 1;
+  ts_buf_free(&list);
   ts_free(v);
-  return b;
+  return -1;
+}
+
+static const char *const yesno_names[] = { "yes", "no" };
+
+static int yesno_attr(reader *r, const xmlNode *n, const char *name, int dflt)
+{
+  int i = enum_attr(r, n, name, yesno_names, 2, dflt ? 0 : 1);
+  return i == 0;
 }
 
 /* Split a white-space separated list into the arena. */
@@ -237,10 +282,14 @@ static int read_question(reader *r, const xmlNode *n)
   if (!q) return ts_error_oom();
   q->at = loc_of(r, n, NULL);
   q->id = attr(r, n, "id");
-  q->type_name = attr(r, n, "type");
-  for (i = 0; i < TS_ARRAY_LEN(types); i++)
-    if (q->type_name && strcmp(q->type_name, types[i]) == 0) q->type = (m_qtype)i;
-  q->cost = num_attr(r, n, "cost", 1.0);
+  /* an unknown type leaves type_name NULL: kb_check.c then skips the checks
+  ** that depend on the type, rather than report their consequences */
+  i = (size_t)enum_attr(r, n, "type", types, TS_ARRAY_LEN(types), -1);
+  if (i < TS_ARRAY_LEN(types)) {
+    q->type = (m_qtype)i;
+    q->type_name = ts_arena_strdup(&r->m->ar, types[i]);
+  }
+  q->cost = num_attr(r, n, "cost", NUM_COST, 1.0);
   q->probe = attr(r, n, "probe");
   if (q->probe) q->probe_at = loc_of(r, n, "probe");
   q->unit = attr(r, n, "unit");
@@ -278,14 +327,16 @@ static int read_fact(reader *r, const xmlNode *n)
 
 static int read_fix(reader *r, const xmlNode *n, m_fix *f)
 {
+  static const char *const risks[] = { "low", "medium", "high" };
   const xmlNode *k;
+  int risk;
   f->at = loc_of(r, n, NULL);
   f->id = attr(r, n, "id");
-  f->cost = num_attr(r, n, "cost", 1.0);
-  f->risk = attr(r, n, "risk");
+  f->cost = num_attr(r, n, "cost", NUM_COST, 1.0);
   /* conservative defaults (docs/format.md): a fix is not reversible and not
   ** low-risk unless its author says so */
-  if (!f->risk) f->risk = ts_arena_strdup(&r->m->ar, "medium");
+  risk = enum_attr(r, n, "risk", risks, TS_ARRAY_LEN(risks), 1);
+  f->risk = ts_arena_strdup(&r->m->ar, risks[risk < 0 ? 1 : risk]);
   f->admin = yesno_attr(r, n, "admin", 0);
   f->reversible = yesno_attr(r, n, "reversible", 0);
   f->script = attr(r, n, "script");
@@ -308,7 +359,7 @@ static int read_cause(reader *r, const xmlNode *n, size_t article)
   c->at = loc_of(r, n, NULL);
   c->id = attr(r, n, "id");
   c->article = article;
-  c->prior = num_attr(r, n, "prior", 0.1);
+  c->prior = num_attr(r, n, "prior", NUM_PROB, 0.1);
   c->title = child_text(r, n, "title");
   c->explanation = child_text(r, n, "explanation");
   ev = first_el(n, "evidence");
@@ -329,10 +380,10 @@ static int read_cause(reader *r, const xmlNode *n, size_t article)
         e->question_at = loc_of(r, k, "question");
         e->value = attr(r, k, "value");
         e->value_at = loc_of(r, k, "value");
-        e->p = num_attr(r, k, "p", 0);
+        e->p = num_attr(r, k, "p", NUM_PROB, 0);
       } else if (is_el(k, "expect")) {
         e->kind = E_EXPECT;
-        e->p = num_attr(r, k, "p", 0);
+        e->p = num_attr(r, k, "p", NUM_PROB, 0);
         e->cond = read_cond(r, first_el(k, NULL));
       } else {
         e->kind = E_REQUIRES;

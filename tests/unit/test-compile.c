@@ -70,8 +70,9 @@ static char *slurp(const char *path, size_t *len)
   return buf;
 }
 
-/* Expectations "<!-- expect CODE @X -->" at the end of a line: CODE at that
-** line, at the column of attribute X= (or element <X), or any column. */
+/* Expectations "<!-- expect CODE @X -->" at the end of a line (one or more):
+** CODE at that line, at the column of attribute X= (or element <X), or any
+** column. */
 static void check_expectations(const char *path, const diags *ds)
 {
   size_t len;
@@ -82,8 +83,8 @@ static void check_expectations(const char *path, const diags *ds)
   while (line && *line) {
     char *end = strchr(line, '\n'), *e;
     if (end) *end = '\0';
-    e = strstr(line, "<!-- expect ");
-    if (e) {
+    /* one line may carry several expectations */
+    for (e = strstr(line, "<!-- expect "); e; e = strstr(e + 1, "<!-- expect ")) {
       char code[16] = "", at[64] = "";
       int col = 0, found = 0;
       sscanf(e, "<!-- expect %15s @%63[^ ]", code, at);
@@ -135,6 +136,23 @@ static void test_compile__mistakes_reported_at_their_place(void)
   int rc = lint(&ds, data("lint/mistakes.xml"), NULL);
   CHECK_INT(rc, TSHOOT_ESOURCE);
   check_expectations(data("lint/mistakes.xml"), &ds);
+}
+
+/* Numbers and enumerated values are checked by the compiler at their
+** attribute (TSH-E004, TSH-E006), and a bad one no longer leads the schema
+** validator to report other lines. */
+static void test_compile__bad_values_at_their_attribute(void)
+{
+  diags ds;
+  int i, range = 0, listed = 0;
+  CHECK_INT(lint(&ds, data("lint/values.xml"), NULL), TSHOOT_ESOURCE);
+  check_expectations(data("lint/values.xml"), &ds);
+  for (i = 0; i < ds.n; i++) {
+    if (strcmp(ds.d[i].msg, "p is 1.7: a probability is a decimal number from 0 to 1") == 0) range = 1;
+    if (strcmp(ds.d[i].msg, "type is 'bool': use yesno, choice, version, number or text") == 0) listed = 1;
+  }
+  CHECK(range);
+  CHECK(listed);
 }
 
 static void test_compile__did_you_mean(void)
@@ -376,6 +394,7 @@ int main(void)
   snprintf(tmpdir, sizeof tmpdir, "/tmp/tshoot-test-compile-XXXXXX");
   if (!mkdtemp(tmpdir)) return 99;
   RUN(test_compile__mistakes_reported_at_their_place);
+  RUN(test_compile__bad_values_at_their_attribute);
   RUN(test_compile__did_you_mean);
   RUN(test_compile__schema_errors);
   RUN(test_compile__good_kb_compiles_and_opens);
