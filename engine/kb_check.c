@@ -6,7 +6,10 @@
 ** can satisfy, and scripts that are missing or do not parse.
 **
 ** Every finding is a diagnostic at the exact attribute it is about; checking
-** goes on after an error so that one run reports everything.
+** goes on after an error so that one run reports everything. After schema
+** errors the checks still run on everything read; what depends on a broken
+** element is skipped (kb_read.c: broken, maybe_ids), so no error is only the
+** echo of another.
 */
 #include "kb_model.h"
 #include "text.h"
@@ -187,6 +190,17 @@ static int check_value(checker *k, const m_question *q, const char *value, m_loc
   return 1;
 }
 
+/* May `id` be defined by an element the schema reported (or by a file that
+** did not parse)? Then an unknown reference to it is not reported. */
+static int maybe_defined(const kb_model *m, const char *id)
+{
+  size_t i;
+  if (m->schema_failed) return 1;
+  for (i = 0; id && i < m->n_maybe_ids; i++)
+    if (strcmp(m->maybe_ids[i], id) == 0) return 1;
+  return 0;
+}
+
 static m_question *find_question(checker *k, const char *id, m_loc at)
 {
   char buf[160];
@@ -195,7 +209,7 @@ static m_question *find_question(checker *k, const char *id, m_loc at)
     k->m->questions[i].used = 1;
     return &k->m->questions[i];
   }
-  if (id && !k->m->schema_failed)
+  if (id && !maybe_defined(k->m, id))
     M_ERROR(k->m, at, "TSH-E011", "unknown question '%s'%s", id,
             ts_did_you_mean(buf, sizeof buf, id, k->questions.names, k->questions.n));
   return NULL;
@@ -218,7 +232,7 @@ static void check_cond(checker *k, const m_cond *c)
   case C_HOLDS: {
     long f = index_find(&k->facts, c->ref);
     if (f >= 0) k->m->facts[f].used = 1;
-    else if (!k->m->schema_failed)
+    else if (c->ref && !maybe_defined(k->m, c->ref))
       M_ERROR(k->m, c->ref_at, "TSH-E012", "unknown fact '%s'%s", c->ref ? c->ref : "",
               ts_did_you_mean(buf, sizeof buf, c->ref, k->facts.names, k->facts.n));
     break;
@@ -564,10 +578,12 @@ static void check_cause(checker *k, size_t ci)
     for (j = 0; j < sy->n_causes; j++)
       if (c->id && strcmp(sy->causes[j], c->id) == 0) reached = 1;
   }
-  if (!reached)
+  /* a cause in an article with a schema error may have lost its evidence or
+  ** symptoms to it: reachability and satisfiability are not judged */
+  if (!reached && !c->broken)
     M_ERROR(m, c->at, "TSH-E020", "cause '%s' can never be reached: it has no <evidence> and no symptom "
             "points at it; add evidence, or a <symptom causes=\"%s\">", c->id, c->id);
-  if (requires_satisfiable(k, c) == 0)
+  if (!c->broken && requires_satisfiable(k, c) == 0)
     M_ERROR(m, c->at, "TSH-E021", "cause '%s' can never be concluded: no answers satisfy all of its "
             "<requires> conditions together", c->id);
   for (i = 0; i < c->n_fixes; i++)
@@ -580,7 +596,9 @@ static void check_article_symptoms(checker *k, size_t ai)
   m_article *a = &m->articles[ai];
   size_t s, j, c;
   char buf[160];
-  const char **cands = ts_malloc((a->n_causes + 1) * sizeof *cands);
+  const char **cands;
+  if (a->broken) return;   /* one of its causes may be the broken element */
+  cands = ts_malloc((a->n_causes + 1) * sizeof *cands);
   for (c = 0; c < a->n_causes; c++) if (cands) cands[c] = m->causes[a->first_cause + c].id;
   for (s = 0; s < a->n_symptoms; s++) {
     m_symptom *sy = &a->symptoms[s];
@@ -608,20 +626,20 @@ static void check_tests(checker *k)
     long c = -1, f = -1;
     if (t->expect_cause && strcmp(t->expect_cause, "none") != 0) {
       c = index_find(&k->causes, t->expect_cause);
-      if (c < 0 && !m->schema_failed)
+      if (c < 0 && !maybe_defined(m, t->expect_cause))
         M_ERROR(m, t->cause_at, "TSH-E013", "test '%s' expects unknown cause '%s'%s", t->id,
                 t->expect_cause, ts_did_you_mean(buf, sizeof buf, t->expect_cause, k->causes.names, k->causes.n));
     }
     if (t->expect_fix) {
       f = index_find(&k->fixes, t->expect_fix);
-      if (f < 0 && !m->schema_failed)
+      if (f < 0 && !maybe_defined(m, t->expect_fix))
         M_ERROR(m, t->fix_at, "TSH-E014", "test '%s' expects unknown fix '%s'%s", t->id,
                 t->expect_fix, ts_did_you_mean(buf, sizeof buf, t->expect_fix, k->fixes.names, k->fixes.n));
       else if (f >= 0 && c >= 0 && (size_t)f >> 20 != (size_t)c)
         M_ERROR(m, t->fix_at, "TSH-E028", "test '%s' expects fix '%s', which is not a fix of cause '%s'",
                 t->id, t->expect_fix, t->expect_cause);
     }
-    if (!t->text && t->n_given == 0)
+    if (!t->text && t->n_given == 0 && !t->broken)
       M_ERROR(m, t->at, "TSH-E030", "test '%s' gives neither <text> nor <given> answers", t->id);
     for (j = 0; j < t->n_given; j++) {
       m_given *g = &t->given[j];
@@ -697,11 +715,12 @@ int kb_check(kb_model *m)
   check_tests(&k);
   check_synonyms(&k);
   for (i = 0; i < m->n_questions; i++)
-    if (!m->questions[i].used && index_find(&k.questions, m->questions[i].id) == (long)i)
+    if (!m->questions[i].used && index_find(&k.questions, m->questions[i].id) == (long)i &&
+        !maybe_defined(m, m->questions[i].id))
       M_WARN(m, m->questions[i].at, "TSH-W001", "question '%s' is never used by evidence, a fact or a test",
              m->questions[i].id);
   for (i = 0; i < m->n_facts; i++)
-    if (!m->facts[i].used)
+    if (!m->facts[i].used && !maybe_defined(m, m->facts[i].id))
       M_WARN(m, m->facts[i].at, "TSH-W002", "fact '%s' is never used", m->facts[i].id);
   if (m->ar.oom) rc = ts_error_oom();
 done:

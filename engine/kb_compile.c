@@ -4,7 +4,9 @@
 **   collect   folders are walked for *.xml, the list is sorted by path
 **   read      each file is read (size-capped), digested, parsed safely and
 **             validated against the schema (kb_xml.c), then walked into the
-**             model (kb_read.c)
+**             model (kb_read.c), even with schema errors (what depends on
+**             a broken element is skipped); a file that is not well-formed
+**             turns off the unknown-id checks for the run
 **   check     the semantic checks over the whole KB (kb_check.c)
 **   write     into a temporary file next to the output (kb_write.c), which is
 **             fsynced, renamed over the output, and the folder fsynced
@@ -49,6 +51,7 @@ void model_free(kb_model *m)
   ts_free(m->tests);
   ts_free(m->synonyms);
   ts_free(m->scripts);
+  ts_free(m->maybe_ids);
   ts_arena_free(&m->ar);
 }
 
@@ -230,7 +233,7 @@ typedef struct read_slot {
   char sha256[65];
   size_t size;
   kbxml_source xs;
-  int parsed;                    /* parse and schema both fine */
+  int parsed;                    /* well-formed, and every schema error placed */
   int fatal;                     /* TSHOOT_ENOMEM while reading */
   saved_diag *diags;
   size_t n_diags, cap_diags;
@@ -279,7 +282,9 @@ static void read_slot_run(read_slot *slot, size_t max_size)
   rc = kbxml_parse(&slot->xs, slot->path, buf, len, &local);
   if (rc == TSHOOT_ENOMEM) { slot->fatal = rc; return; }
   if (rc != TSHOOT_OK || !slot->xs.doc) return;
-  if (kbxml_validate(&slot->xs, &local) != 0) return;
+  /* a file with schema errors is still read (kb_read.c skips what depends on
+  ** a broken element), so that one run reports every problem */
+  if (kbxml_validate(&slot->xs, &local) < 0 || slot->xs.bad_unplaced) return;
   slot->parsed = 1;
 }
 
@@ -362,7 +367,7 @@ static int read_batch(kb_model *m, char **files, size_t first, size_t n, size_t 
     if (!sl->parsed) {
       m->schema_failed = 1;
     } else {
-      src->schema_ok = 1;
+      src->schema_ok = src->xs.n_bad == 0;
       rc = kb_read_source(m, m->n_sources - 1);
     }
     /* the model holds every location the checks need: free the tree and the

@@ -90,6 +90,7 @@ typedef struct m_cause {
   m_fix *fixes;
   size_t n_fixes;
   m_loc at;
+  int broken;              /* its article has a schema error */
 } m_cause;
 
 typedef struct m_article {
@@ -100,6 +101,7 @@ typedef struct m_article {
   size_t n_aliases;
   size_t first_cause, n_causes;  /* model.causes[first_cause ..] */
   m_loc at;
+  int broken;              /* the schema reported something inside it */
 } m_article;
 
 typedef struct m_given { char *question, *value; m_loc at, question_at, value_at; } m_given;
@@ -109,6 +111,7 @@ typedef struct m_test {
   m_given *given;
   size_t n_given;
   m_loc at, cause_at, fix_at;
+  int broken;              /* the schema reported something inside it */
 } m_test;
 
 typedef struct m_synonyms { char **terms; size_t n_terms; m_loc at; } m_synonyms;
@@ -144,12 +147,18 @@ typedef struct kb_model {
   const char *const *script_dirs;
   size_t n_script_dirs;
   diag_sink *diag;
-  int schema_failed;       /* some source failed the schema: skip reference checks */
+  int schema_failed;       /* a source could not be read at all: skip unknown-id checks */
+  /* ids defined or named inside elements the schema reported: a reference
+  ** to one of them is not reported unknown, nor is it reported unused (the
+  ** element that defines or uses it is broken) */
+  char **maybe_ids;
+  size_t n_maybe_ids, cap_maybe_ids;
 } kb_model;
 
 void model_free(kb_model *m);
 
-/* kb_read.c: walk one parsed, schema-valid source into the model. */
+/* kb_read.c: walk one parsed source into the model. Elements the schema
+** reported (src.xs.bad) are marked broken, or skipped if they lack their id. */
 int kb_read_source(kb_model *m, size_t src);
 
 /* kb_check.c: the checks the schema cannot express. Reports to m->diag. */

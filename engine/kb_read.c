@@ -1,7 +1,16 @@
 /*
-** kb_read.c: walking one parsed KB source (already valid against the schema)
-** into the in-memory model, with the source location of every item so that
-** kb_check.c can point at it.
+** kb_read.c: walking one parsed KB source into the in-memory model, with the
+** source location of every item so that kb_check.c can point at it.
+**
+** A source with schema errors is read too, so that one run reports every
+** problem: an item without its required id is skipped (nothing can refer to
+** it), an article or test with a schema error inside is marked broken (the
+** checks that depend on its structure are skipped), and the ids defined or
+** named inside any top-level element with a schema error are kept in
+** m->maybe_ids, so that a reference to them is not reported as unknown, nor
+** they as unused. What the schema already
+** reported (an empty text, an element that is not a condition) is not
+** reported again.
 */
 #include "kb_model.h"
 #include "text.h"
@@ -64,7 +73,7 @@ static char *text_of(reader *r, const xmlNode *n)
   if (!n) return NULL;
   t = kbxml_text(n);
   if (!t) { r->m->ar.oom = 1; return NULL; }
-  if (!*t) {
+  if (!*t && !kbxml_is_bad(r->xs, n)) {
     m_loc l = loc_of(r, n, NULL);
     M_ERROR(r->m, l, "TSH-E003", "<%s> is empty: write the text it should hold", (const char *)n->name);
   }
@@ -217,7 +226,8 @@ static m_cond *read_cond(reader *r, const xmlNode *n)
   for (i = 0; i < TS_ARRAY_LEN(cond_names); i++)
     if (strcmp((const char *)n->name, cond_names[i].name) == 0) break;
   if (i == TS_ARRAY_LEN(cond_names)) {
-    M_ERROR(r->m, c->at, "TSH-E005", "<%s> is not a condition", (const char *)n->name);
+    if (!kbxml_has_bad(r->xs, n->parent))   /* else the schema said it */
+      M_ERROR(r->m, c->at, "TSH-E005", "<%s> is not a condition", (const char *)n->name);
     return NULL;
   }
   c->op = cond_names[i].op;
@@ -276,9 +286,11 @@ static m_cond *read_cond(reader *r, const xmlNode *n)
 static int read_question(reader *r, const xmlNode *n)
 {
   static const char *const types[] = { "yesno", "choice", "version", "number", "text" };
-  m_question *q = PUSH(r->m, questions);
+  m_question *q;
   const xmlNode *k;
   size_t i;
+  if (!xmlHasProp(n, (const xmlChar *)"id")) return TSHOOT_OK;   /* the schema said it */
+  q = PUSH(r->m, questions);
   if (!q) return ts_error_oom();
   q->at = loc_of(r, n, NULL);
   q->id = attr(r, n, "id");
@@ -309,8 +321,10 @@ static int read_question(reader *r, const xmlNode *n)
 
 static int read_fact(reader *r, const xmlNode *n)
 {
-  m_fact *f = PUSH(r->m, facts);
+  m_fact *f;
   const xmlNode *k;
+  if (!xmlHasProp(n, (const xmlChar *)"id")) return TSHOOT_OK;
+  f = PUSH(r->m, facts);
   if (!f) return ts_error_oom();
   f->at = loc_of(r, n, NULL);
   f->id = attr(r, n, "id");
@@ -356,6 +370,7 @@ static int read_cause(reader *r, const xmlNode *n, size_t article)
   const xmlNode *k, *ev;
   size_t nev = 0;
   if (!c) return ts_error_oom();
+  c->broken = r->m->articles[article].broken;
   c->at = loc_of(r, n, NULL);
   c->id = attr(r, n, "id");
   c->article = article;
@@ -392,7 +407,7 @@ static int read_cause(reader *r, const xmlNode *n, size_t article)
       }
     }
   for (k = n->children; k; k = k->next)
-    if (is_el(k, "fix")) {
+    if (is_el(k, "fix") && xmlHasProp(k, (const xmlChar *)"id")) {
       int rc = read_fix(r, k, &c->fixes[c->n_fixes++]);
       if (rc != TSHOOT_OK) return rc;
     }
@@ -401,11 +416,15 @@ static int read_cause(reader *r, const xmlNode *n, size_t article)
 
 static int read_article(reader *r, const xmlNode *n)
 {
-  m_article *a = PUSH(r->m, articles);
-  size_t ai = r->m->n_articles - 1, ns = 0;
+  m_article *a;
+  size_t ai, ns = 0;
   const xmlNode *k, *syms;
   int rc;
+  if (!xmlHasProp(n, (const xmlChar *)"id")) return TSHOOT_OK;
+  a = PUSH(r->m, articles);
   if (!a) return ts_error_oom();
+  ai = r->m->n_articles - 1;
+  a->broken = kbxml_has_bad(r->xs, n);
   a->at = loc_of(r, n, NULL);
   a->id = attr(r, n, "id");
   a->title = child_text(r, n, "title");
@@ -438,7 +457,7 @@ static int read_article(reader *r, const xmlNode *n)
     if (is_el(k, "alias")) a->aliases[a->n_aliases++] = text_of(r, k);
   a->first_cause = r->m->n_causes;
   for (k = n->children; k; k = k->next)
-    if (is_el(k, "cause")) {
+    if (is_el(k, "cause") && xmlHasProp(k, (const xmlChar *)"id")) {
       rc = read_cause(r, k, ai);
       if (rc != TSHOOT_OK) return rc;
       r->m->articles[ai].n_causes++;   /* re-fetch: the list may have moved */
@@ -448,9 +467,12 @@ static int read_article(reader *r, const xmlNode *n)
 
 static int read_test(reader *r, const xmlNode *n)
 {
-  m_test *t = PUSH(r->m, tests);
+  m_test *t;
   const xmlNode *k;
+  if (!xmlHasProp(n, (const xmlChar *)"id")) return TSHOOT_OK;
+  t = PUSH(r->m, tests);
   if (!t) return ts_error_oom();
+  t->broken = kbxml_has_bad(r->xs, n);
   t->at = loc_of(r, n, NULL);
   t->id = attr(r, n, "id");
   t->expect_cause = attr(r, n, "expect-cause");
@@ -490,6 +512,26 @@ static int read_synonyms(reader *r, const xmlNode *n)
   return TSHOOT_OK;
 }
 
+/* Keep the ids that `n` and everything inside it define or name (id=,
+** question=, fact=) in m->maybe_ids. */
+static void keep_maybe_ids(reader *r, const xmlNode *n)
+{
+  static const char *const names[] = { "id", "question", "fact" };
+  const xmlNode *k;
+  size_t i;
+  if (n->type != XML_ELEMENT_NODE) return;
+  for (i = 0; i < TS_ARRAY_LEN(names); i++) {
+    char *id = attr(r, n, names[i]);
+    if (!id) continue;
+    if (ts_grow((void **)&r->m->maybe_ids, &r->m->cap_maybe_ids, r->m->n_maybe_ids + 1,
+                sizeof *r->m->maybe_ids) == 0)
+      r->m->maybe_ids[r->m->n_maybe_ids++] = id;
+    else
+      r->m->ar.oom = 1;
+  }
+  for (k = n->children; k; k = k->next) keep_maybe_ids(r, k);
+}
+
 int kb_read_source(kb_model *m, size_t src)
 {
   reader r;
@@ -504,6 +546,7 @@ int kb_read_source(kb_model *m, size_t src)
   m->sources[src].kb_id = attr(&r, root, "id");
   for (n = root->children; n && rc == TSHOOT_OK; n = n->next) {
     if (n->type != XML_ELEMENT_NODE) continue;
+    if (kbxml_has_bad(r.xs, n)) keep_maybe_ids(&r, n);
     if (is_el(n, "question")) rc = read_question(&r, n);
     else if (is_el(n, "fact")) rc = read_fact(&r, n);
     else if (is_el(n, "article")) rc = read_article(&r, n);

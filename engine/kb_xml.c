@@ -516,6 +516,9 @@ int kbxml_parse(kbxml_source *src, const char *name, char *buf, size_t len, diag
   src->doc = NULL;
   src->line_starts = NULL;
   src->n_lines = 0;
+  src->bad = NULL;
+  src->n_bad = src->cap_bad = 0;
+  src->bad_unplaced = 0;
   if (!buf) return TSHOOT_ENOMEM;
 
   if (len > (size_t)INT_MAX - 1) {
@@ -735,6 +738,10 @@ void kbxml_source_free(kbxml_source *src)
   if (src->doc) xmlFreeDoc(src->doc);
   ts_free(src->buf);
   ts_free(src->line_starts);
+  ts_free(src->bad);
+  src->bad = NULL;
+  src->n_bad = src->cap_bad = 0;
+  src->bad_unplaced = 0;
   src->doc = NULL;
   src->buf = NULL;
   src->line_starts = NULL;
@@ -892,10 +899,39 @@ static int match2(const char *raw, const char *pre, const char *mid, const char 
   return 1;
 }
 
+/* Keep `node` in src->bad (NULL, or out of memory: the report has no place). */
+static void mark_bad(kbxml_source *src, const xmlNode *node)
+{
+  if (node && ts_grow((void **)&src->bad, &src->cap_bad, src->n_bad + 1, sizeof *src->bad) == 0)
+    src->bad[src->n_bad++] = node;
+  else
+    src->bad_unplaced = 1;
+}
+
+int kbxml_is_bad(const kbxml_source *src, const xmlNode *node)
+{
+  size_t i;
+  for (i = 0; src && node && i < src->n_bad; i++)
+    if (src->bad[i] == node) return 1;
+  return 0;
+}
+
+int kbxml_has_bad(const kbxml_source *src, const xmlNode *node)
+{
+  size_t i;
+  for (i = 0; src && node && i < src->n_bad; i++) {
+    const xmlNode *n;
+    for (n = src->bad[i]; n; n = n->parent)
+      if (n == node) return 1;
+  }
+  return 0;
+}
+
 static void report_node(valid_state *vs, const xmlNode *node, const char *attr,
                         const xmlError *err, const char *msg)
 {
   int line = 0, col = 0;
+  mark_bad(vs->src, node);
   if (node) kbxml_locate(vs->src, node, attr, &line, &col);
   else if (err->line > 0) { line = err->line; col = err->int2 > 0 ? err->int2 : 0; }
   diag_report(vs->d, TSHOOT_ERRSEV, vs->src->name, line, col, CODE_SCHEMA, "%s", msg);
@@ -1012,11 +1048,28 @@ static void on_valid_error(void *ctx, xmlErrorPtr err)
   }
 }
 
+/* libxml2's validator stops at the first top-level element that fails (the
+** root's content is an interleave), so one run would report one broken item
+** per file. So the broken item is set aside (unlinked) and the rest
+** validated again, up to MAX_ROUNDS times; then every item set aside is put
+** back where it was, and the caller reads the whole document. */
+#define MAX_ROUNDS 64
+
+typedef struct set_aside { xmlNode *node, *prev, *parent; } set_aside;
+
+/* The child of the root that holds `n`, or NULL if n is the root (or none). */
+static xmlNode *top_item(xmlNode *root, const xmlNode *n)
+{
+  for (; n && n->parent; n = n->parent)
+    if (n->parent == root) return (xmlNode *)n;
+  return NULL;
+}
+
 int kbxml_validate(kbxml_source *src, diag_sink *d)
 {
-  xmlRelaxNGValidCtxtPtr vc;
-  valid_state vs;
-  int rc;
+  set_aside aside[MAX_ROUNDS];
+  int n_aside = 0, total = 0, rc = 0, i;
+  xmlNode *root;
 
   pthread_once(&schema_once, compile_schema);
   if (!schema) {
@@ -1025,23 +1078,52 @@ int kbxml_validate(kbxml_source *src, diag_sink *d)
     return -1;
   }
   if (!src || !src->doc) return -1;
-  vc = xmlRelaxNGNewValidCtxt(schema);
-  if (!vc) {
-    ts_error_oom();
-    diag_report(d, TSHOOT_ERRSEV, src->name, 0, 0, CODE_SCHEMA, "out of memory");
-    return -1;
+  src->n_bad = 0;
+  src->bad_unplaced = 0;
+  root = xmlDocGetRootElement(src->doc);
+  for (;;) {
+    xmlRelaxNGValidCtxtPtr vc = xmlRelaxNGNewValidCtxt(schema);
+    valid_state vs;
+    size_t first_bad = src->n_bad, b;
+    xmlNode *top = NULL;
+    if (!vc) {
+      ts_error_oom();
+      diag_report(d, TSHOOT_ERRSEV, src->name, 0, 0, CODE_SCHEMA, "out of memory");
+      rc = -1;
+      break;
+    }
+    memset(&vs, 0, sizeof vs);
+    vs.src = src;
+    vs.d = d;
+    xmlRelaxNGSetValidStructuredErrors(vc, on_valid_error, &vs);
+    rc = xmlRelaxNGValidateDoc(vc, src->doc);
+    xmlRelaxNGFreeValidCtxt(vc);
+    total += vs.count;
+    if (rc == 0) break;
+    if (vs.count == 0) {
+      if (total == 0) {
+        diag_report(d, TSHOOT_ERRSEV, src->name, 0, 0, CODE_SCHEMA,
+                    rc < 0 ? "schema validation failed (internal error)"
+                           : "the document does not match the KB schema");
+        total = 1;
+        src->bad_unplaced = 1;
+      }
+      break;
+    }
+    /* set aside the first item this round reported on, and go again */
+    for (b = first_bad; b < src->n_bad && !top; b++) top = top_item(root, src->bad[b]);
+    if (!top || n_aside == MAX_ROUNDS) break;
+    aside[n_aside].node = top;
+    aside[n_aside].prev = top->prev;
+    aside[n_aside].parent = top->parent;
+    n_aside++;
+    xmlUnlinkNode(top);
   }
-  memset(&vs, 0, sizeof vs);
-  vs.src = src;
-  vs.d = d;
-  xmlRelaxNGSetValidStructuredErrors(vc, on_valid_error, &vs);
-  rc = xmlRelaxNGValidateDoc(vc, src->doc);
-  xmlRelaxNGFreeValidCtxt(vc);
-  if (rc != 0 && vs.count == 0) {
-    diag_report(d, TSHOOT_ERRSEV, src->name, 0, 0, CODE_SCHEMA,
-                rc < 0 ? "schema validation failed (internal error)"
-                       : "the document does not match the KB schema");
-    vs.count = 1;
+  for (i = n_aside - 1; i >= 0; i--) {
+    set_aside *a = &aside[i];
+    if (a->prev) xmlAddNextSibling(a->prev, a->node);
+    else if (a->parent->children) xmlAddPrevSibling(a->parent->children, a->node);
+    else xmlAddChild(a->parent, a->node);
   }
-  return vs.count;
+  return rc < 0 && total == 0 ? -1 : total;
 }

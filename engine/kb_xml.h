@@ -32,6 +32,12 @@ typedef struct kbxml_source {
   xmlDoc *doc;          /* NULL if parsing failed */
   size_t *line_starts;  /* offsets of line starts, built on first locate */
   size_t n_lines;
+  /* The elements the schema validation reported (kbxml_validate), so that the
+  ** checks after it can skip what depends on a broken element instead of
+  ** reporting its consequences; bad_unplaced: a report had no element. */
+  const xmlNode **bad;
+  size_t n_bad, cap_bad;
+  int bad_unplaced;
 } kbxml_source;
 
 /* Parse buf[0..len) (which the source takes ownership of; it must have been
@@ -42,8 +48,15 @@ int kbxml_parse(kbxml_source *src, const char *name, char *buf, size_t len, diag
 
 /* Validate src->doc against the embedded schema; report each violation.
 ** Returns the number of violations (0: valid), or -1 if the schema itself
-** could not be loaded (reported). Thread-safe. */
+** could not be loaded (reported). The elements reported are kept in src->bad.
+** Thread-safe. */
 int kbxml_validate(kbxml_source *src, diag_sink *d);
+
+/* Did the validation report `node` itself? */
+int kbxml_is_bad(const kbxml_source *src, const xmlNode *node);
+
+/* Did the validation report `node` or an element inside it? */
+int kbxml_has_bad(const kbxml_source *src, const xmlNode *node);
 
 /* Where `node` (and, if attr is not NULL, its attribute `attr`) starts in the
 ** source: 1-based line and column. Falls back to the node's line and column 1. */

@@ -155,6 +155,17 @@ static void test_compile__bad_values_at_their_attribute(void)
   CHECK(listed);
 }
 
+/* Schema errors in some items do not switch off the checks of the others:
+** one run reports every broken item and every reference error, and nothing
+** that only echoes a broken element (its ids are not "unknown", its cause
+** not "unreachable", its test not "empty"). */
+static void test_compile__checks_run_after_schema_errors(void)
+{
+  diags ds;
+  CHECK_INT(lint(&ds, data("lint/after-schema.xml"), NULL), TSHOOT_ESOURCE);
+  check_expectations(data("lint/after-schema.xml"), &ds);
+}
+
 static void test_compile__did_you_mean(void)
 {
   diags ds;
@@ -395,6 +406,7 @@ int main(void)
   if (!mkdtemp(tmpdir)) return 99;
   RUN(test_compile__mistakes_reported_at_their_place);
   RUN(test_compile__bad_values_at_their_attribute);
+  RUN(test_compile__checks_run_after_schema_errors);
   RUN(test_compile__did_you_mean);
   RUN(test_compile__schema_errors);
   RUN(test_compile__good_kb_compiles_and_opens);
