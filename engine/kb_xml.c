@@ -1019,6 +1019,15 @@ static void on_valid_error(void *ctx, xmlErrorPtr err)
         snprintf(msg, sizeof msg, "element '%s' is not allowed in '%s'", b, a);
       report_node(vs, node, NULL, err, msg);
     }
+  } else if (strcmp(raw, "Invalid sequence in interleave") == 0) {
+    /* follows a precise report about a child; alone, it is about node */
+    if (!subtree_reported(vs, node)) {
+      if (el_name(node))
+        snprintf(msg, sizeof msg, "element '%s': invalid content", el_name(node));
+      else
+        snprintf(msg, sizeof msg, "invalid content");
+      report_node(vs, node, NULL, err, msg);
+    }
   } else if (match2(raw, "Extra element ", NULL, " in interleave", a, b, sizeof a)) {
     if (vs->count == 0) {
       snprintf(msg, sizeof msg, "element '%s' is not allowed here", a);

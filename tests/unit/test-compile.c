@@ -166,6 +166,15 @@ static void test_compile__checks_run_after_schema_errors(void)
   check_expectations(data("lint/after-schema.xml"), &ds);
 }
 
+/* Children may come in any order where order means nothing (RELAX NG
+** interleave); the repeated ones keep theirs. */
+static void test_compile__children_in_any_order(void)
+{
+  diags ds;
+  CHECK_INT(lint(&ds, data("lint/any-order.xml"), NULL), TSHOOT_OK);
+  CHECK_INT(ds.n, 0);
+}
+
 static void test_compile__did_you_mean(void)
 {
   diags ds;
@@ -407,6 +416,7 @@ int main(void)
   RUN(test_compile__mistakes_reported_at_their_place);
   RUN(test_compile__bad_values_at_their_attribute);
   RUN(test_compile__checks_run_after_schema_errors);
+  RUN(test_compile__children_in_any_order);
   RUN(test_compile__did_you_mean);
   RUN(test_compile__schema_errors);
   RUN(test_compile__good_kb_compiles_and_opens);
