@@ -976,11 +976,13 @@ static void on_valid_error(void *ctx, xmlErrorPtr err)
       snprintf(msg, sizeof msg, "element '%s' is not allowed here", a);
     report_node(vs, node, NULL, err, msg);
   } else if (match2(raw, "Invalid attribute ", " for element ", "", a, b, sizeof a)) {
+    if (kbxml_is_bad(vs->src, element_named(node, b))) return;   /* check_attrs said it */
     snprintf(msg, sizeof msg, "element '%s': attribute '%s' is not allowed", b, a);
     report_node(vs, element_named(node, b), a, err, msg);
   } else if (match2(raw, "Element ", NULL, " failed to validate attributes", a, b, sizeof a)) {
     char *id;
     el = element_named(node, a);
+    if (kbxml_is_bad(vs->src, el)) return;   /* check_attrs said it */
     id = name_is(el, a) ? kbxml_attr(el, "id") : NULL;
     if (id && !valid_id(id)) {
       excerpt(ex, sizeof ex, id);
@@ -1057,6 +1059,143 @@ static void on_valid_error(void *ctx, xmlErrorPtr err)
   }
 }
 
+/* ===== attributes, checked before libxml2 =====
+** libxml2's RELAX NG validator reports a missing or malformed attribute of a
+** child inside an interleave as a missing element of its parent ("element
+** 'cause': missing required element 'fix'"), or at no line at all. So the
+** attributes of every element of the format are checked here first, at
+** their place, and the top-level items with such an error are set aside
+** before libxml2 validates the rest. The table follows kb/schema/tshoot-kb.rng
+** (test-kb-xml checks that they agree on the valid KBs). */
+
+typedef struct attr_rule {
+  const char *element;
+  const char *required;   /* space-separated */
+  const char *optional;
+} attr_rule;
+
+static const attr_rule attr_rules[] = {
+  { "kb", "id", "title lang" },
+  { "question", "id type", "cost probe unit" },
+  { "choice", "value", "" },
+  { "fact", "id", "" },
+  { "in", "question values", "" },
+  { "holds", "fact", "" },
+  { "known", "question", "" },
+  { "eq", "question value", "" }, { "ne", "question value", "" },
+  { "lt", "question value", "" }, { "le", "question value", "" },
+  { "gt", "question value", "" }, { "ge", "question value", "" },
+  { "article", "id", "" },
+  { "symptom", "", "id causes" },
+  { "error", "", "id code causes" },
+  { "cause", "id", "prior" },
+  { "answer", "question value p", "" },
+  { "expect", "p", "" },
+  { "fix", "id", "cost risk admin reversible script" },
+  { "test", "id", "expect-cause expect-fix" },
+  { "given", "question value", "" },
+};
+
+/* The elements that take no attribute. */
+static const char no_attrs[] =
+  "synonyms group term prompt why description when and or not title summary symptoms alias "
+  "explanation evidence requires step verify text";
+
+/* Attributes whose value is one id. */
+static int is_id_attr(const char *name)
+{
+  return strcmp(name, "id") == 0 || strcmp(name, "question") == 0 || strcmp(name, "fact") == 0 ||
+         strcmp(name, "expect-cause") == 0 || strcmp(name, "expect-fix") == 0;
+}
+
+static int in_words(const char *words, const char *name)
+{
+  size_t n = strlen(name);
+  const char *p = words;
+  while ((p = strstr(p, name)) != NULL) {
+    if ((p == words || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0')) return 1;
+    p += n;
+  }
+  return 0;
+}
+
+static int valid_id(const char *s);
+static void excerpt(char *out, size_t outsz, const char *s);
+
+/* Check the attributes of `n` and everything inside it; report each problem.
+** Returns the number reported. */
+static int check_attrs(kbxml_source *src, diag_sink *d, const xmlNode *n)
+{
+  const attr_rule *rule = NULL;
+  const xmlAttr *a;
+  const xmlNode *k;
+  const char *el = (const char *)n->name;
+  char msg[400], ex[64], word[32];
+  const char *w;
+  size_t i;
+  int count = 0, line, col;
+
+  if (n->type != XML_ELEMENT_NODE || !n->ns || !n->ns->href ||
+      strcmp((const char *)n->ns->href, "urn:tshoot:kb:1") != 0)
+    return 0;   /* libxml2 names elements in no or another namespace */
+  for (i = 0; i < TS_ARRAY_LEN(attr_rules); i++)
+    if (strcmp(attr_rules[i].element, el) == 0) rule = &attr_rules[i];
+  if (!rule && !in_words(no_attrs, el))
+    return 0;   /* an unknown element: libxml2 names it; its inside is broken anyway */
+  for (a = n->properties; a; a = a->next) {
+    const char *an = (const char *)a->name;
+    if (a->ns) continue;   /* xml:..., other namespaces: left to libxml2 */
+    if (!rule || (!in_words(rule->required, an) && !in_words(rule->optional, an))) {
+      kbxml_locate(src, n, an, &line, &col);
+      diag_report(d, TSHOOT_ERRSEV, src->name, line, col, CODE_SCHEMA,
+                  "element '%s': attribute '%s' is not allowed", el, an);
+      count++;
+    } else if (is_id_attr(an)) {
+      char *v = kbxml_attr(n, an);
+      if (v && !valid_id(v)) {
+        excerpt(ex, sizeof ex, v);
+        kbxml_locate(src, n, an, &line, &col);
+        if (strcmp(an, "id") == 0)
+          snprintf(msg, sizeof msg, "element '%s': id '%s' is not valid", el, ex);
+        else
+          snprintf(msg, sizeof msg, "element '%s': %s '%s' is not a valid id", el, an, ex);
+        diag_report(d, TSHOOT_ERRSEV, src->name, line, col, CODE_SCHEMA,
+                    "%s (ids are 1 to 64 lower-case letters, digits, '.', '_' or '-', starting "
+                    "with a letter or digit)", msg);
+        count++;
+      }
+      ts_free(v);
+    }
+  }
+  if (rule) {
+    for (w = rule->required; *w; ) {
+      size_t len = strcspn(w, " ");
+      if (len < sizeof word) {
+        memcpy(word, w, len);
+        word[len] = '\0';
+        if (!xmlHasProp(n, (const xmlChar *)word)) {
+          kbxml_locate(src, n, NULL, &line, &col);
+          diag_report(d, TSHOOT_ERRSEV, src->name, line, col, CODE_SCHEMA,
+                      "element '%s': missing required attribute '%s'", el, word);
+          count++;
+        }
+      }
+      w += len;
+      while (*w == ' ') w++;
+    }
+    if (strcmp(el, "test") == 0 && !xmlHasProp(n, (const xmlChar *)"expect-cause") &&
+        !xmlHasProp(n, (const xmlChar *)"expect-fix")) {
+      kbxml_locate(src, n, NULL, &line, &col);
+      diag_report(d, TSHOOT_ERRSEV, src->name, line, col, CODE_SCHEMA,
+                  "element 'test': missing required attribute 'expect-cause' or 'expect-fix'");
+      count++;
+    }
+  }
+  if (count) mark_bad(src, n);
+  for (k = n->children; k; k = k->next) count += check_attrs(src, d, k);
+  return count;
+}
+
 /* libxml2's validator stops at the first top-level element that fails (the
 ** root's content is an interleave), so one run would report one broken item
 ** per file. So the broken item is set aside (unlinked) and the rest
@@ -1090,6 +1229,20 @@ int kbxml_validate(kbxml_source *src, diag_sink *d)
   src->n_bad = 0;
   src->bad_unplaced = 0;
   root = xmlDocGetRootElement(src->doc);
+  if (root) {
+    xmlNode *k, *next;
+    total += check_attrs(src, d, root);
+    for (k = root->children; k; k = next) {
+      next = k->next;
+      if (n_aside < MAX_ROUNDS && kbxml_has_bad(src, k)) {
+        aside[n_aside].node = k;
+        aside[n_aside].prev = k->prev;
+        aside[n_aside].parent = k->parent;
+        n_aside++;
+        xmlUnlinkNode(k);
+      }
+    }
+  }
   for (;;) {
     xmlRelaxNGValidCtxtPtr vc = xmlRelaxNGNewValidCtxt(schema);
     valid_state vs;

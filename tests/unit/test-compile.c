@@ -175,6 +175,16 @@ static void test_compile__children_in_any_order(void)
   CHECK_INT(ds.n, 0);
 }
 
+/* Each kind of structure error (missing attribute, unknown attribute,
+** unknown element, bad id, missing id) at its element or attribute, all in
+** one run, none echoed onto other lines. */
+static void test_compile__structure_errors_at_their_place(void)
+{
+  diags ds;
+  CHECK_INT(lint(&ds, data("lint/structure.xml"), NULL), TSHOOT_ESOURCE);
+  check_expectations(data("lint/structure.xml"), &ds);
+}
+
 static void test_compile__did_you_mean(void)
 {
   diags ds;
@@ -417,6 +427,7 @@ int main(void)
   RUN(test_compile__bad_values_at_their_attribute);
   RUN(test_compile__checks_run_after_schema_errors);
   RUN(test_compile__children_in_any_order);
+  RUN(test_compile__structure_errors_at_their_place);
   RUN(test_compile__did_you_mean);
   RUN(test_compile__schema_errors);
   RUN(test_compile__good_kb_compiles_and_opens);
