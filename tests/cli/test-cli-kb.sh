@@ -268,6 +268,24 @@ expect_rc 1 "lint --json of a broken source"
 json 'j["ok"] is False and any(d["severity"] == "error" and d["file"].endswith("bad.xml") and d["line"] > 0 and d["column"] > 0 and d["code"].startswith("TSH-") for d in j["diagnostics"]) and j["stats"]["errors"] >= 1' "lint --json diagnostics"
 ok "lint --json"
 
+# issue 11: a bad value in a shipped article is reported at its attribute, once,
+# with TSH-E004 and the range; a bad type names the allowed words
+mkdir -p "$WORK/kerio"
+cp -R "$TSHOOT_SOURCE_ROOT/kb/kerio/." "$WORK/kerio/"
+for v in 1.7 1e-3 0,5 ''; do
+  sed "437s/p=\"0.97\"/p=\"$v\"/" "$TSHOOT_SOURCE_ROOT/kb/kerio/kofmsp.xml" > "$WORK/kerio/kofmsp.xml"
+  run lint --json --scripts "$TSHOOT_SOURCE_ROOT/scripts" "$WORK/kerio"
+  expect_rc 1 "lint of p=\"$v\""
+  json 'len([d for d in j["diagnostics"] if d["severity"] == "error"]) == 1 and j["diagnostics"][0]["line"] == 437 and j["diagnostics"][0]["column"] == 51 and j["diagnostics"][0]["code"] == "TSH-E004" and "from 0 to 1" in j["diagnostics"][0]["message"]' "lint of p=\"$v\" at 437:51"
+done
+sed '104s/type="choice" cost="1"/type="bool" cost="-1"/' "$TSHOOT_SOURCE_ROOT/kb/kerio/kofmsp.xml" > "$WORK/kerio/kofmsp.xml"
+run lint --scripts "$TSHOOT_SOURCE_ROOT/scripts" "$WORK/kerio"
+expect_rc 1 "lint of type=bool cost=-1"
+err_has "kofmsp.xml:104:33: error: type is 'bool': use yesno, choice, version, number or text \[TSH-E006\]" "type=bool at its attribute"
+err_has "kofmsp.xml:104:45: error: cost is -1: a cost is a decimal number greater than 0 \[TSH-E004\]" "cost=-1 at its attribute"
+err_has "^2 errors" "nothing else reported"
+ok "lint: bad values at their attribute, with the allowed range or words"
+
 run lint "$DATA/good"
 expect_rc 0 "lint of a valid KB"
 ok "lint of valid sources exits 0"
