@@ -756,6 +756,52 @@ static void test_kbxml__schema_violations_reported(void)
   kbxml_source_free(&src);
 }
 
+/* libxml2 stops at the first broken top-level item; kbxml_validate sets it
+** aside and goes on, so every broken item is reported once, each kept in
+** src.bad, and the document is whole again afterwards, in its order. */
+static void test_kbxml__every_broken_item_reported_document_restored(void)
+{
+  diag_sink d;
+  diags ds;
+  kbxml_source src;
+  const xmlNode *root, *k;
+  const char *names[8];
+  int n, i = 0;
+  const char *doc =
+    "<kb xmlns=\"urn:tshoot:kb:1\" id=\"t\">\n"                                  /* 1 */
+    "  <question id=\"q1\"><prompt>p</prompt></question>\n"                      /* 2 */
+    "  <fact id=\"f1\"><when><known question=\"q1\"/></when></fact>\n"           /* 3 */
+    "  <bogus/>\n"                                                               /* 4 */
+    "  <article id=\"a\"><title>t</title><cause id=\"c\"><title>x</title>"
+    "<explanation>e</explanation><frob/></cause></article>\n"                    /* 5 */
+    "  <test id=\"t1\" expect-cause=\"c\"><text>x</text></test>\n"                /* 6 */
+    "</kb>\n";
+
+  sink_init(&d, &ds);
+  CHECK_INT(parse_s(&src, doc, &d), TSHOOT_OK);
+  n = kbxml_validate(&src, &d);
+  CHECK_INT(n, 3);
+  CHECK_INT(n, ds.total);
+  CHECK(has_diag(&ds, "TSH-E002", 2, 3, "element 'question': missing required attribute 'type'"));
+  CHECK(has_diag(&ds, "TSH-E002", 4, 3, "element 'bogus' is not allowed in 'kb'"));
+  CHECK(has_diag(&ds, "TSH-E002", 5, 93, "element 'frob' is not allowed in 'cause'"));
+  root = xmlDocGetRootElement(src.doc);
+  for (k = root->children; k && i < 8; k = k->next)
+    if (k->type == XML_ELEMENT_NODE) names[i++] = (const char *)k->name;
+  CHECK_INT(i, 5);
+  CHECK(i == 5 && !strcmp(names[0], "question") && !strcmp(names[1], "fact") &&
+        !strcmp(names[2], "bogus") && !strcmp(names[3], "article") && !strcmp(names[4], "test"));
+  for (k = root->children; k; k = k->next)
+    if (k->type == XML_ELEMENT_NODE)
+      CHECK_INT(kbxml_has_bad(&src, k), !strcmp((const char *)k->name, "question") ||
+                                        !strcmp((const char *)k->name, "bogus") ||
+                                        !strcmp((const char *)k->name, "article"));
+  /* validating again gives the same */
+  sink_init(&d, &ds);
+  CHECK_INT(kbxml_validate(&src, &d), 3);
+  kbxml_source_free(&src);
+}
+
 static void test_kbxml__not_well_formed_located(void)
 {
   kbxml_source src;
@@ -987,6 +1033,7 @@ int main(void)
   RUN(test_kbxml__whitespace_collapsed);
   RUN(test_kbxml__locate_elements_and_attributes);
   RUN(test_kbxml__schema_violations_reported);
+  RUN(test_kbxml__every_broken_item_reported_document_restored);
   RUN(test_kbxml__not_well_formed_located);
   RUN(test_kbxml__validate_from_threads);
   RUN(test_kbxml__out_of_memory);
