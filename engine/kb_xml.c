@@ -1199,11 +1199,24 @@ static int check_attrs(kbxml_source *src, diag_sink *d, const xmlNode *n)
 /* libxml2's validator stops at the first top-level element that fails (the
 ** root's content is an interleave), so one run would report one broken item
 ** per file. So the broken item is set aside (unlinked) and the rest
-** validated again, up to MAX_ROUNDS times; then every item set aside is put
+** validated again, up to MAX_ROUNDS times (a file with more broken items
+** reports the first MAX_ROUNDS of them); then every item set aside is put
 ** back where it was, and the caller reads the whole document. */
-#define MAX_ROUNDS 64
+#define MAX_ROUNDS 256
 
 typedef struct set_aside { xmlNode *node, *prev, *parent; } set_aside;
+
+/* Unlink `node`, remembering where it was. Returns 0, or -1 on out of memory. */
+static int put_aside(set_aside **v, size_t *n, size_t *cap, xmlNode *node)
+{
+  if (ts_grow((void **)v, cap, *n + 1, sizeof **v) < 0) return -1;
+  (*v)[*n].node = node;
+  (*v)[*n].prev = node->prev;
+  (*v)[*n].parent = node->parent;
+  (*n)++;
+  xmlUnlinkNode(node);
+  return 0;
+}
 
 /* The child of the root that holds `n`, or NULL if n is the root (or none). */
 static xmlNode *top_item(xmlNode *root, const xmlNode *n)
@@ -1215,8 +1228,9 @@ static xmlNode *top_item(xmlNode *root, const xmlNode *n)
 
 int kbxml_validate(kbxml_source *src, diag_sink *d)
 {
-  set_aside aside[MAX_ROUNDS];
-  int n_aside = 0, total = 0, rc = 0, i;
+  set_aside *aside = NULL;
+  size_t n_aside = 0, cap_aside = 0, i;
+  int total = 0, rc = 0, round;
   xmlNode *root;
 
   pthread_once(&schema_once, compile_schema);
@@ -1234,16 +1248,10 @@ int kbxml_validate(kbxml_source *src, diag_sink *d)
     total += check_attrs(src, d, root);
     for (k = root->children; k; k = next) {
       next = k->next;
-      if (n_aside < MAX_ROUNDS && kbxml_has_bad(src, k)) {
-        aside[n_aside].node = k;
-        aside[n_aside].prev = k->prev;
-        aside[n_aside].parent = k->parent;
-        n_aside++;
-        xmlUnlinkNode(k);
-      }
+      if (kbxml_has_bad(src, k) && put_aside(&aside, &n_aside, &cap_aside, k) < 0) break;
     }
   }
-  for (;;) {
+  for (round = 0;; round++) {
     xmlRelaxNGValidCtxtPtr vc = xmlRelaxNGNewValidCtxt(schema);
     valid_state vs;
     size_t first_bad = src->n_bad, b;
@@ -1274,18 +1282,14 @@ int kbxml_validate(kbxml_source *src, diag_sink *d)
     }
     /* set aside the first item this round reported on, and go again */
     for (b = first_bad; b < src->n_bad && !top; b++) top = top_item(root, src->bad[b]);
-    if (!top || n_aside == MAX_ROUNDS) break;
-    aside[n_aside].node = top;
-    aside[n_aside].prev = top->prev;
-    aside[n_aside].parent = top->parent;
-    n_aside++;
-    xmlUnlinkNode(top);
+    if (!top || round + 1 == MAX_ROUNDS || put_aside(&aside, &n_aside, &cap_aside, top) < 0) break;
   }
-  for (i = n_aside - 1; i >= 0; i--) {
+  for (i = n_aside; i-- > 0; ) {
     set_aside *a = &aside[i];
     if (a->prev) xmlAddNextSibling(a->prev, a->node);
     else if (a->parent->children) xmlAddPrevSibling(a->parent->children, a->node);
     else xmlAddChild(a->parent, a->node);
   }
+  ts_free(aside);
   return rc < 0 && total == 0 ? -1 : total;
 }

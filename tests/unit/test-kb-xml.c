@@ -800,6 +800,26 @@ static void test_kbxml__every_broken_item_reported_document_restored(void)
   sink_init(&d, &ds);
   CHECK_INT(kbxml_validate(&src, &d), 3);
   kbxml_source_free(&src);
+
+  /* more broken items than one would set aside in a fixed array: all told,
+  ** 100 missing types and 80 unknown elements, and nothing else */
+  {
+    ts_buf b = TS_BUF_INIT;
+    int j;
+    ts_buf_adds(&b, "<kb xmlns=\"urn:tshoot:kb:1\" id=\"m\">\n");
+    for (j = 0; j < 100; j++) ts_buf_addf(&b, "<question id=\"q%d\"><prompt>p</prompt></question>\n", j);
+    for (j = 0; j < 80; j++)
+      ts_buf_addf(&b, "<article id=\"a%d\"><title>t</title><cause id=\"c%d\"><title>x</title>"
+                  "<explanation>e</explanation><frob/></cause></article>\n", j, j);
+    ts_buf_adds(&b, "</kb>\n");
+    CHECK(b.p != NULL);
+    sink_init(&d, &ds);
+    CHECK_INT(parse_s(&src, b.p, &d), TSHOOT_OK);
+    CHECK_INT(kbxml_validate(&src, &d), 180);
+    CHECK_INT(ds.total, 180);
+    kbxml_source_free(&src);
+    ts_buf_free(&b);
+  }
 }
 
 static void test_kbxml__not_well_formed_located(void)
