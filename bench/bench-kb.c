@@ -177,7 +177,7 @@ static void list_files(files *fl, const char *dir)
     fl->bytes += (size_t)file_size(p);
   }
   closedir(d);
-  qsort(fl->paths, fl->n, sizeof *fl->paths, cmp_str);
+  if (fl->n) qsort(fl->paths, fl->n, sizeof *fl->paths, cmp_str);   /* paths is NULL when empty */
 }
 
 /* Read a whole file into *buf (grown as needed). Returns its length. */
