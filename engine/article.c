@@ -449,6 +449,27 @@ TSHOOT_API int tshoot_article_load(tshoot_article **out, tshoot_kb *kb, const ch
 
 /* ===== scripts stored in a KB ===== */
 
+/* " (did you mean 'x'?)" over the KB's script names, or "" (also when they
+** cannot be read: the caller's "not found" stands on its own). */
+static void script_did_you_mean(char *buf, size_t cap, sqlite3 *db, const char *name)
+{
+  sqlite3_stmt *st = NULL;
+  char **names = NULL;
+  size_t n = 0, ncap = 0, i;
+  buf[0] = '\0';
+  if (sqlite3_prepare_v2(db, "SELECT name FROM script ORDER BY name", -1, &st, NULL) != SQLITE_OK) return;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    const char *t = (const char *)sqlite3_column_text(st, 0);
+    char *d = t ? ts_strdup(t) : NULL;
+    if (!d || ts_grow((void **)&names, &ncap, n + 1, sizeof *names) < 0) { ts_free(d); break; }
+    names[n++] = d;
+  }
+  sqlite3_finalize(st);
+  ts_did_you_mean(buf, cap, name, (const char *const *)names, n);
+  for (i = 0; i < n; i++) ts_free(names[i]);
+  ts_free(names);
+}
+
 TSHOOT_API int tshoot_kb_script(char **body, size_t *len, tshoot_kb *kb, const char *name)
 {
   kb_conn *c;
@@ -473,7 +494,11 @@ TSHOOT_API int tshoot_kb_script(char **body, size_t *len, tshoot_kb *kb, const c
       if (len) *len = n;
     }
   } else if (src == SQLITE_DONE) {
-    rc = ts_error(TSHOOT_ENOTFOUND, "no script '%s' in this KB (scripts are named as the articles name them, e.g. 'kerio/os-version.lua')", name);
+    char sug[300];
+    script_did_you_mean(sug, sizeof sug, c->db, name);
+    rc = *sug ? ts_error(TSHOOT_ENOTFOUND, "no script '%s' in this KB%s", name, sug)
+              : ts_error(TSHOOT_ENOTFOUND, "no script '%s' in this KB (scripts are named as the articles "
+                         "name them, e.g. 'kerio/os-version.lua')", name);
   } else {
     rc = kb_sqlite_error(c->db, src, "reading a script");
   }

@@ -134,6 +134,10 @@ run run "$WORK/scripts/os-versoin.lua"
 expect_rc 1 "run with a misspelt script file"
 err_has "did you mean the file '$WORK/scripts/os-version.lua'" "run: did you mean the file"
 ok "run: a misspelt script path gets a did-you-mean"
+run run kerio/os-versoin.lua --host "sim:$TSHOOT_SOURCE_ROOT/kb/kerio/machines/healthy.json"
+expect_rc 1 "run with a misspelt script name of the KB"
+err_has "no script 'kerio/os-versoin.lua' in this KB (did you mean 'kerio/os-version.lua'?)" "run: did you mean a KB script"
+ok "run: a misspelt name of a script stored in the KB gets a did-you-mean"
 
 # ----- every --json output starts with "version": 1
 run info --json
