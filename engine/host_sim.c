@@ -1888,7 +1888,9 @@ static long service_find(const ts_sim *s, const char *name);
 /* Every file or folder at p or under it is removed. */
 static void files_remove(ts_sim *s, const char *p)
 {
-  size_t pn = strlen(p), first = lbound(s->files, s->nfiles, sizeof *s->files, p, pn, K_PATH), end;
+  size_t pn = strlen(p), first, end;
+  if (!s->nfiles) return;              /* s->files may be NULL: no pointer arithmetic on it */
+  first = lbound(s->files, s->nfiles, sizeof *s->files, p, pn, K_PATH);
   for (end = first; end < s->nfiles && under(s->files[end].path, p, pn, K_PATH); end++) file_clear(&s->files[end]);
   memmove(&s->files[first], &s->files[end], (s->nfiles - end) * sizeof *s->files);
   s->nfiles -= end - first;
