@@ -518,7 +518,6 @@ static const char *locate(const loader *L, int at_key)
   return p < e ? p : NULL;
 }
 
-#define line_col ts_json_line_col   /* 1-based, in characters */
 
 static int is_ident(const char *k, size_t kn)
 {
@@ -565,7 +564,7 @@ static int bad(loader *L, int at_key, const char *fmt, ...)
     else add_quoted(&b, st->key, st->klen > 300 ? 300 : st->klen);
   }
   pos = locate(L, at_key);
-  if (pos) line_col(L->json, pos, &line, &col);
+  if (pos) ts_json_line_col(L->json, pos, &line, &col);
   if (b.oom) { ts_buf_free(&b); return ts_error_oom(); }
   if (b.len) ts_error_at(TSHOOT_EINVALID, L->name, line, col, "%s: %s", ts_buf_cstr(&b), msg);
   else ts_error_at(TSHOOT_EINVALID, L->name, line, col, "%s", msg);
@@ -1268,7 +1267,7 @@ int ts_sim_new(ts_sim **out, const char *json, size_t len, const char *name)
   if (len > SIM_MAX_INPUT)
     return ts_error_at(TSHOOT_EINVALID, name, 0, 0, "a machine description larger than 16 MiB is refused");
   if ((deep = ts_json_too_deep(json, len, SIM_MAX_DEPTH)) != NULL) {
-    line_col(json, deep, &line, &col);
+    ts_json_line_col(json, deep, &line, &col);
     return ts_error_at(TSHOOT_EINVALID, name, line, col, "nested deeper than %d", SIM_MAX_DEPTH);
   }
   root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);

@@ -181,8 +181,6 @@ static int check_keys(json_t *obj, const char *const *allowed, const char *where
   return TSHOOT_OK;
 }
 
-#define json_str_nonul(v) ts_json_string((v), NULL)
-
 #define REFUSE(what) bad_json("saved session refused: %s", what)
 
 /* The format and the KB build the session was saved against. */
@@ -196,7 +194,7 @@ static int load_header(json_t *root, tshoot_kb *kb, const rules_model **m)
     return ts_error(TSHOOT_EVERSION, "saved session has format %lld; this tshoot reads %d",
                     (long long)json_integer_value(v), SESSION_FORMAT);
   if ((rc = rules_get(m, kb)) != TSHOOT_OK) return rc;
-  if (!(digest = json_str_nonul(json_object_get(root, "kb")))) return REFUSE("'kb' must be a string");
+  if (!(digest = ts_json_string(json_object_get(root, "kb"), NULL))) return REFUSE("'kb' must be a string");
   if (strcmp(digest, (*m)->digest) != 0)
     return ts_error(TSHOOT_EVERSION, "the saved session belongs to another KB build (%.12s..., this KB is %.12s...); "
                     "start a new session", digest, (*m)->digest);
@@ -251,7 +249,7 @@ static int load_symptoms(tshoot_session *s, json_t *arr, unsigned char *seen)
   if (json_array_size(arr) > s->m->ns) return REFUSE("more symptoms than the KB has");
   memset(seen, 0, s->m->ns);
   json_array_foreach(arr, k, v) {
-    const char *id = json_str_nonul(v);
+    const char *id = ts_json_string(v, NULL);
     int si;
     if (!id) return REFUSE("a symptom must be a string");
     if ((si = rules_symptom(s->m, id)) < 0) return bad_json("saved session refused: unknown symptom '%s'", id);
@@ -277,16 +275,16 @@ static int load_answers(tshoot_session *s, json_t *arr, int trusted)
     int qi;
     if (!json_is_object(v)) return REFUSE("an answer must be an object");
     if ((rc = check_keys(v, answer_keys, "an answer")) != TSHOOT_OK) return rc;
-    q = json_str_nonul(json_object_get(v, "question"));
+    q = ts_json_string(json_object_get(v, "question"), NULL);
     av = json_object_get(v, "answer");
     if (!q) return REFUSE("an answer needs a 'question' string");
     if ((qi = rules_question(s->m, q)) < 0) return bad_json("saved session refused: unknown question '%s'", q);
     if (s->ans_of_q[qi] >= 0) return bad_json("saved session refused: question '%s' is answered twice", q);
-    if (!av || (!json_is_null(av) && !json_str_nonul(av)))
+    if (!av || (!json_is_null(av) && !ts_json_string(av, NULL)))
       return bad_json("saved session refused: the answer to '%s' must be a string or null", q);
     if (!json_is_null(av)) a = json_string_value(av);
     src = json_object_get(v, "source");
-    if (src && (!json_str_nonul(src) || (strcmp(json_string_value(src), "probe") != 0 &&
+    if (src && (!ts_json_string(src, NULL) || (strcmp(json_string_value(src), "probe") != 0 &&
                                          strcmp(json_string_value(src), "user") != 0)))
       return bad_json("saved session refused: the source of the answer to '%s' must be \"user\" or \"probe\"", q);
     rc = a ? tshoot_session_answer(s, q, a) : tshoot_session_unknown(s, q);
@@ -319,7 +317,7 @@ static int load_fixes(tshoot_session *s, json_t *arr, unsigned char *seen)
     int xi;
     if (!json_is_object(v)) return REFUSE("a fix report must be an object");
     if ((rc = check_keys(v, fix_keys, "a fix report")) != TSHOOT_OK) return rc;
-    x = json_str_nonul(json_object_get(v, "fix"));
+    x = ts_json_string(json_object_get(v, "fix"), NULL);
     w = json_object_get(v, "worked");
     if (!x || !json_is_boolean(w)) return REFUSE("a fix report needs 'fix' and 'worked'");
     if ((xi = rules_fix(s->m, x)) < 0) return bad_json("saved session refused: unknown fix '%s'", x);
@@ -336,7 +334,7 @@ static int load_evidence(tshoot_session *s, json_t *root, int trusted)
   unsigned char *seen;
   int rc = TSHOOT_OK;
   if (v && !json_is_null(v)) {
-    const char *t = json_str_nonul(v);
+    const char *t = ts_json_string(v, NULL);
     if (!t) return REFUSE("'text' must be a string without NUL");
     if ((rc = tshoot_session_describe(s, t, strlen(t))) != TSHOOT_OK) return rc;
   }
