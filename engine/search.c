@@ -245,6 +245,43 @@ TSHOOT_API int tshoot_search(tshoot_results **out, tshoot_kb *kb, const char *te
   return rc;
 }
 
+/* ===== the words of each cause (session.c) ===== */
+
+int search_cause_scores(tshoot_kb *kb, const char *text, size_t len, double *score, size_t n)
+{
+  kb_conn *c = NULL;
+  char *q = NULL, *orq = NULL, *sug = NULL;
+  const char *use;
+  sqlite3_stmt *st = NULL;
+  int rc, src;
+  size_t i;
+  for (i = 0; i < n; i++) score[i] = 0;
+  rc = kb_conn_acquire(kb, &c);
+  if (rc != TSHOOT_OK) return rc;
+  kb_conn_arm(c, kb, 0);
+  /* the same words, synonyms and spelling as a search; any of them counts */
+  rc = search_build_query_kb(c, text, len, TSHOOT_SEARCH_NO_PREFIX, &q, &orq, &sug);
+  use = orq ? orq : q;
+  if (rc == TSHOOT_OK && use && use[0])
+    rc = search_stmt_get(c, ST_CAUSES, "SELECT rowid, -bm25(cause_fts, " TS_CAUSE_FTS_WEIGHTS
+                         ") FROM cause_fts WHERE cause_fts MATCH ?1", &st);
+  if (rc == TSHOOT_OK && st) {
+    sqlite3_bind_text(st, 1, use, -1, SQLITE_STATIC);
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+      sqlite3_int64 id = sqlite3_column_int64(st, 0);
+      if (id >= 1 && (size_t)id <= n) score[id - 1] = sqlite3_column_double(st, 1);
+    }
+    if (src != SQLITE_DONE) rc = search_step_error(c, src, "matching the words of causes");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+  }
+  kb_conn_release(kb, c);
+  ts_free(q);
+  ts_free(orq);
+  ts_free(sug);
+  return rc;
+}
+
 TSHOOT_API size_t tshoot_results_count(const tshoot_results *r) { return r ? r->n : 0; }
 
 TSHOOT_API const tshoot_result *tshoot_results_get(const tshoot_results *r, size_t i)

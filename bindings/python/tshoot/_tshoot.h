@@ -209,7 +209,7 @@ typedef struct Record {
 } Record;
 
 extern recdef rec_result, rec_info, rec_symptom, rec_fixinfo, rec_causeinfo, rec_article,
-    rec_testcase, rec_step, rec_ask, rec_fix, rec_conclude, rec_causerank, rec_answer,
+    rec_testcase, rec_step, rec_ask, rec_fix, rec_conclude, rec_inconclusive, rec_causerank, rec_answer,
     rec_evidence, rec_explanation, rec_diagnostic, rec_stats, rec_limits, rec_change,
     rec_run, rec_probe;
 

@@ -152,6 +152,20 @@ recdef rec_conclude = {"tshoot.Conclude",
   "The last step: the diagnosis names its cause.", conclude_fields,
   NFIELDS(conclude_fields), &rec_step, "conclude", 0, NULL, NULL};
 
+static const fielddef inconclusive_fields[] = {
+  {"cause", "the best candidate (not a conclusion), or 'none'"},
+  {"cause_title", "that candidate in a line"},
+  {"article", "its article's id, or None for 'none'"},
+  {"probability", "how likely it is"},
+  {"escalation", "what to do now, for people (the KB's escalation advice)"},
+  {"questions_asked", "answers given"},
+};
+recdef rec_inconclusive = {"tshoot.Inconclusive",
+  "Inconclusive(cause, cause_title, article, probability, escalation, questions_asked)\n--\n\n"
+  "The last step when no cause has the evidence to be named: the best\n"
+  "candidate and what to do now.", inconclusive_fields,
+  NFIELDS(inconclusive_fields), &rec_step, "inconclusive", 0, NULL, NULL};
+
 static const fielddef causerank_fields[] = {
   {"cause", "the cause's id, or 'none'"}, {"title", "the cause in a line"},
   {"article", "its article's id, or None for 'none'"},
@@ -281,7 +295,7 @@ static recdef *const all_records[] = {
   &rec_limits, &rec_change, &rec_run, &rec_probe,
   &rec_diagnostic, &rec_stats, &rec_result, &rec_info, &rec_symptom, &rec_fixinfo,
   &rec_causeinfo, &rec_article,
-  &rec_testcase, &rec_step, &rec_ask, &rec_fix, &rec_conclude, &rec_causerank,
+  &rec_testcase, &rec_step, &rec_ask, &rec_fix, &rec_conclude, &rec_inconclusive, &rec_causerank,
   &rec_answer, &rec_evidence, &rec_explanation,
 };
 

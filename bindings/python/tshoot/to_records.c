@@ -142,6 +142,11 @@ PyObject *step_to_py(const tshoot_step *st)
                      F(st->probability), I((long long)st->questions_asked)};
     return rec_make(&rec_conclude, v);
   }
+  case TSHOOT_STEP_INCONCLUSIVE: {
+    PyObject *v[] = {S(st->cause), SN(st->cause_title), SN(st->article),
+                     F(st->probability), SN(st->escalation), I((long long)st->questions_asked)};
+    return rec_make(&rec_inconclusive, v);
+  }
   }
   PyErr_Format(PyExc_RuntimeError, "libtshoot returned an unknown step kind %d",
                (int)st->kind);
