@@ -618,11 +618,20 @@ static void step_cause(tshoot_session *s, tshoot_step_kind kind, size_t pos, dou
   if (kind == TSHOOT_STEP_INCONCLUSIVE) s->step.escalation = escalation_of(s, pos);
 }
 
-/* The end of a dialogue with nothing left to ask or try: the best candidate
-** is concluded only when it reached the threshold on evidence. */
+/* The end of a dialogue with nothing left to ask or try. The best candidate
+** is concluded when evidence moved it and it leads clearly: it reached the
+** threshold, or it holds at least half the probability and END_LEAD times
+** the next candidate's. Otherwise the outcome is inconclusive: nothing known
+** (every answer "don't know") never names a cause. */
+#define END_LEAD 3.0
 static void step_end(tshoot_session *s, size_t pos, double p)
 {
-  int ok = p >= s->conclude_at && session_evidence_moved(s, pos, p);
+  double second = 0;
+  size_t i;
+  int ok;
+  for (i = 0; i < s->n_cand; i++) if (i != pos && s->post[i] > second) second = s->post[i];
+  if (pos != (size_t)-1 && s->none_post > second) second = s->none_post;
+  ok = session_evidence_moved(s, pos, p) && (p >= s->conclude_at || (p >= LEADER && p >= END_LEAD * second));
   step_cause(s, ok ? TSHOOT_STEP_CONCLUDE : TSHOOT_STEP_INCONCLUSIVE, pos, p, -1);
 }
 
