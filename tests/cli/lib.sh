@@ -27,6 +27,7 @@ expect_rc() { # expect_rc N "what"
   [ "$RC" -eq "$1" ] || fail "$2: exit status $RC, expected $1"
 }
 out_has() { grep -q -e "$1" "$WORK/out" || fail "$2: stdout lacks '$1'"; }
+out_lacks() { ! grep -q -e "$1" "$WORK/out" || fail "$2: stdout has '$1'"; }
 err_has() { grep -q -e "$1" "$WORK/err" || fail "$2: stderr lacks '$1'"; }
 no_escapes() { # no ANSI escape in stdout or stderr
   if grep -q $'\033' "$WORK/out" "$WORK/err"; then fail "$1: escape codes without a terminal"; fi

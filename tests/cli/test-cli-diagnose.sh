@@ -21,7 +21,8 @@ out_has "Fix 1: Restart the router" "the conclusion lists the fixes"
 out_has "1\. Unplug the router's power cable" "fix steps are numbered"
 out_has "Check: The internet light is on" "the fix's check is shown"
 out_has "^Why:" "the conclusion says why"
-out_has "router.internet-light = no" "the evidence names the answer"
+out_has "you answered \"No\" to \"Is the internet light on the router on?\"" "the evidence names the answer, in words"
+out_lacks "router.internet-light" "and no id"
 out_has "^1 question asked\.$" "the summary counts the questions"
 err_has "not needed: devices.others" "unused answers are noted"
 no_escapes "diagnose without a terminal"
@@ -50,16 +51,27 @@ if grep -q "^Q:" "$WORK/out"; then fail "--quiet still prints the questions"; fi
 out_has "^Most likely cause: The provider's line is down" "--quiet keeps the conclusion"
 ok "--quiet prints only the conclusion"
 
-# unanswered questions count as don't know; nothing concludes: "none", exit 4
+# unanswered questions count as don't know; "none" leads, but not clearly:
+# inconclusive, exit 6, with the candidates and what to do now
 run diagnose --kb "$KB" -a router.internet-light=yes -a devices.others=none -a wifi.bars=4 -a router.firmware=3.0
-expect_rc 4 "answers that fit no cause"
-out_has "No known cause fits" "none: says so"
-out_has "support" "none: suggests support"
-out_has "(home\." "none: lists candidates anyway"
-ok "no cause fits: exit 4 with the closest candidates"
+expect_rc 6 "answers that fit no cause"
+out_has "No cause can be named with confidence" "inconclusive: says so"
+out_has "What to do now:" "inconclusive: says what to do"
+out_has "None of the known causes" "inconclusive: none among the candidates"
+out_has "(home\." "inconclusive: lists candidates anyway"
+ok "no cause fits clearly: exit 6 with the closest candidates and the escalation"
+
+# nothing known at all (every question "don't know"): no cause is named
+run diagnose --kb "$KB" </dev/null
+expect_rc 6 "nothing known"
+out_has "No cause can be named with confidence" "nothing known: inconclusive"
+run diagnose --kb "$KB" --json </dev/null
+expect_rc 6 "nothing known, --json"
+json 'j["conclusion"]["outcome"] == "inconclusive" and len(j["conclusion"]["escalation"]) > 20' "inconclusive in --json"
+ok "nothing known: inconclusive (exit 6), in text and --json"
 
 run diagnose --kb "$KB" -a router.internet-light=yes
-expect_rc 0 "unattended with missing answers"
+expect_rc 6 "unattended with missing answers (inconclusive: the one answer does not settle it)"
 out_has "-> don't know (no answer given)" "a missing answer is don't know"
 ok "unattended: questions without an answer are \"don't know\" and the run ends"
 
@@ -106,10 +118,12 @@ out_has "fix tried" "summary counts fixes"
 ok "fix:ID=yes: the fix is proposed, works, and concludes its cause"
 
 run diagnose --kb "$KB" --json -a router.internet-light=yes -a fix:home.fix.toggle-wifi=no -a devices.others=some
-expect_rc 0 "--json with a fix that did not work"
-json '[s for s in j["steps"] if s["kind"] == "fix"][0] == {"kind": "fix", "fix": "home.fix.toggle-wifi", "title": "Turn the laptop'"'"'s wireless off and on", "cause": "home.laptop-driver", "probability": [s for s in j["steps"] if s["kind"] == "fix"][0]["probability"], "worked": False, "source": "answers"}' "--json: a fix step answered in advance"
+# two questions stay unanswered and the fixes nobody tried are no evidence: inconclusive
+expect_rc 6 "--json with a fix that did not work"
+json '[s for s in j["steps"] if s["kind"] == "fix"][0] == {"kind": "fix", "fix": "home.fix.toggle-wifi", "title": "Turn the laptop'"'"'s wireless off and on", "cause": "home.laptop-driver", "probability": [s for s in j["steps"] if s["kind"] == "fix"][0]["probability"], "outcome": "did_not_work", "worked": False, "source": "answers"}' "--json: a fix step answered in advance"
+json 'all(s["outcome"] == "could_not_try" for s in j["steps"] if s["kind"] == "fix" and s["source"] == "unattended")' "--json: a fix nobody tried is could_not_try, no evidence"
 json '[f["tried"] and f["worked"] is False for f in j["conclusion"].get("fixes", []) if f["id"] == "home.fix.toggle-wifi"] in ([], [True])' "--json: the conclusion marks the fix tried"
-ok "--json: a fix answered in advance is a step {kind, fix, title, cause, probability, worked, source}"
+ok "--json: a fix answered in advance is a step {kind, fix, title, cause, probability, outcome, worked, source}"
 
 # a resumed session keeps the fixes tried before
 run diagnose --kb "$KB" --save "$WORK/fixes.json" --strict -a router.internet-light=yes -a fix:home.fix.toggle-wifi=no
@@ -117,7 +131,7 @@ expect_rc 3 "first half with a fix result"
 run diagnose --kb "$KB" --resume "$WORK/fixes.json" -a devices.others=some -a router.firmware=1.4.2 -a wifi.bars=4
 expect_rc 0 "resume after a fix result"
 out_has "3 fixes tried" "the resumed summary counts the fixes tried before"
-out_has "tried: *$" "the conclusion marks a fix tried before"
+out_has "could not be tried" "the conclusion marks a fix reported before (not tried, unattended)"
 ok "--resume keeps the fixes tried before"
 
 # whether fixes are proposed is this run's decision: a session saved unattended

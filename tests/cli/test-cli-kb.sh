@@ -28,7 +28,7 @@ ok "compile --json"
 # --- info ----------------------------------------------------------------------
 run info --json --kb "$KB"
 expect_rc 0 "info --json"
-json 'j["path"].endswith("test.db") and j["format"] == 1 and len(j["digest"]) == 64 and j["articles"] == 2 and j["causes"] == 3 and j["fixes"] == 3 and j["questions"] == 2 and j["tests"] == 1' "info --json describes the KB"
+json 'j["path"].endswith("test.db") and j["format"] == 2 and len(j["digest"]) == 64 and j["articles"] == 2 and j["causes"] == 3 and j["fixes"] == 3 and j["questions"] == 2 and j["tests"] == 1' "info --json describes the KB"
 run info --kb "$KB"
 expect_rc 0 "info"
 out_has "2 articles" "info text lists counts"
