@@ -69,7 +69,7 @@ enum { TS_FTS_TITLE, TS_FTS_SYMPTOMS, TS_FTS_ALIASES, TS_FTS_CAUSES, TS_FTS_FIXE
 /* cause_fts: per cause (rowid = cause.id), the words that speak for it in a
 ** person's description (kb_write.c cause_texts), contentless; its bm25
 ** weights. Read by search.c (search_cause_scores). */
-#define TS_CAUSE_FTS_WEIGHTS "4.0, 1.0, 4.0, 6.0, 2.0"
+#define TS_CAUSE_FTS_WEIGHTS "1.0, 1.0, 1.0, 3.0, 0.5"
 
 /* vocab.word: a word as text_next_word() splits and text_fold() folds it.
 ** synonym.term: a term's words folded and joined by one space; rows with the

@@ -315,7 +315,8 @@ static const char *const insert_sql[S_N] = {
 };
 
 /* The words that speak for cause c in a person's description (cause_fts):
-** its title and explanation, the symptoms that name it, its aliases, and what
+** its title and explanation, its article's symptoms (those that name other
+** causes aside), its aliases, and what
 ** its evidence makes likely (the choice, or the question of a "yes", given
 ** at least even odds). */
 static void cause_texts(const kb_model *m, size_t ci, ts_buf col[5])
@@ -325,9 +326,13 @@ static void cause_texts(const kb_model *m, size_t ci, ts_buf col[5])
   size_t j, l;
   add_line(&col[0], c->title);
   add_line(&col[1], c->explanation);
-  for (j = 0; j < a->n_symptoms; j++)
+  /* the symptoms that name it, and those of its article that name no cause
+  ** (they belong to every cause of the article) */
+  for (j = 0; j < a->n_symptoms; j++) {
+    if (!a->symptoms[j].causes) add_line(&col[2], a->symptoms[j].text);
     for (l = 0; l < a->symptoms[j].n_causes; l++)
       if (c->id && strcmp(a->symptoms[j].causes[l], c->id) == 0) add_line(&col[2], a->symptoms[j].text);
+  }
   for (j = 0; j < c->n_aliases; j++) add_line(&col[3], c->aliases[j]);
   for (j = 0; j < c->n_ev; j++) {
     const m_evidence *e = &c->ev[j];

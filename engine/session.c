@@ -48,14 +48,15 @@
 #define MIN_GAIN 1e-4              /* bits: less than this is not worth asking */
 #define PROBE_COST 0.01            /* a question a probe may answer bothers nobody */
 /* The words of a cause (search_cause_scores: bm25 over its own texts) as a
-** likelihood ratio: exp(WORD_BETA * min(score, WORD_CAP)). bm25 gives a word
-** that only a few causes use about 2 (its IDF times a term-frequency part),
-** and a word every cause uses about 0, so one telling word makes a cause
-** about e^(0.6*2) = 3.3 times as likely, and no description more than
-** e^(0.6*5) = 20 times: the words move the causes, and answers still decide.
-** Calibrated on tests/data/words/kerio.tsv (BENCHMARKS.md, "words"). */
-#define WORD_BETA 0.6
-#define WORD_CAP 5.0
+** likelihood ratio, relative to the best-matching cause of the description:
+** WORD_LR^(score / best), so the cause whose own words the person used most
+** is WORD_LR times as likely as one none of whose words were used, and the
+** others in between. A description whose best score is under WORD_MIN (only
+** words that every cause shares: bm25 gives them an IDF near 0) says nothing
+** about the causes. Calibrated on tests/data/words/kerio.tsv (BENCHMARKS.md,
+** "words"): enough to rank, small enough that two answers outweigh it. */
+#define WORD_LR 30.0
+#define WORD_MIN 0.5
 
 
 /* ===== the world as conditions see it ===== */
@@ -536,10 +537,22 @@ static double prior_only(const tshoot_session *s, size_t pos)
   }
 }
 
+/* Whether something beyond the person's free text speaks: an answer (by the
+** person or a probe; not one the text filled in), a symptom, or a fix
+** report that is evidence. Words alone rank causes; they never conclude. */
+static int has_asked_evidence(const tshoot_session *s)
+{
+  size_t k;
+  for (k = 0; k < s->n_answers; k++) if (s->answers[k].value && s->answers[k].source != SRC_TEXT) return 1;
+  for (k = 0; k < s->n_fixes; k++)
+    if (s->fixes[k].outcome == TSHOOT_FIX_WORKED || s->fixes[k].outcome == TSHOOT_FIX_DID_NOT_WORK) return 1;
+  return s->n_symptoms > 0 && !s->text;
+}
+
 int session_evidence_moved(const tshoot_session *s, size_t pos, double p)
 {
   /* by more than rounding: at least a tenth above the prior alone */
-  return p > prior_only(s, pos) * 1.1 + 1e-9;
+  return p > prior_only(s, pos) * 1.1 + 1e-9 && has_asked_evidence(s);
 }
 
 /* Whether a probe could still answer q on the session's host. */
@@ -1138,7 +1151,9 @@ static int describe_results(tshoot_session *s, tshoot_results *r, int **sym, siz
     int a = rules_article(s->m, res->article);
     double lik;
     if (a < 0) continue;
-    lik = 0.05 + (top > 0 ? res->score / top : 1);
+    /* the article's match: 1 to 2 times as likely (the best article); the
+    ** causes' own words (describe_words) do the finer ranking */
+    lik = 1.0 + (top > 0 ? res->score / top : 1);
     for (j = 0; j < s->m->a[a].n_causes; j++) {
       int ci = (int)(s->m->a[a].first_cause + j);
       if (s->cand_pos[ci] >= 0) continue;
@@ -1240,11 +1255,12 @@ static int describe_words(tshoot_session *s)
   sc = ts_malloc((s->m->nc + 1) * sizeof *sc);
   if (!sc) return ts_error_oom();
   rc = search_cause_scores(s->kb, s->text, strlen(s->text), sc, s->m->nc);
-  if (rc == TSHOOT_OK)
-    for (i = 0; i < s->n_cand; i++) {
-      double x = sc[s->cand[i]];
-      s->word_lik[i] = exp(WORD_BETA * (x < WORD_CAP ? x : WORD_CAP));
-    }
+  if (rc == TSHOOT_OK) {
+    double best = 0;
+    for (i = 0; i < s->n_cand; i++) if (sc[s->cand[i]] > best) best = sc[s->cand[i]];
+    if (best >= WORD_MIN)
+      for (i = 0; i < s->n_cand; i++) s->word_lik[i] = pow(WORD_LR, sc[s->cand[i]] / best);
+  }
   ts_free(sc);
   return rc == TSHOOT_ETIMEOUT ? TSHOOT_OK : rc;
 }

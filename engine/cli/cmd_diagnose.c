@@ -130,7 +130,7 @@ static json_t *fix_step_new(const tshoot_step *st, const char *title)
 /* Record fix step o (taken over) with its outcome. */
 static void record_fix(diagnosis *d, json_t *o, int outcome, const char *source)
 {
-  json_object_set_new(o, "outcome", json_string(answers_outcome_name(outcome)));
+  json_object_set_new(o, "result", json_string(answers_outcome_name(outcome)));
   json_object_set_new(o, "worked", json_boolean(outcome == TSHOOT_FIX_WORKED));
   json_object_set_new(o, "source", json_string(source));
   json_array_append_new(d->steps, o);
@@ -347,7 +347,7 @@ static json_t *fix_json(diagnosis *d, const tshoot_fix_info *x)
   json_object_set_new(fx, "reversible", json_boolean(x->reversible));
   json_object_set_new(fx, "tried", json_boolean(tried));
   if (tried) {
-    json_object_set_new(fx, "outcome", json_string(answers_outcome_name(outcome)));
+    json_object_set_new(fx, "result", json_string(answers_outcome_name(outcome)));
     json_object_set_new(fx, "worked", json_boolean(outcome == TSHOOT_FIX_WORKED));
   }
   return fx;
@@ -762,7 +762,7 @@ static int resume_session(diagnosis *d, diagnose_options *o)
   if (tshoot_session_answers(&a, &n, d->s) == TSHOOT_OK) {
     if (!d->json && !d->quiet && n) printf("Resumed with %zu earlier answer%s:\n", n, n == 1 ? "" : "s");
     for (k = 0; k < n; k++) {
-      if (!d->json && !d->quiet) printf("  %s = %s\n", a[k].question, a[k].value ? a[k].value : "don't know");
+      if (!d->json && !d->quiet) printf("  %s -> %s\n", a[k].prompt ? a[k].prompt : a[k].question, a[k].label);
       diagnosis_record_ask(d, NULL, a[k].question, a[k].value, "saved");
     }
   }

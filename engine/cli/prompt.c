@@ -430,6 +430,7 @@ act prompt_fix_result(diagnosis *d, const tshoot_step *st, int *outcome)
     if (is_cmd(line, "c", NULL)) { *outcome = TSHOOT_FIX_COULD_NOT_TRY; return ACT_DONE; }
     if (is_cmd(line, "s", NULL)) { *outcome = TSHOOT_FIX_SKIPPED; return ACT_DONE; }
     if (is_cmd(line, "causes", NULL)) { prompt_print_causes(d, TOP_CAUSES, NULL); continue; }
+    if (is_cmd(line, "?", NULL)) { prompt_print_how(d, st->cause, 1); continue; }
     if (is_cmd(line, "quit", "q") || is_cmd(line, "exit", NULL)) return ACT_QUIT;
     rc = tshoot_session_read(&in, d->s, line, strlen(line));
     if (rc != TSHOOT_OK) { cli_lib_error(rc); return ACT_FAIL; }

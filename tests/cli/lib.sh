@@ -5,6 +5,8 @@ set -u
 : "${TSHOOT_SOURCE_ROOT:?TSHOOT_SOURCE_ROOT must be set}"
 DATA="$TSHOOT_SOURCE_ROOT/tests/data/cli"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tshoot-cli.XXXXXX")
+# a stopped dialogue saves itself under $XDG_STATE_HOME: ours, never the home folder
+export XDG_STATE_HOME="$WORK/state"
 trap 'rm -rf "$WORK"' EXIT
 CHECKS=0
 

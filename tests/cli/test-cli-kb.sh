@@ -32,7 +32,7 @@ json 'j["path"].endswith("test.db") and j["format"] == 2 and len(j["digest"]) ==
 run info --kb "$KB"
 expect_rc 0 "info"
 out_has "2 articles" "info text lists counts"
-out_has "format    1" "info text shows the format"
+out_has "format    2" "info text shows the format"
 no_escapes "info"
 ok "info describes the compiled KB"
 
