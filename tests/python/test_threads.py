@@ -14,7 +14,7 @@ def diagnose(kb, answers):
     s = kb.session(KERIO_TEXT, fixes=False)
     for _ in range(100):
         step = s.next()
-        if isinstance(step, tshoot.Conclude):
+        if isinstance(step, (tshoot.Conclude, tshoot.Inconclusive)):
             return step.cause, round(step.probability, 12)
         if step.question in answers:
             s.answer(step.question, answers[step.question])
