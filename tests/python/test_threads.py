@@ -67,6 +67,10 @@ def test_one_session_many_threads(kb):
                         pass
                 s.save()
                 s.why() if isinstance(step, tshoot.Ask) else s.how()
+                # read() returns what it borrowed from the session, converted
+                # under the session's lock: another thread's read cannot free it
+                r = s.read("the second one" if n % 2 else "banana")
+                assert r.value or r.message or r.kind == "text"
         except Exception as e:   # noqa: BLE001
             errors.append(e)
 

@@ -11,8 +11,8 @@ Python bindings of libtshoot (https://... see docs/python.md)::
         s = kb.session("Outlook won't start after the update, kofmsp.dll")
         step = s.next()
         while not isinstance(step, (tshoot.Conclude, tshoot.Inconclusive)):
-            prompt = step.prompt if isinstance(step, tshoot.Ask) else step.fix_title
-            reply = s.input(input(prompt + " "))   # "2", "the first one", "it worked", ...
+            ask = step.prompt if isinstance(step, tshoot.Ask) else f"Try: {step.fix_title}. Worked?"
+            reply = s.input(input(ask + " "))      # "2", "the first one", "it worked", ...
             if reply.kind == "unclear":
                 print(reply.message)
             step = s.next()
