@@ -53,8 +53,8 @@
 **
 ** The GIL is released around every call into libtshoot that can take time
 ** (opening a KB, searching, reading articles and tests, compiling, creating,
-** describing, stepping, answering, explaining, saving and loading sessions,
-** running scripts and fixes).
+** describing, stepping, reading replies, answering, explaining, saving and
+** loading sessions, running scripts and fixes).
 **
 ** Module state lives in static variables (single-phase init): the module
 ** does not support sub-interpreters.

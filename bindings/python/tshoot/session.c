@@ -399,10 +399,6 @@ static PyObject *Session_undo(PyObject *o, PyObject *unused)
   SESSION_CALL(self, tshoot_session_undo(self->s));
 }
 
-/* The names of the fix outcomes, in the order of tshoot_fix_outcome. */
-static const char *const outcome_names[] = {"did_not_work", "worked", "could_not_try",
-                                            "skipped"};
-
 /* A fix outcome from Python: True/False (old callers: worked or not) or one
 ** of the names. Anything else is a ValueError that names the allowed ones. */
 static int outcome_arg(PyObject *o, tshoot_fix_outcome *out)
@@ -415,11 +411,13 @@ static int outcome_arg(PyObject *o, tshoot_fix_outcome *out)
     Py_ssize_t len;
     const char *s = PyUnicode_AsUTF8AndSize(o, &len);
     if (!s) return -1;
-    for (int i = 0; i < NFIELDS(outcome_names); i++)
-      if ((size_t)len == strlen(outcome_names[i]) && memcmp(s, outcome_names[i], (size_t)len) == 0) {
+    for (int i = TSHOOT_FIX_DID_NOT_WORK; i <= TSHOOT_FIX_SKIPPED; i++) {
+      const char *name = outcome_name((tshoot_fix_outcome)i);
+      if ((size_t)len == strlen(name) && memcmp(s, name, (size_t)len) == 0) {
         *out = (tshoot_fix_outcome)i;
         return 0;
       }
+    }
   }
   PyErr_Format(PyExc_ValueError,
                "a fix outcome is 'worked', 'did_not_work', 'could_not_try' or 'skipped' "
