@@ -43,18 +43,24 @@ def test_kerio_conversation(kb_path):
     c = Conversation(kb_path)
     r = c.say(KERIO)
     assert r.messages[0].startswith("This looks like: KOFMSP.DLL")
-    assert r.question == "scope.affected" and not r.done
+    first = c.step()                       # the engine's first question, whichever it is
+    assert isinstance(first, tshoot.Ask) and len(first.choices) >= 2
+    assert r.question == first.question and not r.done
     assert json.loads(c.store["conv-1"])["session"], "the session is saved between turns"
     r = c.say("back")
     assert r.messages[0] == "There is nothing to go back to yet."
     r = c.say("why?")
-    assert r.messages[0].startswith("Because ") and r.question == "scope.affected"
+    assert r.messages[0].startswith("Because ") and r.question == first.question
     r = c.say("banana")                    # the library says what it would understand
-    assert r.messages[0].startswith("I did not understand that. Answer with 1 (Only me")
-    assert r.question == "scope.affected"
+    assert r.messages[0].startswith("I did not understand that. Answer with 1 (" + first.labels[0])
+    assert r.question == first.question
 
-    r = c.say("2")                         # the second option: every Windows user of this PC
-    assert c.session().answers()[0].value == "pc"
+    r = c.say("2")                         # the second option, by its number on screen
+    assert c.session().answers()[0].value == first.choices[1]
+    for _ in range(40):                    # the user's answers until a fix is proposed
+        if not r.question:
+            break
+        r = c.say(USER.get(r.question, "no idea"))
     first_fix = c.step()
     assert isinstance(first_fix, tshoot.Fix) and r.choices == FIX_CHOICES
     assert first_fix.fix_title in r.messages[-1] and "Did that solve it?" in r.messages[-1]
@@ -63,6 +69,10 @@ def test_kerio_conversation(kb_path):
     assert r.messages[0] == "OK, let's try something else."
     assert [(f.fix, f.outcome) for f in c.session().fixes()] == [
         (first_fix.fix, "could_not_try")]
+    for _ in range(40):                    # questions may come first
+        if not r.question:
+            break
+        r = c.say(USER.get(r.question, "no idea"))
     second_fix = c.step()
     assert isinstance(second_fix, tshoot.Fix) and second_fix.fix != first_fix.fix
     r = c.say("no, still broken")
@@ -87,8 +97,9 @@ def test_kerio_conversation(kb_path):
             r = c.say("it did not work")
     assert r.done and r.question is None and r.choices == []
     given = {a.question: a.value for a in c.session().answers()}
-    assert given["scope.affected"] == "pc"
-    assert given.get("error.seen", "mapi-kofmsp") == "mapi-kofmsp"   # "the first one"
+    assert given[first.question] == first.choices[1]
+    if first.question != "error.seen":
+        assert given.get("error.seen", "mapi-kofmsp") == "mapi-kofmsp"   # "the first one"
     assert given.get("dll.exists", "no") == "no"
     assert no_idea and all(given[q] is None for q in no_idea), "'no idea' is don't know"
     end = c.step()
@@ -128,6 +139,10 @@ def test_fix_that_works(kb_path):
     c = Conversation(kb_path)
     r = c.say(KERIO)
     r = c.say("2")
+    for _ in range(40):
+        if not r.question:
+            break
+        r = c.say(USER.get(r.question, "no idea"))
     fix = c.step()
     assert isinstance(fix, tshoot.Fix)
     r = c.say("yes, that worked")

@@ -119,7 +119,7 @@ def test_answer_yesno_forms(kb, value, expect):
 def test_answer_with_a_label(kb):
     s = kb.session(KERIO_TEXT, fixes=False)
     step = s.next()
-    assert step.question == "scope.affected"
+    assert step.type == "choice"
     s.answer(step.question, step.labels[1])
     assert s.answers()[0].value == step.choices[1]
 
@@ -290,12 +290,12 @@ def test_answers_for_people(kb):
 def test_read_does_not_apply(kb):
     s = kb.session(KERIO_TEXT, fixes=False)
     step = s.next()
-    assert step.question == "scope.affected"
+    assert step.type == "choice" and len(step.choices) >= 3
     r = s.read("the first one")
     assert isinstance(r, tshoot.Input)
     assert (r.kind, r.value, r.outcome, r.message) == ("answer", step.choices[0], None, None)
-    assert s.read("2") == tshoot.Input("answer", "pc")
-    assert s.read(b"The Second One.") == tshoot.Input("answer", "pc")   # bytes are UTF-8
+    assert s.read("2") == tshoot.Input("answer", step.choices[1])
+    assert s.read(b"The Second One.") == tshoot.Input("answer", step.choices[1])   # bytes are UTF-8
     assert s.read(step.labels[2]).value == step.choices[2]
     assert s.read("no idea").kind == "unknown"
     assert s.read("go back").kind == "back"
