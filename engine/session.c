@@ -167,6 +167,27 @@ const char *session_answered(const tshoot_session *s, int q)
   return world_answer((void *)s, q);
 }
 
+/* Whether fixes x and y do the same thing: one script, or declared same-as. */
+static int fix_same(const rules_model *m, int x, int y)
+{
+  size_t k;
+  if (m->x[x].script && m->x[y].script && strcmp(m->x[x].script, m->x[y].script) == 0) return 1;
+  for (k = 0; k < m->x[x].n_same; k++) if (m->x[x].same[k] == (uint32_t)y) return 1;
+  return 0;
+}
+
+/* Whether fix x repairs cause ci: it is one of ci's fixes, or does the same
+** thing as one of them (the same script, or same-as): a fix that worked is
+** evidence for every cause it repairs, one that did not work against each. */
+static int fix_repairs(const rules_model *m, int x, int ci)
+{
+  uint32_t k;
+  if (m->x[x].cause == ci) return 1;
+  for (k = 0; k < m->c[ci].n_fixes; k++)
+    if (fix_same(m, x, (int)(m->c[ci].first_fix + k))) return 1;
+  return 0;
+}
+
 /* log weight of cause c from its answers, conditions and fix reports (not the
 ** prior, text or symptoms), relative to the uniform term shared by all. */
 static double cause_evidence_log(tshoot_session *s, int ci)
@@ -196,9 +217,9 @@ static double cause_evidence_log(tshoot_session *s, int ci)
     lw += t == TRI_TRUE ? log(pc / pu) : log((1 - pc) / (1 - pu));
   }
   for (k = 0; k < s->n_fixes; k++) {
-    int fc = s->m->x[s->fixes[k].fix].cause;
-    if (s->fixes[k].outcome == TSHOOT_FIX_WORKED) lw += log(fc == ci ? FIX_SUCCESS : s->noise);
-    else if (s->fixes[k].outcome == TSHOOT_FIX_DID_NOT_WORK && fc == ci) lw += log(1 - FIX_SUCCESS);
+    int rep = fix_repairs(s->m, s->fixes[k].fix, ci);
+    if (s->fixes[k].outcome == TSHOOT_FIX_WORKED) lw += log(rep ? FIX_SUCCESS : s->noise);
+    else if (s->fixes[k].outcome == TSHOOT_FIX_DID_NOT_WORK && rep) lw += log(1 - FIX_SUCCESS);
   }
   return lw;
 }
@@ -423,15 +444,6 @@ static int cmp_eff(const void *a, const void *b)
 {
   double x = ((const fix_opt *)a)->eff, y = ((const fix_opt *)b)->eff;
   return x > y ? -1 : x < y ? 1 : ((const fix_opt *)a)->fix - ((const fix_opt *)b)->fix;
-}
-
-/* Whether fixes x and y do the same thing: one script, or declared same-as. */
-static int fix_same(const rules_model *m, int x, int y)
-{
-  size_t k;
-  if (m->x[x].script && m->x[y].script && strcmp(m->x[x].script, m->x[y].script) == 0) return 1;
-  for (k = 0; k < m->x[x].n_same; k++) if (m->x[x].same[k] == (uint32_t)y) return 1;
-  return 0;
 }
 
 /* Not proposed (again): reported with any outcome, refused by the host, or
@@ -696,7 +708,11 @@ static int next_step(const tshoot_step **out, tshoot_session *s)
   bestpos = session_best_candidate(s, &pbest);
   wf = worked_fix(s);
   if (wf >= 0) {
+    /* the cause it repaired: its own, or the likeliest other cause that
+    ** the same action repairs */
     int pos = s->cand_pos[m->x[wf].cause];
+    for (i = 0; i < s->n_cand; i++)
+      if (fix_repairs(m, wf, (int)s->cand[i]) && (pos < 0 || s->post[i] > s->post[pos])) pos = (int)i;
     step_cause(s, TSHOOT_STEP_CONCLUDE, pos >= 0 ? (size_t)pos : (size_t)-1,
                pos >= 0 ? s->post[pos] : 0, wf);
     goto done;
@@ -709,6 +725,9 @@ static int next_step(const tshoot_step **out, tshoot_session *s)
   for (i = 0; i < s->n_cand; i++) if (s->post[i] > 0) s_all += s->post[i] * log(s->post[i]);
   if (s->none_post > 0) s_all += s->none_post * log(s->none_post);
   leader_of(s, &li, bestpos, pbest);
+  /* a leader made by the person's words (or the priors) alone is no
+  ** conclusion: every question that tells something is still worth asking */
+  if (!has_asked_evidence(s)) li.top_pos = -2;
 
   for (i = 0; i < m->nq; i++) {
     weigh w;
