@@ -322,7 +322,7 @@ if part diagnose; then
     printf '%s\n' "$1" | "$TSHOOT_BIN" diagnose --kb "$KB" --interactive --yes \
       --host "sim:$MACHINES/kofmsp-registry-overwrite.json" $nofix \
       -a update.recent=office -a profile.new-works=no -a scope.affected=pc -a error.seen=mapi-kofmsp \
-      -a eventlog.provider-blocked=no -a office.reinstalled=no \
+      -a eventlog.provider-blocked=no -a office.reinstalled=no -a koff.recently-updated=no -a server.upgraded=no \
       outlook does not start, MAPI was unable to load the information service kofmsp.dll >"$WORK/out" 2>"$WORK/err"
     RC=$?
     set -e
@@ -342,6 +342,7 @@ if part diagnose; then
   set +e
   printf 'maybe\nn\nquit\n' | "$TSHOOT_BIN" diagnose --kb "$KB" --interactive \
     --host "sim:$MACHINES/kofmsp-registry-overwrite.json" -a update.recent=office \
+    -a error.seen=mapi-kofmsp -a scope.affected=pc \
     outlook kofmsp.dll >"$WORK/out" 2>"$WORK/err"
   RC=$?
   set -e
