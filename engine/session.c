@@ -150,8 +150,16 @@ double session_answer_lik(const tshoot_session *s, const rm_cause *c, int q, con
   if (!n_listed) return -1;
   if (hit >= 0) return session_clamp(s, hit);
   n = session_outcomes(&s->m->q[q]);
-  if (n > n_listed) return session_clamp(s, (1 - listed) / (double)(n - n_listed));
-  return s->noise;
+  /* the mass the author left over, spread on the outcomes not listed; its
+  ** floor is the noise shared among the other outcomes, so that a question
+  ** with 200 choices can still settle a cause (a floor of `noise` for each
+  ** would give the 199 other answers 2 chances in 1 together) */
+  {
+    double floor = s->noise / (double)(n > 2 ? n - 1 : 1), v;
+    if (n <= n_listed) return floor;
+    v = (1 - listed) / (double)(n - n_listed);
+    return v < floor ? floor : v > 1 - s->noise ? 1 - s->noise : v;
+  }
 }
 
 int session_cause_has_answer_ev(const rm_cause *c, int q)
