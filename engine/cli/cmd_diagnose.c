@@ -288,11 +288,12 @@ static act fix_step(diagnosis *d, const tshoot_step *st)
     printf("\n%sTry this fix%s (for: %s, %d%% likely)\n", cli_sgr(stdout, SGR_BOLD),
            cli_sgr(stdout, SGR_RESET), st->cause_title ? st->cause_title : st->cause,
            prompt_pct(st->probability));
-    if (x) prompt_print_fix(x, "Fix: ", 2, 0, 0);
+    if (x) prompt_print_fix(x, "Fix: ", 2, 0, 0, d->verbose);
     else printf("  Fix: %s\n", st->fix);
   } else if (!d->json && !d->quiet) {
     /* nobody tries it now: one line (the conclusion lists the steps) */
-    printf("Fix: %s (%s, for %s) -> ", title, st->fix, st->cause);
+    if (d->verbose) printf("Fix: %s (%s, for %s) -> ", title, st->fix, st->cause);
+    else printf("Fix: %s (for: %s) -> ", title, st->cause_title ? st->cause_title : st->cause);
   }
   if (g) {
     g->used = 1;
@@ -403,8 +404,10 @@ static void print_conclusion(diagnosis *d, const tshoot_step *st)
         free(t);
       }
     }
-    printf("%s  %s%s, article %s%s\n", cli_sgr(stdout, SGR_RESET), cli_sgr(stdout, SGR_DIM), st->cause,
-           st->article ? st->article : "?", cli_sgr(stdout, SGR_RESET));
+    fputs(cli_sgr(stdout, SGR_RESET), stdout);
+    if (d->verbose)
+      printf("  %s%s, article %s%s\n", cli_sgr(stdout, SGR_DIM), st->cause, st->article ? st->article : "?",
+             cli_sgr(stdout, SGR_RESET));
     if (c && c->explanation) {
       fputs("  ", stdout);
       cli_wrap(stdout, c->explanation, 2, 2, width);
@@ -431,7 +434,7 @@ static void print_conclusion(diagnosis *d, const tshoot_step *st)
         int outcome = 0, tried = fix_reported(d, c->fixes[i].id, &outcome);
         snprintf(label, sizeof label, "Fix %zu: ", i + 1);
         if (i) putchar('\n');
-        prompt_print_fix(&c->fixes[i], label, 2, tried, outcome);
+        prompt_print_fix(&c->fixes[i], label, 2, tried, outcome, d->verbose);
       }
     }
   }
@@ -670,6 +673,7 @@ static int parse_options(diagnosis *d, diagnose_options *o, int argc, char **arg
     { "threshold", required_argument, NULL, 't' },
     { "no-fixes", no_argument, NULL, 'F' },
     { "quiet", no_argument, NULL, 'q' },
+    { "verbose", no_argument, NULL, 'v' },
     { "interactive", no_argument, NULL, 'i' },
     { "strict", no_argument, NULL, 's' },
     { "host", required_argument, NULL, 'H' },
@@ -685,7 +689,7 @@ static int parse_options(diagnosis *d, diagnose_options *o, int argc, char **arg
   if (!o->cmd_answers) return cli_error("out of memory");
   opterr = 0;
   optind = 0;
-  while ((c = getopt_long(argc, argv, ":a:iqh", longs, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":a:iqvh", longs, NULL)) != -1) {
     switch (c) {
     case 'k': o->kb_opt = optarg; break;
     case 'a': o->cmd_answers[o->n_cmd++] = optarg; break;
@@ -701,6 +705,7 @@ static int parse_options(diagnosis *d, diagnose_options *o, int argc, char **arg
       break;
     case 'F': o->no_fixes = 1; break;
     case 'q': d->quiet = 1; break;
+    case 'v': d->verbose = 1; break;
     case 'i': o->force_interactive = 1; break;
     case 's': d->strict = 1; break;
     case 'H': o->host_spec = optarg; break;

@@ -72,6 +72,7 @@ typedef struct diagnosis {
   tshoot_session *s;
   answers given;
   int json, quiet, prompt, strict, echo;
+  int verbose;        /* --verbose: ids beside the words (causes, fixes, articles) */
   const char *save_path;
   json_t *steps;              /* the transcript (always kept; printed with --json) */
   char *text;                 /* the description, or NULL */
@@ -111,6 +112,7 @@ int prompt_yes_no(diagnosis *d, const char *prompt, const char *help, int *out);
 void prompt_print_causes(diagnosis *d, size_t limit, const char *skip);
 /* The evidence behind cause `cause` (NULL: the most likely), briefly. */
 void prompt_print_how(diagnosis *d, const char *cause, int with_text);
-void prompt_print_fix(const tshoot_fix_info *x, const char *label, int indent, int tried, int outcome);
+void prompt_print_fix(const tshoot_fix_info *x, const char *label, int indent, int tried, int outcome,
+                      int show_id);
 
 #endif /* TSHOOT_CLI_DIAGNOSE_H */

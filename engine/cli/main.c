@@ -26,7 +26,7 @@ static const cli_command commands[] = {
   { "diagnose", "find the cause of a problem by answering questions, then fix it",
     "tshoot diagnose [TEXT...] [--answer Q=V]... [--answers FILE] [--json]\n"
     "                       [--save FILE] [--resume FILE] [--threshold P] [--no-fixes]\n"
-    "                       [--interactive] [--strict] [--quiet] [--host sim:FILE]\n"
+    "                       [--interactive] [--strict] [--quiet] [--verbose] [--host sim:FILE]\n"
     "                       [--yes] [--log FILE] [--kb FILE]",
     "Diagnose a problem: describe it in your own words (TEXT, optional), then\n"
     "answer the questions tshoot asks, the most useful first. When trying a fix\n"
@@ -87,6 +87,7 @@ static const cli_command commands[] = {
     "  -i, --interactive   ask even when stdin is not a terminal (input is echoed)\n"
     "      --strict        unattended: a question without an answer is an error\n"
     "  -q, --quiet         print only the conclusion\n"
+    "  -v, --verbose       show the ids of causes, fixes and articles beside their words\n"
     "      --host sim:FILE the machine to look at and fix: a machine description\n"
     "                      (docs/scripts.md; examples in kb/kerio/machines/)\n"
     "  -y, --yes           apply fixes with scripts without asking (also unattended)\n"

@@ -38,8 +38,11 @@ void prompt_print_causes(diagnosis *d, size_t limit, const char *skip)
       size_t m = strlen(r[i].title ? r[i].title : "") + strlen(r[i].cause) + 64;
       char *t = malloc(m);
       if (!t) continue;
-      snprintf(t, m, "%s %s(%s)%s", r[i].title ? r[i].title : "", cli_sgr(stdout, SGR_DIM),
-               r[i].cause, cli_sgr(stdout, SGR_RESET));
+      if (d->verbose)
+        snprintf(t, m, "%s %s(%s)%s", r[i].title ? r[i].title : "", cli_sgr(stdout, SGR_DIM),
+                 r[i].cause, cli_sgr(stdout, SGR_RESET));
+      else
+        snprintf(t, m, "%s", r[i].title ? r[i].title : r[i].cause);
       cli_wrap(stdout, t, (int)strlen(label), (int)strlen(label), width);
       free(t);
     }
@@ -95,14 +98,16 @@ void prompt_print_how(diagnosis *d, const char *cause, int with_text)
   tshoot_explanation_free(e);
 }
 
-void prompt_print_fix(const tshoot_fix_info *x, const char *label, int indent, int tried, int outcome)
+void prompt_print_fix(const tshoot_fix_info *x, const char *label, int indent, int tried, int outcome,
+                      int show_id)
 {
   int width = cli_width();
   size_t k;
   char meta[256], step_label[32];
   printf("%*s%s%s", indent, "", label, cli_sgr(stdout, SGR_BOLD));
   cli_wrap(stdout, x->title, indent + (int)strlen(label), indent + (int)strlen(label), width);
-  snprintf(meta, sizeof meta, "%s%s: %s, %s, risk %s%s%s", cli_sgr(stdout, SGR_DIM), x->id,
+  snprintf(meta, sizeof meta, "%s%s%s%s, %s, risk %s%s%s", cli_sgr(stdout, SGR_DIM), show_id ? x->id : "",
+           show_id ? ": " : "",
            x->needs_admin ? "needs admin" : "no admin needed",
            x->reversible ? "reversible" : "not reversible", x->risk ? x->risk : "?",
            !tried ? "" : outcome == TSHOOT_FIX_WORKED ? "; tried: it worked"

@@ -280,11 +280,12 @@ for v in 1.7 1e-3 0,5 ''; do
   expect_rc 1 "lint of p=\"$v\""
   json 'len([d for d in j["diagnostics"] if d["severity"] == "error"]) == 1 and j["diagnostics"][0]["line"] == '"$L"' and j["diagnostics"][0]["column"] == 51 and j["diagnostics"][0]["code"] == "TSH-E004" and "from 0 to 1" in j["diagnostics"][0]["message"]' "lint of p=\"$v\" at $L:51"
 done
-sed '104s/type="choice" cost="1"/type="bool" cost="-1"/' "$TSHOOT_SOURCE_ROOT/kb/kerio/kofmsp.xml" > "$WORK/kerio/kofmsp.xml"
+Q=$(grep -n '<question id="office.version" type="choice" cost="1"' "$TSHOOT_SOURCE_ROOT/kb/kerio/kofmsp.xml" | cut -d: -f1)
+sed "${Q}s/type=\"choice\" cost=\"1\"/type=\"bool\" cost=\"-1\"/" "$TSHOOT_SOURCE_ROOT/kb/kerio/kofmsp.xml" > "$WORK/kerio/kofmsp.xml"
 run lint --scripts "$TSHOOT_SOURCE_ROOT/scripts" "$WORK/kerio"
 expect_rc 1 "lint of type=bool cost=-1"
-err_has "kofmsp.xml:104:33: error: type is 'bool': use yesno, choice, version, number or text \[TSH-E006\]" "type=bool at its attribute"
-err_has "kofmsp.xml:104:45: error: cost is -1: a cost is a decimal number greater than 0 \[TSH-E004\]" "cost=-1 at its attribute"
+err_has "kofmsp.xml:$Q:33: error: type is 'bool': use yesno, choice, version, number or text \[TSH-E006\]" "type=bool at its attribute"
+err_has "kofmsp.xml:$Q:45: error: cost is -1: a cost is a decimal number greater than 0 \[TSH-E004\]" "cost=-1 at its attribute"
 err_has "^2 errors" "nothing else reported"
 ok "lint: bad values at their attribute, with the allowed range or words"
 
