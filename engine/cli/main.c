@@ -94,10 +94,13 @@ static const cli_command commands[] = {
     "      --log FILE      write the journal of changes made on the host (JSON lines)\n"
     "      --kb FILE       the KB to use (see 'tshoot --help' for the default)\n"
     "\n"
-    "exit status: 0 a cause was found, 4 no known cause fits, 3 --strict and a\n"
-    "question without an answer, 5 stopped before the end (quit, end of input),\n"
-    "1 failure (also a bad answer file or saved session), 2 usage error (also an\n"
-    "--answer the KB does not know).\n",
+    "exit status: 0 a cause was found, 4 no known cause fits, 6 inconclusive (no\n"
+    "cause has the evidence to be named: the best candidates and what to do now\n"
+    "are shown), 3 --strict and a question without an answer, 5 stopped before\n"
+    "the end (quit, Ctrl-C, end of input: the session is saved, to\n"
+    "$XDG_STATE_HOME/tshoot/last-session.json without --save, and the command\n"
+    "to resume it shown), 1 failure (also a bad answer file or saved session),\n"
+    "2 usage error (also an --answer the KB does not know).\n",
     "  tshoot diagnose outlook kofmsp.dll error --answer dll.exists=no --answer scope.affected=pc\n"
     "  tshoot diagnose --json outlook stuck on loading profile --answer koff.tray-error=yes\n"
     "  tshoot diagnose --json - --answer koff.tray-error=yes < outlook.log\n"
