@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 #include "tshoot.h"
+#include "help.h"
 
 #if defined(__GNUC__)
 # define CLI_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -28,16 +29,7 @@
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
-/* ===== commands (cmd_*.c) ===== */
-typedef struct cli_command {
-  const char *name;
-  const char *summary;   /* one line, for `tshoot --help` */
-  const char *usage;     /* "tshoot search TEXT... [--limit N] ..." */
-  const char *help;      /* description and options */
-  const char *examples;  /* lines that run against the shipped KB */
-  int (*run)(int argc, char **argv);   /* argv[0] is the command's name */
-} cli_command;
-
+/* ===== commands (cmd_*.c; their help text is in help.c) ===== */
 int cmd_compile(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_search(int argc, char **argv);
