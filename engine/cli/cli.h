@@ -39,6 +39,7 @@ int cmd_diagnose(int argc, char **argv);   /* also exits 3, 4, 5: see its help *
 int cmd_test(int argc, char **argv);
 int cmd_fix(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_complete(int argc, char **argv);   /* hidden: tshoot.bash asks it */
 
 /* ===== terminals and colour (output.c) ===== */
 /* Call once at start: looks at isatty, NO_COLOR, TERM. */

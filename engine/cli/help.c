@@ -343,3 +343,59 @@ const cli_help *cli_help_find(const char *name)
     if (strcmp(cli_help_commands[i].name, name) == 0) return &cli_help_commands[i];
   return NULL;
 }
+
+/* A line of an options list that starts an option: indented 2 to 6 spaces,
+** then '-'. */
+static int help_option_line(const char *s, size_t n)
+{
+  size_t i = 0;
+  while (i < n && s[i] == ' ') i++;
+  return i >= 2 && i <= 6 && i + 1 < n && s[i] == '-';
+}
+
+size_t cli_help_options(const cli_help *c, cli_help_option *out, size_t max)
+{
+  const char *line, *nl;
+  size_t n = 0;
+  int in_options = 0;
+  for (line = c->help; *line; line = *nl ? nl + 1 : nl) {
+    size_t len, i, pending;
+    nl = line + strcspn(line, "\n");
+    len = (size_t)(nl - line);
+    if (len == 0) { in_options = 0; continue; }
+    if (len == 8 && strncmp(line, "options:", 8) == 0) { in_options = 1; continue; }
+    if (!in_options || !help_option_line(line, len)) continue;
+    /* tokens: OPTION [ARG] {, OPTION [ARG]}, then the description; in
+    ** "-o, --output KB" the short option takes the long one's argument */
+    i = 0;
+    pending = (size_t)-1;
+    while (i < len) {
+      size_t a, b;
+      while (i < len && (line[i] == ' ' || line[i] == ',')) i++;
+      if (i >= len || line[i] != '-') break;
+      a = i;
+      while (i < len && line[i] != ' ' && line[i] != ',') i++;
+      if (n < max) {
+        out[n].name = line + a;
+        out[n].len = i - a;
+        out[n].arg = NULL;
+        out[n].arg_len = 0;
+      }
+      /* an argument: one space, then a word that is not an option */
+      if (i + 1 < len && line[i] == ' ' && line[i + 1] != ' ' && line[i + 1] != '-') {
+        b = ++i;
+        while (i < len && line[i] != ' ' && line[i] != ',') i++;
+        if (n < max) { out[n].arg = line + b; out[n].arg_len = i - b; }
+        if (pending < n && n < max) out[pending] = (cli_help_option){ out[pending].name,
+            out[pending].len, out[n].arg, out[n].arg_len };
+        pending = (size_t)-1;
+      } else if (i < len && line[i] == ',') {
+        pending = n;
+      }
+      n++;
+      if (i < len && line[i] == ' ' && (i + 1 >= len || line[i + 1] == ' ')) break;   /* the gap */
+      if (i < len && line[i] == ' ') break;        /* a description after one space */
+    }
+  }
+  return n;
+}

@@ -29,6 +29,20 @@ extern const char cli_help_kb[];        /* which KB: a format with two %s, the
                                         ** build's KB and the installed one */
 extern const char cli_help_output[];    /* colour, --json, exit status */
 
+/* An option that a command's help lists ("  -o, --output KB  ..." gives
+** "-o" and "--output", each with the argument "KB"); not NUL-terminated:
+** pointers into the help text. */
+typedef struct cli_help_option {
+  const char *name;      /* "-o", "--output" */
+  size_t len;
+  const char *arg;       /* "KB", "sim:FILE", or NULL: the option takes none */
+  size_t arg_len;
+} cli_help_option;
+
+/* The options in c's "options:" list, in order: fills out[0..max) and
+** returns how many there are (possibly more than max). */
+size_t cli_help_options(const cli_help *c, cli_help_option *out, size_t max);
+
 /* The help of command `name`, or NULL. */
 const cli_help *cli_help_find(const char *name);
 

@@ -35,6 +35,7 @@ static const struct command { const char *name; int (*run)(int argc, char **argv
   { "compile", cmd_compile },
   { "lint", cmd_lint },
   { "help", cmd_help },
+  { "complete", cmd_complete },   /* hidden: for the shell's completion (tshoot.bash) */
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -80,13 +81,14 @@ const char *cli_closest(const char *word, const char *const *cands, size_t n)
 
 static const char *closest_command(const char *name)
 {
-  const char *names[N_COMMANDS], *found;
+  /* the commands of the help: not the hidden ones */
+  const char *names[N_COMMANDS] = { NULL }, *found;
   size_t i, n = strlen(name);
-  for (i = 0; i < N_COMMANDS; i++) names[i] = commands[i].name;
-  found = cli_closest(name, names, N_COMMANDS);
+  for (i = 0; i < cli_help_n_commands && i < N_COMMANDS; i++) names[i] = cli_help_commands[i].name;
+  found = cli_closest(name, names, i);
   if (!found && n >= 2)   /* a prefix: "comp", "sea" */
-    for (i = 0; i < N_COMMANDS; i++)
-      if (strncmp(commands[i].name, name, n) == 0) return commands[i].name;
+    for (i = 0; i < cli_help_n_commands; i++)
+      if (strncmp(cli_help_commands[i].name, name, n) == 0) return cli_help_commands[i].name;
   return found;
 }
 
