@@ -219,6 +219,7 @@ int main(int argc, char **argv)
   put_kb(argv[2]);
   fputs(".SH SEE ALSO\n"
         "The project's docs/ folder: format.md (writing articles), messages.md (the codes of\n"
-        "\\fBtshoot lint\\fR), scripts.md (probes and fixes), api.md (the C library).\n", stdout);
+        "\\fBtshoot lint\\fR), scripts.md (probes and fixes), schemas/ (the JSON Schema of\n"
+        "every \\-\\-json output), api.md (the C library).\n", stdout);
   return ferror(stdout) ? 1 : 0;
 }
