@@ -90,9 +90,14 @@ is diagnose --answers "$WORK/files/ans" -- "$WORK/files/answers.txt"
 is compile "$WORK/files/a" -- "$WORK/files/answers.txt"
 is lint --kb "$WORK/files/ans" -- "$WORK/files/answers.txt"
 is compile -o "$WORK/files/ans" -- "$WORK/files/answers.txt"
+# --host sim:FILE: bash splits the word at ':' (COMP_WORDBREAKS); the file part is completed
+is fix kofmsp.malware --host sim : "$WORK/files/ans" -- "$WORK/files/answers.txt"
+cd "$WORK/files"
+is run x.lua --host sim : -- answers.txt        # right after the colon
+cd - >/dev/null
 is search --limit "" --
 is diagnose --threshold "" --
 is no-such-command "" --
-ok "files after --answers, --kb, -o and for compile/lint; nothing after --limit"
+ok "files after --answers, --kb, -o, --host sim: and for compile/lint; nothing after --limit"
 
 done_checks
