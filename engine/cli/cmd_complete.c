@@ -96,7 +96,8 @@ int cmd_complete(int argc, char **argv)
   int nw = argc - 2, cword, i, positionals = 0;
   size_t n_opts, k;
 
-  if (argc < 3 || cli_parse_int(argv[1], 1, 4096, &cword) != 0) return EXIT_OK;
+  /* CWORD may name the word after the last one (a new, empty word), no further */
+  if (argc < 3 || cli_parse_int(argv[1], 1, 4096, &cword) != 0 || cword > nw) return EXIT_OK;
   cur = cword < nw ? words[cword] : "";
   if (cword == 1 || (nw >= 2 && cword == 2 && strcmp(words[1], "help") == 0)) {
     if (cur[0] == '-') {

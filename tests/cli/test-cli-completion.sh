@@ -98,6 +98,14 @@ cd - >/dev/null
 is search --limit "" --
 is diagnose --threshold "" --
 is no-such-command "" --
+# what bash never sends is refused quietly: no word to complete, CWORD past the words
+for args in "" "x" "0 tshoot" "9 tshoot show" "3 tshoot show" "2 tshoot"; do
+  # shellcheck disable=SC2086
+  run complete $args
+  expect_rc 0 "tshoot complete $args"
+  [ ! -s "$WORK/out" ] || fail "tshoot complete $args printed $(cat "$WORK/out")"
+  [ ! -s "$WORK/err" ] || fail "tshoot complete $args printed an error"
+done
 ok "files after --answers, --kb, -o, --host sim: and for compile/lint; nothing after --limit"
 
 done_checks
