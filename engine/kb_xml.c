@@ -1166,6 +1166,32 @@ static int in_words(const char *words, const char *name)
 static int valid_id(const char *s);
 static void excerpt(char *out, size_t outsz, const char *s);
 
+/* Elements that hold only elements: text inside them (not white space) is
+** reported at the text, not left to libxml2, which names no line for it
+** (<kb> has its own check, kbxml_validate's). */
+static const char text_free[] =
+  "question fact article symptoms cause evidence fix test synonyms group when and or not requires "
+  "expect ask-when in holds known eq ne lt le gt ge answer given";
+
+/* Where text node t (a child of element parent) starts: found after the
+** element before it, or after the parent's start. */
+static void locate_text(kbxml_source *src, const xmlNode *parent, const xmlNode *t, int *line, int *col)
+{
+  const xmlNode *anchor = parent, *k;
+  const char *c = (const char *)t->content, *hit;
+  size_t off, n;
+  for (k = t->prev; k; k = k->prev) if (k->type == XML_ELEMENT_NODE) { anchor = k; break; }
+  kbxml_locate(src, anchor, NULL, line, col);
+  if (!c || !src->buf || build_lines(src) != 0) return;
+  off = element_offset(src, anchor);
+  if (off == (size_t)-1) return;
+  while (*c && is_xml_space((unsigned char)*c)) c++;
+  for (n = 0; c[n] && !is_xml_space((unsigned char)c[n]) && c[n] != '<' && c[n] != '&' && n < 24; n++) {}
+  if (!n) return;
+  hit = find_lit(src->buf + off, src->len - off, c, n);
+  if (hit) offset_linecol(src, (size_t)(hit - src->buf), line, col);
+}
+
 /* Check the attributes of `n` and everything inside it; report each problem.
 ** Returns the number reported. */
 static int check_attrs(kbxml_source *src, diag_sink *d, const xmlNode *n)
@@ -1235,6 +1261,20 @@ static int check_attrs(kbxml_source *src, diag_sink *d, const xmlNode *n)
       count++;
     }
   }
+  if (in_words(text_free, el))
+    for (k = n->children; k; k = k->next) {
+      const char *c = (const char *)k->content;
+      if (k->type != XML_TEXT_NODE || !c) continue;
+      while (*c && is_xml_space((unsigned char)*c)) c++;
+      if (!*c) continue;
+      excerpt(ex, sizeof ex, c);
+      locate_text(src, n, k, &line, &col);
+      diag_report(d, TSHOOT_ERRSEV, src->name, line, col, CODE_SCHEMA,
+                  "element '%s' holds text ('%s'): it takes only elements; remove the text or put it "
+                  "in the element it belongs to", el, ex);
+      count++;
+      break;   /* once per element */
+    }
   if (count) mark_bad(src, n);
   for (k = n->children; k; k = k->next) count += check_attrs(src, d, k);
   return count;
