@@ -782,7 +782,7 @@ done:
   return rc;
 }
 
-TSHOOT_API int tshoot_kb_sign(const char *kb_path, const char *key_path)
+TSHOOT_API int tshoot_kb_sign(const char *kb_path, const char *key_path, unsigned int flags)
 {
   unsigned char sk[crypto_sign_SECRETKEYBYTES], m[MSG_MAX];
   sig_line sigs[MAX_SIGS], mine;
@@ -819,7 +819,7 @@ TSHOOT_API int tshoot_kb_sign(const char *kb_path, const char *key_path)
   n_old = 0;
   rc = read_small(&old, &len, NULL, sig_path, MAX_SIG_FILE);
   if (rc == TSHOOT_ENOMEM) goto done;
-  if (rc == TSHOOT_OK) n_old = parse_sigs(sigs, &bad_line, old, len);
+  if (rc == TSHOOT_OK && !(flags & TSHOOT_SIGN_ONLY)) n_old = parse_sigs(sigs, &bad_line, old, len);
   tshoot_error_clear();
   cap = 128 + (MAX_SIGS + 1) * (sizeof SIG_TAG + 2 * (32 + 64) + MAX_NAME + 8);
   out = ts_malloc(cap);

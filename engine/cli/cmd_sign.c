@@ -49,24 +49,26 @@ int cmd_sign(int argc, char **argv)
 {
   static const struct option longs[] = {
     { "key", required_argument, NULL, 'k' },
+    { "only", no_argument, NULL, 'o' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 }
   };
   const char *key = NULL;
-  int c, rc;
+  int c, rc, only = 0;
 
   opterr = 0;
   optind = 0;
   while ((c = getopt_long(argc, argv, ":k:h", longs, NULL)) != -1) {
     switch (c) {
     case 'k': key = optarg; break;
+    case 'o': only = 1; break;
     case 'h': cli_print_command_help(stdout, "sign"); return EXIT_OK;
     default: return cli_getopt_error("sign", c, argv);
     }
   }
   if (optind + 1 != argc) return cli_usage_error("sign", "give one KB file to sign");
   if (!key) return cli_usage_error("sign", "give the secret key: --key NAME.key");
-  rc = tshoot_kb_sign(argv[optind], key);
+  rc = tshoot_kb_sign(argv[optind], key, only ? TSHOOT_SIGN_ONLY : 0);
   if (rc != TSHOOT_OK) return cli_lib_error(rc);
   return EXIT_OK;
 }

@@ -320,7 +320,7 @@ static const cli_command commands[] = {
     "  tshoot keygen -o /tmp/acme-2026 --name 'ACME support 2026'\n",
     cmd_keygen },
   { "sign", "sign a KB, so that machines that trust the key run its scripts",
-    "tshoot sign KB --key NAME.key",
+    "tshoot sign KB --key NAME.key [--only]",
     "Sign the KB file KB with the secret key NAME.key: the signature goes into\n"
     "KB.sig beside it (the KB's bytes do not change). A signature by the same key\n"
     "is replaced; signatures by other keys stay while they still match the KB,\n"
@@ -329,6 +329,7 @@ static const cli_command commands[] = {
     "\n"
     "options:\n"
     "  -k, --key NAME.key  the secret key (not readable by group or others)\n"
+    "      --only          drop every other signature: this one is the only one\n"
     "\n"
     "exit status: 0 signed, 1 failure, 2 usage error.\n",
     "  tshoot sign /tmp/kerio.db --key /tmp/acme-2026.key\n",

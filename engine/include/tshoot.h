@@ -345,10 +345,11 @@ TSHOOT_API int tshoot_key_generate(const char *base, const char *name, int overw
 ** must not be readable by group or others): its signature is added to
 ** kb_path".sig" (written to a temporary file, then renamed), replacing an
 ** earlier signature by the same key; signatures that no longer match the KB
-** (it was recompiled since) are dropped.
+** (it was recompiled since) are dropped, and with TSHOOT_SIGN_ONLY all others.
 ** @return TSHOOT_OK; TSHOOT_ENOTFOUND; TSHOOT_ECORRUPT (not a tshoot KB);
 **   TSHOOT_EINVALID (not a secret key file, or readable by others); TSHOOT_EIO. */
-TSHOOT_API int tshoot_kb_sign(const char *kb_path, const char *key_path);
+#define TSHOOT_SIGN_ONLY 0x1u  /* keep no other signature: this key's is the only one */
+TSHOOT_API int tshoot_kb_sign(const char *kb_path, const char *key_path, unsigned int flags);
 
 /* ---------------------------------------------------------------------------
 ** Searching

@@ -121,7 +121,7 @@ static int setup(void)
       tshoot_key_generate(tmp("b"), "Publisher B", 0) != TSHOOT_OK ||
       tshoot_key_generate(tmp("c"), "Publisher C", 0) != TSHOOT_OK)
     return -1;
-  if (spit(tmp("kb.db"), kb_bytes, kb_len) != 0 || tshoot_kb_sign(tmp("kb.db"), tmp("a.key")) != TSHOOT_OK)
+  if (spit(tmp("kb.db"), kb_bytes, kb_len) != 0 || tshoot_kb_sign(tmp("kb.db"), tmp("a.key"), 0) != TSHOOT_OK)
     return -1;
   /* another KB: the car rule base */
   {
@@ -170,13 +170,13 @@ static void test_sign__secret_key_readable_by_others_is_refused(void)
   CHECK_INT(tshoot_key_generate(tmp("loose"), "Loose", 0), TSHOOT_OK);
   CHECK(chmod(tmp("loose.key"), 0644) == 0);
   CHECK_INT(spit(tmp("loose.db"), kb_bytes, kb_len), 0);
-  CHECK_INT(tshoot_kb_sign(tmp("loose.db"), tmp("loose.key")), TSHOOT_EINVALID);
+  CHECK_INT(tshoot_kb_sign(tmp("loose.db"), tmp("loose.key"), 0), TSHOOT_EINVALID);
   CHECK_CONTAINS(tshoot_error_last()->message, "chmod 600");
   CHECK(access(tmp("loose.db.sig"), F_OK) != 0);
   /* a public key is no secret key, a non-KB is not signed */
-  CHECK_INT(tshoot_kb_sign(tmp("loose.db"), tmp("a.pub")), TSHOOT_EINVALID);
-  CHECK_INT(tshoot_kb_sign(tmp("a.pub"), tmp("a.key")), TSHOOT_ECORRUPT);
-  CHECK_INT(tshoot_kb_sign(tmp("missing.db"), tmp("a.key")), TSHOOT_ENOTFOUND);
+  CHECK_INT(tshoot_kb_sign(tmp("loose.db"), tmp("a.pub"), 0), TSHOOT_EINVALID);
+  CHECK_INT(tshoot_kb_sign(tmp("a.pub"), tmp("a.key"), 0), TSHOOT_ECORRUPT);
+  CHECK_INT(tshoot_kb_sign(tmp("missing.db"), tmp("a.key"), 0), TSHOOT_ENOTFOUND);
 }
 
 /* ===== the trust policy ===== */
@@ -297,9 +297,9 @@ static void test_sign__key_rotation(void)
 
   /* signed by A, then B too: both signatures, either key enough */
   CHECK_INT(spit(tmp("rot.db"), kb_bytes, kb_len), 0);
-  CHECK_INT(tshoot_kb_sign(tmp("rot.db"), tmp("a.key")), TSHOOT_OK);
-  CHECK_INT(tshoot_kb_sign(tmp("rot.db"), tmp("b.key")), TSHOOT_OK);
-  CHECK_INT(tshoot_kb_sign(tmp("rot.db"), tmp("b.key")), TSHOOT_OK);  /* replaces B's */
+  CHECK_INT(tshoot_kb_sign(tmp("rot.db"), tmp("a.key"), 0), TSHOOT_OK);
+  CHECK_INT(tshoot_kb_sign(tmp("rot.db"), tmp("b.key"), 0), TSHOOT_OK);
+  CHECK_INT(tshoot_kb_sign(tmp("rot.db"), tmp("b.key"), 0), TSHOOT_OK);  /* replaces B's */
   o = trusting(kb1, 1);
   CHECK_INT(tshoot_kb_open(&kb, tmp("rot.db"), &o), TSHOOT_OK);
   t = tshoot_kb_trust_get(kb);
@@ -308,6 +308,14 @@ static void test_sign__key_rotation(void)
   tshoot_kb_close(kb);
   o = trusting(kab, 2);
   CHECK_INT(scripts_out(tmp("rot.db"), &o, NULL), n_scripts);
+  /* TSHOOT_SIGN_ONLY keeps no other signature */
+  CHECK_INT(spit(tmp("only.db"), kb_bytes, kb_len), 0);
+  CHECK_INT(tshoot_kb_sign(tmp("only.db"), tmp("a.key"), 0), TSHOOT_OK);
+  CHECK_INT(tshoot_kb_sign(tmp("only.db"), tmp("b.key"), TSHOOT_SIGN_ONLY), TSHOOT_OK);
+  CHECK_INT(tshoot_kb_open(&kb, tmp("only.db"), &o), TSHOOT_OK);
+  t = tshoot_kb_trust_get(kb);
+  CHECK(t && t->n_signatures == 1 && strcmp(t->signatures[0].name, "Publisher B") == 0);
+  tshoot_kb_close(kb);
 
   /* A revoked (in a trust folder): B's signature still carries the KB */
   snprintf(dir, sizeof dir, "%s", tmp("rotation.d"));
@@ -342,7 +350,7 @@ static void test_sign__key_rotation(void)
     if (cb) CHECK_INT(spit(tmp("rot.db"), cb, clen), 0);
     ts_free(cb);
   }
-  CHECK_INT(tshoot_kb_sign(tmp("rot.db"), tmp("c.key")), TSHOOT_OK);
+  CHECK_INT(tshoot_kb_sign(tmp("rot.db"), tmp("c.key"), 0), TSHOOT_OK);
   o = trusting(kc, 1);
   CHECK_INT(tshoot_kb_open(&kb, tmp("rot.db"), &o), TSHOOT_OK);
   t = tshoot_kb_trust_get(kb);
@@ -420,7 +428,7 @@ static void test_sign__tampering_is_refused(void)
   {
     size_t clen;
     char *cb;
-    CHECK_INT(tshoot_kb_sign(tmp("car.db"), tmp("a.key")), TSHOOT_OK);
+    CHECK_INT(tshoot_kb_sign(tmp("car.db"), tmp("a.key"), 0), TSHOOT_OK);
     cb = slurp(tmp("car.db"), &clen);
     CHECK(cb != NULL);
     if (cb) CHECK_INT(spit(tmp("t.db"), cb, clen), 0);
@@ -588,7 +596,7 @@ static void test_sign__allocation_failures(void)
   for (ok = 0, n = 0; n < 100 && !ok; n++) {
     int rc;
     ts_alloc_fail_after(n);
-    rc = tshoot_kb_sign(tmp("kb.db"), tmp("a.key"));
+    rc = tshoot_kb_sign(tmp("kb.db"), tmp("a.key"), 0);
     ts_alloc_fail_after(-1);
     if (rc == TSHOOT_OK) ok = 1;
     else CHECK_INT(rc, TSHOOT_ENOMEM);
