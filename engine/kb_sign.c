@@ -374,7 +374,7 @@ static int digest_fd(kb_digest *d, int fd, const char *path)
       return ts_error_at(TSHOOT_EIO, path, 0, 0, "cannot read the KB to check its signature: %s",
                          n == 0 ? "it got shorter" : strerror(e));
     }
-    if (off < 64 && off + (uint64_t)n >= 64) {
+    if (off <= 60 && off + (uint64_t)n >= 64) {   /* the header's user_version */
       const unsigned char *p = buf + (60 - off);
       d->format = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
     }
@@ -474,7 +474,7 @@ int kb_sign_check(kb_trust **out, int fd, const char *path, const tshoot_kb_opti
   key_set trusted = { 0 }, revoked = { 0 };
   sig_line sigs[MAX_SIGS];
   char *sig_path = NULL, *text = NULL;
-  size_t len = 0, n = 0, i;
+  size_t len = 0, n = 0, i, plen;
   int rc, bad_line = 0, any_trusted = 0, all_revoked = 1;
   const sig_line *signer = NULL;
   unsigned flags = opts && opts->version >= 2 ? opts->trust_flags : 0;
@@ -488,10 +488,10 @@ int kb_sign_check(kb_trust **out, int fd, const char *path, const tshoot_kb_opti
   rc = collect_keys(&trusted, &revoked, opts);
   if (rc != TSHOOT_OK) goto done;
 
-  len = strlen(path) + 5;
-  sig_path = ts_malloc(len);
+  plen = strlen(path) + 5;
+  sig_path = ts_malloc(plen);
   if (!sig_path) { rc = ts_error_oom(); goto done; }
-  snprintf(sig_path, len, "%s.sig", path);
+  snprintf(sig_path, plen, "%s.sig", path);
   rc = read_small(&text, &len, NULL, sig_path, MAX_SIG_FILE);
   if (rc == TSHOOT_ENOMEM) goto done;
   if (rc == TSHOOT_ENOTFOUND) {
@@ -577,7 +577,6 @@ decided:
   *out = t;
   t = NULL;
 done:
-  if (text) sodium_memzero(text, len);
   ts_free(text);
   ts_free(sig_path);
   ts_free(trusted.keys);

@@ -169,8 +169,8 @@ int cli_trust_args(int *argc, char **argv)
     }
     if (!rest && (strcmp(a, "--trust") == 0 || strncmp(a, "--trust=", 8) == 0)) {
       const char *v = a[7] == '=' ? a + 8 : (i + 1 < *argc ? argv[++i] : NULL);
-      if (!v || !*v) return cli_usage_error(argv[0], "--trust needs a public key file (NAME.pub)");
-      if (n_trust_files == MAX_TRUST_ARGS) return cli_usage_error(argv[0], "at most %d --trust", MAX_TRUST_ARGS);
+      if (!v || !*v) return cli_usage_error(argv[1], "--trust needs a public key file (NAME.pub)");
+      if (n_trust_files == MAX_TRUST_ARGS) return cli_usage_error(argv[1], "at most %d --trust", MAX_TRUST_ARGS);
       trust_files[n_trust_files++] = v;
       continue;
     }
@@ -210,6 +210,13 @@ int cli_open_kb(tshoot_kb **out, const char *opt, const char **path_out)
   o.trust_flags = allow_unsigned ? TSHOOT_KB_ALLOW_UNSIGNED_SCRIPTS : 0;
   rc = tshoot_kb_open(out, opt, &o);
   for (i = 0; i < n_trust_files; i++) free(keys[i]);
+  if (rc == TSHOOT_EINVALID && strstr(tshoot_error_last()->message, "trusted_keys[")) {
+    const char *m = strstr(tshoot_error_last()->message, "trusted_keys[") + 13;
+    size_t k = (size_t)strtoul(m, NULL, 10);
+    return cli_error("--trust %s: not a tshoot public key (a line 'tshoot-ed25519-public-1 <64 hex "
+                     "digits> <name>', as in the NAME.pub that 'tshoot keygen' writes)",
+                     k < n_trust_files ? trust_files[k] : "?");
+  }
   if (rc != TSHOOT_OK) {
     cli_lib_error(rc);
     if (!opt && rc == TSHOOT_ENOTFOUND && !tshoot_error_last()->file)

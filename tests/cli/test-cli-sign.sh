@@ -89,6 +89,12 @@ set -e
 expect_rc 0 "rotated: verified by the new key"
 out_has "signed by 'ACME support 2027'" "the new key carries it"
 out_has "'ACME support 2026' key [0-9a-f]*: revoked" "the old key is shown revoked"
+run verify "$WORK/acme.db" --trust "$WORK/acme.key"
+expect_rc 1 "--trust with a file that is not a public key"
+err_has "--trust $WORK/acme.key: not a tshoot public key" "says which --trust is wrong"
+run verify "$WORK/acme.db" --trust
+expect_rc 2 "--trust without a file"
+err_has "tshoot: verify: --trust needs a public key file" "a usage error"
 ok "keygen, sign, verify, trust folders and key rotation"
 
 # ----- without the build's key trusted, the shipped KB runs nothing
