@@ -238,7 +238,10 @@ typedef struct tshoot_kb_options {
 ** @param[in]  opts may be NULL for defaults
 ** @return TSHOOT_OK; TSHOOT_ENOTFOUND (no such file, or no default KB);
 **   TSHOOT_ECORRUPT (not a tshoot KB, truncated or damaged); TSHOOT_EVERSION
-**   (another format version); TSHOOT_EIO; TSHOOT_ENOMEM.
+**   (another format version); TSHOOT_EIO; TSHOOT_ENOMEM; TSHOOT_EINVALID (a
+**   trusted or revoked key in opts that is not a key); TSHOOT_EUNTRUSTED
+**   (TSHOOT_KB_REQUIRE_SIGNATURE and no trusted key signed it). Whether its
+**   scripts may run is decided here too: see "Signed KBs" below.
 ** The file must not be modified while open (the handle holds a shared lock
 ** on it, so another SQLite writer gets SQLITE_BUSY); replacing it by rename
 ** (as tshoot_compile does), or deleting it, is safe: the handle keeps the
