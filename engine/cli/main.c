@@ -222,15 +222,16 @@ static const cli_command commands[] = {
     "  tshoot show kofmsp\n"
     "  tshoot show --json kofmsp\n",
     cmd_show },
-  { "info", "describe a compiled KB: path, format, digest, counts",
+  { "info", "describe a compiled KB: path, format, digest, counts, signer",
     "tshoot info [--json] [--kb FILE]",
     "Print what a compiled KB holds: its path, format version, the digest of\n"
     "its sources (it identifies a build), the tshoot version that compiled it,\n"
     "and how many articles, questions, facts, causes, fixes, tests, scripts\n"
-    "and source files it has.\n"
+    "and source files it has; and who signed it, or why its scripts would not\n"
+    "run (as 'tshoot verify' says).\n"
     "\n"
     "options:\n"
-    "      --json      one JSON object\n"
+    "      --json      one JSON object (\"signature\": as 'tshoot verify --json')\n"
     "      --kb FILE   the KB to describe (see 'tshoot --help' for the default)\n",
     "  tshoot info\n"
     "  tshoot info --json\n",
