@@ -333,7 +333,10 @@ static int collect_keys(key_set *trusted, key_set *revoked, const tshoot_kb_opti
       if (opts->trust_dirs && opts->trust_dirs[i]) rc = add_dir(trusted, revoked, opts->trust_dirs[i]);
   }
   if (rc == TSHOOT_OK && !(v2 && (opts->trust_flags & TSHOOT_KB_NO_DEFAULT_TRUST))) {
-    if (*TS_TRUST_DIR) rc = add_dir(trusted, revoked, TS_TRUST_DIR);
+    /* the machine's: /etc's always, and the install prefix's when it differs */
+    rc = add_dir(trusted, revoked, "/etc/tshoot/trusted.d");
+    if (rc == TSHOOT_OK && *TS_TRUST_DIR && strcmp(TS_TRUST_DIR, "/etc/tshoot/trusted.d") != 0)
+      rc = add_dir(trusted, revoked, TS_TRUST_DIR);
     if (rc == TSHOOT_OK) rc = add_env(trusted, revoked);
   }
   return rc;

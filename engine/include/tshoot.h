@@ -291,8 +291,9 @@ TSHOOT_API const char *tshoot_kb_path(const tshoot_kb *kb);
 ** tshoot_kb_open checks the signatures on the descriptor the KB is then read
 ** through, before SQLite reads it. Trusted keys: those in the options, the
 ** *.pub files of the options' trust_dirs, and unless TSHOOT_KB_NO_DEFAULT_TRUST,
-** the machine's trust folder (<sysconfdir>/tshoot/trusted.d, /etc/tshoot/
-** trusted.d for a /usr build) and the files or folders listed in $TSHOOT_TRUST
+** the machine's trust folders (/etc/tshoot/trusted.d, and <sysconfdir>/tshoot/
+** trusted.d of a build installed elsewhere) and the files or folders listed in
+** $TSHOOT_TRUST
 ** (':'-separated; ignored in set-uid programs). A key listed as revoked
 ** (*.revoked in a trust folder, or revoked_keys) is never trusted.
 **
