@@ -188,6 +188,9 @@ int cli_open_kb(tshoot_kb **out, const char *opt, const char **path_out)
 {
   tshoot_kb_options o = TSHOOT_KB_OPTIONS_INIT;
   char *keys[MAX_TRUST_ARGS] = { NULL }, user_dir[4096];
+  const char *trusted[MAX_TRUST_ARGS], *revoked[MAX_TRUST_ARGS];
+  const char *trusted_file[MAX_TRUST_ARGS];
+  size_t n_trusted = 0, n_revoked = 0;
   const char *dirs[1], *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
   size_t i, len;
   int rc;
@@ -199,8 +202,16 @@ int cli_open_kb(tshoot_kb **out, const char *opt, const char **path_out)
       return cli_error("--trust %s: %s", trust_files[i], e == EFBIG ? "too large for a public key" : strerror(e));
     }
   }
-  o.trusted_keys = (const char *const *)keys;
-  o.n_trusted_keys = n_trust_files;
+  /* a .revoked file revokes, as in a trust folder */
+  for (i = 0; i < n_trust_files; i++) {
+    size_t l = strlen(trust_files[i]);
+    if (l > 8 && strcmp(trust_files[i] + l - 8, ".revoked") == 0) revoked[n_revoked++] = keys[i];
+    else { trusted_file[n_trusted] = trust_files[i]; trusted[n_trusted++] = keys[i]; }
+  }
+  o.trusted_keys = trusted;
+  o.n_trusted_keys = n_trusted;
+  o.revoked_keys = revoked;
+  o.n_revoked_keys = n_revoked;
   if (xdg && *xdg == '/') snprintf(user_dir, sizeof user_dir, "%s/tshoot/trusted.d", xdg);
   else if (home && *home == '/') snprintf(user_dir, sizeof user_dir, "%s/.config/tshoot/trusted.d", home);
   else user_dir[0] = '\0';
@@ -210,12 +221,19 @@ int cli_open_kb(tshoot_kb **out, const char *opt, const char **path_out)
   o.trust_flags = allow_unsigned ? TSHOOT_KB_ALLOW_UNSIGNED_SCRIPTS : 0;
   rc = tshoot_kb_open(out, opt, &o);
   for (i = 0; i < n_trust_files; i++) free(keys[i]);
-  if (rc == TSHOOT_EINVALID && strstr(tshoot_error_last()->message, "trusted_keys[")) {
-    const char *m = strstr(tshoot_error_last()->message, "trusted_keys[") + 13;
-    size_t k = (size_t)strtoul(m, NULL, 10);
+  if (rc == TSHOOT_EINVALID && (strstr(tshoot_error_last()->message, "trusted_keys[") ||
+                                 strstr(tshoot_error_last()->message, "revoked_keys["))) {
+    const char *m = strchr(tshoot_error_last()->message, '[') + 1;
+    size_t k = (size_t)strtoul(m, NULL, 10), j, seen = 0;
+    const char *file = "?";
+    int rev = strstr(tshoot_error_last()->message, "revoked_keys[") != NULL;
+    if (!rev && k < n_trusted) file = trusted_file[k];
+    for (j = 0; rev && j < n_trust_files; j++) {
+      size_t l = strlen(trust_files[j]);
+      if (l > 8 && strcmp(trust_files[j] + l - 8, ".revoked") == 0 && seen++ == k) file = trust_files[j];
+    }
     return cli_error("--trust %s: not a tshoot public key (a line 'tshoot-ed25519-public-1 <64 hex "
-                     "digits> <name>', as in the NAME.pub that 'tshoot keygen' writes)",
-                     k < n_trust_files ? trust_files[k] : "?");
+                     "digits> <name>', as in the NAME.pub that 'tshoot keygen' writes)", file);
   }
   if (rc != TSHOOT_OK) {
     cli_lib_error(rc);

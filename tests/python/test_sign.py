@@ -51,6 +51,14 @@ def test_trust_a_key_file_a_key_text_or_a_folder(signed):
                                     "trusted": True, "revoked": False, "verified": True}]
 
 
+def test_a_revoked_file_revokes(signed, tmp_path):
+    shutil.copy(signed / "acme.pub", tmp_path / "acme.revoked")
+    with tshoot.KB(signed / "kb.db", trust=[signed / "acme.pub", tmp_path / "acme.revoked"]) as k:
+        assert k.signer is None
+        assert k.trust["status"] == "revoked"
+        assert k.trust["signatures"][0]["revoked"]
+
+
 def test_untrusted_kb_runs_no_script(signed):
     path = signed / "kb.db"
     with tshoot.KB(path, default_trust=False) as k:

@@ -36,6 +36,8 @@ void pykb_leave(KBObject *k)
 #define PUB_TAG "tshoot-ed25519-public-1"
 typedef struct trust_arg {
   char **keys;        /* malloc'd texts */
+  char **revoked;     /* malloc'd texts of *.revoked files */
+  size_t n_revoked;
   PyObject *dirs_b;   /* a list of bytes objects: the folders */
   const char **dirs;
   size_t n_keys, n_dirs;
@@ -45,7 +47,9 @@ static void free_trust(trust_arg *t)
 {
   size_t i;
   for (i = 0; i < t->n_keys; i++) PyMem_Free(t->keys[i]);
+  for (i = 0; i < t->n_revoked; i++) PyMem_Free(t->revoked[i]);
   PyMem_Free(t->keys);
+  PyMem_Free(t->revoked);
   PyMem_Free(t->dirs);
   Py_XDECREF(t->dirs_b);
 }
@@ -86,9 +90,10 @@ static int parse_trust(trust_arg *t, PyObject *trust)
   if (!seq) return -1;
   n = PyList_Size(seq);
   t->keys = PyMem_Calloc((size_t)n + 1, sizeof *t->keys);
+  t->revoked = PyMem_Calloc((size_t)n + 1, sizeof *t->revoked);
   t->dirs = PyMem_Calloc((size_t)n + 1, sizeof *t->dirs);
   t->dirs_b = PyList_New(0);
-  if (!t->keys || !t->dirs || !t->dirs_b) { Py_DECREF(seq); PyErr_NoMemory(); return -1; }
+  if (!t->keys || !t->revoked || !t->dirs || !t->dirs_b) { Py_DECREF(seq); PyErr_NoMemory(); return -1; }
   for (i = 0; i < n; i++) {
     PyObject *fs = NULL;
     struct stat st;
@@ -112,9 +117,11 @@ static int parse_trust(trust_arg *t, PyObject *trust)
       if (PyList_Append(t->dirs_b, fs) < 0) { Py_DECREF(fs); goto fail; }
       t->dirs[t->n_dirs++] = p;   /* kept alive by dirs_b */
     } else {
+      size_t pl = strlen(p);
       char *k = read_key_file(p);
       if (!k) { Py_DECREF(fs); goto fail; }
-      t->keys[t->n_keys++] = k;
+      if (pl > 8 && strcmp(p + pl - 8, ".revoked") == 0) t->revoked[t->n_revoked++] = k;  /* as in a folder */
+      else t->keys[t->n_keys++] = k;
     }
     Py_DECREF(fs);
   }
@@ -156,6 +163,8 @@ static PyObject *KB_new(PyTypeObject *type, PyObject *args, PyObject *kw)
   opts.n_trusted_keys = ta.n_keys;
   opts.trust_dirs = ta.dirs;
   opts.n_trust_dirs = ta.n_dirs;
+  opts.revoked_keys = (const char *const *)ta.revoked;
+  opts.n_revoked_keys = ta.n_revoked;
   opts.trust_flags = (default_trust ? 0 : TSHOOT_KB_NO_DEFAULT_TRUST) |
                      (require ? TSHOOT_KB_REQUIRE_SIGNATURE : 0) |
                      (allow ? TSHOOT_KB_ALLOW_UNSIGNED_SCRIPTS : 0);
@@ -541,7 +550,7 @@ static PyType_Slot KB_slots[] = {
    "cache_kib: SQLite page cache per connection (0: 8192 KiB).\n\n"
    "Scripts (probes, fixes) run only from a KB signed by a trusted key\n"
    "(docs/signing.md): trust lists public keys (a key's text, a .pub file, or\n"
-   "a folder of them; *.revoked files there revoke), besides the machine's\n"
+   "a folder of them; *.revoked files, there or listed, revoke), besides the machine's\n"
    "trust folder and $TSHOOT_TRUST unless default_trust is False.\n"
    "require_signature: refuse to open a KB no trusted key signed (Untrusted);\n"
    "allow_unsigned_scripts: developers, run an untrusted KB's scripts.\n"
