@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES="meson ninja-build pkg-config gcc libc6-dev libsqlite3-dev libxml2-dev libxml2-utils
-liblua5.4-dev libjansson-dev python3 g++ binutils python3-dev python3-pytest python3-mesonpy"
+liblua5.4-dev libjansson-dev libsodium-dev python3 g++ binutils python3-dev python3-pytest python3-mesonpy"
 # the man page's test renders it (groff), the --json outputs' test validates them
 # against docs/schemas (python3-jsonschema)
 PACKAGES="$PACKAGES groff-base python3-jsonschema"
@@ -104,6 +104,8 @@ case "$cmd" in
     install_packages
     setup build -Dwerror=true
     tshoot=build/engine/cli/tshoot
+    # the build signed its KB with a key of its own (docs/signing.md): trust it here
+    export TSHOOT_TRUST="${TSHOOT_TRUST:+$TSHOOT_TRUST:}$PWD/build/kb/build-signing.pub"
     if [ $# -gt 0 ]; then
       exec "$tshoot" diagnose "$@"
     fi

@@ -474,10 +474,14 @@ TSHOOT_API int tshoot_kb_script(char **body, size_t *len, tshoot_kb *kb, const c
 {
   kb_conn *c;
   sqlite3_stmt *st = NULL;
+  size_t n_body = 0;
   int rc, src;
   TS_CHECK_ARG(body && kb && name);
   *body = NULL;
   if (len) *len = 0;
+  /* a script leaves an untrusted KB for no one (kb_sign.c, docs/signing.md) */
+  rc = kb_sign_script(kb, name, NULL, 0);
+  if (rc != TSHOOT_OK) return rc;
   rc = kb_conn_acquire(kb, &c);
   if (rc != TSHOOT_OK) return rc;
   src = sqlite3_prepare_v2(c->db, "SELECT body FROM script WHERE name = ?1", -1, &st, NULL);
@@ -487,6 +491,7 @@ TSHOOT_API int tshoot_kb_script(char **body, size_t *len, tshoot_kb *kb, const c
     size_t n = (size_t)sqlite3_column_bytes(st, 0);
     const char *t = (const char *)sqlite3_column_text(st, 0);
     *body = ts_malloc(n + 1);
+    n_body = n;
     if (!*body) rc = ts_error_oom();
     else {
       if (n) memcpy(*body, t, n);
@@ -504,5 +509,10 @@ TSHOOT_API int tshoot_kb_script(char **body, size_t *len, tshoot_kb *kb, const c
   }
   sqlite3_finalize(st);
   kb_conn_release(kb, c);
+  if (rc == TSHOOT_OK && (rc = kb_sign_script(kb, name, *body, n_body)) != TSHOOT_OK) {
+    ts_free(*body);
+    *body = NULL;
+    if (len) *len = 0;
+  }
   return rc;
 }

@@ -87,6 +87,7 @@ TSHOOT_API const char *tshoot_strerror(int code)
   case TSHOOT_ETIMEOUT:  return "TSHOOT_ETIMEOUT: time budget exceeded";
   case TSHOOT_ELIMIT:    return "TSHOOT_ELIMIT: a limit was exceeded";
   case TSHOOT_EUSER:     return "TSHOOT_EUSER: stopped by a callback";
+  case TSHOOT_EUNTRUSTED: return "TSHOOT_EUNTRUSTED: the KB is not signed by a trusted key";
   case TSHOOT_ITEROVER:  return "TSHOOT_ITEROVER: end of iteration";
   default:               return "unknown status";
   }

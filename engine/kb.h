@@ -75,6 +75,7 @@ struct tshoot_kb {
   char digest[65];
   char *tshoot_version;
   tshoot_kb_info info;
+  struct kb_trust *trust;     /* its signatures and what they mean here (kb_sign.c) */
 };
 
 /* Borrow a connection (opening one if the pool is empty). TSHOOT_OK or an
@@ -119,6 +120,26 @@ const char *kb_default_path(const char *build_kb, const char *installed_kb);
 #define KB_VFS_PREFIX "tshoot-kb-fd:"
 int kb_vfs_register(void);
 void kb_vfs_hold_shared(int fd);
+
+/* kb_open.c: the checks of a KB file's header (magic, page size, size,
+** application id, format), before SQLite reads it. */
+int kb_open_check_header(int fd, const char *path);
+
+/* kb_sign.c: the trust of a KB (docs/signing.md).
+** kb_sign_check: read the signature file beside `path` and verify it on fd,
+** against the keys opts and the defaults trust. TSHOOT_OK and *out (whatever
+** the verdict), or an error: ENOMEM, EINVALID (a bad key in opts),
+** EUNTRUSTED (TSHOOT_KB_REQUIRE_SIGNATURE and not signed by a trusted key).
+** kb_sign_load_scripts: after it verified, keep each script's digest as the
+** verified file has it. kb_sign_script: may script `name` of kb run (body
+** NULL: before reading it; else its bytes must be the verified ones)?
+** TSHOOT_OK, or TSHOOT_EUNTRUSTED with the reason. */
+typedef struct kb_trust kb_trust;
+int kb_sign_check(kb_trust **out, int fd, const char *path, const tshoot_kb_options *opts);
+int kb_sign_load_scripts(kb_trust *t, sqlite3 *db);
+int kb_sign_script(const tshoot_kb *kb, const char *name, const char *body, size_t len);
+const tshoot_kb_trust *kb_sign_public(const kb_trust *t);
+void kb_sign_free(kb_trust *t);
 
 /* Reference counting: sessions and results keep their kb alive. */
 void kb_ref(tshoot_kb *kb);

@@ -96,7 +96,7 @@ static int open_file(const char *path, int *fd_out)
 }
 
 /* Check the header of the file open on fd (path: for messages). */
-static int check_header(int fd, const char *path)
+int kb_open_check_header(int fd, const char *path)
 {
   unsigned char h[100];
   struct stat st;
@@ -420,6 +420,7 @@ static void kb_destroy(tshoot_kb *kb)
   pthread_mutex_destroy(&kb->mu);
   if (kb->conn_path != kb->path) ts_free(kb->conn_path);
   ts_free(kb->tshoot_version);
+  kb_sign_free(kb->trust);
   ts_free(kb->path);
   if (kb->fd >= 0) close(kb->fd); /* after every connection on the file */
   ts_free(kb);
@@ -504,7 +505,7 @@ static int kb_open_path(tshoot_kb **out, const char *path, const tshoot_kb_optio
 
   rc = open_file(path, &fd);
   if (rc != TSHOOT_OK) return rc;
-  rc = check_header(fd, path);
+  rc = kb_open_check_header(fd, path);
   if (rc != TSHOOT_OK) { close(fd); return rc; }
 
   kb_vfs_hold_shared(fd);
@@ -527,6 +528,9 @@ static int kb_open_path(tshoot_kb **out, const char *path, const tshoot_kb_optio
   kb->query_budget_ms = opts && opts->query_budget_ms > 0 ? opts->query_budget_ms : DEFAULT_BUDGET_MS;
   kb->cache_kib = opts && opts->cache_kib > 0 ? opts->cache_kib : DEFAULT_CACHE_KIB;
   if (!kb->path) { rc = ts_error_oom(); goto fail; }
+  /* its signatures, on the descriptor SQLite then reads, before SQLite does */
+  rc = kb_sign_check(&kb->trust, fd, path, opts);
+  if (rc != TSHOOT_OK) goto fail;
   pthread_once(&sqlite_config_once, sqlite_config);
   kb->conn_path = conn_path(kb);
   if (!kb->conn_path) { rc = ts_error_oom(); goto fail; }
@@ -546,6 +550,8 @@ static int kb_open_path(tshoot_kb **out, const char *path, const tshoot_kb_optio
     if (rc != TSHOOT_OK) goto fail;
   }
   rc = read_meta(c->db, TS_META_VERSION, &kb->tshoot_version);
+  if (rc != TSHOOT_OK) goto fail;
+  rc = kb_sign_load_scripts(kb->trust, c->db);
   if (rc != TSHOOT_OK) goto fail;
   kb->info.format = TSHOOT_KB_FORMAT;
   kb->info.digest = kb->digest;

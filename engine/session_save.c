@@ -15,6 +15,7 @@
 #include "tsjson.h"
 
 #include <jansson.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,35 +27,19 @@
 #define MAC_KEY "\"mac\":\""      /* the signature member, always last: ,"mac":"<64 hex>"} */
 #define MAC_HEX 64
 
-/* ===== signing: HMAC-SHA-256 (RFC 2104) ===== */
+/* ===== signing: HMAC-SHA-256 (RFC 2104), libsodium's =====
+** crypto_auth_hmacsha256 takes a key of any length (a key longer than the
+** block is hashed first, as RFC 2104 says), so saved MACs keep their meaning. */
 
 void session_hmac_sha256(const unsigned char *key, size_t key_len, const void *a, size_t na, const void *b,
                         size_t nb, unsigned char out[32])
 {
-  unsigned char k[64], pad[64], inner[32];
-  ts_sha256 c;
-  size_t i;
-  memset(k, 0, sizeof k);
-  if (key_len > sizeof k) {   /* a long key is hashed first */
-    ts_sha256_init(&c);
-    ts_sha256_update(&c, key, key_len);
-    ts_sha256_final(&c, k);
-  } else {
-    memcpy(k, key, key_len);
-  }
-  for (i = 0; i < 64; i++) pad[i] = k[i] ^ 0x36;
-  ts_sha256_init(&c);
-  ts_sha256_update(&c, pad, 64);
-  ts_sha256_update(&c, a, na);
-  ts_sha256_update(&c, b, nb);
-  ts_sha256_final(&c, inner);
-  for (i = 0; i < 64; i++) pad[i] = k[i] ^ 0x5c;
-  ts_sha256_init(&c);
-  ts_sha256_update(&c, pad, 64);
-  ts_sha256_update(&c, inner, 32);
-  ts_sha256_final(&c, out);
-  memset(k, 0, sizeof k);
-  memset(pad, 0, sizeof pad);
+  crypto_auth_hmacsha256_state st;
+  crypto_auth_hmacsha256_init(&st, key, key_len);
+  crypto_auth_hmacsha256_update(&st, a, na);
+  crypto_auth_hmacsha256_update(&st, b, nb);
+  crypto_auth_hmacsha256_final(&st, out);
+  sodium_memzero(&st, sizeof st);
 }
 
 /* Check the MAC of a signed session: json must end with ,"mac":"<hex>"}

@@ -105,12 +105,11 @@ void ts_arena_free(ts_arena *a);
 ** TSHOOT_ELIMIT if it is larger than max_size bytes (error set in all cases). */
 int ts_read_file(char **out, size_t *len_out, const char *path, size_t max_size);
 
-/* ===== SHA-256 (sha256.c) ===== */
+/* ===== SHA-256 (util.c, libsodium's crypto_hash_sha256) =====
+** The state is libsodium's, kept opaque here so that only util.c includes
+** sodium.h (util.c checks that it fits). */
 typedef struct ts_sha256 {
-  uint32_t h[8];
-  uint64_t nbytes;
-  unsigned char block[64];
-  size_t nblock;
+  _Alignas(16) unsigned char opaque[128];
 } ts_sha256;
 void ts_sha256_init(ts_sha256 *c);
 void ts_sha256_update(ts_sha256 *c, const void *data, size_t n);

@@ -276,3 +276,46 @@ int ts_read_file(char **out, size_t *len_out, const char *path, size_t max_size)
   *len_out = len;
   return TSHOOT_OK;
 }
+
+/* ===== SHA-256 and hex =====
+** The digests of sources, scripts, KBs and signed KBs (kb_sign.c), all from
+** libsodium: one implementation of SHA-256 in the process, the audited one. */
+
+#include <sodium.h>
+
+_Static_assert(sizeof(crypto_hash_sha256_state) <= sizeof(ts_sha256),
+               "ts_sha256 must hold libsodium's SHA-256 state");
+_Static_assert(_Alignof(crypto_hash_sha256_state) <= 16, "ts_sha256 alignment");
+
+void ts_sha256_init(ts_sha256 *c)
+{
+  crypto_hash_sha256_init((crypto_hash_sha256_state *)(void *)c->opaque);
+}
+
+void ts_sha256_update(ts_sha256 *c, const void *data, size_t n)
+{
+  crypto_hash_sha256_update((crypto_hash_sha256_state *)(void *)c->opaque, data, n);
+}
+
+void ts_sha256_final(ts_sha256 *c, unsigned char out[32])
+{
+  crypto_hash_sha256_final((crypto_hash_sha256_state *)(void *)c->opaque, out);
+}
+
+void ts_sha256_hex(const void *data, size_t n, char out[65])
+{
+  unsigned char d[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(d, data, n);
+  ts_hex(d, sizeof d, out);
+}
+
+void ts_hex(const unsigned char *in, size_t n, char *out)
+{
+  static const char digits[] = "0123456789abcdef";
+  size_t i;
+  for (i = 0; i < n; i++) {
+    out[2 * i] = digits[in[i] >> 4];
+    out[2 * i + 1] = digits[in[i] & 15];
+  }
+  out[2 * n] = '\0';
+}

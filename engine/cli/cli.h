@@ -40,6 +40,9 @@ int cmd_test(int argc, char **argv);
 int cmd_fix(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_complete(int argc, char **argv);   /* hidden: tshoot.bash asks it */
+int cmd_keygen(int argc, char **argv);     /* cmd_sign.c */
+int cmd_sign(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 /* ===== terminals and colour (output.c) ===== */
 /* Call once at start: looks at isatty, NO_COLOR, TERM. */
@@ -75,6 +78,18 @@ json_t *cli_error_json(int rc);
 ** one. Prints the error and returns EXIT_FAIL on failure; *path_out (may be
 ** NULL) gets the path used (static or argv storage). */
 int cli_open_kb(tshoot_kb **out, const char *opt, const char **path_out);
+/* Take the trust switches out of a command's arguments, wherever they are
+** (before a "--"): --allow-unsigned-scripts, --trust FILE (repeatable);
+** cli_open_kb uses them. EXIT_OK, or EXIT_USAGE with the error printed. */
+int cli_trust_args(int *argc, char **argv);
+/* On stderr: why the KB's scripts will not run, or a warning that they run
+** although it is not trusted (--allow-unsigned-scripts). Nothing when signed. */
+void cli_scripts_note(const tshoot_kb *kb);
+/* cmd_sign.c: a KB's trust as JSON {status, trusted, scripts_allowed, reason,
+** signer, signatures: [{name, key, trusted, revoked, verified}]}, and as text
+** (the reason, then one line per signature, each after `indent`). */
+json_t *cli_trust_json(const tshoot_kb *kb);
+void cli_print_trust(const tshoot_kb *kb, const char *indent);
 
 /* ===== hosts and scripts (output.c) ===== */
 /* Open the host named by --host SPEC ("sim:FILE"). Prints the error. */

@@ -781,6 +781,7 @@ static int open_or_resume(diagnosis *d, diagnose_options *o)
   int rc, status;
   if (cli_open_kb(&d->kb, o->kb_opt, NULL) != EXIT_OK) return EXIT_FAIL;
   if (o->host_spec && (status = cli_open_host(&d->host, o->host_spec)) != EXIT_OK) return status;
+  if (d->host) cli_scripts_note(d->kb);
   if (o->log_path && !d->host) return cli_usage_error("diagnose", "--log writes the host's journal: give --host too");
   if ((status = answers_check(&d->given, d->kb)) != EXIT_OK) return status;
   /* Unattended, nobody can try a fix: reporting it as "did not work" would be

@@ -100,6 +100,7 @@ static int fix_open(fix_cmd *f)
   size_t i;
   int rc;
   if (cli_open_kb(&f->kb, f->kb_opt, NULL) != EXIT_OK) return EXIT_FAIL;
+  cli_scripts_note(f->kb);
   if ((rc = cli_open_host(&f->host, f->host_spec)) != EXIT_OK) return rc;
   rc = tshoot_session_new(&f->s, f->kb, NULL);
   if (rc != TSHOOT_OK) return cli_lib_error(rc);
@@ -280,6 +281,7 @@ static int load_script(const char *name, const char *kb_opt, char **body, size_t
   if (strchr(name, '/') && access(name, F_OK) == 0) return cli_error("cannot read %s: %s", name, strerror(err));
   /* not a file: a script stored in the KB */
   if (cli_open_kb(&kb, kb_opt, NULL) != EXIT_OK) return EXIT_FAIL;
+  cli_scripts_note(kb);
   rc = tshoot_kb_script(body, len, kb, name);
   tshoot_kb_close(kb);
   if (rc != TSHOOT_OK) {

@@ -54,6 +54,7 @@ int cmd_info(int argc, char **argv)
     json_object_set_new(j, "tests", json_integer((json_int_t)info.tests));
     json_object_set_new(j, "scripts", json_integer((json_int_t)info.scripts));
     json_object_set_new(j, "sources", json_integer((json_int_t)info.sources));
+    json_object_set_new(j, "signature", cli_trust_json(kb));
     status = cli_json_print(j);
   } else {
     const char *b = cli_sgr(stdout, SGR_BOLD), *r = cli_sgr(stdout, SGR_RESET);
@@ -66,6 +67,8 @@ int cmd_info(int argc, char **argv)
            "          %zu tests, %zu scripts, from %zu source files\n",
            b, r, info.articles, info.questions, info.facts, info.causes, info.fixes, info.tests,
            info.scripts, info.sources);
+    printf("%ssigned%s    ", b, r);
+    cli_print_trust(kb, "          ");
   }
 done:
   tshoot_kb_close(kb);

@@ -217,15 +217,16 @@ const cli_help cli_help_commands[] = {
     "  tshoot show kofmsp\n"
     "  tshoot show --json kofmsp\n",
   },
-  { "info", "describe a compiled KB: path, format, digest, counts",
+  { "info", "describe a compiled KB: path, format, digest, counts, signer",
     "tshoot info [--json] [--kb FILE]",
     "Print what a compiled KB holds: its path, format version, the digest of\n"
     "its sources (it identifies a build), the tshoot version that compiled it,\n"
     "and how many articles, questions, facts, causes, fixes, tests, scripts\n"
-    "and source files it has.\n"
+    "and source files it has; and who signed it, or why its scripts would not\n"
+    "run (as 'tshoot verify' says).\n"
     "\n"
     "options:\n"
-    "      --json      one JSON object\n"
+    "      --json      one JSON object (\"signature\": as 'tshoot verify --json')\n"
     "      --kb FILE   the KB to describe (see 'tshoot --help' for the default)\n",
     "  tshoot info\n"
     "  tshoot info --json\n",
@@ -298,6 +299,55 @@ const cli_help cli_help_commands[] = {
     "exit status: 0 no errors, 1 errors, 2 usage error.\n",
     "  tshoot lint kb/kerio\n",
   },
+  { "keygen", "make a key pair to sign KBs with",
+    "tshoot keygen -o NAME [--name SIGNER] [--force]",
+    "Make an Ed25519 key pair: NAME.key, the secret key (created with mode 0600,\n"
+    "never printed; keep it off the machines that run KBs), and NAME.pub, the\n"
+    "public key, which machines trust by having it in /etc/tshoot/trusted.d/ or\n"
+    "~/.config/tshoot/trusted.d/ (docs/signing.md).\n"
+    "\n"
+    "options:\n"
+    "  -o, --output NAME  where to write NAME.key and NAME.pub\n"
+    "  -n, --name SIGNER  the name every signature with the key carries (default:\n"
+    "                     NAME's last part); up to 100 printable characters\n"
+    "      --force        replace existing key files (the old key is lost)\n"
+    "\n"
+    "exit status: 0 written, 1 failure (a key file exists), 2 usage error.\n",
+    "  tshoot keygen -o /tmp/acme-2026 --name 'ACME support 2026'\n",
+  },
+  { "sign", "sign a KB, so that machines that trust the key run its scripts",
+    "tshoot sign KB --key NAME.key [--only]",
+    "Sign the KB file KB with the secret key NAME.key: the signature goes into\n"
+    "KB.sig beside it (the KB's bytes do not change). A signature by the same key\n"
+    "is replaced; signatures by other keys stay while they still match the KB,\n"
+    "so a KB can carry an old and a new key's signature during a key rotation.\n"
+    "Sign after the last compile: compiling again makes the signatures stale.\n"
+    "\n"
+    "options:\n"
+    "  -k, --key NAME.key  the secret key (not readable by group or others)\n"
+    "      --only          drop every other signature: this one is the only one\n"
+    "\n"
+    "exit status: 0 signed, 1 failure, 2 usage error.\n",
+    "  tshoot sign /tmp/kerio.db --key /tmp/acme-2026.key\n",
+  },
+  { "verify", "check who signed a KB and whether this machine trusts it",
+    "tshoot verify KB [--trust KEY.pub]... [--json]",
+    "Check the signatures in KB.sig against the KB's bytes and the trusted keys:\n"
+    "those given with --trust, those in ~/.config/tshoot/trusted.d/ (or\n"
+    "$XDG_CONFIG_HOME/tshoot/trusted.d/), the machine's trust folder and\n"
+    "$TSHOOT_TRUST. Prints who signed it, or why its scripts would not run:\n"
+    "unsigned, unknown signer, bad signature or revoked key. (--trust and\n"
+    "--allow-unsigned-scripts work with every command.)\n"
+    "\n"
+    "options:\n"
+    "      --trust KEY.pub  trust this public key too (repeatable; a KEY.revoked\n"
+    "                       file revokes the key instead)\n"
+    "      --json           one JSON object: {kb, signature: {status, trusted,\n"
+    "                       scripts_allowed, reason, signer, signatures}}\n"
+    "\n"
+    "exit status: 0 signed by a trusted key, 1 not (or not a KB), 2 usage error.\n",
+    "  tshoot verify /tmp/kerio.db --trust /tmp/acme-2026.pub\n",
+  },
   { "help", "show the help of a command",
     "tshoot help [COMMAND]",
     "Print the help of COMMAND, or the overview without one. The same as\n"
@@ -331,6 +381,10 @@ const char cli_help_kb[] =
   "else the installed one (%s).\n";
 
 const char cli_help_output[] =
+  "scripts: a KB's probes and fixes run only when a trusted key signed it\n"
+  "(docs/signing.md); every command takes --trust KEY.pub (trust it too) and\n"
+  "--allow-unsigned-scripts (developers: run an untrusted KB's scripts).\n"
+  "\n"
   "output: colour only on a terminal and without $NO_COLOR; --json for programs:\n"
   "one JSON object whose first member, \"version\": 1, is raised only when a field\n"
   "changes meaning or goes away.\n"

@@ -34,6 +34,9 @@ static const struct command { const char *name; int (*run)(int argc, char **argv
   { "test", cmd_test },
   { "compile", cmd_compile },
   { "lint", cmd_lint },
+  { "keygen", cmd_keygen },
+  { "sign", cmd_sign },
+  { "verify", cmd_verify },
   { "help", cmd_help },
   { "complete", cmd_complete },   /* hidden: for the shell's completion (tshoot.bash) */
 };
@@ -177,6 +180,8 @@ int main(int argc, char **argv)
   if (argv[1][0] == '-') return cli_usage_error(NULL, "unknown option '%s'", argv[1]);
   c = find_command(argv[1]);
   if (!c) return unknown_command(argv[1]);
+  /* --trust FILE and --allow-unsigned-scripts, for every command (docs/signing.md) */
+  if (cli_trust_args(&argc, argv) != EXIT_OK) return EXIT_USAGE;
   rc = c->run(argc - 1, argv + 1);
   if (fflush(stdout) != 0 || ferror(stdout)) {
     /* e.g. a full disk; a closed pipe (tshoot ... | head) is not worth a message */

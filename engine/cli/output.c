@@ -150,11 +150,91 @@ json_t *cli_error_json(int rc)
 
 /* ===== the KB ===== */
 
+/* Trust (docs/signing.md): the global switches that main.c takes out of any
+** command's arguments (cli_trust_args), and the user's trust folder. */
+#define MAX_TRUST_ARGS 32
+static const char *trust_files[MAX_TRUST_ARGS];
+static size_t n_trust_files;
+static int allow_unsigned;
+
+int cli_trust_args(int *argc, char **argv)
+{
+  int i, j = 1, rest = 0;
+  for (i = 1; i < *argc; i++) {
+    const char *a = argv[i];
+    if (!rest && strcmp(a, "--") == 0) rest = 1;
+    if (!rest && strcmp(a, "--allow-unsigned-scripts") == 0) {
+      allow_unsigned = 1;
+      continue;
+    }
+    if (!rest && (strcmp(a, "--trust") == 0 || strncmp(a, "--trust=", 8) == 0)) {
+      const char *v = a[7] == '=' ? a + 8 : (i + 1 < *argc ? argv[++i] : NULL);
+      if (!v || !*v) return cli_usage_error(argv[1], "--trust needs a public key file (NAME.pub)");
+      if (n_trust_files == MAX_TRUST_ARGS) return cli_usage_error(argv[1], "at most %d --trust", MAX_TRUST_ARGS);
+      trust_files[n_trust_files++] = v;
+      continue;
+    }
+    argv[j++] = argv[i];
+  }
+  argv[j] = NULL;
+  *argc = j;
+  return EXIT_OK;
+}
+
 /* --kb, else the library's default ($TSHOOT_KB, the build's KB, the installed
-** one: tshoot_kb_open with a NULL path), which says where it looked. */
+** one: tshoot_kb_open with a NULL path), which says where it looked; trusting
+** the --trust keys and the user's trust folder besides the machine's. */
 int cli_open_kb(tshoot_kb **out, const char *opt, const char **path_out)
 {
-  int rc = tshoot_kb_open(out, opt, NULL);
+  tshoot_kb_options o = TSHOOT_KB_OPTIONS_INIT;
+  char *keys[MAX_TRUST_ARGS] = { NULL }, user_dir[4096];
+  const char *trusted[MAX_TRUST_ARGS], *revoked[MAX_TRUST_ARGS];
+  const char *trusted_file[MAX_TRUST_ARGS];
+  size_t n_trusted = 0, n_revoked = 0;
+  const char *dirs[1], *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+  size_t i, len;
+  int rc;
+
+  for (i = 0; i < n_trust_files; i++) {
+    if (cli_read_file(trust_files[i], 4096, &keys[i], &len) != 0) {
+      int e = errno;
+      for (i = 0; i < n_trust_files; i++) free(keys[i]);
+      return cli_error("--trust %s: %s", trust_files[i], e == EFBIG ? "too large for a public key" : strerror(e));
+    }
+  }
+  /* a .revoked file revokes, as in a trust folder */
+  for (i = 0; i < n_trust_files; i++) {
+    size_t l = strlen(trust_files[i]);
+    if (l > 8 && strcmp(trust_files[i] + l - 8, ".revoked") == 0) revoked[n_revoked++] = keys[i];
+    else { trusted_file[n_trusted] = trust_files[i]; trusted[n_trusted++] = keys[i]; }
+  }
+  o.trusted_keys = trusted;
+  o.n_trusted_keys = n_trusted;
+  o.revoked_keys = revoked;
+  o.n_revoked_keys = n_revoked;
+  if (xdg && *xdg == '/') snprintf(user_dir, sizeof user_dir, "%s/tshoot/trusted.d", xdg);
+  else if (home && *home == '/') snprintf(user_dir, sizeof user_dir, "%s/.config/tshoot/trusted.d", home);
+  else user_dir[0] = '\0';
+  dirs[0] = user_dir;
+  o.trust_dirs = dirs;
+  o.n_trust_dirs = *user_dir ? 1 : 0;
+  o.trust_flags = allow_unsigned ? TSHOOT_KB_ALLOW_UNSIGNED_SCRIPTS : 0;
+  rc = tshoot_kb_open(out, opt, &o);
+  for (i = 0; i < n_trust_files; i++) free(keys[i]);
+  if (rc == TSHOOT_EINVALID && (strstr(tshoot_error_last()->message, "trusted_keys[") ||
+                                 strstr(tshoot_error_last()->message, "revoked_keys["))) {
+    const char *m = strchr(tshoot_error_last()->message, '[') + 1;
+    size_t k = (size_t)strtoul(m, NULL, 10), j, seen = 0;
+    const char *file = "?";
+    int rev = strstr(tshoot_error_last()->message, "revoked_keys[") != NULL;
+    if (!rev && k < n_trusted) file = trusted_file[k];
+    for (j = 0; rev && j < n_trust_files; j++) {
+      size_t l = strlen(trust_files[j]);
+      if (l > 8 && strcmp(trust_files[j] + l - 8, ".revoked") == 0 && seen++ == k) file = trust_files[j];
+    }
+    return cli_error("--trust %s: not a tshoot public key (a line 'tshoot-ed25519-public-1 <64 hex "
+                     "digits> <name>', as in the NAME.pub that 'tshoot keygen' writes)", file);
+  }
   if (rc != TSHOOT_OK) {
     cli_lib_error(rc);
     if (!opt && rc == TSHOOT_ENOTFOUND && !tshoot_error_last()->file)
@@ -166,6 +246,17 @@ int cli_open_kb(tshoot_kb **out, const char *opt, const char **path_out)
   }
   if (path_out) *path_out = tshoot_kb_path(*out);
   return EXIT_OK;
+}
+
+void cli_scripts_note(const tshoot_kb *kb)
+{
+  const tshoot_kb_trust *t = tshoot_kb_trust_get(kb);
+  if (!t || t->status == TSHOOT_TRUST_SIGNED) return;
+  if (t->scripts_allowed)
+    fprintf(stderr, "tshoot: warning: running the scripts of a KB that is not trusted (%s), "
+            "because of --allow-unsigned-scripts\n", t->reason);
+  else
+    cli_note("the KB's probes and fixes will not run: %s (docs/signing.md)", t->reason);
 }
 
 /* ===== JSON ===== */

@@ -77,6 +77,8 @@ enum {
   TSHOOT_ETIMEOUT  = -9,  /* work ran past its time budget */
   TSHOOT_ELIMIT    = -10, /* a script broke a limit (memory, instructions, time) */
   TSHOOT_EUSER     = -11, /* a caller's callback asked to stop or failed */
+  TSHOOT_EUNTRUSTED = -12, /* a KB is not signed by a key this machine trusts:
+                              its scripts do not run (docs/signing.md) */
   TSHOOT_ITEROVER  = -31  /* end of an iteration; not an error */
 };
 
@@ -186,14 +188,35 @@ TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats,
 */
 typedef struct tshoot_kb tshoot_kb;
 
-#define TSHOOT_KB_OPTIONS_VERSION 1
+#define TSHOOT_KB_OPTIONS_VERSION 2
 typedef struct tshoot_kb_options {
-  unsigned int version;       /* TSHOOT_KB_OPTIONS_VERSION */
+  unsigned int version;       /* TSHOOT_KB_OPTIONS_VERSION (1 is accepted too) */
   int query_budget_ms;        /* time budget of one search; 0: 250 ms */
   size_t cache_kib;           /* SQLite page cache per connection; 0: 8192 KiB */
+  /* version 2: whose KBs may run scripts (see "Signed KBs" below). Keys are
+  ** the text of a public key file (tshoot_key_generate's NAME.pub). */
+  const char *const *trusted_keys;  /* trusted public keys, besides the folders' */
+  size_t n_trusted_keys;
+  const char *const *trust_dirs;    /* folders: each *.pub is trusted, each *.revoked
+                                       revoked; a missing folder is skipped */
+  size_t n_trust_dirs;
+  const char *const *revoked_keys;  /* public keys never trusted, wherever else listed */
+  size_t n_revoked_keys;
+  unsigned int trust_flags;         /* TSHOOT_KB_* below */
 } tshoot_kb_options;
 
-#define TSHOOT_KB_OPTIONS_INIT { TSHOOT_KB_OPTIONS_VERSION, 0, 0 }
+/* Refuse to open a KB unless a trusted key signed it (TSHOOT_EUNTRUSTED,
+** before SQLite reads a byte of it). */
+#define TSHOOT_KB_REQUIRE_SIGNATURE      0x1u
+/* Developers: run the scripts of a KB that is not trusted (unsigned, unknown
+** signer, bad signature). Never a default: an explicit, visible switch
+** (tshoot --allow-unsigned-scripts). */
+#define TSHOOT_KB_ALLOW_UNSIGNED_SCRIPTS 0x2u
+/* Trust only what these options list: not the machine's trust folder nor
+** $TSHOOT_TRUST. */
+#define TSHOOT_KB_NO_DEFAULT_TRUST       0x4u
+
+#define TSHOOT_KB_OPTIONS_INIT { TSHOOT_KB_OPTIONS_VERSION, 0, 0, NULL, 0, NULL, 0, NULL, 0, 0 }
 
 /* Open the compiled KB at `path`, read-only; with path NULL, the default KB.
 **
@@ -215,7 +238,10 @@ typedef struct tshoot_kb_options {
 ** @param[in]  opts may be NULL for defaults
 ** @return TSHOOT_OK; TSHOOT_ENOTFOUND (no such file, or no default KB);
 **   TSHOOT_ECORRUPT (not a tshoot KB, truncated or damaged); TSHOOT_EVERSION
-**   (another format version); TSHOOT_EIO; TSHOOT_ENOMEM.
+**   (another format version); TSHOOT_EIO; TSHOOT_ENOMEM; TSHOOT_EINVALID (a
+**   trusted or revoked key in opts that is not a key); TSHOOT_EUNTRUSTED
+**   (TSHOOT_KB_REQUIRE_SIGNATURE and no trusted key signed it). Whether its
+**   scripts may run is decided here too: see "Signed KBs" below.
 ** The file must not be modified while open (the handle holds a shared lock
 ** on it, so another SQLite writer gets SQLITE_BUSY); replacing it by rename
 ** (as tshoot_compile does), or deleting it, is safe: the handle keeps the
@@ -250,6 +276,84 @@ TSHOOT_API int tshoot_kb_info_get(tshoot_kb_info *out, const tshoot_kb *kb);
 ** Borrowed until tshoot_kb_close(); NULL for a NULL kb.
 ** Thread: safe on a shared kb. */
 TSHOOT_API const char *tshoot_kb_path(const tshoot_kb *kb);
+
+/* ---------------------------------------------------------------------------
+** Signed KBs: scripts run only from a publisher the machine trusts
+**
+** A KB's probes and fixes change machines, and a KB file travels. Its
+** publisher signs it with an Ed25519 key (libsodium): the signatures sit in
+** a detached file beside it, KB ".sig" (so signing never changes the KB's
+** bytes or layout), one line per signature, so a KB may carry several (key
+** rotation). A signature covers the KB file's SHA-256, its size and format
+** version, and the signer's name, under a domain-separation prefix
+** (docs/signing.md has the exact bytes).
+**
+** tshoot_kb_open checks the signatures on the descriptor the KB is then read
+** through, before SQLite reads it. Trusted keys: those in the options, the
+** *.pub files of the options' trust_dirs, and unless TSHOOT_KB_NO_DEFAULT_TRUST,
+** the machine's trust folders (/etc/tshoot/trusted.d, and <sysconfdir>/tshoot/
+** trusted.d of a build installed elsewhere) and the files or folders listed in
+** $TSHOOT_TRUST
+** (':'-separated; ignored in set-uid programs). A key listed as revoked
+** (*.revoked in a trust folder, or revoked_keys) is never trusted.
+**
+** A KB that no trusted key's signature verifies is still opened, searched and
+** diagnosed (unless TSHOOT_KB_REQUIRE_SIGNATURE), but none of its scripts
+** runs: tshoot_kb_script refuses with TSHOOT_EUNTRUSTED and the reason, so a
+** session asks the person instead of probing, and tshoot_session_run_fix
+** fails with that error.
+*/
+typedef enum tshoot_trust_status {
+  TSHOOT_TRUST_SIGNED = 0,         /* a trusted key's signature verifies */
+  TSHOOT_TRUST_UNSIGNED = 1,       /* no signature file */
+  TSHOOT_TRUST_UNKNOWN_SIGNER = 2, /* signed, but by no key this machine trusts */
+  TSHOOT_TRUST_BAD_SIGNATURE = 3,  /* a trusted key's signature does not match the
+                                      KB's bytes, or the signature file is damaged */
+  TSHOOT_TRUST_REVOKED = 4         /* signed only by revoked keys */
+} tshoot_trust_status;
+
+/* One signature of the signature file. */
+typedef struct tshoot_signer {
+  const char *name;           /* the name the key's owner gave it */
+  const char *key;            /* the public key, 64 hex digits */
+  int trusted;                /* the key is trusted (and not revoked) here */
+  int revoked;                /* the key is revoked here */
+  int verified;               /* 1: the signature verifies over the KB's bytes;
+                                 0: it does not; -1: not checked (key not trusted) */
+} tshoot_signer;
+
+/* What the KB's signatures mean on this machine. */
+typedef struct tshoot_kb_trust {
+  tshoot_trust_status status;
+  int scripts_allowed;        /* status SIGNED, or TSHOOT_KB_ALLOW_UNSIGNED_SCRIPTS */
+  const char *reason;         /* one line for a person: who signed it, or why it
+                                 is not trusted ("unsigned: no file KB.sig") */
+  const tshoot_signer *signer;      /* the trusted signer that verified, or NULL */
+  const tshoot_signer *signatures;  /* every signature of the file, in order */
+  size_t n_signatures;
+} tshoot_kb_trust;
+
+/* The trust of an open KB, decided at open. Borrowed until tshoot_kb_close;
+** NULL for a NULL kb. Thread: safe on a shared kb. */
+TSHOOT_API const tshoot_kb_trust *tshoot_kb_trust_get(const tshoot_kb *kb);
+
+/* Make an Ed25519 key pair: `base`.key (the secret key, created with mode
+** 0600, never overwritten unless `overwrite`) and `base`.pub (the public key
+** to give to the machines that trust it). `name` (1 to 100 printable
+** characters, no line breaks) names the signer in every signature.
+** @return TSHOOT_OK; TSHOOT_EINVALID (bad name); TSHOOT_EIO (a file exists,
+**   or cannot be written). */
+TSHOOT_API int tshoot_key_generate(const char *base, const char *name, int overwrite);
+
+/* Sign the KB at `kb_path` with the secret key in the file `key_path` (which
+** must not be readable by group or others): its signature is added to
+** kb_path".sig" (written to a temporary file, then renamed), replacing an
+** earlier signature by the same key; signatures that no longer match the KB
+** (it was recompiled since) are dropped, and with TSHOOT_SIGN_ONLY all others.
+** @return TSHOOT_OK; TSHOOT_ENOTFOUND; TSHOOT_ECORRUPT (not a tshoot KB);
+**   TSHOOT_EINVALID (not a secret key file, or readable by others); TSHOOT_EIO. */
+#define TSHOOT_SIGN_ONLY 0x1u  /* keep no other signature: this key's is the only one */
+TSHOOT_API int tshoot_kb_sign(const char *kb_path, const char *key_path, unsigned int flags);
 
 /* ---------------------------------------------------------------------------
 ** Searching

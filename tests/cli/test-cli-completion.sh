@@ -36,7 +36,7 @@ is "" -- $cmds
 is se -- search
 is comp -- compile
 is --v -- --version
-is help s -- search show
+is help s -- search show sign
 ok "commands: the $(wc -w <<<"$cmds") of --help"
 
 # options: every long option that each command's --help lists

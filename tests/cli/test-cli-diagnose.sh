@@ -153,6 +153,9 @@ MACHINES="$TSHOOT_SOURCE_ROOT/kb/kerio/machines"
 KKB="$WORK/kerio.db"
 run compile --quiet --scripts "$TSHOOT_SOURCE_ROOT/scripts" "$TSHOOT_SOURCE_ROOT/kb/kerio" -o "$KKB"
 expect_rc 0 "compile the Kerio KB"
+# signed with the build's key, which the tests trust ($TSHOOT_TRUST): its fixes run
+run sign "$KKB" --key "$TSHOOT_BUILD_ROOT/kb/build-signing.key"
+expect_rc 0 "sign the Kerio KB with the build's key"
 HOSTARGS=(--kb "$KKB" --host "sim:$MACHINES/kofmsp-registry-overwrite.json" --yes
   -a update.recent=office -a profile.new-works=no -a scope.affected=pc -a error.seen=mapi-kofmsp
   -a eventlog.provider-blocked=no -a office.reinstalled=no

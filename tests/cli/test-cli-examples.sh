@@ -8,7 +8,7 @@
 cd "$TSHOOT_SOURCE_ROOT"
 {
   "$TSHOOT_BIN" --help
-  for c in search show info compile lint help fix run; do "$TSHOOT_BIN" help "$c"; done
+  for c in search show info compile lint help fix run keygen sign verify; do "$TSHOOT_BIN" help "$c"; done
 } | sed -n 's/^  \(tshoot [^#]*\).*/\1/p' | sed 's/ *$//' | awk '!seen[$0]++' > "$WORK/examples"
 [ -s "$WORK/examples" ] || fail "no examples found in the help"
 while IFS= read -r ex; do

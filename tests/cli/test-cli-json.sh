@@ -45,6 +45,12 @@ printf 'caf\xc3\xa9 \xff outlook' >"$WORK/bytes.txt"
 evaluate schema "$WORK/json/search-bytes.json" search || fail "search - with invalid UTF-8 breaks search.json"
 valid show 0 show show --json kofmsp
 valid info 0 info info --json
+json 'j["signature"]["trusted"] and j["signature"]["scripts_allowed"]' "info: the build's KB is signed by the trusted build key"
+valid verify 0 verify verify --json "$TSHOOT_KB"
+json 'j["signature"]["status"] == "signed" and j["signature"]["signer"]' "verify: signed by a trusted key"
+cp "$TSHOOT_KB" "$WORK/unsigned.db"
+valid verify 1 verify-unsigned verify --json "$WORK/unsigned.db"
+json 'j["signature"]["status"] == "unsigned" and not j["signature"]["scripts_allowed"]' "verify: an unsigned copy"
 ok "search (results, nothing, suggestion, --show, bytes), show, info"
 
 # --- compile and lint

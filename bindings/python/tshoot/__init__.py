@@ -26,7 +26,7 @@ Every failure raises a subclass of ``tshoot.Error``.
 
 from ._base import (
     Error, NoMemory, InvalidArgument, NotFound, SourceError, Corrupt, VersionMismatch,
-    IOFailure, Timeout, LimitExceeded, CallbackError, Results, default_kb,
+    IOFailure, Timeout, LimitExceeded, CallbackError, Untrusted, Results, default_kb,
 )
 from ._tshoot import (
     KB, Session, Step, Ask, Fix, Conclude, Inconclusive, Result, KBInfo, Article, Symptom,
@@ -44,6 +44,6 @@ __all__ = [
     "Explanation", "Evidence", "Diagnostic", "CompileStats", "compile",
     "Host", "SimHost", "Limits", "Change", "Run", "Probe", "run_script",
     "Error", "NoMemory", "InvalidArgument", "NotFound", "SourceError", "Corrupt",
-    "VersionMismatch", "IOFailure", "Timeout", "LimitExceeded", "CallbackError",
+    "VersionMismatch", "IOFailure", "Timeout", "LimitExceeded", "CallbackError", "Untrusted",
     "default_kb", "libversion", "strerror", "VERSION", "KB_FORMAT", "__version__",
 ]

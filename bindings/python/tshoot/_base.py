@@ -9,7 +9,7 @@ import os
 
 __all__ = [
     "Error", "NoMemory", "InvalidArgument", "NotFound", "SourceError", "Corrupt",
-    "VersionMismatch", "IOFailure", "Timeout", "LimitExceeded", "CallbackError",
+    "VersionMismatch", "IOFailure", "Timeout", "LimitExceeded", "CallbackError", "Untrusted",
     "Results", "default_kb",
 ]
 
@@ -112,9 +112,16 @@ class CallbackError(Error):
     code = -11
 
 
+class Untrusted(Error):
+    """TSHOOT_EUNTRUSTED: the KB is not signed by a key this machine trusts, so
+    its scripts do not run (or, with ``require_signature``, it does not open).
+    The message says why: unsigned, unknown signer, bad signature, revoked."""
+    code = -12
+
+
 _BY_CODE = {c.code: c for c in (Error, NoMemory, InvalidArgument, NotFound, SourceError,
                                 Corrupt, VersionMismatch, IOFailure, Timeout, LimitExceeded,
-                                CallbackError)}
+                                CallbackError, Untrusted)}
 
 
 for _c in list(_BY_CODE.values()):

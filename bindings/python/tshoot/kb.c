@@ -4,6 +4,8 @@
 */
 #include "_tshoot.h"
 
+#include <sys/stat.h>
+
 /* ======================================================================
 ** KB
 */
@@ -27,29 +29,148 @@ void pykb_leave(KBObject *k)
   }
 }
 
+/* The trust= argument (docs/signing.md): each item a public key's text (a
+** str that starts with the key tag), a .pub file, or a trust folder. Fills
+** the options' lists; what it allocates goes into `keep` (freed by the caller
+** with free_trust). 0, or -1 with an exception set. */
+#define PUB_TAG "tshoot-ed25519-public-1"
+typedef struct trust_arg {
+  char **keys;        /* malloc'd texts */
+  char **revoked;     /* malloc'd texts of *.revoked files */
+  size_t n_revoked;
+  PyObject *dirs_b;   /* a list of bytes objects: the folders */
+  const char **dirs;
+  size_t n_keys, n_dirs;
+} trust_arg;
+
+static void free_trust(trust_arg *t)
+{
+  size_t i;
+  for (i = 0; i < t->n_keys; i++) PyMem_Free(t->keys[i]);
+  for (i = 0; i < t->n_revoked; i++) PyMem_Free(t->revoked[i]);
+  PyMem_Free(t->keys);
+  PyMem_Free(t->revoked);
+  PyMem_Free(t->dirs);
+  Py_XDECREF(t->dirs_b);
+}
+
+static char *read_key_file(const char *path)
+{
+  FILE *f = fopen(path, "rb");
+  char *buf;
+  size_t n;
+  if (!f) {
+    PyErr_SetFromErrnoWithFilename(PyExc_OSError, path);
+    return NULL;
+  }
+  buf = PyMem_Malloc(4097);
+  if (!buf) { fclose(f); PyErr_NoMemory(); return NULL; }
+  n = fread(buf, 1, 4097, f);
+  fclose(f);
+  if (n > 4096) {
+    PyMem_Free(buf);
+    raise_error(TSHOOT_EINVALID, "trust: this file is too large for a public key", path, 0, 0);
+    return NULL;
+  }
+  buf[n] = '\0';
+  return buf;
+}
+
+static int parse_trust(trust_arg *t, PyObject *trust)
+{
+  PyObject *seq, *item;
+  Py_ssize_t i, n;
+  memset(t, 0, sizeof *t);
+  if (trust == Py_None) return 0;
+  if (PyUnicode_Check(trust) || PyBytes_Check(trust)) {
+    PyErr_SetString(PyExc_TypeError, "trust must be a list of public keys, .pub files or folders, not one string");
+    return -1;
+  }
+  seq = PySequence_List(trust);
+  if (!seq) return -1;
+  n = PyList_Size(seq);
+  t->keys = PyMem_Calloc((size_t)n + 1, sizeof *t->keys);
+  t->revoked = PyMem_Calloc((size_t)n + 1, sizeof *t->revoked);
+  t->dirs = PyMem_Calloc((size_t)n + 1, sizeof *t->dirs);
+  t->dirs_b = PyList_New(0);
+  if (!t->keys || !t->revoked || !t->dirs || !t->dirs_b) { Py_DECREF(seq); PyErr_NoMemory(); return -1; }
+  for (i = 0; i < n; i++) {
+    PyObject *fs = NULL;
+    struct stat st;
+    const char *p;
+    item = PyList_GetItem(seq, i);   /* borrowed */
+    if (PyUnicode_Check(item)) {
+      const char *u = PyUnicode_AsUTF8AndSize(item, NULL);
+      if (!u) goto fail;
+      if (strncmp(u, PUB_TAG, sizeof PUB_TAG - 1) == 0 || strstr(u, "\n" PUB_TAG)) {
+        size_t len = strlen(u);
+        char *k = PyMem_Malloc(len + 1);
+        if (!k) { PyErr_NoMemory(); goto fail; }
+        memcpy(k, u, len + 1);
+        t->keys[t->n_keys++] = k;
+        continue;
+      }
+    }
+    if (!PyUnicode_FSConverter(item, &fs)) goto fail;
+    p = PyBytes_AsString(fs);
+    if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+      if (PyList_Append(t->dirs_b, fs) < 0) { Py_DECREF(fs); goto fail; }
+      t->dirs[t->n_dirs++] = p;   /* kept alive by dirs_b */
+    } else {
+      size_t pl = strlen(p);
+      char *k = read_key_file(p);
+      if (!k) { Py_DECREF(fs); goto fail; }
+      if (pl > 8 && strcmp(p + pl - 8, ".revoked") == 0) t->revoked[t->n_revoked++] = k;  /* as in a folder */
+      else t->keys[t->n_keys++] = k;
+    }
+    Py_DECREF(fs);
+  }
+  Py_DECREF(seq);
+  return 0;
+fail:
+  Py_DECREF(seq);
+  return -1;
+}
+
 static PyObject *KB_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
-  static char *kwlist[] = {"path", "query_budget_ms", "cache_kib", NULL};
-  PyObject *path = Py_None, *fspath = NULL, *pathstr = NULL;
-  int budget = 0;
+  static char *kwlist[] = {"path", "query_budget_ms", "cache_kib", "trust", "default_trust",
+                           "require_signature", "allow_unsigned_scripts", NULL};
+  PyObject *path = Py_None, *fspath = NULL, *pathstr = NULL, *trust = Py_None;
+  int budget = 0, default_trust = 1, require = 0, allow = 0;
   Py_ssize_t cache = 0;
   KBObject *self = NULL;
   tshoot_kb_options opts = TSHOOT_KB_OPTIONS_INIT;
   tshoot_kb *kb = NULL;
+  trust_arg ta;
   const char *p;
   int rc;
 
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "|O$in:KB", kwlist, &path, &budget, &cache))
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "|O$inOppp:KB", kwlist, &path, &budget, &cache, &trust,
+                                   &default_trust, &require, &allow))
     return NULL;
   if (budget < 0 || cache < 0) {
     PyErr_SetString(PyExc_ValueError, "query_budget_ms and cache_kib must be >= 0");
     return NULL;
   }
+  if (parse_trust(&ta, trust) < 0) {
+    free_trust(&ta);
+    return NULL;
+  }
   opts.query_budget_ms = budget;
   opts.cache_kib = (size_t)cache;
+  opts.trusted_keys = (const char *const *)ta.keys;
+  opts.n_trusted_keys = ta.n_keys;
+  opts.trust_dirs = ta.dirs;
+  opts.n_trust_dirs = ta.n_dirs;
+  opts.revoked_keys = (const char *const *)ta.revoked;
+  opts.n_revoked_keys = ta.n_revoked;
+  opts.trust_flags = (default_trust ? 0 : TSHOOT_KB_NO_DEFAULT_TRUST) |
+                     (require ? TSHOOT_KB_REQUIRE_SIGNATURE : 0) |
+                     (allow ? TSHOOT_KB_ALLOW_UNSIGNED_SCRIPTS : 0);
   if (path == Py_None) {
     path = PyObject_CallFunction(g_find_default_kb, "O", Py_True);   /* or raises NotFound */
-    if (!path) return NULL;
+    if (!path) { free_trust(&ta); return NULL; }
   } else {
     Py_INCREF(path);
   }
@@ -73,6 +194,7 @@ static PyObject *KB_new(PyTypeObject *type, PyObject *args, PyObject *kw)
   self->path = pathstr;
   pathstr = NULL;
 done:
+  free_trust(&ta);
   Py_XDECREF(pathstr);
   Py_XDECREF(fspath);
   Py_DECREF(path);
@@ -139,6 +261,57 @@ static PyObject *KB_get_path(PyObject *o, void *unused)
   KBObject *self = (KBObject *)o;
   Py_INCREF(self->path);
   return self->path;
+}
+
+static const char *trust_status_name(tshoot_trust_status st)
+{
+  switch (st) {
+  case TSHOOT_TRUST_SIGNED: return "signed";
+  case TSHOOT_TRUST_UNSIGNED: return "unsigned";
+  case TSHOOT_TRUST_UNKNOWN_SIGNER: return "unknown signer";
+  case TSHOOT_TRUST_BAD_SIGNATURE: return "bad signature";
+  case TSHOOT_TRUST_REVOKED: return "revoked";
+  }
+  return "?";
+}
+
+static PyObject *KB_get_signer(PyObject *o, void *unused)
+{
+  KBObject *self = (KBObject *)o;
+  const tshoot_kb_trust *t;
+  PyObject *r;
+  if (pykb_enter(self) < 0) return NULL;
+  t = tshoot_kb_trust_get(self->kb);
+  r = t && t->signer ? PyUnicode_FromString(t->signer->name) : Py_NewRef(Py_None);
+  pykb_leave(self);
+  return r;
+}
+
+static PyObject *KB_get_trust(PyObject *o, void *unused)
+{
+  KBObject *self = (KBObject *)o;
+  const tshoot_kb_trust *t;
+  PyObject *sigs = NULL, *r = NULL;
+  size_t i;
+  if (pykb_enter(self) < 0) return NULL;
+  t = tshoot_kb_trust_get(self->kb);
+  if (!t) { pykb_leave(self); Py_RETURN_NONE; }
+  sigs = PyList_New(0);
+  for (i = 0; sigs && i < t->n_signatures; i++) {
+    const tshoot_signer *s = &t->signatures[i];
+    PyObject *d = Py_BuildValue("{s:s, s:s, s:O, s:O, s:O}", "name", s->name, "key", s->key,
+                                "trusted", s->trusted ? Py_True : Py_False,
+                                "revoked", s->revoked ? Py_True : Py_False,
+                                "verified", s->verified < 0 ? Py_None : s->verified ? Py_True : Py_False);
+    if (!d || PyList_Append(sigs, d) < 0) { Py_XDECREF(d); Py_CLEAR(sigs); break; }
+    Py_DECREF(d);
+  }
+  if (sigs)
+    r = Py_BuildValue("{s:s, s:O, s:s, s:z, s:N}", "status", trust_status_name(t->status),
+                      "scripts_allowed", t->scripts_allowed ? Py_True : Py_False, "reason", t->reason,
+                      "signer", t->signer ? t->signer->name : NULL, "signatures", sigs);
+  pykb_leave(self);
+  return r;
 }
 
 static PyObject *KB_get_info(PyObject *o, void *unused)
@@ -351,6 +524,13 @@ static PyGetSetDef KB_getset[] = {
   {"path", KB_get_path, NULL, "The KB file this object opened.", NULL},
   {"closed", KB_get_closed, NULL, "True once close() was called.", NULL},
   {"info", KB_get_info, NULL, "Facts about the KB: a KBInfo.", NULL},
+  {"signer", KB_get_signer, NULL,
+   "The name of the trusted key whose signature verified (its scripts run), or\n"
+   "None when no trusted key signed the KB (docs/signing.md).", NULL},
+  {"trust", KB_get_trust, NULL,
+   "What the KB's signatures mean here: a dict {status: 'signed' | 'unsigned' |\n"
+   "'unknown signer' | 'bad signature' | 'revoked', scripts_allowed, reason,\n"
+   "signer, signatures: [{name, key, trusted, revoked, verified}]}.", NULL},
   {NULL, NULL, NULL, NULL, NULL}
 };
 
@@ -361,17 +541,26 @@ static PyMemberDef KB_members[] = {
 
 static PyType_Slot KB_slots[] = {
   {Py_tp_doc, (void *)
-   "KB(path=None, *, query_budget_ms=0, cache_kib=0)\n--\n\n"
+   "KB(path=None, *, query_budget_ms=0, cache_kib=0, trust=None, default_trust=True,\n"
+   "   require_signature=False, allow_unsigned_scripts=False)\n--\n\n"
    "A compiled knowledge base, opened read-only.\n\n"
    "path: the KB file (str or os.PathLike); None opens tshoot.default_kb():\n"
    "$TSHOOT_KB, else the KB of the build this module comes from, else the\n"
    "installed one. query_budget_ms: time budget of one search (0: 250 ms);\n"
    "cache_kib: SQLite page cache per connection (0: 8192 KiB).\n\n"
+   "Scripts (probes, fixes) run only from a KB signed by a trusted key\n"
+   "(docs/signing.md): trust lists public keys (a key's text, a .pub file, or\n"
+   "a folder of them; *.revoked files, there or listed, revoke), besides the machine's\n"
+   "trust folder and $TSHOOT_TRUST unless default_trust is False.\n"
+   "require_signature: refuse to open a KB no trusted key signed (Untrusted);\n"
+   "allow_unsigned_scripts: developers, run an untrusted KB's scripts.\n"
+   "kb.signer and kb.trust say what was found.\n\n"
    "A KB is immutable and may be shared by any number of threads and\n"
    "sessions. Use it as a context manager, or call close(); sessions keep\n"
    "the KB they were made from alive.\n\n"
    "Raises NotFound, Corrupt (not a tshoot KB, damaged) or VersionMismatch\n"
-   "(another format version: recompile it)."},
+   "(another format version: recompile it), InvalidArgument (a trusted key\n"
+   "that is not one), Untrusted (require_signature)."},
   {Py_tp_new, (void *)KB_new},
   {Py_tp_dealloc, (void *)KB_dealloc},
   {Py_tp_repr, (void *)KB_repr},
