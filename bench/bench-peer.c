@@ -31,7 +31,8 @@
 ** Printed per engine: p50/p90/p99/mean over all queries and over the
 ** comparable ones (raw FTS5 answers and tshoot ran that same AND query: no
 ** spelling fix, no OR fallback), answered queries, the top-10 overlap of
-** tshoot and of Xapian with raw FTS5, and the ratios tshoot / Xapian.
+** tshoot and of Xapian with raw FTS5 (and how often the whole top 10 is the
+** same, in order), and the ratios tshoot / Xapian.
 **
 ** With --smoke the run fails (exit 1) unless it completes, some query is
 ** answered by both raw FTS5 and Xapian (so the overlap is computed) and that
@@ -631,7 +632,7 @@ int main(int argc, char **argv)
   double compile_s = 0, t0, *t[NE];
   int *cls;
   size_t answered[NE] = { 0 }, ncomp = 0, ts_or = 0, ov_n[NE] = { 0 }, ov_q[NE] = { 0 },
-         ov_d[NE] = { 0 };
+         ov_d[NE] = { 0 }, same[NE] = { 0 };
 
   for (a = 1; a < argc; a++) {
     const char *o = argv[a], *v = a + 1 < argc ? argv[a + 1] : NULL;
@@ -744,6 +745,7 @@ int main(int argc, char **argv)
       for (s = 0; s < NE; s++) {
         if (s == E_RAW || cnt[s] <= 0) continue;
         ov_n[s] += (size_t)common_ids(ids[E_RAW], m, ids[s], cnt[s] < 10 ? cnt[s] : 10);
+        same[s] += (cnt[s] < 10 ? cnt[s] : 10) == m && !memcmp(ids[E_RAW], ids[s], (size_t)m * sizeof(unsigned));
         ov_d[s] += (size_t)m;
         ov_q[s]++;
       }
@@ -783,6 +785,8 @@ int main(int argc, char **argv)
   printf("top-10 overlap with raw FTS5 (queries raw FTS5 answers): tshoot %.1f%% (%zu queries),"
          " Xapian %.1f%% (%zu queries)\n", ov_d[E_TSHOOT] ? 100.0 * ov_n[E_TSHOOT] / ov_d[E_TSHOOT] : 0,
          ov_q[E_TSHOOT], ov_d[E_XAPIAN] ? 100.0 * ov_n[E_XAPIAN] / ov_d[E_XAPIAN] : 0, ov_q[E_XAPIAN]);
+  printf("the same top 10 as raw FTS5, in the same order: tshoot %zu of %zu, Xapian %zu of %zu\n",
+         same[E_TSHOOT], ov_q[E_TSHOOT], same[E_XAPIAN], ov_q[E_XAPIAN]);
 
   if (smoke) {
     if (ov_d[E_XAPIAN] == 0) {
