@@ -631,7 +631,7 @@ int main(int argc, char **argv)
   xbuild xb;
   double compile_s = 0, t0, *t[NE];
   int *cls;
-  size_t answered[NE] = { 0 }, ncomp = 0, ts_or = 0, ov_n[NE] = { 0 }, ov_q[NE] = { 0 },
+  size_t answered[NE] = { 0 }, ncomp = 0, ts_or = 0, ts_cut = 0, ov_n[NE] = { 0 }, ov_q[NE] = { 0 },
          ov_d[NE] = { 0 }, same[NE] = { 0 };
 
   for (a = 1; a < argc; a++) {
@@ -735,6 +735,7 @@ int main(int argc, char **argv)
     cls[i] = 0;
     for (s = 0; s < NE; s++) answered[s] += cnt[s] > 0;
     if (cnt[E_TSHOOT] > 0 && ran && strstr(ran, " OR ")) ts_or++;
+    if (tshoot_results_truncated(res)) ts_cut++;
     if (cnt[E_RAW] > 0) {
       int m = cnt[E_RAW] < 10 ? cnt[E_RAW] : 10;
       cls[i] |= CL_RAW;
@@ -780,8 +781,9 @@ int main(int argc, char **argv)
 
   print_class("ALL queries", t, cls, nq, rounds, 0, answered);
   print_class("COMPARABLE (raw FTS5 answers; tshoot ran that AND query)", t, cls, nq, rounds, CL_COMP, NULL);
-  printf("\nanswered: tshoot %zu (by its OR fallback %zu), raw FTS5 %zu, Xapian %zu; comparable %zu\n",
-         answered[E_TSHOOT], ts_or, answered[E_RAW], answered[E_XAPIAN], ncomp);
+  printf("\nanswered: tshoot %zu (by its OR fallback %zu; cut by its time budget %zu), raw FTS5 %zu,"
+         " Xapian %zu; comparable %zu\n", answered[E_TSHOOT], ts_or, ts_cut, answered[E_RAW],
+         answered[E_XAPIAN], ncomp);
   printf("top-10 overlap with raw FTS5 (queries raw FTS5 answers): tshoot %.1f%% (%zu queries),"
          " Xapian %.1f%% (%zu queries)\n", ov_d[E_TSHOOT] ? 100.0 * ov_n[E_TSHOOT] / ov_d[E_TSHOOT] : 0,
          ov_q[E_TSHOOT], ov_d[E_XAPIAN] ? 100.0 * ov_n[E_XAPIAN] / ov_d[E_XAPIAN] : 0, ov_q[E_XAPIAN]);
