@@ -12,6 +12,10 @@
 #                                       20 s; ends with "N passed, N failed,
 #                                       N skipped" over all of them
 #   ./run.sh build                      set-up and build only
+#   ./run.sh bench-peer [OPTIONS]       also install libxapian-dev, build
+#                                       build-rel/ (release, -Dxapian=enabled)
+#                                       and run bench-peer (default -n 10000):
+#                                       search against raw FTS5 and Xapian
 #
 # Build folders: build/ (warnings are errors), build-asan/ (ASan+UBSan),
 # build-tsan/ (ThreadSanitizer) and build-fuzz/ (clang, libFuzzer targets).
@@ -25,6 +29,8 @@ liblua5.4-dev libjansson-dev libsodium-dev python3 g++ binutils python3-dev pyth
 PACKAGES="$PACKAGES groff-base python3-jsonschema"
 # for the fuzz targets (./run.sh test): installed when possible, skipped without
 FUZZ_PACKAGES="clang libclang-rt-dev"
+# for bench/bench-peer only (./run.sh bench-peer), never needed by the tests
+PEER_PACKAGES="libxapian-dev"
 
 # The tests that run threads, run again under ThreadSanitizer: sessions shared
 # by threads (session), compiles in parallel (compile), KB handles whose
@@ -165,8 +171,17 @@ case "$cmd" in
     echo "$total_p passed, $total_f failed, $total_s skipped"
     [ "$total_f" -eq 0 ]
     ;;
+  bench-peer)
+    install_packages
+    install_packages "$PEER_PACKAGES"
+    if [ -f build-rel/build.ninja ]; then meson configure build-rel -Dxapian=enabled >/dev/null; fi
+    setup build-rel --buildtype=release -Dxapian=enabled
+    [ $# -gt 0 ] || set -- -n 10000
+    say "run.sh: build-rel/bench/bench-peer $*"
+    exec nice build-rel/bench/bench-peer "$@"
+    ;;
   *)
-    say "usage: ./run.sh demo [TEXT] | test | build"
+    say "usage: ./run.sh demo [TEXT] | test | build | bench-peer [OPTIONS]"
     exit 2
     ;;
 esac
