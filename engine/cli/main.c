@@ -10,8 +10,10 @@
 */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifndef TSHOOT_DEFAULT_KB
 # define TSHOOT_DEFAULT_KB ""
@@ -19,8 +21,15 @@
 #ifndef TSHOOT_INSTALLED_KB
 # define TSHOOT_INSTALLED_KB ""
 #endif
+#ifndef TSHOOT_SERVE_BIN
+# define TSHOOT_SERVE_BIN ""
+#endif
+#ifndef TSHOOT_INSTALLED_SERVE_BIN
+# define TSHOOT_INSTALLED_SERVE_BIN ""
+#endif
 
 static int cmd_help(int argc, char **argv);
+static int cmd_serve(int argc, char **argv);
 
 static const cli_command commands[] = {
   { "diagnose", "find the cause of a problem by answering questions, then fix it",
@@ -303,6 +312,14 @@ static const cli_command commands[] = {
     "exit status: 0 no errors, 1 errors, 2 usage error.\n",
     "  tshoot lint kb/kerio\n",
     cmd_lint },
+  { "serve", "serve the KB over HTTP: a JSON API and a web page",
+    "tshoot serve [--kb FILE] [--listen ADDR:PORT] [--sessions FILE] [OPTIONS]",
+    "Run the HTTP server, tshoot-serve (a program of its own, so that the tshoot\n"
+    "command needs no HTTP library): search, articles and diagnosis sessions as\n"
+    "JSON under /v1/, the web page at /. 'tshoot serve --help' lists its options;\n"
+    "docs/http.md describes the API.\n",
+    "",
+    cmd_serve },
   { "help", "show the help of a command",
     "tshoot help [COMMAND]",
     "Print the help of COMMAND, or the overview without one. The same as\n"
@@ -430,6 +447,26 @@ static int cmd_help(int argc, char **argv)
     return cli_print_command_help(stdout, "help"), EXIT_OK;
   if (cli_print_command_help(stdout, argv[1]) != 0) return unknown_command(argv[1]);
   return EXIT_OK;
+}
+
+/* `tshoot serve ARGS`: run tshoot-serve in this process (same pid, so a
+** service manager's signals reach the server): the build's copy, else the
+** installed one. */
+static int cmd_serve(int argc, char **argv)
+{
+  static const char *const bins[] = { TSHOOT_SERVE_BIN, TSHOOT_INSTALLED_SERVE_BIN };
+  size_t i;
+  (void)argc;
+  fflush(stdout);
+  for (i = 0; i < sizeof bins / sizeof bins[0]; i++)
+    if (*bins[i] && access(bins[i], X_OK) == 0) {
+      argv[0] = (char *)"tshoot-serve";
+      execv(bins[i], argv);
+      return cli_error("cannot run %s: %s", bins[i], strerror(errno));
+    }
+  return cli_error("tshoot serve is not installed (looked for %s and %s); it needs "
+                   "libmicrohttpd when tshoot is built", *TSHOOT_SERVE_BIN ? TSHOOT_SERVE_BIN : "-",
+                   TSHOOT_INSTALLED_SERVE_BIN);
 }
 
 static int print_version(void)

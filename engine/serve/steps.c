@@ -1,0 +1,394 @@
+/*
+** steps.c: the one place where HTTP bodies meet session calls.
+**
+** Request bodies (JSON, already parsed) become tshoot_session_* calls, and a
+** session becomes the body the API returns: its step in words for people,
+** the causes still in play, the answers and fix results so far. When the
+** session API changes (fix outcomes as an enum, an "inconclusive" step, a
+** parser for free-text replies), this file is what changes; api.c only
+** loads, stores and answers.
+*/
+#include "serve.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+void steps_session_options(tshoot_session_options *o)
+{
+  tshoot_session_options init = TSHOOT_SESSION_OPTIONS_INIT;
+  *o = init;
+  o->key = serve_cfg.key;
+  o->key_len = sizeof serve_cfg.key;
+}
+
+/* Refuse members other than `allowed` (NULL-terminated). */
+static int steps_members(json_t *body, const char *const *allowed, serve_problem *p)
+{
+  const char *key;
+  json_t *v;
+  if (!json_is_object(body))
+    return serve_fail(p, 400, "", "the body must be a JSON object");
+  json_object_foreach(body, key, v) {
+    size_t i;
+    for (i = 0; allowed[i] && strcmp(allowed[i], key) != 0; i++) {}
+    if (!allowed[i]) return serve_fail(p, 400, key, "unknown member \"%s\"", key);
+  }
+  return 0;
+}
+
+/* An optional string member: *out NULL when absent. */
+static int steps_string(json_t *body, const char *name, const char **out, serve_problem *p)
+{
+  json_t *v = json_object_get(body, name);
+  *out = NULL;
+  if (!v) return 0;
+  if (!json_is_string(v)) return serve_fail(p, 400, name, "\"%s\" must be a string", name);
+  *out = json_string_value(v);
+  return 0;
+}
+
+int steps_check_revision(json_t *body, long long revision, serve_problem *p)
+{
+  json_t *v = body ? json_object_get(body, "revision") : NULL;
+  if (!v) return 0;
+  if (!json_is_integer(v))
+    return serve_fail(p, 400, "revision", "\"revision\" must be an integer");
+  if (json_integer_value(v) != revision) {
+    serve_fail(p, 409, "revision", "the session has moved on: it is at revision %lld, "
+               "the request was made at %lld; get the session and answer its current step",
+               revision, (long long)json_integer_value(v));
+    p->revision = revision;
+    return -1;
+  }
+  return 0;
+}
+
+/* An answer given in a body: value (a choice, its label, a version...), or
+** NULL for "don't know". */
+static int steps_give(tshoot_session *s, const char *question, const char *value,
+                      const char *field, serve_problem *p)
+{
+  int rc = value ? tshoot_session_answer(s, question, value) : tshoot_session_unknown(s, question);
+  if (rc == TSHOOT_OK) return 0;
+  if (rc == TSHOOT_ENOTFOUND || rc == TSHOOT_EINVALID)
+    return serve_fail(p, 400, field, "%s", tshoot_error_last()->message);
+  return serve_fail_lib(p, rc, field);
+}
+
+int steps_create(tshoot_session **out, tshoot_kb *kb, json_t *body, serve_problem *p)
+{
+  static const char *const allowed[] = { "text", "answers", "symptoms", NULL };
+  tshoot_session_options o;
+  tshoot_session *s = NULL;
+  const char *text, *key;
+  json_t *answers, *symptoms, *v;
+  size_t i;
+  int rc;
+  *out = NULL;
+  if (steps_members(body, allowed, p) || steps_string(body, "text", &text, p)) return -1;
+  answers = json_object_get(body, "answers");
+  if (answers && !json_is_object(answers))
+    return serve_fail(p, 400, "answers", "\"answers\" must be an object: {\"question\": "
+                      "\"value\" or null for don't know}");
+  symptoms = json_object_get(body, "symptoms");
+  if (symptoms && !json_is_array(symptoms))
+    return serve_fail(p, 400, "symptoms", "\"symptoms\" must be an array of symptom ids");
+  steps_session_options(&o);
+  rc = tshoot_session_new(&s, kb, &o);
+  if (rc != TSHOOT_OK) return serve_fail_lib(p, rc, "");
+  if (text && (rc = tshoot_session_describe(s, text, strlen(text))) != TSHOOT_OK) {
+    serve_fail_lib(p, rc, "text");
+    goto fail;
+  }
+  json_array_foreach(symptoms, i, v) {
+    char field[64];
+    snprintf(field, sizeof field, "symptoms[%zu]", i);
+    if (!json_is_string(v)) {
+      serve_fail(p, 400, field, "a symptom is given by its id, a string");
+      goto fail;
+    }
+    rc = tshoot_session_symptom(s, json_string_value(v));
+    if (rc != TSHOOT_OK) {
+      serve_fail(p, 400, field, "%s", tshoot_error_last()->message);
+      goto fail;
+    }
+  }
+  json_object_foreach(answers, key, v) {
+    char field[128];
+    snprintf(field, sizeof field, "answers.%.100s", key);
+    if (!json_is_string(v) && !json_is_null(v)) {
+      serve_fail(p, 400, field, "an answer is a string, or null for \"don't know\"");
+      goto fail;
+    }
+    if (steps_give(s, key, json_string_value(v), field, p)) goto fail;
+  }
+  *out = s;
+  return 0;
+fail:
+  tshoot_session_free(s);
+  return -1;
+}
+
+int steps_answer(tshoot_session *s, json_t *body, serve_problem *p)
+{
+  static const char *const allowed[] = { "question", "value", "unknown", "text", "revision", NULL };
+  const char *question, *value, *text;
+  json_t *unknown;
+  int forms;
+  if (steps_members(body, allowed, p) || steps_string(body, "question", &question, p) ||
+      steps_string(body, "value", &value, p) || steps_string(body, "text", &text, p))
+    return -1;
+  unknown = json_object_get(body, "unknown");
+  if (unknown && !json_is_true(unknown))
+    return serve_fail(p, 400, "unknown", "\"unknown\" can only be true (\"don't know\")");
+  forms = !!value + !!unknown + !!text;
+  if (forms != 1)
+    return serve_fail(p, 400, forms ? "value" : "", "give exactly one of \"value\" (a choice, "
+                      "its label, a number or a version), \"unknown\": true, or \"text\" (what "
+                      "the person replied)");
+  if (!question) {
+    const tshoot_step *step;
+    int rc = tshoot_session_next(&step, s);
+    if (rc != TSHOOT_OK) return serve_fail_lib(p, rc, "");
+    if (step->kind != TSHOOT_STEP_ASK)
+      return serve_fail(p, 409, "question", "the current step asks no question; name the "
+                        "question to change an earlier answer");
+    question = step->question;
+  }
+  /* A free-text reply goes to the library as the answer: it accepts a choice's
+  ** value or label in any case, and y/n/true/false for yes/no questions. When
+  ** the library gains its parser of replies, it is called here. */
+  return steps_give(s, question, unknown ? NULL : value ? value : text,
+                    text ? "text" : "value", p);
+}
+
+int steps_back(tshoot_session *s, serve_problem *p)
+{
+  int rc = tshoot_session_undo(s);
+  if (rc == TSHOOT_ENOTFOUND) return serve_fail(p, 409, "", "there is no answer to take back");
+  return rc == TSHOOT_OK ? 0 : serve_fail_lib(p, rc, "");
+}
+
+/* The outcomes a person can report for a fix. */
+static int steps_outcome(const char *s)
+{
+  static const char *const names[] = { "did_not_work", "worked", "could_not_try", "skipped" };
+  int i;
+  for (i = 0; i < 4; i++)
+    if (strcmp(s, names[i]) == 0) return i;
+  return -1;
+}
+
+int steps_fix(tshoot_session **sp, tshoot_kb *kb, const char *fix, json_t *body, json_t *notes,
+              serve_problem *p)
+{
+  static const char *const allowed[] = { "outcome", "revision", NULL };
+  const char *outcome;
+  size_t i;
+  json_t *n;
+  int o, rc;
+  if (steps_members(body, allowed, p) || steps_string(body, "outcome", &outcome, p)) return -1;
+  if (!outcome || (o = steps_outcome(outcome)) < 0)
+    return serve_fail(p, 400, "outcome", "\"outcome\" must be \"worked\", \"did_not_work\", "
+                      "\"could_not_try\" or \"skipped\"");
+  /* a new report replaces an earlier one for the same fix */
+  json_array_foreach(notes, i, n)
+    if (strcmp(json_string_value(json_object_get(n, "fix")), fix) == 0) {
+      json_array_remove(notes, i);
+      break;
+    }
+  if (o <= 1) {
+    rc = tshoot_session_fix_result(*sp, fix, o);
+    if (rc == TSHOOT_ENOTFOUND || rc == TSHOOT_EINVALID)
+      return serve_fail(p, 404, "fix", "%s", tshoot_error_last()->message);
+    return rc == TSHOOT_OK ? 0 : serve_fail_lib(p, rc, "fix");
+  } else {
+    /* "could not try" and "skipped" are no evidence about the cause: for now
+    ** tshoot_session_fix_result is not called for them (today it knows only
+    ** worked / did not work). The session must not propose the same fix again,
+    ** so it goes on without proposing fixes (the conclusion still lists them);
+    ** the report is kept in the row's notes. With the library's fix outcomes,
+    ** this becomes one tshoot_session_fix_result call. */
+    const tshoot_step *step;
+    tshoot_session_options opts;
+    tshoot_session *s2 = NULL;
+    char *saved = NULL;
+    rc = tshoot_session_next(&step, *sp);
+    if (rc != TSHOOT_OK) return serve_fail_lib(p, rc, "");
+    if (step->kind != TSHOOT_STEP_FIX || strcmp(step->fix, fix) != 0)
+      return serve_fail(p, 409, "fix", "\"%s\" is not the fix proposed now; only that one can "
+                        "be reported as not tried", fix);
+    json_array_append_new(notes, json_pack("{s:s,s:s,s:s}", "fix", fix, "cause", step->cause,
+                                           "outcome", outcome));
+    steps_session_options(&opts);
+    opts.flags = TSHOOT_SESSION_NO_FIXES;
+    rc = tshoot_session_save(&saved, *sp);
+    if (rc == TSHOOT_OK) rc = tshoot_session_load(&s2, kb, saved, strlen(saved), &opts);
+    tshoot_free(saved);
+    if (rc != TSHOOT_OK) return serve_fail_lib(p, rc, "");
+    tshoot_session_free(*sp);
+    *sp = s2;
+    return 0;
+  }
+}
+
+/* ===== the session as the API shows it ===== */
+
+static json_t *steps_fix_json(const tshoot_fix_info *f)
+{
+  json_t *steps = json_array();
+  size_t i;
+  for (i = 0; i < f->n_steps; i++) json_array_append_new(steps, serve_jstr(f->steps[i]));
+  return json_pack("{s:o,s:o,s:o,s:o,s:s,s:b,s:b}", "id", serve_jstr(f->id),
+                   "title", serve_jstr(f->title), "steps", steps,
+                   "verify", f->verify ? serve_jstr(f->verify) : json_null(),
+                   "risk", f->risk ? f->risk : "low", "needs_admin", f->needs_admin,
+                   "reversible", f->reversible);
+}
+
+static json_t *steps_cause_json(const char *id, const char *title, const char *article, double pr)
+{
+  return json_pack("{s:o,s:o,s:o,s:f}", "id", serve_jstr(id), "title", serve_jstr(title),
+                   "article", article ? serve_jstr(article) : json_null(), "probability", pr);
+}
+
+/* The cause's entry in its article (loaded into *art), or NULL. */
+static const tshoot_cause_info *steps_find_cause(tshoot_article **art, tshoot_kb *kb,
+                                                 const char *article, const char *cause)
+{
+  size_t i;
+  *art = NULL;
+  if (!article || tshoot_article_load(art, kb, article) != TSHOOT_OK) return NULL;
+  for (i = 0; i < (*art)->n_causes; i++)
+    if (strcmp((*art)->causes[i].id, cause) == 0) return &(*art)->causes[i];
+  return NULL;
+}
+
+static json_t *steps_step_json(const tshoot_step *st, tshoot_kb *kb)
+{
+  char say[1024];
+  json_t *j;
+  size_t i;
+  if (st->kind == TSHOOT_STEP_ASK) {
+    json_t *choices = json_array();
+    for (i = 0; i < st->n_choices; i++)
+      json_array_append_new(choices, json_pack("{s:o,s:o}", "value", serve_jstr(st->choices[i]),
+                                               "label", serve_jstr(st->labels[i])));
+    return json_pack("{s:s,s:o,s:{s:o,s:o,s:o,s:o,s:o,s:o},s:f,s:f,s:I}",
+                     "kind", "ask", "say", serve_jstr(st->prompt),
+                     "question", "id", serve_jstr(st->question), "prompt", serve_jstr(st->prompt),
+                     "why", st->why ? serve_jstr(st->why) : json_null(),
+                     "type", serve_jstr(st->type), "unit", st->unit ? serve_jstr(st->unit) : json_null(),
+                     "choices", choices, "expected_gain", st->expected_gain, "cost", st->cost,
+                     "questions_asked", (json_int_t)st->questions_asked);
+  } else {
+    tshoot_article *art = NULL;
+    const tshoot_cause_info *c = steps_find_cause(&art, kb, st->article, st->cause);
+    json_t *cause = steps_cause_json(st->cause, st->cause_title, st->article, st->probability);
+    if (st->kind == TSHOOT_STEP_FIX) {
+      const tshoot_fix_info *f = NULL;
+      for (i = 0; c && i < c->n_fixes; i++)
+        if (strcmp(c->fixes[i].id, st->fix) == 0) f = &c->fixes[i];
+      snprintf(say, sizeof say, "It may be this: %s (%.0f%% likely). Try this fix: %s. Then say "
+               "whether it worked, did not work, or could not be tried.", st->cause_title,
+               st->probability * 100, f ? f->title : st->fix);
+      j = json_pack("{s:s,s:o,s:o,s:o,s:I}", "kind", "fix", "say", serve_jstr(say),
+                    "fix", f ? steps_fix_json(f) : json_pack("{s:o}", "id", serve_jstr(st->fix)),
+                    "cause", cause, "questions_asked", (json_int_t)st->questions_asked);
+    } else {
+      json_t *fixes = json_array();
+      for (i = 0; c && i < c->n_fixes; i++) json_array_append_new(fixes, steps_fix_json(&c->fixes[i]));
+      if (strcmp(st->cause, "none") == 0)
+        snprintf(say, sizeof say, "None of the known causes fits what you described (%.0f%% "
+                 "likely). Ask your support team for help, and tell them the answers you gave.",
+                 st->probability * 100);
+      else
+        snprintf(say, sizeof say, "The most likely cause is: %s (%.0f%% likely).%s",
+                 st->cause_title, st->probability * 100,
+                 c && c->n_fixes ? " Its fixes follow, in the order to try them." : "");
+      j = json_pack("{s:s,s:o,s:o,s:o,s:o,s:I}", "kind", "conclude", "say", serve_jstr(say),
+                    "cause", cause,
+                    "explanation", c && c->explanation ? serve_jstr(c->explanation) : json_null(),
+                    "fixes", fixes, "questions_asked", (json_int_t)st->questions_asked);
+    }
+    tshoot_article_free(art);
+    return j;
+  }
+}
+
+static void steps_iso_time(char *buf, size_t n, long long t)
+{
+  time_t tt = (time_t)t;
+  struct tm tm;
+  gmtime_r(&tt, &tm);
+  strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+json_t *steps_session_json(tshoot_session *s, tshoot_kb *kb, const char *id, long long revision,
+                           long long expires, json_t *notes, serve_problem *p)
+{
+  const tshoot_step *st;
+  const tshoot_cause_rank *causes;
+  const tshoot_answer_info *answers;
+  const tshoot_fix_report *fixes;
+  size_t nc, na, nf, i;
+  json_t *j, *step, *jc, *ja, *jf, *n;
+  const char *text;
+  char when[32];
+  int rc = tshoot_session_next(&st, s);
+  if (rc != TSHOOT_OK) {
+    serve_fail_lib(p, rc, "");
+    return NULL;
+  }
+  step = steps_step_json(st, kb);
+  if ((rc = tshoot_session_causes(&causes, &nc, s)) != TSHOOT_OK ||
+      (rc = tshoot_session_answers(&answers, &na, s)) != TSHOOT_OK ||
+      (rc = tshoot_session_fixes(&fixes, &nf, s)) != TSHOOT_OK) {
+    json_decref(step);
+    serve_fail_lib(p, rc, "");
+    return NULL;
+  }
+  jc = json_array();
+  for (i = 0; i < nc; i++)
+    json_array_append_new(jc, steps_cause_json(causes[i].cause, causes[i].title,
+                                               causes[i].article, causes[i].probability));
+  ja = json_array();
+  for (i = 0; i < na; i++)
+    json_array_append_new(ja, json_pack("{s:o,s:o,s:o}", "question", serve_jstr(answers[i].question),
+                                        "value", answers[i].value ? serve_jstr(answers[i].value) : json_null(),
+                                        "source", serve_jstr(answers[i].source)));
+  jf = json_array();
+  for (i = 0; i < nf; i++)
+    json_array_append_new(jf, json_pack("{s:o,s:o,s:s}", "fix", serve_jstr(fixes[i].fix),
+                                        "cause", serve_jstr(fixes[i].cause),
+                                        "outcome", fixes[i].worked ? "worked" : "did_not_work"));
+  json_array_foreach(notes, i, n) json_array_append(jf, n);
+  text = tshoot_session_text(s);
+  steps_iso_time(when, sizeof when, expires);
+  j = json_pack("{s:s,s:I,s:s,s:o,s:o,s:o,s:o,s:o}", "id", id, "revision", (json_int_t)revision,
+                "expires_at", when, "text", text ? serve_jstr(text) : json_null(),
+                "step", step, "causes", jc, "answers", ja, "fixes", jf);
+  if (!j) serve_fail(p, 500, "", "out of memory");
+  return j;
+}
+
+json_t *steps_explanation_json(const tshoot_explanation *e)
+{
+  json_t *items = json_array(), *causes = json_array();
+  size_t i;
+  for (i = 0; i < e->n_items; i++) {
+    const tshoot_explain_item *it = &e->items[i];
+    json_array_append_new(items, json_pack("{s:o,s:o,s:o,s:f}", "kind", serve_jstr(it->kind),
+                                           "subject", it->subject ? serve_jstr(it->subject) : json_null(),
+                                           "detail", it->detail ? serve_jstr(it->detail) : json_null(),
+                                           "factor", isfinite(it->factor) ? it->factor : 0.0));
+  }
+  for (i = 0; i < e->n_causes; i++)
+    json_array_append_new(causes, steps_cause_json(e->causes[i].cause, e->causes[i].title,
+                                                   e->causes[i].article, e->causes[i].probability));
+  return json_pack("{s:o,s:o,s:o,s:o,s:f,s:f}", "subject", e->subject ? serve_jstr(e->subject) : json_null(),
+                   "text", serve_jstr(e->text ? e->text : ""), "items", items, "causes", causes,
+                   "expected_gain", e->expected_gain, "cost", e->cost);
+}
