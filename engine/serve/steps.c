@@ -72,7 +72,10 @@ static int steps_give(tshoot_session *s, const char *question, const char *value
 {
   int rc = value ? tshoot_session_answer(s, question, value) : tshoot_session_unknown(s, question);
   if (rc == TSHOOT_OK) return 0;
-  if (rc == TSHOOT_ENOTFOUND || rc == TSHOOT_EINVALID)
+  if (rc == TSHOOT_ENOTFOUND)     /* no such question */
+    return serve_fail(p, 400, strncmp(field, "answers.", 8) == 0 ? field : "question", "%s",
+                      tshoot_error_last()->message);
+  if (rc == TSHOOT_EINVALID)      /* a value the question does not allow */
     return serve_fail(p, 400, field, "%s", tshoot_error_last()->message);
   return serve_fail_lib(p, rc, field);
 }
