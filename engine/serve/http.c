@@ -525,6 +525,9 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
   if (*upload_size) {
     size_t n = *upload_size;
     *upload_size = 0;
+    /* a body that trickles in: --timeout closes a connection that stalls, this
+    ** one that sends a byte now and then */
+    if (serve_mono() - rq->t0 > 3.0 * serve_cfg.timeout_s) return MHD_NO;
     if (rq->too_big || rq->len + n > serve_cfg.max_body) {
       rq->too_big = 1;
       return MHD_YES;
@@ -564,6 +567,35 @@ static void http_done(void *cls, struct MHD_Connection *c, void **state,
   free(rq->body);
   free(rq);
   *state = NULL;
+}
+
+static int http_hex(char c)
+{
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* Decode %HH escapes in the path and the query, except %00: a NUL would cut
+** the path short (libmicrohttpd hands it over NUL-terminated), so that
+** "/index.html%00.css" would read as "/index.html". Left as it is, it makes
+** the path match nothing. */
+static size_t http_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+  char *r = s, *w = s;
+  while (*r) {
+    int hi, lo;
+    if (r[0] == '%' && r[1] && r[2] &&
+        (hi = http_hex(r[1])) >= 0 && (lo = http_hex(r[2])) >= 0 && (hi | lo) != 0) {
+      *w++ = (char)(hi << 4 | lo);
+      r += 3;
+    } else {
+      *w++ = *r++;
+    }
+  }
+  *w = '\0';
+  return (size_t)(w - s);
 }
 
 static void http_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -639,6 +671,8 @@ int http_start(void)
     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)serve_cfg.max_conn_client,
     MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)511,
     MHD_OPTION_NOTIFY_COMPLETED, http_done, NULL,
+    MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL,
+    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
     MHD_OPTION_END);
   if (!http_daemon) {
     serve_log("cannot listen on %s: %s", serve_cfg.listen, strerror(errno));
