@@ -20,7 +20,7 @@ cd "$(dirname "$0")"
 
 PACKAGES="meson ninja-build pkg-config gcc libc6-dev libsqlite3-dev libxml2-dev libxml2-utils
 liblua5.4-dev libjansson-dev python3 g++ binutils python3-dev python3-pytest python3-mesonpy
-libmicrohttpd-dev python3-jsonschema wrk"
+libmicrohttpd-dev python3-jsonschema"
 # for the fuzz targets (./run.sh test): installed when possible, skipped without
 FUZZ_PACKAGES="clang libclang-rt-dev"
 

@@ -6,6 +6,7 @@
 **
 **   bench-serve --serve BIN --search-kb KB --queries FILE --kerio-kb KB
 **               [--seconds S] [--conns N] [--dialogues N] [--rate R] [--work DIR]
+**               [--threads N]   (in-process threads and server threads; default: the CPUs)
 **
 ** 1. Search: tshoot_search in this process on the queries, one thread per CPU,
 **    for S seconds: searches per second. Then the same queries as
@@ -599,14 +600,17 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[i], "--dialogues")) dlg = (size_t)atol(argv[i + 1]);
     else if (!strcmp(argv[i], "--rate")) rate = atof(argv[i + 1]);
     else if (!strcmp(argv[i], "--work")) work = argv[i + 1];
+    else if (!strcmp(argv[i], "--threads")) cpus = atoi(argv[i + 1]);
     else break;
   }
   if (i < argc || !serve || !search_kb || !qfile || !kerio || conns < 1 || conns > 1024) {
     fprintf(stderr, "usage: bench-serve --serve BIN --search-kb KB --queries FILE --kerio-kb KB\n"
-            "                   [--seconds S] [--conns N] [--dialogues N] [--rate R] [--work DIR]\n");
+            "                   [--seconds S] [--conns N] [--dialogues N] [--rate R] [--work DIR]\n"
+            "                   [--threads N]\n");
     return 2;
   }
   if (cpus < 1) cpus = 1;
+  if (cpus > 64) cpus = 64;
   signal(SIGPIPE, SIG_IGN);
   load_queries(qfile);
   paths = calloc(n_queries, sizeof *paths);

@@ -239,6 +239,24 @@ check(any(l.startswith("GET /v1/search 200 ") or " GET /v1/search 200 " in l for
 check(not any("?q=" in l for l in srv.lines()), "the log never holds query text")
 check(not any(sids[0] in l for l in srv.lines() if sids[0]), "the log never holds a whole session id")
 
+# ===== concurrent changes to one session: never a lost update =====
+import threading
+st, h, s = call("POST", "/v1/sessions", "/v1/sessions", {"text": "outlook kofmsp.dll error"}, what="a session to race on")
+race_id, rev0 = s["id"], s["revision"]
+codes = []
+def racer():
+    st, h, b = srv.request("POST", "/v1/sessions/%s/answers" % race_id,
+                           body={"question": "scope.affected", "value": "pc"})
+    codes.append(st)
+threads = [threading.Thread(target=racer) for _ in range(8)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+st, h, s = call("GET", "/v1/sessions/" + race_id, S, what="after the race")
+check(set(codes) <= {200, 409} and codes.count(200) >= 1, "8 concurrent answers: each 200 or 409 (%s)" % sorted(codes))
+check(s["revision"] == rev0 + codes.count(200), "the revision moved once per change that was applied")
+
 # ===== kill -9: sessions continue =====
 st, h, s = call("POST", "/v1/sessions", "/v1/sessions", {"text": "kofmsp.dll error outlook"}, what="before kill -9")
 before = s
@@ -293,5 +311,21 @@ check(st == 201 and all(c["article"] != "kofmsp" for c in s["causes"] if c["arti
 st, h, s = call("GET", "/v1/sessions/" + old["id"], S, what="the old session once a new one runs")
 check(st == 200, "the old KB stays open while its sessions live")
 check(srv.stop() == 0, "the server stops cleanly after reloads")
+
+# ===== idle sessions expire; CORS when asked for =====
+srv = Server(WORK, "--rate", "0", "--idle", "1", "--allow-origin", "https://portal.example.com",
+             sessions=os.path.join(WORK, "idle.db"))
+st, h, s = call("POST", "/v1/sessions", "/v1/sessions", {"text": "outlook"}, what="a session to expire",
+                headers={"Origin": "https://portal.example.com"})
+check(h.get("access-control-allow-origin") == "https://portal.example.com", "--allow-origin: the origin is allowed")
+st, h, b = srv.request("GET", "/v1/search?q=a", headers={"Origin": "https://evil.example.com"})
+check("access-control-allow-origin" not in h, "--allow-origin: another origin is not")
+st, h, b = srv.request("OPTIONS", "/v1/sessions", headers={"Origin": "https://portal.example.com",
+                                                          "Access-Control-Request-Method": "POST"})
+check(st == 204 and "POST" in h.get("access-control-allow-methods", ""), "--allow-origin: a preflight is answered")
+time.sleep(2.2)
+st, h, e = call("GET", "/v1/sessions/" + s["id"], S, what="an expired session")
+check(st == 404, "a session idle past --idle is gone: 404")
+check(srv.stop() == 0, "the server stops cleanly")
 
 finish()
