@@ -427,6 +427,39 @@ static void store_per_session(const char *db, double *file_kb, double *row_kb, l
   if (*rows) *file_kb = (double)file_size(db) / 1000.0 / (double)*rows;
 }
 
+/* The server's own view, from its /metrics histograms: the bucket bound (ms)
+** below which fraction p of the requests of the named routes were answered
+** (time from the request's headers to its last byte sent). */
+static double server_pct(int port, const char *const *routes, double p)
+{
+  conn c = { -1, port, NULL, 0 };
+  double bounds[32], counts[32], total = 0, res = -1;
+  int nb = 0, i;
+  char *line;
+  if (http(&c, "GET", "/metrics", NULL) != 200) die("/metrics failed");
+  for (line = strtok(c.buf, "\n"); line; line = strtok(NULL, "\n")) {
+    const char *const *r;
+    char want[96], *le;
+    for (r = routes; *r; r++) {
+      snprintf(want, sizeof want, "tshoot_http_request_duration_seconds_bucket{route=\"%s\",le=\"", *r);
+      if (strncmp(line, want, strlen(want)) == 0) break;
+    }
+    if (!*r) continue;
+    le = line + strlen(want);
+    double b = strncmp(le, "+Inf", 4) == 0 ? INFINITY : atof(le);
+    double n = atof(strrchr(line, ' ') + 1);
+    for (i = 0; i < nb && bounds[i] != b; i++) {}
+    if (i == nb && nb < 32) { bounds[nb] = b; counts[nb++] = 0; }
+    if (i < 32) counts[i] += n;
+  }
+  for (i = 0; i < nb; i++) if (isinf(bounds[i])) total = counts[i];
+  for (i = 0; i < nb; i++)   /* buckets are cumulative and come in order */
+    if (counts[i] >= p * total) { res = bounds[i] * 1000; break; }
+  close(c.fd);
+  free(c.buf);
+  return res;
+}
+
 /* ===== dialogues ===== */
 static const char *const texts[] = {
   "Outlook won't start after the update, something about kofmsp.dll",
@@ -584,7 +617,7 @@ static void make_sessions(int port, size_t n)
 int main(int argc, char **argv)
 {
   const char *serve = NULL, *search_kb = NULL, *qfile = NULL, *kerio = NULL, *work = "/tmp";
-  double seconds = 10, rate = 200, ref, rps, p50, p99, dp50, dp99, achieved;
+  double seconds = 10, rate = 200, ref, rps, p50, p99, dp50, dp99, achieved, sp50, sp99;
   int conns = 64, i, cpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
   size_t dlg = 1000, errors, derrors;
   char db[4096], wal[4200];
@@ -627,6 +660,13 @@ int main(int argc, char **argv)
   ref = inprocess_rate(search_kb, cpus, seconds);
   printf("search, %zu queries, limit 10, synthetic 10k-article KB:\n", n_queries);
   printf("  in-process tshoot_search, %d threads:  %8.0f searches/s\n", cpus, ref);
+  {
+    /* the same concurrency as the HTTP clients: on a shared machine more
+    ** threads can get more of the CPUs; the better of the two is the reference */
+    double ref64 = inprocess_rate(search_kb, conns > 64 ? 64 : conns, seconds);
+    printf("  in-process tshoot_search, %d threads: %8.0f searches/s\n", conns > 64 ? 64 : conns, ref64);
+    if (ref64 > ref) ref = ref64;
+  }
 
   snprintf(db, sizeof db, "%s/bench-serve-search.db", work);
   snprintf(wal, sizeof wal, "%s-wal", db);
@@ -634,16 +674,19 @@ int main(int argc, char **argv)
   s = start_server(serve, search_kb, db, cpus);
   search_load(s.port, conns, seconds / 3, &rps, &p50, &p99, &errors);   /* warm-up */
   search_load(s.port, conns, seconds, &rps, &p50, &p99, &errors);
-  printf("  GET /v1/search, %d connections:       %8.0f requests/s = %.0f%% of in-process "
-         "(target >= 70%%)\n", conns, rps, 100 * rps / ref);
+  printf("  GET /v1/search, %d connections:       %8.0f requests/s = %.0f%% of the better "
+         "in-process figure (target >= 70%%)\n", conns, rps, 100 * rps / ref);
   printf("    latency at %d connections (closed loop): p50 %.2f ms, p99 %.2f ms; %zu errors\n",
          conns, p50, p99, errors);
   {
     double op50, op99, orate = rps / 2;
     size_t oerr;
+    static const char *const search_routes[] = { "search", NULL };
     search_open(s.port, orate, seconds, &op50, &op99, &oerr);
     printf("    latency offered %.0f requests/s (half of that; open loop): p50 %.2f ms, p99 %.2f ms "
-           "(target p99 < 20 ms); %zu errors\n\n", orate, op50, op99, oerr);
+           "(target p99 < 20 ms); %zu errors\n", orate, op50, op99, oerr);
+    printf("    the server's own time over all searches (its /metrics): p50 <= %g ms, p99 <= %g ms\n\n",
+           server_pct(s.port, search_routes, 0.5), server_pct(s.port, search_routes, 0.99));
     errors += oerr;
   }
   make_sessions(s.port, 100);                           /* warm the caches sessions use */
@@ -670,9 +713,15 @@ int main(int argc, char **argv)
   rss0 = rss_kib(s.pid);
   dialogues(s.port, dlg, 5, rate, &dp50, &dp99, &derrors, &achieved);
   rss1 = rss_kib(s.pid);
+  {
+    static const char *const steps_routes[] = { "session_create", "answer", "fix", "session_get", NULL };
+    sp50 = server_pct(s.port, steps_routes, 0.5);
+    sp99 = server_pct(s.port, steps_routes, 0.99);
+  }
   printf("Kerio KB: %zu dialogues of 5 steps (1 start + 5 answers or fix reports), offered at %.0f "
          "requests/s (%.0f achieved):\n", dlg, rate, achieved);
   printf("  per step p50 %.2f ms, p99 %.2f ms (target p99 < 30 ms); %zu errors\n", dp50, dp99, derrors);
+  printf("  the server's own time (its /metrics histogram): p50 <= %g ms, p99 <= %g ms\n", sp50, sp99);
   {
     double fkb, rkb;
     long long rows;

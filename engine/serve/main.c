@@ -346,6 +346,7 @@ int main(int argc, char **argv)
     if (sig == SIGINT || sig == SIGTERM) break;
     if (sig == SIGHUP) kbset_reload("SIGHUP");
     else kbset_check_file();
+    serve_sessions.ops->tick(serve_sessions.self);
     if (serve_now() - last_sweep >= 60) {
       long long n = serve_sessions.ops->expire(serve_sessions.self, serve_now() - serve_cfg.idle_s);
       if (n > 0) serve_log("%lld idle sessions expired", n);

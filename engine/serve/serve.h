@@ -161,6 +161,9 @@ typedef struct store_ops {
   long long (*count_kb)(void *self, const char *digest);
   /* delete sessions touched before `before`: how many */
   long long (*expire)(void *self, long long before);
+  /* housekeeping, called every second from the main thread (the SQLite
+  ** backend moves its WAL into the file there, not in a request) */
+  void (*tick)(void *self);
   void (*close)(void *self);
 } store_ops;
 

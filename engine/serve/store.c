@@ -11,7 +11,10 @@
 ** fsync (a power loss may lose the last commits; a process crash loses none).
 ** Every change is committed before the response that reports it is sent.
 ** One connection, behind a mutex: each statement takes tens of microseconds,
-** far less than the work around it.
+** far less than the work around it. Checkpoints (moving the WAL into the
+** file, with its fsync) are not left to the commit that fills the WAL, which
+** would hold every other request behind it: a second connection, used by the
+** main thread only, checkpoints once a second without blocking the writer.
 **
 ** A row holds what tshoot_session_save wrote, signed with the server's key
 ** (main.c), so a row changed behind the server's back is refused at load.
@@ -32,6 +35,7 @@ serve_store serve_sessions;
 
 typedef struct store_sqlite {
   sqlite3 *db;
+  sqlite3 *ckpt;                /* the main thread's, for checkpoints */
   pthread_mutex_t lock;
   sqlite3_stmt *ins, *sel, *upd, *del, *touch, *cnt_client, *cnt_all, *cnt_kb, *expire;
 } store_sqlite;
@@ -211,10 +215,20 @@ static long long store_sqlite_expire(void *self, long long before)
   return n;
 }
 
+static void store_sqlite_tick(void *self)
+{
+  store_sqlite *st = self;
+  int log = 0, done = 0;
+  if (st->ckpt && sqlite3_wal_checkpoint_v2(st->ckpt, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done)
+      != SQLITE_OK && sqlite3_errcode(st->ckpt) != SQLITE_BUSY)
+    serve_log("session store: checkpoint: %s", sqlite3_errmsg(st->ckpt));
+}
+
 static void store_sqlite_close(void *self)
 {
   store_sqlite *st = self;
   if (!st) return;
+  sqlite3_close(st->ckpt);
   sqlite3_finalize(st->ins);
   sqlite3_finalize(st->sel);
   sqlite3_finalize(st->upd);
@@ -231,7 +245,8 @@ static void store_sqlite_close(void *self)
 
 static const store_ops store_sqlite_ops = {
   store_sqlite_create, store_sqlite_get, store_sqlite_update, store_sqlite_remove,
-  store_sqlite_count, store_sqlite_count_kb, store_sqlite_expire, store_sqlite_close,
+  store_sqlite_count, store_sqlite_count_kb, store_sqlite_expire, store_sqlite_tick,
+  store_sqlite_close,
 };
 
 static const char store_schema[] =
@@ -292,7 +307,8 @@ int store_sqlite_open(serve_store *out, const char *path)
               STORE_FORMAT);
     goto fail;
   }
-  if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+  if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                   " PRAGMA wal_autocheckpoint=0;",
                    NULL, NULL, NULL) != SQLITE_OK ||
       sqlite3_exec(st->db, store_schema, NULL, NULL, NULL) != SQLITE_OK) {
     store_err(st, path);
@@ -321,6 +337,17 @@ int store_sqlite_open(serve_store *out, const char *path)
       store_prepare(st, &st->cnt_kb, "SELECT count(*) FROM sessions WHERE kb = ?1") ||
       store_prepare(st, &st->expire, "DELETE FROM sessions WHERE touched < ?1"))
     goto fail;
+  /* a file store: the checkpointing connection (":memory:" has no WAL) */
+  if (strcmp(path, ":memory:") != 0) {
+    if (sqlite3_open_v2(path, &st->ckpt, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL)
+        != SQLITE_OK) {
+      serve_log("session store %s: cannot open: %s", path,
+                st->ckpt ? sqlite3_errmsg(st->ckpt) : "out of memory");
+      goto fail;
+    }
+    sqlite3_busy_timeout(st->ckpt, 1000);
+    sqlite3_db_config(st->ckpt, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+  }
   out->ops = &store_sqlite_ops;
   out->self = st;
   return 0;
