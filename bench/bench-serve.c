@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -128,14 +129,26 @@ static void *ref_worker(void *arg)
   return count;
 }
 
+static double self_cpu(void)
+{
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+         (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static double ref_cpu_per_op;   /* CPU seconds per search, of the last inprocess_rate */
+
 static double inprocess_rate(const char *kb, int threads, double seconds)
 {
+  double cpu0;
   pthread_t t[64];
   size_t total = 0;
   double t0;
   int i;
   if (tshoot_kb_open(&ref_kb, kb, NULL) != TSHOOT_OK) die(tshoot_error_last()->message);
   t0 = now();
+  cpu0 = self_cpu();
   ref_until = t0 + seconds;
   for (i = 0; i < threads; i++) pthread_create(&t[i], NULL, ref_worker, (void *)(size_t)i);
   for (i = 0; i < threads; i++) {
@@ -145,6 +158,7 @@ static double inprocess_rate(const char *kb, int threads, double seconds)
     free(c);
   }
   t0 = now() - t0;
+  ref_cpu_per_op = (self_cpu() - cpu0) / (double)total;
   tshoot_kb_close(ref_kb);
   return (double)total / t0;
 }
@@ -211,6 +225,23 @@ static long rss_kib(pid_t pid)
     if (strncmp(line, "VmRSS:", 6) == 0) kib = atol(line + 6);
   fclose(f);
   return kib;
+}
+
+/* CPU seconds (user + system) a process has used so far. */
+static double proc_cpu(pid_t pid)
+{
+  char path[64], buf[1024], *p;
+  unsigned long ut = 0, st = 0;
+  FILE *f;
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  f = fopen(path, "r");
+  if (!f) return 0;
+  if (!fgets(buf, sizeof buf, f)) buf[0] = '\0';
+  fclose(f);
+  p = strrchr(buf, ')');        /* fields after the command name: state is field 3 */
+  if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+    return 0;
+  return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 static long long file_size(const char *path)
@@ -617,7 +648,7 @@ static void make_sessions(int port, size_t n)
 int main(int argc, char **argv)
 {
   const char *serve = NULL, *search_kb = NULL, *qfile = NULL, *kerio = NULL, *work = "/tmp";
-  double seconds = 10, rate = 200, ref, rps, p50, p99, dp50, dp99, achieved, sp50, sp99;
+  double seconds = 10, rate = 200, ref, rps, p50, p99, dp50, dp99, achieved, sp50, sp99, ref_cpu, srv_cpu, cpu0;
   int conns = 64, i, cpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
   size_t dlg = 1000, errors, derrors;
   char db[4096], wal[4200];
@@ -658,8 +689,10 @@ int main(int argc, char **argv)
          cpus, tshoot_libversion());
   inprocess_rate(search_kb, cpus, seconds / 3);      /* warm the page cache */
   ref = inprocess_rate(search_kb, cpus, seconds);
+  ref_cpu = ref_cpu_per_op;
   printf("search, %zu queries, limit 10, synthetic 10k-article KB:\n", n_queries);
-  printf("  in-process tshoot_search, %d threads:  %8.0f searches/s\n", cpus, ref);
+  printf("  in-process tshoot_search, %d threads:  %8.0f searches/s, %.3f ms of CPU each\n", cpus,
+         ref, ref_cpu * 1000);
   {
     /* the same concurrency as the HTTP clients: on a shared machine more
     ** threads can get more of the CPUs; the better of the two is the reference */
@@ -673,9 +706,14 @@ int main(int argc, char **argv)
   unlink(db);
   s = start_server(serve, search_kb, db, cpus);
   search_load(s.port, conns, seconds / 3, &rps, &p50, &p99, &errors);   /* warm-up */
+  cpu0 = proc_cpu(s.pid);
   search_load(s.port, conns, seconds, &rps, &p50, &p99, &errors);
+  srv_cpu = (proc_cpu(s.pid) - cpu0) / (rps * seconds);
   printf("  GET /v1/search, %d connections:       %8.0f requests/s = %.0f%% of the better "
          "in-process figure (target >= 70%%)\n", conns, rps, 100 * rps / ref);
+  printf("    the server's CPU per request %.3f ms: in-process CPU per search / server CPU per "
+         "request = %.0f%%\n      (what the throughput ratio is on a machine of its own)\n",
+         srv_cpu * 1000, 100 * ref_cpu / srv_cpu);
   printf("    latency at %d connections (closed loop): p50 %.2f ms, p99 %.2f ms; %zu errors\n",
          conns, p50, p99, errors);
   {

@@ -165,6 +165,24 @@ static int api_article(const char *id, serve_reply *reply, serve_problem *p)
 
 /* ===== sessions ===== */
 
+/* The row's notes (fixes not tried), keeping only well-formed entries: unlike
+** the saved session they are not signed, so they are checked like input. */
+static json_t *api_notes(const char *text)
+{
+  json_t *in = json_loads(text, JSON_REJECT_DUPLICATES, NULL), *out = json_array(), *n;
+  size_t i;
+  json_array_foreach(in, i, n) {
+    const char *fix = json_string_value(json_object_get(n, "fix"));
+    const char *cause = json_string_value(json_object_get(n, "cause"));
+    const char *outcome = json_string_value(json_object_get(n, "outcome"));
+    if (fix && cause && outcome && json_object_size(n) == 3 &&
+        (strcmp(outcome, "could_not_try") == 0 || strcmp(outcome, "skipped") == 0))
+      json_array_append(out, n);
+  }
+  json_decref(in);
+  return out;
+}
+
 /* 128 random bits as 32 hex digits. */
 static int api_new_id(char *out)
 {
@@ -295,11 +313,7 @@ static int api_session(serve_route route, const serve_request *rq, char **params
     serve_fail(p, 500, "", "the stored session could not be loaded");
     goto done;
   }
-  notes = json_loads(row.notes, 0, NULL);
-  if (!json_is_array(notes)) {
-    json_decref(notes);
-    notes = json_array();
-  }
+  notes = api_notes(row.notes);
   if (changes && steps_check_revision(body, row.revision, p)) goto done;
   switch (route) {
   case ROUTE_ANSWER: if (steps_answer(s, body, p)) goto done; break;
