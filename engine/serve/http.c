@@ -648,6 +648,13 @@ static int http_parse_listen(const char *s, struct sockaddr_storage *ss, socklen
   return 0;
 }
 
+int http_listen_ok(const char *addr)
+{
+  struct sockaddr_storage ss;
+  socklen_t len;
+  return http_parse_listen(addr, &ss, &len) == 0;
+}
+
 int http_start(void)
 {
   struct sockaddr_storage ss;

@@ -46,7 +46,11 @@ int kbset_init(const char *path)
   serve_kb *k;
   kbset_path = path ? strdup(path) : NULL;
   k = kbset_open();
-  if (!k) return -1;
+  if (!k) {
+    free(kbset_path);
+    kbset_path = NULL;
+    return -1;
+  }
   if (stat(tshoot_kb_path(k->kb), &kbset_seen) != 0) memset(&kbset_seen, 0, sizeof kbset_seen);
   kbset_list = k;
   return 0;

@@ -288,6 +288,9 @@ static int main_options(int argc, char **argv)
     }
   }
   if (optind < argc) return main_usage_error("unexpected argument", argv[optind]);
+  if (!http_listen_ok(serve_cfg.listen))
+    return main_usage_error("--listen takes ADDR:PORT (127.0.0.1:8080, [::1]:8080), not",
+                            serve_cfg.listen);
   if (!serve_cfg.web_dir) serve_cfg.web_dir = main_web_dir();
   return -1;
 }
@@ -313,16 +316,22 @@ int main(int argc, char **argv)
   sigaddset(&sigs, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
+  if (kbset_init(serve_cfg.kb_path) != 0) return 1;
   if (strcmp(serve_cfg.sessions_path, ":memory:") == 0 && !serve_cfg.key_path) {
-    if (serve_random(serve_cfg.key, sizeof serve_cfg.key) != 0) return 1;
+    if (serve_random(serve_cfg.key, sizeof serve_cfg.key) != 0) {
+      kbset_close();
+      return 1;
+    }
   } else {
     if (!serve_cfg.key_path) {
       snprintf(keypath, sizeof keypath, "%s.key", serve_cfg.sessions_path);
       serve_cfg.key_path = keypath;
     }
-    if (main_key(serve_cfg.key_path) != 0) return 1;
+    if (main_key(serve_cfg.key_path) != 0) {
+      kbset_close();
+      return 1;
+    }
   }
-  if (kbset_init(serve_cfg.kb_path) != 0) return 1;
   if (store_sqlite_open(&serve_sessions, serve_cfg.sessions_path) != 0) {
     kbset_close();
     return 1;

@@ -209,6 +209,7 @@ char *metrics_text(size_t *len);
 
 /* ===== http (http.c) ===== */
 int http_start(void);           /* 0, or -1 (logged) */
+int http_listen_ok(const char *addr);   /* --listen ADDR:PORT parses */
 void http_stop(void);
 
 #endif /* TSHOOT_SERVE_H */

@@ -23,6 +23,21 @@ WORK = sys.argv[1]
 shutil.rmtree(WORK, ignore_errors=True)
 os.makedirs(WORK)
 api = OpenAPI()
+
+# ===== the command line =====
+r = subprocess.run([TSHOOT, "serve", "--help"], capture_output=True, text=True)
+check(r.returncode == 0 and "usage: tshoot serve" in r.stdout, "tshoot serve --help: usage, exit 0")
+opts = ["--kb", "--listen", "--sessions", "--key", "--web", "--allow-origin", "--idle", "--threads", "--rate",
+        "--max-sessions", "--max-body", "--max-header", "--max-query", "--timeout", "--max-connections",
+        "--max-connections-per-client", "--quiet"]
+check(all(o + " " in r.stdout for o in opts), "--help explains every option")
+for args, rc, what in [(["--listen", "nonsense"], 2, "a bad --listen"), (["--rate", "x"], 2, "a bad --rate"),
+                       (["--bogus"], 2, "an unknown option"),
+                       (["--kb", os.path.join(WORK, "missing.db"), "--sessions", ":memory:"], 1, "a KB that is not there")]:
+    r = subprocess.run([TSHOOT, "serve"] + args, capture_output=True, text=True, cwd=WORK, timeout=30)
+    check(r.returncode == rc and r.stderr.strip(), "%s: exit %d with a message" % (what, rc))
+check(not os.path.exists(os.path.join(WORK, "tshoot-sessions.db.key")), "a refused start leaves no files behind")
+
 srv = Server(WORK, "--rate", "0")
 
 S = "/v1/sessions/{id}"
