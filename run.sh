@@ -144,6 +144,11 @@ case "$cmd" in
     run_tests build-tsan --no-rebuild $TSAN_TESTS
     # shellcheck disable=SC2086
     run_tests build-tsan --no-rebuild --wrapper "$PWD/tests/tools/tsan-races.sh" $TSAN_RACES_ONLY
+    # tshoot serve (libmicrohttpd's thread pool) under TSan: its API and hostile tests
+    if ninja -C build-tsan -t targets all 2>/dev/null | grep '^engine/serve/tshoot-serve:' >/dev/null; then
+      ninja -C build-tsan engine/cli/tshoot engine/serve/tshoot-serve kb/tshoot.db >/dev/null
+      run_tests build-tsan --no-rebuild serve-api serve-hostile
+    fi
     unset TSAN_OPTIONS
     # libFuzzer targets, each fuzzing for a short time (tests/README.md: longer runs)
     if command -v clang >/dev/null; then
