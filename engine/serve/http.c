@@ -28,6 +28,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -659,7 +660,7 @@ int http_start(void)
 {
   struct sockaddr_storage ss;
   socklen_t len;
-  unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+  unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
   const union MHD_DaemonInfo *di;
   char addr[64];
   if (http_parse_listen(serve_cfg.listen, &ss, &len) != 0) {
@@ -695,8 +696,22 @@ int http_start(void)
   return 0;
 }
 
+/* Stop: no new connections; the requests in flight (and connections kept
+** alive) get up to 5 seconds to finish; then every thread stops. */
 void http_stop(void)
 {
-  if (http_daemon) MHD_stop_daemon(http_daemon);
+  MHD_socket fd;
+  double end = serve_mono() + 5;
+  if (!http_daemon) return;
+  fd = MHD_quiesce_daemon(http_daemon);
+  while (serve_mono() < end) {
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(http_daemon,
+                                                         MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    struct timespec ts = { 0, 20 * 1000 * 1000 };
+    if (!di || di->num_connections == 0) break;
+    nanosleep(&ts, NULL);
+  }
+  MHD_stop_daemon(http_daemon);
+  if (fd != MHD_INVALID_SOCKET) close(fd);
   http_daemon = NULL;
 }

@@ -3,7 +3,8 @@
 **
 ** Options, the server's session key, start-up, then the main thread waits
 ** for signals while libmicrohttpd's threads answer requests: SIGHUP reloads
-** the KB, SIGINT/SIGTERM stop the server (requests in flight are finished),
+** the KB, SIGINT/SIGTERM stop the server (no new connections; requests in
+** flight get up to 5 s to finish),
 ** and every second the KB file is looked at (a compile renames a new KB over
 ** it) and, every minute, idle sessions expire.
 */
@@ -110,6 +111,9 @@ static const char main_help[] =
   "continues every live session. A session's id (128 random bits) is the only\n"
   "key to it. Saved sessions are signed with the server's key, so the file\n"
   "cannot be edited into a session the server did not make.\n"
+  "\n"
+  "SIGTERM or SIGINT stops the server: requests in flight are answered first\n"
+  "(for up to 5 seconds).\n"
   "\n"
   "SIGHUP, or a new KB compiled over the KB file (tshoot compile renames it into\n"
   "place), puts the new KB in service for new sessions without dropping a\n"

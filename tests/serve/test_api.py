@@ -296,6 +296,17 @@ st, h, body = srv.request("GET", "/v1/sessions/" + before["id"])
 check(st != 200, "a session row edited in the store does not load (signed with the server's key)")
 check(srv.wait_log("stored session refused") is not None, "the log says the stored session was refused")
 check(srv.alive(), "the server runs on")
+# SIGTERM while a request is in flight: it is answered, then the server stops
+import socket
+sock = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+sock.sendall(b"POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n")
+time.sleep(0.2)
+srv.signal(signal.SIGTERM)
+time.sleep(0.3)
+sock.sendall(b"{}")
+answer = sock.recv(40)
+sock.close()
+check(answer.startswith(b"HTTP/1.1 201"), "SIGTERM: a request in flight is still answered")
 rc = srv.stop()
 check(rc == 0, "SIGTERM: the server stops, exit 0")
 
