@@ -31,56 +31,6 @@
 # define TSHOOT_INSTALLED_WEB_DIR ""
 #endif
 
-serve_config serve_cfg;
-
-long long serve_now(void)
-{
-  return (long long)time(NULL);
-}
-
-double serve_mono(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-int serve_random(void *buf, size_t n)
-{
-  unsigned char *b = buf;
-  while (n) {
-    ssize_t got = getrandom(b, n, 0);
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    b += got;
-    n -= (size_t)got;
-  }
-  return 0;
-}
-
-void serve_log(const char *fmt, ...)
-{
-  char line[1024];
-  char stamp[32];
-  struct timespec ts;
-  struct tm tm;
-  va_list ap;
-  size_t n;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  gmtime_r(&ts.tv_sec, &tm);
-  strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-  n = (size_t)snprintf(line, sizeof line, "%s.%03ldZ tshoot-serve: ", stamp, ts.tv_nsec / 1000000);
-  va_start(ap, fmt);
-  vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
-  va_end(ap);
-  n = strlen(line);
-  line[n++] = '\n';
-  /* one write: lines of several threads never interleave */
-  if (write(STDERR_FILENO, line, n) < 0) { /* nowhere to say it */ }
-}
-
 static const char main_usage[] =
   "usage: tshoot serve [--kb FILE] [--listen ADDR:PORT] [--sessions FILE] [--key FILE]\n"
   "                    [--web DIR] [--allow-origin ORIGIN] [--idle SECONDS] [--threads N]\n"

@@ -13,11 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const serve_route_names[ROUTE_COUNT] = {
-  "other", "static", "healthz", "metrics", "search", "article", "session_create",
-  "session_get", "session_delete", "answer", "back", "fix", "why", "how",
-};
-
 static const double metrics_bounds[] = {
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 };

@@ -6,6 +6,8 @@
 **
 **   main.c     options, --help, start-up, the signal loop (SIGHUP reloads),
 **              shutdown
+**   serve.c    what all files share: configuration, clocks, random bytes, the
+**              log, problems (RFC 9457), JSON strings from any bytes
 **   http.c     libmicrohttpd glue: one request's state, limits (body size,
 **              rate), routing, responses with their security headers, the
 **              log line, problem+json errors
@@ -67,7 +69,7 @@ int serve_random(void *buf, size_t n);
 /* A log line "tshoot-serve: ..." on stderr, written in one call. */
 void serve_log(const char *fmt, ...) SERVE_PRINTF(1, 2);
 
-/* ===== a problem (RFC 9457) or a response body (http.c) ===== */
+/* ===== a problem (RFC 9457) or a response body (serve.c) ===== */
 typedef struct serve_problem {
   int status;                   /* 400, 404, ... */
   const char *type;             /* short name: "bad-request", "not-found", ... */
@@ -93,7 +95,7 @@ typedef struct serve_reply {
 /* A JSON string from bytes that may not be UTF-8 (bad bytes become U+FFFD). */
 json_t *serve_jstr(const char *s);
 
-/* ===== routes (api.c) ===== */
+/* ===== routes (names in serve.c, handlers in api.c) ===== */
 typedef enum serve_route {
   ROUTE_OTHER = 0, ROUTE_STATIC, ROUTE_HEALTHZ, ROUTE_METRICS, ROUTE_SEARCH, ROUTE_ARTICLE,
   ROUTE_SESSION_NEW, ROUTE_SESSION_GET, ROUTE_SESSION_DELETE, ROUTE_ANSWER, ROUTE_BACK,

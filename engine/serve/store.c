@@ -31,8 +31,6 @@
 #define STORE_APP_ID 0x74737365
 #define STORE_FORMAT 1
 
-serve_store serve_sessions;
-
 typedef struct store_sqlite {
   sqlite3 *db;
   sqlite3 *ckpt;                /* the main thread's, for checkpoints */
