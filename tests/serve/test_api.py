@@ -318,11 +318,24 @@ st, h, s = call("POST", "/v1/sessions", "/v1/sessions", {"text": "outlook kofmsp
 old = s
 srv.signal(signal.SIGHUP)
 check(srv.wait_log(r"reload \(SIGHUP\): the same KB build") is not None, "SIGHUP with the same file: nothing changes")
-# another KB (tests/data/compile) over the file, as a compile replaces it
+# another KB (tests/data/compile) compiled over the file, as a compile replaces it,
+# while a client searches without pause: no request may fail
+hammer_stop = threading.Event()
+hammer_codes = []
+def hammer():
+    while not hammer_stop.is_set():
+        hammer_codes.append(srv.request("GET", "/v1/search?q=outlook")[0])
+hammer_thread = threading.Thread(target=hammer)
+hammer_thread.start()
 subprocess.run([TSHOOT, "compile", "--quiet", "--force", os.path.join(SOURCE, "tests", "data", "compile"),
                 "-o", kbcopy], check=True)
 line = srv.wait_log(r"reload \(the KB file changed\): new sessions use the new KB", timeout=15)
 check(line is not None, "a KB compiled over the file is put in service")
+time.sleep(0.3)
+hammer_stop.set()
+hammer_thread.join()
+check(len(hammer_codes) > 10 and set(hammer_codes) == {200},
+      "no request failed while the KB was swapped (%d searches)" % len(hammer_codes))
 st, h, j = call("GET", "/healthz", "/healthz", what="healthz after reload")
 check(j["kb"] != kb_digest, "/healthz names the new build")
 st, h, j = search("kofmsp", what="search after reload")
