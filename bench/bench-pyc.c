@@ -129,7 +129,7 @@ static void one_walk(tshoot_kb *kb, const char *text, double *t_next, double *t_
     double t0 = now(), t1, t2;
     check(tshoot_session_next(&st, s), "next");
     t1 = now();
-    if (st->kind == TSHOOT_STEP_CONCLUDE) {
+    if (st->kind == TSHOOT_STEP_CONCLUDE || st->kind == TSHOOT_STEP_INCONCLUSIVE) {
       *t_next += t1 - t0;
       *t_step += t1 - t0;
       ++*steps;

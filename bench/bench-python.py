@@ -114,7 +114,7 @@ def py_walk_round(tshoot, kb, walks):
             t0 = clock()
             step = s.next()
             t1 = clock()
-            if isinstance(step, tshoot.Conclude):
+            if isinstance(step, (tshoot.Conclude, tshoot.Inconclusive)):
                 t_next += t1 - t0
                 t_step += t1 - t0
                 steps += 1

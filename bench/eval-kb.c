@@ -516,7 +516,9 @@ static outcome run_walk(const walk *w, unsigned flags, FILE *log)
   for (;;) {
     int q;
     check_rc(tshoot_session_next(&st, s), "next");
-    if (st->kind == TSHOOT_STEP_CONCLUDE) {
+    /* an inconclusive end names its best candidate: scored like a conclusion
+    ** (the walk reached it; the person would be told to escalate) */
+    if (st->kind == TSHOOT_STEP_CONCLUDE || st->kind == TSHOOT_STEP_INCONCLUSIVE) {
       int ci = rules_cause(M, st->cause);
       r.got = ci >= 0 ? M->c[ci].id : "none";
       r.correct = strcmp(st->cause, w->expect) == 0;
@@ -621,7 +623,7 @@ static bres search(bctx *b, const size_t *idx, size_t n)
   if (b->aborted) return none;
   if (++b->evals > b->budget || ((b->evals & 1023) == 0 && now() > b->deadline)) { b->aborted = 1; return none; }
   check_rc(tshoot_session_next(&st, b->s), "next");
-  if (st->kind == TSHOOT_STEP_CONCLUDE) {
+  if (st->kind == TSHOOT_STEP_CONCLUDE || st->kind == TSHOOT_STEP_INCONCLUSIVE) {
     for (k = 0; k < n; k++) if (strcmp(st->cause, b->w[idx[k]].expect) != 0) best.wrong++;
   } else {
     size_t *part = xmalloc(n * sizeof *part);
@@ -734,7 +736,9 @@ static int lower_bound(const walk *w, long *evals)
       for (i = 0; i < k; i++) check_rc(set_answer(s, known[pick[i]], w->ans[known[pick[i]]]), "answer");
       check_rc(tshoot_session_next(&st, s), "next");
       tried++;
-      if (st->kind == TSHOOT_STEP_CONCLUDE && strcmp(st->cause, w->expect) == 0) res = k;
+      if ((st->kind == TSHOOT_STEP_CONCLUDE || st->kind == TSHOOT_STEP_INCONCLUSIVE) &&
+          strcmp(st->cause, w->expect) == 0)
+        res = k;
       for (i = 0; i < k; i++) check_rc(tshoot_session_retract(s, M->q[known[pick[i]]].id), "retract");
       if (res >= 0) break;
       /* next combination */

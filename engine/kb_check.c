@@ -527,6 +527,33 @@ static void check_questions(checker *k)
                   q->id, q->choices[j].value);
           break;
         }
+    if (q->ask_when) check_cond(k, q->ask_when);
+    for (j = 0; j < q->n_phrases; j++) check_value(k, q, q->phrases[j].value, q->phrases[j].value_at);
+  }
+}
+
+/* same-as= names fixes; the KB's escalation text is given once. */
+static void check_fixes_and_escalation(checker *k)
+{
+  kb_model *m = k->m;
+  size_t i, j, l;
+  char buf[160];
+  const m_source *first = NULL;
+  for (i = 0; i < m->n_causes; i++)
+    for (j = 0; j < m->causes[i].n_fixes; j++) {
+      const m_fix *f = &m->causes[i].fixes[j];
+      for (l = 0; l < f->n_same_as; l++)
+        if (index_find(&k->fixes, f->same_as[l]) < 0 && !maybe_defined(m, f->same_as[l]))
+          M_ERROR(m, f->same_at, "TSH-E033", "fix '%s' is declared the same as unknown fix '%s'%s", f->id,
+                  f->same_as[l], ts_did_you_mean(buf, sizeof buf, f->same_as[l], k->fixes.names, k->fixes.n));
+    }
+  for (i = 0; i < m->n_sources; i++) {
+    const m_source *src = &m->sources[i];
+    if (!src->escalation) continue;
+    if (!first) { first = src; continue; }
+    M_ERROR(m, src->escalation_at, "TSH-E034", "the KB's <escalation> is given a second time (one "
+            "KB-wide text; an article may have its own)");
+    M_NOTE(m, first->escalation_at, "the first one is here");
   }
 }
 
@@ -714,6 +741,7 @@ int kb_check(kb_model *m)
   for (i = 0; i < m->n_causes; i++) check_cause(&k, i);
   check_tests(&k);
   check_synonyms(&k);
+  check_fixes_and_escalation(&k);
   for (i = 0; i < m->n_questions; i++)
     if (!m->questions[i].used && index_find(&k.questions, m->questions[i].id) == (long)i &&
         !maybe_defined(m, m->questions[i].id))
@@ -722,6 +750,10 @@ int kb_check(kb_model *m)
   for (i = 0; i < m->n_facts; i++)
     if (!m->facts[i].used && !maybe_defined(m, m->facts[i].id))
       M_WARN(m, m->facts[i].at, "TSH-W002", "fact '%s' is never used", m->facts[i].id);
+  for (i = 0; i < m->n_facts; i++)
+    if (!m->facts[i].description && m->facts[i].id)
+      M_WARN(m, m->facts[i].at, "TSH-W004", "fact '%s' has no <description>: explanations would show "
+             "people its id", m->facts[i].id);
   if (m->ar.oom) rc = ts_error_oom();
 done:
   index_free(&k.questions); index_free(&k.facts); index_free(&k.articles); index_free(&k.causes);

@@ -37,12 +37,18 @@ typedef enum m_qtype { Q_YESNO, Q_CHOICE, Q_VERSION, Q_NUMBER, Q_TEXT } m_qtype;
 
 typedef struct m_choice { char *value, *label; m_loc at; } m_choice;
 
+/* <phrase value="v">words</phrase>: a person's text holding `words` answers v */
+typedef struct m_phrase { char *value, *text; m_loc at, value_at; } m_phrase;
+
 typedef struct m_question {
   char *id, *type_name, *prompt, *why, *probe, *unit;
   m_qtype type;
   double cost;
   m_choice *choices;
   size_t n_choices;
+  m_cond *ask_when;        /* <ask-when>: asked only when this may hold, or NULL */
+  m_phrase *phrases;
+  size_t n_phrases;
   m_loc at, probe_at;
   int used;
 } m_question;
@@ -78,7 +84,9 @@ typedef struct m_fix {
   size_t n_steps;
   double cost;
   int admin, reversible;
-  m_loc at, script_at;
+  char **same_as;          /* same-as=: fixes that do the same thing */
+  size_t n_same_as;
+  m_loc at, script_at, same_at;
 } m_fix;
 
 typedef struct m_cause {
@@ -89,12 +97,15 @@ typedef struct m_cause {
   size_t n_ev;
   m_fix *fixes;
   size_t n_fixes;
+  char **aliases;          /* other words people use for it */
+  size_t n_aliases;
   m_loc at;
   int broken;              /* its article has a schema error */
 } m_cause;
 
 typedef struct m_article {
   char *id, *title, *summary;
+  char *escalation;        /* what to do when a diagnosis is inconclusive, or NULL */
   m_symptom *symptoms;
   size_t n_symptoms;
   char **aliases;
@@ -122,6 +133,8 @@ typedef struct m_source {
   size_t size;
   kbxml_source xs;
   char *kb_id;
+  char *escalation;        /* the file's top-level <escalation>, or NULL */
+  m_loc escalation_at;
   int schema_ok;
 } m_source;
 

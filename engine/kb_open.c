@@ -126,9 +126,10 @@ static int check_header(int fd, const char *path)
                        (unsigned)app_id);
   if (user_version != TSHOOT_KB_FORMAT)
     return ts_error_at(TSHOOT_EVERSION, path, 0, 0,
-                       "KB format %d, but this tshoot (%s) reads format %d; recompile the KB "
-                       "with this version",
-                       (int)user_version, TSHOOT_VERSION, TSHOOT_KB_FORMAT);
+                       "KB format %d was written by %s tshoot; this tshoot (%s) reads format %d: "
+                       "recompile the KB from its sources (tshoot compile SOURCES... -o FILE)",
+                       (int)user_version, user_version < TSHOOT_KB_FORMAT ? "an older" : "a newer",
+                       TSHOOT_VERSION, TSHOOT_KB_FORMAT);
   if (change == valid_for && (uint64_t)pages * page_size != (uint64_t)st.st_size)
     return ts_error_at(TSHOOT_ECORRUPT, path, 0, 0,
                        "damaged KB: the file has %lld bytes but its header says %llu "
@@ -535,9 +536,12 @@ static int kb_open_path(tshoot_kb **out, const char *path, const tshoot_kb_optio
   kb->n_conns = 1;
   {
     char *fmt = NULL;
+    char want[16];
+    snprintf(want, sizeof want, "%d", TSHOOT_KB_FORMAT);
     rc = read_meta(c->db, TS_META_FORMAT, &fmt);
-    if (rc == TSHOOT_OK && strcmp(fmt, "1") != 0)
-      rc = ts_error_at(TSHOOT_EVERSION, path, 0, 0, "KB format '%s' is not supported", fmt);
+    if (rc == TSHOOT_OK && strcmp(fmt, want) != 0)
+      rc = ts_error_at(TSHOOT_EVERSION, path, 0, 0, "KB format '%s' is not supported (this tshoot reads %s): "
+                       "recompile the KB from its sources", fmt, want);
     ts_free(fmt);
     if (rc != TSHOOT_OK) goto fail;
   }

@@ -316,6 +316,18 @@ static int read_question(reader *r, const xmlNode *n)
       c->label = text_of(r, k);
       c->at = loc_of(r, k, "value");
     }
+  k = first_el(n, "ask-when");
+  if (k) q->ask_when = read_cond(r, first_el(k, NULL));
+  q->phrases = ts_arena_alloc(&r->m->ar, (count_el(n, "phrase") + 1) * sizeof *q->phrases);
+  if (!q->phrases) return ts_error_oom();
+  for (k = n->children; k; k = k->next)
+    if (is_el(k, "phrase")) {
+      m_phrase *p = &q->phrases[q->n_phrases++];
+      p->at = loc_of(r, k, NULL);
+      p->value = attr(r, k, "value");
+      p->value_at = loc_of(r, k, "value");
+      p->text = text_of(r, k);
+    }
   return TSHOOT_OK;
 }
 
@@ -355,6 +367,14 @@ static int read_fix(reader *r, const xmlNode *n, m_fix *f)
   f->reversible = yesno_attr(r, n, "reversible", 0);
   f->script = attr(r, n, "script");
   if (f->script) f->script_at = loc_of(r, n, "script");
+  {
+    char *same = kbxml_attr(n, "same-as");
+    if (same) {
+      f->same_as = split_list(r, same, &f->n_same_as);
+      f->same_at = loc_of(r, n, "same-as");
+      ts_free(same);
+    }
+  }
   f->title = child_text(r, n, "title");
   f->verify = child_text(r, n, "verify");
   f->steps = ts_arena_alloc(&r->m->ar, (count_el(n, "step") + 1) * sizeof *f->steps);
@@ -411,6 +431,10 @@ static int read_cause(reader *r, const xmlNode *n, size_t article)
       int rc = read_fix(r, k, &c->fixes[c->n_fixes++]);
       if (rc != TSHOOT_OK) return rc;
     }
+  c->aliases = ts_arena_alloc(&r->m->ar, (count_el(n, "alias") + 1) * sizeof *c->aliases);
+  if (!c->aliases) return ts_error_oom();
+  for (k = n->children; k; k = k->next)
+    if (is_el(k, "alias")) c->aliases[c->n_aliases++] = text_of(r, k);
   return TSHOOT_OK;
 }
 
@@ -429,6 +453,7 @@ static int read_article(reader *r, const xmlNode *n)
   a->id = attr(r, n, "id");
   a->title = child_text(r, n, "title");
   a->summary = child_text(r, n, "summary");
+  a->escalation = child_text(r, n, "escalation");
   syms = first_el(n, "symptoms");
   if (syms)
     for (k = syms->children; k; k = k->next) if (k->type == XML_ELEMENT_NODE) ns++;
@@ -544,6 +569,11 @@ int kb_read_source(kb_model *m, size_t src)
   root = xmlDocGetRootElement(r.xs->doc);
   if (!root) return TSHOOT_OK;
   m->sources[src].kb_id = attr(&r, root, "id");
+  n = first_el(root, "escalation");
+  if (n) {
+    m->sources[src].escalation = text_of(&r, n);
+    m->sources[src].escalation_at = loc_of(&r, n, NULL);
+  }
   for (n = root->children; n && rc == TSHOOT_OK; n = n->next) {
     if (n->type != XML_ELEMENT_NODE) continue;
     if (kbxml_has_bad(r.xs, n)) keep_maybe_ids(&r, n);

@@ -1,6 +1,6 @@
 /*
-** kb_schema.h: the layout of a compiled KB file (format 1). Shared by the
-** writer (kb_write.c), the opener (kb_open.c), search.c and article.c.
+** kb_schema.h: the layout of a compiled KB file (format 2). Shared by the
+** writer (kb_write.c), the opener (kb_open.c), search.c, article.c and rules.c.
 **
 ** A compiled KB is one SQLite file:
 **  - PRAGMA application_id = TS_KB_APPLICATION_ID ('TSKB'),
@@ -33,33 +33,43 @@ enum { TS_FTS_TITLE, TS_FTS_SYMPTOMS, TS_FTS_ALIASES, TS_FTS_CAUSES, TS_FTS_FIXE
 #define TS_KB_DDL_LIST(X) \
   X("meta", "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID") \
   X("source", "CREATE TABLE source(id INTEGER PRIMARY KEY, path TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL)") \
-  X("question", "CREATE TABLE question(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, type TEXT NOT NULL, prompt TEXT NOT NULL, why TEXT, cost REAL NOT NULL, probe TEXT, unit TEXT, source INTEGER NOT NULL, line INTEGER NOT NULL)") \
+  X("question", "CREATE TABLE question(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, type TEXT NOT NULL, prompt TEXT NOT NULL, why TEXT, cost REAL NOT NULL, probe TEXT, unit TEXT, ask_when TEXT, source INTEGER NOT NULL, line INTEGER NOT NULL)") \
   X("choice", "CREATE TABLE choice(question INTEGER NOT NULL, pos INTEGER NOT NULL, value TEXT NOT NULL, label TEXT NOT NULL, PRIMARY KEY(question, pos)) WITHOUT ROWID") \
+  X("phrase", "CREATE TABLE phrase(question INTEGER NOT NULL, pos INTEGER NOT NULL, value TEXT NOT NULL, text TEXT NOT NULL, PRIMARY KEY(question, pos)) WITHOUT ROWID") \
   X("fact", "CREATE TABLE fact(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, description TEXT, cond TEXT NOT NULL, source INTEGER NOT NULL, line INTEGER NOT NULL)") \
-  X("article", "CREATE TABLE article(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, title TEXT NOT NULL, summary TEXT, source INTEGER NOT NULL, line INTEGER NOT NULL)") \
+  X("article", "CREATE TABLE article(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, title TEXT NOT NULL, summary TEXT, escalation TEXT, source INTEGER NOT NULL, line INTEGER NOT NULL)") \
   X("symptom", "CREATE TABLE symptom(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, article INTEGER NOT NULL, kind TEXT NOT NULL, code TEXT, text TEXT NOT NULL, causes TEXT, line INTEGER NOT NULL)") \
   X("alias", "CREATE TABLE alias(article INTEGER NOT NULL, pos INTEGER NOT NULL, text TEXT NOT NULL, PRIMARY KEY(article, pos)) WITHOUT ROWID") \
   X("cause", "CREATE TABLE cause(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, article INTEGER NOT NULL, title TEXT NOT NULL, explanation TEXT NOT NULL, prior REAL NOT NULL, source INTEGER NOT NULL, line INTEGER NOT NULL)") \
+  X("cause_alias", "CREATE TABLE cause_alias(cause INTEGER NOT NULL, pos INTEGER NOT NULL, text TEXT NOT NULL, PRIMARY KEY(cause, pos)) WITHOUT ROWID") \
   X("evidence", "CREATE TABLE evidence(cause INTEGER NOT NULL, pos INTEGER NOT NULL, kind TEXT NOT NULL, question TEXT, value TEXT, p REAL, cond TEXT, line INTEGER NOT NULL, PRIMARY KEY(cause, pos)) WITHOUT ROWID") \
-  X("fix", "CREATE TABLE fix(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, cause INTEGER NOT NULL, pos INTEGER NOT NULL, title TEXT NOT NULL, cost REAL NOT NULL, risk TEXT NOT NULL, admin INTEGER NOT NULL, reversible INTEGER NOT NULL, script TEXT, verify TEXT, line INTEGER NOT NULL)") \
+  X("fix", "CREATE TABLE fix(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, cause INTEGER NOT NULL, pos INTEGER NOT NULL, title TEXT NOT NULL, cost REAL NOT NULL, risk TEXT NOT NULL, admin INTEGER NOT NULL, reversible INTEGER NOT NULL, script TEXT, verify TEXT, same_as TEXT, line INTEGER NOT NULL)") \
   X("fix_step", "CREATE TABLE fix_step(fix INTEGER NOT NULL, pos INTEGER NOT NULL, text TEXT NOT NULL, PRIMARY KEY(fix, pos)) WITHOUT ROWID") \
   X("script", "CREATE TABLE script(name TEXT PRIMARY KEY, sha256 TEXT NOT NULL, body TEXT NOT NULL) WITHOUT ROWID") \
   X("test", "CREATE TABLE test(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, description TEXT, text TEXT, expect_cause TEXT, expect_fix TEXT, source INTEGER NOT NULL, line INTEGER NOT NULL)") \
   X("test_given", "CREATE TABLE test_given(test INTEGER NOT NULL, pos INTEGER NOT NULL, question TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(test, pos)) WITHOUT ROWID") \
   X("synonym", "CREATE TABLE synonym(term TEXT NOT NULL, grp INTEGER NOT NULL, PRIMARY KEY(term, grp)) WITHOUT ROWID") \
   X("vocab", "CREATE TABLE vocab(word TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID") \
-  X("article_fts", "CREATE VIRTUAL TABLE article_fts USING fts5(title, symptoms, aliases, causes, fixes, tokenize='" TS_FTS_TOKENIZE "')")
+  X("article_fts", "CREATE VIRTUAL TABLE article_fts USING fts5(title, symptoms, aliases, causes, fixes, tokenize='" TS_FTS_TOKENIZE "')") \
+  X("cause_fts", "CREATE VIRTUAL TABLE cause_fts USING fts5(title, explanation, symptoms, aliases, answers, content='', tokenize='" TS_FTS_TOKENIZE "')")
 
 /* Shadow tables FTS5 creates for article_fts (detail=full, content stored). */
 #define TS_KB_FTS_SHADOW_LIST(X) \
   X("article_fts_data") X("article_fts_idx") X("article_fts_content") \
-  X("article_fts_docsize") X("article_fts_config")
+  X("article_fts_docsize") X("article_fts_config") \
+  X("cause_fts_data") X("cause_fts_idx") X("cause_fts_docsize") X("cause_fts_config")
 
 /* meta keys */
 #define TS_META_FORMAT   "format"          /* "1" */
 #define TS_META_DIGEST   "digest"          /* sha256 hex over sources (path, bytes) */
 #define TS_META_VERSION  "tshoot_version"  /* library that compiled it */
 #define TS_META_KB_ID    "kb_ids"          /* space-separated <kb id="..."> values */
+#define TS_META_ESCALATION "escalation"    /* the KB-wide <escalation> text (optional row) */
+
+/* cause_fts: per cause (rowid = cause.id), the words that speak for it in a
+** person's description (kb_write.c cause_texts), contentless; its bm25
+** weights. Read by search.c (search_cause_scores). */
+#define TS_CAUSE_FTS_WEIGHTS "1.0, 1.0, 1.0, 3.0, 0.5"
 
 /* vocab.word: a word as text_next_word() splits and text_fold() folds it.
 ** synonym.term: a term's words folded and joined by one space; rows with the

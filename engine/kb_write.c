@@ -142,6 +142,7 @@ static void article_texts(const kb_model *m, size_t i, text_fn fn, void *ud)
     const m_cause *c = &m->causes[a->first_cause + j];
     fn(ud, TS_FTS_CAUSES, c->title);
     fn(ud, TS_FTS_CAUSES, c->explanation);
+    for (l = 0; l < c->n_aliases; l++) fn(ud, TS_FTS_ALIASES, c->aliases[l]);
     for (l = 0; l < c->n_fixes; l++) {
       const m_fix *f = &c->fixes[l];
       fn(ud, TS_FTS_FIXES, f->title);
@@ -286,19 +287,20 @@ static void compute_digest(kb_model *m, char out[65])
 }
 
 enum { S_SOURCE, S_QUESTION, S_CHOICE, S_FACT, S_ARTICLE, S_SYMPTOM, S_ALIAS, S_CAUSE, S_EVIDENCE,
-       S_FIX, S_FIXSTEP, S_SCRIPT, S_TEST, S_GIVEN, S_SYNONYM, S_VOCAB, S_FTS, S_META, S_N };
+       S_FIX, S_FIXSTEP, S_SCRIPT, S_TEST, S_GIVEN, S_SYNONYM, S_VOCAB, S_FTS, S_META, S_PHRASE,
+       S_CAUSE_ALIAS, S_CAUSE_FTS, S_N };
 
 static const char *const insert_sql[S_N] = {
   "INSERT INTO source(id, path, sha256, size) VALUES(?,?,?,?)",
-  "INSERT INTO question(id, name, type, prompt, why, cost, probe, unit, source, line) VALUES(?,?,?,?,?,?,?,?,?,?)",
+  "INSERT INTO question(id, name, type, prompt, why, cost, probe, unit, ask_when, source, line) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
   "INSERT INTO choice(question, pos, value, label) VALUES(?,?,?,?)",
   "INSERT INTO fact(id, name, description, cond, source, line) VALUES(?,?,?,?,?,?)",
-  "INSERT INTO article(id, name, title, summary, source, line) VALUES(?,?,?,?,?,?)",
+  "INSERT INTO article(id, name, title, summary, escalation, source, line) VALUES(?,?,?,?,?,?,?)",
   "INSERT INTO symptom(id, name, article, kind, code, text, causes, line) VALUES(?,?,?,?,?,?,?,?)",
   "INSERT INTO alias(article, pos, text) VALUES(?,?,?)",
   "INSERT INTO cause(id, name, article, title, explanation, prior, source, line) VALUES(?,?,?,?,?,?,?,?)",
   "INSERT INTO evidence(cause, pos, kind, question, value, p, cond, line) VALUES(?,?,?,?,?,?,?,?)",
-  "INSERT INTO fix(id, name, cause, pos, title, cost, risk, admin, reversible, script, verify, line) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+  "INSERT INTO fix(id, name, cause, pos, title, cost, risk, admin, reversible, script, verify, same_as, line) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
   "INSERT INTO fix_step(fix, pos, text) VALUES(?,?,?)",
   "INSERT INTO script(name, sha256, body) VALUES(?,?,?)",
   "INSERT INTO test(id, name, description, text, expect_cause, expect_fix, source, line) VALUES(?,?,?,?,?,?,?,?)",
@@ -307,7 +309,46 @@ static const char *const insert_sql[S_N] = {
   "INSERT INTO vocab(word, n) VALUES(?,?)",
   "INSERT INTO article_fts(rowid, title, symptoms, aliases, causes, fixes) VALUES(?,?,?,?,?,?)",
   "INSERT INTO meta(key, value) VALUES(?,?)",
+  "INSERT INTO phrase(question, pos, value, text) VALUES(?,?,?,?)",
+  "INSERT INTO cause_alias(cause, pos, text) VALUES(?,?,?)",
+  "INSERT INTO cause_fts(rowid, title, explanation, symptoms, aliases, answers) VALUES(?,?,?,?,?,?)",
 };
+
+/* The words that speak for cause c in a person's description (cause_fts):
+** its title and explanation, its article's symptoms (those that name other
+** causes aside), its aliases, and what
+** its evidence makes likely (the choice, or the question of a "yes", given
+** at least even odds). */
+static void cause_texts(const kb_model *m, size_t ci, ts_buf col[5])
+{
+  const m_cause *c = &m->causes[ci];
+  const m_article *a = &m->articles[c->article];
+  size_t j, l;
+  add_line(&col[0], c->title);
+  add_line(&col[1], c->explanation);
+  /* the symptoms that name it, and those of its article that name no cause
+  ** (they belong to every cause of the article) */
+  for (j = 0; j < a->n_symptoms; j++) {
+    if (!a->symptoms[j].causes) add_line(&col[2], a->symptoms[j].text);
+    for (l = 0; l < a->symptoms[j].n_causes; l++)
+      if (c->id && strcmp(a->symptoms[j].causes[l], c->id) == 0) add_line(&col[2], a->symptoms[j].text);
+  }
+  for (j = 0; j < c->n_aliases; j++) add_line(&col[3], c->aliases[j]);
+  for (j = 0; j < c->n_ev; j++) {
+    const m_evidence *e = &c->ev[j];
+    const m_question *q = NULL;
+    if (e->kind != E_ANSWER || e->p < 0.5 || !e->question || !e->value) continue;
+    for (l = 0; l < m->n_questions && !q; l++)
+      if (m->questions[l].id && strcmp(m->questions[l].id, e->question) == 0) q = &m->questions[l];
+    if (!q) continue;
+    if (q->type == Q_YESNO) {
+      if (strcmp(e->value, "yes") == 0) add_line(&col[4], q->prompt);
+      continue;
+    }
+    for (l = 0; l < q->n_choices; l++)
+      if (q->choices[l].value && strcmp(q->choices[l].value, e->value) == 0) add_line(&col[4], q->choices[l].label);
+  }
+}
 
 static const char *const ev_kinds[] = { "answer", "expect", "requires" };
 
@@ -327,10 +368,15 @@ static void write_rows(writer *w, sqlite3_stmt **st)
     w_row(w, st[S_SCRIPT], "ttt", m->scripts[i].name, m->scripts[i].sha256, m->scripts[i].body);
   for (i = 0; i < m->n_questions; i++) {
     m_question *q = &m->questions[i];
-    w_row(w, st[S_QUESTION], "ittttdttii", (int64_t)i + 1, q->id, q->type_name, q->prompt, q->why,
-          q->cost, q->probe, q->unit, (int64_t)q->at.src + 1, (int64_t)q->at.line);
+    ts_buf_reset(&b);
+    if (q->ask_when) sexp_cond(&b, q->ask_when);
+    w_row(w, st[S_QUESTION], "ittttdtttii", (int64_t)i + 1, q->id, q->type_name, q->prompt, q->why,
+          q->cost, q->probe, q->unit, q->ask_when ? ts_buf_cstr(&b) : NULL, (int64_t)q->at.src + 1,
+          (int64_t)q->at.line);
     for (j = 0; j < q->n_choices; j++)
       w_row(w, st[S_CHOICE], "iitt", (int64_t)i + 1, (int64_t)j, q->choices[j].value, q->choices[j].label);
+    for (j = 0; j < q->n_phrases; j++)
+      w_row(w, st[S_PHRASE], "iitt", (int64_t)i + 1, (int64_t)j, q->phrases[j].value, q->phrases[j].text);
   }
   for (i = 0; i < m->n_facts; i++) {
     m_fact *f = &m->facts[i];
@@ -348,7 +394,7 @@ static void write_rows(writer *w, sqlite3_stmt **st)
     m_article *a = &m->articles[i];
     uint32_t doc = (uint32_t)i + 1;
     for (j = 0; j < TS_FTS_NCOLS; j++) ts_buf_reset(&col[j]);
-    w_row(w, st[S_ARTICLE], "itttii", (int64_t)doc, a->id, a->title, a->summary,
+    w_row(w, st[S_ARTICLE], "ittttii", (int64_t)doc, a->id, a->title, a->summary, a->escalation,
           (int64_t)a->at.src + 1, (int64_t)a->at.line);
     for (j = 0; j < a->n_symptoms; j++) {
       m_symptom *s = &a->symptoms[j];
@@ -366,6 +412,19 @@ static void write_rows(writer *w, sqlite3_stmt **st)
       m_cause *c = &m->causes[ci];
       w_row(w, st[S_CAUSE], "itittdii", (int64_t)ci + 1, c->id, (int64_t)doc, c->title, c->explanation,
             c->prior, (int64_t)c->at.src + 1, (int64_t)c->at.line);
+      for (l = 0; l < c->n_aliases; l++) w_row(w, st[S_CAUSE_ALIAS], "iit", (int64_t)ci + 1, (int64_t)l, c->aliases[l]);
+      {
+        ts_buf cc[5];
+        size_t z;
+        memset(cc, 0, sizeof cc);
+        cause_texts(m, ci, cc);
+        w_row(w, st[S_CAUSE_FTS], "ittttt", (int64_t)ci + 1, ts_buf_cstr(&cc[0]), ts_buf_cstr(&cc[1]),
+              ts_buf_cstr(&cc[2]), ts_buf_cstr(&cc[3]), ts_buf_cstr(&cc[4]));
+        for (z = 0; z < 5; z++) {
+          if (cc[z].oom && w->rc == TSHOOT_OK) w->rc = ts_error_oom();
+          ts_buf_free(&cc[z]);
+        }
+      }
       for (l = 0; l < c->n_ev; l++) {
         m_evidence *e = &c->ev[l];
         ts_buf_reset(&b);
@@ -376,8 +435,11 @@ static void write_rows(writer *w, sqlite3_stmt **st)
       for (l = 0; l < c->n_fixes; l++) {
         m_fix *f = &c->fixes[l];
         size_t s;
-        w_row(w, st[S_FIX], "itiitdtiitti", ++fix_id, f->id, (int64_t)ci + 1, (int64_t)l, f->title, f->cost,
-              f->risk, (int64_t)f->admin, (int64_t)f->reversible, f->script, f->verify, (int64_t)f->at.line);
+        ts_buf_reset(&b);
+        for (s = 0; s < f->n_same_as; s++) { if (s) ts_buf_addc(&b, ' '); ts_buf_adds(&b, f->same_as[s]); }
+        w_row(w, st[S_FIX], "itiitdtiittti", ++fix_id, f->id, (int64_t)ci + 1, (int64_t)l, f->title, f->cost,
+              f->risk, (int64_t)f->admin, (int64_t)f->reversible, f->script, f->verify,
+              f->n_same_as ? ts_buf_cstr(&b) : NULL, (int64_t)f->at.line);
         for (s = 0; s < f->n_steps; s++) w_row(w, st[S_FIXSTEP], "iit", fix_id, (int64_t)s, f->steps[s]);
       }
     }
@@ -509,6 +571,11 @@ int kb_write(kb_model *m, const char *tmp_path, tshoot_progress_cb progress, voi
     w_row(&w, st[S_META], "tt", TS_META_DIGEST, digest);
     w_row(&w, st[S_META], "tt", TS_META_VERSION, TSHOOT_VERSION);
     w_row(&w, st[S_META], "tt", TS_META_KB_ID, ts_buf_cstr(&ids) ? ts_buf_cstr(&ids) : "");
+    for (s = 0; s < m->n_sources; s++)
+      if (m->sources[s].escalation) {
+        w_row(&w, st[S_META], "tt", TS_META_ESCALATION, m->sources[s].escalation);
+        break;
+      }
   }
   if (progress && w.rc == TSHOOT_OK && progress("index", 0, 1, payload) != 0)
     w.rc = ts_error(TSHOOT_EUSER, "compile cancelled");

@@ -1078,6 +1078,7 @@ static const attr_rule attr_rules[] = {
   { "kb", "id", "title lang" },
   { "question", "id type", "cost probe unit" },
   { "choice", "value", "" },
+  { "phrase", "value", "" },
   { "fact", "id", "" },
   { "in", "question values", "" },
   { "holds", "fact", "" },
@@ -1091,7 +1092,7 @@ static const attr_rule attr_rules[] = {
   { "cause", "id", "prior" },
   { "answer", "question value p", "" },
   { "expect", "p", "" },
-  { "fix", "id", "cost risk admin reversible script" },
+  { "fix", "id", "cost risk admin reversible script same-as" },
   { "test", "id", "expect-cause expect-fix" },
   { "given", "question value", "" },
 };
@@ -1099,7 +1100,7 @@ static const attr_rule attr_rules[] = {
 /* The elements that take no attribute. */
 static const char no_attrs[] =
   "synonyms group term prompt why description when and or not title summary symptoms alias "
-  "explanation evidence requires step verify text";
+  "explanation evidence requires step verify text ask-when escalation note";
 
 /* Attributes whose value is one id. */
 static int is_id_attr(const char *name)

@@ -4,6 +4,7 @@
 */
 #include "rules.h"
 #include "text.h"
+#include "kb_schema.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -578,13 +579,17 @@ static void load_items(loader *l)
     m->f[fi].description = ld_str(l, st, 2);
   }
   sqlite3_finalize(st);
-  st = ld_query(l, "SELECT id, name, title FROM article ORDER BY id");
+  st = ld_query(l, "SELECT id, name, title, escalation FROM article ORDER BY id");
   while (ld_step(l, st)) {
     int ai = ld_index(l, st, 0, m->na);
     if (ai < 0) break;
     m->a[ai].id = ld_str(l, st, 1);
     m->a[ai].title = ld_str(l, st, 2);
+    m->a[ai].escalation = ld_str(l, st, 3);
   }
+  sqlite3_finalize(st);
+  st = ld_query(l, "SELECT value FROM meta WHERE key = '" TS_META_ESCALATION "'");
+  if (ld_step(l, st)) m->escalation = ld_str(l, st, 0);
   sqlite3_finalize(st);
   st = ld_query(l, "SELECT id, name, article, title, explanation, prior FROM cause ORDER BY id");
   while (ld_step(l, st)) {
@@ -626,7 +631,7 @@ static void load_fixes(loader *l)
   rules_model *m = l->m;
   sqlite3_stmt *st;
 
-  st = ld_query(l, "SELECT id, name, cause, title, cost, risk, admin, reversible, script, verify FROM fix ORDER BY id");
+  st = ld_query(l, "SELECT id, name, cause, title, cost, risk, admin, reversible, script, verify, same_as FROM fix ORDER BY id");
   while (ld_step(l, st)) {
     int xi = ld_index(l, st, 0, m->nx), ci = ld_index(l, st, 2, m->nc);
     rm_fix *x;
@@ -642,6 +647,7 @@ static void load_fixes(loader *l)
     x->reversible = sqlite3_column_int(st, 7);
     x->script = ld_str(l, st, 8);
     x->verify = ld_str(l, st, 9);
+    x->same_as = ld_str(l, st, 10);
     if (m->c[ci].n_fixes == 0) m->c[ci].first_fix = (uint32_t)xi;
     m->c[ci].n_fixes++;
   }
@@ -684,11 +690,97 @@ static void load(loader *l)
   if (l->rc == TSHOOT_OK) load_fixes(l);
 }
 
-/* Evidence and fact conditions need every name resolvable first. */
+/* ===== digests: what a saved session checks on a rebuilt KB =====
+** 64-bit FNV-1a over the fields that give an item its meaning (a cheap
+** change detector, not a security measure: saved sessions are signed when
+** they travel, see session_save.c). */
+
+#define FNV_START 0xcbf29ce484222325ull
+
+static uint64_t fnv(uint64_t h, const char *s)
+{
+  if (!s) s = "\x01";              /* NULL differs from "" */
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+  return (h ^ 0xff) * 0x100000001b3ull;   /* a field separator */
+}
+
+static uint64_t fnv_num(uint64_t h, double x)
+{
+  char b[32];
+  snprintf(b, sizeof b, "%.17g", x);
+  return fnv(h, b);
+}
+
+static void digest_hex(char out[17], uint64_t h)
+{
+  snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+/* Questions (id, type, choice values), fixes (cause, script, steps) and
+** symptoms (text, causes); causes get theirs in load_conditions. */
+static void build_digests(loader *l)
+{
+  rules_model *m = l->m;
+  size_t i, k;
+  for (i = 0; i < m->nq; i++) {
+    const rm_question *q = &m->q[i];
+    uint64_t h = fnv(fnv(FNV_START, q->id), q->type_name);
+    for (k = 0; k < q->n_choices; k++) h = fnv(h, q->choices[k]);
+    digest_hex(m->q[i].digest, h);
+  }
+  for (i = 0; i < m->nx; i++) {
+    const rm_fix *x = &m->x[i];
+    uint64_t h = fnv(fnv(fnv(FNV_START, x->id), m->c[x->cause].id), x->script);
+    for (k = 0; k < x->n_steps; k++) h = fnv(h, x->steps[k]);
+    digest_hex(m->x[i].digest, h);
+  }
+  for (i = 0; i < m->ns; i++) {
+    const rm_symptom *sy = &m->s[i];
+    uint64_t h = fnv(fnv(FNV_START, sy->id), sy->text);
+    for (k = 0; k < sy->n_causes; k++) h = fnv(h, m->c[sy->causes[k]].id);
+    digest_hex(m->s[i].digest, h);
+  }
+}
+
+/* Evidence, fact and ask-when conditions need every name resolvable first;
+** so do phrases (their values are checked like answers). */
 static void load_conditions(loader *l)
 {
   rules_model *m = l->m;
   sqlite3_stmt *st;
+  uint64_t *ev_hash;               /* per cause: its evidence rows, hashed */
+  size_t i;
+  st = ld_query(l, "SELECT id, ask_when FROM question WHERE ask_when IS NOT NULL ORDER BY id");
+  while (ld_step(l, st)) {
+    int qi = ld_index(l, st, 0, m->nq), rc;
+    if (qi < 0) break;
+    rc = expr_parse(&m->q[qi].ask_when, (const char *)sqlite3_column_text(st, 1), resolve, m);
+    if (rc != TSHOOT_OK) { l->rc = rc; break; }
+    m->q[qi].has_ask_when = 1;
+  }
+  sqlite3_finalize(st);
+  st = ld_query(l, "SELECT question, count(*) FROM phrase GROUP BY question");
+  while (ld_step(l, st)) {
+    int qi = ld_index(l, st, 0, m->nq);
+    size_t n;
+    if (qi < 0) break;
+    n = (size_t)sqlite3_column_int64(st, 1);
+    m->q[qi].phrase_values = ld_alloc(l, n * sizeof(char *));
+    m->q[qi].phrase_texts = ld_alloc(l, n * sizeof(char *));
+  }
+  sqlite3_finalize(st);
+  st = ld_query(l, "SELECT question, value, text FROM phrase ORDER BY question, pos");
+  while (ld_step(l, st)) {
+    int qi = ld_index(l, st, 0, m->nq);
+    rm_question *q;
+    if (qi < 0) break;
+    q = &m->q[qi];
+    if (!q->phrase_values || !q->phrase_texts) { l->rc = ts_error(TSHOOT_ECORRUPT, "damaged KB: bad phrase row"); break; }
+    q->phrase_values[q->n_phrases] = ld_str(l, st, 1);
+    q->phrase_texts[q->n_phrases] = ld_str(l, st, 2);
+    q->n_phrases++;
+  }
+  sqlite3_finalize(st);
   st = ld_query(l, "SELECT id, cond FROM fact ORDER BY id");
   while (ld_step(l, st)) {
     int fi = ld_index(l, st, 0, m->nf), rc;
@@ -704,13 +796,17 @@ static void load_conditions(loader *l)
     m->c[ci].ev = ld_alloc(l, (size_t)sqlite3_column_int64(st, 1) * sizeof *m->c[ci].ev);
   }
   sqlite3_finalize(st);
+  ev_hash = ts_malloc((m->nc + 1) * sizeof *ev_hash);
+  if (!ev_hash && l->rc == TSHOOT_OK) l->rc = ts_error_oom();
+  for (i = 0; ev_hash && i < m->nc; i++) ev_hash[i] = FNV_START;
   st = ld_query(l, "SELECT cause, kind, question, value, p, cond FROM evidence ORDER BY cause, pos");
-  while (ld_step(l, st)) {
-    int ci = ld_index(l, st, 0, m->nc);
+  while (ev_hash && ld_step(l, st)) {
+    int ci = ld_index(l, st, 0, m->nc), col;
     rm_cause *c;
     rm_evidence *e;
     const char *kind = (const char *)sqlite3_column_text(st, 1);
     if (ci < 0) break;
+    for (col = 1; col < 6; col++) ev_hash[ci] = fnv(ev_hash[ci], (const char *)sqlite3_column_text(st, col));
     c = &m->c[ci];
     if (!c->ev || !kind) { l->rc = ts_error(TSHOOT_ECORRUPT, "damaged KB: bad evidence row"); break; }
     e = &c->ev[c->n_ev++];
@@ -729,6 +825,12 @@ static void load_conditions(loader *l)
     }
   }
   sqlite3_finalize(st);
+  for (i = 0; ev_hash && i < m->nc; i++) {
+    const rm_cause *c = &m->c[i];
+    uint64_t h = fnv_num(fnv(fnv(ev_hash[i], c->id), m->a[c->article].id), c->prior);
+    digest_hex(m->c[i].digest, h);
+  }
+  ts_free(ev_hash);
 }
 
 static void resolve_symptoms(loader *l)
@@ -759,6 +861,57 @@ static void resolve_symptoms(loader *l)
     }
   }
   sqlite3_finalize(st);
+}
+
+/* Which fixes are declared the same: one names the other in same-as=, in
+** either direction (pairs, sorted: n log n). Fixes that run the same script
+** are the same too; the session compares their script names directly. */
+typedef struct fix_pair { uint32_t a, b; } fix_pair;
+
+static int cmp_pair(const void *x, const void *y)
+{
+  const fix_pair *p = x, *q = y;
+  if (p->a != q->a) return p->a < q->a ? -1 : 1;
+  return p->b < q->b ? -1 : p->b > q->b;
+}
+
+static void resolve_fixes(loader *l)
+{
+  rules_model *m = l->m;
+  fix_pair *pairs = NULL;
+  size_t n = 0, cap = 0, i, j, k;
+  for (i = 0; i < m->nx && l->rc == TSHOOT_OK; i++) {
+    const char *names = m->x[i].same_as;
+    size_t pos = 0;
+    while (names && names[pos]) {
+      size_t start;
+      char name[128];
+      int xi;
+      while (names[pos] == ' ') pos++;
+      start = pos;
+      while (names[pos] && names[pos] != ' ') pos++;
+      if (pos == start || pos - start >= sizeof name) continue;
+      memcpy(name, names + start, pos - start);
+      name[pos - start] = '\0';
+      xi = rules_fix(m, name);
+      if (xi < 0 || (size_t)xi == i) continue;
+      if (ts_grow((void **)&pairs, &cap, n + 2, sizeof *pairs) < 0) { l->rc = ts_error_oom(); break; }
+      pairs[n].a = (uint32_t)i; pairs[n++].b = (uint32_t)xi;
+      pairs[n].a = (uint32_t)xi; pairs[n++].b = (uint32_t)i;
+    }
+  }
+  if (l->rc == TSHOOT_OK && n) {
+    qsort(pairs, n, sizeof *pairs, cmp_pair);
+    for (i = 0; i < n; i = j) {
+      rm_fix *x = &m->x[pairs[i].a];
+      for (j = i + 1; j < n && pairs[j].a == pairs[i].a; j++) {}
+      x->same = ld_alloc(l, (j - i) * sizeof *x->same);
+      if (!x->same) break;
+      for (k = i; k < j; k++)
+        if (k == i || pairs[k].b != pairs[k - 1].b) x->same[x->n_same++] = pairs[k].b;
+    }
+  }
+  ts_free(pairs);
 }
 
 static void build_dependencies(loader *l)
@@ -838,6 +991,8 @@ static int load_model(rules_model **out, tshoot_kb *kb)
   }
   load_conditions(&l);
   resolve_symptoms(&l);
+  resolve_fixes(&l);
+  if (l.rc == TSHOOT_OK) build_digests(&l);
   build_dependencies(&l);
   if (l.rc == TSHOOT_OK) build_reps(&l);
   if (l.rc == TSHOOT_OK) build_chances(&l);
@@ -853,6 +1008,7 @@ void rules_free(rules_model *m)
   size_t i, e;
   if (!m) return;
   for (i = 0; i < m->nf && m->f; i++) expr_free(&m->f[i].cond);
+  for (i = 0; i < m->nq && m->q; i++) if (m->q[i].has_ask_when) expr_free(&m->q[i].ask_when);
   for (i = 0; i < m->nc && m->c; i++)
     for (e = 0; e < m->c[i].n_ev; e++) expr_free(&m->c[i].ev[e].cond);
   if (m->arena) { ts_arena_free(m->arena); ts_free(m->arena); }

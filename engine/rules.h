@@ -32,6 +32,12 @@ typedef struct rm_question {
   uint32_t *causes;        /* causes that depend on this question */
   size_t n_causes;
   size_t pos;              /* order in the sources */
+  expr ask_when;           /* asked only when this is not false (has_ask_when) */
+  int has_ask_when;
+  char **phrase_values;    /* <phrase>: text holding phrase_texts[i] answers phrase_values[i] */
+  char **phrase_texts;
+  size_t n_phrases;
+  char digest[17];         /* what an answer to it means: id, type, choices */
 } rm_question;
 
 typedef struct rm_fact {
@@ -61,6 +67,7 @@ typedef struct rm_cause {
   double prior;
   rm_evidence *ev;
   size_t n_ev;
+  char digest[17];         /* its article, prior and evidence */
   uint32_t first_fix, n_fixes;
   uint32_t *questions;     /* questions its evidence depends on (sorted, unique) */
   size_t n_questions;
@@ -73,6 +80,11 @@ typedef struct rm_fix {
   int cause;
   double cost;
   int admin, reversible;
+  char *same_as;           /* same-as= as written: fix ids, space-separated, or NULL */
+  uint32_t *same;          /* fixes declared the same (same-as=, either direction);
+                              a fix with the same script is the same too */
+  size_t n_same;
+  char digest[17];         /* its cause, script and steps */
 } rm_fix;
 
 typedef struct rm_symptom {
@@ -80,10 +92,12 @@ typedef struct rm_symptom {
   int article;
   int *causes;             /* NULL: all causes of the article */
   size_t n_causes;
+  char digest[17];         /* its text and causes */
 } rm_symptom;
 
 typedef struct rm_article {
   char *id, *title;
+  char *escalation;        /* what to do when the diagnosis is inconclusive, or NULL */
   uint32_t first_cause, n_causes;
   uint32_t first_symptom, n_symptoms;
 } rm_article;
@@ -100,6 +114,7 @@ typedef struct rules_model {
   /* sorted by name, for lookups */
   rm_name *q_by_name, *f_by_name, *c_by_name, *x_by_name, *a_by_name, *s_by_name;
   char digest[65];
+  char *escalation;        /* the KB-wide escalation text, or NULL */
   void *arena;             /* strings */
 } rules_model;
 

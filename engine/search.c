@@ -10,6 +10,7 @@
 */
 #include "search_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -242,6 +243,72 @@ TSHOOT_API int tshoot_search(tshoot_results **out, tshoot_kb *kb, const char *te
   ts_free(fixed);
   ts_free(or_query);
   ts_free(suggestion);
+  return rc;
+}
+
+/* ===== the words of each cause (session.c) ===== */
+
+#define CAUSE_MAX_WORDS 128   /* words of a description matched against causes */
+
+int search_cause_scores(tshoot_kb *kb, const char *text, size_t len, double *score, size_t n)
+{
+  kb_conn *c = NULL;
+  char *q = NULL, *orq = NULL, *sug = NULL;
+  const char *use;
+  sqlite3_stmt *st = NULL;
+  int rc, src;
+  size_t i;
+  for (i = 0; i < n; i++) score[i] = 0;
+  rc = kb_conn_acquire(kb, &c);
+  if (rc != TSHOOT_OK) return rc;
+  kb_conn_arm(c, kb, 0);
+  /* the words as typed, or as the search's spelling corrected them, each
+  ** once, any of them counting. Not the search's synonym groups: bm25 scores
+  ** each alternative as a term of its own, so a cause that uses two words
+  ** of a group ("profile", "mail profile") would count one word of the
+  ** person's twice (measured: 69% of the words test first with them, 80%
+  ** without); a cause's <alias>es carry its other words instead. */
+  rc = search_build_query_kb(c, text, len, TSHOOT_SEARCH_NO_PREFIX, &q, &orq, &sug);
+  if (rc == TSHOOT_OK) {
+    const char *words = sug ? sug : text;
+    size_t slen = sug ? strlen(sug) : len, pos = 0, ws, wl, nw = 0;
+    char w[TEXT_MAX_WORD + 1];
+    ts_buf b = TS_BUF_INIT;
+    while (nw < CAUSE_MAX_WORDS && text_next_word(words, slen, &pos, &ws, &wl)) {
+      if (wl < 2 || text_is_stopword(words + ws, wl)) continue;
+      text_fold(w, words + ws, wl);
+      if (b.p && strstr(b.p, w)) {   /* a cheap pre-check; then exactly */
+        char quoted[TEXT_MAX_WORD + 3];
+        snprintf(quoted, sizeof quoted, "\"%s\"", w);
+        if (strstr(b.p, quoted)) continue;
+      }
+      if (b.len) ts_buf_adds(&b, " OR ");
+      ts_buf_addf(&b, "\"%s\"", w);
+      nw++;
+    }
+    ts_free(orq);
+    orq = b.oom ? NULL : ts_buf_detach(&b);
+    ts_buf_free(&b);
+    if (!orq && nw) rc = ts_error_oom();
+  }
+  use = orq ? orq : "";
+  if (rc == TSHOOT_OK && use && use[0])
+    rc = search_stmt_get(c, ST_CAUSES, "SELECT rowid, -bm25(cause_fts, " TS_CAUSE_FTS_WEIGHTS
+                         ") FROM cause_fts WHERE cause_fts MATCH ?1", &st);
+  if (rc == TSHOOT_OK && st) {
+    sqlite3_bind_text(st, 1, use, -1, SQLITE_STATIC);
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+      sqlite3_int64 id = sqlite3_column_int64(st, 0);
+      if (id >= 1 && (size_t)id <= n) score[id - 1] = sqlite3_column_double(st, 1);
+    }
+    if (src != SQLITE_DONE) rc = search_step_error(c, src, "matching the words of causes");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+  }
+  kb_conn_release(kb, c);
+  ts_free(q);
+  ts_free(orq);
+  ts_free(sug);
   return rc;
 }
 

@@ -17,7 +17,8 @@ enum {
   ST_CANDS,                        /* vocab words with a given first byte */
   ST_SYN,                          /* the synonym table */
   ST_QUERY,                        /* the search */
-  ST_DOCSIZE                       /* FTS5's document lengths */
+  ST_DOCSIZE,                      /* FTS5's document lengths */
+  ST_CAUSES                        /* the words of causes (search_cause_scores) */
 };
 
 #define MAX_ALTS_TOTAL 48   /* synonym alternatives in one query */

@@ -32,6 +32,7 @@
 #include "session_int.h"
 #include "kb.h"
 #include "text.h"
+#include "search.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -46,6 +47,16 @@
 #define LEADER 0.5                 /* above this, only decision-relevant questions */
 #define MIN_GAIN 1e-4              /* bits: less than this is not worth asking */
 #define PROBE_COST 0.01            /* a question a probe may answer bothers nobody */
+/* The words of a cause (search_cause_scores: bm25 over its own texts) as a
+** likelihood ratio, relative to the best-matching cause of the description:
+** WORD_LR^(score / best), so the cause whose own words the person used most
+** is WORD_LR times as likely as one none of whose words were used, and the
+** others in between. A description whose best score is under WORD_MIN (only
+** words that every cause shares: bm25 gives them an IDF near 0) says nothing
+** about the causes. Calibrated on tests/data/words/kerio.tsv (BENCHMARKS.md,
+** "words"): enough to rank, small enough that two answers outweigh it. */
+#define WORD_LR 30.0
+#define WORD_MIN 0.5
 
 
 /* ===== the world as conditions see it ===== */
@@ -139,8 +150,16 @@ double session_answer_lik(const tshoot_session *s, const rm_cause *c, int q, con
   if (!n_listed) return -1;
   if (hit >= 0) return session_clamp(s, hit);
   n = session_outcomes(&s->m->q[q]);
-  if (n > n_listed) return session_clamp(s, (1 - listed) / (double)(n - n_listed));
-  return s->noise;
+  /* the mass the author left over, spread on the outcomes not listed; its
+  ** floor is the noise shared among the other outcomes, so that a question
+  ** with 200 choices can still settle a cause (a floor of `noise` for each
+  ** would give the 199 other answers 2 chances in 1 together) */
+  {
+    double floor = s->noise / (double)(n > 2 ? n - 1 : 1), v;
+    if (n <= n_listed) return floor;
+    v = (1 - listed) / (double)(n - n_listed);
+    return v < floor ? floor : v > 1 - s->noise ? 1 - s->noise : v;
+  }
 }
 
 int session_cause_has_answer_ev(const rm_cause *c, int q)
@@ -154,6 +173,27 @@ int session_cause_has_answer_ev(const rm_cause *c, int q)
 const char *session_answered(const tshoot_session *s, int q)
 {
   return world_answer((void *)s, q);
+}
+
+/* Whether fixes x and y do the same thing: one script, or declared same-as. */
+static int fix_same(const rules_model *m, int x, int y)
+{
+  size_t k;
+  if (m->x[x].script && m->x[y].script && strcmp(m->x[x].script, m->x[y].script) == 0) return 1;
+  for (k = 0; k < m->x[x].n_same; k++) if (m->x[x].same[k] == (uint32_t)y) return 1;
+  return 0;
+}
+
+/* Whether fix x repairs cause ci: it is one of ci's fixes, or does the same
+** thing as one of them (the same script, or same-as): a fix that worked is
+** evidence for every cause it repairs, one that did not work against each. */
+static int fix_repairs(const rules_model *m, int x, int ci)
+{
+  uint32_t k;
+  if (m->x[x].cause == ci) return 1;
+  for (k = 0; k < m->c[ci].n_fixes; k++)
+    if (fix_same(m, x, (int)(m->c[ci].first_fix + k))) return 1;
+  return 0;
 }
 
 /* log weight of cause c from its answers, conditions and fix reports (not the
@@ -185,9 +225,9 @@ static double cause_evidence_log(tshoot_session *s, int ci)
     lw += t == TRI_TRUE ? log(pc / pu) : log((1 - pc) / (1 - pu));
   }
   for (k = 0; k < s->n_fixes; k++) {
-    int fc = s->m->x[s->fixes[k].fix].cause;
-    if (s->fixes[k].worked) lw += log(fc == ci ? FIX_SUCCESS : s->noise);
-    else if (fc == ci) lw += log(1 - FIX_SUCCESS);
+    int rep = fix_repairs(s->m, s->fixes[k].fix, ci);
+    if (s->fixes[k].outcome == TSHOOT_FIX_WORKED) lw += log(rep ? FIX_SUCCESS : s->noise);
+    else if (s->fixes[k].outcome == TSHOOT_FIX_DID_NOT_WORK && rep) lw += log(1 - FIX_SUCCESS);
   }
   return lw;
 }
@@ -249,7 +289,7 @@ static double none_log(const tshoot_session *s)
   size_t k;
   double lw = 0;
   for (k = 0; k < s->n_symptoms; k++) lw += log(0.1);
-  for (k = 0; k < s->n_fixes; k++) if (s->fixes[k].worked) lw += log(s->noise);
+  for (k = 0; k < s->n_fixes; k++) if (s->fixes[k].outcome == TSHOOT_FIX_WORKED) lw += log(s->noise);
   return lw;
 }
 
@@ -284,8 +324,8 @@ void session_update(tshoot_session *s)
     int ci = (int)s->cand[i];
     double prior = m->c[ci].prior > 0 ? m->c[ci].prior : 1e-6;
     /* the log weight, kept in post until normalised below */
-    s->post[i] = log(prior) + log(s->text_lik[i]) + symptom_log(s, ci) + s->uniform_log +
-                 cause_evidence_log(s, ci);
+    s->post[i] = log(prior) + log(s->text_lik[i]) + log(s->word_lik[i]) + symptom_log(s, ci) +
+                 s->uniform_log + cause_evidence_log(s, ci);
     if (s->post[i] > max) max = s->post[i];
   }
   s->none_loglik = log(none_prior) + log(s->text ? NONE_TEXT_LIK : 1) + none_log(s) + s->uniform_log;
@@ -414,11 +454,15 @@ static int cmp_eff(const void *a, const void *b)
   return x > y ? -1 : x < y ? 1 : ((const fix_opt *)a)->fix - ((const fix_opt *)b)->fix;
 }
 
-/* Tried (reported either way), or refused by the host: not proposed again. */
+/* Not proposed (again): reported with any outcome, refused by the host, or
+** the same as a fix that did not work. */
 static int fix_tried(const tshoot_session *s, int x)
 {
   size_t k;
-  for (k = 0; k < s->n_fixes; k++) if (s->fixes[k].fix == x) return 1;
+  for (k = 0; k < s->n_fixes; k++) {
+    if (s->fixes[k].fix == x) return 1;
+    if (s->fixes[k].outcome == TSHOOT_FIX_DID_NOT_WORK && fix_same(s->m, s->fixes[k].fix, x)) return 1;
+  }
   for (k = 0; k < s->n_refused; k++) if (s->refused[k] == x) return 1;
   return 0;
 }
@@ -483,6 +527,54 @@ static int question_open(const tshoot_session *s, int q)
   return s->ans_of_q[q] < 0;
 }
 
+int session_may_ask(tshoot_session *s, int q)
+{
+  const rm_question *qq = &s->m->q[q];
+  if (!qq->has_ask_when) return 1;
+  s->hyp_q = -1;
+  session_new_generation(s);
+  return session_eval(s, &qq->ask_when) != TRI_FALSE;
+}
+
+/* The prior-only probability of candidate pos ((size_t)-1: "none"), as
+** session_update would give it with no evidence at all. */
+static double prior_only(const tshoot_session *s, size_t pos)
+{
+  const rules_model *m = s->m;
+  double sum = 0, mean = 0, none;
+  size_t i;
+  for (i = 0; i < s->n_cand; i++) {
+    double p = m->c[s->cand[i]].prior;
+    sum += p > 0 ? p : 1e-6;
+    mean += m->c[s->cand[i]].prior;
+  }
+  mean = s->n_cand ? mean / (double)s->n_cand : 1;
+  none = NONE_PRIOR_SHARE * mean * (double)(s->n_cand ? s->n_cand : 1);
+  if (pos == (size_t)-1) return none / (sum + none);
+  {
+    double p = m->c[s->cand[pos]].prior;
+    return (p > 0 ? p : 1e-6) / (sum + none);
+  }
+}
+
+/* Whether something beyond the person's free text speaks: an answer (by the
+** person or a probe; not one the text filled in), a symptom, or a fix
+** report that is evidence. Words alone rank causes; they never conclude. */
+static int has_asked_evidence(const tshoot_session *s)
+{
+  size_t k;
+  for (k = 0; k < s->n_answers; k++) if (s->answers[k].value && s->answers[k].source != SRC_TEXT) return 1;
+  for (k = 0; k < s->n_fixes; k++)
+    if (s->fixes[k].outcome == TSHOOT_FIX_WORKED || s->fixes[k].outcome == TSHOOT_FIX_DID_NOT_WORK) return 1;
+  return s->n_symptoms > 0 && !s->text;
+}
+
+int session_evidence_moved(const tshoot_session *s, size_t pos, double p)
+{
+  /* by more than rounding: at least a tenth above the prior alone */
+  return p > prior_only(s, pos) * 1.1 + 1e-9 && has_asked_evidence(s);
+}
+
 /* Whether a probe could still answer q on the session's host. */
 static int probe_pending(const tshoot_session *s, int q)
 {
@@ -515,6 +607,18 @@ static void step_ask(tshoot_session *s, int q, double gain)
   s->step.cost = q_cost(s, q);
 }
 
+#define GENERIC_ESCALATION "The diagnosis found no cause it can name with confidence. Contact your " \
+  "help desk or the product's support, and give them the answers above."
+
+static const char *escalation_of(const tshoot_session *s, size_t pos)
+{
+  if (pos != (size_t)-1) {
+    const char *e = s->m->a[s->m->c[s->cand[pos]].article].escalation;
+    if (e) return e;
+  }
+  return s->m->escalation ? s->m->escalation : GENERIC_ESCALATION;
+}
+
 size_t session_best_candidate(const tshoot_session *s, double *p)
 {
   size_t i, best = (size_t)-1;
@@ -543,12 +647,31 @@ static void step_cause(tshoot_session *s, tshoot_step_kind kind, size_t pos, dou
   }
   s->step.probability = p;
   s->step.fix = fix >= 0 ? s->m->x[fix].id : NULL;
+  s->step.fix_title = fix >= 0 ? s->m->x[fix].title : NULL;
+  if (kind == TSHOOT_STEP_INCONCLUSIVE) s->step.escalation = escalation_of(s, pos);
+}
+
+/* The end of a dialogue with nothing left to ask or try. The best candidate
+** is concluded when evidence moved it and it leads clearly: it reached the
+** threshold, or it holds at least half the probability and END_LEAD times
+** the next candidate's. Otherwise the outcome is inconclusive: nothing known
+** (every answer "don't know") never names a cause. */
+#define END_LEAD 3.0
+static void step_end(tshoot_session *s, size_t pos, double p)
+{
+  double second = 0;
+  size_t i;
+  int ok;
+  for (i = 0; i < s->n_cand; i++) if (i != pos && s->post[i] > second) second = s->post[i];
+  if (pos != (size_t)-1 && s->none_post > second) second = s->none_post;
+  ok = session_evidence_moved(s, pos, p) && (p >= s->conclude_at || (p >= LEADER && p >= END_LEAD * second));
+  step_cause(s, ok ? TSHOOT_STEP_CONCLUDE : TSHOOT_STEP_INCONCLUSIVE, pos, p, -1);
 }
 
 static int worked_fix(const tshoot_session *s)
 {
   size_t k;
-  for (k = 0; k < s->n_fixes; k++) if (s->fixes[k].worked) return s->fixes[k].fix;
+  for (k = 0; k < s->n_fixes; k++) if (s->fixes[k].outcome == TSHOOT_FIX_WORKED) return s->fixes[k].fix;
   return -1;
 }
 
@@ -593,12 +716,16 @@ static int next_step(const tshoot_step **out, tshoot_session *s)
   bestpos = session_best_candidate(s, &pbest);
   wf = worked_fix(s);
   if (wf >= 0) {
+    /* the cause it repaired: its own, or the likeliest other cause that
+    ** the same action repairs */
     int pos = s->cand_pos[m->x[wf].cause];
+    for (i = 0; i < s->n_cand; i++)
+      if (fix_repairs(m, wf, (int)s->cand[i]) && (pos < 0 || s->post[i] > s->post[pos])) pos = (int)i;
     step_cause(s, TSHOOT_STEP_CONCLUDE, pos >= 0 ? (size_t)pos : (size_t)-1,
                pos >= 0 ? s->post[pos] : 0, wf);
     goto done;
   }
-  if (pbest >= s->conclude_at) {
+  if (pbest >= s->conclude_at && session_evidence_moved(s, bestpos, pbest)) {
     step_cause(s, TSHOOT_STEP_CONCLUDE, bestpos, pbest, -1);
     goto done;
   }
@@ -606,12 +733,15 @@ static int next_step(const tshoot_step **out, tshoot_session *s)
   for (i = 0; i < s->n_cand; i++) if (s->post[i] > 0) s_all += s->post[i] * log(s->post[i]);
   if (s->none_post > 0) s_all += s->none_post * log(s->none_post);
   leader_of(s, &li, bestpos, pbest);
+  /* a leader made by the person's words (or the priors) alone is no
+  ** conclusion: every question that tells something is still worth asking */
+  if (!has_asked_evidence(s)) li.top_pos = -2;
 
   for (i = 0; i < m->nq; i++) {
     weigh w;
     double score;
     int q = (int)i;
-    if (!question_open(s, q) || m->q[q].n_causes == 0) continue;
+    if (!question_open(s, q) || m->q[q].n_causes == 0 || !session_may_ask(s, q)) continue;
     session_weigh_question(s, q, &w, h_now, s_all, 0, &li);
     if (w.gain < MIN_GAIN) continue;
     if (li.top_pos > -2 && !w.decisive) continue;   /* no answer would change the conclusion */
@@ -651,15 +781,17 @@ static int next_step(const tshoot_step **out, tshoot_session *s)
     }
   }
   if (best_q >= 0) step_ask(s, best_q, best_gain);
-  else step_cause(s, TSHOOT_STEP_CONCLUDE, bestpos, pbest, -1);
+  else step_end(s, bestpos, pbest);
 done:
   s->step.questions_asked = s->n_answers;
+  s->have_step = 1;
   *out = &s->step;
   return TSHOOT_OK;
 }
 
 static int set_answer(tshoot_session *s, const char *question, const char *value);
 static int find_fix(tshoot_session *s, const char *id);
+static void drop_answer(tshoot_session *s, size_t k);
 
 /* Run q's probe on the host and take its answer, if it gives one the question
 ** allows. Whatever happens is kept in the probe log; only running out of
@@ -689,7 +821,7 @@ static int run_probe(tshoot_session *s, int q)
     if (run->status == TSHOOT_OK && run->answer) {
       pr.answer = ts_strdup(run->answer);
       if (set_answer(s, qq->id, run->answer) == TSHOOT_OK) {
-        s->answers[s->ans_of_q[q]].by_probe = 1;
+        s->answers[s->ans_of_q[q]].source = SRC_PROBE;
       } else {
         char why[600];
         snprintf(why, sizeof why, "the probe's answer is not allowed: %s", tshoot_error_last()->message);
@@ -803,7 +935,7 @@ TSHOOT_API int tshoot_session_run_fix(tshoot_run **out, tshoot_session *s, const
     s->dirty = 1;
     return TSHOOT_OK;
   }
-  return tshoot_session_fix_result(s, fix, (*out)->verified);
+  return tshoot_session_fix_result(s, fix, (*out)->verified ? TSHOOT_FIX_WORKED : TSHOOT_FIX_DID_NOT_WORK);
 }
 
 /* ===== evidence ===== */
@@ -816,6 +948,7 @@ static int set_candidates_all(tshoot_session *s)
     s->cand[i] = (uint32_t)i;
     s->cand_pos[i] = (int)i;
     s->text_lik[i] = 1;
+    s->word_lik[i] = 1;
   }
   return TSHOOT_OK;
 }
@@ -873,10 +1006,11 @@ TSHOOT_API int tshoot_session_new(tshoot_session **out, tshoot_kb *kb, const tsh
   s->cand = ts_malloc((m->nc + 1) * sizeof *s->cand);
   s->cand_pos = ts_malloc((m->nc + 1) * sizeof *s->cand_pos);
   s->text_lik = ts_malloc((m->nc + 1) * sizeof *s->text_lik);
+  s->word_lik = ts_malloc((m->nc + 1) * sizeof *s->word_lik);
   s->post = ts_malloc((m->nc + 1) * sizeof *s->post);
   s->fact_val = ts_malloc((m->nf + 1) * sizeof *s->fact_val);
   s->fact_gen = ts_calloc(m->nf + 1, sizeof *s->fact_gen);
-  if (!s->ans_of_q || !s->cand || !s->cand_pos || !s->text_lik || !s->post ||
+  if (!s->ans_of_q || !s->cand || !s->cand_pos || !s->text_lik || !s->word_lik || !s->post ||
       !s->fact_val || !s->fact_gen) {
     tshoot_session_free(s);
     return ts_error_oom();
@@ -902,6 +1036,8 @@ TSHOOT_API void tshoot_session_free(tshoot_session *s)
   ts_free(s->cand);
   ts_free(s->cand_pos);
   ts_free(s->text_lik);
+  ts_free(s->word_lik);
+  ts_free(s->input_value);
   ts_free(s->post);
   ts_free(s->fact_val);
   ts_free(s->fact_gen);
@@ -1042,7 +1178,9 @@ static int describe_results(tshoot_session *s, tshoot_results *r, int **sym, siz
     int a = rules_article(s->m, res->article);
     double lik;
     if (a < 0) continue;
-    lik = 0.05 + (top > 0 ? res->score / top : 1);
+    /* the article's match: 1 to 2 times as likely (the best article); the
+    ** causes' own words (describe_words) do the finer ranking */
+    lik = 1.0 + (top > 0 ? res->score / top : 1);
     for (j = 0; j < s->m->a[a].n_causes; j++) {
       int ci = (int)(s->m->a[a].first_cause + j);
       if (s->cand_pos[ci] >= 0) continue;
@@ -1077,6 +1215,83 @@ static int describe_results(tshoot_session *s, tshoot_results *r, int **sym, siz
   return rc;
 }
 
+/* Whether `text` holds the words of `phrase` in a row (folded; any
+** punctuation between them). */
+static int has_phrase(const char *text, size_t tlen, const char *phrase)
+{
+  size_t plen = strlen(phrase), tp = 0, st, wl;
+  char pw[16][TEXT_MAX_WORD + 1];
+  size_t pl[16], np = 0, pp = 0;
+  char w[TEXT_MAX_WORD + 1];
+  size_t run = 0;                  /* words of the phrase matched so far */
+  while (np < 16 && text_next_word(phrase, plen, &pp, &st, &wl)) pl[np] = text_fold(pw[np], phrase + st, wl), np++;
+  if (!np) return 0;
+  while (text_next_word(text, tlen, &tp, &st, &wl)) {
+    size_t n = text_fold(w, text + st, wl);
+    if (n == pl[run] && memcmp(w, pw[run], n) == 0) {
+      if (++run == np) return 1;
+    } else {
+      /* restart; the word may begin the phrase (phrases are short: no KMP) */
+      run = (n == pl[0] && memcmp(w, pw[0], n) == 0) ? 1 : 0;
+      if (run == np) return 1;
+    }
+  }
+  return 0;
+}
+
+/* Questions whose <phrase>s the text holds are answered from it (source
+** "text"), unless the person or a probe answered them; a text that holds
+** phrases of two different values answers nothing. Earlier answers from a
+** text go first. */
+static int answer_from_text(tshoot_session *s)
+{
+  const rules_model *m = s->m;
+  size_t k, q, tlen;
+  for (k = s->n_answers; k-- > 0;)
+    if (s->answers[k].source == SRC_TEXT) drop_answer(s, k);
+  if (!s->text) return TSHOOT_OK;
+  tlen = strlen(s->text);
+  for (q = 0; q < m->nq; q++) {
+    const rm_question *qq = &m->q[q];
+    const char *val = NULL;
+    int clash = 0, rc;
+    size_t i;
+    if (!qq->n_phrases || s->ans_of_q[q] >= 0) continue;
+    for (i = 0; i < qq->n_phrases && !clash; i++)
+      if (has_phrase(s->text, tlen, qq->phrase_texts[i])) {
+        if (val && strcmp(val, qq->phrase_values[i]) != 0) clash = 1;
+        val = qq->phrase_values[i];
+      }
+    if (!val || clash) continue;
+    rc = set_answer(s, qq->id, val);
+    if (rc == TSHOOT_ENOMEM) return rc;
+    if (rc == TSHOOT_OK) s->answers[s->ans_of_q[q]].source = SRC_TEXT;
+  }
+  return TSHOOT_OK;
+}
+
+/* The words of each candidate cause: s->word_lik. A search that ran out of
+** time leaves them neutral. */
+static int describe_words(tshoot_session *s)
+{
+  double *sc;
+  size_t i;
+  int rc;
+  for (i = 0; i < s->n_cand; i++) s->word_lik[i] = 1;
+  if (!s->text) return TSHOOT_OK;
+  sc = ts_malloc((s->m->nc + 1) * sizeof *sc);
+  if (!sc) return ts_error_oom();
+  rc = search_cause_scores(s->kb, s->text, strlen(s->text), sc, s->m->nc);
+  if (rc == TSHOOT_OK) {
+    double best = 0;
+    for (i = 0; i < s->n_cand; i++) if (sc[s->cand[i]] > best) best = sc[s->cand[i]];
+    if (best >= WORD_MIN)
+      for (i = 0; i < s->n_cand; i++) s->word_lik[i] = pow(WORD_LR, sc[s->cand[i]] / best);
+  }
+  ts_free(sc);
+  return rc == TSHOOT_ETIMEOUT ? TSHOOT_OK : rc;
+}
+
 TSHOOT_API int tshoot_session_describe(tshoot_session *s, const char *text, size_t len)
 {
   tshoot_results *r = NULL;
@@ -1090,7 +1305,7 @@ TSHOOT_API int tshoot_session_describe(tshoot_session *s, const char *text, size
   s->text = NULL;
   set_candidates_all(s);
   s->dirty = 1;
-  if (!text || !len) return TSHOOT_OK;
+  if (!text || !len) return answer_from_text(s);
   n_symptoms = s->n_symptoms;
   s->text = ts_strndup(text, len);
   if (!s->text) return ts_error_oom();
@@ -1099,6 +1314,7 @@ TSHOOT_API int tshoot_session_describe(tshoot_session *s, const char *text, size
   rc = tshoot_search(&r, s->kb, text, len, &so);
   if (rc == TSHOOT_OK && tshoot_results_count(r) > 0) {
     rc = describe_results(s, r, &sym, &n_sym, &cap_sym);
+    if (rc == TSHOOT_OK) rc = describe_words(s);
   } else if (rc == TSHOOT_OK) {
     /* nothing matched: the text says nothing, every cause stays */
     ts_free(s->text);
@@ -1112,10 +1328,28 @@ TSHOOT_API int tshoot_session_describe(tshoot_session *s, const char *text, size
     s->text = NULL;
     s->n_symptoms = n_symptoms;
     set_candidates_all(s);
+    answer_from_text(s);
     return rc;
   }
   if (s->n_cand == 0) set_candidates_all(s);
-  return TSHOOT_OK;
+  return answer_from_text(s);
+}
+
+TSHOOT_API int tshoot_session_add_text(tshoot_session *s, const char *text, size_t len)
+{
+  ts_buf b = TS_BUF_INIT;
+  int rc;
+  TS_CHECK_ARG(s && (text || !len));
+  if (!len) return TSHOOT_OK;
+  if (s->text) {
+    ts_buf_adds(&b, s->text);
+    ts_buf_adds(&b, "\n");
+  }
+  ts_buf_add(&b, text, len);
+  if (b.oom) { ts_buf_free(&b); return ts_error_oom(); }
+  rc = tshoot_session_describe(s, b.p, b.len);
+  ts_buf_free(&b);
+  return rc;
 }
 
 TSHOOT_API int tshoot_session_symptom(tshoot_session *s, const char *id)
@@ -1218,7 +1452,8 @@ static int set_answer(tshoot_session *s, const char *question, const char *value
   }
   s->answers[s->n_answers].q = q;
   s->answers[s->n_answers].value = v;
-  s->answers[s->n_answers].by_probe = 0;
+  s->answers[s->n_answers].source = SRC_USER;
+  s->answers[s->n_answers].seq = ++s->seq;
   s->ans_of_q[q] = (int)s->n_answers;
   s->n_answers++;
   s->dirty = 1;
@@ -1249,29 +1484,63 @@ TSHOOT_API int tshoot_session_retract(tshoot_session *s, const char *question)
   return TSHOOT_OK;
 }
 
+/* The most recent of the answers and fix reports goes ("back"). Answers
+** the person's text gave are not taken back one by one: they go with the
+** text (tshoot_session_describe). */
 TSHOOT_API int tshoot_session_undo(tshoot_session *s)
 {
+  size_t k, a = (size_t)-1, f = (size_t)-1;
+  unsigned best = 0;
   TS_CHECK_ARG(s);
-  if (!s->n_answers) return ts_error(TSHOOT_ENOTFOUND, "no answer to take back");
-  drop_answer(s, s->n_answers - 1);
+  for (k = 0; k < s->n_answers; k++)
+    if (s->answers[k].source != SRC_TEXT && s->answers[k].seq >= best) { best = s->answers[k].seq; a = k; }
+  for (k = 0; k < s->n_fixes; k++)
+    if (s->fixes[k].seq >= best) { best = s->fixes[k].seq; f = k; a = (size_t)-1; }
+  if (f != (size_t)-1) {
+    memmove(&s->fixes[f], &s->fixes[f + 1], (s->n_fixes - f - 1) * sizeof *s->fixes);
+    s->n_fixes--;
+    s->dirty = 1;
+    return TSHOOT_OK;
+  }
+  if (a == (size_t)-1) return ts_error(TSHOOT_ENOTFOUND, "there is no earlier answer to take back");
+  drop_answer(s, a);
   return TSHOOT_OK;
 }
 
-TSHOOT_API int tshoot_session_fix_result(tshoot_session *s, const char *fix, int worked)
+TSHOOT_API int tshoot_session_fix_result(tshoot_session *s, const char *fix, tshoot_fix_outcome outcome)
 {
   int x;
   size_t k;
   TS_CHECK_ARG(s && fix);
+  if ((int)outcome < TSHOOT_FIX_DID_NOT_WORK || (int)outcome > TSHOOT_FIX_SKIPPED)
+    return ts_error(TSHOOT_EINVALID, "fix outcome %d: use TSHOOT_FIX_WORKED, _DID_NOT_WORK, _COULD_NOT_TRY "
+                    "or _SKIPPED", (int)outcome);
   x = find_fix(s, fix);
   if (x < 0) return x;
   for (k = 0; k < s->n_fixes; k++)
-    if (s->fixes[k].fix == x) { s->fixes[k].worked = worked != 0; s->dirty = 1; return TSHOOT_OK; }
+    if (s->fixes[k].fix == x) {
+      s->fixes[k].outcome = (int)outcome;
+      s->fixes[k].seq = ++s->seq;
+      s->dirty = 1;
+      return TSHOOT_OK;
+    }
   if (ts_grow((void **)&s->fixes, &s->cap_fixes, s->n_fixes + 1, sizeof *s->fixes) < 0) return ts_error_oom();
   s->fixes[s->n_fixes].fix = x;
-  s->fixes[s->n_fixes].worked = worked != 0;
+  s->fixes[s->n_fixes].outcome = (int)outcome;
+  s->fixes[s->n_fixes].seq = ++s->seq;
   s->n_fixes++;
   s->dirty = 1;
   return TSHOOT_OK;
+}
+
+const char *session_value_label(const rules_model *m, int q, const char *value)
+{
+  const rm_question *qq = &m->q[q];
+  size_t i;
+  if (!value) return "I don't know";
+  for (i = 0; i < qq->n_choices; i++)
+    if (strcmp(qq->choices[i], value) == 0) return qq->labels && qq->labels[i] ? qq->labels[i] : value;
+  return value;
 }
 
 /* ===== reading the state ===== */
@@ -1318,9 +1587,13 @@ TSHOOT_API int tshoot_session_answers(const tshoot_answer_info **out, size_t *n,
   if (!a) return ts_error_oom();
   s->ans_info = a;
   for (i = 0; i < s->n_answers; i++) {
-    a[i].question = s->m->q[s->answers[i].q].id;
+    static const char *const sources[] = { "user", "probe", "text" };
+    int q = s->answers[i].q;
+    a[i].question = s->m->q[q].id;
     a[i].value = s->answers[i].value;
-    a[i].source = s->answers[i].by_probe ? "probe" : "user";
+    a[i].source = sources[s->answers[i].source];
+    a[i].prompt = s->m->q[q].prompt;
+    a[i].label = session_value_label(s->m, q, s->answers[i].value);
   }
   *out = a;
   *n = s->n_answers;
@@ -1339,7 +1612,9 @@ TSHOOT_API int tshoot_session_fixes(const tshoot_fix_report **out, size_t *n, ts
     const rm_fix *x = &s->m->x[s->fixes[i].fix];
     f[i].fix = x->id;
     f[i].cause = s->m->c[x->cause].id;
-    f[i].worked = s->fixes[i].worked;
+    f[i].outcome = (tshoot_fix_outcome)s->fixes[i].outcome;
+    f[i].worked = s->fixes[i].outcome == TSHOOT_FIX_WORKED;
+    f[i].title = x->title;
   }
   *out = f;
   *n = s->n_fixes;

@@ -34,11 +34,25 @@ static void add_item(expl_build *b, const char *kind, const char *subject, const
   if ((subject && !it->subject) || !it->detail) b->oom = 1;
 }
 
+/* Names in conditions, for people: a fact's description, a question's
+** prompt (ids only where the author wrote no text). */
 static const char *render_name(void *ctx, int is_fact, int idx)
 {
   const rules_model *m = ctx;
   if (idx < 0) return "?";
-  return is_fact ? m->f[idx].id : m->q[idx].id;
+  if (is_fact) return m->f[idx].description ? m->f[idx].description : m->f[idx].id;
+  return m->q[idx].prompt ? m->q[idx].prompt : m->q[idx].id;
+}
+
+/* "makes it 4 times as likely", "makes it 3 times less likely", "changes
+** little": a likelihood ratio in words. */
+static void factor_words(char *buf, size_t n, double f)
+{
+  if (f >= 1.5) snprintf(buf, n, "makes it %.0f times as likely", f);
+  else if (f > 1.05) snprintf(buf, n, "makes it a little more likely");
+  else if (f > 0 && f <= 1 / 1.5) snprintf(buf, n, "makes it %.0f times less likely", 1 / f);
+  else if (f < 0.95) snprintf(buf, n, "makes it a little less likely");
+  else snprintf(buf, n, "changes little");
 }
 
 static int finish_expl(tshoot_explanation **out, expl_build *b, const char *subject, const char *text)
@@ -120,14 +134,21 @@ TSHOOT_API int tshoot_session_why(tshoot_explanation **out, tshoot_session *s, c
   b.e.expected_gain = w.gain;
   b.e.cost = s->m->q[q].cost;
   if (s->m->q[q].why) ts_buf_addf(&text, "%s ", s->m->q[q].why);
-  if (nc) {
+  if (!session_may_ask(s, q)) {
+    char *r = expr_render(&s->m->q[q].ask_when, render_name, (void *)s->m);
+    ts_buf_addf(&text, "This question is not asked now: it makes sense only when %s.", r ? r : "?");
+    ts_free(r);
+  } else if (s->ans_of_q[q] >= 0) {
+    ts_buf_addf(&text, "It was answered: %s.", session_value_label(s->m, q, s->answers[s->ans_of_q[q]].value));
+  } else if (nc) {
     ts_buf_adds(&text, "The answer tells apart ");
     for (k = 0; k < nc && k < 4; k++)
       ts_buf_addf(&text, "%s%s (%.0f%%)", k ? (k + 1 == nc || k == 3 ? " and " : ", ") : "", cr[k].title,
                   100 * cr[k].probability);
     if (nc > 4) ts_buf_addf(&text, " and %zu more", nc - 4);
-    ts_buf_addf(&text, "; it is expected to remove %.2f bits of uncertainty for a cost of %g.", w.gain,
-                s->m->q[q].cost);
+    ts_buf_addf(&text, "; its answer is expected to %s.",
+                h_now > 0 && w.gain >= 0.6 * h_now ? "settle which of them it is"
+                : w.gain >= 0.2 ? "narrow them down" : "narrow them down a little");
   } else {
     ts_buf_adds(&text, "None of the causes still considered depends on this answer.");
   }
@@ -144,7 +165,7 @@ TSHOOT_API int tshoot_session_how(tshoot_explanation **out, tshoot_session *s, c
   ts_buf text = TS_BUF_INIT, d = TS_BUF_INIT;
   int ci, pos;
   size_t k, e;
-  char buf[512];
+  char buf[768], fw[64];
   int rc;
 
   TS_CHECK_ARG(out && s);
@@ -172,7 +193,7 @@ TSHOOT_API int tshoot_session_how(tshoot_explanation **out, tshoot_session *s, c
                     rules_did_you_mean(sug, sizeof sug, m, 'c', cause));
   }
   pos = s->cand_pos[ci];
-  snprintf(buf, sizeof buf, "prior weight %g", m->c[ci].prior);
+  snprintf(buf, sizeof buf, "before any answer: how often this is the cause (weight %g)", m->c[ci].prior);
   add_item(&b, "prior", NULL, buf, 1);
   if (pos < 0) {
     ts_buf_addf(&text, "%s is not considered: the description matched other articles.", m->c[ci].title);
@@ -181,8 +202,13 @@ TSHOOT_API int tshoot_session_how(tshoot_explanation **out, tshoot_session *s, c
     return rc;
   }
   if (s->text) {
-    snprintf(buf, sizeof buf, "the description matches article '%s'", m->a[m->c[ci].article].id);
+    snprintf(buf, sizeof buf, "what you wrote matches the article \"%s\"", m->a[m->c[ci].article].title);
     add_item(&b, "text", NULL, buf, s->text_lik[pos]);
+    if (s->word_lik[pos] != 1) {
+      factor_words(fw, sizeof fw, s->word_lik[pos]);
+      snprintf(buf, sizeof buf, "your words fit this cause's own description: that %s", fw);
+      add_item(&b, "text", NULL, buf, s->word_lik[pos]);
+    }
   }
   for (k = 0; k < s->n_symptoms; k++) {
     const rm_symptom *sy = &m->s[s->symptoms[k]];
@@ -190,7 +216,9 @@ TSHOOT_API int tshoot_session_how(tshoot_explanation **out, tshoot_session *s, c
     size_t j;
     if (sy->causes) { for (j = 0; j < sy->n_causes; j++) if (sy->causes[j] == ci) hit = 1; }
     else hit = m->c[ci].article == sy->article;
-    add_item(&b, "symptom", sy->id, sy->text, hit ? 0.8 / 0.1 : 1);
+    factor_words(fw, sizeof fw, hit ? 0.8 / 0.1 : 1);
+    snprintf(buf, sizeof buf, "\"%s\": %s", sy->text, fw);
+    add_item(&b, "symptom", sy->id, buf, hit ? 0.8 / 0.1 : 1);
   }
   for (k = 0; k < s->n_answers; k++) {
     int q = s->answers[k].q;
@@ -198,7 +226,10 @@ TSHOOT_API int tshoot_session_how(tshoot_explanation **out, tshoot_session *s, c
     double lik;
     if (!v || !session_cause_has_answer_ev(&m->c[ci], q)) continue;
     lik = session_answer_lik(s, &m->c[ci], q, v);
-    snprintf(buf, sizeof buf, "%s = %s (%.0f%% likely under this cause)", m->q[q].id, v, 100 * lik);
+    factor_words(fw, sizeof fw, lik * (double)session_outcomes(&m->q[q]));
+    snprintf(buf, sizeof buf, "%s \"%s\" to \"%s\": this answer %s",
+             s->answers[k].source == SRC_TEXT ? "your description answered" : "you answered",
+             session_value_label(m, q, v), m->q[q].prompt, fw);
     add_item(&b, "answer", m->q[q].id, buf, lik * (double)session_outcomes(&m->q[q]));
   }
   session_new_generation(s);
@@ -212,21 +243,29 @@ TSHOOT_API int tshoot_session_how(tshoot_explanation **out, tshoot_session *s, c
     t = session_eval(s, &ev->cond);
     r = expr_render(&ev->cond, render_name, (void *)m);
     ts_buf_reset(&d);
-    ts_buf_addf(&d, "%s %s: %s", ev->kind == RM_REQUIRES ? "requires" : "expects", r ? r : "?",
-                t == TRI_TRUE ? "holds" : t == TRI_FALSE ? "does not hold" : "not known yet");
-    ts_free(r);
     {
       double pc = ev->kind == RM_REQUIRES ? 1 - s->noise : session_clamp(s, ev->p);
       f = t == TRI_UNKNOWN ? 1 : t == TRI_TRUE ? pc / ev->pu_true : (1 - pc) / (1 - ev->pu_true);
     }
+    factor_words(fw, sizeof fw, f);
+    ts_buf_addf(&d, "this cause %s %s: %s", ev->kind == RM_REQUIRES ? "needs" : "usually goes with",
+                r ? r : "?", t == TRI_TRUE ? "that is so, which " : t == TRI_FALSE ? "that is not so, which "
+                : "not known yet");
+    if (t != TRI_UNKNOWN) ts_buf_adds(&d, fw);
+    ts_free(r);
     add_item(&b, "condition", NULL, ts_buf_cstr(&d), f);
   }
   for (k = 0; k < s->n_fixes; k++) {
     const rm_fix *x = &m->x[s->fixes[k].fix];
-    if (x->cause != ci && !s->fixes[k].worked) continue;
-    snprintf(buf, sizeof buf, "fix '%s' %s", x->id, s->fixes[k].worked ? "worked" : "did not work");
-    add_item(&b, "fix", x->id, buf,
-             s->fixes[k].worked ? (x->cause == ci ? FIX_SUCCESS : s->noise) : 1 - FIX_SUCCESS);
+    int o = s->fixes[k].outcome;
+    double f;
+    if (o == TSHOOT_FIX_COULD_NOT_TRY || o == TSHOOT_FIX_SKIPPED) continue;   /* no evidence */
+    if (x->cause != ci && o != TSHOOT_FIX_WORKED) continue;
+    f = o == TSHOOT_FIX_WORKED ? (x->cause == ci ? FIX_SUCCESS : s->noise) : 1 - FIX_SUCCESS;
+    factor_words(fw, sizeof fw, f);
+    snprintf(buf, sizeof buf, "\"%s\" %s: that %s", x->title, o == TSHOOT_FIX_WORKED ? "worked" : "did not work",
+             fw);
+    add_item(&b, "fix", x->id, buf, f);
   }
   ts_buf_addf(&text, "%s is %.0f%% likely.", m->c[ci].title, 100 * s->post[pos]);
   {
@@ -239,7 +278,7 @@ TSHOOT_API int tshoot_session_how(tshoot_explanation **out, tshoot_session *s, c
         const rm_evidence *ev = &m->c[cj].ev[e];
         if (ev->kind == RM_REQUIRES && session_eval(s, &ev->cond) == TRI_FALSE) {
           char *r = expr_render(&ev->cond, render_name, (void *)m);
-          ts_buf_addf(&text, "%s %s is ruled out: it requires %s.", shown ? "" : " Others:", m->c[cj].title,
+          ts_buf_addf(&text, "%s %s is ruled out: it needs %s.", shown ? "" : " Others:", m->c[cj].title,
                       r ? r : "?");
           ts_free(r);
           shown++;
@@ -248,8 +287,9 @@ TSHOOT_API int tshoot_session_how(tshoot_explanation **out, tshoot_session *s, c
         if (ev->kind == RM_ANSWER) {
           const char *v = session_answered(s, ev->question);
           if (v && session_answer_lik(s, &m->c[cj], ev->question, v) <= 0.05) {
-            ts_buf_addf(&text, "%s %s is unlikely: %s = %s rarely goes with it.", shown ? "" : " Others:",
-                        m->c[cj].title, m->q[ev->question].id, v);
+            ts_buf_addf(&text, "%s %s is unlikely: the answer \"%s\" to \"%s\" rarely goes with it.",
+                        shown ? "" : " Others:", m->c[cj].title, session_value_label(m, ev->question, v),
+                        m->q[ev->question].prompt);
             shown++;
             break;
           }

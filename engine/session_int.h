@@ -12,10 +12,13 @@
 
 #define FIX_SUCCESS 0.9            /* P(a fix works | its cause) */
 
+enum { SRC_USER = 0, SRC_PROBE = 1, SRC_TEXT = 2 };
+
 typedef struct answer {
   int q;
   char *value;                     /* NULL: "don't know" */
-  int by_probe;                    /* answered by a probe on the host */
+  int source;                      /* SRC_*: the person, a probe on the host, their text */
+  unsigned seq;                    /* order of all answers and fix reports (undo) */
 } answer;
 
 typedef struct probe_rec {
@@ -24,7 +27,11 @@ typedef struct probe_rec {
   char *answer, *message;
 } probe_rec;
 
-typedef struct fix_report { int fix; int worked; } fix_report;
+typedef struct fix_report {
+  int fix;
+  int outcome;                     /* tshoot_fix_outcome */
+  unsigned seq;
+} fix_report;
 
 struct tshoot_session {
   tshoot_kb *kb;
@@ -35,6 +42,7 @@ struct tshoot_session {
   size_t key_len;
 
   /* evidence: this is what is saved */
+  unsigned seq;                    /* the last seq given */
   char *text;
   int *symptoms; size_t n_symptoms, cap_symptoms;
   answer *answers; size_t n_answers, cap_answers;
@@ -47,7 +55,8 @@ struct tshoot_session {
   uint32_t *cand;                  /* candidate causes */
   size_t n_cand;
   int *cand_pos;                   /* per cause: index in cand, or -1 */
-  double *text_lik;                /* per candidate */
+  double *text_lik;                /* per candidate: its article's match */
+  double *word_lik;                /* per candidate: the words of the cause itself */
   double *post;                    /* per candidate */
   double none_post, none_loglik, uniform_log;
   int dirty;
@@ -68,6 +77,8 @@ struct tshoot_session {
 
   /* scratch and borrowed outputs */
   tshoot_step step;
+  int have_step;                   /* step is the current one (tshoot_session_read) */
+  char *input_value;               /* tshoot_input.value */
   tshoot_cause_rank *ranks;
   tshoot_answer_info *ans_info;
   tshoot_fix_report *fix_info;
@@ -117,6 +128,13 @@ void session_weigh_question(tshoot_session *s, int q, weigh *w, double h_now, do
                             const leader_info *li);
 /* The most likely candidate's position ((size_t)-1: "none") and its probability. */
 size_t session_best_candidate(const tshoot_session *s, double *p);
+/* Whether question q may be asked now: its <ask-when> is not false. */
+int session_may_ask(tshoot_session *s, int q);
+/* The label a person reads for answer `value` to q ("I don't know" for NULL). */
+const char *session_value_label(const rules_model *m, int q, const char *value);
+/* Whether the evidence raised cause position pos ((size_t)-1: "none") above
+** what its prior alone gives: a conclusion needs it. */
+int session_evidence_moved(const tshoot_session *s, size_t pos, double p);
 /* Question index of id, or TSHOOT_ENOTFOUND with a did-you-mean (error set). */
 int session_find_question(tshoot_session *s, const char *id);
 /* qsort order of tshoot_cause_rank: most likely first, then by id. */

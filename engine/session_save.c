@@ -4,6 +4,12 @@
 ** value and refuses the whole file on the first fault. A session with a key
 ** is signed (HMAC-SHA-256 over the saved bytes, the "mac" member last), and
 ** a load with the key reads only sessions whose MAC matches.
+**
+** A session names what it used with their digests (rules.c): the answered
+** questions, the symptoms, the fixes reported and the causes in play. It
+** loads into a rebuilt KB when each of those is there unchanged, and is
+** refused with the list of what changed when not: a KB deploy that only
+** adds a comment, an article or a question keeps every live dialogue.
 */
 #include "session_int.h"
 #include "tsjson.h"
@@ -13,7 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SESSION_FORMAT 1
+#define SESSION_FORMAT 2
+#define IN_PLAY 1e-3                /* causes saved with their digests: P above this */
 #define MAX_SAVED_JSON (1024 * 1024)
 #define MAX_JSON_DEPTH 16
 #define MAC_KEY "\"mac\":\""      /* the signature member, always last: ,"mac":"<64 hex>"} */
@@ -80,6 +87,9 @@ static int verify_mac(const tshoot_session_options *opts, const char *json, size
 /* The session as a JSON object, or NULL when out of memory. Every set and
 ** append is checked: a key dropped for want of memory must not make a
 ** smaller, valid-looking save. */
+static const char *const outcome_names[] = { "did_not_work", "worked", "could_not_try", "skipped" };
+static const char *const source_names[] = { "user", "probe", "text" };
+
 static json_t *session_json(const tshoot_session *s)
 {
   json_t *root = json_object(), *arr;
@@ -92,15 +102,21 @@ static json_t *session_json(const tshoot_session *s)
   bad |= json_object_set_new(root, "flags", json_integer((json_int_t)s->flags));
   bad |= json_object_set_new(root, "text", s->text ? json_string(s->text) : json_null());
   arr = json_array();
-  for (k = 0; k < s->n_symptoms && arr; k++)
-    bad |= json_array_append_new(arr, json_string(s->m->s[s->symptoms[k]].id));
+  for (k = 0; k < s->n_symptoms && arr; k++) {
+    json_t *a = json_object();
+    bad |= json_object_set_new(a, "symptom", json_string(s->m->s[s->symptoms[k]].id));
+    bad |= json_object_set_new(a, "digest", json_string(s->m->s[s->symptoms[k]].digest));
+    bad |= json_array_append_new(arr, a);
+  }
   bad |= json_object_set_new(root, "symptoms", arr);
   arr = json_array();
   for (k = 0; k < s->n_answers && arr; k++) {
     json_t *a = json_object();
     bad |= json_object_set_new(a, "question", json_string(s->m->q[s->answers[k].q].id));
+    bad |= json_object_set_new(a, "digest", json_string(s->m->q[s->answers[k].q].digest));
     bad |= json_object_set_new(a, "answer", s->answers[k].value ? json_string(s->answers[k].value) : json_null());
-    if (s->answers[k].by_probe) bad |= json_object_set_new(a, "source", json_string("probe"));
+    if (s->answers[k].source != SRC_USER)
+      bad |= json_object_set_new(a, "source", json_string(source_names[s->answers[k].source]));
     bad |= json_array_append_new(arr, a);
   }
   bad |= json_object_set_new(root, "answers", arr);
@@ -108,10 +124,22 @@ static json_t *session_json(const tshoot_session *s)
   for (k = 0; k < s->n_fixes && arr; k++) {
     json_t *a = json_object();
     bad |= json_object_set_new(a, "fix", json_string(s->m->x[s->fixes[k].fix].id));
-    bad |= json_object_set_new(a, "worked", json_boolean(s->fixes[k].worked));
+    bad |= json_object_set_new(a, "digest", json_string(s->m->x[s->fixes[k].fix].digest));
+    bad |= json_object_set_new(a, "outcome", json_string(outcome_names[s->fixes[k].outcome]));
     bad |= json_array_append_new(arr, a);
   }
   bad |= json_object_set_new(root, "fixes", arr);
+  arr = json_array();
+  for (k = 0; k < s->n_cand && arr; k++) {
+    json_t *a;
+    const rm_cause *c = &s->m->c[s->cand[k]];
+    if (s->post[k] < IN_PLAY) continue;
+    a = json_object();
+    bad |= json_object_set_new(a, "cause", json_string(c->id));
+    bad |= json_object_set_new(a, "digest", json_string(c->digest));
+    bad |= json_array_append_new(arr, a);
+  }
+  bad |= json_object_set_new(root, "causes", arr);
   if (bad) {
     json_decref(root);
     return NULL;
@@ -127,6 +155,7 @@ TSHOOT_API int tshoot_session_save(char **out, const tshoot_session *s)
   const size_t flags = JSON_COMPACT | JSON_ENSURE_ASCII;
   TS_CHECK_ARG(out && s);
   *out = NULL;
+  session_update((tshoot_session *)s);   /* the causes in play are saved: bring them up to date */
   if (!(root = session_json(s))) return ts_error_oom();
   /* dumped into our own buffer: nothing the caller frees comes from jansson */
   n = json_dumpb(root, NULL, 0, flags);
@@ -183,6 +212,43 @@ static int check_keys(json_t *obj, const char *const *allowed, const char *where
 
 #define REFUSE(what) bad_json("saved session refused: %s", what)
 
+/* What a load found changed in a rebuilt KB (refused at the end, all named). */
+typedef struct changes {
+  ts_buf b;
+  int n;
+  int same_build;                  /* saved against this very KB: ids are checked, digests need not be */
+} changes;
+
+static void changed(changes *c, const char *kind, const char *id, const char *how)
+{
+  if (c->n < 8) ts_buf_addf(&c->b, "%s%s '%.100s' %s", c->n ? "; " : "", kind, id, how);
+  else if (c->n == 8) ts_buf_adds(&c->b, "; and more");
+  c->n++;
+}
+
+/* Whether saved item `id` of kind (its index idx in the KB, or -1) may be
+** used: against the same build, an unknown id refuses the session (it was
+** forged); against a rebuilt KB the item needs its digest, and a missing or
+** different item is noted in ch (all are named at the end). Returns 1 (use
+** it), 0 (skip it: noted) or a TSHOOT_E* status. */
+static int check_item(changes *ch, const char *kind, const char *id, int idx, const char *now, json_t *v)
+{
+  json_t *dv = json_object_get(v, "digest");
+  const char *saved = ts_json_string(dv, NULL);
+  if (dv && !saved) return bad_json("saved session refused: the digest of '%s' must be a string", id);
+  if (ch->same_build) {
+    char msg[300];
+    if (idx >= 0) return 1;
+    snprintf(msg, sizeof msg, "saved session refused: unknown %s '%.100s'", kind, id);
+    return ts_error(TSHOOT_EINVALID, "%s", msg);
+  }
+  if (!saved) return bad_json("saved session refused: '%s' has no digest, and the KB was rebuilt", id);
+  if (idx < 0) changed(ch, kind, id, "is gone");
+  else if (strcmp(saved, now) != 0) changed(ch, kind, id, "has changed");
+  else return 1;
+  return 0;
+}
+
 /* The format and the KB build the session was saved against. */
 static int load_header(json_t *root, tshoot_kb *kb, const rules_model **m)
 {
@@ -191,13 +257,11 @@ static int load_header(json_t *root, tshoot_kb *kb, const rules_model **m)
   int rc;
   if (!json_is_integer(v)) return REFUSE("'tshoot_session' (the format) is missing");
   if (json_integer_value(v) != SESSION_FORMAT)
-    return ts_error(TSHOOT_EVERSION, "saved session has format %lld; this tshoot reads %d",
+    return ts_error(TSHOOT_EVERSION, "saved session has format %lld; this tshoot reads %d: start a new session",
                     (long long)json_integer_value(v), SESSION_FORMAT);
   if ((rc = rules_get(m, kb)) != TSHOOT_OK) return rc;
+  /* another build of the KB is fine where what the session used is unchanged (the items' digests) */
   if (!(digest = ts_json_string(json_object_get(root, "kb"), NULL))) return REFUSE("'kb' must be a string");
-  if (strcmp(digest, (*m)->digest) != 0)
-    return ts_error(TSHOOT_EVERSION, "the saved session belongs to another KB build (%.12s..., this KB is %.12s...); "
-                    "start a new session", digest, (*m)->digest);
   v = json_object_get(root, "mac");
   if (v && !json_is_string(v)) return REFUSE("'mac' must be a string");
   return TSHOOT_OK;
@@ -239,8 +303,9 @@ static int load_options(json_t *root, const tshoot_session_options *opts, tshoot
 }
 
 /* seen: scratch of m->ns bytes */
-static int load_symptoms(tshoot_session *s, json_t *arr, unsigned char *seen)
+static int load_symptoms(tshoot_session *s, json_t *arr, unsigned char *seen, changes *ch)
 {
+  static const char *const keys[] = { "symptom", "digest", NULL };
   json_t *v;
   size_t k;
   int rc;
@@ -249,10 +314,15 @@ static int load_symptoms(tshoot_session *s, json_t *arr, unsigned char *seen)
   if (json_array_size(arr) > s->m->ns) return REFUSE("more symptoms than the KB has");
   memset(seen, 0, s->m->ns);
   json_array_foreach(arr, k, v) {
-    const char *id = ts_json_string(v, NULL);
+    const char *id;
     int si;
-    if (!id) return REFUSE("a symptom must be a string");
-    if ((si = rules_symptom(s->m, id)) < 0) return bad_json("saved session refused: unknown symptom '%s'", id);
+    if (!json_is_object(v)) return REFUSE("a symptom must be an object");
+    if ((rc = check_keys(v, keys, "a symptom")) != TSHOOT_OK) return rc;
+    if (!(id = ts_json_string(json_object_get(v, "symptom"), NULL))) return REFUSE("a symptom needs a 'symptom' string");
+    si = rules_symptom(s->m, id);
+    rc = check_item(ch, "symptom", id, si, si >= 0 ? s->m->s[si].digest : "", v);
+    if (rc < 0) return rc;
+    if (rc == 0) continue;
     if (seen[si]++) return bad_json("saved session refused: symptom '%s' is given twice", id);
     if ((rc = tshoot_session_symptom(s, id)) != TSHOOT_OK) return rc;
   }
@@ -260,9 +330,9 @@ static int load_symptoms(tshoot_session *s, json_t *arr, unsigned char *seen)
 }
 
 /* trusted: the session is signed, so a "probe" source is the library's word */
-static int load_answers(tshoot_session *s, json_t *arr, int trusted)
+static int load_answers(tshoot_session *s, json_t *arr, int trusted, changes *ch)
 {
-  static const char *const answer_keys[] = { "question", "answer", "source", NULL };
+  static const char *const answer_keys[] = { "question", "digest", "answer", "source", NULL };
   json_t *v;
   size_t k;
   int rc;
@@ -278,15 +348,23 @@ static int load_answers(tshoot_session *s, json_t *arr, int trusted)
     q = ts_json_string(json_object_get(v, "question"), NULL);
     av = json_object_get(v, "answer");
     if (!q) return REFUSE("an answer needs a 'question' string");
-    if ((qi = rules_question(s->m, q)) < 0) return bad_json("saved session refused: unknown question '%s'", q);
-    if (s->ans_of_q[qi] >= 0) return bad_json("saved session refused: question '%s' is answered twice", q);
+    qi = rules_question(s->m, q);
+    rc = check_item(ch, "question", q, qi, qi >= 0 ? s->m->q[qi].digest : "", v);
+    if (rc < 0) return rc;
+    if (rc == 0) continue;
+    src = json_object_get(v, "source");
+    if (src && (!ts_json_string(src, NULL) || (strcmp(json_string_value(src), "probe") != 0 &&
+                                         strcmp(json_string_value(src), "user") != 0 &&
+                                         strcmp(json_string_value(src), "text") != 0)))
+      return bad_json("saved session refused: the source of the answer to '%s' must be \"user\", \"probe\" "
+                      "or \"text\"", q);
+    /* answers from the text come back with the text (load_evidence described it again) */
+    if (src && strcmp(json_string_value(src), "text") == 0) continue;
+    if (s->ans_of_q[qi] >= 0 && s->answers[s->ans_of_q[qi]].source != SRC_TEXT)
+      return bad_json("saved session refused: question '%s' is answered twice", q);
     if (!av || (!json_is_null(av) && !ts_json_string(av, NULL)))
       return bad_json("saved session refused: the answer to '%s' must be a string or null", q);
     if (!json_is_null(av)) a = json_string_value(av);
-    src = json_object_get(v, "source");
-    if (src && (!ts_json_string(src, NULL) || (strcmp(json_string_value(src), "probe") != 0 &&
-                                         strcmp(json_string_value(src), "user") != 0)))
-      return bad_json("saved session refused: the source of the answer to '%s' must be \"user\" or \"probe\"", q);
     rc = a ? tshoot_session_answer(s, q, a) : tshoot_session_unknown(s, q);
     if (rc == TSHOOT_ENOMEM) return rc;
     if (rc != TSHOOT_OK) {
@@ -295,15 +373,15 @@ static int load_answers(tshoot_session *s, json_t *arr, int trusted)
       return REFUSE(msg);
     }
     /* only the library says that a probe answered: believed when signed */
-    if (trusted && src && strcmp(json_string_value(src), "probe") == 0) s->answers[s->ans_of_q[qi]].by_probe = 1;
+    if (trusted && src && strcmp(json_string_value(src), "probe") == 0) s->answers[s->ans_of_q[qi]].source = SRC_PROBE;
   }
   return TSHOOT_OK;
 }
 
 /* seen: scratch of m->nx bytes */
-static int load_fixes(tshoot_session *s, json_t *arr, unsigned char *seen)
+static int load_fixes(tshoot_session *s, json_t *arr, unsigned char *seen, changes *ch)
 {
-  static const char *const fix_keys[] = { "fix", "worked", NULL };
+  static const char *const fix_keys[] = { "fix", "digest", "outcome", NULL };
   json_t *v;
   size_t k;
   int rc;
@@ -312,27 +390,59 @@ static int load_fixes(tshoot_session *s, json_t *arr, unsigned char *seen)
   if (json_array_size(arr) > s->m->nx) return REFUSE("more fix reports than fixes");
   memset(seen, 0, s->m->nx);
   json_array_foreach(arr, k, v) {
-    const char *x;
-    json_t *w;
-    int xi;
+    const char *x, *o;
+    int xi, oc;
     if (!json_is_object(v)) return REFUSE("a fix report must be an object");
     if ((rc = check_keys(v, fix_keys, "a fix report")) != TSHOOT_OK) return rc;
     x = ts_json_string(json_object_get(v, "fix"), NULL);
-    w = json_object_get(v, "worked");
-    if (!x || !json_is_boolean(w)) return REFUSE("a fix report needs 'fix' and 'worked'");
-    if ((xi = rules_fix(s->m, x)) < 0) return bad_json("saved session refused: unknown fix '%s'", x);
+    o = ts_json_string(json_object_get(v, "outcome"), NULL);
+    if (!x || !o) return REFUSE("a fix report needs 'fix' and 'outcome' strings");
+    for (oc = 0; oc < 4 && strcmp(o, outcome_names[oc]) != 0; oc++) {}
+    if (oc == 4)
+      return bad_json("saved session refused: a fix outcome must be worked, did_not_work, could_not_try or "
+                      "skipped, not '%s'", o);
+    xi = rules_fix(s->m, x);
+    rc = check_item(ch, "fix", x, xi, xi >= 0 ? s->m->x[xi].digest : "", v);
+    if (rc < 0) return rc;
+    if (rc == 0) continue;
     if (seen[xi]++) return bad_json("saved session refused: fix '%s' is reported twice", x);
-    if ((rc = tshoot_session_fix_result(s, x, json_is_true(w))) != TSHOOT_OK) return rc;
+    if ((rc = tshoot_session_fix_result(s, x, (tshoot_fix_outcome)oc)) != TSHOOT_OK) return rc;
+  }
+  return TSHOOT_OK;
+}
+
+/* The causes the session had in play must be there unchanged. */
+static int load_causes(tshoot_session *s, json_t *arr, changes *ch)
+{
+  static const char *const keys[] = { "cause", "digest", NULL };
+  json_t *v;
+  size_t k;
+  int rc;
+  if (!arr) return TSHOOT_OK;
+  if (!json_is_array(arr)) return REFUSE("'causes' must be an array");
+  if (json_array_size(arr) > s->m->nc + 1) return REFUSE("more causes than the KB has");
+  json_array_foreach(arr, k, v) {
+    const char *id;
+    int ci;
+    if (!json_is_object(v)) return REFUSE("a cause must be an object");
+    if ((rc = check_keys(v, keys, "a cause")) != TSHOOT_OK) return rc;
+    if (!(id = ts_json_string(json_object_get(v, "cause"), NULL))) return REFUSE("a cause needs a 'cause' string");
+    ci = rules_cause(s->m, id);
+    rc = check_item(ch, "cause", id, ci, ci >= 0 ? s->m->c[ci].digest : "", v);
+    if (rc < 0) return rc;
   }
   return TSHOOT_OK;
 }
 
 /* The evidence, in the order it was given: text, symptoms, answers, fixes. */
-static int load_evidence(tshoot_session *s, json_t *root, int trusted)
+static int load_evidence(tshoot_session *s, json_t *root, int trusted, int same_build)
 {
   json_t *v = json_object_get(root, "text");
   unsigned char *seen;
+  changes ch;
   int rc = TSHOOT_OK;
+  memset(&ch, 0, sizeof ch);
+  ch.same_build = same_build;
   if (v && !json_is_null(v)) {
     const char *t = ts_json_string(v, NULL);
     if (!t) return REFUSE("'text' must be a string without NUL");
@@ -340,10 +450,16 @@ static int load_evidence(tshoot_session *s, json_t *root, int trusted)
   }
   seen = ts_malloc(s->m->ns + s->m->nx + 1);   /* per symptom or fix: given already */
   if (!seen) return ts_error_oom();
-  if (rc == TSHOOT_OK) rc = load_symptoms(s, json_object_get(root, "symptoms"), seen);
-  if (rc == TSHOOT_OK) rc = load_answers(s, json_object_get(root, "answers"), trusted);
-  if (rc == TSHOOT_OK) rc = load_fixes(s, json_object_get(root, "fixes"), seen);
+  if (rc == TSHOOT_OK) rc = load_symptoms(s, json_object_get(root, "symptoms"), seen, &ch);
+  if (rc == TSHOOT_OK) rc = load_answers(s, json_object_get(root, "answers"), trusted, &ch);
+  if (rc == TSHOOT_OK) rc = load_fixes(s, json_object_get(root, "fixes"), seen, &ch);
+  if (rc == TSHOOT_OK) rc = load_causes(s, json_object_get(root, "causes"), &ch);
   ts_free(seen);
+  if (rc == TSHOOT_OK && ch.b.oom) rc = ts_error_oom();
+  if (rc == TSHOOT_OK && ch.n)
+    rc = ts_error(TSHOOT_EVERSION, "the KB was rebuilt and changed what this session used: %s; start a new "
+                  "session", ts_buf_cstr(&ch.b));
+  ts_buf_free(&ch.b);
   return rc;
 }
 
@@ -351,7 +467,7 @@ TSHOOT_API int tshoot_session_load(tshoot_session **out, tshoot_kb *kb, const ch
                                    const tshoot_session_options *opts)
 {
   static const char *const top_keys[] = { "tshoot_session", "kb", "conclude_at", "noise", "flags",
-                                          "text", "symptoms", "answers", "fixes", "mac", NULL };
+                                          "text", "symptoms", "answers", "fixes", "causes", "mac", NULL };
   json_error_t jerr;
   json_t *root;
   tshoot_session *s = NULL;
@@ -383,7 +499,8 @@ TSHOOT_API int tshoot_session_load(tshoot_session **out, tshoot_kb *kb, const ch
   if (rc == TSHOOT_OK) rc = load_header(root, kb, &m);
   if (rc == TSHOOT_OK) rc = load_options(root, opts, &o);
   if (rc == TSHOOT_OK) rc = tshoot_session_new(&s, kb, &o);
-  if (rc == TSHOOT_OK) rc = load_evidence(s, root, trusted);
+  if (rc == TSHOOT_OK)
+    rc = load_evidence(s, root, trusted, strcmp(json_string_value(json_object_get(root, "kb")), m->digest) == 0);
   json_decref(root);
   if (rc != TSHOOT_OK) {
     tshoot_session_free(s);

@@ -40,7 +40,7 @@ int main(int argc, char **argv)
 
   for (;;) {
     if (tshoot_session_next(&step, s) != TSHOOT_OK) { fail("next"); goto out; }
-    if (step->kind == TSHOOT_STEP_CONCLUDE) break;
+    if (step->kind == TSHOOT_STEP_CONCLUDE || step->kind == TSHOOT_STEP_INCONCLUSIVE) break;
     tshoot_session_unknown(s, step->question);        /* ask your user here */
   }
   tshoot_session_answers(&ans, &n, s);

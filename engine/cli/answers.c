@@ -24,6 +24,31 @@ int answers_parse_bool(const char *v, int *out)
   return -1;
 }
 
+int answers_parse_outcome(const char *v, int *out)
+{
+  static const struct { const char *name; int outcome; } names[] = {
+    { "could-not-try", TSHOOT_FIX_COULD_NOT_TRY }, { "could_not_try", TSHOOT_FIX_COULD_NOT_TRY },
+    { "cannot", TSHOOT_FIX_COULD_NOT_TRY }, { "skipped", TSHOOT_FIX_SKIPPED }, { "skip", TSHOOT_FIX_SKIPPED },
+    { "did-not-work", TSHOOT_FIX_DID_NOT_WORK }, { "did_not_work", TSHOOT_FIX_DID_NOT_WORK },
+  };
+  size_t i;
+  int b;
+  for (i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (strcasecmp(v, names[i].name) == 0) { *out = names[i].outcome; return 0; }
+  if (answers_parse_bool(v, &b) == 0) { *out = b ? TSHOOT_FIX_WORKED : TSHOOT_FIX_DID_NOT_WORK; return 0; }
+  return -1;
+}
+
+const char *answers_outcome_name(int outcome)
+{
+  switch (outcome) {
+  case TSHOOT_FIX_WORKED: return "worked";
+  case TSHOOT_FIX_COULD_NOT_TRY: return "could_not_try";
+  case TSHOOT_FIX_SKIPPED: return "skipped";
+  default: return "did_not_work";
+  }
+}
+
 given *answers_find(answers *a, const char *key, int is_fix)
 {
   size_t i;
@@ -53,7 +78,10 @@ static int given_set(given *g, char *key, const char *val, const char **why)
 {
   if (strncmp(key, "fix:", 4) == 0) {
     g->is_fix = 1;
-    if (answers_parse_bool(val, &g->worked) != 0) { *why = "a fix's result is yes (it worked) or no"; return -1; }
+    if (answers_parse_outcome(val, &g->outcome) != 0) {
+      *why = "a fix's result is yes (it worked), no (it did not), could-not-try or skipped";
+      return -1;
+    }
     g->key = strdup(cli_trim(key + 4));
   } else {
     g->key = strdup(key);
@@ -158,7 +186,7 @@ int answers_check(const answers *a, tshoot_kb *kb)
       status = cli_error("%s:%d: %s", g->file, g->line, tshoot_error_last()->message);
     } else {
       status = cli_usage_error("diagnose", "--answer %s%s=%s: %s", g->is_fix ? "fix:" : "", g->key,
-                               g->is_fix ? (g->worked ? "yes" : "no") : g->value ? g->value : "?",
+                               g->is_fix ? answers_outcome_name(g->outcome) : g->value ? g->value : "?",
                                tshoot_error_last()->message);
     }
   }

@@ -16,13 +16,18 @@
 ** rename).
 **
 ** Exit status: 0 concluded with a cause, 4 concluded "none of the known
-** causes", 3 --strict and a question without an answer, 5 stopped before a
-** conclusion (quit or end of input), 1 failure, 2 usage error.
+** causes", 6 inconclusive (nothing left to ask, no cause with the evidence
+** to be named: the best candidates and the KB's escalation advice are
+** shown), 3 --strict and a question without an answer, 5 stopped before a
+** conclusion (quit, Ctrl-C or end of input: the session is saved and the
+** command that resumes it shown), 1 failure, 2 usage error.
 */
 #include "diagnose.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -123,9 +128,10 @@ static json_t *fix_step_new(const tshoot_step *st, const char *title)
 }
 
 /* Record fix step o (taken over) with its outcome. */
-static void record_fix(diagnosis *d, json_t *o, int worked, const char *source)
+static void record_fix(diagnosis *d, json_t *o, int outcome, const char *source)
 {
-  json_object_set_new(o, "worked", json_boolean(worked));
+  json_object_set_new(o, "result", json_string(answers_outcome_name(outcome)));
+  json_object_set_new(o, "worked", json_boolean(outcome == TSHOOT_FIX_WORKED));
   json_object_set_new(o, "source", json_string(source));
   json_array_append_new(d->steps, o);
 }
@@ -203,15 +209,15 @@ static int confirm_apply(const tshoot_fix_info *x, const tshoot_run *plan, void 
 ** problem is gone: the person at the machine can tell. Their answer replaces
 ** the outcome the library reported. ACT_DONE with *worked updated, or
 ** ACT_QUIT, ACT_FAIL. */
-static act ask_gone(diagnosis *d, const char *fix_id, int *worked)
+static act ask_gone(diagnosis *d, const char *fix_id, int *outcome)
 {
   int gone = 0, rc;
   if (prompt_yes_no(d, "  Is the problem gone now? [y/n] ",
                     "  Answer y (the problem is gone) or n (it is still there).\n", &gone) != 0)
     return ACT_QUIT;
   if (gone) return ACT_DONE;
-  *worked = 0;
-  rc = tshoot_session_fix_result(d->s, fix_id, 0);
+  *outcome = TSHOOT_FIX_DID_NOT_WORK;
+  rc = tshoot_session_fix_result(d->s, fix_id, TSHOOT_FIX_DID_NOT_WORK);
   if (rc != TSHOOT_OK) { cli_lib_error(rc); return ACT_FAIL; }
   if (!d->quiet)
     printf("  counted as not working; its change stays on the machine (undo it by hand if it\n"
@@ -225,10 +231,10 @@ static act ask_gone(diagnosis *d, const char *fix_id, int *worked)
 static act host_fix(diagnosis *d, const tshoot_step *st, const tshoot_fix_info *x)
 {
   cli_fix_options o;
-  cli_fix_outcome outcome;
+  cli_fix_outcome run_outcome;
   json_t *step, *r = NULL;
   const char *source = "host";
-  int rc = TSHOOT_OK, worked;
+  int rc = TSHOOT_OK, outcome;
   act a = ACT_DONE;
 
   if (!d->json && !d->quiet) {
@@ -243,25 +249,27 @@ static act host_fix(diagnosis *d, const tshoot_step *st, const tshoot_fix_info *
   o.payload = d;
   /* the step is borrowed until the session changes, and applying changes it */
   step = fix_step_new(st, x->title);
-  if (cli_fix_run(&r, &outcome, d->s, x, &o) != EXIT_OK) { json_decref(step); return ACT_FAIL; }
-  if (outcome == FIX_NOT_CONFIRMED) { json_decref(r); json_decref(step); return ACT_QUIT; }
+  if (cli_fix_run(&r, &run_outcome, d->s, x, &o) != EXIT_OK) { json_decref(step); return ACT_FAIL; }
+  if (run_outcome == FIX_NOT_CONFIRMED) { json_decref(r); json_decref(step); return ACT_QUIT; }
   json_object_update(step, r);
   json_decref(r);
-  worked = outcome == FIX_VERIFIED;
-  if (outcome == FIX_DECLINED) {
-    /* the person may do it by hand; counted as not working */
+  outcome = run_outcome == FIX_VERIFIED ? TSHOOT_FIX_WORKED : TSHOOT_FIX_DID_NOT_WORK;
+  if (run_outcome == FIX_DECLINED) {
+    /* the person did not want it run: not tried, no evidence */
     source = "declined";
-    rc = tshoot_session_fix_result(d->s, x->id, 0);
-  } else if (outcome == FIX_REFUSED) {
+    outcome = TSHOOT_FIX_COULD_NOT_TRY;
+    rc = tshoot_session_fix_result(d->s, x->id, TSHOOT_FIX_COULD_NOT_TRY);
+  } else if (run_outcome == FIX_REFUSED) {
     /* the host refused: no evidence, and the session will not propose it again */
     source = "refused";
-  } else if (worked && d->prompt) {
-    a = ask_gone(d, x->id, &worked);
-    if (a == ACT_DONE && !worked) source = "host+user";
+    outcome = TSHOOT_FIX_COULD_NOT_TRY;
+  } else if (outcome == TSHOOT_FIX_WORKED && d->prompt) {
+    a = ask_gone(d, x->id, &outcome);
+    if (a == ACT_DONE && outcome != TSHOOT_FIX_WORKED) source = "host+user";
   }
   if (rc != TSHOOT_OK) { json_decref(step); cli_lib_error(rc); return ACT_FAIL; }
   if (a != ACT_DONE) { json_decref(step); return a; }
-  record_fix(d, step, worked, source);
+  record_fix(d, step, outcome, source);
   return ACT_DONE;
 }
 
@@ -271,7 +279,7 @@ static act fix_step(diagnosis *d, const tshoot_step *st)
   const tshoot_fix_info *x = find_fix(c, st->fix);
   const char *title = x ? x->title : st->fix;
   given *g = answers_find(&d->given, st->fix, 1);
-  int worked = 0, rc;
+  int outcome = TSHOOT_FIX_DID_NOT_WORK, rc;
   const char *source;
   char *fix_id;
 
@@ -280,30 +288,32 @@ static act fix_step(diagnosis *d, const tshoot_step *st)
     printf("\n%sTry this fix%s (for: %s, %d%% likely)\n", cli_sgr(stdout, SGR_BOLD),
            cli_sgr(stdout, SGR_RESET), st->cause_title ? st->cause_title : st->cause,
            prompt_pct(st->probability));
-    if (x) prompt_print_fix(x, "Fix: ", 2, 0, 0);
+    if (x) prompt_print_fix(x, "Fix: ", 2, 0, 0, d->verbose);
     else printf("  Fix: %s\n", st->fix);
   } else if (!d->json && !d->quiet) {
     /* nobody tries it now: one line (the conclusion lists the steps) */
-    printf("Fix: %s (%s, for %s) -> ", title, st->fix, st->cause);
+    if (d->verbose) printf("Fix: %s (%s, for %s) -> ", title, st->fix, st->cause);
+    else printf("Fix: %s (for: %s) -> ", title, st->cause_title ? st->cause_title : st->cause);
   }
   if (g) {
     g->used = 1;
-    worked = g->worked;
+    outcome = g->outcome;
     source = "answers";
-    if (!d->json && !d->quiet) printf("%s (from answers)\n", worked ? "worked" : "did not work");
+    if (!d->json && !d->quiet) printf("%s (from answers)\n", answers_outcome_name(outcome));
   } else if (d->prompt) {
-    act a = prompt_fix_result(d, st, &worked);
+    act a = prompt_fix_result(d, st, &outcome);
     if (a != ACT_DONE) return a;
     source = "user";
   } else {
+    /* nobody tried it: no evidence against its cause, not proposed again */
     source = "unattended";
-    worked = 0;
-    if (!d->json && !d->quiet) printf("not tried (unattended): counted as not working\n");
+    outcome = TSHOOT_FIX_COULD_NOT_TRY;
+    if (!d->json && !d->quiet) printf("not tried (unattended): no evidence either way\n");
   }
   fix_id = strdup(st->fix);   /* st is borrowed until the session changes */
   if (!fix_id) { cli_error("out of memory"); return ACT_FAIL; }
-  record_fix(d, fix_step_new(st, title), worked, source);
-  rc = tshoot_session_fix_result(d->s, fix_id, worked);
+  record_fix(d, fix_step_new(st, title), outcome, source);
+  rc = tshoot_session_fix_result(d->s, fix_id, (tshoot_fix_outcome)outcome);
   free(fix_id);
   if (rc != TSHOOT_OK) { cli_lib_error(rc); return ACT_FAIL; }
   return ACT_DONE;
@@ -313,20 +323,20 @@ static act fix_step(diagnosis *d, const tshoot_step *st)
 
 /* Whether fix `id` was reported to the session (this run or a resumed one):
 ** 1 and *worked set, or 0. The session's own record is the one truth. */
-static int fix_reported(diagnosis *d, const char *id, int *worked)
+static int fix_reported(diagnosis *d, const char *id, int *outcome)
 {
   const tshoot_fix_report *f;
   size_t n, k;
   if (tshoot_session_fixes(&f, &n, d->s) != TSHOOT_OK) return 0;
   for (k = 0; k < n; k++)
-    if (strcmp(f[k].fix, id) == 0) { *worked = f[k].worked; return 1; }
+    if (strcmp(f[k].fix, id) == 0) { *outcome = (int)f[k].outcome; return 1; }
   return 0;
 }
 
 static json_t *fix_json(diagnosis *d, const tshoot_fix_info *x)
 {
   json_t *fx = json_object(), *steps = json_array();
-  int worked = 0, tried = fix_reported(d, x->id, &worked);
+  int outcome = 0, tried = fix_reported(d, x->id, &outcome);
   size_t m;
   json_object_set_new(fx, "id", cli_jstr(x->id));
   json_object_set_new(fx, "title", cli_jstr(x->title));
@@ -337,7 +347,10 @@ static json_t *fix_json(diagnosis *d, const tshoot_fix_info *x)
   json_object_set_new(fx, "needs_admin", json_boolean(x->needs_admin));
   json_object_set_new(fx, "reversible", json_boolean(x->reversible));
   json_object_set_new(fx, "tried", json_boolean(tried));
-  if (tried) json_object_set_new(fx, "worked", json_boolean(worked));
+  if (tried) {
+    json_object_set_new(fx, "result", json_string(answers_outcome_name(outcome)));
+    json_object_set_new(fx, "worked", json_boolean(outcome == TSHOOT_FIX_WORKED));
+  }
   return fx;
 }
 
@@ -359,6 +372,14 @@ static void print_conclusion(diagnosis *d, const tshoot_step *st)
   size_t i;
 
   putchar('\n');
+  if (st->kind == TSHOOT_STEP_INCONCLUSIVE) {
+    printf("%sNo cause can be named with confidence.%s ", cli_sgr(stdout, SGR_BOLD), cli_sgr(stdout, SGR_RESET));
+    cli_wrap(stdout, "The answers do not single out one cause. The best candidates are:", 0, 40, width);
+    prompt_print_causes(d, TOP_NONE, NULL);
+    printf("\n%sWhat to do now:%s ", cli_sgr(stdout, SGR_BOLD), cli_sgr(stdout, SGR_RESET));
+    cli_wrap(stdout, st->escalation ? st->escalation : "", 2, 16, width);
+    return;
+  }
   if (strcmp(st->cause, "none") == 0) {
     printf("%sNo known cause fits.%s ", cli_sgr(stdout, SGR_BOLD), cli_sgr(stdout, SGR_RESET));
     cli_wrap(stdout,
@@ -383,8 +404,10 @@ static void print_conclusion(diagnosis *d, const tshoot_step *st)
         free(t);
       }
     }
-    printf("%s  %s%s, article %s%s\n", cli_sgr(stdout, SGR_RESET), cli_sgr(stdout, SGR_DIM), st->cause,
-           st->article ? st->article : "?", cli_sgr(stdout, SGR_RESET));
+    fputs(cli_sgr(stdout, SGR_RESET), stdout);
+    if (d->verbose)
+      printf("  %s%s, article %s%s\n", cli_sgr(stdout, SGR_DIM), st->cause, st->article ? st->article : "?",
+             cli_sgr(stdout, SGR_RESET));
     if (c && c->explanation) {
       fputs("  ", stdout);
       cli_wrap(stdout, c->explanation, 2, 2, width);
@@ -408,10 +431,10 @@ static void print_conclusion(diagnosis *d, const tshoot_step *st)
     if (c && c->n_fixes) {
       printf("\n%sWhat to do%s (in this order):\n", cli_sgr(stdout, SGR_BOLD), cli_sgr(stdout, SGR_RESET));
       for (i = 0; i < c->n_fixes; i++) {
-        int worked = 0, tried = fix_reported(d, c->fixes[i].id, &worked);
+        int outcome = 0, tried = fix_reported(d, c->fixes[i].id, &outcome);
         snprintf(label, sizeof label, "Fix %zu: ", i + 1);
         if (i) putchar('\n');
-        prompt_print_fix(&c->fixes[i], label, 2, tried, worked);
+        prompt_print_fix(&c->fixes[i], label, 2, tried, outcome, d->verbose);
       }
     }
   }
@@ -421,6 +444,8 @@ static json_t *conclusion_json(diagnosis *d, const tshoot_step *st)
 {
   json_t *o = json_object();
   const char *fixed = fix_that_worked(d);
+  json_object_set_new(o, "outcome", json_string(st->kind == TSHOOT_STEP_INCONCLUSIVE ? "inconclusive" : "concluded"));
+  if (st->kind == TSHOOT_STEP_INCONCLUSIVE) json_object_set_new(o, "escalation", cli_jstr(st->escalation));
   json_object_set_new(o, "cause", cli_jstr(st->cause));
   json_object_set_new(o, "title", cli_jstr(st->cause_title));
   json_object_set_new(o, "probability", json_real(st->probability));
@@ -485,6 +510,36 @@ static int answer_given(diagnosis *d, const tshoot_step *st, given *g)
   return rc == TSHOOT_OK ? EXIT_OK : cli_lib_error(rc);
 }
 
+/* Ctrl-C at the prompt: the read is interrupted (no SA_RESTART), the
+** dialogue stops as at end of input, and the session is saved. */
+static volatile sig_atomic_t interrupted;
+static void on_interrupt(int sig) { (void)sig; interrupted = 1; }
+
+/* Where a stopped dialogue is saved when --save named no file:
+** $XDG_STATE_HOME/tshoot/last-session.json, else
+** ~/.local/state/tshoot/last-session.json (the folders are made, 0700). */
+static char *stop_path(void)
+{
+  const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+  char dir[4096], *path;
+  size_t n;
+  if (state && *state) snprintf(dir, sizeof dir, "%s/tshoot", state);
+  else if (home && *home) snprintf(dir, sizeof dir, "%s/.local/state/tshoot", home);
+  else return NULL;
+  /* make each missing folder of dir */
+  for (n = 1; dir[n]; n++)
+    if (dir[n] == '/') {
+      dir[n] = '\0';
+      mkdir(dir, 0700);
+      dir[n] = '/';
+    }
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST) return NULL;
+  n = strlen(dir) + sizeof "/last-session.json";
+  path = malloc(n);
+  if (path) snprintf(path, n, "%s/last-session.json", dir);
+  return path;
+}
+
 /* next() until CONCLUDE (*concl), a quit (EXIT_STOPPED), --strict or a failure. */
 static int run_loop(diagnosis *d, const tshoot_step **concl)
 {
@@ -505,7 +560,7 @@ static int run_loop(diagnosis *d, const tshoot_step **concl)
     rc = tshoot_session_next(&st, d->s);
     report_probes(d);
     if (rc != TSHOOT_OK) return cli_lib_error(rc);
-    if (st->kind == TSHOOT_STEP_CONCLUDE) {
+    if (st->kind == TSHOOT_STEP_CONCLUDE || st->kind == TSHOOT_STEP_INCONCLUSIVE) {
       *concl = st;
       return EXIT_OK;
     }
@@ -528,9 +583,15 @@ static int run_loop(diagnosis *d, const tshoot_step **concl)
     }
     if (a == ACT_FAIL) return EXIT_FAIL;
     if (a == ACT_QUIT) {
-      if (save_session(d) != EXIT_OK) return EXIT_FAIL;
-      if (d->save_path) printf("Stopped. Continue later with: tshoot diagnose --resume %s\n", d->save_path);
+      char *fallback = NULL;
+      if (!d->save_path && (fallback = stop_path()) != NULL) d->save_path = fallback;
+      if (save_session(d) != EXIT_OK) { free(fallback); return EXIT_FAIL; }
+      if (d->save_path)
+        printf("%s. Continue later with: tshoot diagnose --resume %s\n",
+               interrupted ? "Interrupted; your answers are saved" : "Stopped", d->save_path);
       else printf("Stopped.\n");
+      if (fallback) d->save_path = NULL;
+      free(fallback);
       return EXIT_STOPPED;
     }
     if (save_session(d) != EXIT_OK) return EXIT_FAIL;
@@ -612,6 +673,7 @@ static int parse_options(diagnosis *d, diagnose_options *o, int argc, char **arg
     { "threshold", required_argument, NULL, 't' },
     { "no-fixes", no_argument, NULL, 'F' },
     { "quiet", no_argument, NULL, 'q' },
+    { "verbose", no_argument, NULL, 'v' },
     { "interactive", no_argument, NULL, 'i' },
     { "strict", no_argument, NULL, 's' },
     { "host", required_argument, NULL, 'H' },
@@ -627,7 +689,7 @@ static int parse_options(diagnosis *d, diagnose_options *o, int argc, char **arg
   if (!o->cmd_answers) return cli_error("out of memory");
   opterr = 0;
   optind = 0;
-  while ((c = getopt_long(argc, argv, ":a:iqh", longs, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":a:iqvh", longs, NULL)) != -1) {
     switch (c) {
     case 'k': o->kb_opt = optarg; break;
     case 'a': o->cmd_answers[o->n_cmd++] = optarg; break;
@@ -643,6 +705,7 @@ static int parse_options(diagnosis *d, diagnose_options *o, int argc, char **arg
       break;
     case 'F': o->no_fixes = 1; break;
     case 'q': d->quiet = 1; break;
+    case 'v': d->verbose = 1; break;
     case 'i': o->force_interactive = 1; break;
     case 's': d->strict = 1; break;
     case 'H': o->host_spec = optarg; break;
@@ -704,7 +767,7 @@ static int resume_session(diagnosis *d, diagnose_options *o)
   if (tshoot_session_answers(&a, &n, d->s) == TSHOOT_OK) {
     if (!d->json && !d->quiet && n) printf("Resumed with %zu earlier answer%s:\n", n, n == 1 ? "" : "s");
     for (k = 0; k < n; k++) {
-      if (!d->json && !d->quiet) printf("  %s = %s\n", a[k].question, a[k].value ? a[k].value : "don't know");
+      if (!d->json && !d->quiet) printf("  %s -> %s\n", a[k].prompt ? a[k].prompt : a[k].question, a[k].label);
       diagnosis_record_ask(d, NULL, a[k].question, a[k].value, "saved");
     }
   }
@@ -805,7 +868,8 @@ static int report(diagnosis *d, const diagnose_options *o, int status, const tsh
     }
     return status;
   }
-  status = strcmp(concl->cause, "none") == 0 ? EXIT_NONE : EXIT_OK;
+  status = concl->kind == TSHOOT_STEP_INCONCLUSIVE ? EXIT_INCONCLUSIVE
+         : strcmp(concl->cause, "none") == 0 ? EXIT_NONE : EXIT_OK;
   if (!d->json) report_text(d, concl);
   else if (report_json(d, o, concl) != EXIT_OK) status = EXIT_FAIL;
   return status;
@@ -825,7 +889,16 @@ int cmd_diagnose(int argc, char **argv)
   d.steps = json_array();
   status = parse_options(&d, &o, argc, argv);
   if (status == EXIT_OK && !o.help && (status = open_or_resume(&d, &o)) == EXIT_OK) {
-    status = run_loop(&d, &concl);
+    {
+      struct sigaction sa, old;
+      memset(&sa, 0, sizeof sa);
+      sa.sa_handler = on_interrupt;   /* no SA_RESTART: the prompt's read returns */
+      sigemptyset(&sa.sa_mask);
+      interrupted = 0;
+      if (d.prompt) sigaction(SIGINT, &sa, &old);
+      status = run_loop(&d, &concl);
+      if (d.prompt) sigaction(SIGINT, &old, NULL);
+    }
     status = report(&d, &o, status, concl);
   }
   tshoot_article_free(d.art);

@@ -100,7 +100,7 @@ static int run_case(tshoot_kb *kb, const tshoot_test_case *tc, test_run *r, size
       tshoot_session_free(s);
       return EXIT_OK;
     }
-    if (st->kind == TSHOOT_STEP_CONCLUDE) break;
+    if (st->kind == TSHOOT_STEP_CONCLUDE || st->kind == TSHOOT_STEP_INCONCLUSIVE) break;
     if (++steps > limit) {
       snprintf(r->message, sizeof r->message, "the session does not conclude (%zu steps)", steps - 1);
       tshoot_session_free(s);
@@ -138,7 +138,16 @@ static int run_case(tshoot_kb *kb, const tshoot_test_case *tc, test_run *r, size
       json_array_append_new(r->causes, o);
     }
   r->ok = 1;
-  if (tc->expect_cause && strcmp(tc->expect_cause, st->cause) != 0) {
+  if (st->kind == TSHOOT_STEP_INCONCLUSIVE && !(tc->expect_cause && strcmp(tc->expect_cause, st->cause) == 0)) {
+    r->ok = 0;
+    snprintf(r->message, sizeof r->message, "inconclusive: no cause reached the threshold on evidence "
+             "(best candidate %s, p=%.2f)", st->cause, st->probability);
+  } else if (st->kind == TSHOOT_STEP_INCONCLUSIVE) {
+    /* the expected cause leads, but the test's answers do not settle it:
+    ** a pass, said so (the person would be told to escalate) */
+    snprintf(r->message, sizeof r->message, "inconclusive, but the expected cause leads (p=%.2f)",
+             st->probability);
+  } else if (tc->expect_cause && strcmp(tc->expect_cause, st->cause) != 0) {
     r->ok = 0;
     snprintf(r->message, sizeof r->message, "expected cause %s, concluded %s (p=%.2f)", tc->expect_cause,
              st->cause, st->probability);
@@ -256,7 +265,7 @@ int cmd_test(int argc, char **argv)
       json_t *o = json_object();
       json_object_set_new(o, "id", cli_jstr(tc->id));
       json_object_set_new(o, "ok", json_boolean(r.ok));
-      json_object_set_new(o, "message", r.ok ? json_null() : cli_jstr(r.message));
+      json_object_set_new(o, "message", r.message[0] ? cli_jstr(r.message) : json_null());
       json_object_set_new(o, "file", cli_jstr(tc->file));
       json_object_set_new(o, "line", json_integer(tc->line));
       json_object_set_new(o, "expect_cause", cli_jstr(tc->expect_cause));
@@ -269,7 +278,8 @@ int cmd_test(int argc, char **argv)
       json_object_set(o, "causes", r.causes);
       json_array_append_new(json_object_get(report, "tests"), o);
     } else if (r.ok) {
-      printf("%sok%s   %s\n", cli_sgr(stdout, SGR_GREEN), cli_sgr(stdout, SGR_RESET), tc->id);
+      printf("%sok%s   %s%s%s\n", cli_sgr(stdout, SGR_GREEN), cli_sgr(stdout, SGR_RESET), tc->id,
+             r.message[0] ? ": " : "", r.message);
       if (verbose) {
         printf("     %sconcluded %s (p=%.2f) after %zu answer%s%s\n", cli_sgr(stdout, SGR_DIM), r.concluded,
                r.probability, r.questions_asked, r.questions_asked == 1 ? "" : "s", cli_sgr(stdout, SGR_RESET));

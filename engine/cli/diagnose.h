@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 
-enum { EXIT_STRICT = 3, EXIT_NONE = 4, EXIT_STOPPED = 5 };
+enum { EXIT_STRICT = 3, EXIT_NONE = 4, EXIT_STOPPED = 5, EXIT_INCONCLUSIVE = 6 };
 
 /* How many causes `causes` shows, and "none" lists. */
 #define TOP_CAUSES 8
@@ -23,11 +23,12 @@ enum { EXIT_STRICT = 3, EXIT_NONE = 4, EXIT_STOPPED = 5 };
 
 /* ===== answers given in advance (answers.c) ===== */
 
-/* An answer given in advance: question = value, or fix:ID = yes|no. */
+/* An answer given in advance: question = value, or fix:ID = an outcome. */
 typedef struct given {
   char *key;          /* question id, or fix id (is_fix) */
   char *value;        /* NULL: "don't know" (questions only) */
-  int is_fix, worked;
+  int is_fix;
+  int outcome;        /* fixes: a tshoot_fix_outcome */
   int disabled;       /* taken back at the prompt: ask the person instead */
   int used;
   const char *file;   /* the answer file, or NULL for --answer */
@@ -58,6 +59,11 @@ size_t answers_unused(const answers *a);
 void answers_free(answers *a);
 /* yes/y/true/1/worked or no/n/false/0/failed, any case: 0 and *out; else -1. */
 int answers_parse_bool(const char *v, int *out);
+/* A fix's outcome as an answer file writes it: yes/worked, no/did-not-work,
+** could-not-try, skipped (any case, - or _): 0 and *out; else -1. */
+int answers_parse_outcome(const char *v, int *out);
+/* The outcome's name in --json and transcripts. */
+const char *answers_outcome_name(int outcome);
 
 /* ===== the diagnosis ===== */
 
@@ -66,6 +72,7 @@ typedef struct diagnosis {
   tshoot_session *s;
   answers given;
   int json, quiet, prompt, strict, echo;
+  int verbose;        /* --verbose: ids beside the words (causes, fixes, articles) */
   const char *save_path;
   json_t *steps;              /* the transcript (always kept; printed with --json) */
   char *text;                 /* the description, or NULL */
@@ -96,7 +103,7 @@ int prompt_pct(double p);
 act prompt_question(diagnosis *d, const tshoot_step *st);
 /* Ask whether the fix of step `st` (shown before) worked: ACT_DONE with
 ** *worked set, or ACT_BACK, ACT_QUIT, ACT_FAIL. */
-act prompt_fix_result(diagnosis *d, const tshoot_step *st, int *worked);
+act prompt_fix_result(diagnosis *d, const tshoot_step *st, int *outcome);
 /* Ask `prompt` until the answer is yes or no (into *out): 0; -1 when the
 ** person quits or input ends. `help` is shown after anything else. */
 int prompt_yes_no(diagnosis *d, const char *prompt, const char *help, int *out);
@@ -105,6 +112,7 @@ int prompt_yes_no(diagnosis *d, const char *prompt, const char *help, int *out);
 void prompt_print_causes(diagnosis *d, size_t limit, const char *skip);
 /* The evidence behind cause `cause` (NULL: the most likely), briefly. */
 void prompt_print_how(diagnosis *d, const char *cause, int with_text);
-void prompt_print_fix(const tshoot_fix_info *x, const char *label, int indent, int tried, int worked);
+void prompt_print_fix(const tshoot_fix_info *x, const char *label, int indent, int tried, int outcome,
+                      int show_id);
 
 #endif /* TSHOOT_CLI_DIAGNOSE_H */

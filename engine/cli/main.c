@@ -35,7 +35,7 @@ static const cli_command commands[] = {
   { "diagnose", "find the cause of a problem by answering questions, then fix it",
     "tshoot diagnose [TEXT...] [--answer Q=V]... [--answers FILE] [--json]\n"
     "                       [--save FILE] [--resume FILE] [--threshold P] [--no-fixes]\n"
-    "                       [--interactive] [--strict] [--quiet] [--host sim:FILE]\n"
+    "                       [--interactive] [--strict] [--quiet] [--verbose] [--host sim:FILE]\n"
     "                       [--yes] [--log FILE] [--kb FILE]",
     "Diagnose a problem: describe it in your own words (TEXT, optional), then\n"
     "answer the questions tshoot asks, the most useful first. When trying a fix\n"
@@ -96,16 +96,20 @@ static const cli_command commands[] = {
     "  -i, --interactive   ask even when stdin is not a terminal (input is echoed)\n"
     "      --strict        unattended: a question without an answer is an error\n"
     "  -q, --quiet         print only the conclusion\n"
+    "  -v, --verbose       show the ids of causes, fixes and articles beside their words\n"
     "      --host sim:FILE the machine to look at and fix: a machine description\n"
     "                      (docs/scripts.md; examples in kb/kerio/machines/)\n"
     "  -y, --yes           apply fixes with scripts without asking (also unattended)\n"
     "      --log FILE      write the journal of changes made on the host (JSON lines)\n"
     "      --kb FILE       the KB to use (see 'tshoot --help' for the default)\n"
     "\n"
-    "exit status: 0 a cause was found, 4 no known cause fits, 3 --strict and a\n"
-    "question without an answer, 5 stopped before the end (quit, end of input),\n"
-    "1 failure (also a bad answer file or saved session), 2 usage error (also an\n"
-    "--answer the KB does not know).\n",
+    "exit status: 0 a cause was found, 4 no known cause fits, 6 inconclusive (no\n"
+    "cause has the evidence to be named: the best candidates and what to do now\n"
+    "are shown), 3 --strict and a question without an answer, 5 stopped before\n"
+    "the end (quit, Ctrl-C, end of input: the session is saved, to\n"
+    "$XDG_STATE_HOME/tshoot/last-session.json without --save, and the command\n"
+    "to resume it shown), 1 failure (also a bad answer file or saved session),\n"
+    "2 usage error (also an --answer the KB does not know).\n",
     "  tshoot diagnose outlook kofmsp.dll error --answer dll.exists=no --answer scope.affected=pc\n"
     "  tshoot diagnose --json outlook stuck on loading profile --answer koff.tray-error=yes\n"
     "  tshoot diagnose --json - --answer koff.tray-error=yes < outlook.log\n"

@@ -38,8 +38,11 @@ void prompt_print_causes(diagnosis *d, size_t limit, const char *skip)
       size_t m = strlen(r[i].title ? r[i].title : "") + strlen(r[i].cause) + 64;
       char *t = malloc(m);
       if (!t) continue;
-      snprintf(t, m, "%s %s(%s)%s", r[i].title ? r[i].title : "", cli_sgr(stdout, SGR_DIM),
-               r[i].cause, cli_sgr(stdout, SGR_RESET));
+      if (d->verbose)
+        snprintf(t, m, "%s %s(%s)%s", r[i].title ? r[i].title : "", cli_sgr(stdout, SGR_DIM),
+                 r[i].cause, cli_sgr(stdout, SGR_RESET));
+      else
+        snprintf(t, m, "%s", r[i].title ? r[i].title : r[i].cause);
       cli_wrap(stdout, t, (int)strlen(label), (int)strlen(label), width);
       free(t);
     }
@@ -95,17 +98,21 @@ void prompt_print_how(diagnosis *d, const char *cause, int with_text)
   tshoot_explanation_free(e);
 }
 
-void prompt_print_fix(const tshoot_fix_info *x, const char *label, int indent, int tried, int worked)
+void prompt_print_fix(const tshoot_fix_info *x, const char *label, int indent, int tried, int outcome,
+                      int show_id)
 {
   int width = cli_width();
   size_t k;
   char meta[256], step_label[32];
   printf("%*s%s%s", indent, "", label, cli_sgr(stdout, SGR_BOLD));
   cli_wrap(stdout, x->title, indent + (int)strlen(label), indent + (int)strlen(label), width);
-  snprintf(meta, sizeof meta, "%s%s: %s, %s, risk %s%s%s", cli_sgr(stdout, SGR_DIM), x->id,
+  snprintf(meta, sizeof meta, "%s%s%s%s, %s, risk %s%s%s", cli_sgr(stdout, SGR_DIM), show_id ? x->id : "",
+           show_id ? ": " : "",
            x->needs_admin ? "needs admin" : "no admin needed",
            x->reversible ? "reversible" : "not reversible", x->risk ? x->risk : "?",
-           tried ? (worked ? "; tried: it worked" : "; tried: it did not work") : "",
+           !tried ? "" : outcome == TSHOOT_FIX_WORKED ? "; tried: it worked"
+           : outcome == TSHOOT_FIX_DID_NOT_WORK ? "; tried: it did not work"
+           : outcome == TSHOOT_FIX_SKIPPED ? "; skipped" : "; could not be tried",
            cli_sgr(stdout, SGR_RESET));
   printf("%s%*s", cli_sgr(stdout, SGR_RESET), indent + 2, "");
   cli_wrap(stdout, meta, indent + 4, indent + 2, width);
@@ -213,27 +220,98 @@ static int is_cmd(const char *in, const char *a, const char *b)
   return strcasecmp(in, a) == 0 || (b && strcasecmp(in, b) == 0);
 }
 
-/* Take back the last answer; the question it answered is then asked of the
-** person, even if an answer file had it. */
-static act go_back(diagnosis *d)
+/* Copies of the session's answers (question, prompt) and fix reports (fix,
+** title): what "back" took is the one missing afterwards. */
+typedef struct said { char **id, **text; size_t n; } said;
+
+static void said_free(said *x)
+{
+  size_t i;
+  for (i = 0; i < x->n; i++) { free(x->id[i]); free(x->text[i]); }
+  free(x->id);
+  free(x->text);
+}
+
+static int said_of(tshoot_session *s, said *ans, said *fix)
 {
   const tshoot_answer_info *a;
-  size_t n;
-  char *q = NULL;
-  int rc = tshoot_session_answers(&a, &n, d->s);
-  if (rc != TSHOOT_OK) { cli_lib_error(rc); return ACT_FAIL; }
-  if (n == 0) {
+  const tshoot_fix_report *f;
+  size_t na, nf, i;
+  memset(ans, 0, sizeof *ans);
+  memset(fix, 0, sizeof *fix);
+  if (tshoot_session_answers(&a, &na, s) != TSHOOT_OK) return -1;
+  ans->id = calloc(na + 1, sizeof *ans->id);
+  ans->text = calloc(na + 1, sizeof *ans->text);
+  if (!ans->id || !ans->text) return -1;
+  for (i = 0; i < na; i++, ans->n++) {
+    ans->id[i] = strdup(a[i].question);
+    ans->text[i] = strdup(a[i].prompt ? a[i].prompt : a[i].question);
+  }
+  if (tshoot_session_fixes(&f, &nf, s) != TSHOOT_OK) return -1;
+  fix->id = calloc(nf + 1, sizeof *fix->id);
+  fix->text = calloc(nf + 1, sizeof *fix->text);
+  if (!fix->id || !fix->text) return -1;
+  for (i = 0; i < nf; i++, fix->n++) {
+    fix->id[i] = strdup(f[i].fix);
+    fix->text[i] = strdup(f[i].title ? f[i].title : f[i].fix);
+  }
+  return 0;
+}
+
+/* The index in `before` of the one item no longer in the session, or -1. */
+static long said_gone(const said *before, tshoot_session *s, int fixes)
+{
+  size_t i, k, n;
+  for (i = 0; i < before->n; i++) {
+    int found = 0;
+    if (!before->id[i]) continue;
+    if (fixes) {
+      const tshoot_fix_report *f;
+      if (tshoot_session_fixes(&f, &n, s) != TSHOOT_OK) return -1;
+      for (k = 0; k < n && !found; k++) found = strcmp(f[k].fix, before->id[i]) == 0;
+    } else {
+      const tshoot_answer_info *a;
+      if (tshoot_session_answers(&a, &n, s) != TSHOOT_OK) return -1;
+      for (k = 0; k < n && !found; k++) found = strcmp(a[k].question, before->id[i]) == 0;
+    }
+    if (!found) return (long)i;
+  }
+  return -1;
+}
+
+/* Take back the last answer or fix report (the library decides which was
+** last); a question taken back is then asked of the person, even if an
+** answer file had it. Said in words: the question, the fix's title. */
+static act go_back(diagnosis *d)
+{
+  said ans, fix;
+  long gone;
+  int rc;
+  if (said_of(d->s, &ans, &fix) != 0) {
+    said_free(&ans);
+    said_free(&fix);
+    cli_error("out of memory");
+    return ACT_FAIL;
+  }
+  rc = tshoot_session_undo(d->s);
+  if (rc == TSHOOT_ENOTFOUND) {
+    tshoot_error_clear();
     printf("  There is no earlier answer to change.\n");
+    said_free(&ans);
+    said_free(&fix);
     return ACT_AGAIN;   /* nothing changed: ask again */
   }
-  q = strdup(a[n - 1].question);
-  if (!q) { cli_error("out of memory"); return ACT_FAIL; }
-  rc = tshoot_session_undo(d->s);
-  if (rc != TSHOOT_OK) { free(q); cli_lib_error(rc); return ACT_FAIL; }
-  answers_disable(&d->given, q);
-  printf("  Took back the answer to %s.\n", q);
-  diagnosis_record_back(d, q);
-  free(q);
+  if (rc != TSHOOT_OK) { said_free(&ans); said_free(&fix); cli_lib_error(rc); return ACT_FAIL; }
+  if ((gone = said_gone(&fix, d->s, 1)) >= 0) {
+    printf("  Took back your report on \"%s\".\n", fix.text[gone] ? fix.text[gone] : fix.id[gone]);
+    diagnosis_record_back(d, fix.id[gone]);
+  } else if ((gone = said_gone(&ans, d->s, 0)) >= 0) {
+    answers_disable(&d->given, ans.id[gone]);
+    printf("  Took back your answer to \"%s\".\n", ans.text[gone] ? ans.text[gone] : ans.id[gone]);
+    diagnosis_record_back(d, ans.id[gone]);
+  }
+  said_free(&ans);
+  said_free(&fix);
   return ACT_BACK;
 }
 
@@ -276,6 +354,28 @@ act prompt_question(diagnosis *d, const tshoot_step *st)
       break;
     }
     value = st->n_choices ? match_choice(st, in) : in;
+    if (value == in) {
+      /* not a number on screen: the library reads it ("the first one",
+      ** "yep", "sixty-four bit", more description...) */
+      tshoot_input ri;
+      rc = tshoot_session_read(&ri, d->s, in, strlen(in));
+      if (rc != TSHOOT_OK) { cli_lib_error(rc); break; }
+      if (ri.kind == TSHOOT_INPUT_UNKNOWN) {
+        rc = tshoot_session_unknown(d->s, qid);
+        if (rc != TSHOOT_OK) { cli_lib_error(rc); break; }
+        diagnosis_record_ask(d, prompt, qid, NULL, "user");
+        result = ACT_DONE;
+        break;
+      }
+      if (ri.kind == TSHOOT_INPUT_TEXT) {
+        rc = tshoot_session_add_text(d->s, in, strlen(in));
+        if (rc != TSHOOT_OK) { cli_lib_error(rc); break; }
+        printf("  Taken as more description of the problem.\n");
+        result = ACT_BACK;   /* the next step is chosen again */
+        break;
+      }
+      if (ri.kind == TSHOOT_INPUT_ANSWER) value = ri.value;
+    }
     {
       char *v = strdup(value);   /* value may point into the step */
       if (!v) { cli_error("out of memory"); break; }
@@ -322,20 +422,34 @@ int prompt_yes_no(diagnosis *d, const char *prompt, const char *help, int *out)
   }
 }
 
-act prompt_fix_result(diagnosis *d, const tshoot_step *st, int *worked)
+/* "Did this fix the problem?": the reply is read by the library
+** (tshoot_session_read: "it worked", "no", "I can't do this, no admin
+** rights", "skip" ...), so that every front-end understands the same. */
+act prompt_fix_result(diagnosis *d, const tshoot_step *st, int *outcome)
 {
   for (;;) {
-    char *in = read_line(d, "Did this fix the problem? [y/n] ");
-    if (!in) return ACT_QUIT;
-    if (answers_parse_bool(in, worked) == 0) return ACT_DONE;
-    if (is_cmd(in, "causes", NULL)) { prompt_print_causes(d, TOP_CAUSES, NULL); continue; }
-    if (is_cmd(in, "how", "?") || is_cmd(in, "why", NULL)) { prompt_print_how(d, st->cause, 1); continue; }
-    if (is_cmd(in, "quit", "q") || is_cmd(in, "exit", NULL)) return ACT_QUIT;
-    if (is_cmd(in, "back", "b")) {
+    tshoot_input in;
+    char *line = read_line(d, "Did this fix the problem? [y = it worked, n = it did not, c = I can't do this, s = skip] ");
+    int rc;
+    if (!line) return ACT_QUIT;
+    if (is_cmd(line, "c", NULL)) { *outcome = TSHOOT_FIX_COULD_NOT_TRY; return ACT_DONE; }
+    if (is_cmd(line, "s", NULL)) { *outcome = TSHOOT_FIX_SKIPPED; return ACT_DONE; }
+    if (is_cmd(line, "causes", NULL)) { prompt_print_causes(d, TOP_CAUSES, NULL); continue; }
+    if (is_cmd(line, "?", NULL)) { prompt_print_how(d, st->cause, 1); continue; }
+    if (is_cmd(line, "quit", "q") || is_cmd(line, "exit", NULL)) return ACT_QUIT;
+    rc = tshoot_session_read(&in, d->s, line, strlen(line));
+    if (rc != TSHOOT_OK) { cli_lib_error(rc); return ACT_FAIL; }
+    switch (in.kind) {
+    case TSHOOT_INPUT_FIX: *outcome = (int)in.outcome; return ACT_DONE;
+    case TSHOOT_INPUT_WHY: case TSHOOT_INPUT_HOW: prompt_print_how(d, st->cause, 1); continue;
+    case TSHOOT_INPUT_BACK: {
       act a = go_back(d);
       if (a == ACT_AGAIN) continue;
       return a;
     }
-    printf("  Answer y (it fixed the problem) or n (it did not). Also: causes, how, back, quit.\n");
+    default:
+      printf("  Answer y (it fixed the problem), n (it did not), c (I can't do this: no rights, no\n"
+             "  time) or s (skip it). Also: causes, how, back, quit.\n");
+    }
   }
 }

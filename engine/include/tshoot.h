@@ -52,7 +52,7 @@ extern "C" {
 
 /* The compiled-KB format this library reads and writes. A KB of another
 ** format version is refused by tshoot_kb_open() with TSHOOT_EVERSION. */
-#define TSHOOT_KB_FORMAT      1
+#define TSHOOT_KB_FORMAT      2
 
 /* The XML namespace of KB sources, format v1. */
 #define TSHOOT_KB_NAMESPACE   "urn:tshoot:kb:1"
@@ -475,8 +475,24 @@ typedef struct tshoot_session_options {
 typedef enum tshoot_step_kind {
   TSHOOT_STEP_ASK = 1,        /* ask `question` */
   TSHOOT_STEP_FIX = 2,        /* try fix `fix` of cause `cause`, then report */
-  TSHOOT_STEP_CONCLUDE = 3    /* `cause` is the answer ("none": none known) */
+  TSHOOT_STEP_CONCLUDE = 3,   /* `cause` is the answer ("none": none known): it
+                                 reached the threshold on evidence, or a fix of
+                                 it worked */
+  TSHOOT_STEP_INCONCLUSIVE = 4 /* nothing left to ask or try, and no cause has
+                                 the evidence to be named: `cause` is only the
+                                 best candidate (see tshoot_session_causes), and
+                                 `escalation` says what to do next */
 } tshoot_step_kind;
+
+/* What happened when the person tried a fix. Only DID_NOT_WORK is evidence
+** (against the fix's cause); COULD_NOT_TRY (needs rights, no time, ...) and
+** SKIPPED say nothing about the cause, and the fix is not proposed again. */
+typedef enum tshoot_fix_outcome {
+  TSHOOT_FIX_DID_NOT_WORK = 0,
+  TSHOOT_FIX_WORKED = 1,
+  TSHOOT_FIX_COULD_NOT_TRY = 2,
+  TSHOOT_FIX_SKIPPED = 3
+} tshoot_fix_outcome;
 
 /* One step. Borrowed from the session until its next call that changes it. */
 typedef struct tshoot_step {
@@ -499,6 +515,11 @@ typedef struct tshoot_step {
   double probability;         /* of `cause` now */
   const char *fix;            /* TSHOOT_STEP_FIX: fix id */
   size_t questions_asked;     /* answers given so far (including "don't know") */
+  /* TSHOOT_STEP_FIX and TSHOOT_STEP_CONCLUDE */
+  const char *fix_title;      /* the fix's title, or NULL */
+  /* TSHOOT_STEP_INCONCLUSIVE: what to do now, for people (the candidate's
+  ** article's <escalation>, else the KB's, else a general sentence) */
+  const char *escalation;
 } tshoot_step;
 
 /* Start a session on kb (which the session keeps alive).
@@ -514,8 +535,17 @@ TSHOOT_API int tshoot_session_new(tshoot_session **out, tshoot_kb *kb,
 TSHOOT_API void tshoot_session_free(tshoot_session *s);
 
 /* Describe the problem in the user's words: the KB is searched, and the
-** matching articles and symptoms become evidence. Replaces an earlier text. */
+** matching articles, symptoms and the words of each cause (its title,
+** explanation, symptoms and aliases, with the KB's stemming, synonyms and
+** spelling correction) become evidence; questions with <phrase>s the text
+** holds are answered from it (source "text"; the person may change them).
+** Replaces an earlier text. */
 TSHOOT_API int tshoot_session_describe(tshoot_session *s, const char *text, size_t len);
+
+/* Add more of the person's words (a free-text reply in a dialogue) to the
+** description: evidence as in tshoot_session_describe, without forgetting
+** what was said before. */
+TSHOOT_API int tshoot_session_add_text(tshoot_session *s, const char *text, size_t len);
 
 /* Say that symptom `id` (a symptom's id in the KB) is present.
 ** @return TSHOOT_OK; TSHOOT_ENOTFOUND with a did-you-mean. */
@@ -541,12 +571,54 @@ TSHOOT_API int tshoot_session_unknown(tshoot_session *s, const char *question);
 /* Withdraw the answer to `question` (it may be asked again). */
 TSHOOT_API int tshoot_session_retract(tshoot_session *s, const char *question);
 
-/* Withdraw the most recent answer ("back"). TSHOOT_ENOTFOUND if none. */
+/* Withdraw the most recent answer or fix report ("back"). TSHOOT_ENOTFOUND
+** if there is none. */
 TSHOOT_API int tshoot_session_undo(tshoot_session *s);
 
-/* Report whether fix `fix` worked. A fix that did not work is evidence
-** against its cause; one that worked concludes the session. */
-TSHOOT_API int tshoot_session_fix_result(tshoot_session *s, const char *fix, int worked);
+/* Report what happened with fix `fix` (reporting again replaces the
+** outcome). DID_NOT_WORK is evidence against its cause, and fixes that do
+** the same thing (same script, or declared same-as) are not proposed after
+** it; WORKED concludes the session; COULD_NOT_TRY and SKIPPED are no
+** evidence. Old callers passing 0/1 keep their meaning.
+** @return TSHOOT_OK; TSHOOT_ENOTFOUND (unknown fix, with did-you-mean);
+**   TSHOOT_EINVALID (an outcome outside the enum). */
+TSHOOT_API int tshoot_session_fix_result(tshoot_session *s, const char *fix, tshoot_fix_outcome outcome);
+
+/* How a person's reply to the current step reads (tshoot_session_read). */
+typedef enum tshoot_input_kind {
+  TSHOOT_INPUT_UNCLEAR = 0,   /* not understood: ask again (message says why) */
+  TSHOOT_INPUT_ANSWER = 1,    /* `value` answers the step's question */
+  TSHOOT_INPUT_UNKNOWN = 2,   /* "don't know", "no idea", "skip" */
+  TSHOOT_INPUT_FIX = 3,       /* `outcome` of the step's fix */
+  TSHOOT_INPUT_BACK = 4,      /* take the last answer back */
+  TSHOOT_INPUT_WHY = 5,       /* why is this asked? */
+  TSHOOT_INPUT_HOW = 6,       /* how did you get there? */
+  TSHOOT_INPUT_TEXT = 7       /* more description in the person's words */
+} tshoot_input_kind;
+
+typedef struct tshoot_input {
+  tshoot_input_kind kind;
+  const char *value;          /* ANSWER: the choice's value, or the number,
+                                 version or text as given (borrowed from the
+                                 session until it changes) */
+  tshoot_fix_outcome outcome; /* FIX */
+  const char *message;        /* UNCLEAR: why, for a person; else NULL */
+} tshoot_input;
+
+/* Read what a person typed in reply to the session's current step (the last
+** tshoot_session_next): a choice's value or label in any case, its number on
+** screen ("2"), an ordinal ("the first one", "second"), yes/no words ("yep",
+** "nope"), a number or version, "don't know", "back", "why", "how", a fix
+** outcome ("it worked", "didn't work", "can't do that", "skip"), or longer
+** text, which is more description when it answers nothing. One rule for
+** every front-end: the CLI, the bindings and chatbots call this.
+** @return TSHOOT_OK (out filled); TSHOOT_EINVALID (no current step). */
+TSHOOT_API int tshoot_session_read(tshoot_input *out, tshoot_session *s, const char *text, size_t len);
+
+/* Read and apply: an answer, "don't know", a fix outcome, "back" or more
+** text are given to the session; WHY, HOW and UNCLEAR change nothing and are
+** the front-end's to show. `out` may be NULL. */
+TSHOOT_API int tshoot_session_input(tshoot_session *s, const char *text, size_t len, tshoot_input *out);
 
 /* A cause and how likely it is now. */
 typedef struct tshoot_cause_rank {
@@ -564,7 +636,11 @@ TSHOOT_API int tshoot_session_causes(const tshoot_cause_rank **out, size_t *n, t
 typedef struct tshoot_answer_info {
   const char *question;
   const char *value;          /* NULL: "don't know" */
-  const char *source;         /* "user", or "probe" when a probe on the host answered */
+  const char *source;         /* "user"; "probe" when a probe on the host answered;
+                                 "text" when the person's description did */
+  const char *prompt;         /* the question, for people */
+  const char *label;          /* the answer, for people ("Yes", a choice's label,
+                                 the value itself, "I don't know") */
 } tshoot_answer_info;
 
 /* The answers so far. Borrowed until the session changes. */
@@ -574,7 +650,9 @@ TSHOOT_API int tshoot_session_answers(const tshoot_answer_info **out, size_t *n,
 typedef struct tshoot_fix_report {
   const char *fix;            /* fix id */
   const char *cause;          /* the cause it repairs */
-  int worked;                 /* 1: it worked; 0: it did not */
+  int worked;                 /* 1: it worked; 0: any other outcome */
+  tshoot_fix_outcome outcome;
+  const char *title;          /* the fix's title, for people */
 } tshoot_fix_report;
 
 /* The fixes tried so far and whether each worked, in the order first

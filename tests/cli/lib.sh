@@ -5,6 +5,8 @@ set -u
 : "${TSHOOT_SOURCE_ROOT:?TSHOOT_SOURCE_ROOT must be set}"
 DATA="$TSHOOT_SOURCE_ROOT/tests/data/cli"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tshoot-cli.XXXXXX")
+# a stopped dialogue saves itself under $XDG_STATE_HOME: ours, never the home folder
+export XDG_STATE_HOME="$WORK/state"
 trap 'rm -rf "$WORK"' EXIT
 CHECKS=0
 
@@ -27,6 +29,7 @@ expect_rc() { # expect_rc N "what"
   [ "$RC" -eq "$1" ] || fail "$2: exit status $RC, expected $1"
 }
 out_has() { grep -q -e "$1" "$WORK/out" || fail "$2: stdout lacks '$1'"; }
+out_lacks() { ! grep -q -e "$1" "$WORK/out" || fail "$2: stdout has '$1'"; }
 err_has() { grep -q -e "$1" "$WORK/err" || fail "$2: stderr lacks '$1'"; }
 no_escapes() { # no ANSI escape in stdout or stderr
   if grep -q $'\033' "$WORK/out" "$WORK/err"; then fail "$1: escape codes without a terminal"; fi

@@ -63,4 +63,39 @@ for sig in INT TERM; do
   [ "$(ls -A "$WORK/out.d")" = "kb.db" ] || fail "SIG$sig: files left behind: $(ls -A "$WORK/out.d")"
   ok "SIG$sig cancels the compile, keeps the old KB, leaves no temporary file"
 done
+
+# ----- Ctrl-C (SIGINT) in an interactive diagnosis: the session is saved under
+# $XDG_STATE_HOME (lib.sh points it into $WORK) and the command that resumes it said
+DKB="$WORK/home.db"
+run compile --quiet "$TSHOOT_SOURCE_ROOT/tests/data/diagnose/home.xml" -o "$DKB"
+mkfifo "$WORK/in"
+set +e
+"$TSHOOT_BIN" diagnose --kb "$DKB" --interactive --no-fixes laptop has no internet \
+  <"$WORK/in" >"$WORK/out" 2>"$WORK/err" &
+pid=$!
+exec 9>"$WORK/in"            # the person's keyboard: open, nothing typed yet
+printf 'yes\n' >&9          # one answer, then Ctrl-C at the next question
+for _ in $(seq 1 300); do
+  [ "$(grep -c '^Question' "$WORK/out" 2>/dev/null)" -ge 2 ] && break
+  sleep 0.01
+done
+kill -INT "$pid"
+wait "$pid"
+RC=$?
+exec 9>&-
+set -e
+expect_rc 5 "Ctrl-C at the prompt"
+out_has "Interrupted; your answers are saved. Continue later with: tshoot diagnose --resume $XDG_STATE_HOME/tshoot/last-session.json" \
+  "Ctrl-C: the session is saved and the command to resume it shown"
+[ -s "$XDG_STATE_HOME/tshoot/last-session.json" ] || fail "Ctrl-C: no saved session"
+run diagnose --kb "$DKB" --resume "$XDG_STATE_HOME/tshoot/last-session.json" --json
+json 'any(s["kind"] == "ask" and s["answer"] == "yes" and s["source"] == "saved" for s in j["steps"])' \
+  "the resumed session has the answer given before Ctrl-C"
+ok "Ctrl-C in a diagnosis saves the session and says how to resume it"
+
+# end of input does the same
+printf 'yes\n' | "$TSHOOT_BIN" diagnose --kb "$DKB" --interactive --no-fixes laptop has no internet >"$WORK/out" 2>"$WORK/err" || RC=$?
+out_has "Stopped. Continue later with: tshoot diagnose --resume $XDG_STATE_HOME/tshoot/last-session.json" \
+  "end of input: saved, with the command to resume"
+ok "end of input in a diagnosis saves the session too"
 done_checks

@@ -7,8 +7,8 @@ import tshoot
 
 ALL = [tshoot.Result, tshoot.KBInfo, tshoot.Article, tshoot.Symptom, tshoot.CauseInfo,
        tshoot.FixInfo, tshoot.TestCase, tshoot.Ask, tshoot.Fix, tshoot.Conclude,
-       tshoot.CauseRank, tshoot.Answer, tshoot.Explanation, tshoot.Evidence,
-       tshoot.Diagnostic, tshoot.CompileStats]
+       tshoot.Inconclusive, tshoot.CauseRank, tshoot.Answer, tshoot.FixReport, tshoot.Input,
+       tshoot.Explanation, tshoot.Evidence, tshoot.Diagnostic, tshoot.CompileStats]
 
 
 def test_construct_and_repr():
@@ -19,7 +19,7 @@ def test_construct_and_repr():
     b = tshoot.Answer(question="q")
     assert b.value is None and repr(b) == "Answer(question='q')"
     with pytest.raises(TypeError):
-        tshoot.Answer("a", "b", "c", "d")
+        tshoot.Answer("a", "b", "c", "d", "e", "f")
     with pytest.raises(TypeError):
         tshoot.Answer(nope=1)
     with pytest.raises(TypeError):

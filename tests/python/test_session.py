@@ -12,11 +12,12 @@ from conftest import KERIO_TEXT
 
 def walk(s, answers, limit=100):
     """Answer from `answers` (question -> value), 'don't know' otherwise, fixes
-    fail; return the Conclude step and the questions asked."""
+    fail; return the last step (Conclude or Inconclusive) and the questions
+    asked."""
     asked = []
     for _ in range(limit):
         step = s.next()
-        if isinstance(step, tshoot.Conclude):
+        if isinstance(step, (tshoot.Conclude, tshoot.Inconclusive)):
             return step, asked
         if isinstance(step, tshoot.Ask):
             asked.append(step.question)
@@ -25,8 +26,19 @@ def walk(s, answers, limit=100):
             else:
                 s.unknown(step.question)
         else:
-            s.fix_result(step.fix, False)
+            s.fix_result(step.fix, tshoot.DID_NOT_WORK)
     pytest.fail("no conclusion")
+
+
+def ask_until(s, question, limit=60):
+    """Answer 'don't know' until `question` is asked; return its Ask step."""
+    for _ in range(limit):
+        step = s.next()
+        assert isinstance(step, tshoot.Ask), f"{question} is asked before the end"
+        if step.question == question:
+            return step
+        s.unknown(step.question)
+    pytest.fail(f"{question} not asked")
 
 
 def test_kerio_diagnosis(kb):
@@ -107,7 +119,7 @@ def test_answer_yesno_forms(kb, value, expect):
 def test_answer_with_a_label(kb):
     s = kb.session(KERIO_TEXT, fixes=False)
     step = s.next()
-    assert step.question == "scope.affected"
+    assert step.type == "choice"
     s.answer(step.question, step.labels[1])
     assert s.answers()[0].value == step.choices[1]
 
@@ -150,7 +162,7 @@ def test_fix_steps(kb):
     seen = []
     for _ in range(60):
         step = s.next()
-        if isinstance(step, tshoot.Conclude):
+        if isinstance(step, (tshoot.Conclude, tshoot.Inconclusive)):
             break
         if isinstance(step, tshoot.Fix):
             assert step.kind == "fix" and step.cause and step.article
@@ -172,6 +184,195 @@ def test_fix_steps(kb):
             break
         assert isinstance(step, tshoot.Ask)
         s.unknown(step.question)
+
+
+def first_fix(kb, text=KERIO_TEXT):
+    """A session at its first Fix step (questions answered 'don't know')."""
+    s = kb.session(text)
+    for _ in range(60):
+        step = s.next()
+        if isinstance(step, tshoot.Fix):
+            return s, step
+        assert isinstance(step, tshoot.Ask)
+        s.unknown(step.question)
+    pytest.fail("no fix proposed")
+
+
+def test_fix_outcome_constants():
+    assert (tshoot.WORKED, tshoot.DID_NOT_WORK, tshoot.COULD_NOT_TRY, tshoot.SKIPPED) == \
+        ("worked", "did_not_work", "could_not_try", "skipped")
+
+
+@pytest.mark.parametrize("outcome,name", [
+    (tshoot.WORKED, "worked"), ("did_not_work", "did_not_work"),
+    ("could_not_try", "could_not_try"), (tshoot.SKIPPED, "skipped"),
+    (True, "worked"), (False, "did_not_work")])
+def test_fix_outcomes(kb, outcome, name):
+    s, step = first_fix(kb)
+    assert step.fix_title, "a proposed fix has a title for people"
+    before = s.causes()
+    s.fix_result(step.fix, outcome)
+    (report,) = s.fixes()
+    assert isinstance(report, tshoot.FixReport)
+    assert (report.fix, report.cause, report.outcome) == (step.fix, step.cause, name)
+    assert report.worked == (name == "worked") and report.title == step.fix_title
+    after = s.next()
+    if name == "worked":
+        assert isinstance(after, tshoot.Conclude) and after.cause == step.cause
+        assert after.fix_title == step.fix_title
+    else:
+        # not proposed again; only did_not_work is evidence against the cause
+        assert not (isinstance(after, tshoot.Fix) and after.fix == step.fix)
+        p = {c.cause: c.probability for c in s.causes()}
+        old = {c.cause: c.probability for c in before}
+        if name == "did_not_work":
+            assert p[step.cause] < old[step.cause]
+        else:
+            assert p[step.cause] == pytest.approx(old[step.cause])
+
+
+def test_fix_result_old_and_bad_outcomes(kb):
+    s, step = first_fix(kb)
+    s.fix_result(step.fix, worked=False)           # the old keyword
+    assert s.fixes()[0].outcome == "did_not_work"
+    s.fix_result(fix=step.fix, outcome="skipped")  # reporting again replaces it
+    assert [f.outcome for f in s.fixes()] == ["skipped"]
+    for bad in ("yes", "WORKED", "worked\0", 1, 0, None, 2.0):
+        with pytest.raises(ValueError, match="'worked', 'did_not_work', 'could_not_try' or "
+                                             "'skipped'"):
+            s.fix_result(step.fix, bad)
+    with pytest.raises(TypeError):
+        s.fix_result(step.fix)
+    with pytest.raises(TypeError):
+        s.fix_result(step.fix, "worked", worked=True)
+    with pytest.raises(tshoot.NotFound):
+        s.fix_result("no.such.fix", "worked")
+    s.undo()                                       # "back" takes a fix report back too
+    assert s.fixes() == []
+
+
+def test_inconclusive(kb):
+    # nobody knows anything: nothing is left to ask, and no cause has the evidence
+    s = kb.session(KERIO_TEXT, fixes=False)
+    step, asked = walk(s, {})
+    assert isinstance(step, tshoot.Inconclusive) and isinstance(step, tshoot.Step)
+    assert step.kind == tshoot.Inconclusive.kind == "inconclusive"
+    assert step.escalation and "help desk" in step.escalation
+    assert step.cause == s.causes()[0].cause and step.cause_title
+    assert step.probability < 0.9 and step.questions_asked == len(asked)
+    assert s.next() == step, "asking again repeats the ending"
+    assert repr(step).startswith("Inconclusive(cause=")
+    match step:
+        case tshoot.Inconclusive(cause=c, escalation=e):
+            assert c == step.cause and e == step.escalation
+        case _:
+            pytest.fail("no match")
+    # saved and loaded, it ends the same way
+    assert tshoot.Session.load(kb, s.save()).next() == step
+
+
+def test_answers_for_people(kb):
+    s = kb.session(KERIO_TEXT, fixes=False)
+    s.answer("scope.affected", "pc")
+    s.answer("dll.exists", False)
+    s.unknown("update.recent")
+    a = s.answers()
+    assert [(x.question, x.value, x.source) for x in a] == [
+        ("scope.affected", "pc", "user"), ("dll.exists", "no", "user"),
+        ("update.recent", None, "user")]
+    assert a[0].prompt == "Who else has the problem?"
+    assert a[0].label == "Every Windows user of this PC, but other PCs are fine"
+    assert a[1].label == "No" and a[1].prompt
+    assert a[2].label == "I don't know"
+    assert tshoot.Session.load(kb, s.save()).answers() == a
+
+
+def test_read_does_not_apply(kb):
+    s = kb.session(KERIO_TEXT, fixes=False)
+    step = s.next()
+    assert step.type == "choice" and len(step.choices) >= 3
+    r = s.read("the first one")
+    assert isinstance(r, tshoot.Input)
+    assert (r.kind, r.value, r.outcome, r.message) == ("answer", step.choices[0], None, None)
+    assert s.read("2") == tshoot.Input("answer", step.choices[1])
+    assert s.read(b"The Second One.") == tshoot.Input("answer", step.choices[1])   # bytes are UTF-8
+    assert s.read(step.labels[2]).value == step.choices[2]
+    assert s.read("no idea").kind == "unknown"
+    assert s.read("go back").kind == "back"
+    assert s.read("why?").kind == "why"
+    assert s.read("how did you get there").kind == "how"
+    r = s.read("banana")
+    assert r.kind == "unclear" and r.message.startswith("I did not understand that")
+    assert s.answers() == [] and s.next() == step, "read() changes nothing"
+
+
+def test_read_question_types(kb):
+    s = kb.session(KERIO_TEXT, fixes=False, written_order=True)
+    ask_until(s, "office.bitness")
+    assert s.read("sixty-four bit") == tshoot.Input("answer", "x64")
+    assert s.read("32-bit").value == "x86"
+    s = kb.session(KERIO_TEXT, fixes=False)
+    ask_until(s, "dll.exists")
+    assert s.read("yep").value == "yes" and s.read("nope").value == "no"
+
+
+def test_input_applies(kb):
+    s = kb.session(KERIO_TEXT, fixes=False)
+    first = s.next()
+    assert s.input("the first one") == tshoot.Input("answer", first.choices[0])
+    assert s.answers()[0].value == first.choices[0]
+    second = s.next()
+    assert s.input("no idea").kind == "unknown"
+    assert [a.value for a in s.answers()] == [first.choices[0], None]
+    assert s.input("back").kind == "back"                # "no idea" taken back
+    assert [a.question for a in s.answers()] == [first.question]
+    assert s.next() == second
+    assert s.input("why").kind == "why" and len(s.answers()) == 1
+    r = s.input("banana")
+    assert r.kind == "unclear" and r.message and len(s.answers()) == 1
+    # more words that answer nothing are more description
+    r = s.input("it also hangs for a long time when it starts syncing the mail")
+    assert r.kind == "text" and r.value is None
+    fresh = kb.session(KERIO_TEXT, fixes=False)
+    with pytest.raises(tshoot.NotFound):
+        fresh.input("back")                                # nothing to take back
+    with pytest.raises(TypeError):
+        fresh.input(None)
+
+
+def test_input_at_a_fix(kb):
+    s, step = first_fix(kb)
+    assert s.read("it worked") == tshoot.Input("fix", outcome="worked")
+    assert s.read("didn't work").outcome == "did_not_work"
+    assert s.read("skip").outcome == "skipped"
+    r = s.input("I can't do this, no admin rights")
+    assert r == tshoot.Input("fix", outcome="could_not_try")
+    assert [(f.fix, f.outcome) for f in s.fixes()] == [(step.fix, "could_not_try")]
+    assert s.input("back").kind == "back" and s.fixes() == []
+    assert s.next() == step
+    assert s.input("yes").outcome == "worked"
+    end = s.next()
+    assert isinstance(end, tshoot.Conclude) and end.cause == step.cause
+
+
+def test_input_after_load(kb):
+    # a stateless backend loads the session and hands it the reply at once
+    s = kb.session(KERIO_TEXT, fixes=False)
+    step = s.next()
+    back = tshoot.Session.load(kb, s.save())
+    assert back.input("2") == tshoot.Input("answer", step.choices[1])
+    assert back.answers()[0].question == step.question
+
+
+def test_add_text(kb):
+    s = kb.session("outlook", fixes=False)
+    before = {c.cause: c.probability for c in s.causes()}
+    s.add_text("MAPI was unable to load the information service KOFMSP.DLL")
+    after = {c.cause: c.probability for c in s.causes()}
+    assert after != before
+    assert s.causes()[0].article == "kofmsp"
+    with pytest.raises(TypeError):
+        s.add_text(42)
 
 
 def test_describe_and_symptom(kb):

@@ -10,11 +10,11 @@ Python bindings of libtshoot (https://... see docs/python.md)::
 
         s = kb.session("Outlook won't start after the update, kofmsp.dll")
         step = s.next()
-        while not isinstance(step, tshoot.Conclude):
-            if isinstance(step, tshoot.Ask):
-                s.answer(step.question, input(step.prompt + " "))
-            else:
-                s.fix_result(step.fix, input("did it work? ") == "yes")
+        while not isinstance(step, (tshoot.Conclude, tshoot.Inconclusive)):
+            ask = step.prompt if isinstance(step, tshoot.Ask) else f"Try: {step.fix_title}. Worked?"
+            reply = s.input(input(ask + " "))      # "2", "the first one", "it worked", ...
+            if reply.kind == "unclear":
+                print(reply.message)
             step = s.next()
         print(step.cause_title, step.probability)
 
@@ -29,17 +29,18 @@ from ._base import (
     IOFailure, Timeout, LimitExceeded, CallbackError, Results, default_kb,
 )
 from ._tshoot import (
-    KB, Session, Step, Ask, Fix, Conclude, Result, KBInfo, Article, Symptom, CauseInfo,
-    FixInfo, TestCase, CauseRank, Answer, Explanation, Evidence, Diagnostic, CompileStats,
-    Host, SimHost, Limits, Change, Run, Probe, compile, run_script, libversion, strerror,
-    VERSION, KB_FORMAT,
+    KB, Session, Step, Ask, Fix, Conclude, Inconclusive, Result, KBInfo, Article, Symptom,
+    CauseInfo, FixInfo, TestCase, CauseRank, Answer, FixReport, Input, Explanation, Evidence,
+    Diagnostic, CompileStats, Host, SimHost, Limits, Change, Run, Probe, compile, run_script, libversion, strerror,
+    VERSION, KB_FORMAT, WORKED, DID_NOT_WORK, COULD_NOT_TRY, SKIPPED,
 )
 
 __version__ = VERSION
 
 __all__ = [
     "KB", "Session", "Results", "Result", "KBInfo", "Article", "Symptom", "CauseInfo",
-    "FixInfo", "TestCase", "Step", "Ask", "Fix", "Conclude", "CauseRank", "Answer",
+    "FixInfo", "TestCase", "Step", "Ask", "Fix", "Conclude", "Inconclusive", "CauseRank",
+    "Answer", "FixReport", "Input", "WORKED", "DID_NOT_WORK", "COULD_NOT_TRY", "SKIPPED",
     "Explanation", "Evidence", "Diagnostic", "CompileStats", "compile",
     "Host", "SimHost", "Limits", "Change", "Run", "Probe", "run_script",
     "Error", "NoMemory", "InvalidArgument", "NotFound", "SourceError", "Corrupt",

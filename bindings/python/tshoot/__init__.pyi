@@ -7,6 +7,12 @@ VERSION: str
 KB_FORMAT: int
 __version__: str
 
+_Outcome = Literal["worked", "did_not_work", "could_not_try", "skipped"]
+WORKED: Literal["worked"]
+DID_NOT_WORK: Literal["did_not_work"]
+COULD_NOT_TRY: Literal["could_not_try"]
+SKIPPED: Literal["skipped"]
+
 def libversion() -> str: ...
 def strerror(code: int, /) -> str: ...
 def default_kb() -> Optional[str]: ...
@@ -130,7 +136,8 @@ class TestCase(_Record):
     given: dict[str, str]
 
 class Step(_Record):
-    """The base of Ask, Fix and Conclude (each has a class attribute `kind`)."""
+    """The base of Ask, Fix, Conclude and Inconclusive (each has a class attribute
+    `kind`: 'ask', 'fix', 'conclude' or 'inconclusive')."""
 
 class Ask(Step):
     __match_args__: ClassVar[tuple[str, ...]]
@@ -155,6 +162,7 @@ class Fix(Step):
     article: Optional[str]
     probability: float
     questions_asked: int
+    fix_title: Optional[str]
 
 class Conclude(Step):
     __match_args__: ClassVar[tuple[str, ...]]
@@ -163,6 +171,19 @@ class Conclude(Step):
     cause_title: str
     article: Optional[str]
     probability: float
+    questions_asked: int
+    fix_title: Optional[str]
+
+class Inconclusive(Step):
+    """Nothing left to ask or try, and no cause has the evidence to be named:
+    `cause` is only the best candidate, `escalation` what to do now."""
+    __match_args__: ClassVar[tuple[str, ...]]
+    kind: ClassVar[Literal["inconclusive"]]
+    cause: str
+    cause_title: str
+    article: Optional[str]
+    probability: float
+    escalation: Optional[str]
     questions_asked: int
 
 class CauseRank(_Record):
@@ -176,7 +197,24 @@ class Answer(_Record):
     __match_args__: ClassVar[tuple[str, ...]]
     question: str
     value: Optional[str]
-    source: Literal["user", "probe"]
+    source: Literal["user", "probe", "text"]
+    prompt: Optional[str]
+    label: Optional[str]
+
+class FixReport(_Record):
+    __match_args__: ClassVar[tuple[str, ...]]
+    fix: str
+    cause: Optional[str]
+    worked: bool
+    outcome: _Outcome
+    title: Optional[str]
+
+class Input(_Record):
+    __match_args__: ClassVar[tuple[str, ...]]
+    kind: Literal["answer", "unknown", "fix", "back", "why", "how", "text", "unclear"]
+    value: Optional[str]
+    outcome: Optional[_Outcome]
+    message: Optional[str]
 
 class Evidence(_Record):
     __match_args__: ClassVar[tuple[str, ...]]
@@ -303,14 +341,19 @@ class Session:
     def run_fix(self, fix: str, dry_run: bool = False) -> Run: ...
     @property
     def closed(self) -> bool: ...
-    def next(self) -> Union[Ask, Fix, Conclude]: ...
+    def next(self) -> Union[Ask, Fix, Conclude, Inconclusive]: ...
+    def read(self, text: _Text, /) -> Input: ...
+    def input(self, text: _Text, /) -> Input: ...
     def answer(self, question: str, value: _AnswerValue) -> None: ...
     def change(self, question: str, value: _AnswerValue) -> None: ...
     def unknown(self, question: str, /) -> None: ...
     def retract(self, question: str, /) -> None: ...
     def undo(self) -> None: ...
-    def fix_result(self, fix: str, worked: bool) -> None: ...
+    def fix_result(self, fix: str, outcome: Union[_Outcome, bool] = ..., *,
+                   worked: bool = ...) -> None: ...
+    def fixes(self) -> list[FixReport]: ...
     def describe(self, text: _Text, /) -> None: ...
+    def add_text(self, text: _Text, /) -> None: ...
     def symptom(self, id: str, /) -> None: ...
     def causes(self) -> list[CauseRank]: ...
     def answers(self) -> list[Answer]: ...

@@ -53,8 +53,8 @@
 **
 ** The GIL is released around every call into libtshoot that can take time
 ** (opening a KB, searching, reading articles and tests, compiling, creating,
-** describing, stepping, answering, explaining, saving and loading sessions,
-** running scripts and fixes).
+** describing, stepping, reading replies, answering, explaining, saving and
+** loading sessions, running scripts and fixes).
 **
 ** Module state lives in static variables (single-phase init): the module
 ** does not support sub-interpreters.
@@ -209,7 +209,8 @@ typedef struct Record {
 } Record;
 
 extern recdef rec_result, rec_info, rec_symptom, rec_fixinfo, rec_causeinfo, rec_article,
-    rec_testcase, rec_step, rec_ask, rec_fix, rec_conclude, rec_causerank, rec_answer,
+    rec_testcase, rec_step, rec_ask, rec_fix, rec_conclude, rec_inconclusive, rec_causerank, rec_answer,
+    rec_fixreport, rec_input,
     rec_evidence, rec_explanation, rec_diagnostic, rec_stats, rec_limits, rec_change,
     rec_run, rec_probe;
 
@@ -231,6 +232,10 @@ PyObject *step_to_py(const tshoot_step *st);
 PyObject *causerank_to_py(const tshoot_cause_rank *c);
 PyObject *causeranks_to_tuple(const tshoot_cause_rank *c, size_t n);
 PyObject *explanation_to_py(const tshoot_explanation *e);
+
+/* A fix outcome as its str ('worked', 'did_not_work', 'could_not_try',
+** 'skipped'). Never NULL. */
+const char *outcome_name(tshoot_fix_outcome o);
 
 /* ======================================================================
 ** KB (kb.c)

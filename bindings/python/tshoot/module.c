@@ -332,6 +332,11 @@ PyMODINIT_FUNC PyInit__tshoot(void)
   if (add_string(m, "_BUILD_KB", TSHOOT_PY_BUILD_KB) < 0 ||
       add_string(m, "_INSTALLED_KB", TSHOOT_PY_INSTALLED_KB) < 0 ||
       add_string(m, "VERSION", TSHOOT_VERSION) < 0 ||
+      /* fix outcomes (Session.fix_result, FixReport.outcome, Input.outcome) */
+      add_string(m, "WORKED", outcome_name(TSHOOT_FIX_WORKED)) < 0 ||
+      add_string(m, "DID_NOT_WORK", outcome_name(TSHOOT_FIX_DID_NOT_WORK)) < 0 ||
+      add_string(m, "COULD_NOT_TRY", outcome_name(TSHOOT_FIX_COULD_NOT_TRY)) < 0 ||
+      add_string(m, "SKIPPED", outcome_name(TSHOOT_FIX_SKIPPED)) < 0 ||
       PyModule_AddIntConstant(m, "KB_FORMAT", TSHOOT_KB_FORMAT) < 0)
     goto fail;
   return m;

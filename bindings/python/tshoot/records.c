@@ -105,8 +105,9 @@ recdef rec_testcase = {"tshoot.TestCase",
   NFIELDS(testcase_fields), NULL, NULL, 0, NULL, NULL};
 
 recdef rec_step = {"tshoot.Step",
-  "The base class of the steps Session.next() returns: Ask, Fix and Conclude.\n\n"
-  "Each has a class attribute `kind`: 'ask', 'fix' or 'conclude'.",
+  "The base class of the steps Session.next() returns: Ask, Fix, Conclude and\n"
+  "Inconclusive (the last two end a diagnosis).\n\n"
+  "Each has a class attribute `kind`: 'ask', 'fix', 'conclude' or 'inconclusive'.",
   NULL, 0, NULL, NULL, 1, NULL, NULL};
 
 static const fielddef ask_fields[] = {
@@ -128,16 +129,19 @@ recdef rec_ask = {"tshoot.Ask",
   &rec_step, "ask", 0, NULL, NULL};
 
 static const fielddef fix_fields[] = {
-  {"fix", "the fix's id: report with Session.fix_result(fix, worked)"},
+  {"fix", "the fix's id: report with Session.fix_result(fix, outcome)"},
   {"cause", "the cause it repairs"}, {"cause_title", "that cause in a line"},
   {"article", "the cause's article id"},
   {"probability", "how likely the cause is now"},
   {"questions_asked", "answers given so far"},
+  {"fix_title", "the fix in a line, for people, or None"},
 };
 recdef rec_fix = {"tshoot.Fix",
-  "Fix(fix, cause, cause_title, article, probability, questions_asked)\n--\n\n"
+  "Fix(fix, cause, cause_title, article, probability, questions_asked, fix_title)\n--\n\n"
   "A step: try a fix (its steps are in KB.article(article)), then report\n"
-  "whether it worked with Session.fix_result().", fix_fields, NFIELDS(fix_fields),
+  "what happened with Session.fix_result(fix, outcome) ('worked',\n"
+  "'did_not_work', 'could_not_try' or 'skipped'), or pass the person's reply\n"
+  "to Session.input().", fix_fields, NFIELDS(fix_fields),
   &rec_step, "fix", 0, NULL, NULL};
 
 static const fielddef conclude_fields[] = {
@@ -146,11 +150,29 @@ static const fielddef conclude_fields[] = {
   {"article", "the cause's article id, or None for 'none'"},
   {"probability", "how likely the cause is"},
   {"questions_asked", "answers given"},
+  {"fix_title", "the title of the fix that worked, or None"},
 };
 recdef rec_conclude = {"tshoot.Conclude",
-  "Conclude(cause, cause_title, article, probability, questions_asked)\n--\n\n"
-  "The last step: the diagnosis names its cause.", conclude_fields,
+  "Conclude(cause, cause_title, article, probability, questions_asked, fix_title)\n--\n\n"
+  "The last step: the diagnosis names its cause (it reached the threshold on\n"
+  "evidence, or a fix of it worked).", conclude_fields,
   NFIELDS(conclude_fields), &rec_step, "conclude", 0, NULL, NULL};
+
+static const fielddef inconclusive_fields[] = {
+  {"cause", "the best candidate (not a conclusion), or 'none'"},
+  {"cause_title", "that candidate in a line"},
+  {"article", "its article's id, or None for 'none'"},
+  {"probability", "how likely it is"},
+  {"escalation", "what to do now, for people (the KB's escalation advice)"},
+  {"questions_asked", "answers given"},
+};
+recdef rec_inconclusive = {"tshoot.Inconclusive",
+  "Inconclusive(cause, cause_title, article, probability, escalation, questions_asked)\n--\n\n"
+  "The last step when nothing is left to ask or try and no cause has the\n"
+  "evidence to be named: `cause` is only the best candidate (see\n"
+  "Session.causes()), and `escalation` says what to do now (the candidate\n"
+  "article's escalation advice, else the KB's, else a general sentence).", inconclusive_fields,
+  NFIELDS(inconclusive_fields), &rec_step, "inconclusive", 0, NULL, NULL};
 
 static const fielddef causerank_fields[] = {
   {"cause", "the cause's id, or 'none'"}, {"title", "the cause in a line"},
@@ -165,11 +187,40 @@ recdef rec_causerank = {"tshoot.CauseRank",
 static const fielddef answer_fields[] = {
   {"question", "the question's id"},
   {"value", "the answer, or None for 'don't know'"},
-  {"source", "'user', or 'probe' when a probe on the session's host answered"},
+  {"source", "'user'; 'probe' when a probe on the session's host answered; "
+             "'text' when the person's description did"},
+  {"prompt", "the question, for people"},
+  {"label", "the answer, for people ('Yes', a choice's label, the value itself, "
+            "'I don't know')"},
 };
 recdef rec_answer = {"tshoot.Answer",
-  "Answer(question, value, source)\n--\n\nAn answer given so far (Session.answers).",
+  "Answer(question, value, source, prompt, label)\n--\n\n"
+  "An answer given so far (Session.answers).",
   answer_fields, NFIELDS(answer_fields), NULL, NULL, 0, NULL, NULL};
+
+static const fielddef fixreport_fields[] = {
+  {"fix", "the fix's id"},
+  {"cause", "the cause it repairs"},
+  {"worked", "True when it worked (outcome == 'worked')"},
+  {"outcome", "'worked', 'did_not_work', 'could_not_try' or 'skipped'"},
+  {"title", "the fix in a line, for people, or None"},
+};
+recdef rec_fixreport = {"tshoot.FixReport",
+  "FixReport(fix, cause, worked, outcome, title)\n--\n\n"
+  "A fix reported so far (Session.fixes): only 'did_not_work' is evidence\n"
+  "(against its cause); 'worked' concludes.",
+  fixreport_fields, NFIELDS(fixreport_fields), NULL, NULL, 0, NULL, NULL};
+
+static const fielddef input_fields[] = {
+  {"kind", "'answer', 'unknown', 'fix', 'back', 'why', 'how', 'text' or 'unclear'"},
+  {"value", "'answer': the choice's value, or the number, version or text; else None"},
+  {"outcome", "'fix': 'worked', 'did_not_work', 'could_not_try' or 'skipped'; else None"},
+  {"message", "'unclear': why, for the person (what would be understood); else None"},
+};
+recdef rec_input = {"tshoot.Input",
+  "Input(kind, value, outcome, message)\n--\n\n"
+  "How a person's reply to the current step reads (Session.read, Session.input).",
+  input_fields, NFIELDS(input_fields), NULL, NULL, 0, NULL, NULL};
 
 static const fielddef evidence_fields[] = {
   {"kind", "'prior', 'text', 'symptom', 'answer', 'condition' or 'fix'"},
@@ -281,8 +332,8 @@ static recdef *const all_records[] = {
   &rec_limits, &rec_change, &rec_run, &rec_probe,
   &rec_diagnostic, &rec_stats, &rec_result, &rec_info, &rec_symptom, &rec_fixinfo,
   &rec_causeinfo, &rec_article,
-  &rec_testcase, &rec_step, &rec_ask, &rec_fix, &rec_conclude, &rec_causerank,
-  &rec_answer, &rec_evidence, &rec_explanation,
+  &rec_testcase, &rec_step, &rec_ask, &rec_fix, &rec_conclude, &rec_inconclusive, &rec_causerank,
+  &rec_answer, &rec_fixreport, &rec_input, &rec_evidence, &rec_explanation,
 };
 
 /* --- the generic implementation ------------------------------------------ */

@@ -399,17 +399,135 @@ static PyObject *Session_undo(PyObject *o, PyObject *unused)
   SESSION_CALL(self, tshoot_session_undo(self->s));
 }
 
+/* A fix outcome from Python: True/False (old callers: worked or not) or one
+** of the names. Anything else is a ValueError that names the allowed ones. */
+static int outcome_arg(PyObject *o, tshoot_fix_outcome *out)
+{
+  if (PyBool_Check(o)) {
+    *out = o == Py_True ? TSHOOT_FIX_WORKED : TSHOOT_FIX_DID_NOT_WORK;
+    return 0;
+  }
+  if (PyUnicode_Check(o)) {
+    Py_ssize_t len;
+    const char *s = PyUnicode_AsUTF8AndSize(o, &len);
+    if (!s) return -1;
+    for (int i = TSHOOT_FIX_DID_NOT_WORK; i <= TSHOOT_FIX_SKIPPED; i++) {
+      const char *name = outcome_name((tshoot_fix_outcome)i);
+      if ((size_t)len == strlen(name) && memcmp(s, name, (size_t)len) == 0) {
+        *out = (tshoot_fix_outcome)i;
+        return 0;
+      }
+    }
+  }
+  PyErr_Format(PyExc_ValueError,
+               "a fix outcome is 'worked', 'did_not_work', 'could_not_try' or 'skipped' "
+               "(tshoot.WORKED, ...), or True/False for worked/did not work, not %R", o);
+  return -1;
+}
+
 static PyObject *Session_fix_result(PyObject *o, PyObject *args, PyObject *kw)
 {
-  static char *kwlist[] = {"fix", "worked", NULL};
+  /* `worked` is the keyword of old callers: fix_result(fix, worked=False) */
+  static char *kwlist[] = {"fix", "outcome", "worked", NULL};
   SessionObject *self = (SessionObject *)o;
-  PyObject *f;
+  PyObject *f, *out = NULL, *worked = NULL;
   const char *fix;
-  int worked;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "Op:fix_result", kwlist, &f, &worked))
+  tshoot_fix_outcome outcome;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O$O:fix_result", kwlist, &f, &out, &worked))
     return NULL;
+  if ((out == NULL) == (worked == NULL)) {
+    PyErr_SetString(PyExc_TypeError,
+                    "fix_result() takes the fix and its outcome (or the old worked=)");
+    return NULL;
+  }
   if (id_arg(f, &fix, "fix", 0) < 0) return NULL;
-  SESSION_CALL(self, tshoot_session_fix_result(self->s, fix, worked));
+  if (outcome_arg(out ? out : worked, &outcome) < 0) return NULL;
+  SESSION_CALL(self, tshoot_session_fix_result(self->s, fix, outcome));
+}
+
+static PyObject *Session_add_text(PyObject *o, PyObject *arg)
+{
+  SessionObject *self = (SessionObject *)o;
+  const char *p;
+  Py_ssize_t len;
+  if (text_arg(arg, &p, &len, "text") < 0) return NULL;
+  SESSION_CALL(self, tshoot_session_add_text(self->s, p, (size_t)len));
+}
+
+static PyObject *input_to_py(const tshoot_input *in)
+{
+  static const char *const kinds[] = {"unclear", "answer", "unknown", "fix",
+                                      "back", "why", "how", "text"};
+  const char *kind = (int)in->kind >= 0 && (int)in->kind < NFIELDS(kinds) ? kinds[in->kind]
+                                                                           : "unclear";
+  PyObject *v[] = {S(kind), SN(in->kind == TSHOOT_INPUT_ANSWER ? in->value : NULL),
+                   SN(in->kind == TSHOOT_INPUT_FIX ? outcome_name(in->outcome) : NULL),
+                   SN(in->message)};
+  return rec_make(&rec_input, v);
+}
+
+/* read() and input(): the reply is read against the step next() returns
+** (asking again repeats it, so this is the step the person was shown, also
+** in a session just loaded); input() then applies it. */
+static PyObject *read_or_input(PyObject *o, PyObject *arg, int apply)
+{
+  SessionObject *self = (SessionObject *)o;
+  const tshoot_step *st = NULL;
+  tshoot_input in;
+  const char *p;
+  Py_ssize_t len;
+  PyObject *r;
+  int rc;
+  if (text_arg(arg, &p, &len, "text") < 0) return NULL;
+  memset(&in, 0, sizeof in);
+  if (sess_enter(self) < 0) return NULL;
+  Py_BEGIN_ALLOW_THREADS
+  rc = tshoot_session_next(&st, self->s);
+  if (rc == TSHOOT_OK)
+    rc = apply ? tshoot_session_input(self->s, p, (size_t)len, &in)
+               : tshoot_session_read(&in, self->s, p, (size_t)len);
+  Py_END_ALLOW_THREADS
+  /* in.value and in.message are borrowed from the session: convert under the lock */
+  r = rc == TSHOOT_OK ? input_to_py(&in) : raise_rc(rc);
+  sess_leave(self);
+  return r;
+}
+
+static PyObject *Session_read(PyObject *o, PyObject *arg)
+{
+  return read_or_input(o, arg, 0);
+}
+
+static PyObject *Session_input(PyObject *o, PyObject *arg)
+{
+  return read_or_input(o, arg, 1);
+}
+
+static PyObject *Session_fixes(PyObject *o, PyObject *unused)
+{
+  SessionObject *self = (SessionObject *)o;
+  const tshoot_fix_report *f = NULL;
+  size_t n = 0;
+  PyObject *list = NULL;
+  int rc;
+  if (sess_enter(self) < 0) return NULL;
+  rc = tshoot_session_fixes(&f, &n, self->s);
+  if (rc != TSHOOT_OK) {
+    raise_rc(rc);
+  } else if ((list = PyList_New((Py_ssize_t)n)) != NULL) {
+    for (size_t i = 0; i < n; i++) {
+      PyObject *v[] = {S(f[i].fix), SN(f[i].cause), B(f[i].outcome == TSHOOT_FIX_WORKED),
+                       S(outcome_name(f[i].outcome)), SN(f[i].title)};
+      PyObject *r = rec_make(&rec_fixreport, v);
+      if (!r) {
+        Py_CLEAR(list);
+        break;
+      }
+      PyList_SetItem(list, (Py_ssize_t)i, r);
+    }
+  }
+  sess_leave(self);
+  return list;
 }
 
 static PyObject *Session_causes(PyObject *o, PyObject *unused)
@@ -452,7 +570,8 @@ static PyObject *Session_answers(PyObject *o, PyObject *unused)
     raise_rc(rc);
   } else if ((list = PyList_New((Py_ssize_t)n)) != NULL) {
     for (size_t i = 0; i < n; i++) {
-      PyObject *v[] = {S(a[i].question), SN(a[i].value), S(a[i].source ? a[i].source : "user")};
+      PyObject *v[] = {S(a[i].question), SN(a[i].value), S(a[i].source ? a[i].source : "user"),
+                       SN(a[i].prompt), SN(a[i].label)};
       PyObject *r = rec_make(&rec_answer, v);
       if (!r) {
         Py_CLEAR(list);
@@ -607,8 +726,27 @@ static PyMethodDef Session_methods[] = {
   {"next", Session_next, METH_NOARGS,
    "next($self, /)\n--\n\n"
    "The next step: Ask (a question), Fix (try a fix, then report it with\n"
-   "fix_result) or Conclude (the cause). Asking again without answering\n"
-   "returns the same step."},
+   "fix_result), or one that ends the diagnosis: Conclude (the cause) or\n"
+   "Inconclusive (no cause has the evidence: the best candidate and its\n"
+   "escalation advice). Asking again without answering returns the same step."},
+  {"read", Session_read, METH_O,
+   "read($self, text, /)\n--\n\n"
+   "How the person's reply `text` to the current step (the one next()\n"
+   "returns) reads, without applying it: an Input whose kind is 'answer'\n"
+   "(value: the choice's value, number, version or text; from a value or\n"
+   "label in any case, its number on screen '2', an ordinal 'the first one',\n"
+   "'yep', 'sixty-four bit', ...), 'unknown' ('no idea', 'skip'), 'fix'\n"
+   "(outcome: 'worked', 'did_not_work', 'could_not_try' or 'skipped'),\n"
+   "'back', 'why', 'how', 'text' (more description) or 'unclear' (message:\n"
+   "what would be understood, for the person). libtshoot's one reader of\n"
+   "replies, the same as the tshoot command's."},
+  {"input", Session_input, METH_O,
+   "input($self, text, /)\n--\n\n"
+   "Read the person's reply `text` as read() does and apply it: an answer,\n"
+   "'don't know', a fix outcome, 'back' (undo) or more description go to the\n"
+   "session; 'why', 'how' and 'unclear' change nothing and are the caller's\n"
+   "to show. Returns the Input. Raises NotFound for 'back' with nothing to\n"
+   "take back."},
   {"answer", KWFUNC(Session_answer), METH_VARARGS | METH_KEYWORDS,
    "answer($self, /, question, value)\n--\n\n"
    "Answer `question` with `value`: one of its choices, a version, a number or\n"
@@ -627,12 +765,25 @@ static PyMethodDef Session_methods[] = {
    "Withdraw the answer to `question`; it may be asked again."},
   {"undo", Session_undo, METH_NOARGS,
    "undo($self, /)\n--\n\n"
-   "Withdraw the most recent answer ('go back'). Raises NotFound when there is\n"
-   "none."},
+   "Withdraw the most recent answer or fix report ('go back'). Raises NotFound\n"
+   "when there is none."},
   {"fix_result", KWFUNC(Session_fix_result), METH_VARARGS | METH_KEYWORDS,
-   "fix_result($self, /, fix, worked)\n--\n\n"
-   "Report whether fix `fix` worked. One that did not is evidence against its\n"
-   "cause; one that worked concludes the session."},
+   "fix_result($self, /, fix, outcome)\n--\n\n"
+   "Report what happened with fix `fix`: outcome 'worked' (tshoot.WORKED)\n"
+   "concludes the session on its cause; 'did_not_work' is evidence against\n"
+   "its cause, and fixes that do the same are not proposed after it;\n"
+   "'could_not_try' (no rights, no time) and 'skipped' are no evidence, and\n"
+   "the fix is not proposed again. True and False (and the old keyword\n"
+   "worked=) mean 'worked' and 'did_not_work'; anything else raises\n"
+   "ValueError. Reporting again replaces the outcome."},
+  {"fixes", Session_fixes, METH_NOARGS,
+   "fixes($self, /)\n--\n\n"
+   "The fixes reported so far, in the order first reported (a list of\n"
+   "FixReport with the outcome and the fix's title)."},
+  {"add_text", Session_add_text, METH_O,
+   "add_text($self, text, /)\n--\n\n"
+   "Add more of the person's words (a free-text reply) to the description:\n"
+   "evidence as in describe(), without forgetting what was said before."},
   {"describe", Session_describe, METH_O,
    "describe($self, text, /)\n--\n\n"
    "Describe the problem in the user's words (replaces an earlier text): the\n"
@@ -647,7 +798,8 @@ static PyMethodDef Session_methods[] = {
   {"answers", Session_answers, METH_NOARGS,
    "answers($self, /)\n--\n\n"
    "The answers given so far, in order (a list of Answer; value None is\n"
-   "'don't know')."},
+   "'don't know'; prompt and label are the question and the answer for\n"
+   "people; source 'user', 'probe' or 'text')."},
   {"why", KWFUNC(Session_why), METH_VARARGS | METH_KEYWORDS,
    "why($self, /, question=None)\n--\n\n"
    "Why ask `question` (None: the question of the current step): an\n"
@@ -710,10 +862,11 @@ static PyType_Slot Session_slots[] = {
    "A diagnosis of one person's problem over a KB (usually made by\n"
    "kb.session()). The caller loops:\n\n"
    "    step = s.next()\n"
-   "    while not isinstance(step, tshoot.Conclude):\n"
+   "    while not isinstance(step, (tshoot.Conclude, tshoot.Inconclusive)):\n"
    "        if isinstance(step, tshoot.Ask): s.answer(step.question, value)\n"
-   "        else: s.fix_result(step.fix, worked)\n"
+   "        else: s.fix_result(step.fix, outcome)   # 'worked', 'did_not_work', ...\n"
    "        step = s.next()\n\n"
+   "or hands the person's replies to s.input(text), which reads them.\n\n"
    "conclude_at: conclude when a cause is this likely, in (0, 1] (0: 0.9);\n"
    "noise: the chance that one answer is wrong, in [0, 0.5) (0: 0.01); the\n"
    "library checks both (InvalidArgument); fixes=False: never propose a\n"

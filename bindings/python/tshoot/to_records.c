@@ -134,18 +134,36 @@ PyObject *step_to_py(const tshoot_step *st)
   }
   case TSHOOT_STEP_FIX: {
     PyObject *v[] = {S(st->fix), S(st->cause), SN(st->cause_title), SN(st->article),
-                     F(st->probability), I((long long)st->questions_asked)};
+                     F(st->probability), I((long long)st->questions_asked),
+                     SN(st->fix_title)};
     return rec_make(&rec_fix, v);
   }
   case TSHOOT_STEP_CONCLUDE: {
     PyObject *v[] = {S(st->cause), SN(st->cause_title), SN(st->article),
-                     F(st->probability), I((long long)st->questions_asked)};
+                     F(st->probability), I((long long)st->questions_asked),
+                     SN(st->fix_title)};
     return rec_make(&rec_conclude, v);
+  }
+  case TSHOOT_STEP_INCONCLUSIVE: {
+    PyObject *v[] = {S(st->cause), SN(st->cause_title), SN(st->article),
+                     F(st->probability), SN(st->escalation), I((long long)st->questions_asked)};
+    return rec_make(&rec_inconclusive, v);
   }
   }
   PyErr_Format(PyExc_RuntimeError, "libtshoot returned an unknown step kind %d",
                (int)st->kind);
   return NULL;
+}
+
+const char *outcome_name(tshoot_fix_outcome o)
+{
+  switch (o) {
+  case TSHOOT_FIX_DID_NOT_WORK: return "did_not_work";
+  case TSHOOT_FIX_WORKED: return "worked";
+  case TSHOOT_FIX_COULD_NOT_TRY: return "could_not_try";
+  case TSHOOT_FIX_SKIPPED: return "skipped";
+  }
+  return "did_not_work";   /* not reached: the library reports only these */
 }
 
 PyObject *causerank_to_py(const tshoot_cause_rank *c)

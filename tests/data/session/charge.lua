@@ -1,0 +1,2 @@
+-- A fix script of the dialogue fixture: compiled, never run by the tests.
+return true
