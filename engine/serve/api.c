@@ -165,24 +165,6 @@ static int api_article(const char *id, serve_reply *reply, serve_problem *p)
 
 /* ===== sessions ===== */
 
-/* The row's notes (fixes not tried), keeping only well-formed entries: unlike
-** the saved session they are not signed, so they are checked like input. */
-static json_t *api_notes(const char *text)
-{
-  json_t *in = json_loads(text, JSON_REJECT_DUPLICATES, NULL), *out = json_array(), *n;
-  size_t i;
-  json_array_foreach(in, i, n) {
-    const char *fix = json_string_value(json_object_get(n, "fix"));
-    const char *cause = json_string_value(json_object_get(n, "cause"));
-    const char *outcome = json_string_value(json_object_get(n, "outcome"));
-    if (fix && cause && outcome && json_object_size(n) == 3 &&
-        (strcmp(outcome, "could_not_try") == 0 || strcmp(outcome, "skipped") == 0))
-      json_array_append(out, n);
-  }
-  json_decref(in);
-  return out;
-}
-
 /* 128 random bits as 32 hex digits. */
 static int api_new_id(char *out)
 {
@@ -202,12 +184,12 @@ static int api_id_ok(const char *id)
 }
 
 /* Save s as the row's new data; 0, or -1 with a problem. */
-static int api_save(tshoot_session *s, store_row *row, json_t *notes, serve_problem *p)
+static int api_save(tshoot_session *s, store_row *row, serve_problem *p)
 {
   char *saved = NULL, *n;
   int rc = tshoot_session_save(&saved, s);
   if (rc != TSHOOT_OK) return serve_fail_lib(p, rc, "");
-  n = json_dumps(notes, JSON_COMPACT);
+  n = strdup("[]");
   if (!n) {
     tshoot_free(saved);
     return serve_fail(p, 500, "", "out of memory");
@@ -222,7 +204,7 @@ static int api_save(tshoot_session *s, store_row *row, json_t *notes, serve_prob
 
 static int api_session_new(const serve_request *rq, serve_reply *reply, serve_problem *p)
 {
-  json_t *body = NULL, *notes = NULL;
+  json_t *body = NULL;
   tshoot_session *s = NULL;
   serve_kb *k = NULL;
   store_row row;
@@ -241,7 +223,6 @@ static int api_session_new(const serve_request *rq, serve_reply *reply, serve_pr
   }
   k = kbset_current();
   if (steps_create(&s, k->kb, body, p)) goto done;
-  notes = json_array();
   if (api_new_id(id) != 0) {
     serve_fail(p, 503, "", "no random numbers for a session id");
     goto done;
@@ -250,13 +231,12 @@ static int api_session_new(const serve_request *rq, serve_reply *reply, serve_pr
   row.kb = strdup(k->digest);
   row.created = row.touched = serve_now();
   row.revision = 1;
-  if (!row.client || !row.kb || api_save(s, &row, notes, p)) goto done;
+  if (!row.client || !row.kb || api_save(s, &row, p)) goto done;
   if (serve_sessions.ops->create(serve_sessions.self, id, &row) != 0) {
     serve_fail(p, 503, "", "the session store is not available");
     goto done;
   }
-  reply->json = steps_session_json(s, k->kb, id, row.revision, row.touched + serve_cfg.idle_s,
-                                   notes, p);
+  reply->json = steps_session_json(s, k->kb, id, row.revision, row.touched + serve_cfg.idle_s, p);
   if (!reply->json) goto done;
   reply->status = 201;
   snprintf(reply->location, sizeof reply->location, "/v1/sessions/%s", id);
@@ -266,7 +246,6 @@ done:
   kbset_release(k);
   store_row_clear(&row);
   json_decref(body);
-  json_decref(notes);
   return rc;
 }
 
@@ -274,7 +253,7 @@ static int api_session(serve_route route, const serve_request *rq, char **params
                        serve_reply *reply, serve_problem *p)
 {
   const char *id = params[0];
-  json_t *body = NULL, *notes = NULL;
+  json_t *body = NULL, *reply_read = NULL;
   tshoot_session *s = NULL;
   tshoot_session_options o;
   serve_kb *k = NULL;
@@ -313,12 +292,11 @@ static int api_session(serve_route route, const serve_request *rq, char **params
     serve_fail(p, 500, "", "the stored session could not be loaded");
     goto done;
   }
-  notes = api_notes(row.notes);
   if (changes && steps_check_revision(body, row.revision, p)) goto done;
   switch (route) {
-  case ROUTE_ANSWER: if (steps_answer(s, body, p)) goto done; break;
+  case ROUTE_ANSWER: if (steps_answer(s, body, &reply_read, &changes, p)) goto done; break;
   case ROUTE_BACK: if (steps_back(s, p)) goto done; break;
-  case ROUTE_FIX: if (steps_fix(&s, k->kb, params[1], body, notes, p)) goto done; break;
+  case ROUTE_FIX: if (steps_fix(s, params[1], body, p)) goto done; break;
   case ROUTE_WHY:
   case ROUTE_HOW: {
     tshoot_explanation *e = NULL;
@@ -351,7 +329,7 @@ static int api_session(serve_route route, const serve_request *rq, char **params
   }
   if (changes) {
     long long expect = row.revision;
-    if (api_save(s, &row, notes, p)) goto done;
+    if (api_save(s, &row, p)) goto done;
     row.revision++;
     row.touched = serve_now();
     switch (serve_sessions.ops->update(serve_sessions.self, id, expect, &row)) {
@@ -365,9 +343,9 @@ static int api_session(serve_route route, const serve_request *rq, char **params
       goto done;
     }
   }
-  reply->json = steps_session_json(s, k->kb, id, row.revision, row.touched + serve_cfg.idle_s,
-                                   notes, p);
+  reply->json = steps_session_json(s, k->kb, id, row.revision, row.touched + serve_cfg.idle_s, p);
   if (!reply->json) goto done;
+  if (reply_read) json_object_set(reply->json, "reply", reply_read);
   reply->status = 200;
   rc = 0;
 done:
@@ -375,7 +353,7 @@ done:
   kbset_release(k);
   store_row_clear(&row);
   json_decref(body);
-  json_decref(notes);
+  json_decref(reply_read);
   return rc;
 }
 

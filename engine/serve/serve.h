@@ -144,7 +144,7 @@ typedef struct store_row {
   char *data;                   /* the saved session (tshoot_session_save) */
   char *kb;                     /* the digest of its KB */
   char *client;
-  char *notes;                  /* our own JSON array: fixes not tried */
+  char *notes;                  /* reserved for the server's own notes: "[]" */
   long long revision, created, touched;
 } store_row;
 
@@ -181,18 +181,16 @@ void store_row_clear(store_row *r);
 /* ===== the mapping between HTTP bodies and session calls (steps.c) ===== */
 /* Build a new session from a POST /v1/sessions body. */
 int steps_create(tshoot_session **out, tshoot_kb *kb, json_t *body, serve_problem *p);
-/* POST .../answers */
-int steps_answer(tshoot_session *s, json_t *body, serve_problem *p);
+/* POST .../answers: *reply is set (owned) for a reply in words (what the
+** library read); *changed is 0 when nothing changed ("why", "how"). */
+int steps_answer(tshoot_session *s, json_t *body, json_t **reply, int *changed, serve_problem *p);
 /* POST .../back */
 int steps_back(tshoot_session *s, serve_problem *p);
-/* POST .../fixes/{fix}: may replace *s (a fix not tried); notes is our JSON
-** array of fixes not tried, updated in place. */
-int steps_fix(tshoot_session **s, tshoot_kb *kb, const char *fix, json_t *body, json_t *notes,
-              serve_problem *p);
+/* POST .../fixes/{fix} */
+int steps_fix(tshoot_session *s, const char *fix, json_t *body, serve_problem *p);
 /* The session as the API shows it. */
 json_t *steps_session_json(tshoot_session *s, tshoot_kb *kb, const char *id,
-                           long long revision, long long expires, json_t *notes,
-                           serve_problem *p);
+                           long long revision, long long expires, serve_problem *p);
 json_t *steps_explanation_json(const tshoot_explanation *e);
 /* Options to load a session with (the server's key). */
 void steps_session_options(tshoot_session_options *o);

@@ -134,12 +134,39 @@ fail:
   return -1;
 }
 
-int steps_answer(tshoot_session *s, json_t *body, serve_problem *p)
+/* A reply in the person's words, read by the library against the current
+** step (one rule for every front-end): an answer, "don't know", a fix
+** outcome, "back" or more description is applied; "why" and "how" change
+** nothing (the client asks /why or /how); what it cannot read is a 400. */
+static int steps_reply(tshoot_session *s, const char *text, json_t **reply, int *changed,
+                       serve_problem *p)
+{
+  static const char *const kinds[] = { "unclear", "answer", "unknown", "fix", "back", "why",
+                                       "how", "text" };
+  const tshoot_step *step;
+  tshoot_input in;
+  int rc = tshoot_session_next(&step, s);     /* the step the reply is to */
+  if (rc != TSHOOT_OK) return serve_fail_lib(p, rc, "");
+  rc = tshoot_session_input(s, text, strlen(text), &in);
+  if (rc == TSHOOT_ENOTFOUND) return serve_fail(p, 409, "text", "%s", tshoot_error_last()->message);
+  if (rc == TSHOOT_EINVALID) return serve_fail(p, 400, "text", "%s", tshoot_error_last()->message);
+  if (rc != TSHOOT_OK) return serve_fail_lib(p, rc, "text");
+  if (in.kind == TSHOOT_INPUT_UNCLEAR)
+    return serve_fail(p, 400, "text", "%s", in.message ? in.message : "the reply was not understood");
+  *changed = in.kind != TSHOOT_INPUT_WHY && in.kind != TSHOOT_INPUT_HOW;
+  *reply = json_pack("{s:s,s:o}", "kind", (unsigned)in.kind < 8 ? kinds[in.kind] : "text",
+                     "message", in.message ? serve_jstr(in.message) : json_null());
+  return 0;
+}
+
+int steps_answer(tshoot_session *s, json_t *body, json_t **reply, int *changed, serve_problem *p)
 {
   static const char *const allowed[] = { "question", "value", "unknown", "text", "revision", NULL };
   const char *question, *value, *text;
   json_t *unknown;
   int forms;
+  *reply = NULL;
+  *changed = 1;
   if (steps_members(body, allowed, p) || steps_string(body, "question", &question, p) ||
       steps_string(body, "value", &value, p) || steps_string(body, "text", &text, p))
     return -1;
@@ -151,6 +178,12 @@ int steps_answer(tshoot_session *s, json_t *body, serve_problem *p)
     return serve_fail(p, 400, forms ? "value" : "", "give exactly one of \"value\" (a choice, "
                       "its label, a number or a version), \"unknown\": true, or \"text\" (what "
                       "the person replied)");
+  if (text) {
+    if (question)
+      return serve_fail(p, 400, "question", "a reply in words is read against the current step: "
+                        "send it without \"question\"");
+    return steps_reply(s, text, reply, changed, p);
+  }
   if (!question) {
     const tshoot_step *step;
     int rc = tshoot_session_next(&step, s);
@@ -160,11 +193,7 @@ int steps_answer(tshoot_session *s, json_t *body, serve_problem *p)
                         "question to change an earlier answer");
     question = step->question;
   }
-  /* A free-text reply goes to the library as the answer: it accepts a choice's
-  ** value or label in any case, and y/n/true/false for yes/no questions. When
-  ** the library gains its parser of replies, it is called here. */
-  return steps_give(s, question, unknown ? NULL : value ? value : text,
-                    text ? "text" : "value", p);
+  return steps_give(s, question, unknown ? NULL : value, "value", p);
 }
 
 int steps_back(tshoot_session *s, serve_problem *p)
@@ -174,67 +203,37 @@ int steps_back(tshoot_session *s, serve_problem *p)
   return rc == TSHOOT_OK ? 0 : serve_fail_lib(p, rc, "");
 }
 
-/* The outcomes a person can report for a fix. */
+/* The outcomes a person can report for a fix, in tshoot_fix_outcome's order. */
+static const char *const steps_outcomes[] = { "did_not_work", "worked", "could_not_try", "skipped" };
+
 static int steps_outcome(const char *s)
 {
-  static const char *const names[] = { "did_not_work", "worked", "could_not_try", "skipped" };
   int i;
   for (i = 0; i < 4; i++)
-    if (strcmp(s, names[i]) == 0) return i;
+    if (strcmp(s, steps_outcomes[i]) == 0) return i;
   return -1;
 }
 
-int steps_fix(tshoot_session **sp, tshoot_kb *kb, const char *fix, json_t *body, json_t *notes,
-              serve_problem *p)
+static const char *steps_outcome_name(tshoot_fix_outcome o)
+{
+  return (unsigned)o < 4 ? steps_outcomes[o] : "did_not_work";
+}
+
+int steps_fix(tshoot_session *s, const char *fix, json_t *body, serve_problem *p)
 {
   static const char *const allowed[] = { "outcome", "revision", NULL };
   const char *outcome;
-  size_t i;
-  json_t *n;
   int o, rc;
   if (steps_members(body, allowed, p) || steps_string(body, "outcome", &outcome, p)) return -1;
   if (!outcome || (o = steps_outcome(outcome)) < 0)
     return serve_fail(p, 400, "outcome", "\"outcome\" must be \"worked\", \"did_not_work\", "
                       "\"could_not_try\" or \"skipped\"");
-  /* a new report replaces an earlier one for the same fix */
-  json_array_foreach(notes, i, n)
-    if (strcmp(json_string_value(json_object_get(n, "fix")), fix) == 0) {
-      json_array_remove(notes, i);
-      break;
-    }
-  if (o <= 1) {
-    rc = tshoot_session_fix_result(*sp, fix, o);
-    if (rc == TSHOOT_ENOTFOUND || rc == TSHOOT_EINVALID)
-      return serve_fail(p, 404, "fix", "%s", tshoot_error_last()->message);
-    return rc == TSHOOT_OK ? 0 : serve_fail_lib(p, rc, "fix");
-  } else {
-    /* "could not try" and "skipped" are no evidence about the cause: for now
-    ** tshoot_session_fix_result is not called for them (today it knows only
-    ** worked / did not work). The session must not propose the same fix again,
-    ** so it goes on without proposing fixes (the conclusion still lists them);
-    ** the report is kept in the row's notes. With the library's fix outcomes,
-    ** this becomes one tshoot_session_fix_result call. */
-    const tshoot_step *step;
-    tshoot_session_options opts;
-    tshoot_session *s2 = NULL;
-    char *saved = NULL;
-    rc = tshoot_session_next(&step, *sp);
-    if (rc != TSHOOT_OK) return serve_fail_lib(p, rc, "");
-    if (step->kind != TSHOOT_STEP_FIX || strcmp(step->fix, fix) != 0)
-      return serve_fail(p, 409, "fix", "\"%s\" is not the fix proposed now; only that one can "
-                        "be reported as not tried", fix);
-    json_array_append_new(notes, json_pack("{s:s,s:s,s:s}", "fix", fix, "cause", step->cause,
-                                           "outcome", outcome));
-    steps_session_options(&opts);
-    opts.flags = TSHOOT_SESSION_NO_FIXES;
-    rc = tshoot_session_save(&saved, *sp);
-    if (rc == TSHOOT_OK) rc = tshoot_session_load(&s2, kb, saved, strlen(saved), &opts);
-    tshoot_free(saved);
-    if (rc != TSHOOT_OK) return serve_fail_lib(p, rc, "");
-    tshoot_session_free(*sp);
-    *sp = s2;
-    return 0;
-  }
+  /* did_not_work is evidence against the fix's cause; could_not_try and
+  ** skipped are none, and the fix is not proposed again */
+  rc = tshoot_session_fix_result(s, fix, (tshoot_fix_outcome)o);
+  if (rc == TSHOOT_ENOTFOUND)
+    return serve_fail(p, 404, "fix", "%s", tshoot_error_last()->message);
+  return rc == TSHOOT_OK ? 0 : serve_fail_lib(p, rc, "fix");
 }
 
 /* ===== the session as the API shows it ===== */
@@ -296,10 +295,17 @@ static json_t *steps_step_json(const tshoot_step *st, tshoot_kb *kb)
         if (strcmp(c->fixes[i].id, st->fix) == 0) f = &c->fixes[i];
       snprintf(say, sizeof say, "It may be this: %s (%.0f%% likely). Try this fix: %s. Then say "
                "whether it worked, did not work, or could not be tried.", st->cause_title,
-               st->probability * 100, f ? f->title : st->fix);
+               st->probability * 100, st->fix_title ? st->fix_title : f ? f->title : st->fix);
       j = json_pack("{s:s,s:o,s:o,s:o,s:I}", "kind", "fix", "say", serve_jstr(say),
                     "fix", f ? steps_fix_json(f) : json_pack("{s:o}", "id", serve_jstr(st->fix)),
                     "cause", cause, "questions_asked", (json_int_t)st->questions_asked);
+    } else if (st->kind == TSHOOT_STEP_INCONCLUSIVE) {
+      snprintf(say, sizeof say, "No cause has the evidence to be named; the most likely is: %s "
+               "(%.0f%% likely). %s", st->cause_title, st->probability * 100,
+               st->escalation ? st->escalation : "");
+      j = json_pack("{s:s,s:o,s:o,s:o,s:I}", "kind", "inconclusive", "say", serve_jstr(say),
+                    "cause", cause, "escalation", st->escalation ? serve_jstr(st->escalation) : json_null(),
+                    "questions_asked", (json_int_t)st->questions_asked);
     } else {
       json_t *fixes = json_array();
       for (i = 0; c && i < c->n_fixes; i++) json_array_append_new(fixes, steps_fix_json(&c->fixes[i]));
@@ -330,14 +336,14 @@ static void steps_iso_time(char *buf, size_t n, long long t)
 }
 
 json_t *steps_session_json(tshoot_session *s, tshoot_kb *kb, const char *id, long long revision,
-                           long long expires, json_t *notes, serve_problem *p)
+                           long long expires, serve_problem *p)
 {
   const tshoot_step *st;
   const tshoot_cause_rank *causes;
   const tshoot_answer_info *answers;
   const tshoot_fix_report *fixes;
   size_t nc, na, nf, i;
-  json_t *j, *step, *jc, *ja, *jf, *n;
+  json_t *j, *step, *jc, *ja, *jf;
   const char *text;
   char when[32];
   int rc = tshoot_session_next(&st, s);
@@ -359,15 +365,18 @@ json_t *steps_session_json(tshoot_session *s, tshoot_kb *kb, const char *id, lon
                                                causes[i].article, causes[i].probability));
   ja = json_array();
   for (i = 0; i < na; i++)
-    json_array_append_new(ja, json_pack("{s:o,s:o,s:o}", "question", serve_jstr(answers[i].question),
+    json_array_append_new(ja, json_pack("{s:o,s:o,s:o,s:o,s:o}", "question", serve_jstr(answers[i].question),
                                         "value", answers[i].value ? serve_jstr(answers[i].value) : json_null(),
-                                        "source", serve_jstr(answers[i].source)));
+                                        "source", serve_jstr(answers[i].source),
+                                        "prompt", serve_jstr(answers[i].prompt ? answers[i].prompt : answers[i].question),
+                                        "label", serve_jstr(answers[i].label ? answers[i].label :
+                                                            answers[i].value ? answers[i].value : "I don't know")));
   jf = json_array();
   for (i = 0; i < nf; i++)
-    json_array_append_new(jf, json_pack("{s:o,s:o,s:s}", "fix", serve_jstr(fixes[i].fix),
+    json_array_append_new(jf, json_pack("{s:o,s:o,s:o,s:s}", "fix", serve_jstr(fixes[i].fix),
+                                        "title", serve_jstr(fixes[i].title ? fixes[i].title : fixes[i].fix),
                                         "cause", serve_jstr(fixes[i].cause),
-                                        "outcome", fixes[i].worked ? "worked" : "did_not_work"));
-  json_array_foreach(notes, i, n) json_array_append(jf, n);
+                                        "outcome", steps_outcome_name(fixes[i].outcome)));
   text = tshoot_session_text(s);
   steps_iso_time(when, sizeof when, expires);
   j = json_pack("{s:s,s:I,s:s,s:o,s:o,s:o,s:o,s:o}", "id", id, "revision", (json_int_t)revision,

@@ -254,7 +254,7 @@ static const char store_schema[] =
   " kb TEXT NOT NULL,"             /* the digest of its KB build */
   " created INTEGER NOT NULL,"
   " data TEXT NOT NULL,"           /* tshoot_session_save, signed */
-  " notes TEXT NOT NULL,"          /* fixes not tried (steps.c) */
+  " notes TEXT NOT NULL,"          /* reserved for the server's notes: '[]' */
   " revision INTEGER NOT NULL,"    /* +1 on every change */
   " touched INTEGER NOT NULL"      /* last use, seconds since the epoch */
   ") WITHOUT ROWID;"

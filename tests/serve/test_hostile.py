@@ -116,7 +116,7 @@ NEW_BAD = [
 for i, body in enumerate(NEW_BAD):
     hostile("bad new-session body %d" % i, req("POST", "/v1/sessions", body), 400)
 for i, body in enumerate([b"{}", b"{\"outcome\": \"\"}", b"{\"outcome\": 1}", b"{\"outcome\": \"WORKED\"}",
-                          b"{\"outcome\": \"worked\", \"x\": 1}", b"{\"outcome\": \"skipped\"}"]):
+                          b"{\"outcome\": \"worked\", \"x\": 1}", b"{\"outcome\": null}"]):
     hostile("bad fix body %d" % i, req("POST", "/v1/sessions/%s/fixes/kofmsp.fix.reinstall" % sid, body))
 
 # ===== invalid UTF-8 and odd bytes in paths and queries =====
