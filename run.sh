@@ -19,8 +19,12 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES="meson ninja-build pkg-config gcc libc6-dev libsqlite3-dev libxml2-dev libxml2-utils
-liblua5.4-dev libjansson-dev python3 g++ binutils python3-dev python3-pytest python3-mesonpy
-libmicrohttpd-dev python3-jsonschema"
+liblua5.4-dev libjansson-dev python3 g++ binutils python3-dev python3-pytest python3-mesonpy"
+# the man page's test renders it (groff), the --json outputs' test validates them
+# against docs/schemas (python3-jsonschema)
+PACKAGES="$PACKAGES groff-base python3-jsonschema"
+# tshoot serve (engine/serve/) is built on libmicrohttpd; its tests use python3-jsonschema too
+PACKAGES="$PACKAGES libmicrohttpd-dev"
 # for the fuzz targets (./run.sh test): installed when possible, skipped without
 FUZZ_PACKAGES="clang libclang-rt-dev"
 

@@ -332,8 +332,18 @@ void expr_facts(const expr *e, void (*fn)(void *ctx, int f), void *ctx)
 static const char *const op_text[] = { "and", "or", "not", "=", "is not", "<", "<=", ">", ">=",
                                        "is one of", "holds", "is known" };
 
-static void render_node(ts_buf *b, const expr *e, size_t i,
-                        const char *(*name)(void *, int, int), void *ctx, int parens)
+typedef struct render_fns {
+  const char *(*name)(void *ctx, int is_fact, int idx);
+  const char *(*label)(void *ctx, int q, const char *value);   /* NULL: values as written */
+  void *ctx;
+} render_fns;
+
+/* For people (label set): what the answer to "PROMPT" is, in the answers'
+** labels: 'the answer to "Is the light on?" is "No"', '... is below 100'. */
+static const char *const op_people[] = { "", "", "", "is", "is not", "is below", "is at most",
+                                         "is above", "is at least", "is one of", "", "" };
+
+static void render_node(ts_buf *b, const expr *e, size_t i, const render_fns *f, int parens)
 {
   const expr_node *n = &e->nodes[i];
   size_t k, end = i + n->size, v;
@@ -342,23 +352,31 @@ static void render_node(ts_buf *b, const expr *e, size_t i,
     if (parens) ts_buf_addc(b, '(');
     for (k = i + 1; k < end; k += e->nodes[k].size) {
       if (k > i + 1) ts_buf_addf(b, " %s ", op_text[n->op]);
-      render_node(b, e, k, name, ctx, 1);
+      render_node(b, e, k, f, 1);
     }
     if (parens) ts_buf_addc(b, ')');
     break;
   case X_NOT:
-    ts_buf_adds(b, "not ");
-    render_node(b, e, i + 1, name, ctx, 1);
+    ts_buf_adds(b, f->label ? "not: " : "not ");
+    render_node(b, e, i + 1, f, 1);
     break;
   case X_HOLDS:
-    ts_buf_adds(b, name(ctx, 1, n->ref));
+    ts_buf_adds(b, f->name(f->ctx, 1, n->ref));
     break;
   case X_KNOWN:
-    ts_buf_addf(b, "%s is known", name(ctx, 0, n->ref));
+    if (f->label) ts_buf_addf(b, "\"%s\" is answered", f->name(f->ctx, 0, n->ref));
+    else ts_buf_addf(b, "%s is known", f->name(f->ctx, 0, n->ref));
     break;
   default:
-    ts_buf_addf(b, "%s %s ", name(ctx, 0, n->ref), op_text[n->op]);
-    for (v = 0; v < n->n_values; v++) ts_buf_addf(b, "%s%s", v ? ", " : "", e->values[n->value0 + v]);
+    if (!f->label) {
+      ts_buf_addf(b, "%s %s ", f->name(f->ctx, 0, n->ref), op_text[n->op]);
+      for (v = 0; v < n->n_values; v++) ts_buf_addf(b, "%s%s", v ? ", " : "", e->values[n->value0 + v]);
+      break;
+    }
+    ts_buf_addf(b, "the answer to \"%s\" %s ", f->name(f->ctx, 0, n->ref), op_people[n->op]);
+    for (v = 0; v < n->n_values; v++)
+      ts_buf_addf(b, "%s\"%s\"", v ? (v + 1 == n->n_values ? " or " : ", ") : "",
+                  f->label(f->ctx, n->ref, e->values[n->value0 + v]));
     break;
   }
 }
@@ -366,6 +384,22 @@ static void render_node(ts_buf *b, const expr *e, size_t i,
 char *expr_render(const expr *e, const char *(*name)(void *ctx, int is_fact, int idx), void *ctx)
 {
   ts_buf b = TS_BUF_INIT;
-  if (e->n_nodes) render_node(&b, e, 0, name, ctx, 0);
+  render_fns f;
+  f.name = name;
+  f.label = NULL;
+  f.ctx = ctx;
+  if (e->n_nodes) render_node(&b, e, 0, &f, 0);
+  return ts_buf_detach(&b);
+}
+
+char *expr_render_people(const expr *e, const char *(*name)(void *ctx, int is_fact, int idx),
+                         const char *(*label)(void *ctx, int q, const char *value), void *ctx)
+{
+  ts_buf b = TS_BUF_INIT;
+  render_fns f;
+  f.name = name;
+  f.label = label;
+  f.ctx = ctx;
+  if (e->n_nodes) render_node(&b, e, 0, &f, 0);
   return ts_buf_detach(&b);
 }

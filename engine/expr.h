@@ -80,4 +80,10 @@ int expr_number_cmp(const char *a, const char *b);
 ** for explanations; names come from the callback. Caller frees. */
 char *expr_render(const expr *e, const char *(*name)(void *ctx, int is_fact, int idx), void *ctx);
 
+/* The same for people: names are prompts and fact descriptions (from the
+** callback), values are the answers' labels ('the answer to "Is the light
+** on?" is "No"'). Caller frees. */
+char *expr_render_people(const expr *e, const char *(*name)(void *ctx, int is_fact, int idx),
+                         const char *(*label)(void *ctx, int q, const char *value), void *ctx);
+
 #endif /* TSHOOT_EXPR_H */

@@ -4,9 +4,11 @@
 ** The order of defences in kbxml_parse:
 **   1. our own checks on the raw bytes, before libxml2 sees them: no UTF-16/32
 **      byte order mark, an XML declaration's encoding (if any) is UTF-8, the
-**      bytes are valid UTF-8 without NUL, no start tag has more than
-**      KBXML_MAX_ATTRS attributes (libxml2's duplicate-attribute check is
-**      quadratic), and there is no DOCTYPE (so no entity can be declared);
+**      bytes are UTF-8 without NUL (an invalid sequence is reported, TSH-E007,
+**      and replaced by '?' so that the rest of the file is still checked), no
+**      start tag has more than KBXML_MAX_ATTRS attributes (libxml2's
+**      duplicate-attribute check is quadratic), and there is no DOCTYPE (so
+**      no entity can be declared);
 **   2. a parser context of our own whose fields are all set here, whatever
 **      libxml2's process-wide defaults are: no entity substitution, no DTD
 **      loading, no network, the declared encoding ignored (UTF-8 forced), a
@@ -40,6 +42,7 @@
 
 #define CODE_PARSE  "TSH-E001"
 #define CODE_SCHEMA "TSH-E002"
+#define CODE_UTF8   "TSH-E007"
 
 /* Diagnostics from libxml2 for one file are capped: after the first fatal
 ** error its reports are mostly consequences of it. */
@@ -196,15 +199,18 @@ static int check_encoding_decl(kbxml_source *src, diag_sink *d)
 }
 
 /* Strict UTF-8 (no overlong forms, surrogates or code points past U+10FFFF)
-** and no NUL byte. Returns the offset of the first byte that does not start
-** a valid sequence (for a broken sequence, its lead byte), or n. */
-static size_t utf8_first_bad(const unsigned char *s, size_t n)
+** and no NUL byte, from offset i. Returns the offset of the first byte that
+** does not start a valid sequence (for a broken sequence, its lead byte), or
+** n; *bad_len gets the length of the broken part there: the lead byte and
+** the continuation bytes that were still right (Unicode's "maximal subpart",
+** what a decoder replaces with one U+FFFD), at least 1. */
+static size_t utf8_first_bad(const unsigned char *s, size_t n, size_t i, size_t *bad_len)
 {
-  size_t i = 0;
   while (i < n) {
     unsigned char c = s[i];
     size_t k, need;
     unsigned char lo = 0x80, hi = 0xBF;
+    *bad_len = 1;
     if (c >= 0x01 && c < 0x80) { i++; continue; }
     if (c >= 0xC2 && c <= 0xDF) need = 1;
     else if (c >= 0xE0 && c <= 0xEF) {
@@ -217,30 +223,67 @@ static size_t utf8_first_bad(const unsigned char *s, size_t n)
       if (c == 0xF4) hi = 0x8F;
     } else
       return i;                       /* NUL, stray continuation, C0/C1, F5+ */
-    if (n - i <= need) return i;      /* truncated sequence at the end */
     for (k = 1; k <= need; k++) {
-      unsigned char t = s[i + k];
+      unsigned char t;
+      if (i + k >= n) return i;       /* truncated sequence at the end */
+      t = s[i + k];
       if (t < (k == 1 ? lo : 0x80) || t > (k == 1 ? hi : 0xBF)) return i;
+      *bad_len = k + 1;
     }
     i += need + 1;
   }
   return n;
 }
 
+/* At most this many invalid UTF-8 sequences are reported per file (a file
+** saved as Latin-1 has one on every line with an accent); a last report
+** says how many more there are. */
+#define MAX_UTF8_REPORTS 10
+
+/* Every run of invalid UTF-8 is reported at its first byte (TSH-E007) and
+** replaced by as many '?' in the buffer, so that the file is still parsed and
+** checked and one run reports every problem (the KB is not written: errors
+** were reported). Offsets are unchanged, so every later file:line:col is
+** right. A NUL byte stops the file (E001): it is not text, maybe UTF-16.
+** Returns -1 when parsing must not go on. */
 static int check_utf8(kbxml_source *src, diag_sink *d)
 {
-  size_t bad = utf8_first_bad((const unsigned char *)src->buf, src->len);
-  char msg[120];
-  unsigned char c;
-  if (bad >= src->len) return 0;
-  c = (unsigned char)src->buf[bad];
-  if (c == 0)
-    snprintf(msg, sizeof msg, "NUL byte: KB sources must be UTF-8 text%s",
-             bad < 4 ? " (is the file UTF-16?)" : "");
-  else
-    snprintf(msg, sizeof msg, "invalid UTF-8 (byte 0x%02X): KB sources must be UTF-8", c);
-  report_at(d, src, bad, CODE_PARSE, msg);
-  return -1;
+  unsigned char *s = (unsigned char *)src->buf;
+  size_t at = 0, len = 0, reported = 0, more = 0, last = 0;
+  char msg[160];
+  while ((at = utf8_first_bad(s, src->len, at, &len)) < src->len) {
+    size_t run = 0, next, k;
+    int m;
+    /* the bad bytes that follow one another make one report */
+    do {
+      if (s[at + run] == 0) {
+        snprintf(msg, sizeof msg, "NUL byte: KB sources must be UTF-8 text%s",
+                 at + run < 4 ? " (is the file UTF-16?)" : "");
+        report_at(d, src, at + run, CODE_PARSE, msg);
+        return -1;
+      }
+      run += len;
+    } while ((next = utf8_first_bad(s, src->len, at + run, &len)) == at + run && next < src->len);
+    if (reported < MAX_UTF8_REPORTS) {
+      m = snprintf(msg, sizeof msg, "invalid UTF-8: byte%s", run > 1 ? "s" : "");
+      for (k = 0; k < run && k < 4; k++)
+        m += snprintf(msg + m, sizeof msg - (size_t)m, " 0x%02X", s[at + k]);
+      snprintf(msg + m, sizeof msg - (size_t)m, "%s; KB sources must be UTF-8 (save the file as UTF-8)",
+               run > 4 ? " ..." : "");
+      report_at(d, src, at, CODE_UTF8, msg);
+      reported++;
+    } else {
+      more++;
+      last = at;
+    }
+    memset(s + at, '?', run);
+    at += run;
+  }
+  if (more) {
+    snprintf(msg, sizeof msg, "%zu more places with invalid UTF-8 in this file, the last here", more);
+    report_at(d, src, last, CODE_UTF8, msg);
+  }
+  return 0;
 }
 
 static int starts(const char *b, size_t n, size_t i, const char *lit, size_t litlen)
@@ -1123,6 +1166,32 @@ static int in_words(const char *words, const char *name)
 static int valid_id(const char *s);
 static void excerpt(char *out, size_t outsz, const char *s);
 
+/* Elements that hold only elements: text inside them (not white space) is
+** reported at the text, not left to libxml2, which names no line for it
+** (<kb> has its own check, kbxml_validate's). */
+static const char text_free[] =
+  "question fact article symptoms cause evidence fix test synonyms group when and or not requires "
+  "expect ask-when in holds known eq ne lt le gt ge answer given";
+
+/* Where text node t (a child of element parent) starts: found after the
+** element before it, or after the parent's start. */
+static void locate_text(kbxml_source *src, const xmlNode *parent, const xmlNode *t, int *line, int *col)
+{
+  const xmlNode *anchor = parent, *k;
+  const char *c = (const char *)t->content, *hit;
+  size_t off, n;
+  for (k = t->prev; k; k = k->prev) if (k->type == XML_ELEMENT_NODE) { anchor = k; break; }
+  kbxml_locate(src, anchor, NULL, line, col);
+  if (!c || !src->buf || build_lines(src) != 0) return;
+  off = element_offset(src, anchor);
+  if (off == (size_t)-1) return;
+  while (*c && is_xml_space((unsigned char)*c)) c++;
+  for (n = 0; c[n] && !is_xml_space((unsigned char)c[n]) && c[n] != '<' && c[n] != '&' && n < 24; n++) {}
+  if (!n) return;
+  hit = find_lit(src->buf + off, src->len - off, c, n);
+  if (hit) offset_linecol(src, (size_t)(hit - src->buf), line, col);
+}
+
 /* Check the attributes of `n` and everything inside it; report each problem.
 ** Returns the number reported. */
 static int check_attrs(kbxml_source *src, diag_sink *d, const xmlNode *n)
@@ -1192,6 +1261,20 @@ static int check_attrs(kbxml_source *src, diag_sink *d, const xmlNode *n)
       count++;
     }
   }
+  if (in_words(text_free, el))
+    for (k = n->children; k; k = k->next) {
+      const char *c = (const char *)k->content;
+      if (k->type != XML_TEXT_NODE || !c) continue;
+      while (*c && is_xml_space((unsigned char)*c)) c++;
+      if (!*c) continue;
+      excerpt(ex, sizeof ex, c);
+      locate_text(src, n, k, &line, &col);
+      diag_report(d, TSHOOT_ERRSEV, src->name, line, col, CODE_SCHEMA,
+                  "element '%s' holds text ('%s'): it takes only elements; remove the text or put it "
+                  "in the element it belongs to", el, ex);
+      count++;
+      break;   /* once per element */
+    }
   if (count) mark_bad(src, n);
   for (k = n->children; k; k = k->next) count += check_attrs(src, d, k);
   return count;

@@ -43,7 +43,10 @@ typedef struct kbxml_source {
 /* Parse buf[0..len) (which the source takes ownership of; it must have been
 ** allocated with ts_malloc and be NUL-terminated at buf[len]). Reports every
 ** problem to d. Returns TSHOOT_OK with src->doc set, TSHOOT_ESOURCE with
-** src->doc NULL (diagnostics reported), or TSHOOT_ENOMEM. */
+** src->doc NULL (diagnostics reported), or TSHOOT_ENOMEM. Invalid UTF-8 is
+** reported (TSH-E007) and replaced by '?' in buf, and the file is still
+** parsed: TSHOOT_OK then comes with errors in d, so that the checks after it
+** report the file's other problems too. */
 int kbxml_parse(kbxml_source *src, const char *name, char *buf, size_t len, diag_sink *d);
 
 /* Validate src->doc against the embedded schema; report each violation.

@@ -44,6 +44,11 @@ static const char *render_name(void *ctx, int is_fact, int idx)
   return m->q[idx].prompt ? m->q[idx].prompt : m->q[idx].id;
 }
 
+static const char *render_label(void *ctx, int q, const char *value)
+{
+  return session_value_label(ctx, q, value);
+}
+
 /* "makes it 4 times as likely", "makes it 3 times less likely", "changes
 ** little": a likelihood ratio in words. */
 static void factor_words(char *buf, size_t n, double f)
@@ -135,7 +140,7 @@ TSHOOT_API int tshoot_session_why(tshoot_explanation **out, tshoot_session *s, c
   b.e.cost = s->m->q[q].cost;
   if (s->m->q[q].why) ts_buf_addf(&text, "%s ", s->m->q[q].why);
   if (!session_may_ask(s, q)) {
-    char *r = expr_render(&s->m->q[q].ask_when, render_name, (void *)s->m);
+    char *r = expr_render_people(&s->m->q[q].ask_when, render_name, render_label, (void *)s->m);
     ts_buf_addf(&text, "This question is not asked now: it makes sense only when %s.", r ? r : "?");
     ts_free(r);
   } else if (s->ans_of_q[q] >= 0) {
@@ -241,14 +246,14 @@ TSHOOT_API int tshoot_session_how(tshoot_explanation **out, tshoot_session *s, c
     double f;
     if (ev->kind == RM_ANSWER) continue;
     t = session_eval(s, &ev->cond);
-    r = expr_render(&ev->cond, render_name, (void *)m);
+    r = expr_render_people(&ev->cond, render_name, render_label, (void *)m);
     ts_buf_reset(&d);
     {
       double pc = ev->kind == RM_REQUIRES ? 1 - s->noise : session_clamp(s, ev->p);
       f = t == TRI_UNKNOWN ? 1 : t == TRI_TRUE ? pc / ev->pu_true : (1 - pc) / (1 - ev->pu_true);
     }
     factor_words(fw, sizeof fw, f);
-    ts_buf_addf(&d, "this cause %s %s: %s", ev->kind == RM_REQUIRES ? "needs" : "usually goes with",
+    ts_buf_addf(&d, "this cause %s %s: %s", ev->kind == RM_REQUIRES ? "needs that" : "usually comes with: ",
                 r ? r : "?", t == TRI_TRUE ? "that is so, which " : t == TRI_FALSE ? "that is not so, which "
                 : "not known yet");
     if (t != TRI_UNKNOWN) ts_buf_adds(&d, fw);
@@ -277,7 +282,7 @@ TSHOOT_API int tshoot_session_how(tshoot_explanation **out, tshoot_session *s, c
       for (e = 0; e < m->c[cj].n_ev; e++) {
         const rm_evidence *ev = &m->c[cj].ev[e];
         if (ev->kind == RM_REQUIRES && session_eval(s, &ev->cond) == TRI_FALSE) {
-          char *r = expr_render(&ev->cond, render_name, (void *)m);
+          char *r = expr_render_people(&ev->cond, render_name, render_label, (void *)m);
           ts_buf_addf(&text, "%s %s is ruled out: it needs %s.", shown ? "" : " Others:", m->c[cj].title,
                       r ? r : "?");
           ts_free(r);

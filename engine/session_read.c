@@ -15,8 +15,10 @@
 **      a choice whose value or label the text names and no other does, the
 **      question's <phrase>s; for number and version questions the first
 **      number or version in the text; for text questions the text.
-**   4. At a fix: worked / did not work / could not try / skipped phrasings,
-**      "can't" before "no" ("no admin rights" cannot try, it did not fail).
+**   4. At a fix: its number or ordinal among worked, did not work, could not
+**      try, skip (the order front-ends offer them); worked / did not work /
+**      could not try / skipped phrasings, "can't" before "no" ("no admin
+**      rights" cannot try, it did not fail).
 **   5. Otherwise: three words or more are more description (TEXT), fewer
 **      are UNCLEAR with a message that lists what would be understood.
 */
@@ -346,7 +348,15 @@ TSHOOT_API int tshoot_session_read(tshoot_input *out, tshoot_session *s, const c
     return TSHOOT_OK;
   }
   if (st->kind == TSHOOT_STEP_FIX) {
+    /* the four answers in the order front-ends offer them: worked, did not
+    ** work, could not try, skip ("2", "the second one") */
+    static const tshoot_fix_outcome order[] = { TSHOOT_FIX_WORKED, TSHOOT_FIX_DID_NOT_WORK,
+                                                TSHOOT_FIX_COULD_NOT_TRY, TSHOOT_FIX_SKIPPED };
+    char *end;
+    size_t k = (size_t)strtoul(t, &end, 10);
     out->kind = TSHOOT_INPUT_FIX;
+    if (end != t && *end == '\0' && k >= 1 && k <= 4) { out->outcome = order[k - 1]; return TSHOOT_OK; }
+    if (words <= 4 && (k = ordinal(t, 4)) >= 1) { out->outcome = order[k - 1]; return TSHOOT_OK; }
     if (match_any(t, f_cannot, 1)) out->outcome = TSHOOT_FIX_COULD_NOT_TRY;
     else if (match_any(t, f_failed, 1) || match_any(t, f_failed_exact, 0)) out->outcome = TSHOOT_FIX_DID_NOT_WORK;
     else if (match_any(t, f_skip, 0) || (words <= 3 && match_any(t, f_skip, 1))) out->outcome = TSHOOT_FIX_SKIPPED;

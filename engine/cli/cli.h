@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 #include "tshoot.h"
+#include "help.h"
 
 #if defined(__GNUC__)
 # define CLI_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -28,16 +29,7 @@
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
-/* ===== commands (cmd_*.c) ===== */
-typedef struct cli_command {
-  const char *name;
-  const char *summary;   /* one line, for `tshoot --help` */
-  const char *usage;     /* "tshoot search TEXT... [--limit N] ..." */
-  const char *help;      /* description and options */
-  const char *examples;  /* lines that run against the shipped KB */
-  int (*run)(int argc, char **argv);   /* argv[0] is the command's name */
-} cli_command;
-
+/* ===== commands (cmd_*.c; their help text is in help.c) ===== */
 int cmd_compile(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_search(int argc, char **argv);
@@ -47,6 +39,7 @@ int cmd_diagnose(int argc, char **argv);   /* also exits 3, 4, 5: see its help *
 int cmd_test(int argc, char **argv);
 int cmd_fix(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_complete(int argc, char **argv);   /* hidden: tshoot.bash asks it */
 
 /* ===== terminals and colour (output.c) ===== */
 /* Call once at start: looks at isatty, NO_COLOR, TERM. */

@@ -422,6 +422,17 @@ int prompt_yes_no(diagnosis *d, const char *prompt, const char *help, int *out)
   }
 }
 
+/* Why this fix: the cause it is for, said first (it need not be the
+** leading cause: a cheap fix of a likely cause may come before asking), then
+** that cause's evidence. */
+static void fix_why(diagnosis *d, const tshoot_step *st)
+{
+  printf("  This fix is for: %s (%d%% likely). It is proposed now because trying it costs\n"
+         "  less, on average, than asking more first.\n",
+         st->cause_title ? st->cause_title : st->cause, prompt_pct(st->probability));
+  prompt_print_how(d, st->cause, 1);
+}
+
 /* "Did this fix the problem?": the reply is read by the library
 ** (tshoot_session_read: "it worked", "no", "I can't do this, no admin
 ** rights", "skip" ...), so that every front-end understands the same. */
@@ -435,13 +446,13 @@ act prompt_fix_result(diagnosis *d, const tshoot_step *st, int *outcome)
     if (is_cmd(line, "c", NULL)) { *outcome = TSHOOT_FIX_COULD_NOT_TRY; return ACT_DONE; }
     if (is_cmd(line, "s", NULL)) { *outcome = TSHOOT_FIX_SKIPPED; return ACT_DONE; }
     if (is_cmd(line, "causes", NULL)) { prompt_print_causes(d, TOP_CAUSES, NULL); continue; }
-    if (is_cmd(line, "?", NULL)) { prompt_print_how(d, st->cause, 1); continue; }
+    if (is_cmd(line, "?", NULL)) { fix_why(d, st); continue; }
     if (is_cmd(line, "quit", "q") || is_cmd(line, "exit", NULL)) return ACT_QUIT;
     rc = tshoot_session_read(&in, d->s, line, strlen(line));
     if (rc != TSHOOT_OK) { cli_lib_error(rc); return ACT_FAIL; }
     switch (in.kind) {
     case TSHOOT_INPUT_FIX: *outcome = (int)in.outcome; return ACT_DONE;
-    case TSHOOT_INPUT_WHY: case TSHOOT_INPUT_HOW: prompt_print_how(d, st->cause, 1); continue;
+    case TSHOOT_INPUT_WHY: case TSHOOT_INPUT_HOW: fix_why(d, st); continue;
     case TSHOOT_INPUT_BACK: {
       act a = go_back(d);
       if (a == ACT_AGAIN) continue;

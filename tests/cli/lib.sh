@@ -24,6 +24,33 @@ run() {
   "$TSHOOT_BIN" "$@" >"$WORK/out" 2>"$WORK/err" </dev/null
   RC=$?
   set -e
+  run_json_schema "$@"
+}
+# --json output is also checked against its JSON Schema (docs/schemas/, by
+# checks.py): at the first `json` check after a `run` whose output is still in
+# $WORK/out. SCHEMA_CHECKS=0 turns this off.
+RUN_SCHEMA=""
+run_json_schema() {
+  local a cmd=${1:-}
+  RUN_SCHEMA=""
+  [ "$cmd" = lint ] && cmd=compile
+  for a in "$@"; do
+    if [ "$a" = --json ] && [ -f "$TSHOOT_SOURCE_ROOT/docs/schemas/$cmd.json" ]; then
+      RUN_SCHEMA=$cmd
+      cp "$WORK/out" "$WORK/.out.run"
+    fi
+  done
+}
+schema_check() { # at most once per run, when stdout is what the run printed
+  [ -n "$RUN_SCHEMA" ] && [ "${SCHEMA_CHECKS:-1}" = 1 ] || return 0
+  local s=$RUN_SCHEMA
+  RUN_SCHEMA=""
+  cmp -s "$WORK/out" "$WORK/.out.run" || return 0
+  if [ -z "${HAVE_JSONSCHEMA:-}" ]; then
+    if evaluate module jsonschema; then HAVE_JSONSCHEMA=1; else HAVE_JSONSCHEMA=0; fi
+  fi
+  [ "$HAVE_JSONSCHEMA" = 1 ] || return 0
+  evaluate schema "$WORK/out" "$s" || fail "the output of 'tshoot $s --json' breaks docs/schemas/$s.json"
 }
 expect_rc() { # expect_rc N "what"
   [ "$RC" -eq "$1" ] || fail "$2: exit status $RC, expected $1"
@@ -50,6 +77,6 @@ evaluate() {
 }
 # json EXPR "what": evaluate a Python expression over j = the JSON on stdout; it must be true.
 # (stdout must be one line of compact JSON ended by a newline.)
-json() { evaluate json "$WORK/out" "$1" || fail "$2: JSON check failed: $1"; }
+json() { schema_check; evaluate json "$WORK/out" "$1" || fail "$2: JSON check failed: $1"; }
 done_checks() { echo "$CHECKS checks passed"; exit 0; }
 set -e

@@ -329,3 +329,19 @@ def test_compile_progress(tmp_path):
     with pytest.raises(KeyError, match="from the callback"):
         tshoot.compile(ROOT / "tests" / "data" / "car", tmp_path / "c.db", on_progress=boom)
     assert not (tmp_path / "c.db").exists()
+
+
+def test_compile_invalid_utf8(tmp_path):
+    # the library decides: the same Diagnostic as `tshoot lint` (tests/cli/test-cli-utf8.sh)
+    src = tmp_path / "kerio"
+    shutil.copytree(ROOT / "kb" / "kerio", src)
+    lines = (ROOT / "kb" / "kerio" / "kofmsp.xml").read_bytes().split(b"\n")
+    t = next(i for i, x in enumerate(lines) if b"(Offline Edition)</title>" in x)
+    lines[t] = lines[t].replace(b"(Offline Edition)", b"(Offline \xc9dition)")
+    (src / "kofmsp.xml").write_bytes(b"\n".join(lines))
+    with pytest.raises(tshoot.SourceError) as e:
+        tshoot.compile(src, script_dirs=ROOT / "scripts")
+    errors = [d for d in e.value.diagnostics if d.severity == "error"]
+    assert [(d.line, d.column, d.code) for d in errors] == [(t + 1, 88, "TSH-E007")]
+    assert errors[0].message == ("invalid UTF-8: byte 0xC9; KB sources must be UTF-8 "
+                                 "(save the file as UTF-8)")

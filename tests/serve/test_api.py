@@ -31,6 +31,11 @@ opts = ["--kb", "--listen", "--sessions", "--key", "--web", "--allow-origin", "-
         "--max-sessions", "--max-body", "--max-header", "--max-query", "--timeout", "--max-connections",
         "--max-connections-per-client", "--quiet"]
 check(all(o + " " in r.stdout for o in opts), "--help explains every option")
+import re
+own = subprocess.run([os.environ["TSHOOT_SERVE_BIN"], "--help"], capture_output=True, text=True)
+names = lambda text: set(re.findall(r"(?m)^ +(?:-[a-z], )?(--[a-z][a-z-]*)", text)) - {"--help"}
+check(own.returncode == 0 and names(own.stdout) == names(r.stdout),
+      "tshoot serve --help (help.c) and tshoot-serve --help name the same options")
 for args, rc, what in [(["--listen", "nonsense"], 2, "a bad --listen"), (["--rate", "x"], 2, "a bad --rate"),
                        (["--bogus"], 2, "an unknown option"),
                        (["--kb", os.path.join(WORK, "missing.db"), "--sessions", ":memory:"], 1, "a KB that is not there")]:

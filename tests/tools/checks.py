@@ -11,11 +11,18 @@ ended by a NUL byte; the first field names the check:
                     reg(key, name), keys(prefix) and files(prefix) (below)
   code CODE ARG...  CODE (dedented) runs with argv = [ARG...] (and json imported) and
                     raises nothing; what it prints goes to stderr
+  module NAME       Python module NAME can be imported (quietly: no traceback)
+  schema FILE NAME  FILE holds one JSON document valid under the JSON Schema
+                    docs/schemas/NAME.json (python3-jsonschema; the schemas
+                    are read and checked once, and refer to each other by
+                    file name)
 
 The reply on stdout is one line, "ok" or "fail"; what failed goes to stderr.
 """
 import contextlib
 import json
+import os
+import pathlib
 import sys
 import textwrap
 import traceback
@@ -78,7 +85,51 @@ def check_code(code, *argv):
     return True
 
 
-CHECKS = {"json": check_json, "saved": check_saved, "code": check_code}
+_VALIDATORS = {}
+
+
+def _schema_validator(name):
+    """The validator of docs/schemas/NAME.json, with every schema of that
+    folder in its store, so that "run.json#/$defs/run" resolves offline."""
+    if name in _VALIDATORS:
+        return _VALIDATORS[name]
+    import jsonschema  # Debian: python3-jsonschema
+    folder = pathlib.Path(os.environ["TSHOOT_SOURCE_ROOT"]) / "docs" / "schemas"
+    store = {}
+    for f in sorted(folder.glob("*.json")):
+        with open(f, encoding="utf-8") as fh:
+            store[f.resolve().as_uri()] = json.load(fh)
+    uri = (folder / (name + ".json")).resolve().as_uri()
+    schema = store[uri]
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    resolver = jsonschema.RefResolver(base_uri=uri, referrer=schema, store=store)
+    _VALIDATORS[name] = cls(schema, resolver=resolver)
+    return _VALIDATORS[name]
+
+
+def check_schema(path, name):
+    validator = _schema_validator(name)
+    with open(path, encoding="utf-8") as f:
+        j = json.load(f)
+    errors = list(validator.iter_errors(j))
+    for e in errors[:5]:
+        where = "/".join(str(p) for p in e.absolute_path) or "(top)"
+        print(f"{path}: not valid under docs/schemas/{name}.json at {where}: {e.message[:300]}",
+              file=sys.stderr)
+        for sub in sorted(e.context, key=lambda x: len(x.absolute_path))[-3:]:
+            subwhere = "/".join(str(p) for p in sub.absolute_path) or "(top)"
+            print(f"    {subwhere}: {sub.message[:200]}", file=sys.stderr)
+    return not errors
+
+
+def check_module(name):
+    import importlib.util
+    return importlib.util.find_spec(name) is not None
+
+
+CHECKS = {"json": check_json, "saved": check_saved, "code": check_code, "schema": check_schema,
+          "module": check_module}
 
 
 def main():

@@ -91,11 +91,13 @@ static void check_expectations(const char *path, const diags *ds)
       if (at[0]) {
         char pat[80];
         char *hit;
+        /* @<element, @attribute, or @"text (the column of that text) */
         if (at[0] == '<') snprintf(pat, sizeof pat, "%s", at);
+        else if (at[0] == '"') snprintf(pat, sizeof pat, "%s", at + 1);
         else snprintf(pat, sizeof pat, " %s=", at);
         hit = strstr(line, pat);
         CHECK(hit != NULL);
-        if (hit) col = (int)(hit - line) + (at[0] == '<' ? 1 : 2);
+        if (hit) col = (int)(hit - line) + (at[0] == '<' || at[0] == '"' ? 1 : 2);
       }
       nexp++;
       for (i = 0; i < ds->n; i++)

@@ -139,6 +139,38 @@ static void test_dialogue__words_answer_questions(void)
   tshoot_session_free(s);
 }
 
+/* The textbook car base: "my car will not start" answers "Does the engine
+** start?" (it is not asked), and the tank is asked about only once the
+** engine turns over. */
+static void test_dialogue__car_words_and_conditions(void)
+{
+  char src[1024], db[600];
+  const char *root = getenv("TSHOOT_SOURCE_ROOT"), *s1 = src, *source = NULL;
+  tshoot_kb *car = NULL;
+  tshoot_session *s = NULL;
+  const tshoot_step *st;
+  int steps = 0;
+  snprintf(src, sizeof src, "%s/tests/data/car/car.xml", root ? root : "..");
+  snprintf(db, sizeof db, "%s/car.db", tmpdir);
+  CHECK_INT(tshoot_compile(NULL, &s1, 1, db, NULL), TSHOOT_OK);
+  CHECK_INT(tshoot_kb_open(&car, db, NULL), TSHOOT_OK);
+  if (!car) return;
+  CHECK_INT(tshoot_session_new(&s, car, NULL), TSHOOT_OK);
+  if (s) {
+    CHECK_INT(tshoot_session_describe(s, "my car will not start", 21), TSHOOT_OK);
+    CHECK_STR(answer_of(s, "car.engine-starts", &source), "no");
+    if (source) CHECK_STR(source, "text");
+    CHECK_INT(tshoot_session_answer(s, "car.engine-rotates", "no"), TSHOOT_OK);
+    while (steps++ < 15 && tshoot_session_next(&st, s) == TSHOOT_OK && st->kind == TSHOOT_STEP_ASK) {
+      CHECK(strcmp(st->question, "car.engine-starts") != 0);
+      CHECK(strcmp(st->question, "car.tank-has-gas") != 0);
+      CHECK_INT(tshoot_session_unknown(s, st->question), TSHOOT_OK);
+    }
+    tshoot_session_free(s);
+  }
+  tshoot_kb_close(car);
+}
+
 static void test_dialogue__fix_outcomes(void)
 {
   tshoot_session *s = NULL;
@@ -301,6 +333,7 @@ static void test_dialogue__replies_are_read_by_the_library(void)
     { "it worked", TSHOOT_FIX_WORKED }, { "yes", TSHOOT_FIX_WORKED }, { "nope", TSHOOT_FIX_DID_NOT_WORK },
     { "didn't work", TSHOOT_FIX_DID_NOT_WORK }, { "I can't, no admin rights", TSHOOT_FIX_COULD_NOT_TRY },
     { "no time now", TSHOOT_FIX_COULD_NOT_TRY }, { "skip", TSHOOT_FIX_SKIPPED },
+    { "the first one", TSHOOT_FIX_WORKED }, { "2", TSHOOT_FIX_DID_NOT_WORK }, { "third", TSHOOT_FIX_COULD_NOT_TRY },
   };
   size_t i;
   CHECK_INT(tshoot_session_new(&s, kb, NULL), TSHOOT_OK);
@@ -436,6 +469,7 @@ int main(void)
   }
   RUN(test_dialogue__ask_only_when_it_makes_sense);
   RUN(test_dialogue__words_answer_questions);
+  RUN(test_dialogue__car_words_and_conditions);
   RUN(test_dialogue__fix_outcomes);
   RUN(test_dialogue__the_same_fix_is_not_proposed_again);
   RUN(test_dialogue__nothing_known_is_inconclusive);

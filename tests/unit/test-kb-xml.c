@@ -375,18 +375,41 @@ static void test_kbxml__invalid_utf8_located(void)
     char doc[200];
     snprintf(doc, sizeof doc, KB_OPEN "\n<article id=\"a\">\n  <title>caf%s</title></article></kb>",
              cases[i].bad);
+    /* reported once at its first byte (TSH-E007), replaced by '?': the rest
+    ** of the file is still parsed, so that one run reports every problem */
     sink_init(&d, &ds);
-    CHECK_INT(parse_s(&src, doc, &d), TSHOOT_ESOURCE);
-    CHECK(src.doc == NULL);
+    CHECK_INT(parse_s(&src, doc, &d), TSHOOT_OK);
+    CHECK(src.doc != NULL);
     CHECK_INT(ds.total, 1);
-    CHECK(has_diag(&ds, "TSH-E001", 3, 13, "invalid UTF-8"));
+    CHECK(has_diag(&ds, "TSH-E007", 3, 13, "invalid UTF-8: byte"));
+    if (src.doc) {
+      char *t = kbxml_text(find_el(xmlDocGetRootElement(src.doc), "title"));
+      const char *c = t;
+      CHECK(t && strncmp(t, "caf?", 4) == 0);
+      while (c && *c && (unsigned char)*c < 0x80) c++;
+      CHECK(c && *c == '\0');   /* what was not UTF-8 is now '?' */
+      ts_free(t);
+    }
     kbxml_source_free(&src);
   }
   /* truncated at the very end */
   sink_init(&d, &ds);
-  CHECK_INT(parse_s(&src, KB_OPEN "</kb>\xE2\x82", &d), TSHOOT_ESOURCE);
-  CHECK(has_diag(&ds, "TSH-E001", 1, 41, "invalid UTF-8"));
+  parse_s(&src, KB_OPEN "</kb>\xE2\x82", &d);
+  CHECK(has_diag(&ds, "TSH-E007", 1, 41, "invalid UTF-8: bytes 0xE2 0x82;"));
   kbxml_source_free(&src);
+
+  /* a file saved as Latin-1: the first ten places, then how many more */
+  {
+    char doc[600];
+    int m = snprintf(doc, sizeof doc, KB_OPEN "<article id=\"a\"><title>");
+    for (i = 0; i < 15; i++) m += snprintf(doc + m, sizeof doc - (size_t)m, "caf\xE9 ");
+    snprintf(doc + m, sizeof doc - (size_t)m, "</title></article></kb>");
+    sink_init(&d, &ds);
+    CHECK_INT(parse_s(&src, doc, &d), TSHOOT_OK);
+    CHECK_INT(ds.total, 11);
+    CHECK(has_diag(&ds, "TSH-E007", 1, 132, "5 more places with invalid UTF-8 in this file"));
+    kbxml_source_free(&src);
+  }
 
   /* valid multi-byte text is fine and kept as is */
   sink_init(&d, &ds);
