@@ -27,6 +27,8 @@ liblua5.4-dev libjansson-dev libsodium-dev python3 g++ binutils python3-dev pyth
 # the man page's test renders it (groff), the --json outputs' test validates them
 # against docs/schemas (python3-jsonschema)
 PACKAGES="$PACKAGES groff-base python3-jsonschema"
+# tshoot serve (engine/serve/) is built on libmicrohttpd; its tests use python3-jsonschema too
+PACKAGES="$PACKAGES libmicrohttpd-dev"
 # for the fuzz targets (./run.sh test): installed when possible, skipped without
 FUZZ_PACKAGES="clang libclang-rt-dev"
 # for bench/bench-peer only (./run.sh bench-peer), never needed by the tests
@@ -154,6 +156,11 @@ case "$cmd" in
     run_tests build-tsan --no-rebuild $TSAN_TESTS
     # shellcheck disable=SC2086
     run_tests build-tsan --no-rebuild --wrapper "$PWD/tests/tools/tsan-races.sh" $TSAN_RACES_ONLY
+    # tshoot serve (libmicrohttpd's thread pool) under TSan: its API and hostile tests
+    if ninja -C build-tsan -t targets all 2>/dev/null | grep '^engine/serve/tshoot-serve:' >/dev/null; then
+      ninja -C build-tsan engine/cli/tshoot engine/serve/tshoot-serve kb/tshoot.db >/dev/null
+      run_tests build-tsan --no-rebuild serve-api serve-hostile
+    fi
     unset TSAN_OPTIONS
     # libFuzzer targets, each fuzzing for a short time (tests/README.md: longer runs)
     if command -v clang >/dev/null; then

@@ -10,8 +10,10 @@
 */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifndef TSHOOT_DEFAULT_KB
 # define TSHOOT_DEFAULT_KB ""
@@ -19,8 +21,15 @@
 #ifndef TSHOOT_INSTALLED_KB
 # define TSHOOT_INSTALLED_KB ""
 #endif
+#ifndef TSHOOT_SERVE_BIN
+# define TSHOOT_SERVE_BIN ""
+#endif
+#ifndef TSHOOT_INSTALLED_SERVE_BIN
+# define TSHOOT_INSTALLED_SERVE_BIN ""
+#endif
 
 static int cmd_help(int argc, char **argv);
+static int cmd_serve(int argc, char **argv);
 
 /* The commands; their help text is in help.c (cli_help_commands, in the
 ** order of `tshoot --help`), which the man page is made from too. */
@@ -37,6 +46,7 @@ static const struct command { const char *name; int (*run)(int argc, char **argv
   { "keygen", cmd_keygen },
   { "sign", cmd_sign },
   { "verify", cmd_verify },
+  { "serve", cmd_serve },
   { "help", cmd_help },
   { "complete", cmd_complete },   /* hidden: for the shell's completion (tshoot.bash) */
 };
@@ -158,6 +168,29 @@ static int print_version(void)
     cli_note("this tshoot was built against libtshoot %s but runs with %s", TSHOOT_VERSION,
              tshoot_libversion());
   return EXIT_OK;
+}
+
+/* `tshoot serve ARGS`: run tshoot-serve, the HTTP server (engine/serve/), in
+** this process (same pid, so a service manager's signals reach the server):
+** the build's copy, else the installed one. It is a program of its own so that
+** this command needs no HTTP library. Its help is help.c's, like every
+** command's (tshoot-serve --help prints the same options). */
+static int cmd_serve(int argc, char **argv)
+{
+  static const char *const bins[] = { TSHOOT_SERVE_BIN, TSHOOT_INSTALLED_SERVE_BIN };
+  size_t i;
+  if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+    return cli_print_command_help(stdout, "serve"), EXIT_OK;
+  fflush(stdout);
+  for (i = 0; i < sizeof bins / sizeof bins[0]; i++)
+    if (*bins[i] && access(bins[i], X_OK) == 0) {
+      argv[0] = (char *)"tshoot-serve";
+      execv(bins[i], argv);
+      return cli_error("cannot run %s: %s", bins[i], strerror(errno));
+    }
+  return cli_error("tshoot serve is not installed (looked for %s and %s); it needs "
+                   "libmicrohttpd when tshoot is built", *TSHOOT_SERVE_BIN ? TSHOOT_SERVE_BIN : "-",
+                   TSHOOT_INSTALLED_SERVE_BIN);
 }
 
 int main(int argc, char **argv)

@@ -33,10 +33,10 @@ run --help
 cmds=$(sed -n '/^commands:$/,/^$/p' "$WORK/out" | sed -n 's/^  \([a-z][a-z-]*\) .*/\1/p')
 # shellcheck disable=SC2086
 is "" -- $cmds
-is se -- search
+is se -- search serve
 is comp -- compile
 is --v -- --version
-is help s -- search show sign
+is help s -- search serve show sign
 ok "commands: the $(wc -w <<<"$cmds") of --help"
 
 # options: every long option that each command's --help lists
