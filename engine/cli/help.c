@@ -347,6 +347,7 @@ const cli_help cli_help_commands[] = {
     "\n"
     "exit status: 0 signed by a trusted key, 1 not (or not a KB), 2 usage error.\n",
     "  tshoot verify /tmp/kerio.db --trust /tmp/acme-2026.pub\n",
+  },
   { "serve", "serve the KB over HTTP: a JSON API and a web page",
     "tshoot serve [--kb FILE] [--listen ADDR:PORT] [--sessions FILE] [--key FILE]\n"
     "                       [--web DIR] [--allow-origin ORIGIN] [--idle SECONDS] [--threads N]\n"
