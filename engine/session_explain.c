@@ -266,7 +266,9 @@ TSHOOT_API int tshoot_session_how(tshoot_explanation **out, tshoot_session *s, c
     double f;
     if (o == TSHOOT_FIX_COULD_NOT_TRY || o == TSHOOT_FIX_SKIPPED) continue;   /* no evidence */
     if (x->cause != ci && o != TSHOOT_FIX_WORKED) continue;
-    f = o == TSHOOT_FIX_WORKED ? (x->cause == ci ? FIX_SUCCESS : s->noise) : 1 - FIX_SUCCESS;
+    /* against the causes it does not repair (each of which gets noise), a fix
+    ** that worked makes its own cause FIX_SUCCESS / noise times as likely */
+    f = o == TSHOOT_FIX_WORKED ? (x->cause == ci ? FIX_SUCCESS / s->noise : s->noise / FIX_SUCCESS) : 1 - FIX_SUCCESS;
     factor_words(fw, sizeof fw, f);
     snprintf(buf, sizeof buf, "\"%s\" %s: that %s", x->title, o == TSHOOT_FIX_WORKED ? "worked" : "did not work",
              fw);
