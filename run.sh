@@ -23,6 +23,10 @@ liblua5.4-dev libjansson-dev python3 g++ binutils python3-dev python3-pytest pyt
 libmicrohttpd-dev python3-jsonschema"
 # for the fuzz targets (./run.sh test): installed when possible, skipped without
 FUZZ_PACKAGES="clang libclang-rt-dev"
+# for the browser test of tshoot serve's page (serve-browser, ./run.sh test):
+# Debian's Chromium, driven by playwright-core and checked by axe-core from npm
+# (tests/serve/browser/, no browser download); skipped without them
+BROWSER_PACKAGES="chromium nodejs npm"
 
 # The tests that run threads, run again under ThreadSanitizer: sessions shared
 # by threads (session), compiles in parallel (compile), KB handles whose
@@ -121,6 +125,14 @@ case "$cmd" in
   test)
     install_packages
     install_packages "$FUZZ_PACKAGES" || say "run.sh: cannot install $FUZZ_PACKAGES; the fuzz targets are skipped"
+    if install_packages "$BROWSER_PACKAGES"; then
+      if [ ! -d tests/serve/browser/node_modules ]; then
+        npm ci --prefix tests/serve/browser --no-audit --no-fund >/dev/null ||
+          say "run.sh: npm ci in tests/serve/browser failed; the browser test is skipped"
+      fi
+    else
+      say "run.sh: cannot install $BROWSER_PACKAGES; the browser test is skipped"
+    fi
     for variant in "build -Dwerror=true" "build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false"; do
       set -- $variant
       dir=$1; shift
