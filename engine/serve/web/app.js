@@ -157,7 +157,7 @@
 
   function fixBlock(fix, headingTag) {
     const facts = [];
-    facts.push('risk: ' + fix.risk);
+    if (fix.risk) facts.push('risk: ' + fix.risk);
     if (fix.needs_admin) facts.push('needs an administrator');
     if (fix.reversible === false) facts.push('cannot be undone');
     return el('div', { class: 'fix' },
@@ -470,7 +470,8 @@
   function init() {
     const q = $('q');
     q.addEventListener('input', () => {
-      if ($('view-search').hidden) { showView('search'); history.replaceState(null, '', '#/'); }
+      // leaving an article or a session for the search keeps its address in the history
+      if ($('view-search').hidden) { showView('search'); history.pushState(null, '', '#/'); session = null; }
       scheduleSearch(q.value, false);
     });
     $('search-form').addEventListener('submit', (ev) => {

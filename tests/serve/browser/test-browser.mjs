@@ -352,6 +352,26 @@ try {
     noProblems(name);
   }
 
+  /* ----- another tab answers first: the page's stale answer is a 409 ----- */
+  await page.goto(BASE + '/#/');
+  await page.locator('#q').fill(all['kofmsp-dll-missing'].text);
+  await page.locator('#diagnose').click();
+  await page.waitForFunction(() => document.getElementById('step-body').getAttribute('data-kind') === 'ask');
+  const sid = page.url().split('#/session/')[1];
+  const rev0 = await revision();
+  const other = await fetch(BASE + '/v1/sessions/' + sid + '/answers', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ unknown: true, revision: rev0 }) });
+  check(other.status === 200, 'another client answers the session first (' + other.status + ')');
+  expected.statuses.push('POST /v1/sessions/' + sid + '/answers 409');
+  await page.locator('#btn-unknown').click();
+  await page.waitForFunction((r) => Number(document.getElementById('step-body').getAttribute('data-revision')) > r, rev0);
+  check(/moved on/.test(await page.locator('#alert').textContent()) && await revision() === rev0 + 1,
+        'a stale answer (409) says so and shows the session as it now stands');
+  check(expected.statuses.length === 0, 'the stale answer was a 409');
+  expected.consoles.length = 0;
+  problems.splice(0, problems.length, ...problems.filter((p) => !/status of 409/.test(p)));
+  noProblems('the stale answer');
+
   /* ----- a session that does not exist ----- */
   expected.statuses.push('GET /v1/sessions/00000000000000000000000000000000 404');
   expected.consoles.push(/status of 404/);
