@@ -447,6 +447,7 @@
 
   function route() {
     const h = location.hash || '#/';
+    if (!h.startsWith('#/')) return;   // an in-page anchor, not a view
     alertText('');
     let m;
     if ((m = h.match(/^#\/session\/([0-9a-fA-F]{1,64})$/))) { openSession(m[1]); return; }
@@ -469,6 +470,8 @@
 
   function init() {
     const q = $('q');
+    // the skip link moves the focus without touching the address (which names the view)
+    document.querySelector('.skip').addEventListener('click', (ev) => { ev.preventDefault(); $('main').focus(); });
     q.addEventListener('input', () => {
       // leaving an article or a session for the search keeps its address in the history
       if ($('view-search').hidden) { showView('search'); history.pushState(null, '', '#/'); session = null; }

@@ -280,6 +280,10 @@ try {
           check((await page.locator('#causes li .bar-fill').count()) > 3, 'the candidate causes show their probability as bars');
           await axe('question');
           await shot('4-question');
+          await page.locator('.skip').press('Enter');
+          check(await page.locator('#view-session').isVisible() && page.url() === url &&
+                await page.evaluate(() => document.activeElement.id === 'main'),
+                'the skip link moves the focus to the content and leaves the session in view');
           await page.setViewportSize({ width: 390, height: 844 });
           const small = await page.evaluate(() => [...document.querySelectorAll('#view-session button:not([hidden])')]
             .filter((b) => b.offsetParent !== null)
