@@ -240,6 +240,15 @@ try {
         'the article title takes the focus');
   await axe('article');
   await shot('3-article');
+  await page.locator('#article-diagnose').click();
+  await page.waitForFunction(() => /^#\/session\/[0-9a-f]{32}$/.test(location.hash) &&
+    document.getElementById('step-body').getAttribute('data-kind') === 'ask');
+  check(await page.locator('#step-body button.choice').count() > 1, '"Diagnose this problem" on the article starts a diagnosis at its first question');
+  await page.goBack();
+  await page.waitForFunction(() => !document.getElementById('view-article').hidden &&
+    document.getElementById('article-title').textContent !== 'Loading…');
+  check(page.url().endsWith('#/article/kofmsp') && /KOFMSP/.test(await page.locator('#article-title').textContent()),
+        'the browser\'s Back returns from the diagnosis to the article');
   noProblems('article');
 
   /* ----- diagnoses ----- */
