@@ -33,6 +33,12 @@ PACKAGES="$PACKAGES libmicrohttpd-dev"
 FUZZ_PACKAGES="clang libclang-rt-dev"
 # for bench/bench-peer only (./run.sh bench-peer), never needed by the tests
 PEER_PACKAGES="libxapian-dev"
+# for the browser test of tshoot serve's page (serve-browser, ./run.sh test):
+# Debian's Chromium, driven by playwright-core and checked by axe-core from npm
+# (tests/serve/browser/, no browser download); skipped without them. Debian's
+# npm package only when npm is missing: a nodejs from elsewhere (NodeSource)
+# brings its own npm and conflicts with Debian's.
+BROWSER_PACKAGES="chromium nodejs"
 
 # The tests that run threads, run again under ThreadSanitizer: sessions shared
 # by threads (session), compiles in parallel (compile), KB handles whose
@@ -133,6 +139,14 @@ case "$cmd" in
   test)
     install_packages
     install_packages "$FUZZ_PACKAGES" || say "run.sh: cannot install $FUZZ_PACKAGES; the fuzz targets are skipped"
+    if install_packages "$BROWSER_PACKAGES" && { command -v npm >/dev/null || install_packages npm; }; then
+      if [ ! -d tests/serve/browser/node_modules ]; then
+        npm ci --prefix tests/serve/browser --no-audit --no-fund >/dev/null ||
+          say "run.sh: npm ci in tests/serve/browser failed; the browser test is skipped"
+      fi
+    else
+      say "run.sh: cannot install $BROWSER_PACKAGES npm; the browser test is skipped"
+    fi
     for variant in "build -Dwerror=true" "build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false"; do
       set -- $variant
       dir=$1; shift
