@@ -1243,6 +1243,18 @@ static int has_phrase(const char *text, size_t tlen, const char *phrase)
 ** "text"), unless the person or a probe answered them; a text that holds
 ** phrases of two different values answers nothing. Earlier answers from a
 ** text go first. */
+const char *session_phrase_value(const rm_question *qq, const char *text, size_t len)
+{
+  const char *val = NULL;
+  size_t i;
+  for (i = 0; i < qq->n_phrases; i++)
+    if (has_phrase(text, len, qq->phrase_texts[i])) {
+      if (val && strcmp(val, qq->phrase_values[i]) != 0) return NULL;
+      val = qq->phrase_values[i];
+    }
+  return val;
+}
+
 static int answer_from_text(tshoot_session *s)
 {
   const rules_model *m = s->m;
@@ -1253,16 +1265,10 @@ static int answer_from_text(tshoot_session *s)
   tlen = strlen(s->text);
   for (q = 0; q < m->nq; q++) {
     const rm_question *qq = &m->q[q];
-    const char *val = NULL;
-    int clash = 0, rc;
-    size_t i;
+    const char *val;
+    int rc;
     if (!qq->n_phrases || s->ans_of_q[q] >= 0) continue;
-    for (i = 0; i < qq->n_phrases && !clash; i++)
-      if (has_phrase(s->text, tlen, qq->phrase_texts[i])) {
-        if (val && strcmp(val, qq->phrase_values[i]) != 0) clash = 1;
-        val = qq->phrase_values[i];
-      }
-    if (!val || clash) continue;
+    if (!(val = session_phrase_value(qq, s->text, tlen))) continue;
     rc = set_answer(s, qq->id, val);
     if (rc == TSHOOT_ENOMEM) return rc;
     if (rc == TSHOOT_OK) s->answers[s->ans_of_q[q]].source = SRC_TEXT;

@@ -128,6 +128,10 @@ void session_weigh_question(tshoot_session *s, int q, weigh *w, double h_now, do
                             const leader_info *li);
 /* The most likely candidate's position ((size_t)-1: "none") and its probability. */
 size_t session_best_candidate(const tshoot_session *s, double *p);
+/* The one value of question qq that the <phrase>s found in text[0..len)
+** name, or NULL (none found, or phrases of two values): the rule for the
+** description and for a reply alike. */
+const char *session_phrase_value(const rm_question *qq, const char *text, size_t len);
 /* Whether question q may be asked now: its <ask-when> is not false. */
 int session_may_ask(tshoot_session *s, int q);
 /* The label a person reads for answer `value` to q ("I don't know" for NULL). */

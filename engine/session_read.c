@@ -205,7 +205,7 @@ static int set_value(tshoot_session *s, tshoot_input *out, const char *v)
 }
 
 /* The choice of a choice or yes/no question that the text names. */
-static const char *read_choice(tshoot_session *s, const rm_question *qq, const char *raw, const char *t)
+static const char *read_choice(const rm_question *qq, const char *raw, const char *t)
 {
   size_t i, n = qq->n_choices, k;
   const char *hit = NULL;
@@ -253,24 +253,7 @@ static const char *read_choice(tshoot_session *s, const rm_question *qq, const c
     if (match_any(t, w_yes, 1) && !match_any(t, w_no, 1)) return "yes";
     if (match_any(t, w_no, 1) && !match_any(t, w_yes, 1)) return "no";
   }
-  (void)s;
   return NULL;
-}
-
-/* The question's <phrase>s: the one value the text's phrases name, or NULL. */
-static const char *read_phrases(const rm_question *qq, const char *t)
-{
-  const char *val = NULL;
-  size_t i;
-  char p[READ_MAX];
-  for (i = 0; i < qq->n_phrases; i++) {
-    norm(p, sizeof p, qq->phrase_texts[i], strlen(qq->phrase_texts[i]));
-    if (p[0] && has(t, p)) {
-      if (val && strcmp(val, qq->phrase_values[i]) != 0) return NULL;
-      val = qq->phrase_values[i];
-    }
-  }
-  return val;
 }
 
 static void unclear(tshoot_session *s, tshoot_input *out, const rm_question *qq)
@@ -333,8 +316,8 @@ TSHOOT_API int tshoot_session_read(tshoot_input *out, tshoot_session *s, const c
       out->kind = TSHOOT_INPUT_UNKNOWN;
       return TSHOOT_OK;
     }
-    if (qq->type == RM_YESNO || qq->type == RM_CHOICE) v = read_choice(s, qq, raw, t);
-    if (!v) v = read_phrases(qq, t);
+    if (qq->type == RM_YESNO || qq->type == RM_CHOICE) v = read_choice(qq, raw, t);
+    if (!v) v = session_phrase_value(qq, raw, strlen(raw));   /* as a description's phrases */
     if (v) return set_value(s, out, v);
     if (qq->type == RM_NUMBER || qq->type == RM_VERSION) {
       char why[256];
