@@ -319,7 +319,34 @@ static const char *const insert_sql[S_N] = {
 ** causes aside), its aliases, and what
 ** its evidence makes likely (the choice, or the question of a "yes", given
 ** at least even odds). */
-static void cause_texts(const kb_model *m, size_t ci, ts_buf col[5])
+static int cmp_question_id(const void *a, const void *b)
+{
+  const m_question *x = *(const m_question *const *)a, *y = *(const m_question *const *)b;
+  return strcmp(x->id ? x->id : "", y->id ? y->id : "");
+}
+
+/* The model's questions sorted by id (NULL on oom; then none is found). */
+static const m_question **questions_by_id(const kb_model *m)
+{
+  const m_question **v = ts_malloc((m->n_questions + 1) * sizeof *v);
+  size_t i;
+  if (!v) return NULL;
+  for (i = 0; i < m->n_questions; i++) v[i] = &m->questions[i];
+  qsort(v, m->n_questions, sizeof *v, cmp_question_id);
+  return v;
+}
+
+static const m_question *find_question_by_id(const m_question **by_id, size_t n, const char *id)
+{
+  m_question key;
+  const m_question *kp = &key, *const *hit;
+  if (!by_id) return NULL;
+  key.id = (char *)id;
+  hit = bsearch(&kp, by_id, n, sizeof *by_id, cmp_question_id);
+  return hit ? *hit : NULL;
+}
+
+static void cause_texts(const kb_model *m, const m_question **q_by_id, size_t ci, ts_buf col[5])
 {
   const m_cause *c = &m->causes[ci];
   const m_article *a = &m->articles[c->article];
@@ -336,11 +363,9 @@ static void cause_texts(const kb_model *m, size_t ci, ts_buf col[5])
   for (j = 0; j < c->n_aliases; j++) add_line(&col[3], c->aliases[j]);
   for (j = 0; j < c->n_ev; j++) {
     const m_evidence *e = &c->ev[j];
-    const m_question *q = NULL;
+    const m_question *q;
     if (e->kind != E_ANSWER || e->p < 0.5 || !e->question || !e->value) continue;
-    for (l = 0; l < m->n_questions && !q; l++)
-      if (m->questions[l].id && strcmp(m->questions[l].id, e->question) == 0) q = &m->questions[l];
-    if (!q) continue;
+    if (!(q = find_question_by_id(q_by_id, m->n_questions, e->question))) continue;
     if (q->type == Q_YESNO) {
       if (strcmp(e->value, "yes") == 0) add_line(&col[4], q->prompt);
       continue;
@@ -355,11 +380,14 @@ static const char *const ev_kinds[] = { "answer", "expect", "requires" };
 static void write_rows(writer *w, sqlite3_stmt **st)
 {
   kb_model *m = w->m;
-  ts_buf b = TS_BUF_INIT, col[TS_FTS_NCOLS];
+  ts_buf b = TS_BUF_INIT, col[TS_FTS_NCOLS], cc[5];
   size_t i, j, l;
   int64_t fix_id = 0, sym_id = 0;
+  const m_question **q_by_id = questions_by_id(m);   /* for the causes' words */
 
   for (i = 0; i < TS_FTS_NCOLS; i++) { col[i].p = NULL; col[i].len = col[i].cap = 0; col[i].oom = 0; }
+  memset(cc, 0, sizeof cc);
+  if (!q_by_id && w->rc == TSHOOT_OK) w->rc = ts_error_oom();
 
   for (i = 0; i < m->n_sources; i++)
     w_row(w, st[S_SOURCE], "itti", (int64_t)i + 1, m->sources[i].path, m->sources[i].sha256,
@@ -413,18 +441,10 @@ static void write_rows(writer *w, sqlite3_stmt **st)
       w_row(w, st[S_CAUSE], "itittdii", (int64_t)ci + 1, c->id, (int64_t)doc, c->title, c->explanation,
             c->prior, (int64_t)c->at.src + 1, (int64_t)c->at.line);
       for (l = 0; l < c->n_aliases; l++) w_row(w, st[S_CAUSE_ALIAS], "iit", (int64_t)ci + 1, (int64_t)l, c->aliases[l]);
-      {
-        ts_buf cc[5];
-        size_t z;
-        memset(cc, 0, sizeof cc);
-        cause_texts(m, ci, cc);
-        w_row(w, st[S_CAUSE_FTS], "ittttt", (int64_t)ci + 1, ts_buf_cstr(&cc[0]), ts_buf_cstr(&cc[1]),
-              ts_buf_cstr(&cc[2]), ts_buf_cstr(&cc[3]), ts_buf_cstr(&cc[4]));
-        for (z = 0; z < 5; z++) {
-          if (cc[z].oom && w->rc == TSHOOT_OK) w->rc = ts_error_oom();
-          ts_buf_free(&cc[z]);
-        }
-      }
+      for (l = 0; l < 5; l++) ts_buf_reset(&cc[l]);
+      cause_texts(m, q_by_id, ci, cc);
+      w_row(w, st[S_CAUSE_FTS], "ittttt", (int64_t)ci + 1, ts_buf_cstr(&cc[0]), ts_buf_cstr(&cc[1]),
+            ts_buf_cstr(&cc[2]), ts_buf_cstr(&cc[3]), ts_buf_cstr(&cc[4]));
       for (l = 0; l < c->n_ev; l++) {
         m_evidence *e = &c->ev[l];
         ts_buf_reset(&b);
@@ -457,10 +477,13 @@ static void write_rows(writer *w, sqlite3_stmt **st)
     for (j = 0; j < t->n_given; j++)
       w_row(w, st[S_GIVEN], "iitt", (int64_t)i + 1, (int64_t)j, t->given[j].question, t->given[j].value);
   }
-  if ((b.oom || col[0].oom || col[1].oom || col[2].oom || col[3].oom || col[4].oom) && w->rc == TSHOOT_OK)
+  if ((b.oom || col[0].oom || col[1].oom || col[2].oom || col[3].oom || col[4].oom || cc[0].oom ||
+       cc[1].oom || cc[2].oom || cc[3].oom || cc[4].oom) && w->rc == TSHOOT_OK)
     w->rc = ts_error_oom();
   ts_buf_free(&b);
   for (i = 0; i < TS_FTS_NCOLS; i++) ts_buf_free(&col[i]);
+  for (i = 0; i < 5; i++) ts_buf_free(&cc[i]);
+  ts_free(q_by_id);
 }
 
 /* Synonym groups, whose words join the vocabulary (after its thread ended). */
