@@ -105,6 +105,10 @@ sqlite3_stmt *kb_conn_stmt(kb_conn *c, int slot, const char *sql);
 ** SQLITE_INTERRUPT -> TSHOOT_ETIMEOUT, SQLITE_NOMEM -> TSHOOT_ENOMEM. */
 int kb_sqlite_error(sqlite3 *db, int rc, const char *what);
 
+/* kb_rank_write.c: the ranking tables (rank_term, rank_post, rank_doc) of a
+** KB whose article_fts is complete, in the writer's open transaction. */
+int kb_rank_write(sqlite3 *db);
+
 /* The KB tshoot_kb_open(NULL) opens: $TSHOOT_KB when set and not empty
 ** (whether or not the file exists, so the error names it), else build_kb if
 ** that file exists, else installed_kb if it exists, else NULL. The library

@@ -51,6 +51,9 @@ enum { TS_FTS_TITLE, TS_FTS_SYMPTOMS, TS_FTS_ALIASES, TS_FTS_CAUSES, TS_FTS_FIXE
   X("synonym", "CREATE TABLE synonym(term TEXT NOT NULL, grp INTEGER NOT NULL, PRIMARY KEY(term, grp)) WITHOUT ROWID") \
   X("vocab", "CREATE TABLE vocab(word TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID") \
   X("article_fts", "CREATE VIRTUAL TABLE article_fts USING fts5(title, symptoms, aliases, causes, fixes, tokenize='" TS_FTS_TOKENIZE "')") \
+  X("rank_term", "CREATE TABLE rank_term(term TEXT PRIMARY KEY, id INTEGER NOT NULL, df INTEGER NOT NULL, hdf INTEGER NOT NULL) WITHOUT ROWID") \
+  X("rank_post", "CREATE TABLE rank_post(id INTEGER PRIMARY KEY, post BLOB NOT NULL)") \
+  X("rank_doc", "CREATE TABLE rank_doc(id INTEGER PRIMARY KEY, toks BLOB NOT NULL)") \
   X("cause_fts", "CREATE VIRTUAL TABLE cause_fts USING fts5(title, explanation, symptoms, aliases, answers, content='', tokenize='" TS_FTS_TOKENIZE "')")
 
 /* Shadow tables FTS5 creates for article_fts (detail=full, content stored). */
@@ -58,6 +61,12 @@ enum { TS_FTS_TITLE, TS_FTS_SYMPTOMS, TS_FTS_ALIASES, TS_FTS_CAUSES, TS_FTS_FIXE
   X("article_fts_data") X("article_fts_idx") X("article_fts_content") \
   X("article_fts_docsize") X("article_fts_config") \
   X("cause_fts_data") X("cause_fts_idx") X("cause_fts_docsize") X("cause_fts_config")
+
+/* rank_term, rank_post, rank_doc: article_fts's terms, postings and each
+** article's tokens as term ids, written by kb_rank_write.c (its header is the
+** layout) and ranked by search_postings.c. Postings come in blocks of
+** RANK_BLOCK, each with a skip entry. */
+#define RANK_BLOCK 128
 
 /* meta keys */
 #define TS_META_FORMAT   "format"          /* "1" */

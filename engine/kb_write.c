@@ -603,6 +603,7 @@ int kb_write(kb_model *m, const char *tmp_path, tshoot_progress_cb progress, voi
   if (progress && w.rc == TSHOOT_OK && progress("index", 0, 1, payload) != 0)
     w.rc = ts_error(TSHOOT_EUSER, "compile cancelled");
   w_exec(&w, "INSERT INTO article_fts(article_fts) VALUES('optimize')");
+  if (w.rc == TSHOOT_OK) w.rc = kb_rank_write(w.db);
   w_exec(&w, "COMMIT");
   if (progress && w.rc == TSHOOT_OK) progress("index", 1, 1, payload);
 done:

@@ -31,6 +31,9 @@ static void state_free(void *p)
   ts_free(s->top);
   ts_free(s->plan);
   ts_free(s->dl);
+  search_rank_mem_free(s->rank);
+  ts_free(s->rq);
+  ts_free(s->hits);
   ts_free(s);
 }
 
@@ -158,6 +161,7 @@ TSHOOT_API int tshoot_search(tshoot_results **out, tshoot_kb *kb, const char *te
     return ts_error_oom();
   }
   p = s->plan;
+  s->flags = opts->flags;
   kb_conn_arm(c, kb, 0);
   if (!s->syn_loaded) rc = search_syn_load(c, s);
   if (rc == TSHOOT_OK && !s->dl_loaded) search_dl_load(c, s, kb->info.articles);

@@ -18,13 +18,23 @@ enum {
   ST_SYN,                          /* the synonym table */
   ST_QUERY,                        /* the search */
   ST_DOCSIZE,                      /* FTS5's document lengths */
-  ST_CAUSES                        /* the words of causes (search_cause_scores) */
+  ST_CAUSES,                       /* the words of causes (search_cause_scores) */
+  ST_RTERM,                        /* search_postings.c: a term's id and counts */
+  ST_RPREFIX,                      /* ... the terms with a prefix */
+  ST_RPOST,                        /* ... posting lists of a range of ids */
+  ST_RDOC,                         /* ... an article's tokens */
+  ST_ROW                           /* search_rank.c: a ranked article's row */
 };
+
+/* Internal flag of tshoot_search_options.flags (no public name): rank with
+** FTS5 only, never the postings (the tests compare the two). */
+#define SEARCH_FLAG_FTS5_RANK (1u << 30)
 
 #define MAX_ALTS_TOTAL 48   /* synonym alternatives in one query */
 #define MAX_SYN_WORDS 8     /* words of a synonym term matched */
 #define SNIPPET_MAX 64      /* tokens of a passage */
 #define DL_UNKNOWN UINT32_MAX /* search_state.dl: ask FTS5 */
+#define SEARCH_HITS_MAX 64  /* hits of one article looked at to place its passage */
 
 /* ===== per-connection state (module_data[KB_CONN_DATA_SEARCH]) ===== */
 
@@ -45,6 +55,15 @@ typedef struct top_row {
   sqlite3_int64 rowid, where;
   double r;
 } top_row;
+
+/* An article ranked by search_postings.c: score as tshoot_result.score,
+** where its passage is (as search_pick_window returns). */
+typedef struct search_hit {
+  sqlite3_int64 id, where;
+  double score;
+} search_hit;
+
+typedef struct search_rank_mem search_rank_mem;  /* search_postings.c */
 
 typedef struct search_state {
   int syn_loaded;
@@ -72,6 +91,11 @@ typedef struct search_state {
   uint32_t *dl;         /* dl[rowid]: the article's length in tokens, all
                         ** columns; DL_UNKNOWN where FTS5 must be asked */
   size_t ndl;
+  unsigned int flags;     /* the running search's tshoot_search_options.flags */
+  search_rank_mem *rank;  /* search_postings.c: its memory (NULL: not yet) */
+  void *rq;               /* ... the query read back */
+  search_hit *hits;
+  size_t hits_cap;
   fts5_tokenizer tok_api, raw_api;
   Fts5Tokenizer *tok;     /* porter unicode61 remove_diacritics 2: the index's */
   Fts5Tokenizer *raw_tok; /* unicode61 remove_diacritics 2: the same tokens, unstemmed */
@@ -128,5 +152,21 @@ char *search_write_suggestion(const splan *p, const char *text, size_t len);
 void search_dl_load(kb_conn *c, search_state *s, size_t articles);
 int search_run_query(kb_conn *c, search_state *s, const char *q, const char *mo,
                      const char *mc, int tokens, int limit, size_t *n_out);
+
+/* search_rank.c: where the best passage of n tokens is, from an article's
+** hits (phrase, column, token offset; in FTS5's xInst order: by column, then
+** offset, then phrase) and its column sizes: col | start << 3 | colsize << 32,
+** or -1. */
+sqlite3_int64 search_pick_window(const int *ip, const int *ic, const int *io, int ninst,
+                                 int nphrase, int n, const int *colsize);
+
+/* search_postings.c: rank `query` (as search_write_query wrote it) over the
+** KB's postings: the best `limit` articles into *hits (the state's memory),
+** best first, each with where its passage is. Returns TSHOOT_OK, an error,
+** or 1: not a query these postings can rank (FTS5 must). */
+int search_postings_rank(kb_conn *c, search_state *s, const char *query, int limit, int tokens,
+                         search_hit **hits, size_t *n_out);
+void search_rank_mem_free(search_rank_mem *m);
+unsigned long search_postings_ranked(void);  /* queries it ranked (tests) */
 
 #endif /* TSHOOT_SEARCH_INT_H */

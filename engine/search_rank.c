@@ -41,6 +41,15 @@ static const char sql_query[] =
   " LEFT JOIN source AS s ON s.id = a.source"
   " LEFT JOIN article_fts_content AS c ON c.id = t.id"
   " ORDER BY t.r, t.id";
+/* A row ranked by search_postings.c: the same columns as sql_query's 3..7. */
+static const char sql_row[] =
+  "SELECT a.name, a.title, s.path, a.line,"
+  "  CASE ?2 WHEN 0 THEN c.c0 WHEN 1 THEN c.c1 WHEN 2 THEN c.c2 WHEN 3 THEN c.c3"
+  "  WHEN 4 THEN c.c4 END"
+  " FROM article AS a"
+  " LEFT JOIN source AS s ON s.id = a.source"
+  " LEFT JOIN article_fts_content AS c ON c.id = a.id"
+  " WHERE a.id = ?1";
 
 
 /* ===== document lengths =====
@@ -117,25 +126,19 @@ void search_dl_load(kb_conn *c, search_state *s, size_t articles)
 ** it is glued to a word left out (".dll" of a cut "kofmsp.dll"). */
 
 static const int col_weight[TS_FTS_NCOLS] = { 10, 8, 6, 2, 1 };
-#define HITS_MAX_INST 64
 
-/* Where the best passage of n tokens of the current row is:
-** col | start << 3 | colsize << 32, or -1. */
-static sqlite3_int64 best_window(const Fts5ExtensionApi *api, Fts5Context *fts, int n)
+sqlite3_int64 search_pick_window(const int *ip, const int *ic, const int *io, int ninst,
+                                 int nphrase, int n, const int *colsize)
 {
-  int ninst = 0, i, j, k;
-  int ip[HITS_MAX_INST], ic[HITS_MAX_INST], io[HITS_MAX_INST];
-  int best = -1, best_start = 0, colsize = 0, sorted = 1, nphrase;
+  int i, j, k;
+  int best = -1, best_start = 0, sorted = 1, csize;
   long best_score = -1;
   if (n < 1) n = 1;
   if (n > SNIPPET_MAX) n = SNIPPET_MAX;
-  if (api->xInstCount(fts, &ninst) != SQLITE_OK || ninst <= 0) return -1;
-  nphrase = api->xPhraseCount(fts);
-  if (ninst > HITS_MAX_INST) ninst = HITS_MAX_INST;
-  for (i = 0; i < ninst; i++) {
-    if (api->xInst(fts, i, &ip[i], &ic[i], &io[i]) != SQLITE_OK) return -1;
-    if (i > 0 && (ic[i] < ic[i - 1] || (ic[i] == ic[i - 1] && io[i] < io[i - 1]))) sorted = 0;
-  }
+  if (ninst <= 0) return -1;
+  if (ninst > SEARCH_HITS_MAX) ninst = SEARCH_HITS_MAX;
+  for (i = 1; i < ninst; i++)
+    if (ic[i] < ic[i - 1] || (ic[i] == ic[i - 1] && io[i] < io[i - 1])) sorted = 0;
   if (sorted) {
     /* one pass: a window [io[i] - n/4, +n) per hit, two pointers, counts
     ** of each phrase in the window */
@@ -178,10 +181,25 @@ static sqlite3_int64 best_window(const Fts5ExtensionApi *api, Fts5Context *fts, 
       if (score > best_score) { best_score = score; best = i; best_start = start; }
     }
   }
-  if (best < 0 || api->xColumnSize(fts, ic[best], &colsize) != SQLITE_OK) return -1;
-  if (best_start + n > colsize) best_start = colsize > n ? colsize - n : 0;
-  if (best_start < 0 || best_start >= (1 << 28) || colsize < 0) return -1;
-  return (sqlite3_int64)ic[best] | (sqlite3_int64)best_start << 3 | (sqlite3_int64)colsize << 32;
+  if (best < 0 || ic[best] < 0 || ic[best] >= TS_FTS_NCOLS) return -1;
+  csize = colsize[ic[best]];
+  if (best_start + n > csize) best_start = csize > n ? csize - n : 0;
+  if (best_start < 0 || best_start >= (1 << 28) || csize < 0) return -1;
+  return (sqlite3_int64)ic[best] | (sqlite3_int64)best_start << 3 | (sqlite3_int64)csize << 32;
+}
+
+/* The same for the current row of an FTS5 query: its hits from xInst. */
+static sqlite3_int64 best_window(const Fts5ExtensionApi *api, Fts5Context *fts, int n)
+{
+  int ninst = 0, i, colsize[TS_FTS_NCOLS];
+  int ip[SEARCH_HITS_MAX], ic[SEARCH_HITS_MAX], io[SEARCH_HITS_MAX];
+  if (api->xInstCount(fts, &ninst) != SQLITE_OK || ninst <= 0) return -1;
+  if (ninst > SEARCH_HITS_MAX) ninst = SEARCH_HITS_MAX;
+  for (i = 0; i < ninst; i++)
+    if (api->xInst(fts, i, &ip[i], &ic[i], &io[i]) != SQLITE_OK) return -1;
+  for (i = 0; i < TS_FTS_NCOLS; i++)
+    if (api->xColumnSize(fts, i, &colsize[i]) != SQLITE_OK) return -1;
+  return search_pick_window(ip, ic, io, ninst, api->xPhraseCount(fts), n, colsize);
 }
 
 /* ts_rank(article_fts): FTS5's bm25(article_fts, TS_FTS_WEIGHTS), computed
@@ -587,6 +605,67 @@ static int add_snippet(search_state *s, row_ref *r, const hl_set *hl, sqlite3_in
   return TSHOOT_OK;
 }
 
+/* Row r from the current row of st: name, title, path, line and the
+** passage's column text at columns k..k+4; where = its passage or -1. */
+static int add_row(search_state *s, row_ref *r, sqlite3_stmt *st, int k, sqlite3_int64 where,
+                   const hl_set *hl, int tokens, const char *mo, const char *mc)
+{
+  int col;
+  size_t *offs[3];
+  offs[0] = &r->name;
+  offs[1] = &r->title;
+  offs[2] = &r->file;
+  for (col = 0; col < 3; col++) {
+    const char *v = (const char *)sqlite3_column_text(st, k + col);
+    size_t vl = v ? (size_t)sqlite3_column_bytes(st, k + col) : 0;
+    *offs[col] = s->scratch.len;
+    ts_buf_add(&s->scratch, v ? v : "", vl);
+    ts_buf_addc(&s->scratch, '\0');
+  }
+  r->line = sqlite3_column_int(st, k + 3);
+  {
+    const char *text = where >= 0 ? (const char *)sqlite3_column_text(st, k + 4) : NULL;
+    int tl = text ? sqlite3_column_bytes(st, k + 4) : 0;
+    return add_snippet(s, r, hl, text ? where : -1, tokens, text, tl, mo, mc);
+  }
+}
+
+/* The rows of articles that search_postings.c ranked. */
+static int postings_rows(kb_conn *c, search_state *s, const search_hit *h, size_t nh,
+                         const hl_set *hl, int tokens, const char *mo, const char *mc,
+                         size_t *n_out)
+{
+  sqlite3_stmt *st;
+  size_t i, n = 0;
+  int rc = search_stmt_get(c, ST_ROW, sql_row, &st);
+  if (rc != TSHOOT_OK) return rc;
+  for (i = 0; i < nh; i++) {
+    row_ref *r;
+    if (ts_grow((void **)&s->rows, &s->rows_cap, n + 1, sizeof *s->rows) < 0) return ts_error_oom();
+    sqlite3_bind_int64(st, 1, h[i].id);
+    sqlite3_bind_int64(st, 2, h[i].where >= 0 ? (h[i].where & 7) : -1);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) { sqlite3_reset(st); continue; }  /* as the FTS5 path's JOIN */
+    if (rc != SQLITE_ROW) {
+      sqlite3_reset(st);
+      return search_step_error(c, rc, "searching the KB");
+    }
+    r = &s->rows[n];
+    r->id = h[i].id;
+    r->score = h[i].score;
+    rc = add_row(s, r, st, 0, h[i].where, hl, tokens, mo, mc);
+    sqlite3_reset(st);
+    if (rc != TSHOOT_OK) return rc;
+    n++;
+  }
+  if (s->scratch.oom) {
+    ts_buf_free(&s->scratch);
+    return ts_error_oom();
+  }
+  *n_out = n;
+  return TSHOOT_OK;
+}
+
 /* Run query q; rows into s->rows / s->scratch. *n_out rows. */
 int search_run_query(kb_conn *c, search_state *s, const char *q, const char *mo,
                      const char *mc, int tokens, int limit, size_t *n_out)
@@ -605,6 +684,13 @@ int search_run_query(kb_conn *c, search_state *s, const char *q, const char *mo,
   rc = search_stmt_get(c, ST_QUERY, sql_query, &st);
   if (rc != TSHOOT_OK) return rc;
   hl_prepare(s, &hl, q);
+  if (!(s->flags & SEARCH_FLAG_FTS5_RANK)) {
+    search_hit *hits;
+    size_t nh;
+    rc = search_postings_rank(c, s, q, limit, tokens, &hits, &nh);
+    if (rc == TSHOOT_OK) return postings_rows(c, s, hits, nh, &hl, tokens, mo, mc, n_out);
+    if (rc != 1) return rc;
+  }
   if (ts_grow((void **)&s->heap, &s->heap_cap, (size_t)limit, sizeof *s->heap) < 0 ||
       (!s->top && ts_grow((void **)&s->top, &s->top_cap, 64, sizeof *s->top) < 0))
     return ts_error_oom();
@@ -615,8 +701,6 @@ int search_run_query(kb_conn *c, search_state *s, const char *q, const char *mo,
   sqlite3_bind_int(st, 2, limit);
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     row_ref *r;
-    int col;
-    size_t *offs[3];
     if (ts_grow((void **)&s->rows, &s->rows_cap, n + 1, sizeof *s->rows) < 0) {
       sqlite3_reset(st);
       return ts_error_oom();
@@ -624,24 +708,9 @@ int search_run_query(kb_conn *c, search_state *s, const char *q, const char *mo,
     r = &s->rows[n];
     r->id = sqlite3_column_int64(st, 0);
     r->score = sqlite3_column_double(st, 1);
-    offs[0] = &r->name;
-    offs[1] = &r->title;
-    offs[2] = &r->file;
-    for (col = 0; col < 3; col++) {
-      const char *v = (const char *)sqlite3_column_text(st, col + 3);
-      size_t vl = v ? (size_t)sqlite3_column_bytes(st, col + 3) : 0;
-      *offs[col] = s->scratch.len;
-      ts_buf_add(&s->scratch, v ? v : "", vl);
-      ts_buf_addc(&s->scratch, '\0');
-    }
-    r->line = sqlite3_column_int(st, 6);
-    {
-      int has = sqlite3_column_type(st, 2) == SQLITE_INTEGER;
-      const char *text = has ? (const char *)sqlite3_column_text(st, 7) : NULL;
-      int tl = has ? sqlite3_column_bytes(st, 7) : 0;
-      rc = add_snippet(s, r, &hl, has ? sqlite3_column_int64(st, 2) : -1, tokens, text, tl,
-                       mo, mc);
-    }
+    rc = add_row(s, r, st, 3,
+                 sqlite3_column_type(st, 2) == SQLITE_INTEGER ? sqlite3_column_int64(st, 2) : -1,
+                 &hl, tokens, mo, mc);
     if (rc != TSHOOT_OK) {
       sqlite3_reset(st);
       return rc;

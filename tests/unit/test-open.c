@@ -117,14 +117,14 @@ static void test_open__foreign_sqlite_and_other_versions(void)
   CHECK_INT(open_status(tmp("foreign.db")), TSHOOT_ECORRUPT);
   CHECK_CONTAINS(tshoot_error_last()->message, "application id");
 
-  /* a newer format, and the older format 1 (before the dialogue's tables) */
+  /* a newer format, and the older format 2 (before the ranking tables) */
   copy_good(tmp("v2.db"));
-  alter_db(tmp("v2.db"), "PRAGMA user_version = 3");
+  alter_db(tmp("v2.db"), "PRAGMA user_version = 4");
   CHECK_INT(open_status(tmp("v2.db")), TSHOOT_EVERSION);
   CHECK_CONTAINS(tshoot_error_last()->message, "recompile");
   CHECK_CONTAINS(tshoot_error_last()->message, "a newer tshoot");
   copy_good(tmp("v1.db"));
-  alter_db(tmp("v1.db"), "PRAGMA user_version = 1");
+  alter_db(tmp("v1.db"), "PRAGMA user_version = 2");
   CHECK_INT(open_status(tmp("v1.db")), TSHOOT_EVERSION);
   CHECK_CONTAINS(tshoot_error_last()->message, "an older tshoot");
   CHECK_CONTAINS(tshoot_error_last()->message, "recompile the KB from its sources");

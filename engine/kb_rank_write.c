@@ -1,0 +1,335 @@
+/*
+** kb_rank_write.c: the ranking data a compiled KB carries beside article_fts,
+** so that search (search_postings.c) ranks in C what FTS5 would rank, with the
+** same numbers, without re-reading FTS5's index per query. Written once, after
+** article_fts is complete and optimized, from FTS5's own view of its index
+** (an fts5vocab 'instance' table: every token as FTS5 stored it, so the terms,
+** columns and offsets are FTS5's, not a second tokenizer's guess).
+**
+**  rank_term(term, id, df, hdf)  every indexed term (porter stem) in byte
+**        order; id = its rank in that order (so the terms with a prefix are one
+**        range of ids); df = articles that hold it, hdf = articles that hold it
+**        in title, symptoms or aliases (the OR fallback's first pass).
+**  rank_post(id, post)  the term's postings, in article order (see below).
+**  rank_doc(id, toks)   each article's tokens as term ids, column by column:
+**        where a query's terms sit, for the passage of a returned article.
+**
+** A posting list (rank_post.post), all integers as SQLite varints:
+**     n, nblk, then nblk skip entries of 8 bytes (little-endian u32: the last
+**     article of the block, u32: the block's byte offset after the skip table),
+**     then the postings, RANK_BLOCK per block: (article - previous article,
+**     wtf, hwtf), where the previous article of a block's first posting is the
+**     last article of the block before (0 for the first block).
+** wtf is the term's frequency in the article weighted as bm25 weighs columns
+** (TS_FTS_WEIGHTS are integers: 10 8 6 2 1), hwtf the same over the first
+** three columns only. So score = idf * wtf(k1+1)/(wtf + k1(1-b+b dl/avgdl))
+** is FTS5's bm25 for a one-token phrase, to the bit.
+**
+** A rank_doc blob: for each of the TS_FTS_NCOLS columns, the number of tokens
+** then each token's term id (varints).
+*/
+#include "kb.h"
+#include "kb_schema.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The forward index of at most this many tokens is held at once; a larger KB
+** is read from FTS5 again per slice of articles (each pass ~1 s at 100k). */
+#define FWD_SLICE_TOKENS ((size_t)1 << 24)
+
+typedef struct rw {
+  sqlite3 *db;
+  int rc;
+  sqlite3_stmt *ins_term, *ins_post, *ins_doc;
+  /* articles [1, ndoc]: tokens per column (from article_fts_docsize) */
+  sqlite3_int64 ndoc;
+  uint32_t *colsz;            /* colsz[doc * NCOLS + col] */
+  /* the slice of the forward index being filled: articles [lo, hi) */
+  sqlite3_int64 lo, hi;
+  size_t *base;               /* base[doc - lo]: first token of the article */
+  uint32_t *fwd;
+  ts_buf post, body;
+} rw;
+
+static const int w_int[TS_FTS_NCOLS] = { 10, 8, 6, 2, 1 };
+
+static int rw_fail(rw *w, int rc, const char *what)
+{
+  if (w->rc == TSHOOT_OK) w->rc = kb_sqlite_error(w->db, rc, what);
+  return w->rc;
+}
+
+static void put_varint(ts_buf *b, uint64_t v)
+{
+  unsigned char tmp[10];
+  int n = 0, i;
+  if (v > 0x00ffffffffffffffULL) v = 0x00ffffffffffffffULL; /* never: ids are small */
+  do {
+    tmp[n++] = (unsigned char)(v & 0x7f);
+    v >>= 7;
+  } while (v);
+  for (i = n - 1; i >= 0; i--) ts_buf_addc(b, (char)(tmp[i] | (i ? 0x80 : 0)));
+}
+
+static void put_u32(ts_buf *b, uint32_t v)
+{
+  char t[4];
+  t[0] = (char)(v & 0xff);
+  t[1] = (char)((v >> 8) & 0xff);
+  t[2] = (char)((v >> 16) & 0xff);
+  t[3] = (char)((v >> 24) & 0xff);
+  ts_buf_add(b, t, 4);
+}
+
+/* SQLite's varint (as in the docsize blobs): 7 bits a byte, high bit set
+** on all but the last; the ninth byte holds 8 bits. */
+static int get_varint(const unsigned char *p, int n, uint64_t *v)
+{
+  uint64_t x = 0;
+  int i;
+  for (i = 0; i < n && i < 9; i++) {
+    if (i == 8) { x = (x << 8) | p[i]; *v = x; return 9; }
+    x = (x << 7) | (p[i] & 0x7f);
+    if (!(p[i] & 0x80)) { *v = x; return i + 1; }
+  }
+  return 0;
+}
+
+/* The column sizes of every article. */
+static int read_sizes(rw *w)
+{
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(w->db, "SELECT max(id) FROM article_fts_docsize", -1, &st, NULL);
+  if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) w->ndoc = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_OK) return rw_fail(w, rc, "reading article sizes");
+  if (w->ndoc < 0 || w->ndoc > ((sqlite3_int64)1 << 26))
+    return w->rc = ts_error(TSHOOT_ERROR, "indexing: %lld articles is more than tshoot ranks",
+                            (long long)w->ndoc);
+  w->colsz = ts_calloc((size_t)(w->ndoc + 1) * TS_FTS_NCOLS, sizeof *w->colsz);
+  if (!w->colsz) return w->rc = ts_error_oom();
+  rc = sqlite3_prepare_v2(w->db, "SELECT id, sz FROM article_fts_docsize", -1, &st, NULL);
+  while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    sqlite3_int64 id = sqlite3_column_int64(st, 0);
+    const unsigned char *b = sqlite3_column_blob(st, 1);
+    int n = sqlite3_column_bytes(st, 1), off = 0, col, k;
+    uint64_t v;
+    if (id < 1 || id > w->ndoc) continue;
+    for (col = 0; col < TS_FTS_NCOLS && b; col++) {
+      if ((k = get_varint(b + off, n - off, &v)) == 0) break;
+      off += k;
+      w->colsz[id * TS_FTS_NCOLS + col] = v > 0x7fffffff ? 0x7fffffff : (uint32_t)v;
+    }
+  }
+  if (rc == SQLITE_ROW || rc == SQLITE_DONE) rc = SQLITE_OK;
+  sqlite3_finalize(st);
+  if (rc != SQLITE_OK) return rw_fail(w, rc, "reading article sizes");
+  return TSHOOT_OK;
+}
+
+/* The next slice of articles [lo, hi) whose tokens fit FWD_SLICE_TOKENS
+** (at least one article), with base[] set. */
+static int next_slice(rw *w, sqlite3_int64 lo)
+{
+  sqlite3_int64 d;
+  size_t total = 0;
+  w->lo = lo;
+  for (d = lo; d <= w->ndoc; d++) {
+    size_t t = 0;
+    int col;
+    for (col = 0; col < TS_FTS_NCOLS; col++) t += w->colsz[d * TS_FTS_NCOLS + col];
+    if (d > lo && total + t > FWD_SLICE_TOKENS) break;
+    total += t;
+  }
+  w->hi = d;
+  ts_free(w->base);
+  ts_free(w->fwd);
+  w->base = ts_malloc((size_t)(w->hi - w->lo + 1) * sizeof *w->base);
+  w->fwd = ts_malloc((total ? total : 1) * sizeof *w->fwd);
+  if (!w->base || !w->fwd) return w->rc = ts_error_oom();
+  total = 0;
+  for (d = lo; d < w->hi; d++) {
+    int col;
+    w->base[d - lo] = total;
+    for (col = 0; col < TS_FTS_NCOLS; col++) total += w->colsz[d * TS_FTS_NCOLS + col];
+  }
+  w->base[w->hi - lo] = total;
+  memset(w->fwd, 0xff, (total ? total : 1) * sizeof *w->fwd); /* no term: never matched */
+  return TSHOOT_OK;
+}
+
+static int col_index(const unsigned char *name)
+{
+  static const char *const names[TS_FTS_NCOLS] = { "title", "symptoms", "aliases", "causes",
+                                                   "fixes" };
+  int i;
+  if (!name) return -1;
+  for (i = 0; i < TS_FTS_NCOLS; i++)
+    if (strcmp((const char *)name, names[i]) == 0) return i;
+  return -1;
+}
+
+/* One term's postings, collected as (doc, wtf, hwtf) triples. */
+typedef struct plist {
+  uint32_t *v;       /* 3 per posting */
+  size_t n, cap;
+} plist;
+
+static void write_term(rw *w, const char *term, int tlen, sqlite3_int64 id, plist *pl)
+{
+  size_t nblk = (pl->n + RANK_BLOCK - 1) / RANK_BLOCK, i, hdf = 0;
+  uint32_t prev = 0;
+  int rc;
+  ts_buf_reset(&w->post);
+  ts_buf_reset(&w->body);
+  put_varint(&w->post, pl->n);
+  put_varint(&w->post, nblk);
+  for (i = 0; i < pl->n; i++) {
+    if (i % RANK_BLOCK == 0) {
+      size_t last = i + RANK_BLOCK < pl->n ? i + RANK_BLOCK - 1 : pl->n - 1;
+      put_u32(&w->post, pl->v[3 * last]);
+      put_u32(&w->post, (uint32_t)w->body.len);
+    }
+    put_varint(&w->body, pl->v[3 * i] - prev);
+    put_varint(&w->body, pl->v[3 * i + 1]);
+    put_varint(&w->body, pl->v[3 * i + 2]);
+    if (pl->v[3 * i + 2]) hdf++;
+    prev = pl->v[3 * i];
+  }
+  ts_buf_add(&w->post, w->body.p ? w->body.p : "", w->body.len);
+  if (w->post.oom || w->body.oom) { w->rc = ts_error_oom(); return; }
+  sqlite3_bind_text(w->ins_term, 1, term, tlen, SQLITE_STATIC);
+  sqlite3_bind_int64(w->ins_term, 2, id);
+  sqlite3_bind_int64(w->ins_term, 3, (sqlite3_int64)pl->n);
+  sqlite3_bind_int64(w->ins_term, 4, (sqlite3_int64)hdf);
+  rc = sqlite3_step(w->ins_term);
+  sqlite3_reset(w->ins_term);
+  if (rc != SQLITE_DONE) { rw_fail(w, rc, "writing the ranking terms"); return; }
+  sqlite3_bind_int64(w->ins_post, 1, id);
+  sqlite3_bind_blob(w->ins_post, 2, w->post.p, (int)w->post.len, SQLITE_STATIC);
+  rc = sqlite3_step(w->ins_post);
+  sqlite3_reset(w->ins_post);
+  if (rc != SQLITE_DONE) rw_fail(w, rc, "writing the postings");
+}
+
+/* One pass over every token FTS5 holds. The first pass (postings != 0)
+** writes rank_term and rank_post; every pass fills the forward index of the
+** articles [w->lo, w->hi). */
+static int scan(rw *w, int postings)
+{
+  sqlite3_stmt *st = NULL;
+  plist pl = { NULL, 0, 0 };
+  char *term = NULL;
+  int tlen = -1, rc;
+  sqlite3_int64 id = 0, doc = -1;
+  rc = sqlite3_prepare_v2(w->db, "SELECT term, doc, col, offset FROM temp.ts_rank_inst", -1, &st,
+                          NULL);
+  if (rc != SQLITE_OK) return rw_fail(w, rc, "reading the index");
+  while (w->rc == TSHOOT_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *t = (const char *)sqlite3_column_text(st, 0);
+    int tl = sqlite3_column_bytes(st, 0);
+    sqlite3_int64 d = sqlite3_column_int64(st, 1);
+    int col = col_index(sqlite3_column_text(st, 2));
+    sqlite3_int64 off = sqlite3_column_int64(st, 3);
+    if (!t || col < 0 || d < 1 || d > w->ndoc) continue;
+    if (tl != tlen || memcmp(t, term, (size_t)tl) != 0) {      /* a new term */
+      if (term && postings) write_term(w, term, tlen, id, &pl);
+      if (term) id++;
+      ts_free(term);
+      term = ts_strndup(t, (size_t)tl);
+      tlen = tl;
+      pl.n = 0;
+      doc = -1;
+      if (!term) { w->rc = ts_error_oom(); break; }
+    }
+    if (postings && d != doc) {
+      if (ts_grow((void **)&pl.v, &pl.cap, 3 * (pl.n + 1), sizeof *pl.v) < 0) {
+        w->rc = ts_error_oom();
+        break;
+      }
+      pl.v[3 * pl.n] = (uint32_t)d;
+      pl.v[3 * pl.n + 1] = pl.v[3 * pl.n + 2] = 0;
+      pl.n++;
+      doc = d;
+    }
+    if (postings) {
+      pl.v[3 * (pl.n - 1) + 1] += (uint32_t)w_int[col];
+      if (col < 3) pl.v[3 * (pl.n - 1) + 2] += (uint32_t)w_int[col];
+    }
+    if (d >= w->lo && d < w->hi && off >= 0 && off < w->colsz[d * TS_FTS_NCOLS + col]) {
+      size_t at = w->base[d - w->lo] + (size_t)off;
+      int k;
+      for (k = 0; k < col; k++) at += w->colsz[d * TS_FTS_NCOLS + k];
+      w->fwd[at] = (uint32_t)id;
+    }
+  }
+  if (w->rc == TSHOOT_OK && rc != SQLITE_DONE) rw_fail(w, rc, "reading the index");
+  if (w->rc == TSHOOT_OK && term && postings) write_term(w, term, tlen, id, &pl);
+  sqlite3_finalize(st);
+  ts_free(term);
+  ts_free(pl.v);
+  return w->rc;
+}
+
+/* The forward index rows of the articles [w->lo, w->hi). */
+static void write_docs(rw *w)
+{
+  sqlite3_int64 d;
+  for (d = w->lo; d < w->hi && w->rc == TSHOOT_OK; d++) {
+    size_t at = w->base[d - w->lo];
+    int col, rc;
+    ts_buf_reset(&w->body);
+    for (col = 0; col < TS_FTS_NCOLS; col++) {
+      uint32_t k, n = w->colsz[d * TS_FTS_NCOLS + col];
+      put_varint(&w->body, n);
+      for (k = 0; k < n; k++) put_varint(&w->body, w->fwd[at++]);
+    }
+    if (w->body.oom) { w->rc = ts_error_oom(); return; }
+    sqlite3_bind_int64(w->ins_doc, 1, d);
+    sqlite3_bind_blob(w->ins_doc, 2, w->body.p ? w->body.p : "", (int)w->body.len, SQLITE_STATIC);
+    rc = sqlite3_step(w->ins_doc);
+    sqlite3_reset(w->ins_doc);
+    if (rc != SQLITE_DONE) rw_fail(w, rc, "writing the forward index");
+  }
+}
+
+int kb_rank_write(sqlite3 *db)
+{
+  rw w;
+  int rc;
+  memset(&w, 0, sizeof w);
+  w.db = db;
+  rc = sqlite3_exec(db, "CREATE VIRTUAL TABLE temp.ts_rank_inst USING fts5vocab(main, article_fts, "
+                        "instance)", NULL, NULL, NULL);
+  if (rc != SQLITE_OK) return rw_fail(&w, rc, "reading the index");
+  if (read_sizes(&w) == TSHOOT_OK) {
+    rc = sqlite3_prepare_v2(db, "INSERT INTO rank_term(term, id, df, hdf) VALUES(?1, ?2, ?3, ?4)",
+                            -1, &w.ins_term, NULL);
+    if (rc == SQLITE_OK)
+      rc = sqlite3_prepare_v2(db, "INSERT INTO rank_post(id, post) VALUES(?1, ?2)", -1,
+                              &w.ins_post, NULL);
+    if (rc == SQLITE_OK)
+      rc = sqlite3_prepare_v2(db, "INSERT INTO rank_doc(id, toks) VALUES(?1, ?2)", -1, &w.ins_doc,
+                              NULL);
+    if (rc != SQLITE_OK) rw_fail(&w, rc, "writing the ranking data");
+  }
+  if (w.rc == TSHOOT_OK && next_slice(&w, 1) == TSHOOT_OK && scan(&w, 1) == TSHOOT_OK) {
+    write_docs(&w);
+    while (w.rc == TSHOOT_OK && w.hi <= w.ndoc && next_slice(&w, w.hi) == TSHOOT_OK &&
+           scan(&w, 0) == TSHOOT_OK)
+      write_docs(&w);
+  }
+  sqlite3_finalize(w.ins_term);
+  sqlite3_finalize(w.ins_post);
+  sqlite3_finalize(w.ins_doc);
+  rc = sqlite3_exec(db, "DROP TABLE temp.ts_rank_inst", NULL, NULL, NULL);
+  if (rc != SQLITE_OK) rw_fail(&w, rc, "reading the index");
+  ts_free(w.colsz);
+  ts_free(w.base);
+  ts_free(w.fwd);
+  ts_buf_free(&w.post);
+  ts_buf_free(&w.body);
+  return w.rc;
+}

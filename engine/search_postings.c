@@ -1,0 +1,732 @@
+/*
+** search_postings.c: ranking in C over the postings the compiler wrote
+** (rank_term, rank_post, rank_doc: kb_rank_write.c has the layout), with the
+** numbers FTS5 would give. search_rank.c asks here first and runs the FTS5
+** query itself only when this file says it cannot (a phrase of several
+** words, a query it did not expect, a KB without the tables).
+**
+** Why: FTS5 ranks by walking every query term's whole posting list twice per
+** query (once only to count the articles for the IDF), building the position
+** list of every matching article and scoring each. Here the counts are stored
+** (rank_term.df / hdf), frequencies are stored weighted by column (no
+** positions), an AND walks the rarest term and jumps through the others by
+** their skip entries, and positions are read only for the articles returned
+** (rank_doc), to place their passage.
+**
+** Same results: the query is the one search_query.c wrote for FTS5, read back
+** here (quoted strings, '*', parentheses, AND, OR, one column filter); each
+** string goes through FTS5's own tokenizer with FTS5's query flags, so the
+** terms are the ones FTS5 would look up. The score is FTS5's bm25 (fts5_aux.c)
+** with TS_FTS_WEIGHTS, computed with the same expression in the same order of
+** phrases, so the same doubles; ties are broken by article id, as the FTS5
+** path's ORDER BY r, id does. A test (tests/unit/test-search-postings.c)
+** keeps both paths and compares articles, order, scores and passages.
+*/
+#include "search_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char sql_rterm[] = "SELECT id, df, hdf FROM rank_term WHERE term = ?1";
+static const char sql_rprefix[] =
+  "SELECT term, id, df, hdf FROM rank_term WHERE term >= ?1 ORDER BY term";
+static const char sql_rpost[] = "SELECT id, post FROM rank_post WHERE id BETWEEN ?1 AND ?2 ORDER BY id";
+static const char sql_rdoc[] = "SELECT toks FROM rank_doc WHERE id = ?1";
+
+#define RP_MAX 64                 /* phrases of a query (FTS5's are fewer) */
+#define HEAD_COLS 3               /* {title symptoms aliases} */
+static const double k1 = 1.2, b = 0.75;
+
+/* ===== reading blobs: SQLite varints, little-endian u32 ===== */
+
+static const unsigned char *rd_varint(const unsigned char *p, const unsigned char *end, uint32_t *v)
+{
+  uint64_t x = 0;
+  int i;
+  for (i = 0; i < 9 && p < end; i++) {
+    unsigned char c = *p++;
+    x = (x << 7) | (c & 0x7f);
+    if (!(c & 0x80)) {
+      if (x > UINT32_MAX) return NULL;
+      *v = (uint32_t)x;
+      return p;
+    }
+  }
+  return NULL;
+}
+
+static uint32_t rd_u32(const unsigned char *p)
+{
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* ===== a cursor over one posting list (a blob) or a merged array ===== */
+
+typedef struct rcur {
+  const unsigned char *skip, *body, *end, *p;
+  uint32_t n, nblk, blk, left, prev;
+  const uint32_t *arr;     /* merged form: 3 per posting */
+  uint32_t narr, i;
+  uint32_t doc, wtf, hwtf;
+  int eof, bad;
+} rcur;
+
+static void cur_block(rcur *c, uint32_t k)
+{
+  uint32_t off = rd_u32(c->skip + 8 * (size_t)k + 4);
+  c->blk = k;
+  c->prev = k ? rd_u32(c->skip + 8 * (size_t)(k - 1)) : 0;
+  c->left = c->n - k * RANK_BLOCK < RANK_BLOCK ? c->n - k * RANK_BLOCK : RANK_BLOCK;
+  if (off > (size_t)(c->end - c->body)) { c->bad = c->eof = 1; return; }
+  c->p = c->body + off;
+}
+
+static void cur_next(rcur *c)
+{
+  uint32_t d;
+  if (c->eof) return;
+  if (c->arr) {
+    if (++c->i >= c->narr) { c->eof = 1; return; }
+    c->doc = c->arr[3 * c->i];
+    c->wtf = c->arr[3 * c->i + 1];
+    c->hwtf = c->arr[3 * c->i + 2];
+    return;
+  }
+  if (c->left == 0) {
+    if (c->blk + 1 >= c->nblk) { c->eof = 1; return; }
+    cur_block(c, c->blk + 1);
+    if (c->eof) return;
+  }
+  if (!(c->p = rd_varint(c->p, c->end, &d)) || !(c->p = rd_varint(c->p, c->end, &c->wtf)) ||
+      !(c->p = rd_varint(c->p, c->end, &c->hwtf)) || d == 0) {
+    c->bad = c->eof = 1;
+    return;
+  }
+  c->doc = c->prev + d;
+  c->prev = c->doc;
+  c->left--;
+}
+
+/* Open a blob cursor on its first posting. */
+static void cur_open(rcur *c, const unsigned char *blob, size_t len)
+{
+  const unsigned char *p = blob, *end = blob + len;
+  memset(c, 0, sizeof *c);
+  if (!(p = rd_varint(p, end, &c->n)) || !(p = rd_varint(p, end, &c->nblk)) ||
+      c->nblk != (c->n + RANK_BLOCK - 1) / RANK_BLOCK || (size_t)(end - p) / 8 < c->nblk) {
+    c->bad = c->eof = 1;
+    return;
+  }
+  c->skip = p;
+  c->body = p + 8 * (size_t)c->nblk;
+  c->end = end;
+  if (c->n == 0) { c->eof = 1; return; }
+  cur_block(c, 0);
+  cur_next(c);
+}
+
+static void cur_open_array(rcur *c, const uint32_t *arr, uint32_t n)
+{
+  memset(c, 0, sizeof *c);
+  c->arr = arr;
+  c->narr = n;
+  c->i = (uint32_t)-1;
+  cur_next(c);
+}
+
+/* Move to the first posting at or after article `to`. */
+static void cur_seek(rcur *c, uint32_t to)
+{
+  if (c->eof || c->doc >= to) return;
+  if (c->arr) {
+    uint32_t lo = c->i + 1, hi = c->narr;
+    while (lo < hi) {              /* first index with arr doc >= to */
+      uint32_t mid = lo + (hi - lo) / 2;
+      if (c->arr[3 * mid] < to) lo = mid + 1;
+      else hi = mid;
+    }
+    c->i = lo - 1;
+    cur_next(c);
+    return;
+  }
+  if (to > rd_u32(c->skip + 8 * (size_t)c->blk)) {
+    uint32_t lo = c->blk + 1, hi = c->nblk;
+    while (lo < hi) {              /* first block whose last article >= to */
+      uint32_t mid = lo + (hi - lo) / 2;
+      if (rd_u32(c->skip + 8 * (size_t)mid) < to) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo >= c->nblk) { c->eof = 1; return; }
+    cur_block(c, lo);
+    if (c->eof) return;
+    cur_next(c);
+  }
+  while (!c->eof && c->doc < to) cur_next(c);
+}
+
+/* ===== the query, read back ===== */
+
+typedef struct rphrase {
+  int group;               /* AND form: the group (a term or a synonym group) */
+  uint32_t id0, id1;       /* term ids it matches: [id0, id1]; id1 < id0: none */
+  sqlite3_int64 df;        /* articles it matches (in the columns searched) */
+  double idf;
+  size_t blob, blen;       /* its postings in rk->blobs (one term) */
+  size_t arr;              /* merged postings in rk->arr (a prefix of several terms) */
+  uint32_t narr;
+  int merged;
+  rcur cur;
+} rphrase;
+
+typedef struct rquery {
+  int or_form, head;       /* ORed phrases; only {title symptoms aliases} */
+  int np, ngroup;
+  rphrase p[RP_MAX];
+  char text[RP_MAX][TEXT_MAX_WORD * 2 + 8]; /* each phrase's one token */
+  int tlen[RP_MAX], prefix[RP_MAX];
+} rquery;
+
+/* A phrase string -> its one token (FTS5's tokenizer, FTS5's query flags). */
+typedef struct tok1 { int n; char t[TEXT_MAX_WORD * 2 + 8]; int len; } tok1;
+
+static int tok1_cb(void *ctx, int flags, const char *t, int nt, int b0, int b1)
+{
+  tok1 *k = ctx;
+  (void)b0;
+  (void)b1;
+  if (flags & FTS5_TOKEN_COLOCATED) { k->n = 99; return SQLITE_OK; }
+  if (k->n == 0 && nt > 0 && (size_t)nt < sizeof k->t) {
+    memcpy(k->t, t, (size_t)nt);
+    k->len = nt;
+  }
+  k->n++;
+  return SQLITE_OK;
+}
+
+/* Read back what search_write_query wrote: 1 when it is a form this file
+** ranks (every string one token), 0 otherwise. */
+static int parse_query(search_state *s, rquery *q, const char *str)
+{
+  const char *p = str;
+  int depth = 0, saw_and = 0, saw_or = 0, group_open = 0, in_group_or = 0;
+  memset(q, 0, offsetof(rquery, p));
+  q->np = q->ngroup = 0;
+  if (strncmp(p, "{title symptoms aliases} : (", 28) == 0) {
+    size_t l = strlen(p);
+    if (l < 29 || p[l - 1] != ')') return 0;
+    q->head = 1;
+    p += 28;
+    depth = 1;
+  }
+  while (*p) {
+    if (*p == ' ') { p++; continue; }
+    if (strncmp(p, "AND ", 4) == 0) { saw_and = 1; p += 4; continue; }
+    if (strncmp(p, "OR ", 3) == 0) {
+      if (group_open) in_group_or = 1;
+      else saw_or = 1;
+      p += 3;
+      continue;
+    }
+    if (*p == '(') {
+      if (group_open || (q->head && depth > 1)) return 0;
+      group_open = 1;
+      depth++;
+      q->ngroup++;
+      p++;
+      continue;
+    }
+    if (*p == ')') {
+      if (group_open) { group_open = 0; depth--; p++; continue; }
+      if (q->head && depth == 1 && p[1] == '\0') { depth = 0; p++; continue; }
+      return 0;
+    }
+    if (*p == '"') {
+      char buf[(TEXT_MAX_WORD + 1) * SEARCH_MAX_SCAN + 1];
+      size_t n = 0;
+      tok1 k;
+      int prefix = 0, rc;
+      for (p++; *p; p++) {
+        if (*p == '"') {
+          if (p[1] != '"') break;
+          p++;
+        }
+        if (n >= sizeof buf - 1) return 0;
+        buf[n++] = *p;
+      }
+      if (*p != '"') return 0;
+      p++;
+      if (*p == '*') { prefix = 1; p++; }
+      if (q->np >= RP_MAX) return 0;
+      k.n = 0;
+      k.len = 0;
+      rc = s->tok_api.xTokenize(s->tok, &k, FTS5_TOKENIZE_QUERY | (prefix ? FTS5_TOKENIZE_PREFIX : 0),
+                                buf, (int)n, tok1_cb);
+      if (rc != SQLITE_OK || k.n != 1 || k.len == 0) return 0;
+      memcpy(q->text[q->np], k.t, (size_t)k.len);
+      q->tlen[q->np] = k.len;
+      q->prefix[q->np] = prefix;
+      if (!group_open) q->ngroup++;
+      q->p[q->np].group = q->ngroup - 1;
+      q->np++;
+      continue;
+    }
+    return 0;
+  }
+  if (group_open || depth != 0 || q->np == 0) return 0;
+  if (saw_or && saw_and) return 0;
+  if (in_group_or && saw_or) return 0;   /* the OR form is flat */
+  if (q->head && !saw_or && q->np > 1) return 0;
+  q->or_form = saw_or || (q->head && q->np == 1);
+  return 1;
+}
+
+/* ===== the ranker's per-connection memory ===== */
+
+struct search_rank_mem {
+  ts_buf blobs;             /* the query's posting lists, copied */
+  uint32_t *arr;            /* merged prefix lists */
+  size_t narr, arr_cap;
+  uint32_t *w, *h, *stamp;  /* per article: merge and OR accumulators */
+  double *score;
+  uint32_t *touched;
+  size_t ntouched, touched_cap;
+  uint32_t cur_stamp;
+  double *K;                /* per article: k1 * (1 - b + b * dl / avgdl) */
+  double nrow, avgdl;
+  size_t ndoc;              /* articles + 1 */
+  int ready;                /* 1 usable, -1 not (no tables, no lengths) */
+};
+
+void search_rank_mem_free(search_rank_mem *m)
+{
+  if (!m) return;
+  ts_buf_free(&m->blobs);
+  ts_free(m->arr);
+  ts_free(m->w);
+  ts_free(m->h);
+  ts_free(m->stamp);
+  ts_free(m->score);
+  ts_free(m->touched);
+  ts_free(m->K);
+  ts_free(m);
+}
+
+static search_rank_mem *mem_get(kb_conn *c, search_state *s)
+{
+  search_rank_mem *m = s->rank;
+  size_t i;
+  uint64_t ntok = 0;
+  if (m) return m->ready > 0 ? m : NULL;
+  m = s->rank = ts_calloc(1, sizeof *m);
+  if (!m) return NULL;
+  m->ready = -1;
+  if (!s->dl || s->ndl < 2) return NULL;
+  for (i = 1; i < s->ndl; i++) {
+    if (s->dl[i] == DL_UNKNOWN) return NULL;
+    ntok += s->dl[i];
+  }
+  {   /* the tables are there (a KB of this format always has them) */
+    sqlite3_stmt *st;
+    if (search_stmt_get(c, ST_RTERM, sql_rterm, &st) != TSHOOT_OK) return NULL;
+  }
+  m->ndoc = s->ndl;
+  m->nrow = (double)(s->ndl - 1);
+  m->avgdl = (double)(sqlite3_int64)ntok / m->nrow;
+  m->K = ts_malloc(m->ndoc * sizeof *m->K);
+  m->w = ts_calloc(m->ndoc, sizeof *m->w);
+  m->h = ts_calloc(m->ndoc, sizeof *m->h);
+  m->stamp = ts_calloc(m->ndoc, sizeof *m->stamp);
+  m->score = ts_malloc(m->ndoc * sizeof *m->score);
+  if (!m->K || !m->w || !m->h || !m->stamp || !m->score) return NULL;
+  for (i = 0; i < m->ndoc; i++) m->K[i] = k1 * (1 - b + b * (double)s->dl[i] / m->avgdl);
+  m->ready = 1;
+  return m;
+}
+
+static uint32_t next_stamp(search_rank_mem *m)
+{
+  if (++m->cur_stamp == 0) {
+    memset(m->stamp, 0, m->ndoc * sizeof *m->stamp);
+    m->cur_stamp = 1;
+  }
+  return m->cur_stamp;
+}
+
+static int cmp_u32(const void *a, const void *b2)
+{
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b2;
+  return x < y ? -1 : x > y;
+}
+
+/* ===== terms and postings ===== */
+
+#define RP_NOT_HERE 1   /* not a form this file ranks: use FTS5 */
+
+/* The postings of ids [id0, id1] into rk->blobs (one term: its blob) or, for
+** several, merged into rk->arr. */
+static int load_phrase(kb_conn *c, search_rank_mem *m, rquery *q, int i)
+{
+  rphrase *ph = &q->p[i];
+  sqlite3_stmt *st;
+  int rc, nterm = 0;
+  uint32_t stamp = 0;
+  m->ntouched = 0;
+  rc = search_stmt_get(c, ST_RPOST, sql_rpost, &st);
+  if (rc != TSHOOT_OK) return rc;
+  sqlite3_bind_int64(st, 1, ph->id0);
+  sqlite3_bind_int64(st, 2, ph->id1);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const unsigned char *bl = sqlite3_column_blob(st, 1);
+    size_t len = (size_t)sqlite3_column_bytes(st, 1);
+    nterm++;
+    if (ph->id0 == ph->id1) {        /* one term: keep its blob */
+      ph->blob = m->blobs.len;
+      ph->blen = len;
+      ts_buf_add(&m->blobs, (const char *)bl, len);
+      continue;
+    }
+    if (nterm == 1) stamp = next_stamp(m);
+    {                               /* a prefix: add into the accumulators */
+      rcur cu;
+      cur_open(&cu, bl, len);
+      if (cu.bad) break;
+      for (; !cu.eof; cur_next(&cu)) {
+        if (cu.doc >= m->ndoc) { cu.bad = 1; break; }
+        if (m->stamp[cu.doc] != stamp) {
+          m->stamp[cu.doc] = stamp;
+          m->w[cu.doc] = m->h[cu.doc] = 0;
+          if (ts_grow((void **)&m->touched, &m->touched_cap, m->ntouched + 1,
+                      sizeof *m->touched) < 0) {
+            sqlite3_reset(st);
+            return ts_error_oom();
+          }
+          m->touched[m->ntouched++] = cu.doc;
+        }
+        m->w[cu.doc] += cu.wtf;
+        m->h[cu.doc] += cu.hwtf;
+      }
+      if (cu.bad) break;
+    }
+    if ((nterm & 63) == 0 && c->deadline_ns && kb_now_ns() > c->deadline_ns) {
+      c->timed_out = 1;
+      break;
+    }
+  }
+  sqlite3_reset(st);
+  if (c->timed_out) return ts_error(TSHOOT_ETIMEOUT, "search: ran past its time budget");
+  if (rc != SQLITE_DONE) return rc == SQLITE_ROW ? RP_NOT_HERE : search_step_error(c, rc, "searching the KB");
+  if (m->blobs.oom) return ts_error_oom();
+  if (ph->id0 != ph->id1) {          /* the merged list, in article order */
+    size_t k, n = 0;
+    ph->merged = 1;
+    ph->arr = m->narr;
+    if (ts_grow((void **)&m->arr, &m->arr_cap, m->narr + 3 * m->ntouched + 3, sizeof *m->arr) < 0)
+      return ts_error_oom();
+    if (m->ntouched * 16 < m->ndoc) qsort(m->touched, m->ntouched, sizeof *m->touched, cmp_u32);
+    else {                           /* dense: read them off in order */
+      n = 0;
+      for (k = 1; k < m->ndoc; k++)
+        if (m->stamp[k] == stamp) m->touched[n++] = (uint32_t)k;
+    }
+    n = 0;
+    for (k = 0; k < m->ntouched; k++) {
+      uint32_t d = m->touched[k];
+      m->arr[m->narr + 3 * n] = d;
+      m->arr[m->narr + 3 * n + 1] = m->w[d];
+      m->arr[m->narr + 3 * n + 2] = m->h[d];
+      n++;
+    }
+    ph->narr = (uint32_t)n;
+    m->narr += 3 * n;
+    ph->df = 0;
+    for (k = 0; k < n; k++)
+      if (q->head ? m->arr[ph->arr + 3 * k + 2] != 0 : 1) ph->df++;
+  }
+  return TSHOOT_OK;
+}
+
+/* Look up each phrase's term(s), count and load. */
+static int load_query(kb_conn *c, search_rank_mem *m, rquery *q)
+{
+  int i, rc;
+  ts_buf_reset(&m->blobs);
+  m->narr = 0;
+  for (i = 0; i < q->np; i++) {
+    rphrase *ph = &q->p[i];
+    sqlite3_stmt *st;
+    ph->id0 = 1;
+    ph->id1 = 0;
+    ph->df = 0;
+    ph->merged = 0;
+    ph->narr = 0;
+    ph->blen = 0;
+    if (!q->prefix[i]) {
+      rc = search_stmt_get(c, ST_RTERM, sql_rterm, &st);
+      if (rc != TSHOOT_OK) return rc;
+      sqlite3_bind_text(st, 1, q->text[i], q->tlen[i], SQLITE_STATIC);
+      rc = sqlite3_step(st);
+      if (rc == SQLITE_ROW) {
+        ph->id0 = ph->id1 = (uint32_t)sqlite3_column_int64(st, 0);
+        ph->df = sqlite3_column_int64(st, q->head ? 2 : 1);
+      }
+      sqlite3_reset(st);
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) return search_step_error(c, rc, "searching the KB");
+    } else {
+      int first = 1;
+      rc = search_stmt_get(c, ST_RPREFIX, sql_rprefix, &st);
+      if (rc != TSHOOT_OK) return rc;
+      sqlite3_bind_text(st, 1, q->text[i], q->tlen[i], SQLITE_STATIC);
+      while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        int tl = sqlite3_column_bytes(st, 0);
+        uint32_t id = (uint32_t)sqlite3_column_int64(st, 1);
+        if (!t || tl < q->tlen[i] || memcmp(t, q->text[i], (size_t)q->tlen[i]) != 0) break;
+        if (first) {
+          ph->id0 = id;
+          ph->df = sqlite3_column_int64(st, q->head ? 3 : 2);  /* kept if it is the only one */
+        } else if (id != ph->id1 + 1) {
+          sqlite3_reset(st);
+          return RP_NOT_HERE;
+        }
+        ph->id1 = id;
+        first = 0;
+      }
+      sqlite3_reset(st);
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) return search_step_error(c, rc, "searching the KB");
+    }
+    if (ph->id1 >= ph->id0) {
+      rc = load_phrase(c, m, q, i);
+      if (rc != TSHOOT_OK) return rc;
+      if (ph->id0 == ph->id1 && ph->blen == 0) return RP_NOT_HERE;  /* damaged */
+    }
+    {
+      double idf = log((m->nrow - (double)ph->df + 0.5) / ((double)ph->df + 0.5));
+      if (idf <= 0.0) idf = 1e-6;
+      ph->idf = idf;
+    }
+  }
+  for (i = 0; i < q->np; i++) {      /* cursors, once every blob is in place */
+    rphrase *ph = &q->p[i];
+    if (ph->merged) cur_open_array(&ph->cur, m->arr + ph->arr, ph->narr);
+    else if (ph->id1 >= ph->id0)
+      cur_open(&ph->cur, (const unsigned char *)m->blobs.p + ph->blob, ph->blen);
+    else {
+      memset(&ph->cur, 0, sizeof ph->cur);
+      ph->cur.eof = 1;
+    }
+    if (ph->cur.bad) return RP_NOT_HERE;
+  }
+  return TSHOOT_OK;
+}
+
+/* ===== the best `limit`: a heap with the worst on top ===== */
+
+static int worse(const search_hit *a, const search_hit *x)
+{
+  return a->score < x->score || (a->score == x->score && a->id > x->id);
+}
+
+static void top_add(search_hit *h, size_t *n, int limit, sqlite3_int64 id, double score)
+{
+  search_hit e;
+  size_t i;
+  e.id = id;
+  e.score = score;
+  e.where = -1;
+  if (*n < (size_t)limit) {
+    i = (*n)++;
+    while (i > 0 && worse(&e, &h[(i - 1) / 2])) { h[i] = h[(i - 1) / 2]; i = (i - 1) / 2; }
+    h[i] = e;
+    return;
+  }
+  if (!worse(&h[0], &e)) return;
+  i = 0;
+  for (;;) {
+    size_t l = 2 * i + 1, r = l + 1, m = i;
+    const search_hit *at = &e;
+    if (l < *n && worse(&h[l], at)) { m = l; at = &h[l]; }
+    if (r < *n && worse(&h[r], at)) m = r;
+    if (m == i) break;
+    h[i] = h[m];
+    i = m;
+  }
+  h[i] = e;
+}
+
+static int cmp_hit(const void *a, const void *b2)
+{
+  const search_hit *x = a, *y = b2;
+  if (x->score != y->score) return x->score > y->score ? -1 : 1;
+  return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int out_of_time(kb_conn *c)
+{
+  if (c->deadline_ns && kb_now_ns() > c->deadline_ns) c->timed_out = 1;
+  return c->timed_out;
+}
+
+/* FTS5's bm25 sum for article d, given each phrase's weighted frequency. */
+static double bm25(const rquery *q, const search_rank_mem *m, uint32_t d, const double *freq)
+{
+  double score = 0.0, K = m->K[d];
+  int i;
+  for (i = 0; i < q->np; i++)
+    score += q->p[i].idf * ((freq[i] * (k1 + 1.0)) / (freq[i] + K));
+  return score;
+}
+
+/* AND of groups (each a phrase or an OR of phrases): walk the group with the
+** fewest articles, jump through the others. */
+static int rank_and(kb_conn *c, search_rank_mem *m, rquery *q, int limit, search_hit *top,
+                    size_t *ntop)
+{
+  sqlite3_int64 gdf[RP_MAX];
+  double freq[RP_MAX];
+  int g, i, drive = 0;
+  unsigned long steps = 0;
+  for (g = 0; g < q->ngroup; g++) gdf[g] = 0;
+  for (i = 0; i < q->np; i++) gdf[q->p[i].group] += q->p[i].df;
+  for (g = 0; g < q->ngroup; g++) {
+    if (gdf[g] == 0) return TSHOOT_OK;   /* a group no article holds */
+    if (gdf[g] < gdf[drive]) drive = g;
+  }
+  for (;;) {
+    uint32_t d = UINT32_MAX;
+    int ok = 1;
+    for (i = 0; i < q->np; i++)          /* the driving group's next article */
+      if (q->p[i].group == drive && !q->p[i].cur.eof && q->p[i].cur.doc < d) d = q->p[i].cur.doc;
+    if (d == UINT32_MAX) break;
+    for (g = 0; g < q->ngroup && ok; g++) {
+      int hit = 0;
+      if (g == drive) continue;
+      for (i = 0; i < q->np; i++)
+        if (q->p[i].group == g) {
+          cur_seek(&q->p[i].cur, d);
+          if (!q->p[i].cur.eof && q->p[i].cur.doc == d) hit = 1;
+        }
+      ok = hit;
+    }
+    if (ok) {
+      if (d >= m->ndoc) return RP_NOT_HERE;
+      for (i = 0; i < q->np; i++)
+        freq[i] = !q->p[i].cur.eof && q->p[i].cur.doc == d ? (double)q->p[i].cur.wtf : 0.0;
+      top_add(top, ntop, limit, d, bm25(q, m, d, freq));
+    }
+    for (i = 0; i < q->np; i++)
+      if (q->p[i].group == drive && !q->p[i].cur.eof && q->p[i].cur.doc == d) cur_next(&q->p[i].cur);
+    if ((++steps & 1023) == 0 && out_of_time(c))
+      return ts_error(TSHOOT_ETIMEOUT, "search: ran past its time budget");
+  }
+  for (i = 0; i < q->np; i++)
+    if (q->p[i].cur.bad) return RP_NOT_HERE;
+  return TSHOOT_OK;
+}
+
+/* OR of phrases: every posting adds its phrase's part to its article, phrase
+** by phrase (the order FTS5 sums them in). */
+static int rank_or(kb_conn *c, search_rank_mem *m, rquery *q, int limit, search_hit *top,
+                   size_t *ntop)
+{
+  uint32_t stamp = next_stamp(m);
+  size_t k;
+  int i;
+  m->ntouched = 0;
+  for (i = 0; i < q->np; i++) {
+    rphrase *ph = &q->p[i];
+    unsigned long steps = 0;
+    for (; !ph->cur.eof; cur_next(&ph->cur)) {
+      uint32_t d = ph->cur.doc, f = q->head ? ph->cur.hwtf : ph->cur.wtf;
+      double fr;
+      if (f == 0) continue;
+      if (d >= m->ndoc) return RP_NOT_HERE;
+      if (m->stamp[d] != stamp) {
+        m->stamp[d] = stamp;
+        m->score[d] = 0.0;
+        if (ts_grow((void **)&m->touched, &m->touched_cap, m->ntouched + 1, sizeof *m->touched) < 0)
+          return ts_error_oom();
+        m->touched[m->ntouched++] = d;
+      }
+      fr = (double)f;
+      m->score[d] += ph->idf * ((fr * (k1 + 1.0)) / (fr + m->K[d]));
+      if ((++steps & 4095) == 0 && out_of_time(c))
+        return ts_error(TSHOOT_ETIMEOUT, "search: ran past its time budget");
+    }
+    if (ph->cur.bad) return RP_NOT_HERE;
+  }
+  for (k = 0; k < m->ntouched; k++) top_add(top, ntop, limit, m->touched[k], m->score[m->touched[k]]);
+  return TSHOOT_OK;
+}
+
+/* ===== where each returned article's passage is ===== */
+
+static int place_passage(kb_conn *c, const rquery *q, search_hit *h, int tokens)
+{
+  sqlite3_stmt *st;
+  int rc = search_stmt_get(c, ST_RDOC, sql_rdoc, &st), ninst = 0, col, colsize[TS_FTS_NCOLS];
+  int ip[SEARCH_HITS_MAX], ic[SEARCH_HITS_MAX], io[SEARCH_HITS_MAX];
+  const unsigned char *p, *end;
+  if (rc != TSHOOT_OK) return rc;
+  sqlite3_bind_int64(st, 1, h->id);
+  rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? RP_NOT_HERE : search_step_error(c, rc, "searching the KB");
+  }
+  p = sqlite3_column_blob(st, 0);
+  end = p + sqlite3_column_bytes(st, 0);
+  for (col = 0; col < TS_FTS_NCOLS; col++) {
+    uint32_t n, k, t;
+    if (!p || !(p = rd_varint(p, end, &n))) { sqlite3_reset(st); return RP_NOT_HERE; }
+    colsize[col] = (int)(n > 0x7fffffff ? 0x7fffffff : n);
+    for (k = 0; k < n; k++) {
+      int i;
+      if (!(p = rd_varint(p, end, &t))) { sqlite3_reset(st); return RP_NOT_HERE; }
+      if (ninst >= SEARCH_HITS_MAX || (q->head && col >= HEAD_COLS)) continue;
+      for (i = 0; i < q->np && ninst < SEARCH_HITS_MAX; i++)
+        if (t >= q->p[i].id0 && t <= q->p[i].id1) {
+          ip[ninst] = i;
+          ic[ninst] = col;
+          io[ninst] = (int)k;
+          ninst++;
+        }
+    }
+  }
+  sqlite3_reset(st);
+  h->where = search_pick_window(ip, ic, io, ninst, q->np, tokens, colsize);
+  return TSHOOT_OK;
+}
+
+static _Atomic unsigned long ranked;
+
+unsigned long search_postings_ranked(void) { return ranked; }
+
+int search_postings_rank(kb_conn *c, search_state *s, const char *query, int limit, int tokens,
+                         search_hit **hits, size_t *n_out)
+{
+  search_rank_mem *m;
+  rquery *q;
+  size_t n = 0, i;
+  int rc;
+  *n_out = 0;
+  if (!(m = mem_get(c, s))) return s->rank ? RP_NOT_HERE : ts_error_oom();
+  if (!s->rq && !(s->rq = ts_malloc(sizeof(rquery)))) return ts_error_oom();
+  q = s->rq;
+  if (!parse_query(s, q, query)) return RP_NOT_HERE;
+  if (ts_grow((void **)&s->hits, &s->hits_cap, (size_t)limit, sizeof *s->hits) < 0)
+    return ts_error_oom();
+  rc = load_query(c, m, q);
+  if (rc == TSHOOT_OK) rc = q->or_form ? rank_or(c, m, q, limit, s->hits, &n)
+                                       : rank_and(c, m, q, limit, s->hits, &n);
+  if (rc != TSHOOT_OK) return rc;
+  qsort(s->hits, n, sizeof *s->hits, cmp_hit);
+  for (i = 0; i < n; i++) {
+    rc = place_passage(c, q, &s->hits[i], tokens);
+    if (rc != TSHOOT_OK) return rc;
+  }
+  *hits = s->hits;
+  *n_out = n;
+  ranked++;
+  return TSHOOT_OK;
+}
