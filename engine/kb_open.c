@@ -300,6 +300,8 @@ static int conn_open(tshoot_kb *kb, kb_conn **out, int first)
   snprintf(pragma, sizeof pragma, "PRAGMA cache_size = -%zu", kb->cache_kib);
   rc = sqlite3_exec(c->db, pragma, NULL, NULL, NULL);
   if (rc == SQLITE_OK) rc = sqlite3_exec(c->db, "PRAGMA query_only = 1", NULL, NULL, NULL);
+  /* pages read in place from the file's map (kb_vfs.c), up to SQLite's cap */
+  if (rc == SQLITE_OK) rc = sqlite3_exec(c->db, "PRAGMA mmap_size = 1099511627776", NULL, NULL, NULL);
   if (rc == SQLITE_OK) rc = sqlite3_exec(c->db, "PRAGMA cell_size_check = 1", NULL, NULL, NULL);
   /* Keep the shared lock for the connection's life: each statement then
   ** starts its read transaction without fcntl(), fstat() and a look at the

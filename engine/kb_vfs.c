@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -46,6 +47,8 @@
 typedef struct fd_file {
   sqlite3_file base;
   int fd;
+  void *map;                 /* the whole file, read-only (NULL: pread only) */
+  sqlite3_int64 map_size;
 } fd_file;
 
 static sqlite3_vfs kb_vfs;
@@ -53,8 +56,10 @@ static sqlite3_vfs *kb_vfs_base;   /* the default VFS, for everything else */
 
 static int fd_close(sqlite3_file *f)
 {
-  (void)f; /* the descriptor is the handle's */
-  return SQLITE_OK;
+  fd_file *ff = (fd_file *)f;
+  if (ff->map) munmap(ff->map, (size_t)ff->map_size);
+  ff->map = NULL;
+  return SQLITE_OK; /* the descriptor is the handle's */
 }
 
 static int fd_read(sqlite3_file *f, void *buf, int amt, sqlite3_int64 off)
@@ -133,8 +138,26 @@ static int fd_device(sqlite3_file *f)
   return SQLITE_IOCAP_IMMUTABLE;
 }
 
+/* Memory-mapped pages (PRAGMA mmap_size, set by kb_open.c): SQLite reads a
+** page in place instead of copying it through pread(), which was a sixth
+** of a search ranked over the postings. The file is immutable and its map
+** read-only; a page beyond the map is read with xRead. */
+static int fd_fetch(sqlite3_file *f, sqlite3_int64 off, int amt, void **pp)
+{
+  fd_file *ff = (fd_file *)f;
+  *pp = NULL;
+  if (ff->map && off >= 0 && amt >= 0 && off + amt <= ff->map_size) *pp = (char *)ff->map + off;
+  return SQLITE_OK;
+}
+
+static int fd_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
+{
+  (void)f; (void)off; (void)p;
+  return SQLITE_OK;
+}
+
 static const sqlite3_io_methods fd_methods = {
-  .iVersion = 1,
+  .iVersion = 3,            /* xFetch/xUnfetch; no shared memory (no WAL) */
   .xClose = fd_close,
   .xRead = fd_read,
   .xWrite = fd_write,
@@ -147,6 +170,8 @@ static const sqlite3_io_methods fd_methods = {
   .xFileControl = fd_control,
   .xSectorSize = fd_sector,
   .xDeviceCharacteristics = fd_device,
+  .xFetch = fd_fetch,
+  .xUnfetch = fd_unfetch,
 };
 
 /* The descriptor a name of ours stands for, or -1. */
@@ -172,6 +197,15 @@ static int vfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int fla
   if (!(flags & SQLITE_OPEN_READONLY) || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
     return SQLITE_CANTOPEN;
   ((fd_file *)f)->fd = fd;
+  ((fd_file *)f)->map = NULL;
+  ((fd_file *)f)->map_size = 0;
+  if (st.st_size > 0 && (sizeof(size_t) >= 8 || st.st_size < ((sqlite3_int64)1 << 30))) {
+    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    if (m != MAP_FAILED) {
+      ((fd_file *)f)->map = m;
+      ((fd_file *)f)->map_size = (sqlite3_int64)st.st_size;
+    }
+  }
   f->pMethods = &fd_methods;
   if (out_flags) *out_flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_MAIN_DB;
   return SQLITE_OK;

@@ -22,7 +22,6 @@ enum {
   ST_RTERM,                        /* search_postings.c: a term's id and counts */
   ST_RPREFIX,                      /* ... the terms with a prefix */
   ST_RPOST,                        /* ... posting lists of a range of ids */
-  ST_RDOC,                         /* ... an article's tokens */
   ST_ROW                           /* search_rank.c: a ranked article's row */
 };
 
@@ -56,10 +55,9 @@ typedef struct top_row {
   double r;
 } top_row;
 
-/* An article ranked by search_postings.c: score as tshoot_result.score,
-** where its passage is (as search_pick_window returns). */
+/* An article ranked by search_postings.c: score as tshoot_result.score. */
 typedef struct search_hit {
-  sqlite3_int64 id, where;
+  sqlite3_int64 id;
   double score;
 } search_hit;
 
@@ -162,10 +160,13 @@ sqlite3_int64 search_pick_window(const int *ip, const int *ic, const int *io, in
 
 /* search_postings.c: rank `query` (as search_write_query wrote it) over the
 ** KB's postings: the best `limit` articles into *hits (the state's memory),
-** best first, each with where its passage is. Returns TSHOOT_OK, an error,
-** or 1: not a query these postings can rank (FTS5 must). */
-int search_postings_rank(kb_conn *c, search_state *s, const char *query, int limit, int tokens,
+** best first. Returns TSHOOT_OK, an error, or 1: not a query these postings
+** can rank (FTS5 must). Then, for a returned article whose rank_doc.toks is
+** toks (len bytes), where its passage of `tokens` is (search_pick_window's
+** value, -1: none). */
+int search_postings_rank(kb_conn *c, search_state *s, const char *query, int limit,
                          search_hit **hits, size_t *n_out);
+sqlite3_int64 search_postings_where(const search_state *s, const void *toks, int len, int tokens);
 void search_rank_mem_free(search_rank_mem *m);
 unsigned long search_postings_ranked(void);  /* queries it ranked (tests) */
 

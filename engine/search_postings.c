@@ -32,7 +32,6 @@ static const char sql_rterm[] = "SELECT id, df, hdf FROM rank_term WHERE term = 
 static const char sql_rprefix[] =
   "SELECT term, id, df, hdf FROM rank_term WHERE term >= ?1 ORDER BY term";
 static const char sql_rpost[] = "SELECT id, post FROM rank_post WHERE id BETWEEN ?1 AND ?2 ORDER BY id";
-static const char sql_rdoc[] = "SELECT toks FROM rank_doc WHERE id = ?1";
 
 #define RP_MAX 64                 /* phrases of a query (FTS5's are fewer) */
 #define HEAD_COLS 3               /* {title symptoms aliases} */
@@ -533,7 +532,6 @@ static void top_add(search_hit *h, size_t *n, int limit, sqlite3_int64 id, doubl
   size_t i;
   e.id = id;
   e.score = score;
-  e.where = -1;
   if (*n < (size_t)limit) {
     i = (*n)++;
     while (i > 0 && worse(&e, &h[(i - 1) / 2])) { h[i] = h[(i - 1) / 2]; i = (i - 1) / 2; }
@@ -661,28 +659,20 @@ static int rank_or(kb_conn *c, search_rank_mem *m, rquery *q, int limit, search_
 
 /* ===== where each returned article's passage is ===== */
 
-static int place_passage(kb_conn *c, const rquery *q, search_hit *h, int tokens)
+sqlite3_int64 search_postings_where(const search_state *s, const void *toks, int len, int tokens)
 {
-  sqlite3_stmt *st;
-  int rc = search_stmt_get(c, ST_RDOC, sql_rdoc, &st), ninst = 0, col, colsize[TS_FTS_NCOLS];
+  const rquery *q = s->rq;
+  int ninst = 0, col, colsize[TS_FTS_NCOLS];
   int ip[SEARCH_HITS_MAX], ic[SEARCH_HITS_MAX], io[SEARCH_HITS_MAX];
-  const unsigned char *p, *end;
-  if (rc != TSHOOT_OK) return rc;
-  sqlite3_bind_int64(st, 1, h->id);
-  rc = sqlite3_step(st);
-  if (rc != SQLITE_ROW) {
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? RP_NOT_HERE : search_step_error(c, rc, "searching the KB");
-  }
-  p = sqlite3_column_blob(st, 0);
-  end = p + sqlite3_column_bytes(st, 0);
+  const unsigned char *p = toks, *end = p + (len > 0 ? len : 0);
+  if (!q || !p) return -1;
   for (col = 0; col < TS_FTS_NCOLS; col++) {
     uint32_t n, k, t;
-    if (!p || !(p = rd_varint(p, end, &n))) { sqlite3_reset(st); return RP_NOT_HERE; }
+    if (!(p = rd_varint(p, end, &n))) return -1;
     colsize[col] = (int)(n > 0x7fffffff ? 0x7fffffff : n);
     for (k = 0; k < n; k++) {
       int i;
-      if (!(p = rd_varint(p, end, &t))) { sqlite3_reset(st); return RP_NOT_HERE; }
+      if (!(p = rd_varint(p, end, &t))) return -1;
       if (ninst >= SEARCH_HITS_MAX || (q->head && col >= HEAD_COLS)) continue;
       for (i = 0; i < q->np && ninst < SEARCH_HITS_MAX; i++)
         if (t >= q->p[i].id0 && t <= q->p[i].id1) {
@@ -693,21 +683,19 @@ static int place_passage(kb_conn *c, const rquery *q, search_hit *h, int tokens)
         }
     }
   }
-  sqlite3_reset(st);
-  h->where = search_pick_window(ip, ic, io, ninst, q->np, tokens, colsize);
-  return TSHOOT_OK;
+  return search_pick_window(ip, ic, io, ninst, q->np, tokens, colsize);
 }
 
 static _Atomic unsigned long ranked;
 
 unsigned long search_postings_ranked(void) { return ranked; }
 
-int search_postings_rank(kb_conn *c, search_state *s, const char *query, int limit, int tokens,
+int search_postings_rank(kb_conn *c, search_state *s, const char *query, int limit,
                          search_hit **hits, size_t *n_out)
 {
   search_rank_mem *m;
   rquery *q;
-  size_t n = 0, i;
+  size_t n = 0;
   int rc;
   *n_out = 0;
   if (!(m = mem_get(c, s))) return s->rank ? RP_NOT_HERE : ts_error_oom();
@@ -721,10 +709,6 @@ int search_postings_rank(kb_conn *c, search_state *s, const char *query, int lim
                                        : rank_and(c, m, q, limit, s->hits, &n);
   if (rc != TSHOOT_OK) return rc;
   qsort(s->hits, n, sizeof *s->hits, cmp_hit);
-  for (i = 0; i < n; i++) {
-    rc = place_passage(c, q, &s->hits[i], tokens);
-    if (rc != TSHOOT_OK) return rc;
-  }
   *hits = s->hits;
   *n_out = n;
   ranked++;

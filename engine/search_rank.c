@@ -41,13 +41,13 @@ static const char sql_query[] =
   " LEFT JOIN source AS s ON s.id = a.source"
   " LEFT JOIN article_fts_content AS c ON c.id = t.id"
   " ORDER BY t.r, t.id";
-/* A row ranked by search_postings.c: the same columns as sql_query's 3..7. */
+/* A row ranked by search_postings.c: sql_query's columns 3..6, the
+** article's tokens (to place the passage) and its five text columns. */
 static const char sql_row[] =
-  "SELECT a.name, a.title, s.path, a.line,"
-  "  CASE ?2 WHEN 0 THEN c.c0 WHEN 1 THEN c.c1 WHEN 2 THEN c.c2 WHEN 3 THEN c.c3"
-  "  WHEN 4 THEN c.c4 END"
+  "SELECT a.name, a.title, s.path, a.line, r.toks, c.c0, c.c1, c.c2, c.c3, c.c4"
   " FROM article AS a"
   " LEFT JOIN source AS s ON s.id = a.source"
+  " LEFT JOIN rank_doc AS r ON r.id = a.id"
   " LEFT JOIN article_fts_content AS c ON c.id = a.id"
   " WHERE a.id = ?1";
 
@@ -605,10 +605,11 @@ static int add_snippet(search_state *s, row_ref *r, const hl_set *hl, sqlite3_in
   return TSHOOT_OK;
 }
 
-/* Row r from the current row of st: name, title, path, line and the
-** passage's column text at columns k..k+4; where = its passage or -1. */
-static int add_row(search_state *s, row_ref *r, sqlite3_stmt *st, int k, sqlite3_int64 where,
-                   const hl_set *hl, int tokens, const char *mo, const char *mc)
+/* Row r from the current row of st: name, title, path, line at columns
+** k..k+3 and the passage's text at column tcol; where = its passage or -1. */
+static int add_row(search_state *s, row_ref *r, sqlite3_stmt *st, int k, int tcol,
+                   sqlite3_int64 where, const hl_set *hl, int tokens, const char *mo,
+                   const char *mc)
 {
   int col;
   size_t *offs[3];
@@ -624,8 +625,8 @@ static int add_row(search_state *s, row_ref *r, sqlite3_stmt *st, int k, sqlite3
   }
   r->line = sqlite3_column_int(st, k + 3);
   {
-    const char *text = where >= 0 ? (const char *)sqlite3_column_text(st, k + 4) : NULL;
-    int tl = text ? sqlite3_column_bytes(st, k + 4) : 0;
+    const char *text = where >= 0 ? (const char *)sqlite3_column_text(st, tcol) : NULL;
+    int tl = text ? sqlite3_column_bytes(st, tcol) : 0;
     return add_snippet(s, r, hl, text ? where : -1, tokens, text, tl, mo, mc);
   }
 }
@@ -641,9 +642,9 @@ static int postings_rows(kb_conn *c, search_state *s, const search_hit *h, size_
   if (rc != TSHOOT_OK) return rc;
   for (i = 0; i < nh; i++) {
     row_ref *r;
+    sqlite3_int64 where;
     if (ts_grow((void **)&s->rows, &s->rows_cap, n + 1, sizeof *s->rows) < 0) return ts_error_oom();
     sqlite3_bind_int64(st, 1, h[i].id);
-    sqlite3_bind_int64(st, 2, h[i].where >= 0 ? (h[i].where & 7) : -1);
     rc = sqlite3_step(st);
     if (rc == SQLITE_DONE) { sqlite3_reset(st); continue; }  /* as the FTS5 path's JOIN */
     if (rc != SQLITE_ROW) {
@@ -653,7 +654,9 @@ static int postings_rows(kb_conn *c, search_state *s, const search_hit *h, size_
     r = &s->rows[n];
     r->id = h[i].id;
     r->score = h[i].score;
-    rc = add_row(s, r, st, 0, h[i].where, hl, tokens, mo, mc);
+    where = search_postings_where(s, sqlite3_column_blob(st, 4), sqlite3_column_bytes(st, 4),
+                                  tokens);
+    rc = add_row(s, r, st, 0, where >= 0 ? 5 + (int)(where & 7) : 0, where, hl, tokens, mo, mc);
     sqlite3_reset(st);
     if (rc != TSHOOT_OK) return rc;
     n++;
@@ -687,7 +690,7 @@ int search_run_query(kb_conn *c, search_state *s, const char *q, const char *mo,
   if (!(s->flags & SEARCH_FLAG_FTS5_RANK)) {
     search_hit *hits;
     size_t nh;
-    rc = search_postings_rank(c, s, q, limit, tokens, &hits, &nh);
+    rc = search_postings_rank(c, s, q, limit, &hits, &nh);
     if (rc == TSHOOT_OK) return postings_rows(c, s, hits, nh, &hl, tokens, mo, mc, n_out);
     if (rc != 1) return rc;
   }
@@ -708,7 +711,7 @@ int search_run_query(kb_conn *c, search_state *s, const char *q, const char *mo,
     r = &s->rows[n];
     r->id = sqlite3_column_int64(st, 0);
     r->score = sqlite3_column_double(st, 1);
-    rc = add_row(s, r, st, 3,
+    rc = add_row(s, r, st, 3, 7,
                  sqlite3_column_type(st, 2) == SQLITE_INTEGER ? sqlite3_column_int64(st, 2) : -1,
                  &hl, tokens, mo, mc);
     if (rc != TSHOOT_OK) {
