@@ -11,8 +11,11 @@
 **        range of ids); df = articles that hold it, hdf = articles that hold it
 **        in title, symptoms or aliases (the OR fallback's first pass).
 **  rank_post(id, post)  the term's postings, in article order (see below).
-**  rank_doc(id, toks)   each article's tokens as term ids, column by column:
-**        where a query's terms sit, for the passage of a returned article.
+**  rank_doc(id, name, title, path, line, toks)   what a search returns of an
+**        article (its name, title, source path and line: copied from article
+**        and source, so that a result costs one lookup, not three) and its
+**        tokens as term ids, column by column: where a query's terms sit, for
+**        the passage of a returned article.
 **
 ** A posting list (rank_post.post), all integers as SQLite varints:
 **     n, nblk, then nblk skip entries of 8 bytes (little-endian u32: the last
@@ -42,7 +45,7 @@
 typedef struct rw {
   sqlite3 *db;
   int rc;
-  sqlite3_stmt *ins_term, *ins_post, *ins_doc;
+  sqlite3_stmt *ins_term, *ins_post, *ins_doc, *sel_art;
   /* articles [1, ndoc]: tokens per column (from article_fts_docsize) */
   sqlite3_int64 ndoc;
   uint32_t *colsz;            /* colsz[doc * NCOLS + col] */
@@ -287,10 +290,22 @@ static void write_docs(rw *w)
       for (k = 0; k < n; k++) put_varint(&w->body, w->fwd[at++]);
     }
     if (w->body.oom) { w->rc = ts_error_oom(); return; }
-    sqlite3_bind_int64(w->ins_doc, 1, d);
-    sqlite3_bind_blob(w->ins_doc, 2, w->body.p ? w->body.p : "", (int)w->body.len, SQLITE_STATIC);
-    rc = sqlite3_step(w->ins_doc);
-    sqlite3_reset(w->ins_doc);
+    sqlite3_bind_int64(w->sel_art, 1, d);
+    rc = sqlite3_step(w->sel_art);
+    if (rc == SQLITE_ROW) {
+      sqlite3_bind_int64(w->ins_doc, 1, d);
+      sqlite3_bind_value(w->ins_doc, 2, sqlite3_column_value(w->sel_art, 0));
+      sqlite3_bind_value(w->ins_doc, 3, sqlite3_column_value(w->sel_art, 1));
+      sqlite3_bind_value(w->ins_doc, 4, sqlite3_column_value(w->sel_art, 2));
+      sqlite3_bind_value(w->ins_doc, 5, sqlite3_column_value(w->sel_art, 3));
+      sqlite3_bind_blob(w->ins_doc, 6, w->body.p ? w->body.p : "", (int)w->body.len,
+                        SQLITE_STATIC);
+      rc = sqlite3_step(w->ins_doc);
+      sqlite3_reset(w->ins_doc);
+    } else if (rc == SQLITE_DONE) {
+      rc = SQLITE_DONE;        /* FTS5 rows are articles: none is missing */
+    }
+    sqlite3_reset(w->sel_art);
     if (rc != SQLITE_DONE) rw_fail(w, rc, "writing the forward index");
   }
 }
@@ -311,8 +326,12 @@ int kb_rank_write(sqlite3 *db)
       rc = sqlite3_prepare_v2(db, "INSERT INTO rank_post(id, post) VALUES(?1, ?2)", -1,
                               &w.ins_post, NULL);
     if (rc == SQLITE_OK)
-      rc = sqlite3_prepare_v2(db, "INSERT INTO rank_doc(id, toks) VALUES(?1, ?2)", -1, &w.ins_doc,
-                              NULL);
+      rc = sqlite3_prepare_v2(db, "INSERT INTO rank_doc(id, name, title, path, line, toks)"
+                              " VALUES(?1, ?2, ?3, ?4, ?5, ?6)", -1, &w.ins_doc, NULL);
+    if (rc == SQLITE_OK)
+      rc = sqlite3_prepare_v2(db, "SELECT a.name, a.title, s.path, a.line FROM article AS a"
+                              " LEFT JOIN source AS s ON s.id = a.source WHERE a.id = ?1", -1,
+                              &w.sel_art, NULL);
     if (rc != SQLITE_OK) rw_fail(&w, rc, "writing the ranking data");
   }
   if (w.rc == TSHOOT_OK && next_slice(&w, 1) == TSHOOT_OK && scan(&w, 1) == TSHOOT_OK) {
@@ -324,6 +343,7 @@ int kb_rank_write(sqlite3 *db)
   sqlite3_finalize(w.ins_term);
   sqlite3_finalize(w.ins_post);
   sqlite3_finalize(w.ins_doc);
+  sqlite3_finalize(w.sel_art);
   rc = sqlite3_exec(db, "DROP TABLE temp.ts_rank_inst", NULL, NULL, NULL);
   if (rc != SQLITE_OK) rw_fail(&w, rc, "reading the index");
   ts_free(w.colsz);

@@ -53,7 +53,7 @@ enum { TS_FTS_TITLE, TS_FTS_SYMPTOMS, TS_FTS_ALIASES, TS_FTS_CAUSES, TS_FTS_FIXE
   X("article_fts", "CREATE VIRTUAL TABLE article_fts USING fts5(title, symptoms, aliases, causes, fixes, tokenize='" TS_FTS_TOKENIZE "')") \
   X("rank_term", "CREATE TABLE rank_term(term TEXT PRIMARY KEY, id INTEGER NOT NULL, df INTEGER NOT NULL, hdf INTEGER NOT NULL) WITHOUT ROWID") \
   X("rank_post", "CREATE TABLE rank_post(id INTEGER PRIMARY KEY, post BLOB NOT NULL)") \
-  X("rank_doc", "CREATE TABLE rank_doc(id INTEGER PRIMARY KEY, toks BLOB NOT NULL)") \
+  X("rank_doc", "CREATE TABLE rank_doc(id INTEGER PRIMARY KEY, name TEXT NOT NULL, title TEXT NOT NULL, path TEXT, line INTEGER NOT NULL, toks BLOB NOT NULL)") \
   X("cause_fts", "CREATE VIRTUAL TABLE cause_fts USING fts5(title, explanation, symptoms, aliases, answers, content='', tokenize='" TS_FTS_TOKENIZE "')")
 
 /* Shadow tables FTS5 creates for article_fts (detail=full, content stored). */

@@ -22,6 +22,7 @@ enum {
   ST_RTERM,                        /* search_postings.c: a term's id and counts */
   ST_RPREFIX,                      /* ... the terms with a prefix */
   ST_RPOST,                        /* ... posting lists of a range of ids */
+  ST_RDOC,                         /* ... an article's tokens (phrases of several words) */
   ST_ROW                           /* search_rank.c: a ranked article's row */
 };
 

@@ -164,6 +164,12 @@ static void cur_seek(rcur *c, uint32_t to)
   while (!c->eof && c->doc < to) cur_next(c);
 }
 
+static int out_of_time_c(kb_conn *c)
+{
+  if (c->deadline_ns && kb_now_ns() > c->deadline_ns) c->timed_out = 1;
+  return c->timed_out;
+}
+
 /* ===== the query, read back ===== */
 
 typedef struct rphrase {
@@ -175,31 +181,46 @@ typedef struct rphrase {
   size_t arr;              /* merged postings in rk->arr (a prefix of several terms) */
   uint32_t narr;
   int merged;
+  int t0, ntok;            /* its tokens: q->tok[t0, t0 + ntok) */
   rcur cur;
 } rphrase;
 
+/* A token of a phrase: the terms it matches, ids [lo, hi] (the last token
+** of a prefix phrase: every term that starts with it). */
+typedef struct rtok {
+  char t[TEXT_MAX_WORD * 2 + 8];
+  int len, prefix;
+  uint32_t lo, hi;
+  sqlite3_int64 df;        /* articles holding it (one term only; else unknown) */
+} rtok;
+
+#define RP_MAXTOK 128             /* tokens of all phrases of a query */
+
 typedef struct rquery {
   int or_form, head;       /* ORed phrases; only {title symptoms aliases} */
-  int np, ngroup;
+  int np, ngroup, nt;
   rphrase p[RP_MAX];
-  char text[RP_MAX][TEXT_MAX_WORD * 2 + 8]; /* each phrase's one token */
-  int tlen[RP_MAX], prefix[RP_MAX];
+  rtok tok[RP_MAXTOK];
 } rquery;
 
-/* A phrase string -> its one token (FTS5's tokenizer, FTS5's query flags). */
-typedef struct tok1 { int n; char t[TEXT_MAX_WORD * 2 + 8]; int len; } tok1;
+/* A phrase string -> its tokens (FTS5's tokenizer, FTS5's query flags). */
+typedef struct tokq { rquery *q; int bad; } tokq;
 
-static int tok1_cb(void *ctx, int flags, const char *t, int nt, int b0, int b1)
+static int tokq_cb(void *ctx, int flags, const char *t, int nt, int b0, int b1)
 {
-  tok1 *k = ctx;
+  tokq *k = ctx;
+  rtok *r;
   (void)b0;
   (void)b1;
-  if (flags & FTS5_TOKEN_COLOCATED) { k->n = 99; return SQLITE_OK; }
-  if (k->n == 0 && nt > 0 && (size_t)nt < sizeof k->t) {
-    memcpy(k->t, t, (size_t)nt);
-    k->len = nt;
+  if ((flags & FTS5_TOKEN_COLOCATED) || k->q->nt >= RP_MAXTOK || nt <= 0 ||
+      (size_t)nt >= sizeof r->t) {
+    k->bad = 1;
+    return SQLITE_OK;
   }
-  k->n++;
+  r = &k->q->tok[k->q->nt++];
+  memcpy(r->t, t, (size_t)nt);
+  r->len = nt;
+  r->prefix = 0;
   return SQLITE_OK;
 }
 
@@ -210,7 +231,7 @@ static int parse_query(search_state *s, rquery *q, const char *str)
   const char *p = str;
   int depth = 0, saw_and = 0, saw_or = 0, group_open = 0, in_group_or = 0;
   memset(q, 0, offsetof(rquery, p));
-  q->np = q->ngroup = 0;
+  q->np = q->ngroup = q->nt = 0;
   if (strncmp(p, "{title symptoms aliases} : (", 28) == 0) {
     size_t l = strlen(p);
     if (l < 29 || p[l - 1] != ')') return 0;
@@ -243,7 +264,7 @@ static int parse_query(search_state *s, rquery *q, const char *str)
     if (*p == '"') {
       char buf[(TEXT_MAX_WORD + 1) * SEARCH_MAX_SCAN + 1];
       size_t n = 0;
-      tok1 k;
+      tokq k;
       int prefix = 0, rc;
       for (p++; *p; p++) {
         if (*p == '"') {
@@ -257,14 +278,14 @@ static int parse_query(search_state *s, rquery *q, const char *str)
       p++;
       if (*p == '*') { prefix = 1; p++; }
       if (q->np >= RP_MAX) return 0;
-      k.n = 0;
-      k.len = 0;
+      k.q = q;
+      k.bad = 0;
+      q->p[q->np].t0 = q->nt;
       rc = s->tok_api.xTokenize(s->tok, &k, FTS5_TOKENIZE_QUERY | (prefix ? FTS5_TOKENIZE_PREFIX : 0),
-                                buf, (int)n, tok1_cb);
-      if (rc != SQLITE_OK || k.n != 1 || k.len == 0) return 0;
-      memcpy(q->text[q->np], k.t, (size_t)k.len);
-      q->tlen[q->np] = k.len;
-      q->prefix[q->np] = prefix;
+                                buf, (int)n, tokq_cb);
+      q->p[q->np].ntok = q->nt - q->p[q->np].t0;
+      if (rc != SQLITE_OK || k.bad || q->p[q->np].ntok < 1) return 0;
+      q->tok[q->nt - 1].prefix = prefix;
       if (!group_open) q->ngroup++;
       q->p[q->np].group = q->ngroup - 1;
       q->np++;
@@ -445,60 +466,185 @@ static int load_phrase(kb_conn *c, search_rank_mem *m, rquery *q, int i)
   return TSHOOT_OK;
 }
 
+/* A token's term ids and article count: one term, or the range of terms
+** that start with a prefix token. */
+static int lookup_token(kb_conn *c, const rquery *q, rtok *t)
+{
+  sqlite3_stmt *st;
+  int rc, first = 1;
+  t->lo = 1;
+  t->hi = 0;
+  t->df = 0;
+  if (!t->prefix) {
+    rc = search_stmt_get(c, ST_RTERM, sql_rterm, &st);
+    if (rc != TSHOOT_OK) return rc;
+    sqlite3_bind_text(st, 1, t->t, t->len, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+      t->lo = t->hi = (uint32_t)sqlite3_column_int64(st, 0);
+      t->df = sqlite3_column_int64(st, q->head ? 2 : 1);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return search_step_error(c, rc, "searching the KB");
+    return TSHOOT_OK;
+  }
+  rc = search_stmt_get(c, ST_RPREFIX, sql_rprefix, &st);
+  if (rc != TSHOOT_OK) return rc;
+  sqlite3_bind_text(st, 1, t->t, t->len, SQLITE_STATIC);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *w = (const char *)sqlite3_column_text(st, 0);
+    int wl = sqlite3_column_bytes(st, 0);
+    uint32_t id = (uint32_t)sqlite3_column_int64(st, 1);
+    if (!w || wl < t->len || memcmp(w, t->t, (size_t)t->len) != 0) break;
+    if (first) {
+      t->lo = id;
+      t->df = sqlite3_column_int64(st, q->head ? 3 : 2);  /* kept if it is the only one */
+    } else if (id != t->hi + 1) {
+      sqlite3_reset(st);
+      return RP_NOT_HERE;
+    }
+    t->hi = id;
+    first = 0;
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return search_step_error(c, rc, "searching the KB");
+  return TSHOOT_OK;
+}
+
+/* Does the phrase of tokens t[0, n) start at the token `first`, whose
+** followers in its column are at p (at least n - 1 of them)? */
+static int phrase_at(const rtok *t, int n, uint32_t first, const unsigned char *p,
+                     const unsigned char *end)
+{
+  int j;
+  if (first < t[0].lo || first > t[0].hi) return 0;
+  for (j = 1; j < n; j++) {
+    uint32_t v;
+    if (!(p = rd_varint(p, end, &v)) || v < t[j].lo || v > t[j].hi) return 0;
+  }
+  return 1;
+}
+
+static const char sql_rdoc[] = "SELECT toks FROM rank_doc WHERE id = ?1";
+
+/* Articles walked to count a phrase of several words: the ones that hold its
+** rarest word. Beyond this many, FTS5's own phrase matching is used. */
+#define PHRASE_MAX_WALK 300
+
+/* A phrase of several tokens: the articles that hold its rarest one-term
+** token, each read (rank_doc) for the phrase's matches; its postings merged
+** into m->arr as (article, wtf, hwtf), with its count. */
+static int load_multi(kb_conn *c, search_rank_mem *m, rquery *q, int i)
+{
+  static const uint32_t wcol[TS_FTS_NCOLS] = { 10, 8, 6, 2, 1 };
+  rphrase *ph = &q->p[i];
+  const rtok *t = &q->tok[ph->t0];
+  sqlite3_stmt *sp, *sd;
+  int k, drive = -1, rc;
+  size_t walked = 0;
+  ph->merged = 1;
+  ph->arr = m->narr;
+  ph->narr = 0;
+  ph->df = 0;
+  for (k = 0; k < ph->ntok; k++) {
+    if (t[k].hi < t[k].lo) return TSHOOT_OK;            /* a token no article holds */
+    if (t[k].lo == t[k].hi && !t[k].prefix && (drive < 0 || t[k].df < t[drive].df)) drive = k;
+  }
+  if (drive < 0 || t[drive].df > PHRASE_MAX_WALK) return RP_NOT_HERE;
+  rc = search_stmt_get(c, ST_RPOST, sql_rpost, &sp);
+  if (rc == TSHOOT_OK) rc = search_stmt_get(c, ST_RDOC, sql_rdoc, &sd);
+  if (rc != TSHOOT_OK) return rc;
+  sqlite3_bind_int64(sp, 1, t[drive].lo);
+  sqlite3_bind_int64(sp, 2, t[drive].lo);
+  rc = sqlite3_step(sp);
+  if (rc == SQLITE_ROW) {
+    rcur cu;
+    cur_open(&cu, sqlite3_column_blob(sp, 1), (size_t)sqlite3_column_bytes(sp, 1));
+    rc = cu.bad ? RP_NOT_HERE : TSHOOT_OK;
+    for (; rc == TSHOOT_OK && !cu.eof; cur_next(&cu)) {
+      const unsigned char *p, *end;
+      uint32_t w = 0, h = 0;
+      int col, src;
+      if (cu.doc >= m->ndoc) { rc = RP_NOT_HERE; break; }
+      if ((++walked & 63) == 0 && out_of_time_c(c)) {
+        rc = ts_error(TSHOOT_ETIMEOUT, "search: ran past its time budget");
+        break;
+      }
+      sqlite3_bind_int64(sd, 1, cu.doc);
+      src = sqlite3_step(sd);
+      if (src != SQLITE_ROW) {
+        sqlite3_reset(sd);
+        rc = src == SQLITE_DONE ? RP_NOT_HERE : search_step_error(c, src, "searching the KB");
+        break;
+      }
+      p = sqlite3_column_blob(sd, 0);
+      end = p + sqlite3_column_bytes(sd, 0);
+      for (col = 0; p && col < TS_FTS_NCOLS; col++) {
+        uint32_t n, x, v;
+        if (!(p = rd_varint(p, end, &n))) break;
+        for (x = 0; x < n && p; x++) {
+          if (!(p = rd_varint(p, end, &v))) break;
+          if (x + (uint32_t)ph->ntok <= n && phrase_at(t, ph->ntok, v, p, end)) {
+            w += wcol[col];
+            if (col < HEAD_COLS) h += wcol[col];
+          }
+        }
+      }
+      sqlite3_reset(sd);
+      if (!p) { rc = RP_NOT_HERE; break; }
+      if (w == 0) continue;
+      if (ts_grow((void **)&m->arr, &m->arr_cap, m->narr + 3, sizeof *m->arr) < 0) {
+        rc = ts_error_oom();
+        break;
+      }
+      m->arr[m->narr++] = cu.doc;
+      m->arr[m->narr++] = w;
+      m->arr[m->narr++] = h;
+      ph->narr++;
+      if (q->head ? h != 0 : 1) ph->df++;
+    }
+    if (rc == TSHOOT_OK && cu.bad) rc = RP_NOT_HERE;
+  } else if (rc == SQLITE_DONE) {
+    rc = RP_NOT_HERE;                                    /* damaged: a term without postings */
+  } else {
+    rc = search_step_error(c, rc, "searching the KB");
+  }
+  sqlite3_reset(sp);
+  return rc;
+}
+
 /* Look up each phrase's term(s), count and load. */
 static int load_query(kb_conn *c, search_rank_mem *m, rquery *q)
 {
-  int i, rc;
+  int i, k, rc;
   ts_buf_reset(&m->blobs);
   m->narr = 0;
   for (i = 0; i < q->np; i++) {
     rphrase *ph = &q->p[i];
-    sqlite3_stmt *st;
     ph->id0 = 1;
     ph->id1 = 0;
     ph->df = 0;
     ph->merged = 0;
     ph->narr = 0;
     ph->blen = 0;
-    if (!q->prefix[i]) {
-      rc = search_stmt_get(c, ST_RTERM, sql_rterm, &st);
+    for (k = ph->t0; k < ph->t0 + ph->ntok; k++) {
+      rc = lookup_token(c, q, &q->tok[k]);
       if (rc != TSHOOT_OK) return rc;
-      sqlite3_bind_text(st, 1, q->text[i], q->tlen[i], SQLITE_STATIC);
-      rc = sqlite3_step(st);
-      if (rc == SQLITE_ROW) {
-        ph->id0 = ph->id1 = (uint32_t)sqlite3_column_int64(st, 0);
-        ph->df = sqlite3_column_int64(st, q->head ? 2 : 1);
-      }
-      sqlite3_reset(st);
-      if (rc != SQLITE_ROW && rc != SQLITE_DONE) return search_step_error(c, rc, "searching the KB");
-    } else {
-      int first = 1;
-      rc = search_stmt_get(c, ST_RPREFIX, sql_rprefix, &st);
-      if (rc != TSHOOT_OK) return rc;
-      sqlite3_bind_text(st, 1, q->text[i], q->tlen[i], SQLITE_STATIC);
-      while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *t = (const char *)sqlite3_column_text(st, 0);
-        int tl = sqlite3_column_bytes(st, 0);
-        uint32_t id = (uint32_t)sqlite3_column_int64(st, 1);
-        if (!t || tl < q->tlen[i] || memcmp(t, q->text[i], (size_t)q->tlen[i]) != 0) break;
-        if (first) {
-          ph->id0 = id;
-          ph->df = sqlite3_column_int64(st, q->head ? 3 : 2);  /* kept if it is the only one */
-        } else if (id != ph->id1 + 1) {
-          sqlite3_reset(st);
-          return RP_NOT_HERE;
-        }
-        ph->id1 = id;
-        first = 0;
-      }
-      sqlite3_reset(st);
-      if (rc != SQLITE_ROW && rc != SQLITE_DONE) return search_step_error(c, rc, "searching the KB");
     }
+    if (ph->ntok > 1) {
+      rc = load_multi(c, m, q, i);
+      if (rc != TSHOOT_OK) return rc;
+      goto idf;
+    }
+    ph->id0 = q->tok[ph->t0].lo;
+    ph->id1 = q->tok[ph->t0].hi;
+    ph->df = q->tok[ph->t0].df;
     if (ph->id1 >= ph->id0) {
       rc = load_phrase(c, m, q, i);
       if (rc != TSHOOT_OK) return rc;
       if (ph->id0 == ph->id1 && ph->blen == 0) return RP_NOT_HERE;  /* damaged */
     }
+  idf:
     {
       double idf = log((m->nrow - (double)ph->df + 0.5) / ((double)ph->df + 0.5));
       if (idf <= 0.0) idf = 1e-6;
@@ -559,11 +705,6 @@ static int cmp_hit(const void *a, const void *b2)
   return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static int out_of_time(kb_conn *c)
-{
-  if (c->deadline_ns && kb_now_ns() > c->deadline_ns) c->timed_out = 1;
-  return c->timed_out;
-}
 
 /* FTS5's bm25 sum for article d, given each phrase's weighted frequency. */
 static double bm25(const rquery *q, const search_rank_mem *m, uint32_t d, const double *freq)
@@ -614,7 +755,7 @@ static int rank_and(kb_conn *c, search_rank_mem *m, rquery *q, int limit, search
     }
     for (i = 0; i < q->np; i++)
       if (q->p[i].group == drive && !q->p[i].cur.eof && q->p[i].cur.doc == d) cur_next(&q->p[i].cur);
-    if ((++steps & 1023) == 0 && out_of_time(c))
+    if ((++steps & 1023) == 0 && out_of_time_c(c))
       return ts_error(TSHOOT_ETIMEOUT, "search: ran past its time budget");
   }
   for (i = 0; i < q->np; i++)
@@ -648,7 +789,7 @@ static int rank_or(kb_conn *c, search_rank_mem *m, rquery *q, int limit, search_
       }
       fr = (double)f;
       m->score[d] += ph->idf * ((fr * (k1 + 1.0)) / (fr + m->K[d]));
-      if ((++steps & 4095) == 0 && out_of_time(c))
+      if ((++steps & 4095) == 0 && out_of_time_c(c))
         return ts_error(TSHOOT_ETIMEOUT, "search: ran past its time budget");
     }
     if (ph->cur.bad) return RP_NOT_HERE;
@@ -675,7 +816,9 @@ sqlite3_int64 search_postings_where(const search_state *s, const void *toks, int
       if (!(p = rd_varint(p, end, &t))) return -1;
       if (ninst >= SEARCH_HITS_MAX || (q->head && col >= HEAD_COLS)) continue;
       for (i = 0; i < q->np && ninst < SEARCH_HITS_MAX; i++)
-        if (t >= q->p[i].id0 && t <= q->p[i].id1) {
+        if (q->p[i].ntok > 1 ? k + (uint32_t)q->p[i].ntok <= n &&
+                                   phrase_at(&q->tok[q->p[i].t0], q->p[i].ntok, t, p, end)
+                             : t >= q->p[i].id0 && t <= q->p[i].id1) {
           ip[ninst] = i;
           ic[ninst] = col;
           io[ninst] = (int)k;

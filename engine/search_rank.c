@@ -41,15 +41,14 @@ static const char sql_query[] =
   " LEFT JOIN source AS s ON s.id = a.source"
   " LEFT JOIN article_fts_content AS c ON c.id = t.id"
   " ORDER BY t.r, t.id";
-/* A row ranked by search_postings.c: sql_query's columns 3..6, the
-** article's tokens (to place the passage) and its five text columns. */
+/* A row ranked by search_postings.c: sql_query's columns 3..6 (rank_doc
+** holds a copy), the article's tokens (to place the passage) and its five
+** text columns. */
 static const char sql_row[] =
-  "SELECT a.name, a.title, s.path, a.line, r.toks, c.c0, c.c1, c.c2, c.c3, c.c4"
-  " FROM article AS a"
-  " LEFT JOIN source AS s ON s.id = a.source"
-  " LEFT JOIN rank_doc AS r ON r.id = a.id"
-  " LEFT JOIN article_fts_content AS c ON c.id = a.id"
-  " WHERE a.id = ?1";
+  "SELECT r.name, r.title, r.path, r.line, r.toks, c.c0, c.c1, c.c2, c.c3, c.c4"
+  " FROM rank_doc AS r"
+  " LEFT JOIN article_fts_content AS c ON c.id = r.id"
+  " WHERE r.id = ?1";
 
 
 /* ===== document lengths =====
