@@ -1,5 +1,5 @@
 /*
-** kb_schema.h: the layout of a compiled KB file (format 2). Shared by the
+** kb_schema.h: the layout of a compiled KB file (format 3). Shared by the
 ** writer (kb_write.c), the opener (kb_open.c), search.c, article.c and rules.c.
 **
 ** A compiled KB is one SQLite file:
