@@ -58,6 +58,15 @@
 #define WORD_LR 30.0
 #define WORD_MIN 0.5
 
+/* Decisions on computed probabilities and scores take values within TIE of
+** each other (relatively) as equal, so that a tie the model makes exactly
+** (priors 0.3 and 0.1 with the same evidence: "3 times as likely") is
+** decided by the rule (>=, or the first in order), not by the last bits of
+** the arithmetic, which differ between the fast step and the reference. */
+#define TIE 1e-12
+static int at_least(double a, double b) { return a >= b - TIE * fabs(b); }
+static int above(double a, double b) { return a > b + TIE * fabs(b); }
+
 
 /* ===== the world as conditions see it ===== */
 
@@ -420,7 +429,7 @@ static void weigh_reference(tshoot_session *s, int q, weigh *w, double h_now, do
         for (k = 0; k < nt; k++) if (tpos[k] == li->rival_pos[r]) touched = 1;
         if (!touched && li->rival_p[r] * u > rival) rival = li->rival_p[r] * u;
       }
-      if (top_after / pv >= li->conclude_at || rival > top_after) w->decisive = 1;
+      if (at_least(top_after / pv, li->conclude_at) || above(rival, top_after)) w->decisive = 1;
     }
     for (k = 0; k < nt; k++) {
       double post = pc[k] * pvc[k * nv + v] / pv;
@@ -715,7 +724,7 @@ static void weigh_fast(tshoot_session *s, step_work *wk, int q, weigh *w, double
         for (k = 0; k < nt; k++) if (wk->pos[k] == li->rival_pos[r]) touched = 1;
         if (!touched && li->rival_p[r] * u > rival) rival = li->rival_p[r] * u;
       }
-      if (top_after / pv >= li->conclude_at || rival > top_after) w->decisive = 1;
+      if (at_least(top_after / pv, li->conclude_at) || above(rival, top_after)) w->decisive = 1;
     }
     /* the touched causes' -sum post log2 post, post = a / pv, from log2 a =
     ** log2 P(c) + log2 P(v | c): -(sum a log2 a - mass log2 pv) / pv */
@@ -911,7 +920,7 @@ static double ecr_of(const tshoot_session *s, const double *post, int *first)
   for (i = 0; i < s->n_cand && n < 64; i++) {
     const rm_cause *c = &s->m->c[s->cand[i]];
     double left = 1;
-    if (post[i] < FIX_MIN_P) continue;
+    if (!at_least(post[i], FIX_MIN_P)) continue;
     for (j = 0; j < c->n_fixes && n < 64; j++) {
       int x = (int)(c->first_fix + j);
       if (fix_tried(s, x)) continue;
@@ -925,6 +934,19 @@ static double ecr_of(const tshoot_session *s, const double *post, int *first)
   }
   if (!n) return ESCALATION_COST;
   qsort(opts, n, sizeof *opts, cmp_eff);
+  /* equal efficiencies (within TIE): by fix, as cmp_eff orders exact ones */
+  for (i = 0; i < n; i = j) {
+    for (j = i + 1; j < n && !above(opts[i].eff, opts[j].eff); j++) {}
+    if (j - i > 1) {
+      size_t a, b;
+      for (a = i + 1; a < j; a++)
+        for (b = a; b > i && opts[b].fix < opts[b - 1].fix; b--) {
+          fix_opt tmp = opts[b];
+          opts[b] = opts[b - 1];
+          opts[b - 1] = tmp;
+        }
+    }
+  }
   *first = opts[0].fix;
   for (i = 0; i < n; i++) {
     ecr += opts[i].cost * (1 - done);
@@ -1053,7 +1075,7 @@ size_t session_best_candidate(const tshoot_session *s, double *p)
   size_t i, best = (size_t)-1;
   double bp = s->none_post;
   for (i = 0; i < s->n_cand; i++)
-    if (s->post[i] > bp || (s->post[i] == bp && best == (size_t)-1 && s->post[i] > s->none_post)) {
+    if (above(s->post[i], bp)) {
       bp = s->post[i];
       best = i;
     }
@@ -1093,7 +1115,7 @@ static void step_end(tshoot_session *s, size_t pos, double p)
   int ok;
   for (i = 0; i < s->n_cand; i++) if (i != pos && s->post[i] > second) second = s->post[i];
   if (pos != (size_t)-1 && s->none_post > second) second = s->none_post;
-  ok = session_evidence_moved(s, pos, p) && (p >= s->conclude_at || (p >= LEADER && p >= END_LEAD * second));
+  ok = session_evidence_moved(s, pos, p) && (at_least(p, s->conclude_at) || (at_least(p, LEADER) && at_least(p, END_LEAD * second)));
   step_cause(s, ok ? TSHOOT_STEP_CONCLUDE : TSHOOT_STEP_INCONCLUSIVE, pos, p, -1);
 }
 
@@ -1111,7 +1133,7 @@ static void leader_of(const tshoot_session *s, leader_info *li, size_t bestpos, 
   int r;
   memset(li, 0, sizeof *li);
   li->conclude_at = s->conclude_at;
-  li->top_pos = pbest < LEADER ? -2 : bestpos == (size_t)-1 ? -1 : (int)bestpos;
+  li->top_pos = !at_least(pbest, LEADER) ? -2 : bestpos == (size_t)-1 ? -1 : (int)bestpos;
   li->p_top = pbest;
   if (li->top_pos == -2) return;
   for (r = 0; r < 3; r++) { li->rival_pos[r] = -3; li->rival_p[r] = 0; }
@@ -1121,7 +1143,7 @@ static void leader_of(const tshoot_session *s, leader_info *li, size_t bestpos, 
     double p = s->post[i];
     if ((int)i == li->top_pos) continue;
     for (r = 0; r < 3; r++)
-      if (p > li->rival_p[r]) {
+      if (above(p, li->rival_p[r])) {
         int k;
         for (k = 2; k > r; k--) { li->rival_p[k] = li->rival_p[k - 1]; li->rival_pos[k] = li->rival_pos[k - 1]; }
         li->rival_p[r] = p;
@@ -1149,12 +1171,12 @@ static int next_step_body(const tshoot_step **out, tshoot_session *s)
     ** the same action repairs */
     int pos = s->cand_pos[m->x[wf].cause];
     for (i = 0; i < s->n_cand; i++)
-      if (fix_repairs(m, wf, (int)s->cand[i]) && (pos < 0 || s->post[i] > s->post[pos])) pos = (int)i;
+      if (fix_repairs(m, wf, (int)s->cand[i]) && (pos < 0 || above(s->post[i], s->post[pos]))) pos = (int)i;
     step_cause(s, TSHOOT_STEP_CONCLUDE, pos >= 0 ? (size_t)pos : (size_t)-1,
                pos >= 0 ? s->post[pos] : 0, wf);
     goto done;
   }
-  if (pbest >= s->conclude_at && session_evidence_moved(s, bestpos, pbest)) {
+  if (at_least(pbest, s->conclude_at) && session_evidence_moved(s, bestpos, pbest)) {
     step_cause(s, TSHOOT_STEP_CONCLUDE, bestpos, pbest, -1);
     goto done;
   }
@@ -1179,7 +1201,7 @@ static int next_step_body(const tshoot_step **out, tshoot_session *s)
       break;
     }
     score = w.gain / q_cost(s, q);
-    if (score > best_score) {
+    if (above(score, best_score)) {
       best_score = score;
       best_gain = w.gain;
       best_q = q;
@@ -1200,7 +1222,7 @@ static int next_step_body(const tshoot_step **out, tshoot_session *s)
         weigh_free(&w);
         ts_free(buf);
       }
-      if (now <= ask) {
+      if (at_least(ask, now)) {
         int pos = s->cand_pos[m->x[first_fix].cause];
         step_cause(s, TSHOOT_STEP_FIX, (size_t)pos, s->post[pos], first_fix);
         goto done;
