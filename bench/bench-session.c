@@ -2,7 +2,7 @@
 ** bench-session: the cost of one diagnosis step (tshoot_session_next) on
 ** synthetic reasoning KBs, and the memory of a session.
 **
-**   bench-session [-n CAUSES] [--sessions S] [--seed S] [--json] [--smoke]
+**   bench-session [-n CAUSES] [--sessions S] [--seed S] [--json] [--smoke] [--no-reference]
 **
 ** Without -n it runs 100, 1,000 and 10,000 causes. For each size it writes a
 ** KB (session-synth.c: causes / 3 choice questions, articles of 3-5 causes,
@@ -303,7 +303,7 @@ static void latency(result *res, tshoot_kb *kb, const rules_model *m, size_t n_s
   free(answered);
 }
 
-static void run_size(result *res, size_t n, size_t n_sessions, size_t k_max, uint64_t seed, int smoke)
+static void run_size(result *res, size_t n, size_t n_sessions, size_t k_max, uint64_t seed, int smoke, int no_ref)
 {
   char dir[3800], src[4200], db[4200];
   const char *tmp = getenv("TMPDIR"), *srcs[1];
@@ -352,7 +352,7 @@ static void run_size(result *res, size_t n, size_t n_sessions, size_t k_max, uin
     res->tables_bytes = (double)(heap_used() - h0);
   }
   latency(res, kb, m, n_sessions, k_max, seed, 0);
-  latency(res, kb, m, n_sessions, k_max, seed, 1);
+  if (!no_ref) latency(res, kb, m, n_sessions, k_max, seed, 1);
 
   /* memory: n_many sessions alive, after one step, then after 5 answers */
   many = xmalloc(n_many * sizeof *many);
@@ -411,7 +411,7 @@ int main(int argc, char **argv)
   size_t sizes[3] = { 100, 1000, 10000 }, n_sizes = 3, i, n_sessions = 0, k_max = 0;
   const char *write_dir = NULL;
   uint64_t seed = 20240501u;
-  int json = 0, smoke = 0, a, fail = 0;
+  int json = 0, smoke = 0, no_ref = 0, a, fail = 0;
   result res[3];
   char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32];
 
@@ -429,8 +429,10 @@ int main(int argc, char **argv)
     else if (strcmp(argv[a], "--seed") == 0 && a + 1 < argc) seed = strtoull(argv[++a], NULL, 10);
     else if (strcmp(argv[a], "--json") == 0) json = 1;
     else if (strcmp(argv[a], "--smoke") == 0) smoke = 1;
+    else if (strcmp(argv[a], "--no-reference") == 0) no_ref = 1;
     else {
       fprintf(stderr, "usage: bench-session [-n CAUSES] [--sessions S] [--answers K] [--seed S] [--json] [--smoke]\n"
+                      "                     [--no-reference]   (time the fast step only)\n"
                       "       bench-session -n CAUSES --write DIR   (write the KB's sources and stop)\n");
       return 2;
     }
@@ -452,7 +454,7 @@ int main(int argc, char **argv)
     size_t ns = n_sessions ? n_sessions : smoke ? 20 : sizes[i] >= 10000 ? 50 : 300;
     size_t km = k_max ? k_max : sizes[i] >= 10000 ? 10 : 20;
     char f[120], af[120];
-    run_size(r, sizes[i], ns, km, seed, smoke);
+    run_size(r, sizes[i], ns, km, seed, smoke, no_ref);
     snprintf(f, sizeof f, "%s / %s / %s", fmt_time(b1, 32, r->fresh[0]), fmt_time(b2, 32, r->fresh[1]),
              fmt_time(b3, 32, r->fresh[2]));
     snprintf(af, sizeof af, "%s / %s / %s", fmt_time(b4, 32, r->after[0]), fmt_time(b5, 32, r->after[1]),

@@ -63,7 +63,7 @@
 ** (priors 0.3 and 0.1 with the same evidence: "3 times as likely") is
 ** decided by the rule (>=, or the first in order), not by the last bits of
 ** the arithmetic, which differ between the fast step and the reference. */
-#define TIE 1e-12
+#define TIE 1e-9
 static int at_least(double a, double b) { return a >= b - TIE * fabs(b); }
 static int above(double a, double b) { return a > b + TIE * fabs(b); }
 
@@ -475,12 +475,14 @@ static void weigh_reference(tshoot_session *s, int q, weigh *w, double h_now, do
 */
 
 #define LN2 0.69314718055994530942
+#define INV_LN2 1.44269504088896340736   /* 1 / ln 2: log2 x = ln x * INV_LN2 */
 
 typedef struct step_tab {
   size_t *off;             /* per question: its first value in lik / l2 */
   size_t *pair;            /* per question: its first (cause, question) pair */
   unsigned char *pure;     /* per pair: its row depends on q's answer alone */
   double *lik, *l2;        /* per pair, nv values: P(v | c) and its log2 (pure pairs) */
+  double *log_prior;       /* per cause: update_reference's log(prior) */
   size_t max_nc;           /* the most causes of one question */
   size_t max_imp;          /* the most values of one question's impure rows */
 } step_tab;
@@ -542,6 +544,7 @@ static void tab_free(void *p)
   ts_free(t->pure);
   ts_free(t->lik);
   ts_free(t->l2);
+  ts_free(t->log_prior);
   ts_free(t);
 }
 
@@ -574,6 +577,7 @@ static int tab_make(const rules_model *m, double noise, void **obj)
   t->pure = ts_malloc(n_pairs + 1);
   t->lik = ts_calloc(n_vals + 1, sizeof *t->lik);
   t->l2 = ts_calloc(n_vals + 1, sizeof *t->l2);
+  t->log_prior = ts_malloc((m->nc + 1) * sizeof *t->log_prior);
   w->m = m;
   w->noise = noise;
   w->hyp_q = -1;
@@ -581,8 +585,9 @@ static int tab_make(const rules_model *m, double noise, void **obj)
   w->ans_of_q = ts_malloc((m->nq + 1) * sizeof *w->ans_of_q);
   w->fact_val = ts_malloc((m->nf + 1) * sizeof *w->fact_val);
   w->fact_gen = ts_calloc(m->nf + 1, sizeof *w->fact_gen);
-  if (!t->pure || !t->lik || !t->l2 || !w->ans_of_q || !w->fact_val || !w->fact_gen) goto oom;
+  if (!t->pure || !t->lik || !t->l2 || !t->log_prior || !w->ans_of_q || !w->fact_val || !w->fact_gen) goto oom;
   for (q = 0; q < m->nq; q++) w->ans_of_q[q] = -1;
+  for (k = 0; k < m->nc; k++) t->log_prior[k] = log(m->c[k].prior > 0 ? m->c[k].prior : 1e-6);
   for (q = 0; q < m->nq; q++) {
     const rm_question *qq = &m->q[q];
     size_t nv = tab_nv(qq);
@@ -670,12 +675,19 @@ static void weigh_fast(tshoot_session *s, step_work *wk, int q, weigh *w, double
   size_t nv = tab_nv(qq), v, k, nt = 0, ni = 0;
   const double *lik = t->lik + t->off[q], *l2 = t->l2 + t->off[q];
   const unsigned char *pure = t->pure + t->pair[q];
-  double touched_mass = 0, s_touched = 0, exp_h = 0, u;
+  double touched_mass = 0, s_touched = 0, exp_h = 0, u, ln_u, rest;
 
-  memset(w, 0, sizeof *w);
+  /* not memset: p_out is most of w, and only nv of it is read */
+  w->gain = 0;
+  w->decisive = 0;
+  w->n_out = 0;
+  w->pos = NULL;
+  w->pvc = NULL;
+  w->nt = 0;
   if (nv == 0) return;
   w->n_out = nv;
   u = 1.0 / (double)nv;
+  ln_u = log(u);
   for (k = 0; k < qq->n_causes; k++) {
     int ci = (int)qq->causes[k], pos = s->cand_pos[ci];
     double p = pos >= 0 ? s->post[pos] : 0, lnp;
@@ -694,14 +706,15 @@ static void weigh_fast(tshoot_session *s, step_work *wk, int q, weigh *w, double
     lnp = s->lw[pos] - s->lz;
     wk->pos[nt] = pos;
     wk->pc[nt] = p;
-    wk->lp[nt] = lnp / LN2;
+    wk->lp[nt] = lnp * INV_LN2;
     nt++;
     touched_mass += p;
     s_touched += p * lnp;
   }
   if (touched_mass > 1) touched_mass = 1;
+  rest = 1 - touched_mass;
   for (v = 0; v < nv; v++) {
-    double pv = (1 - touched_mass) * u, h, mass = 0, sl = 0;
+    double pv = rest * u, ln_pv, mass = 0, sl = 0;
     for (k = 0; k < nt; k++) {
       double a = wk->pc[k] * wk->row[k][v];
       pv += a;
@@ -726,14 +739,14 @@ static void weigh_fast(tshoot_session *s, step_work *wk, int q, weigh *w, double
       }
       if (at_least(top_after / pv, li->conclude_at) || above(rival, top_after)) w->decisive = 1;
     }
-    /* the touched causes' -sum post log2 post, post = a / pv, from log2 a =
-    ** log2 P(c) + log2 P(v | c): -(sum a log2 a - mass log2 pv) / pv */
-    h = -(sl - mass * log2(pv)) / pv;
-    if (1 - touched_mass > 1e-15) {
-      double a = u / pv;                       /* each untouched p scales by a */
-      h -= a / LN2 * ((s_all - s_touched) + (1 - touched_mass) * log(a));
-    }
-    exp_h += pv * h;
+    /* pv times the entropy after answer v (weigh_reference's h), with no
+    ** division: the touched causes' -sum post log2 post, post = a / pv and
+    ** log2 a = log2 P(c) + log2 P(v | c), times pv: -(sl - mass log2 pv);
+    ** the untouched ones, each p scaled by u / pv, times pv:
+    ** -(u / ln 2) ((s_all - s_touched) + rest (ln u - ln pv)) */
+    ln_pv = log(pv);
+    exp_h += mass * ln_pv * INV_LN2 - sl;
+    if (rest > 1e-15) exp_h -= u * INV_LN2 * ((s_all - s_touched) + rest * (ln_u - ln_pv));
   }
   w->gain = h_now - exp_h;
   if (w->gain < 0) w->gain = 0;
@@ -793,12 +806,17 @@ static void post_entropy(const tshoot_session *s, double *h_now, double *s_all)
 }
 
 /* Candidate i's log weight, without the uniform term (update_reference's
-** sum, term for term). */
+** sum, term for term; a log of 1 is 0 and is not taken). */
 static double cand_log_weight(tshoot_session *s, size_t i)
 {
   int ci = (int)s->cand[i];
-  double prior = s->m->c[ci].prior > 0 ? s->m->c[ci].prior : 1e-6;
-  return log(prior) + log(s->text_lik[i]) + log(s->word_lik[i]) + symptom_log(s, ci) + cause_evidence_log(s, ci);
+  double lw;
+  if (s->tab) lw = s->tab->log_prior[ci];
+  else lw = log(s->m->c[ci].prior > 0 ? s->m->c[ci].prior : 1e-6);
+  if (s->text_lik[i] != 1) lw += log(s->text_lik[i]);
+  if (s->word_lik[i] != 1) lw += log(s->word_lik[i]);
+  if (s->n_symptoms) lw += symptom_log(s, ci);
+  return lw + cause_evidence_log(s, ci);
 }
 
 /* post from lw, and lz. */
