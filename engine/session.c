@@ -28,6 +28,13 @@
 ** read-only. The session struct and the helpers the other session files use
 ** are in session_int.h; explanations are in session_explain.c, saving and
 ** loading in session_save.c.
+**
+** A step is computed twice over in this file: the straightforward way
+** (update_reference, weigh_reference) and the fast way that sessions use
+** ("the step's tables": the same numbers from per-(cause, question, outcome)
+** tables and incremental weights). The file is past 1,500 lines because the
+** two stay side by side, so that a change to one is made next to the other;
+** tests/unit/test-step-speed.c holds them to the same steps.
 */
 #include "session_int.h"
 #include "kb.h"
