@@ -12,7 +12,8 @@
 ** KB (with the phrasings of tests/data/words/kerio.tsv as descriptions, so
 ** its phrases, facts, conditions and ask-when all take part), and on the car,
 ** web and dialogue KBs of tests/data, with more noise settings than the model
-** shares tables for. STEP_DEBUG=1 prints every posterior of a mismatch.
+** shares tables for; and four threads that start sessions at once on a fresh
+** KB share one set of tables (run it under TSan too). STEP_DEBUG=1 prints every posterior of a mismatch.
 */
 #include "tshoot.h"
 #include "tshoot_int.h"
@@ -22,6 +23,7 @@
 
 #include <dirent.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -360,6 +362,48 @@ static void test_step__small_kbs_and_many_noises(void)
   CHECK(t.own_tabs >= 3);
 }
 
+typedef struct tab_arg { tshoot_kb *kb; const void *tab; int rc; } tab_arg;
+
+static void *tab_thread(void *p)
+{
+  tab_arg *a = p;
+  tshoot_session *s = NULL;
+  const tshoot_step *st;
+  a->rc = tshoot_session_new(&s, a->kb, NULL);
+  if (a->rc == TSHOOT_OK) a->rc = tshoot_session_next(&st, s);
+  if (a->rc == TSHOOT_OK) a->tab = s->tab;
+  tshoot_session_free(s);
+  return NULL;
+}
+
+static void test_step__tables_made_once_for_threads(void)
+{
+  const char *root = getenv("TSHOOT_SOURCE_ROOT");
+  char src[1024];
+  tshoot_kb *kb;
+  pthread_t th[4];
+  tab_arg a[4];
+  int i;
+  CHECK(root != NULL);
+  if (!root) return;
+  snprintf(src, sizeof src, "%s/tests/data/car/car.xml", root);
+  kb = compile_open(src, "threads");
+  CHECK(kb != NULL);
+  if (!kb) return;
+  /* four first sessions at once on a fresh KB: one set of tables, shared */
+  memset(a, 0, sizeof a);
+  for (i = 0; i < 4; i++) {
+    a[i].kb = kb;
+    CHECK(pthread_create(&th[i], NULL, tab_thread, &a[i]) == 0);
+  }
+  for (i = 0; i < 4; i++) pthread_join(th[i], NULL);
+  for (i = 0; i < 4; i++) {
+    CHECK_INT(a[i].rc, TSHOOT_OK);
+    CHECK(a[i].tab != NULL && a[i].tab == a[0].tab);
+  }
+  tshoot_kb_close(kb);
+}
+
 int main(void)
 {
   snprintf(tmpdir, sizeof tmpdir, "/tmp/tshoot-step-XXXXXX");
@@ -367,6 +411,7 @@ int main(void)
   RUN(test_step__synthetic_kbs_same_as_reference);
   RUN(test_step__kerio_same_as_reference);
   RUN(test_step__small_kbs_and_many_noises);
+  RUN(test_step__tables_made_once_for_threads);
   remove_tree(tmpdir);
   TEST_EXIT();
 }
