@@ -65,14 +65,18 @@
 #define WORD_LR 30.0
 #define WORD_MIN 0.5
 
-/* Decisions on computed probabilities and scores take values within TIE of
-** each other (relatively) as equal, so that a tie the model makes exactly
-** (priors 0.3 and 0.1 with the same evidence: "3 times as likely") is
-** decided by the rule (>=, or the first in order), not by the last bits of
-** the arithmetic, which differ between the fast step and the reference. */
-#define TIE 1e-9
+/* Decisions on computed probabilities and costs take values within TIE of
+** each other (relatively; TIE_GAIN for a question's gain per cost, the
+** difference of two entropies) as equal, so that a tie the model makes
+** exactly (priors 0.3 and 0.1 with the same evidence: "3 times as likely")
+** is decided by the rule (>=, or the first in order), not by the last bits
+** of the arithmetic, which differ between the fast step and the reference.
+** A threshold of 1 stays out of reach (reaches). */
+#define TIE 1e-12
+#define TIE_GAIN 1e-9
 static int at_least(double a, double b) { return a >= b - TIE * fabs(b); }
 static int above(double a, double b) { return a > b + TIE * fabs(b); }
+static int reaches(double p, double threshold) { return threshold < 1 ? at_least(p, threshold) : p >= threshold; }
 
 
 /* ===== the world as conditions see it ===== */
@@ -436,7 +440,7 @@ static void weigh_reference(tshoot_session *s, int q, weigh *w, double h_now, do
         for (k = 0; k < nt; k++) if (tpos[k] == li->rival_pos[r]) touched = 1;
         if (!touched && li->rival_p[r] * u > rival) rival = li->rival_p[r] * u;
       }
-      if (at_least(top_after / pv, li->conclude_at) || above(rival, top_after)) w->decisive = 1;
+      if (reaches(top_after / pv, li->conclude_at) || above(rival, top_after)) w->decisive = 1;
     }
     for (k = 0; k < nt; k++) {
       double post = pc[k] * pvc[k * nv + v] / pv;
@@ -744,7 +748,7 @@ static void weigh_fast(tshoot_session *s, step_work *wk, int q, weigh *w, double
         for (k = 0; k < nt; k++) if (wk->pos[k] == li->rival_pos[r]) touched = 1;
         if (!touched && li->rival_p[r] * u > rival) rival = li->rival_p[r] * u;
       }
-      if (at_least(top_after / pv, li->conclude_at) || above(rival, top_after)) w->decisive = 1;
+      if (reaches(top_after / pv, li->conclude_at) || above(rival, top_after)) w->decisive = 1;
     }
     /* pv times the entropy after answer v (weigh_reference's h), with no
     ** division: the touched causes' -sum post log2 post, post = a / pv and
@@ -1140,7 +1144,8 @@ static void step_end(tshoot_session *s, size_t pos, double p)
   int ok;
   for (i = 0; i < s->n_cand; i++) if (i != pos && s->post[i] > second) second = s->post[i];
   if (pos != (size_t)-1 && s->none_post > second) second = s->none_post;
-  ok = session_evidence_moved(s, pos, p) && (at_least(p, s->conclude_at) || (at_least(p, LEADER) && at_least(p, END_LEAD * second)));
+  ok = session_evidence_moved(s, pos, p) &&
+       (reaches(p, s->conclude_at) || (at_least(p, LEADER) && at_least(p, END_LEAD * second)));
   step_cause(s, ok ? TSHOOT_STEP_CONCLUDE : TSHOOT_STEP_INCONCLUSIVE, pos, p, -1);
 }
 
@@ -1201,7 +1206,7 @@ static int next_step_body(const tshoot_step **out, tshoot_session *s)
                pos >= 0 ? s->post[pos] : 0, wf);
     goto done;
   }
-  if (at_least(pbest, s->conclude_at) && session_evidence_moved(s, bestpos, pbest)) {
+  if (reaches(pbest, s->conclude_at) && session_evidence_moved(s, bestpos, pbest)) {
     step_cause(s, TSHOOT_STEP_CONCLUDE, bestpos, pbest, -1);
     goto done;
   }
@@ -1226,7 +1231,7 @@ static int next_step_body(const tshoot_step **out, tshoot_session *s)
       break;
     }
     score = w.gain / q_cost(s, q);
-    if (above(score, best_score)) {
+    if (score > best_score + TIE_GAIN * best_score) {
       best_score = score;
       best_gain = w.gain;
       best_q = q;

@@ -117,7 +117,7 @@ static const char *any_value(const rules_model *m, int q, uint64_t *seed)
 
 /* One walk: the same calls on a fast and a reference session. */
 static void walk(tally *t, tshoot_kb *kb, const char *name, uint64_t seed, unsigned flags, double noise,
-                 const char *text, size_t max_steps)
+                 const char *text, size_t max_steps, double conclude_at)
 {
   tshoot_session_options o = TSHOOT_SESSION_OPTIONS_INIT;
   tshoot_session *f = NULL, *r = NULL;
@@ -126,9 +126,11 @@ static void walk(tally *t, tshoot_kb *kb, const char *name, uint64_t seed, unsig
   size_t k = 0;
   int ci, ok = 1;
 
-  snprintf(where, sizeof where, "%s (seed %llu, flags %u, noise %g)", name, (unsigned long long)seed, flags, noise);
+  snprintf(where, sizeof where, "%s (seed %llu, flags %u, noise %g, conclude_at %g)", name, (unsigned long long)seed,
+           flags, noise, conclude_at);
   o.flags = flags;
   o.noise = noise;
+  o.conclude_at = conclude_at;
   if (rules_get(&m, kb) != TSHOOT_OK || tshoot_session_new(&f, kb, &o) != TSHOOT_OK ||
       tshoot_session_new(&r, kb, &o) != TSHOOT_OK) {
     fprintf(stderr, "%s: no session: %s\n", where, tshoot_error_last()->message);
@@ -258,7 +260,7 @@ static void test_step__synthetic_kbs_same_as_reference(void)
     CHECK(kb != NULL);
     if (!kb) continue;
     for (w = 0; w < walks[i]; w++)
-      walk(&t, kb, name, 1000 * i + w, w % 2 ? TSHOOT_SESSION_NO_FIXES : 0, w % 3 == 2 ? 0.05 : 0, NULL, 30);
+      walk(&t, kb, name, 1000 * i + w, w % 2 ? TSHOOT_SESSION_NO_FIXES : 0, w % 3 == 2 ? 0.05 : 0, NULL, 30, 0);
     tshoot_kb_close(kb);
   }
   printf("  synthetic: %zu walks, %zu steps (%zu questions, %zu fixes, %zu ends) the same\n", t.walks, t.steps,
@@ -317,11 +319,14 @@ static void test_step__kerio_same_as_reference(void)
     char *tab = strchr(line, '\t');
     if (line[0] == '#' || !tab) continue;
     tab[strcspn(tab, "\r\n")] = 0;
-    walk(&t, kb, "kerio", n, n % 2 ? TSHOOT_SESSION_NO_FIXES : 0, n % 5 == 4 ? 0.1 : 0, tab + 1, 30);
+    walk(&t, kb, "kerio", n, n % 2 ? TSHOOT_SESSION_NO_FIXES : 0, n % 5 == 4 ? 0.1 : 0, tab + 1, 30, 0);
     n++;
   }
   if (fp) fclose(fp);
-  for (n = 0; n < 20; n++) walk(&t, kb, "kerio, no text", 500 + n, n % 2 ? TSHOOT_SESSION_NO_FIXES : 0, 0, NULL, 30);
+  /* and without a description, some with conclude_at 0.6 or 1 (out of reach) */
+  for (n = 0; n < 20; n++)
+    walk(&t, kb, "kerio, no text", 500 + n, n % 2 ? TSHOOT_SESSION_NO_FIXES : 0, 0, NULL, 30,
+         n % 4 == 3 ? 1 : n % 4 == 2 ? 0.6 : 0);
   printf("  kerio: %zu walks, %zu steps (%zu questions, %zu fixes, %zu ends) the same\n", t.walks, t.steps, t.asks,
          t.fixes, t.ends);
   CHECK_INT(t.failed, 0);
@@ -352,7 +357,7 @@ static void test_step__small_kbs_and_many_noises(void)
     /* 12 noises: past RULES_MAX_DERIVED, sessions make their own tables */
     for (n = 0; n < 24; n++)
       walk(&t, kb, kbs[i], 100 * i + n, n % 2 ? TSHOOT_SESSION_NO_FIXES : 0, 0.01 + 0.02 * (double)(n % 12), NULL,
-           30);
+           30, n % 3 == 1 ? 1 : n % 3 == 2 ? 0.75 : 0);
     tshoot_kb_close(kb);
   }
   printf("  car, web, dialogue: %zu walks, %zu steps (%zu questions, %zu fixes, %zu ends) the same; %zu walks "
