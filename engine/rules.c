@@ -10,6 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+struct rm_derived {
+  double key;
+  void *obj;
+  void (*free_fn)(void *);
+  struct rm_derived *next;
+};
+typedef struct rm_derived rm_derived;
+
 typedef struct loader {
   rules_model *m;
   ts_arena *ar;
@@ -974,6 +982,12 @@ static int load_model(rules_model **out, tshoot_kb *kb)
   if (!m) return ts_error_oom();
   m->arena = ts_calloc(1, sizeof(ts_arena));
   if (!m->arena) { ts_free(m); return ts_error_oom(); }
+  if (pthread_mutex_init(&m->derived_mu, NULL) != 0) {
+    ts_free(m->arena);
+    ts_free(m);
+    return ts_error(TSHOOT_ERROR, "rules: cannot make a lock");
+  }
+  m->derived_mu_ok = 1;
   memset(&l, 0, sizeof l);
   l.m = m;
   l.ar = m->arena;
@@ -1012,7 +1026,41 @@ void rules_free(rules_model *m)
   for (i = 0; i < m->nc && m->c; i++)
     for (e = 0; e < m->c[i].n_ev; e++) expr_free(&m->c[i].ev[e].cond);
   if (m->arena) { ts_arena_free(m->arena); ts_free(m->arena); }
+  while (m->derived) {
+    rm_derived *d = m->derived;
+    m->derived = d->next;
+    d->free_fn(d->obj);
+    ts_free(d);
+  }
+  if (m->derived_mu_ok) pthread_mutex_destroy(&m->derived_mu);
   ts_free(m);
+}
+
+int rules_derived(const rules_model *cm, double key, int (*make)(const rules_model *m, double key, void **obj),
+                  void (*free_fn)(void *), void **out)
+{
+  /* the model is shared read-only; only this list changes, under its lock */
+  rules_model *m = (rules_model *)cm;
+  rm_derived *d;
+  int rc = TSHOOT_OK;
+  *out = NULL;
+  pthread_mutex_lock(&m->derived_mu);
+  for (d = m->derived; d; d = d->next)
+    if (d->key == key) { *out = d->obj; goto done; }
+  if (m->n_derived >= RULES_MAX_DERIVED) goto done;
+  d = ts_calloc(1, sizeof *d);
+  if (!d) { rc = ts_error_oom(); goto done; }
+  rc = make(cm, key, &d->obj);
+  if (rc != TSHOOT_OK) { ts_free(d); goto done; }
+  d->key = key;
+  d->free_fn = free_fn;
+  d->next = m->derived;
+  m->derived = d;
+  m->n_derived++;
+  *out = d->obj;
+done:
+  pthread_mutex_unlock(&m->derived_mu);
+  return rc;
 }
 
 /* kb_cache_get's hooks: the model is one per-KB cache slot. */

@@ -116,11 +116,29 @@ typedef struct rules_model {
   char digest[65];
   char *escalation;        /* the KB-wide escalation text, or NULL */
   void *arena;             /* strings */
+  /* objects derived from the model for one setting (rules_derived), made
+  ** on first use under derived_mu and freed with the model */
+  pthread_mutex_t derived_mu;
+  int derived_mu_ok;
+  struct rm_derived *derived;
+  size_t n_derived;
 } rules_model;
 
 /* The model of kb, loading it on first use. Borrowed from kb. */
 int rules_get(const rules_model **out, tshoot_kb *kb);
 void rules_free(rules_model *m);
+
+/* At most this many derived objects per model (one per setting): past it,
+** rules_derived makes nothing and the caller keeps its own. */
+#define RULES_MAX_DERIVED 8
+
+/* The object derived from m for setting `key` (e.g. session.c's likelihood
+** tables for one noise), made by make(m, key, &obj) on first use under the
+** model's lock, shared read-only, freed with free_fn when the model is.
+** TSHOOT_OK and *out (NULL when RULES_MAX_DERIVED settings are held
+** already), or make's error. */
+int rules_derived(const rules_model *m, double key, int (*make)(const rules_model *m, double key, void **obj),
+                  void (*free_fn)(void *), void **out);
 
 /* Index by id, or -1. */
 int rules_question(const rules_model *m, const char *id);

@@ -28,6 +28,13 @@
 ** read-only. The session struct and the helpers the other session files use
 ** are in session_int.h; explanations are in session_explain.c, saving and
 ** loading in session_save.c.
+**
+** A step is computed twice over in this file: the straightforward way
+** (update_reference, weigh_reference) and the fast way that sessions use
+** ("the step's tables": the same numbers from per-(cause, question, outcome)
+** tables and incremental weights). The file is past 1,500 lines because the
+** two stay side by side, so that a change to one is made next to the other;
+** tests/unit/test-step-speed.c holds them to the same steps.
 */
 #include "session_int.h"
 #include "kb.h"
@@ -57,6 +64,19 @@
 ** "words"): enough to rank, small enough that two answers outweigh it. */
 #define WORD_LR 30.0
 #define WORD_MIN 0.5
+
+/* Decisions on computed probabilities and costs take values within TIE of
+** each other (relatively; TIE_GAIN for a question's gain per cost, the
+** difference of two entropies) as equal, so that a tie the model makes
+** exactly (priors 0.3 and 0.1 with the same evidence: "3 times as likely")
+** is decided by the rule (>=, or the first in order), not by the last bits
+** of the arithmetic, which differ between the fast step and the reference.
+** A threshold of 1 stays out of reach (reaches). */
+#define TIE 1e-12
+#define TIE_GAIN 1e-9
+static int at_least(double a, double b) { return a >= b - TIE * fabs(b); }
+static int above(double a, double b) { return a > b + TIE * fabs(b); }
+static int reaches(double p, double threshold) { return threshold < 1 ? at_least(p, threshold) : p >= threshold; }
 
 
 /* ===== the world as conditions see it ===== */
@@ -302,8 +322,10 @@ double session_entropy(const double *p, size_t n, double extra)
   return h;
 }
 
-/* Recompute facts and the posterior from the evidence. */
-void session_update(tshoot_session *s)
+/* Recompute facts and the posterior from the evidence: the straightforward
+** computation, every candidate from scratch (s->reference; and the numbers
+** the fast update below must give). */
+static void update_reference(tshoot_session *s)
 {
   const rules_model *m = s->m;
   double mean_prior = 0, none_prior, max, sum = 0;
@@ -356,8 +378,8 @@ static void weigh_free(weigh *w)
 /* Expected information gain of asking q; fills w. Touches only the causes
 ** that depend on q: the others keep their relative weights whatever the
 ** answer, so they enter the entropy in aggregate. */
-void session_weigh_question(tshoot_session *s, int q, weigh *w, double h_now, double s_all, int keep,
-                           const leader_info *li)
+static void weigh_reference(tshoot_session *s, int q, weigh *w, double h_now, double s_all, int keep,
+                            const leader_info *li)
 {
   const rm_question *qq = &s->m->q[q];
   size_t nv = qq->n_reps, v, k, nt = 0;
@@ -418,7 +440,7 @@ void session_weigh_question(tshoot_session *s, int q, weigh *w, double h_now, do
         for (k = 0; k < nt; k++) if (tpos[k] == li->rival_pos[r]) touched = 1;
         if (!touched && li->rival_p[r] * u > rival) rival = li->rival_p[r] * u;
       }
-      if (top_after / pv >= li->conclude_at || rival > top_after) w->decisive = 1;
+      if (reaches(top_after / pv, li->conclude_at) || above(rival, top_after)) w->decisive = 1;
     }
     for (k = 0; k < nt; k++) {
       double post = pc[k] * pvc[k * nv + v] / pv;
@@ -442,6 +464,451 @@ void session_weigh_question(tshoot_session *s, int q, weigh *w, double h_now, do
     ts_free(tpos);
     ts_free(pvc);
   }
+}
+
+/* ===== the step's tables =====
+** The fast step: the numbers of update_reference and weigh_reference (to
+** rounding; tests/unit/test-step-speed.c compares the two on every step) for
+** work proportional to what can change:
+**  - P(v | c) for each (cause, question, outcome), normalised over the
+**    outcomes as weigh_reference does, and its log2, computed once per model
+**    and noise (step_tab, shared through rules_derived) by cause_q_log itself
+**    in an empty world. Weighing a question reads them: no string compare,
+**    log or exp per (cause, outcome). A pair whose row depends on more than
+**    the answer (a condition that reads q and another question, through
+**    facts too), or a question already answered "don't know", is computed
+**    as weigh_reference does, for that pair or question only;
+**  - each candidate's log weight is kept (lw): an answer given, changed or
+**    withdrawn recomputes only the causes that depend on its question
+**    (rm_question.causes), then one pass normalises; anything else (text,
+**    symptoms, fixes, a host) recomputes every candidate;
+**  - log P(c) is lw - lz, so the entropies need no log per candidate.
+*/
+
+#define LN2 0.69314718055994530942
+#define INV_LN2 1.44269504088896340736   /* 1 / ln 2: log2 x = ln x * INV_LN2 */
+
+typedef struct step_tab {
+  size_t *off;             /* per question: its first value in lik / l2 */
+  size_t *pair;            /* per question: its first (cause, question) pair */
+  unsigned char *pure;     /* per pair: its row depends on q's answer alone */
+  double *lik, *l2;        /* per pair, nv values: P(v | c) and its log2 (pure pairs) */
+  double *log_prior;       /* per cause: update_reference's log(prior) */
+  size_t max_nc;           /* the most causes of one question */
+  size_t max_imp;          /* the most values of one question's impure rows */
+} step_tab;
+
+typedef struct step_work {
+  double *pc, *lp;         /* per touched cause: P(c), log2 P(c) */
+  int *pos;                /* its position in cand */
+  const double **row, **lrow;
+  double *imp, *limp;      /* rows of impure pairs, computed for this question */
+} step_work;
+
+/* The outcomes a question is weighed over (0: it is not weighed). */
+static size_t tab_nv(const rm_question *qq)
+{
+  if (qq->n_reps == 0 || qq->n_causes == 0) return 0;
+  return qq->n_reps > 64 ? 64 : qq->n_reps;
+}
+
+/* Whether cause c's row for question q depends on q's answer alone: each of
+** its conditions that reads q reads nothing else. */
+static int tab_pure(const rm_cause *c, int q)
+{
+  size_t e;
+  for (e = 0; e < c->n_ev; e++)
+    if (c->ev[e].kind != RM_ANSWER && c->ev[e].n_questions != 1 && reads(&c->ev[e], q)) return 0;
+  return 1;
+}
+
+/* P(v | c) for q's first nv outcomes, normalised, in s's world with q open:
+** weigh_reference's own computation. */
+static void row_of(tshoot_session *s, int ci, int q, size_t nv, double *row)
+{
+  const rm_question *qq = &s->m->q[q];
+  double base, tot = 0;
+  size_t v;
+  s->hyp_q = -1;
+  session_new_generation(s);
+  base = cause_q_log(s, ci, q);
+  for (v = 0; v < nv; v++) {
+    s->hyp_q = q;
+    s->hyp_value = qq->reps[v];
+    session_new_generation(s);
+    row[v] = exp(cause_q_log(s, ci, q) - base);
+    tot += row[v];
+  }
+  for (v = 0; v < nv; v++) row[v] = tot > 0 ? row[v] / tot : 1.0 / (double)nv;
+  s->hyp_q = -1;
+  session_new_generation(s);
+}
+
+static double log2_or_0(double x) { return x > 0 ? log2(x) : 0; }
+
+static void tab_free(void *p)
+{
+  step_tab *t = p;
+  if (!t) return;
+  ts_free(t->off);
+  ts_free(t->pair);
+  ts_free(t->pure);
+  ts_free(t->lik);
+  ts_free(t->l2);
+  ts_free(t->log_prior);
+  ts_free(t);
+}
+
+/* rules_derived's maker: the tables of model m for noise `noise`. */
+static int tab_make(const rules_model *m, double noise, void **obj)
+{
+  step_tab *t = ts_calloc(1, sizeof *t);
+  tshoot_session *w = ts_calloc(1, sizeof *w);   /* an empty world: no answer, no fact known */
+  size_t q, k, v, n_pairs = 0, n_vals = 0;
+  int rc = TSHOOT_OK;
+
+  *obj = NULL;
+  if (!t || !w) goto oom;
+  t->off = ts_malloc((m->nq + 1) * sizeof *t->off);
+  t->pair = ts_malloc((m->nq + 1) * sizeof *t->pair);
+  if (!t->off || !t->pair) goto oom;
+  for (q = 0; q < m->nq; q++) {
+    const rm_question *qq = &m->q[q];
+    size_t nv = tab_nv(qq), imp = 0;
+    t->off[q] = n_vals;
+    t->pair[q] = n_pairs;
+    n_pairs += qq->n_causes;
+    n_vals += qq->n_causes * nv;
+    if (qq->n_causes > t->max_nc) t->max_nc = qq->n_causes;
+    for (k = 0; k < qq->n_causes; k++) if (!tab_pure(&m->c[qq->causes[k]], (int)q)) imp += nv;
+    if (imp > t->max_imp) t->max_imp = imp;
+  }
+  t->off[m->nq] = n_vals;
+  t->pair[m->nq] = n_pairs;
+  t->pure = ts_malloc(n_pairs + 1);
+  t->lik = ts_calloc(n_vals + 1, sizeof *t->lik);
+  t->l2 = ts_calloc(n_vals + 1, sizeof *t->l2);
+  t->log_prior = ts_malloc((m->nc + 1) * sizeof *t->log_prior);
+  w->m = m;
+  w->noise = noise;
+  w->hyp_q = -1;
+  w->gen = 1;
+  w->ans_of_q = ts_malloc((m->nq + 1) * sizeof *w->ans_of_q);
+  w->fact_val = ts_malloc((m->nf + 1) * sizeof *w->fact_val);
+  w->fact_gen = ts_calloc(m->nf + 1, sizeof *w->fact_gen);
+  if (!t->pure || !t->lik || !t->l2 || !t->log_prior || !w->ans_of_q || !w->fact_val || !w->fact_gen) goto oom;
+  for (q = 0; q < m->nq; q++) w->ans_of_q[q] = -1;
+  for (k = 0; k < m->nc; k++) t->log_prior[k] = log(m->c[k].prior > 0 ? m->c[k].prior : 1e-6);
+  for (q = 0; q < m->nq; q++) {
+    const rm_question *qq = &m->q[q];
+    size_t nv = tab_nv(qq);
+    for (k = 0; k < qq->n_causes; k++) {
+      double *row = t->lik + t->off[q] + k * nv, *l2 = t->l2 + t->off[q] + k * nv;
+      int ci = (int)qq->causes[k];
+      t->pure[t->pair[q] + k] = (unsigned char)tab_pure(&m->c[ci], (int)q);
+      if (!nv || !t->pure[t->pair[q] + k]) continue;
+      row_of(w, ci, (int)q, nv, row);
+      for (v = 0; v < nv; v++) l2[v] = log2_or_0(row[v]);
+    }
+  }
+  goto done;
+oom:
+  rc = ts_error_oom();
+  tab_free(t);
+  t = NULL;
+done:
+  if (w) {
+    ts_free(w->ans_of_q);
+    ts_free(w->fact_val);
+    ts_free(w->fact_gen);
+    ts_free(w);
+  }
+  *obj = t;
+  return rc;
+}
+
+/* s->tab for s's noise: the model's, or the session's own when the model
+** holds tables for RULES_MAX_DERIVED other noises already. */
+static int tab_get(tshoot_session *s)
+{
+  void *t;
+  int rc;
+  if (s->tab) return TSHOOT_OK;
+  rc = rules_derived(s->m, s->noise, tab_make, tab_free, &t);
+  if (rc != TSHOOT_OK) return rc;
+  if (!t) {
+    rc = tab_make(s->m, s->noise, &t);
+    if (rc != TSHOOT_OK) return rc;
+    s->own_tab = t;
+  }
+  s->tab = t;
+  return TSHOOT_OK;
+}
+
+static void work_free(step_work *wk)
+{
+  if (!wk) return;
+  ts_free(wk->pc);
+  ts_free(wk->lp);
+  ts_free(wk->pos);
+  ts_free((void *)wk->row);
+  ts_free((void *)wk->lrow);
+  ts_free(wk->imp);
+  ts_free(wk->limp);
+  ts_free(wk);
+}
+
+static step_work *work_new(const step_tab *t)
+{
+  size_t n = t->max_nc + 1, ni = t->max_imp + 1;
+  step_work *wk = ts_calloc(1, sizeof *wk);
+  if (!wk) return NULL;
+  wk->pc = ts_malloc(n * sizeof *wk->pc);
+  wk->lp = ts_malloc(n * sizeof *wk->lp);
+  wk->pos = ts_malloc(n * sizeof *wk->pos);
+  wk->row = ts_malloc(n * sizeof *wk->row);
+  wk->lrow = ts_malloc(n * sizeof *wk->lrow);
+  wk->imp = ts_malloc(ni * sizeof *wk->imp);
+  wk->limp = ts_malloc(ni * sizeof *wk->limp);
+  if (!wk->pc || !wk->lp || !wk->pos || !wk->row || !wk->lrow || !wk->imp || !wk->limp) {
+    work_free(wk);
+    return NULL;
+  }
+  return wk;
+}
+
+/* weigh_reference's result from the tables (see the banner). */
+static void weigh_fast(tshoot_session *s, step_work *wk, int q, weigh *w, double h_now, double s_all, int keep,
+                       const leader_info *li)
+{
+  const step_tab *t = s->tab;
+  const rm_question *qq = &s->m->q[q];
+  size_t nv = tab_nv(qq), v, k, nt = 0, ni = 0;
+  const double *lik = t->lik + t->off[q], *l2 = t->l2 + t->off[q];
+  const unsigned char *pure = t->pure + t->pair[q];
+  double touched_mass = 0, s_touched = 0, exp_h = 0, u, ln_u, rest;
+
+  /* not memset: p_out is most of w, and only nv of it is read */
+  w->gain = 0;
+  w->decisive = 0;
+  w->n_out = 0;
+  w->pos = NULL;
+  w->pvc = NULL;
+  w->nt = 0;
+  if (nv == 0) return;
+  w->n_out = nv;
+  u = 1.0 / (double)nv;
+  ln_u = log(u);
+  for (k = 0; k < qq->n_causes; k++) {
+    int ci = (int)qq->causes[k], pos = s->cand_pos[ci];
+    double p = pos >= 0 ? s->post[pos] : 0, lnp;
+    if (p <= 1e-12) continue;
+    if (pure[k]) {
+      wk->row[nt] = lik + k * nv;
+      wk->lrow[nt] = l2 + k * nv;
+    } else {
+      double *row = wk->imp + ni, *lrow = wk->limp + ni;
+      row_of(s, ci, q, nv, row);
+      for (v = 0; v < nv; v++) lrow[v] = log2_or_0(row[v]);
+      ni += nv;
+      wk->row[nt] = row;
+      wk->lrow[nt] = lrow;
+    }
+    lnp = s->lw[pos] - s->lz;
+    wk->pos[nt] = pos;
+    wk->pc[nt] = p;
+    wk->lp[nt] = lnp * INV_LN2;
+    nt++;
+    touched_mass += p;
+    s_touched += p * lnp;
+  }
+  if (touched_mass > 1) touched_mass = 1;
+  rest = 1 - touched_mass;
+  for (v = 0; v < nv; v++) {
+    double pv = rest * u, ln_pv, mass = 0, sl = 0;
+    for (k = 0; k < nt; k++) {
+      double a = wk->pc[k] * wk->row[k][v];
+      pv += a;
+      mass += a;
+      sl += a * (wk->lp[k] + wk->lrow[k][v]);
+    }
+    w->p_out[v] = pv;
+    if (pv <= 1e-15) continue;
+    if (li && li->top_pos > -2 && !w->decisive) {
+      /* after this answer: does the leader reach the threshold, or lose the lead? */
+      double top_after = li->p_top * u, rival = 0;
+      size_t r;
+      for (k = 0; k < nt; k++) {
+        double after = wk->pc[k] * wk->row[k][v];
+        if (wk->pos[k] == li->top_pos) top_after = after;
+        else if (after > rival) rival = after;
+      }
+      for (r = 0; r < (size_t)li->n_rivals; r++) {
+        int touched = 0;
+        for (k = 0; k < nt; k++) if (wk->pos[k] == li->rival_pos[r]) touched = 1;
+        if (!touched && li->rival_p[r] * u > rival) rival = li->rival_p[r] * u;
+      }
+      if (reaches(top_after / pv, li->conclude_at) || above(rival, top_after)) w->decisive = 1;
+    }
+    /* pv times the entropy after answer v (weigh_reference's h), with no
+    ** division: the touched causes' -sum post log2 post, post = a / pv and
+    ** log2 a = log2 P(c) + log2 P(v | c), times pv: -(sl - mass log2 pv);
+    ** the untouched ones, each p scaled by u / pv, times pv:
+    ** -(u / ln 2) ((s_all - s_touched) + rest (ln u - ln pv)) */
+    ln_pv = log(pv);
+    exp_h += mass * ln_pv * INV_LN2 - sl;
+    if (rest > 1e-15) exp_h -= u * INV_LN2 * ((s_all - s_touched) + rest * (ln_u - ln_pv));
+  }
+  w->gain = h_now - exp_h;
+  if (w->gain < 0) w->gain = 0;
+  if (keep) {
+    w->pos = ts_malloc((nt + 1) * sizeof *w->pos);
+    w->pvc = ts_malloc((nt * nv + 1) * sizeof *w->pvc);
+    if (!w->pos || !w->pvc) {
+      weigh_free(w);
+      return;
+    }
+    for (k = 0; k < nt; k++) {
+      w->pos[k] = wk->pos[k];
+      memcpy(w->pvc + k * nv, wk->row[k], nv * sizeof *w->pvc);
+    }
+    w->nt = nt;
+  }
+}
+
+/* Whether the fast path's state is the current one. */
+static int fast_ready(const tshoot_session *s)
+{
+  return !s->reference && s->tab && s->lw_ok && !s->dirty && !s->n_chg;
+}
+
+/* Expected information gain of asking q; fills w. Touches only the causes
+** that depend on q (see weigh_reference). */
+void session_weigh_question(tshoot_session *s, int q, weigh *w, double h_now, double s_all, int keep,
+                            const leader_info *li)
+{
+  step_work *wk = s->wk;
+  if (!s->reference && !s->tab) (void)tab_get(s);   /* without it: the reference */
+  if (!fast_ready(s) || s->ans_of_q[q] >= 0 || (!wk && !(wk = work_new(s->tab)))) {
+    weigh_reference(s, q, w, h_now, s_all, keep, li);
+    return;
+  }
+  weigh_fast(s, wk, q, w, h_now, s_all, keep, li);
+  if (wk != s->wk) work_free(wk);
+}
+
+/* The entropy of the posterior in bits (h_now) and sum p ln p (s_all), as
+** next_step and weigh_reference use them. */
+static void post_entropy(const tshoot_session *s, double *h_now, double *s_all)
+{
+  size_t i;
+  double sa = 0;
+  if (!fast_ready(s)) {
+    *h_now = session_entropy(s->post, s->n_cand, s->none_post);
+    for (i = 0; i < s->n_cand; i++) if (s->post[i] > 0) sa += s->post[i] * log(s->post[i]);
+    if (s->none_post > 0) sa += s->none_post * log(s->none_post);
+    *s_all = sa;
+    return;
+  }
+  for (i = 0; i < s->n_cand; i++) if (s->post[i] > 0) sa += s->post[i] * (s->lw[i] - s->lz);
+  if (s->none_post > 0) sa += s->none_post * (s->none_lw - s->lz);
+  *s_all = sa;
+  *h_now = -sa / LN2;
+}
+
+/* Candidate i's log weight, without the uniform term (update_reference's
+** sum, term for term; a log of 1 is 0 and is not taken). */
+static double cand_log_weight(tshoot_session *s, size_t i)
+{
+  int ci = (int)s->cand[i];
+  double lw;
+  if (s->tab) lw = s->tab->log_prior[ci];
+  else lw = log(s->m->c[ci].prior > 0 ? s->m->c[ci].prior : 1e-6);
+  if (s->text_lik[i] != 1) lw += log(s->text_lik[i]);
+  if (s->word_lik[i] != 1) lw += log(s->word_lik[i]);
+  if (s->n_symptoms) lw += symptom_log(s, ci);
+  return lw + cause_evidence_log(s, ci);
+}
+
+/* post from lw, and lz. */
+static void update_normalise(tshoot_session *s)
+{
+  double max = s->none_lw, sum = 0;
+  size_t i;
+  for (i = 0; i < s->n_cand; i++) if (s->lw[i] > max) max = s->lw[i];
+  for (i = 0; i < s->n_cand; i++) sum += s->post[i] = exp(s->lw[i] - max);
+  sum += s->none_post = exp(s->none_lw - max);
+  if (!(sum > 0) || !isfinite(sum)) {
+    /* cannot happen with clamped likelihoods; stay defined anyway */
+    for (i = 0; i < s->n_cand; i++) s->post[i] = 1.0 / (double)(s->n_cand + 1);
+    s->none_post = 1.0 / (double)(s->n_cand + 1);
+    s->lw_ok = 0;                  /* lw does not give post: the next update starts over */
+    return;
+  }
+  for (i = 0; i < s->n_cand; i++) s->post[i] /= sum;
+  s->none_post /= sum;
+  s->lz = max + log(sum);
+}
+
+/* Recompute facts and the posterior from the evidence: every candidate when
+** more than answers changed, else the causes that depend on the questions
+** whose answers did. */
+void session_update(tshoot_session *s)
+{
+  const rules_model *m = s->m;
+  size_t i, k;
+
+  if (s->reference) {
+    update_reference(s);
+    s->n_chg = 0;
+    s->lw_ok = 0;
+    return;
+  }
+  if (!s->dirty && !s->n_chg) return;
+  session_new_generation(s);
+  s->hyp_q = -1;
+  s->uniform_log = 0;
+  for (k = 0; k < s->n_answers; k++)
+    if (s->answers[k].value && s->ans_of_q[s->answers[k].q] == (int)k)
+      s->uniform_log -= log((double)session_outcomes(&m->q[s->answers[k].q]));
+  if (s->dirty || !s->lw_ok) {
+    double mean_prior = 0, none_prior;
+    for (i = 0; i < s->n_cand; i++) mean_prior += m->c[s->cand[i]].prior;
+    mean_prior = s->n_cand ? mean_prior / (double)s->n_cand : 1;
+    none_prior = NONE_PRIOR_SHARE * mean_prior * (double)(s->n_cand ? s->n_cand : 1);
+    for (i = 0; i < s->n_cand; i++) s->lw[i] = cand_log_weight(s, i);
+    s->none_lw = log(none_prior) + log(s->text ? NONE_TEXT_LIK : 1) + none_log(s);
+  } else {
+    for (k = 0; k < s->n_chg; k++) {
+      const rm_question *qq = &m->q[s->chg_q[k]];
+      for (i = 0; i < qq->n_causes; i++) {
+        int pos = s->cand_pos[qq->causes[i]];
+        if (pos >= 0) s->lw[pos] = cand_log_weight(s, (size_t)pos);
+      }
+    }
+  }
+  s->none_loglik = s->none_lw + s->uniform_log;
+  s->lw_ok = 1;
+  update_normalise(s);
+  s->dirty = 0;
+  s->n_chg = 0;
+}
+
+/* An answer to q was given, changed or withdrawn: the next update
+** recomputes the causes that depend on q (all, when more has changed). */
+static void mark_answer(tshoot_session *s, int q)
+{
+  size_t k;
+  if (s->reference || s->dirty || !s->lw_ok) {
+    s->dirty = 1;
+    return;
+  }
+  for (k = 0; k < s->n_chg; k++) if (s->chg_q[k] == q) return;
+  if (s->n_chg == sizeof s->chg_q / sizeof *s->chg_q) {
+    s->dirty = 1;
+    return;
+  }
+  s->chg_q[s->n_chg++] = q;
 }
 
 /* ===== fixes: expected cost of repair ===== */
@@ -482,7 +949,7 @@ static double ecr_of(const tshoot_session *s, const double *post, int *first)
   for (i = 0; i < s->n_cand && n < 64; i++) {
     const rm_cause *c = &s->m->c[s->cand[i]];
     double left = 1;
-    if (post[i] < FIX_MIN_P) continue;
+    if (!at_least(post[i], FIX_MIN_P)) continue;
     for (j = 0; j < c->n_fixes && n < 64; j++) {
       int x = (int)(c->first_fix + j);
       if (fix_tried(s, x)) continue;
@@ -496,6 +963,19 @@ static double ecr_of(const tshoot_session *s, const double *post, int *first)
   }
   if (!n) return ESCALATION_COST;
   qsort(opts, n, sizeof *opts, cmp_eff);
+  /* equal efficiencies (within TIE): by fix, as cmp_eff orders exact ones */
+  for (i = 0; i < n; i = j) {
+    for (j = i + 1; j < n && !above(opts[i].eff, opts[j].eff); j++) {}
+    if (j - i > 1) {
+      size_t a, b;
+      for (a = i + 1; a < j; a++)
+        for (b = a; b > i && opts[b].fix < opts[b - 1].fix; b--) {
+          fix_opt tmp = opts[b];
+          opts[b] = opts[b - 1];
+          opts[b - 1] = tmp;
+        }
+    }
+  }
   *first = opts[0].fix;
   for (i = 0; i < n; i++) {
     ecr += opts[i].cost * (1 - done);
@@ -624,7 +1104,7 @@ size_t session_best_candidate(const tshoot_session *s, double *p)
   size_t i, best = (size_t)-1;
   double bp = s->none_post;
   for (i = 0; i < s->n_cand; i++)
-    if (s->post[i] > bp || (s->post[i] == bp && best == (size_t)-1 && s->post[i] > s->none_post)) {
+    if (above(s->post[i], bp)) {
       bp = s->post[i];
       best = i;
     }
@@ -664,7 +1144,8 @@ static void step_end(tshoot_session *s, size_t pos, double p)
   int ok;
   for (i = 0; i < s->n_cand; i++) if (i != pos && s->post[i] > second) second = s->post[i];
   if (pos != (size_t)-1 && s->none_post > second) second = s->none_post;
-  ok = session_evidence_moved(s, pos, p) && (p >= s->conclude_at || (p >= LEADER && p >= END_LEAD * second));
+  ok = session_evidence_moved(s, pos, p) &&
+       (reaches(p, s->conclude_at) || (at_least(p, LEADER) && at_least(p, END_LEAD * second)));
   step_cause(s, ok ? TSHOOT_STEP_CONCLUDE : TSHOOT_STEP_INCONCLUSIVE, pos, p, -1);
 }
 
@@ -682,7 +1163,7 @@ static void leader_of(const tshoot_session *s, leader_info *li, size_t bestpos, 
   int r;
   memset(li, 0, sizeof *li);
   li->conclude_at = s->conclude_at;
-  li->top_pos = pbest < LEADER ? -2 : bestpos == (size_t)-1 ? -1 : (int)bestpos;
+  li->top_pos = !at_least(pbest, LEADER) ? -2 : bestpos == (size_t)-1 ? -1 : (int)bestpos;
   li->p_top = pbest;
   if (li->top_pos == -2) return;
   for (r = 0; r < 3; r++) { li->rival_pos[r] = -3; li->rival_p[r] = 0; }
@@ -692,7 +1173,7 @@ static void leader_of(const tshoot_session *s, leader_info *li, size_t bestpos, 
     double p = s->post[i];
     if ((int)i == li->top_pos) continue;
     for (r = 0; r < 3; r++)
-      if (p > li->rival_p[r]) {
+      if (above(p, li->rival_p[r])) {
         int k;
         for (k = 2; k > r; k--) { li->rival_p[k] = li->rival_p[k - 1]; li->rival_pos[k] = li->rival_pos[k - 1]; }
         li->rival_p[r] = p;
@@ -703,7 +1184,7 @@ static void leader_of(const tshoot_session *s, leader_info *li, size_t bestpos, 
   for (r = 0; r < 3 && li->rival_pos[r] != -3; r++) li->n_rivals = r + 1;
 }
 
-static int next_step(const tshoot_step **out, tshoot_session *s)
+static int next_step_body(const tshoot_step **out, tshoot_session *s)
 {
   const rules_model *m;
   size_t i, bestpos;
@@ -720,18 +1201,16 @@ static int next_step(const tshoot_step **out, tshoot_session *s)
     ** the same action repairs */
     int pos = s->cand_pos[m->x[wf].cause];
     for (i = 0; i < s->n_cand; i++)
-      if (fix_repairs(m, wf, (int)s->cand[i]) && (pos < 0 || s->post[i] > s->post[pos])) pos = (int)i;
+      if (fix_repairs(m, wf, (int)s->cand[i]) && (pos < 0 || above(s->post[i], s->post[pos]))) pos = (int)i;
     step_cause(s, TSHOOT_STEP_CONCLUDE, pos >= 0 ? (size_t)pos : (size_t)-1,
                pos >= 0 ? s->post[pos] : 0, wf);
     goto done;
   }
-  if (pbest >= s->conclude_at && session_evidence_moved(s, bestpos, pbest)) {
+  if (reaches(pbest, s->conclude_at) && session_evidence_moved(s, bestpos, pbest)) {
     step_cause(s, TSHOOT_STEP_CONCLUDE, bestpos, pbest, -1);
     goto done;
   }
-  h_now = session_entropy(s->post, s->n_cand, s->none_post);
-  for (i = 0; i < s->n_cand; i++) if (s->post[i] > 0) s_all += s->post[i] * log(s->post[i]);
-  if (s->none_post > 0) s_all += s->none_post * log(s->none_post);
+  post_entropy(s, &h_now, &s_all);
   leader_of(s, &li, bestpos, pbest);
   /* a leader made by the person's words (or the priors) alone is no
   ** conclusion: every question that tells something is still worth asking */
@@ -752,7 +1231,7 @@ static int next_step(const tshoot_step **out, tshoot_session *s)
       break;
     }
     score = w.gain / q_cost(s, q);
-    if (score > best_score) {
+    if (score > best_score + TIE_GAIN * best_score) {
       best_score = score;
       best_gain = w.gain;
       best_q = q;
@@ -773,7 +1252,7 @@ static int next_step(const tshoot_step **out, tshoot_session *s)
         weigh_free(&w);
         ts_free(buf);
       }
-      if (now <= ask) {
+      if (at_least(ask, now)) {
         int pos = s->cand_pos[m->x[first_fix].cause];
         step_cause(s, TSHOOT_STEP_FIX, (size_t)pos, s->post[pos], first_fix);
         goto done;
@@ -787,6 +1266,20 @@ done:
   s->have_step = 1;
   *out = &s->step;
   return TSHOOT_OK;
+}
+
+/* The next step, with the fast path's tables and scratch at hand. */
+static int next_step(const tshoot_step **out, tshoot_session *s)
+{
+  int rc;
+  if (!s->reference) {
+    if ((rc = tab_get(s)) != TSHOOT_OK) return rc;
+    if (!s->wk && !(s->wk = work_new(s->tab))) return ts_error_oom();
+  }
+  rc = next_step_body(out, s);
+  work_free(s->wk);
+  s->wk = NULL;
+  return rc;
 }
 
 static int set_answer(tshoot_session *s, const char *question, const char *value);
@@ -1008,9 +1501,10 @@ TSHOOT_API int tshoot_session_new(tshoot_session **out, tshoot_kb *kb, const tsh
   s->text_lik = ts_malloc((m->nc + 1) * sizeof *s->text_lik);
   s->word_lik = ts_malloc((m->nc + 1) * sizeof *s->word_lik);
   s->post = ts_malloc((m->nc + 1) * sizeof *s->post);
+  s->lw = ts_malloc((m->nc + 1) * sizeof *s->lw);
   s->fact_val = ts_malloc((m->nf + 1) * sizeof *s->fact_val);
   s->fact_gen = ts_calloc(m->nf + 1, sizeof *s->fact_gen);
-  if (!s->ans_of_q || !s->cand || !s->cand_pos || !s->text_lik || !s->word_lik || !s->post ||
+  if (!s->ans_of_q || !s->cand || !s->cand_pos || !s->text_lik || !s->word_lik || !s->post || !s->lw ||
       !s->fact_val || !s->fact_gen) {
     tshoot_session_free(s);
     return ts_error_oom();
@@ -1039,6 +1533,9 @@ TSHOOT_API void tshoot_session_free(tshoot_session *s)
   ts_free(s->word_lik);
   ts_free(s->input_value);
   ts_free(s->post);
+  ts_free(s->lw);
+  tab_free(s->own_tab);
+  work_free(s->wk);
   ts_free(s->fact_val);
   ts_free(s->fact_gen);
   ts_free(s->ranks);
@@ -1403,12 +1900,13 @@ static int find_fix(tshoot_session *s, const char *id)
 static void drop_answer(tshoot_session *s, size_t k)
 {
   size_t i;
+  int q = s->answers[k].q;
   ts_free(s->answers[k].value);
   memmove(&s->answers[k], &s->answers[k + 1], (s->n_answers - k - 1) * sizeof *s->answers);
   s->n_answers--;
   for (i = 0; i < s->m->nq; i++) s->ans_of_q[i] = -1;
   for (i = 0; i < s->n_answers; i++) s->ans_of_q[s->answers[i].q] = (int)i;
-  s->dirty = 1;
+  mark_answer(s, q);
 }
 
 /* The choice of question qq that `value` names, or NULL. The one rule of
@@ -1462,7 +1960,7 @@ static int set_answer(tshoot_session *s, const char *question, const char *value
   s->answers[s->n_answers].seq = ++s->seq;
   s->ans_of_q[q] = (int)s->n_answers;
   s->n_answers++;
-  s->dirty = 1;
+  mark_answer(s, q);
   return TSHOOT_OK;
 }
 

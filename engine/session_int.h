@@ -59,7 +59,24 @@ struct tshoot_session {
   double *word_lik;                /* per candidate: the words of the cause itself */
   double *post;                    /* per candidate */
   double none_post, none_loglik, uniform_log;
-  int dirty;
+  int dirty;                       /* everything is recomputed at the next update */
+
+  /* the fast step (session.c, "the step's tables"): the same numbers as the
+  ** straightforward computation, kept incrementally */
+  int reference;                   /* 1: use the straightforward computation
+                                   ** (today's code, kept for the tests that
+                                   ** compare the two; set after _new) */
+  const struct step_tab *tab;      /* P(v | c) per (cause, question, outcome):
+                                   ** shared by the model for this noise */
+  struct step_tab *own_tab;        /* or the session's own (too many noises) */
+  struct step_work *wk;            /* scratch of one step */
+  double *lw;                      /* per candidate: its log weight without the
+                                   ** uniform term every candidate shares */
+  double none_lw, lz;              /* the same for "none"; log of the sum of
+                                   ** exp(lw), so log P = lw - lz */
+  int lw_ok;                       /* lw holds the last update's weights */
+  int chg_q[8];                    /* questions whose answer changed since */
+  size_t n_chg;
 
   /* fact memo: valid when fact_gen[f] == gen */
   tri *fact_val;
