@@ -45,7 +45,7 @@
 typedef struct rw {
   sqlite3 *db;
   int rc;
-  sqlite3_stmt *ins_term, *ins_post, *ins_doc, *sel_art;
+  sqlite3_stmt *ins_term, *ins_post, *ins_doc;
   /* articles [1, ndoc]: tokens per column (from article_fts_docsize) */
   sqlite3_int64 ndoc;
   uint32_t *colsz;            /* colsz[doc * NCOLS + col] */
@@ -105,7 +105,11 @@ static int read_sizes(rw *w)
 {
   sqlite3_stmt *st = NULL;
   int rc = sqlite3_prepare_v2(w->db, "SELECT max(id) FROM article_fts_docsize", -1, &st, NULL);
-  if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) w->ndoc = sqlite3_column_int64(st, 0);
+  if (rc == SQLITE_OK) rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    w->ndoc = sqlite3_column_int64(st, 0);
+    rc = SQLITE_OK;
+  }
   sqlite3_finalize(st);
   if (rc != SQLITE_OK) return rw_fail(w, rc, "reading article sizes");
   if (w->ndoc < 0 || w->ndoc > ((sqlite3_int64)1 << 26))
@@ -120,13 +124,18 @@ static int read_sizes(rw *w)
     int n = sqlite3_column_bytes(st, 1), off = 0, col, k;
     uint64_t v;
     if (id < 1 || id > w->ndoc) continue;
+    if (!b && n > 0) { rc = SQLITE_NOMEM; break; }
     for (col = 0; col < TS_FTS_NCOLS && b; col++) {
-      if ((k = get_varint(b + off, n - off, &v)) == 0) break;
+      if ((k = get_varint(b + off, n - off, &v)) == 0) {
+        rc = SQLITE_CORRUPT;         /* FTS5 wrote this very blob: never */
+        break;
+      }
       off += k;
       w->colsz[id * TS_FTS_NCOLS + col] = v > 0x7fffffff ? 0x7fffffff : (uint32_t)v;
     }
+    if (rc == SQLITE_CORRUPT) break;
   }
-  if (rc == SQLITE_ROW || rc == SQLITE_DONE) rc = SQLITE_OK;
+  if (rc == SQLITE_DONE) rc = SQLITE_OK;
   sqlite3_finalize(st);
   if (rc != SQLITE_OK) return rw_fail(w, rc, "reading article sizes");
   return TSHOOT_OK;
@@ -230,6 +239,7 @@ static int scan(rw *w, int postings)
   char *term = NULL;
   int tlen = -1, rc;
   sqlite3_int64 id = 0, doc = -1;
+  uint64_t seen = 0, want = 0, i;
   rc = sqlite3_prepare_v2(w->db, "SELECT term, doc, col, offset FROM temp.ts_rank_inst", -1, &st,
                           NULL);
   if (rc != SQLITE_OK) return rw_fail(w, rc, "reading the index");
@@ -239,7 +249,12 @@ static int scan(rw *w, int postings)
     sqlite3_int64 d = sqlite3_column_int64(st, 1);
     int col = col_index(sqlite3_column_text(st, 2));
     sqlite3_int64 off = sqlite3_column_int64(st, 3);
-    if (!t || col < 0 || d < 1 || d > w->ndoc) continue;
+    if (!t || col < 0) {             /* out of memory (a name is never NULL) */
+      w->rc = ts_error_oom();
+      break;
+    }
+    if (d < 1 || d > w->ndoc) continue;
+    seen++;
     if (tl != tlen || memcmp(t, term, (size_t)tl) != 0) {      /* a new term */
       if (term && postings) write_term(w, term, tlen, id, &pl);
       if (term) id++;
@@ -272,6 +287,13 @@ static int scan(rw *w, int postings)
     }
   }
   if (w->rc == TSHOOT_OK && rc != SQLITE_DONE) rw_fail(w, rc, "reading the index");
+  /* every token FTS5 counted was read: a scan cut short (fts5vocab ends a
+  ** scan it cannot go on with, out of memory, as if it were done) would
+  ** write a KB that ranks wrong */
+  for (i = TS_FTS_NCOLS; i < (uint64_t)(w->ndoc + 1) * TS_FTS_NCOLS; i++) want += w->colsz[i];
+  if (w->rc == TSHOOT_OK && seen != want)
+    w->rc = ts_error(TSHOOT_ENOMEM, "indexing: read %llu of the index's %llu tokens (out of memory?)",
+                     (unsigned long long)seen, (unsigned long long)want);
   if (w->rc == TSHOOT_OK && term && postings) write_term(w, term, tlen, id, &pl);
   sqlite3_finalize(st);
   ts_free(term);
@@ -293,22 +315,14 @@ static void write_docs(rw *w)
       for (k = 0; k < n; k++) put_varint(&w->body, w->fwd[at++]);
     }
     if (w->body.oom) { w->rc = ts_error_oom(); return; }
-    sqlite3_bind_int64(w->sel_art, 1, d);
-    rc = sqlite3_step(w->sel_art);
-    if (rc == SQLITE_ROW) {
-      sqlite3_bind_int64(w->ins_doc, 1, d);
-      sqlite3_bind_value(w->ins_doc, 2, sqlite3_column_value(w->sel_art, 0));
-      sqlite3_bind_value(w->ins_doc, 3, sqlite3_column_value(w->sel_art, 1));
-      sqlite3_bind_value(w->ins_doc, 4, sqlite3_column_value(w->sel_art, 2));
-      sqlite3_bind_value(w->ins_doc, 5, sqlite3_column_value(w->sel_art, 3));
-      sqlite3_bind_blob(w->ins_doc, 6, w->body.p ? w->body.p : "", (int)w->body.len,
-                        SQLITE_STATIC);
-      rc = sqlite3_step(w->ins_doc);
-      sqlite3_reset(w->ins_doc);
-    } else if (rc == SQLITE_DONE) {
-      rc = SQLITE_DONE;        /* FTS5 rows are articles: none is missing */
+    sqlite3_bind_int64(w->ins_doc, 1, d);
+    sqlite3_bind_blob(w->ins_doc, 2, w->body.p ? w->body.p : "", (int)w->body.len, SQLITE_STATIC);
+    rc = sqlite3_step(w->ins_doc);
+    sqlite3_reset(w->ins_doc);
+    if (rc == SQLITE_DONE && sqlite3_changes(w->db) != 1) {  /* FTS5 rows are articles: never */
+      w->rc = ts_error(TSHOOT_ERROR, "indexing: article %lld has no row", (long long)d);
+      return;
     }
-    sqlite3_reset(w->sel_art);
     if (rc != SQLITE_DONE) rw_fail(w, rc, "writing the forward index");
   }
 }
@@ -330,11 +344,9 @@ int kb_rank_write(sqlite3 *db)
                               &w.ins_post, NULL);
     if (rc == SQLITE_OK)
       rc = sqlite3_prepare_v2(db, "INSERT INTO rank_doc(id, name, title, path, line, toks)"
-                              " VALUES(?1, ?2, ?3, ?4, ?5, ?6)", -1, &w.ins_doc, NULL);
-    if (rc == SQLITE_OK)
-      rc = sqlite3_prepare_v2(db, "SELECT a.name, a.title, s.path, a.line FROM article AS a"
-                              " LEFT JOIN source AS s ON s.id = a.source WHERE a.id = ?1", -1,
-                              &w.sel_art, NULL);
+                              " SELECT a.id, a.name, a.title, s.path, a.line, ?2 FROM article AS a"
+                              " LEFT JOIN source AS s ON s.id = a.source WHERE a.id = ?1",
+                              -1, &w.ins_doc, NULL);
     if (rc != SQLITE_OK) rw_fail(&w, rc, "writing the ranking data");
   }
   if (w.rc == TSHOOT_OK && next_slice(&w, 1) == TSHOOT_OK && scan(&w, 1) == TSHOOT_OK) {
@@ -346,7 +358,6 @@ int kb_rank_write(sqlite3 *db)
   sqlite3_finalize(w.ins_term);
   sqlite3_finalize(w.ins_post);
   sqlite3_finalize(w.ins_doc);
-  sqlite3_finalize(w.sel_art);
   rc = sqlite3_exec(db, "DROP TABLE temp.ts_rank_inst", NULL, NULL, NULL);
   if (rc != SQLITE_OK) rw_fail(&w, rc, "reading the index");
   ts_free(w.colsz);
