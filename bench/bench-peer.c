@@ -34,7 +34,13 @@
 ** tshoot and of Xapian with raw FTS5 (and how often the whole top 10 is the
 ** same, in order), and the ratios tshoot / Xapian.
 **
-** With --smoke the run fails (exit 1) unless it completes, some query is
+** Result identity: in the warm-up pass every query also runs through
+** tshoot's reference ranking (FTS5's own bm25, the internal flag of
+** engine/search_int.h) and must give the same articles, order, scores and
+** passages as the postings (ties at the limit aside): "result identity N/Q".
+**
+** With --smoke the run fails (exit 1) unless it completes, every query's
+** two tshoot rankings agree, some query is
 ** answered by both raw FTS5 and Xapian (so the overlap is computed) and that
 ** overlap is at least 90% (under it, Xapian's ranking has drifted from
 ** FTS5's: the figures would compare different work); and some query is
@@ -511,6 +517,44 @@ static int run_raw(engines *e, const pq *q, unsigned *ids)
   return n;
 }
 
+/* tshoot's internal flag SEARCH_FLAG_FTS5_RANK (engine/search_int.h): rank
+** with FTS5's bm25 only, never the postings: the reference the postings'
+** results must equal. */
+#define TS_FLAG_FTS5_RANK (1u << 30)
+
+/* Are two tshoot result lists the same: articles in order (ties at the limit
+** aside), scores to the bit, passages and snippets? */
+static int same_results(const tshoot_results *a, const tshoot_results *b)
+{
+  size_t n = tshoot_results_count(a), i;
+  if (n != tshoot_results_count(b) || strcmp(tshoot_results_query(a), tshoot_results_query(b)))
+    return 0;
+  for (i = 0; i < n; i++) {
+    const tshoot_result *x = tshoot_results_get(a, i), *y = tshoot_results_get(b, i);
+    if (x->score != y->score) return 0;
+    if (strcmp(x->article, y->article)) {
+      if (x->score != tshoot_results_get(a, n - 1)->score) return 0;
+      continue;                   /* a tie at the limit */
+    }
+    if (strcmp(x->snippet, y->snippet) || strcmp(x->passage, y->passage)) return 0;
+  }
+  return 1;
+}
+
+/* The query through tshoot's reference ranking: 1 when its results equal r. */
+static int tshoot_identical(engines *e, const pq *q, const tshoot_results *r)
+{
+  tshoot_search_options o = TSHOOT_SEARCH_OPTIONS_INIT;
+  tshoot_results *ref = NULL;
+  int same;
+  o.flags = TS_FLAG_FTS5_RANK;
+  if (tshoot_search(&ref, e->kb, q->tshoot, strlen(q->tshoot), &o) != TSHOOT_OK)
+    die("tshoot_search(\"%s\"), FTS5 ranking: %s", q->tshoot, tshoot_error_last()->message);
+  same = same_results(r, ref);
+  tshoot_results_free(ref);
+  return same;
+}
+
 /* tshoot_search; *res kept when asked (the caller frees it) */
 static int run_tshoot(engines *e, const pq *q, tshoot_results **res)
 {
@@ -631,7 +675,7 @@ int main(int argc, char **argv)
   xbuild xb;
   double compile_s = 0, t0, *t[NE];
   int *cls;
-  size_t answered[NE] = { 0 }, ncomp = 0, ts_or = 0, ts_cut = 0, ov_n[NE] = { 0 }, ov_q[NE] = { 0 },
+  size_t answered[NE] = { 0 }, ncomp = 0, ts_or = 0, ts_cut = 0, identical = 0, ov_n[NE] = { 0 }, ov_q[NE] = { 0 },
          ov_d[NE] = { 0 }, same[NE] = { 0 };
 
   for (a = 1; a < argc; a++) {
@@ -729,6 +773,7 @@ int main(int argc, char **argv)
     cnt[E_RAW] = run_raw(&e, &qs[i], ids[E_RAW]);
     cnt[E_XAPIAN] = run_xapian(&e, &qs[i], ids[E_XAPIAN]);
     cnt[E_TSHOOT] = run_tshoot(&e, &qs[i], &res);
+    identical += tshoot_identical(&e, &qs[i], res);
     for (k = 0; k < cnt[E_TSHOOT] && k < 10; k++)
       ids[E_TSHOOT][k] = name_to_id(&e, tshoot_results_get(res, (size_t)k)->article);
     ran = tshoot_results_query(res);
@@ -789,6 +834,8 @@ int main(int argc, char **argv)
          ov_q[E_TSHOOT], ov_d[E_XAPIAN] ? 100.0 * ov_n[E_XAPIAN] / ov_d[E_XAPIAN] : 0, ov_q[E_XAPIAN]);
   printf("the same top 10 as raw FTS5, in the same order: tshoot %zu of %zu, Xapian %zu of %zu\n",
          same[E_TSHOOT], ov_q[E_TSHOOT], same[E_XAPIAN], ov_q[E_XAPIAN]);
+  printf("result identity, tshoot over its postings vs its FTS5 ranking (articles, order, scores,"
+         " passages): %zu/%zu\n", identical, nq);
 
   if (smoke) {
     if (ov_d[E_XAPIAN] == 0) {
@@ -800,6 +847,11 @@ int main(int argc, char **argv)
     }
     if (ov_d[E_TSHOOT] == 0) {
       fprintf(stderr, "bench-peer: no query answered by both raw FTS5 and tshoot\n");
+      failed = 1;
+    }
+    if (identical != nq) {
+      fprintf(stderr, "bench-peer: %zu of %zu queries differ between tshoot's two rankings\n",
+              nq - identical, nq);
       failed = 1;
     }
   }
