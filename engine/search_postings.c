@@ -55,6 +55,20 @@ static const unsigned char *rd_varint(const unsigned char *p, const unsigned cha
   return NULL;
 }
 
+/* The same, quicker for the one- to three-byte values that term ids are. */
+static const unsigned char *rd_id(const unsigned char *p, const unsigned char *end, uint32_t *v)
+{
+  if (end - p >= 3) {
+    if (!(p[0] & 0x80)) { *v = p[0]; return p + 1; }
+    if (!(p[1] & 0x80)) { *v = (uint32_t)(p[0] & 0x7f) << 7 | p[1]; return p + 2; }
+    if (!(p[2] & 0x80)) {
+      *v = (uint32_t)(p[0] & 0x7f) << 14 | (uint32_t)(p[1] & 0x7f) << 7 | p[2];
+      return p + 3;
+    }
+  }
+  return rd_varint(p, end, v);
+}
+
 static uint32_t rd_u32(const unsigned char *p)
 {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -97,8 +111,8 @@ static void cur_next(rcur *c)
     cur_block(c, c->blk + 1);
     if (c->eof) return;
   }
-  if (!(c->p = rd_varint(c->p, c->end, &d)) || !(c->p = rd_varint(c->p, c->end, &c->wtf)) ||
-      !(c->p = rd_varint(c->p, c->end, &c->hwtf)) || d == 0) {
+  if (!(c->p = rd_id(c->p, c->end, &d)) || !(c->p = rd_id(c->p, c->end, &c->wtf)) ||
+      !(c->p = rd_id(c->p, c->end, &c->hwtf)) || d == 0) {
     c->bad = c->eof = 1;
     return;
   }
@@ -197,6 +211,7 @@ typedef struct rtok {
 #define RP_MAXTOK 128             /* tokens of all phrases of a query */
 
 typedef struct rquery {
+  uint64_t first[16];      /* bit (id & 1023): some phrase may start with term id */
   int or_form, head;       /* ORed phrases; only {title symptoms aliases} */
   int np, ngroup, nt;
   rphrase p[RP_MAX];
@@ -813,8 +828,10 @@ sqlite3_int64 search_postings_where(const search_state *s, const void *toks, int
     colsize[col] = (int)(n > 0x7fffffff ? 0x7fffffff : n);
     for (k = 0; k < n; k++) {
       int i;
-      if (!(p = rd_varint(p, end, &t))) return -1;
-      if (ninst >= SEARCH_HITS_MAX || (q->head && col >= HEAD_COLS)) continue;
+      if (!(p = rd_id(p, end, &t))) return -1;
+      if (!(q->first[(t >> 6) & 15] >> (t & 63) & 1) || ninst >= SEARCH_HITS_MAX ||
+          (q->head && col >= HEAD_COLS))
+        continue;
       for (i = 0; i < q->np && ninst < SEARCH_HITS_MAX; i++)
         if (q->p[i].ntok > 1 ? k + (uint32_t)q->p[i].ntok <= n &&
                                    phrase_at(&q->tok[q->p[i].t0], q->p[i].ntok, t, p, end)
@@ -848,6 +865,20 @@ int search_postings_rank(kb_conn *c, search_state *s, const char *query, int lim
   if (ts_grow((void **)&s->hits, &s->hits_cap, (size_t)limit, sizeof *s->hits) < 0)
     return ts_error_oom();
   rc = load_query(c, m, q);
+  if (rc == TSHOOT_OK) {             /* the filter of search_postings_where */
+    int i;
+    memset(q->first, 0, sizeof q->first);
+    for (i = 0; i < q->np; i++) {
+      const rphrase *ph = &q->p[i];
+      uint32_t lo = ph->ntok > 1 ? q->tok[ph->t0].lo : ph->id0;
+      uint32_t hi = ph->ntok > 1 ? q->tok[ph->t0].hi : ph->id1, j;
+      if (hi < lo) continue;                 /* a phrase no article holds */
+      if (hi - lo >= 1023) memset(q->first, 0xff, sizeof q->first);
+      else
+        for (j = 0; j <= hi - lo; j++)
+          q->first[((lo + j) >> 6) & 15] |= (uint64_t)1 << ((lo + j) & 63);
+    }
+  }
   if (rc == TSHOOT_OK) rc = q->or_form ? rank_or(c, m, q, limit, s->hits, &n)
                                        : rank_and(c, m, q, limit, s->hits, &n);
   if (rc != TSHOOT_OK) return rc;
