@@ -1,5 +1,5 @@
 /*
-** kb_write.c: writing a checked model into a new SQLite file (format 1, see
+** kb_write.c: writing a checked model into a new SQLite file (the format of
 ** kb_schema.h). Everything goes in one transaction with no journal: the file
 ** is a temporary one that kb_compile.c renames into place only when it is
 ** whole. The order of every insert is fixed by the order of the sources, so
@@ -260,9 +260,35 @@ static void add_line(ts_buf *b, const char *s)
   ts_buf_adds(b, s);
 }
 
+/* article_fts's columns: each one's non-NULL fields joined by a newline, the
+** way the view article_text joins them from the model tables (group_concat:
+** an empty field counts, a NULL one does not; no field at all is NULL). */
+typedef struct fts_cols {
+  ts_buf b[TS_FTS_NCOLS];
+  int n[TS_FTS_NCOLS];
+} fts_cols;
+
 static void col_field(void *ud, int col, const char *text)
 {
-  add_line(&((ts_buf *)ud)[col], text);
+  fts_cols *fc = ud;
+  if (!text) return;
+  if (fc->n[col]++) ts_buf_addc(&fc->b[col], '\n');
+  ts_buf_adds(&fc->b[col], text);
+}
+
+/* Insert article `doc`'s row of article_fts from fc. */
+static void w_fts_row(writer *w, sqlite3_stmt *st, int64_t doc, const fts_cols *fc)
+{
+  int i, rc;
+  if (w->rc != TSHOOT_OK || !st) return;
+  sqlite3_bind_int64(st, 1, doc);
+  for (i = 0; i < TS_FTS_NCOLS; i++) {
+    if (!fc->n[i]) sqlite3_bind_null(st, i + 2);
+    else sqlite3_bind_text(st, i + 2, fc->b[i].p ? fc->b[i].p : "", (int)fc->b[i].len, SQLITE_STATIC);
+  }
+  rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) w_fail(w, rc, "writing the KB");
 }
 
 static void compute_digest(kb_model *m, char out[65])
@@ -380,12 +406,13 @@ static const char *const ev_kinds[] = { "answer", "expect", "requires" };
 static void write_rows(writer *w, sqlite3_stmt **st)
 {
   kb_model *m = w->m;
-  ts_buf b = TS_BUF_INIT, col[TS_FTS_NCOLS], cc[5];
+  ts_buf b = TS_BUF_INIT, cc[5];
+  fts_cols fc;
   size_t i, j, l;
   int64_t fix_id = 0, sym_id = 0;
   const m_question **q_by_id = questions_by_id(m);   /* for the causes' words */
 
-  for (i = 0; i < TS_FTS_NCOLS; i++) { col[i].p = NULL; col[i].len = col[i].cap = 0; col[i].oom = 0; }
+  memset(&fc, 0, sizeof fc);
   memset(cc, 0, sizeof cc);
   if (!q_by_id && w->rc == TSHOOT_OK) w->rc = ts_error_oom();
 
@@ -421,7 +448,7 @@ static void write_rows(writer *w, sqlite3_stmt **st)
   for (i = 0; i < m->n_articles && w->rc == TSHOOT_OK; i++) {
     m_article *a = &m->articles[i];
     uint32_t doc = (uint32_t)i + 1;
-    for (j = 0; j < TS_FTS_NCOLS; j++) ts_buf_reset(&col[j]);
+    for (j = 0; j < TS_FTS_NCOLS; j++) { ts_buf_reset(&fc.b[j]); fc.n[j] = 0; }
     w_row(w, st[S_ARTICLE], "ittttii", (int64_t)doc, a->id, a->title, a->summary, a->escalation,
           (int64_t)a->at.src + 1, (int64_t)a->at.line);
     for (j = 0; j < a->n_symptoms; j++) {
@@ -463,9 +490,8 @@ static void write_rows(writer *w, sqlite3_stmt **st)
         for (s = 0; s < f->n_steps; s++) w_row(w, st[S_FIXSTEP], "iit", fix_id, (int64_t)s, f->steps[s]);
       }
     }
-    article_texts(m, i, col_field, col);
-    w_row(w, st[S_FTS], "ittttt", (int64_t)doc, ts_buf_cstr(&col[0]), ts_buf_cstr(&col[1]),
-          ts_buf_cstr(&col[2]), ts_buf_cstr(&col[3]), ts_buf_cstr(&col[4]));
+    article_texts(m, i, col_field, &fc);
+    w_fts_row(w, st[S_FTS], (int64_t)doc, &fc);
     if (w->progress && (i % 256 == 255 || i + 1 == m->n_articles) &&
         w->progress("write", i + 1, m->n_articles, w->payload) != 0 && w->rc == TSHOOT_OK)
       w->rc = ts_error(TSHOOT_EUSER, "compile cancelled");
@@ -477,11 +503,11 @@ static void write_rows(writer *w, sqlite3_stmt **st)
     for (j = 0; j < t->n_given; j++)
       w_row(w, st[S_GIVEN], "iitt", (int64_t)i + 1, (int64_t)j, t->given[j].question, t->given[j].value);
   }
-  if ((b.oom || col[0].oom || col[1].oom || col[2].oom || col[3].oom || col[4].oom || cc[0].oom ||
+  if ((b.oom || fc.b[0].oom || fc.b[1].oom || fc.b[2].oom || fc.b[3].oom || fc.b[4].oom || cc[0].oom ||
        cc[1].oom || cc[2].oom || cc[3].oom || cc[4].oom) && w->rc == TSHOOT_OK)
     w->rc = ts_error_oom();
   ts_buf_free(&b);
-  for (i = 0; i < TS_FTS_NCOLS; i++) ts_buf_free(&col[i]);
+  for (i = 0; i < TS_FTS_NCOLS; i++) ts_buf_free(&fc.b[i]);
   for (i = 0; i < 5; i++) ts_buf_free(&cc[i]);
   ts_free(q_by_id);
 }

@@ -33,13 +33,13 @@ static const char sql_docsize[] =
 ** colsize << 32. */
 static const char sql_query[] =
   "SELECT t.id, -t.r, ts_where(t.id), a.name, a.title, s.path, a.line,"
-  "  CASE ts_where(t.id) & 7 WHEN 0 THEN c.c0 WHEN 1 THEN c.c1 WHEN 2 THEN c.c2"
-  "  WHEN 3 THEN c.c3 WHEN 4 THEN c.c4 END"
+  "  CASE ts_where(t.id) & 7 WHEN 0 THEN c.title WHEN 1 THEN c.symptoms WHEN 2 THEN c.aliases"
+  "  WHEN 3 THEN c.causes WHEN 4 THEN c.fixes END"
   " FROM (SELECT rowid AS id, ts_rank(article_fts) AS r"
   "       FROM article_fts WHERE article_fts MATCH ?1 ORDER BY r LIMIT ?2) AS t"
   " JOIN article AS a ON a.id = t.id"
   " LEFT JOIN source AS s ON s.id = a.source"
-  " LEFT JOIN article_fts_content AS c ON c.id = t.id"
+  " LEFT JOIN article_text AS c ON c.id = t.id"
   " ORDER BY t.r, t.id";
 
 
