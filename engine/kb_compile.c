@@ -320,7 +320,8 @@ static int read_threads(size_t n_files)
 }
 
 /* Read files[first .. first+n) into the model, in order. */
-static int read_batch(kb_model *m, char **files, size_t first, size_t n, size_t max_size, int threads)
+static int read_batch(kb_model *m, char **files, size_t first, size_t n, size_t max_size, int threads,
+                      kb_fts *fts)
 {
   read_slot slots[READ_BATCH];
   read_job job;
@@ -368,7 +369,10 @@ static int read_batch(kb_model *m, char **files, size_t first, size_t n, size_t 
       m->schema_failed = 1;
     } else {
       src->schema_ok = src->xs.n_bad == 0;
+      /* article_fts's thread reads the articles read so far (kb_write.c) */
+      kb_fts_model_lock(fts);
       rc = kb_read_source(m, m->n_sources - 1);
+      kb_fts_model_unlock(fts, m->n_articles, 0);
     }
     /* the model holds every location the checks need: free the tree and the
     ** bytes now, so a large KB is never all in memory at once */
@@ -484,6 +488,7 @@ TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats, const char *const *so
   pathlist files = { NULL, 0, 0 };
   diag_hold hold;
   char *tmp = NULL, *dir = NULL;
+  kb_fts *fts = NULL;
   size_t i;
   int rc = TSHOOT_OK, fd;
 
@@ -505,6 +510,8 @@ TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats, const char *const *so
   xmlInitParser();
 
   if ((rc = collect(&files, sources, n_sources)) != TSHOOT_OK) goto done;
+  /* the article index is built while the sources are read (kb_write.c) */
+  if (out_path) fts = kb_fts_start(&m);
   {
     int threads = read_threads(files.n);
     for (i = 0; i < files.n; i += READ_BATCH) {
@@ -513,8 +520,10 @@ TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats, const char *const *so
         rc = ts_error(TSHOOT_EUSER, "compile cancelled");
         goto done;
       }
-      if ((rc = read_batch(&m, files.p, i, n, o.max_file_size, threads)) != TSHOOT_OK) goto done;
+      if ((rc = read_batch(&m, files.p, i, n, o.max_file_size, threads, fts)) != TSHOOT_OK) goto done;
     }
+    kb_fts_model_lock(fts);
+    kb_fts_model_unlock(fts, m.n_articles, 1);
     if (o.on_progress && o.on_progress("read", files.n, files.n, o.progress_payload) != 0) {
       rc = ts_error(TSHOOT_EUSER, "compile cancelled");
       goto done;
@@ -554,7 +563,8 @@ TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats, const char *const *so
     goto done;
   }
   close(fd);
-  rc = kb_write(&m, tmp, o.on_progress, o.progress_payload);
+  rc = kb_write(&m, fts, tmp, o.on_progress, o.progress_payload);
+  fts = NULL;                                    /* kb_write freed it */
   if (rc == TSHOOT_OK && fsync_path(tmp, 0) < 0)
     rc = ts_error_at(TSHOOT_EIO, tmp, 0, 0, "cannot flush the new KB to disk: %s", strerror(errno));
   if (rc == TSHOOT_OK && chmod(tmp, 0644) < 0)
@@ -569,6 +579,7 @@ TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats, const char *const *so
   }
 
 done:
+  kb_fts_cancel(fts);                            /* before the model goes */
   flush_diags(&hold, o.on_diagnostic, o.diagnostic_payload);
   if (tmp) { unlink(tmp); ts_free(tmp); }
   ts_free(dir);
