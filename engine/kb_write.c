@@ -291,6 +291,14 @@ static void col_field(void *ud, int col, const char *text)
 
 #define FTS_BATCH 64             /* articles copied out of the model per lock */
 
+/* Both FTS5 tables are loaded in bulk, then merged once ('optimize'): merging
+** segments along the way (automerge) would only be redone by the final merge,
+** and FTS5 holds up to FTS_HASHSIZE bytes of new terms (default 1 MiB) before
+** it writes a segment: fewer, larger segments, fewer merges. Loading 10k
+** articles' text into an FTS5 table: 1.10 s CPU with the defaults, 0.86 s with
+** these (SQLite 3.40). */
+#define FTS_HASHSIZE "8388608"
+
 struct kb_fts {
   const kb_model *m;
   sqlite3 *db;                   /* its database: read by fts_copy after the join */
@@ -341,9 +349,8 @@ static void *fts_worker(void *arg)
   fts_exec(f, "PRAGMA cache_size = -4096");
   fts_exec(f, "BEGIN");
   fts_exec(f, TS_KB_ARTICLE_FTS_SQL);
-  /* one bulk load followed by 'optimize': merging segments along the way
-  ** (automerge) would only be redone by the final merge */
   fts_exec(f, "INSERT INTO article_fts(article_fts, rank) VALUES('automerge', 0)");
+  fts_exec(f, "INSERT INTO article_fts(article_fts, rank) VALUES('hashsize', " FTS_HASHSIZE ")");
   if (f->rc == SQLITE_OK)
     f->rc = sqlite3_prepare_v3(f->db, "INSERT INTO article_fts(rowid, title, symptoms, aliases, causes, fixes)"
                                " VALUES(?,?,?,?,?,?)", -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
@@ -814,6 +821,8 @@ int kb_write(kb_model *m, kb_fts *fts, const char *tmp_path, tshoot_progress_cb 
 #define X(name, sql) w_exec(&w, sql);
   TS_KB_DDL_LIST(X)
 #undef X
+  w_exec(&w, "INSERT INTO cause_fts(cause_fts, rank) VALUES('automerge', 0)");
+  w_exec(&w, "INSERT INTO cause_fts(cause_fts, rank) VALUES('hashsize', " FTS_HASHSIZE ")");
   for (i = 0; i < S_N; i++) st[i] = w_prepare(&w, insert_sql[i]);
   write_model(&w, st, &voc, fts);
   write_vocab(&w, st[S_VOCAB], &voc);
@@ -836,6 +845,7 @@ int kb_write(kb_model *m, kb_fts *fts, const char *tmp_path, tshoot_progress_cb 
         break;
       }
   }
+  w_exec(&w, "INSERT INTO cause_fts(cause_fts) VALUES('optimize')");
   w_exec(&w, "COMMIT");
   if (progress && w.rc == TSHOOT_OK) progress("index", 1, 1, payload);
 done:
