@@ -219,7 +219,9 @@ static void clean_stale_temps(const char *dir, const char *base)
 ** walked into the model in order: output is the same as with one thread. */
 
 #define READ_THREADS_MAX 4
-#define READ_BATCH 32
+/* A parsed tree is several times its file: 32 files of 300 KB at a time held
+** 17 MB more at the peak (10k articles) than 8, for no gain in time. */
+#define READ_BATCH 8
 
 typedef struct saved_diag {
   tshoot_severity sev;
