@@ -32,10 +32,12 @@ enum { TS_FTS_TITLE, TS_FTS_SYMPTOMS, TS_FTS_ALIASES, TS_FTS_CAUSES, TS_FTS_FIXE
 #define TS_FTS_WEIGHTS "10.0, 8.0, 6.0, 2.0, 1.0"
 #define TS_FTS_TOKENIZE "porter unicode61 remove_diacritics 2"
 
-/* article_fts (kb_write.c builds it in a database of its own, then copies its
-** shadow tables in). */
+/* article_fts and cause_fts (kb_write.c builds each in a database of its own,
+** then copies its shadow tables in). */
 #define TS_KB_ARTICLE_FTS_SQL \
   "CREATE VIRTUAL TABLE article_fts USING fts5(title, symptoms, aliases, causes, fixes, content='article_text', content_rowid='id', tokenize='" TS_FTS_TOKENIZE "')"
+#define TS_KB_CAUSE_FTS_SQL \
+  "CREATE VIRTUAL TABLE cause_fts USING fts5(title, explanation, symptoms, aliases, answers, content='', tokenize='" TS_FTS_TOKENIZE "')"
 
 /* The statements that create a KB, in order. The opener checks that
 ** sqlite_schema holds these tables, indexes and the view (and FTS5's shadow
@@ -77,13 +79,11 @@ enum { TS_FTS_TITLE, TS_FTS_SYMPTOMS, TS_FTS_ALIASES, TS_FTS_CAUSES, TS_FTS_FIXE
     "  || coalesce(char(10) || f.verify, '') AS t FROM cause AS c JOIN fix AS f ON f.cause = c.id WHERE c.article = a.id ORDER BY f.id))" \
     " FROM article AS a") \
   X("article_fts", TS_KB_ARTICLE_FTS_SQL) \
-  X("cause_fts", "CREATE VIRTUAL TABLE cause_fts USING fts5(title, explanation, symptoms, aliases, answers, content='', tokenize='" TS_FTS_TOKENIZE "')")
+  X("cause_fts", TS_KB_CAUSE_FTS_SQL)
 
 /* Shadow tables FTS5 creates for article_fts (detail=full, external content)
-** and cause_fts (contentless). TS_KB_FTS_COPY_LIST: those of article_fts that
-** kb_write.c copies from the database it built the index in. */
-#define TS_KB_FTS_COPY_LIST(X) \
-  X("article_fts_data") X("article_fts_idx") X("article_fts_docsize") X("article_fts_config")
+** and cause_fts (contentless). kb_write.c copies them (but article_fts's
+** content, which is the view) from the databases it built the indexes in. */
 #define TS_KB_FTS_SHADOW_LIST(X) \
   X("article_fts_data") X("article_fts_idx") \
   X("article_fts_docsize") X("article_fts_config") \

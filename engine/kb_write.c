@@ -299,7 +299,10 @@ static void col_field(void *ud, int col, const char *text)
 ** these (SQLite 3.40). */
 #define FTS_HASHSIZE "8388608"
 
+enum { FTS_ARTICLE, FTS_CAUSE };
+
 struct kb_fts {
+  int kind;                      /* FTS_ARTICLE: article_fts; FTS_CAUSE: cause_fts */
   const kb_model *m;
   sqlite3 *db;                   /* its database: read by fts_copy after the join */
   int rc;                        /* SQLITE_OK, or the first failure */
@@ -314,6 +317,9 @@ struct kb_fts {
   int started;                   /* fts_worker was started */
   fts_cols cols[FTS_BATCH];
 };
+
+static const m_question **questions_by_id(const kb_model *m);
+static void cause_texts(const kb_model *m, const m_question **q_by_id, size_t ci, ts_buf col[5]);
 
 static int fts_exec(kb_fts *f, const char *sql)
 {
@@ -339,8 +345,10 @@ static void *fts_worker(void *arg)
   kb_fts *f = arg;
   sqlite3_stmt *st = NULL;
   size_t next = 0, k, b;
-  int j;
+  int j, art = f->kind == FTS_ARTICLE;
+  const m_question **q_by_id = art ? NULL : questions_by_id(f->m);  /* for the causes' words */
 
+  if (!art && !q_by_id) f->oom = 1;
   /* "": a private temporary database, on disk when it outgrows its cache */
   f->rc = sqlite3_open_v2("", &f->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
   fts_exec(f, "PRAGMA journal_mode = OFF");
@@ -348,12 +356,19 @@ static void *fts_worker(void *arg)
   fts_exec(f, "PRAGMA locking_mode = EXCLUSIVE");
   fts_exec(f, "PRAGMA cache_size = -4096");
   fts_exec(f, "BEGIN");
-  fts_exec(f, TS_KB_ARTICLE_FTS_SQL);
-  fts_exec(f, "INSERT INTO article_fts(article_fts, rank) VALUES('automerge', 0)");
-  fts_exec(f, "INSERT INTO article_fts(article_fts, rank) VALUES('hashsize', " FTS_HASHSIZE ")");
+  if (art) {
+    fts_exec(f, TS_KB_ARTICLE_FTS_SQL);
+    fts_exec(f, "INSERT INTO article_fts(article_fts, rank) VALUES('automerge', 0)");
+    fts_exec(f, "INSERT INTO article_fts(article_fts, rank) VALUES('hashsize', " FTS_HASHSIZE ")");
+  } else {
+    fts_exec(f, TS_KB_CAUSE_FTS_SQL);
+    fts_exec(f, "INSERT INTO cause_fts(cause_fts, rank) VALUES('automerge', 0)");
+    fts_exec(f, "INSERT INTO cause_fts(cause_fts, rank) VALUES('hashsize', " FTS_HASHSIZE ")");
+  }
   if (f->rc == SQLITE_OK)
-    f->rc = sqlite3_prepare_v3(f->db, "INSERT INTO article_fts(rowid, title, symptoms, aliases, causes, fixes)"
-                               " VALUES(?,?,?,?,?,?)", -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    f->rc = sqlite3_prepare_v3(f->db, art ? "INSERT INTO article_fts(rowid, title, symptoms, aliases, causes, fixes)"
+                               " VALUES(?,?,?,?,?,?)" : "INSERT INTO cause_fts(rowid, title, explanation, symptoms,"
+                               " aliases, answers) VALUES(?,?,?,?,?,?)", -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
   while (f->rc == SQLITE_OK && !f->oom && !atomic_load(&f->stop)) {
     /* copy the texts of the next whole articles out of the model, under the
     ** lock, then index them without it */
@@ -362,8 +377,9 @@ static void *fts_worker(void *arg)
     k = f->ready - next < FTS_BATCH ? f->ready - next : FTS_BATCH;
     for (b = 0; b < k; b++) {
       fts_cols *fc = &f->cols[b];
-      for (j = 0; j < TS_FTS_NCOLS; j++) { ts_buf_reset(&fc->b[j]); fc->n[j] = 0; }
-      article_texts(f->m, next + b, col_field, fc);
+      for (j = 0; j < TS_FTS_NCOLS; j++) { ts_buf_reset(&fc->b[j]); fc->n[j] = !art; }
+      if (art) article_texts(f->m, next + b, col_field, fc);
+      else cause_texts(f->m, q_by_id, next + b, fc->b);     /* contentless: "" for none */
       for (j = 0; j < TS_FTS_NCOLS; j++) if (fc->b[j].oom) f->oom = 1;
     }
     pthread_mutex_unlock(&f->mu);
@@ -373,16 +389,19 @@ static void *fts_worker(void *arg)
   }
   sqlite3_finalize(st);
   if (!f->oom && !atomic_load(&f->stop)) {
-    fts_exec(f, "INSERT INTO article_fts(article_fts) VALUES('optimize')");
+    fts_exec(f, art ? "INSERT INTO article_fts(article_fts) VALUES('optimize')"
+                    : "INSERT INTO cause_fts(cause_fts) VALUES('optimize')");
     fts_exec(f, "COMMIT");
   }
+  ts_free(q_by_id);
   return NULL;
 }
 
-static kb_fts *fts_new(const kb_model *m)
+static kb_fts *fts_new(const kb_model *m, int kind)
 {
   kb_fts *f = ts_calloc(1, sizeof *f);
   if (!f) return NULL;
+  f->kind = kind;
   f->m = m;
   atomic_init(&f->stop, 0);
   pthread_mutex_init(&f->mu, NULL);
@@ -402,13 +421,23 @@ static void fts_free(kb_fts *f)
   ts_free(f);
 }
 
-kb_fts *kb_fts_start(const kb_model *m)
+/* Start building an index on its own thread (NULL: no thread). */
+static kb_fts *fts_start(const kb_model *m, int kind)
 {
-  kb_fts *f = fts_new(m);
+  kb_fts *f = fts_new(m, kind);
   if (!f) return NULL;
+  if (kind == FTS_CAUSE) {                  /* the model is whole by then */
+    f->ready = m->n_causes;
+    f->all = 1;
+  }
   f->threaded = f->started = pthread_create(&f->tid, NULL, fts_worker, f) == 0;
   if (!f->threaded) { fts_free(f); return NULL; }   /* kb_write builds it then */
   return f;
+}
+
+kb_fts *kb_fts_start(const kb_model *m)
+{
+  return fts_start(m, FTS_ARTICLE);
 }
 
 void kb_fts_model_lock(kb_fts *f)
@@ -467,7 +496,7 @@ static void compute_digest(kb_model *m, char out[65])
 
 enum { S_SOURCE, S_QUESTION, S_CHOICE, S_FACT, S_ARTICLE, S_SYMPTOM, S_ALIAS, S_CAUSE, S_EVIDENCE,
        S_FIX, S_FIXSTEP, S_SCRIPT, S_TEST, S_GIVEN, S_SYNONYM, S_VOCAB, S_META, S_PHRASE,
-       S_CAUSE_ALIAS, S_CAUSE_FTS, S_N };
+       S_CAUSE_ALIAS, S_N };
 
 static const char *const insert_sql[S_N] = {
   "INSERT INTO source(id, path, sha256, size) VALUES(?,?,?,?)",
@@ -489,7 +518,6 @@ static const char *const insert_sql[S_N] = {
   "INSERT INTO meta(key, value) VALUES(?,?)",
   "INSERT INTO phrase(question, pos, value, text) VALUES(?,?,?,?)",
   "INSERT INTO cause_alias(cause, pos, text) VALUES(?,?,?)",
-  "INSERT INTO cause_fts(rowid, title, explanation, symptoms, aliases, answers) VALUES(?,?,?,?,?,?)",
 };
 
 /* The words that speak for cause c in a person's description (cause_fts):
@@ -558,13 +586,10 @@ static const char *const ev_kinds[] = { "answer", "expect", "requires" };
 static void write_rows(writer *w, sqlite3_stmt **st)
 {
   kb_model *m = w->m;
-  ts_buf b = TS_BUF_INIT, cc[5];
+  ts_buf b = TS_BUF_INIT;
   size_t i, j, l;
   int64_t fix_id = 0, sym_id = 0;
-  const m_question **q_by_id = questions_by_id(m);   /* for the causes' words */
 
-  memset(cc, 0, sizeof cc);
-  if (!q_by_id && w->rc == TSHOOT_OK) w->rc = ts_error_oom();
 
   for (i = 0; i < m->n_sources; i++)
     w_row(w, st[S_SOURCE], "itti", (int64_t)i + 1, m->sources[i].path, m->sources[i].sha256,
@@ -617,10 +642,6 @@ static void write_rows(writer *w, sqlite3_stmt **st)
       w_row(w, st[S_CAUSE], "itittdii", (int64_t)ci + 1, c->id, (int64_t)doc, c->title, c->explanation,
             c->prior, (int64_t)c->at.src + 1, (int64_t)c->at.line);
       for (l = 0; l < c->n_aliases; l++) w_row(w, st[S_CAUSE_ALIAS], "iit", (int64_t)ci + 1, (int64_t)l, c->aliases[l]);
-      for (l = 0; l < 5; l++) ts_buf_reset(&cc[l]);
-      cause_texts(m, q_by_id, ci, cc);
-      w_row(w, st[S_CAUSE_FTS], "ittttt", (int64_t)ci + 1, ts_buf_cstr(&cc[0]), ts_buf_cstr(&cc[1]),
-            ts_buf_cstr(&cc[2]), ts_buf_cstr(&cc[3]), ts_buf_cstr(&cc[4]));
       for (l = 0; l < c->n_ev; l++) {
         m_evidence *e = &c->ev[l];
         ts_buf_reset(&b);
@@ -650,12 +671,9 @@ static void write_rows(writer *w, sqlite3_stmt **st)
     for (j = 0; j < t->n_given; j++)
       w_row(w, st[S_GIVEN], "iitt", (int64_t)i + 1, (int64_t)j, t->given[j].question, t->given[j].value);
   }
-  if ((b.oom || cc[0].oom ||
-       cc[1].oom || cc[2].oom || cc[3].oom || cc[4].oom) && w->rc == TSHOOT_OK)
+  if (b.oom && w->rc == TSHOOT_OK)
     w->rc = ts_error_oom();
   ts_buf_free(&b);
-  for (i = 0; i < 5; i++) ts_buf_free(&cc[i]);
-  ts_free(q_by_id);
 }
 
 /* Synonym groups, whose words join the vocabulary (after its thread ended). */
@@ -689,23 +707,23 @@ static void write_synonyms(writer *w, sqlite3_stmt **st, vocab *voc)
 ** SQLite's defensive mode off for the copy. */
 static void fts_copy(writer *w, kb_fts *job)
 {
-  static const char *const tables[] = {
-#define X(name) name,
-    TS_KB_FTS_COPY_LIST(X)
-#undef X
+  static const char *const tables[2][4] = {
+    { "article_fts_data", "article_fts_idx", "article_fts_docsize", "article_fts_config" },
+    { "cause_fts_data", "cause_fts_idx", "cause_fts_docsize", "cause_fts_config" },
   };
   size_t t;
   int rc, i, n;
   if (w->rc != TSHOOT_OK) return;
   sqlite3_db_config(w->db, SQLITE_DBCONFIG_DEFENSIVE, 0, (int *)NULL);
-  for (t = 0; t < TS_ARRAY_LEN(tables) && w->rc == TSHOOT_OK; t++) {
+  for (t = 0; t < 4 && w->rc == TSHOOT_OK; t++) {
+    const char *table = tables[job->kind][t];
     sqlite3_stmt *sel = NULL, *ins = NULL;
     ts_buf sql = TS_BUF_INIT;
-    ts_buf_addf(&sql, "DELETE FROM %s", tables[t]);
+    ts_buf_addf(&sql, "DELETE FROM %s", table);
     if (sql.oom) { w->rc = ts_error_oom(); break; }
     w_exec(w, sql.p);
     ts_buf_reset(&sql);
-    ts_buf_addf(&sql, "SELECT * FROM %s", tables[t]);
+    ts_buf_addf(&sql, "SELECT * FROM %s", table);
     if (sql.oom) { ts_buf_free(&sql); w->rc = ts_error_oom(); break; }
     rc = sqlite3_prepare_v2(job->db, sql.p, -1, &sel, NULL);
     if (rc != SQLITE_OK) {
@@ -715,7 +733,7 @@ static void fts_copy(writer *w, kb_fts *job)
     }
     n = sqlite3_column_count(sel);
     ts_buf_reset(&sql);
-    ts_buf_addf(&sql, "INSERT INTO %s VALUES(?", tables[t]);
+    ts_buf_addf(&sql, "INSERT INTO %s VALUES(?", table);
     for (i = 1; i < n; i++) ts_buf_adds(&sql, ",?");
     ts_buf_addc(&sql, ')');
     if (sql.oom) w->rc = ts_error_oom();
@@ -736,33 +754,50 @@ static void fts_copy(writer *w, kb_fts *job)
   sqlite3_db_config(w->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
 }
 
+/* Wait for index f (build it here when it had no thread) and copy it in. */
+static void fts_finish(writer *w, kb_fts *f)
+{
+  fts_stop(f, w->rc != TSHOOT_OK);
+  if (!f->started && w->rc == TSHOOT_OK) {          /* no thread: build it here */
+    f->started = 1;
+    fts_worker(f);
+  }
+  if (w->rc == TSHOOT_OK && f->oom) w->rc = ts_error_oom();
+  if (w->rc == TSHOOT_OK && f->rc != SQLITE_OK) w->rc = kb_sqlite_error(f->db, f->rc, "writing the KB's index");
+  fts_copy(w, f);
+}
+
 /* Everything but the vocabulary and the meta rows: the model's rows here,
-** article_fts on its thread (started by kb_compile.c, or here), the
-** vocabulary counted on another. */
+** article_fts on its thread (started by kb_compile.c, or here), cause_fts on
+** another, the vocabulary counted on a third. */
 static void write_model(writer *w, sqlite3_stmt **st, vocab *voc, kb_fts *fts)
 {
   vocab_job job;
+  kb_fts *cause_fts;
   pthread_t tid;
   int threaded;
 
   job.m = w->m;
   job.v = voc;
+  if (!(cause_fts = fts_start(w->m, FTS_CAUSE)) && (cause_fts = fts_new(w->m, FTS_CAUSE)) != NULL) {
+    cause_fts->ready = w->m->n_causes;               /* no thread: built in fts_finish */
+    cause_fts->all = 1;
+  }
+  if (!cause_fts) w->rc = ts_error_oom();
   threaded = pthread_create(&tid, NULL, vocab_worker, &job) == 0;
   write_rows(w, st);
-  if (w->rc != TSHOOT_OK) atomic_store(&fts->stop, 1);
+  if (w->rc != TSHOOT_OK) {
+    atomic_store(&fts->stop, 1);
+    if (cause_fts) atomic_store(&cause_fts->stop, 1);
+  }
   if (threaded) pthread_join(tid, NULL);
   else vocab_worker(&job);
   write_synonyms(w, st, voc);
   if (w->progress && w->rc == TSHOOT_OK && w->progress("index", 0, 1, w->payload) != 0)
     w->rc = ts_error(TSHOOT_EUSER, "compile cancelled");
-  fts_stop(fts, w->rc != TSHOOT_OK);
-  if (!fts->started && w->rc == TSHOOT_OK) {        /* no thread: build it here */
-    fts->started = 1;
-    fts_worker(fts);
-  }
-  if (w->rc == TSHOOT_OK && fts->oom) w->rc = ts_error_oom();
-  if (w->rc == TSHOOT_OK && fts->rc != SQLITE_OK) w->rc = kb_sqlite_error(fts->db, fts->rc, "writing the KB's index");
-  fts_copy(w, fts);
+  if (cause_fts) fts_finish(w, cause_fts);
+  fts_finish(w, fts);
+  kb_fts_cancel(cause_fts);
 }
 
 static void write_vocab(writer *w, sqlite3_stmt *st, vocab *v)
@@ -790,7 +825,7 @@ int kb_write(kb_model *m, kb_fts *fts, const char *tmp_path, tshoot_progress_cb 
   w.progress = progress;
   w.payload = payload;
   if (!fts) {                /* not started while the sources were read */
-    if (!(fts = fts_new(m))) {
+    if (!(fts = fts_new(m, FTS_ARTICLE))) {
       w.rc = ts_error_oom();
       goto done;
     }
@@ -821,8 +856,6 @@ int kb_write(kb_model *m, kb_fts *fts, const char *tmp_path, tshoot_progress_cb 
 #define X(name, sql) w_exec(&w, sql);
   TS_KB_DDL_LIST(X)
 #undef X
-  w_exec(&w, "INSERT INTO cause_fts(cause_fts, rank) VALUES('automerge', 0)");
-  w_exec(&w, "INSERT INTO cause_fts(cause_fts, rank) VALUES('hashsize', " FTS_HASHSIZE ")");
   for (i = 0; i < S_N; i++) st[i] = w_prepare(&w, insert_sql[i]);
   write_model(&w, st, &voc, fts);
   write_vocab(&w, st[S_VOCAB], &voc);
@@ -845,7 +878,6 @@ int kb_write(kb_model *m, kb_fts *fts, const char *tmp_path, tshoot_progress_cb 
         break;
       }
   }
-  w_exec(&w, "INSERT INTO cause_fts(cause_fts) VALUES('optimize')");
   w_exec(&w, "COMMIT");
   if (progress && w.rc == TSHOOT_OK) progress("index", 1, 1, payload);
 done:
