@@ -326,6 +326,30 @@ static int cancel_at_write(const char *phase, size_t done, size_t total, void *p
   return strcmp(phase, "write") == 0;
 }
 
+/* Cancelled while the sources are read: article_fts's thread (kb_write.c)
+** is already running then, and must stop, free everything and leave nothing
+** behind (ASan and TSan run this test). */
+static int cancel_at_read(const char *phase, size_t done, size_t total, void *p)
+{
+  (void)done;
+  (void)total;
+  ++*(int *)p;
+  return strcmp(phase, "read") == 0;
+}
+
+static void test_compile__cancel_while_reading(void)
+{
+  tshoot_compile_options o = TSHOOT_COMPILE_OPTIONS_INIT;
+  const char *src = data("compile/good.xml");
+  int calls = 0;
+  o.on_progress = cancel_at_read;
+  o.progress_payload = &calls;
+  CHECK_INT(tshoot_compile(NULL, &src, 1, tmp("cancel-read.db"), &o), TSHOOT_EUSER);
+  CHECK_INT(calls, 1);
+  CHECK(access(tmp("cancel-read.db"), F_OK) != 0);
+  CHECK_INT(stray_temp_files(), 0);
+}
+
 static void test_compile__cancel_keeps_old_kb(void)
 {
   diags ds;
@@ -483,6 +507,7 @@ int main(void)
   RUN(test_compile__fts_reads_the_model_tables);
   RUN(test_compile__failed_compile_keeps_old_kb);
   RUN(test_compile__cancel_keeps_old_kb);
+  RUN(test_compile__cancel_while_reading);
   RUN(test_compile__missing_and_empty_sources);
   RUN(test_compile__file_size_cap);
   RUN(test_compile__killed_compile_leaves_old_kb);
