@@ -9,7 +9,9 @@
 **             turns off the unknown-id checks for the run
 **   check     the semantic checks over the whole KB (kb_check.c)
 **   write     into a temporary file next to the output (kb_write.c), which is
-**             fsynced, renamed over the output, and the folder fsynced
+**             fsynced, renamed over the output, and the folder fsynced;
+**             article_fts is built on a thread of its own from the start of
+**             the read (kb_fts_start), from the articles read so far
 **
 ** Any error stops before the write, so the previous KB stays untouched; so
 ** does a failure or cancellation during the write (the temporary file is
