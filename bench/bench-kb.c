@@ -10,7 +10,8 @@
 **           parsing it with xmlReadMemory (warm) + (b) inserting the same
 **           article text into a bare FTS5 table (same columns, same
 **           tokenizer) in one transaction, 'optimize', commit, into a fresh
-**           file. Target: compile within 2x of the floor.
+**           file. Target: compile within 1.3x of the floor (issue 9;
+**           it was 2x).
 **  search   tshoot_search() (limit 10, default options) against the same
 **           queries sent straight to FTS5 on the same compiled file:
 **             SELECT rowid, bm25(article_fts, <TS_FTS_WEIGHTS>) FROM article_fts
@@ -858,7 +859,7 @@ int main(int argc, char **argv)
   fprintf(out, "  floor (a)+(b)                       %10s   %6.1f us\n",
           fmt_time(tb[0], sizeof tb[0], floor_s), floor_s / n * 1e6);
   if (!failed) {
-    fprintf(out, "  tshoot_compile                      %10s   %6.1f us   %.2fx floor (target <= 2x)\n",
+    fprintf(out, "  tshoot_compile                      %10s   %6.1f us   %.2fx floor (target <= 1.3x)\n",
             fmt_time(tb[0], sizeof tb[0], comp_s), comp_s / n * 1e6, comp_s / floor_s);
     fprintf(out, "  KB file %.1f MB (bare FTS5 file %.1f MB); %zu files, %zu articles, %zu causes,"
             " %zu fixes, %zu questions, %zu warnings\n",

@@ -9,7 +9,9 @@
 **             turns off the unknown-id checks for the run
 **   check     the semantic checks over the whole KB (kb_check.c)
 **   write     into a temporary file next to the output (kb_write.c), which is
-**             fsynced, renamed over the output, and the folder fsynced
+**             fsynced, renamed over the output, and the folder fsynced;
+**             article_fts is built on a thread of its own from the start of
+**             the read (kb_fts_start), from the articles read so far
 **
 ** Any error stops before the write, so the previous KB stays untouched; so
 ** does a failure or cancellation during the write (the temporary file is
@@ -219,7 +221,9 @@ static void clean_stale_temps(const char *dir, const char *base)
 ** walked into the model in order: output is the same as with one thread. */
 
 #define READ_THREADS_MAX 4
-#define READ_BATCH 32
+/* A parsed tree is several times its file: 32 files of 300 KB at a time held
+** 17 MB more at the peak (10k articles) than 8, for no gain in time. */
+#define READ_BATCH 8
 
 typedef struct saved_diag {
   tshoot_severity sev;
@@ -320,7 +324,8 @@ static int read_threads(size_t n_files)
 }
 
 /* Read files[first .. first+n) into the model, in order. */
-static int read_batch(kb_model *m, char **files, size_t first, size_t n, size_t max_size, int threads)
+static int read_batch(kb_model *m, char **files, size_t first, size_t n, size_t max_size, int threads,
+                      kb_fts *fts)
 {
   read_slot slots[READ_BATCH];
   read_job job;
@@ -368,7 +373,10 @@ static int read_batch(kb_model *m, char **files, size_t first, size_t n, size_t 
       m->schema_failed = 1;
     } else {
       src->schema_ok = src->xs.n_bad == 0;
+      /* article_fts's thread reads the articles read so far (kb_write.c) */
+      kb_fts_model_lock(fts);
       rc = kb_read_source(m, m->n_sources - 1);
+      kb_fts_model_unlock(fts, m->n_articles, 0);
     }
     /* the model holds every location the checks need: free the tree and the
     ** bytes now, so a large KB is never all in memory at once */
@@ -484,6 +492,7 @@ TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats, const char *const *so
   pathlist files = { NULL, 0, 0 };
   diag_hold hold;
   char *tmp = NULL, *dir = NULL;
+  kb_fts *fts = NULL;
   size_t i;
   int rc = TSHOOT_OK, fd;
 
@@ -505,6 +514,8 @@ TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats, const char *const *so
   xmlInitParser();
 
   if ((rc = collect(&files, sources, n_sources)) != TSHOOT_OK) goto done;
+  /* the article index is built while the sources are read (kb_write.c) */
+  if (out_path) fts = kb_fts_start(&m);
   {
     int threads = read_threads(files.n);
     for (i = 0; i < files.n; i += READ_BATCH) {
@@ -513,8 +524,10 @@ TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats, const char *const *so
         rc = ts_error(TSHOOT_EUSER, "compile cancelled");
         goto done;
       }
-      if ((rc = read_batch(&m, files.p, i, n, o.max_file_size, threads)) != TSHOOT_OK) goto done;
+      if ((rc = read_batch(&m, files.p, i, n, o.max_file_size, threads, fts)) != TSHOOT_OK) goto done;
     }
+    kb_fts_model_lock(fts);
+    kb_fts_model_unlock(fts, m.n_articles, 1);
     if (o.on_progress && o.on_progress("read", files.n, files.n, o.progress_payload) != 0) {
       rc = ts_error(TSHOOT_EUSER, "compile cancelled");
       goto done;
@@ -554,7 +567,8 @@ TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats, const char *const *so
     goto done;
   }
   close(fd);
-  rc = kb_write(&m, tmp, o.on_progress, o.progress_payload);
+  rc = kb_write(&m, fts, tmp, o.on_progress, o.progress_payload);
+  fts = NULL;                                    /* kb_write freed it */
   if (rc == TSHOOT_OK && fsync_path(tmp, 0) < 0)
     rc = ts_error_at(TSHOOT_EIO, tmp, 0, 0, "cannot flush the new KB to disk: %s", strerror(errno));
   if (rc == TSHOOT_OK && chmod(tmp, 0644) < 0)
@@ -569,6 +583,7 @@ TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats, const char *const *so
   }
 
 done:
+  kb_fts_cancel(fts);                            /* before the model goes */
   flush_diags(&hold, o.on_diagnostic, o.diagnostic_payload);
   if (tmp) { unlink(tmp); ts_free(tmp); }
   ts_free(dir);

@@ -177,8 +177,22 @@ int kb_read_source(kb_model *m, size_t src);
 /* kb_check.c: the checks the schema cannot express. Reports to m->diag. */
 int kb_check(kb_model *m);
 
-/* kb_write.c: write the model into a new SQLite file at tmp_path. */
-int kb_write(kb_model *m, const char *tmp_path, tshoot_progress_cb progress, void *payload);
+/* kb_write.c: write the model into a new SQLite file at tmp_path. fts: the
+** article index being built since the sources were read (kb_fts_start), or
+** NULL; kb_write takes it over, whatever it returns. */
+typedef struct kb_fts kb_fts;
+int kb_write(kb_model *m, kb_fts *fts, const char *tmp_path, tshoot_progress_cb progress, void *payload);
+
+/* kb_write.c: article_fts built on a thread of its own while the sources
+** are read (NULL: no thread; kb_write builds it then). The reader holds
+** kb_fts_model_lock while it changes the model, and publishes on unlock that
+** articles [0, whole) are read to the end (all: and no more will come).
+** kb_fts_cancel stops and frees it (a compile that fails before kb_write).
+** All of them accept NULL. */
+kb_fts *kb_fts_start(const kb_model *m);
+void kb_fts_model_lock(kb_fts *f);
+void kb_fts_model_unlock(kb_fts *f, size_t whole, int all);
+void kb_fts_cancel(kb_fts *f);
 
 /* A source file name for diagnostics. */
 static inline const char *model_src_name(const kb_model *m, const m_loc *l)

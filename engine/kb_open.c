@@ -165,17 +165,19 @@ static int check_schema(sqlite3 *db, const char *path)
     const char *sql = (const char *)sqlite3_column_text(st, 2);
     int ok = 0;
     if (!type || !name) { ok = 0; }
-    else if (strcmp(type, "table") == 0) {
+    else if (strcmp(type, "table") == 0 || strcmp(type, "view") == 0 || strcmp(type, "index") == 0) {
+      /* tables, indexes and views: the very statements of kb_schema.h */
       for (i = 0; i < TS_ARRAY_LEN(expected_ddl) && !ok; i++)
         if (strcmp(name, expected_ddl[i][0]) == 0 && sql && strcmp(sql, expected_ddl[i][1]) == 0) {
           seen[i] = 1;
           ok = 1;
         }
-      for (i = 0; i < TS_ARRAY_LEN(expected_shadow) && !ok; i++)
-        if (strcmp(name, expected_shadow[i]) == 0) ok = 1;
-    } else if (strcmp(type, "index") == 0) {
-      /* the automatic indexes of UNIQUE / PRIMARY KEY constraints only */
-      ok = sql == NULL && strncmp(name, "sqlite_autoindex_", 17) == 0;
+      if (strcmp(type, "table") == 0)
+        for (i = 0; i < TS_ARRAY_LEN(expected_shadow) && !ok; i++)
+          if (strcmp(name, expected_shadow[i]) == 0) ok = 1;
+      /* and the automatic indexes of UNIQUE / PRIMARY KEY constraints */
+      if (strcmp(type, "index") == 0 && !ok)
+        ok = sql == NULL && strncmp(name, "sqlite_autoindex_", 17) == 0;
     }
     if (!ok) {
       result = ts_error_at(TSHOOT_ECORRUPT, path, 0, 0,
@@ -191,7 +193,7 @@ static int check_schema(sqlite3 *db, const char *path)
   for (i = 0; i < TS_ARRAY_LEN(expected_ddl); i++)
     if (!seen[i])
       return ts_error_at(TSHOOT_ECORRUPT, path, 0, 0,
-                         "not a tshoot KB: table '%s' is missing or differs", expected_ddl[i][0]);
+                         "not a tshoot KB: '%s' is missing or differs", expected_ddl[i][0]);
   return TSHOOT_OK;
 }
 
@@ -291,7 +293,9 @@ static int conn_open(tshoot_kb *kb, kb_conn **out, int first)
   sqlite3_db_config(c->db, SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, 0, (int *)NULL);
   sqlite3_db_config(c->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, (int *)NULL);
   sqlite3_db_config(c->db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, (int *)NULL);
-  sqlite3_db_config(c->db, SQLITE_DBCONFIG_ENABLE_VIEW, 0, (int *)NULL);
+  /* one view, article_text (article_fts's content since format 3), whose
+  ** text check_schema compares with kb_schema.h's before any query runs */
+  sqlite3_db_config(c->db, SQLITE_DBCONFIG_ENABLE_VIEW, 1, (int *)NULL);
   sqlite3_limit(c->db, SQLITE_LIMIT_ATTACHED, 0);
   sqlite3_limit(c->db, SQLITE_LIMIT_LENGTH, 16 * 1024 * 1024);
   sqlite3_limit(c->db, SQLITE_LIMIT_SQL_LENGTH, 1024 * 1024);

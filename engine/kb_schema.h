@@ -7,7 +7,12 @@
 **    PRAGMA user_version = TSHOOT_KB_FORMAT;
 **  - the tables below, created by exactly these statements (the opener
 **    compares sqlite_schema against them and refuses anything else);
-**  - article_fts, an FTS5 index over each article's text, rowid = article.id.
+**  - article_fts, an FTS5 index over each article's text, rowid = article.id,
+**    that stores no text of its own (format 3): its content is the view
+**    article_text, which joins each column's fields from the model tables
+**    exactly as kb_write.c (article_texts) joined them for the index: the
+**    non-NULL fields in order, separated by one newline; NULL when there is
+**    none. FTS5's 'integrity-check' with rank 1 compares the two.
 **
 ** Conditions (fact.cond, evidence.cond) are stored as S-expressions:
 **   cond := (and cond...) | (or cond...) | (not cond)
@@ -27,9 +32,17 @@ enum { TS_FTS_TITLE, TS_FTS_SYMPTOMS, TS_FTS_ALIASES, TS_FTS_CAUSES, TS_FTS_FIXE
 #define TS_FTS_WEIGHTS "10.0, 8.0, 6.0, 2.0, 1.0"
 #define TS_FTS_TOKENIZE "porter unicode61 remove_diacritics 2"
 
+/* article_fts and cause_fts (kb_write.c builds each in a database of its own,
+** then copies its shadow tables in). */
+#define TS_KB_ARTICLE_FTS_SQL \
+  "CREATE VIRTUAL TABLE article_fts USING fts5(title, symptoms, aliases, causes, fixes, content='article_text', content_rowid='id', tokenize='" TS_FTS_TOKENIZE "')"
+#define TS_KB_CAUSE_FTS_SQL \
+  "CREATE VIRTUAL TABLE cause_fts USING fts5(title, explanation, symptoms, aliases, answers, content='', tokenize='" TS_FTS_TOKENIZE "')"
+
 /* The statements that create a KB, in order. The opener checks that
-** sqlite_schema holds these tables (and FTS5's shadow tables) and nothing
-** else. */
+** sqlite_schema holds these tables, indexes and the view (and FTS5's shadow
+** tables) and nothing else. The indexes let article_text (and article.c)
+** find an article's symptoms, causes and fixes without a scan. */
 #define TS_KB_DDL_LIST(X) \
   X("meta", "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID") \
   X("source", "CREATE TABLE source(id INTEGER PRIMARY KEY, path TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL)") \
@@ -50,15 +63,32 @@ enum { TS_FTS_TITLE, TS_FTS_SYMPTOMS, TS_FTS_ALIASES, TS_FTS_CAUSES, TS_FTS_FIXE
   X("test_given", "CREATE TABLE test_given(test INTEGER NOT NULL, pos INTEGER NOT NULL, question TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(test, pos)) WITHOUT ROWID") \
   X("synonym", "CREATE TABLE synonym(term TEXT NOT NULL, grp INTEGER NOT NULL, PRIMARY KEY(term, grp)) WITHOUT ROWID") \
   X("vocab", "CREATE TABLE vocab(word TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID") \
-  X("article_fts", "CREATE VIRTUAL TABLE article_fts USING fts5(title, symptoms, aliases, causes, fixes, tokenize='" TS_FTS_TOKENIZE "')") \
+  X("symptom_article", "CREATE INDEX symptom_article ON symptom(article)") \
+  X("cause_article", "CREATE INDEX cause_article ON cause(article)") \
+  X("fix_cause", "CREATE INDEX fix_cause ON fix(cause)") \
+  X("article_text", "CREATE VIEW article_text(id, title, symptoms, aliases, causes, fixes) AS SELECT a.id, a.title," \
+    " (SELECT group_concat(t, char(10)) FROM (SELECT CASE WHEN s.code IS NULL THEN s.text ELSE s.text || char(10) || s.code END AS t" \
+    "  FROM symptom AS s WHERE s.article = a.id ORDER BY s.id))," \
+    " a.name || coalesce(char(10) || (SELECT group_concat(t, char(10)) FROM (SELECT al.text AS t FROM alias AS al WHERE al.article = a.id ORDER BY al.pos)), '')" \
+    "  || coalesce(char(10) || (SELECT group_concat(t, char(10)) FROM (SELECT ca.text AS t FROM cause AS c JOIN cause_alias AS ca ON ca.cause = c.id" \
+    "  WHERE c.article = a.id ORDER BY c.id, ca.pos)), '')," \
+    " (SELECT CASE WHEN a.summary IS NULL THEN g WHEN g IS NULL THEN a.summary ELSE a.summary || char(10) || g END" \
+    "  FROM (SELECT group_concat(t, char(10)) AS g FROM (SELECT c.title || char(10) || c.explanation AS t FROM cause AS c WHERE c.article = a.id ORDER BY c.id)))," \
+    " (SELECT group_concat(t, char(10)) FROM (SELECT f.title" \
+    "  || coalesce(char(10) || (SELECT group_concat(t, char(10)) FROM (SELECT fs.text AS t FROM fix_step AS fs WHERE fs.fix = f.id ORDER BY fs.pos)), '')" \
+    "  || coalesce(char(10) || f.verify, '') AS t FROM cause AS c JOIN fix AS f ON f.cause = c.id WHERE c.article = a.id ORDER BY f.id))" \
+    " FROM article AS a") \
+  X("article_fts", TS_KB_ARTICLE_FTS_SQL) \
   X("rank_term", "CREATE TABLE rank_term(term TEXT PRIMARY KEY, id INTEGER NOT NULL, df INTEGER NOT NULL, hdf INTEGER NOT NULL) WITHOUT ROWID") \
   X("rank_post", "CREATE TABLE rank_post(id INTEGER PRIMARY KEY, post BLOB NOT NULL)") \
   X("rank_doc", "CREATE TABLE rank_doc(id INTEGER PRIMARY KEY, name TEXT NOT NULL, title TEXT NOT NULL, path TEXT, line INTEGER NOT NULL, toks BLOB NOT NULL)") \
-  X("cause_fts", "CREATE VIRTUAL TABLE cause_fts USING fts5(title, explanation, symptoms, aliases, answers, content='', tokenize='" TS_FTS_TOKENIZE "')")
+  X("cause_fts", TS_KB_CAUSE_FTS_SQL)
 
-/* Shadow tables FTS5 creates for article_fts (detail=full, content stored). */
+/* Shadow tables FTS5 creates for article_fts (detail=full, external content)
+** and cause_fts (contentless). kb_write.c copies them (but article_fts's
+** content, which is the view) from the databases it built the indexes in. */
 #define TS_KB_FTS_SHADOW_LIST(X) \
-  X("article_fts_data") X("article_fts_idx") X("article_fts_content") \
+  X("article_fts_data") X("article_fts_idx") \
   X("article_fts_docsize") X("article_fts_config") \
   X("cause_fts_data") X("cause_fts_idx") X("cause_fts_docsize") X("cause_fts_config")
 

@@ -23,7 +23,8 @@ enum {
   ST_RPREFIX,                      /* ... the terms with a prefix */
   ST_RPOST,                        /* ... posting lists of a range of ids */
   ST_RDOC,                         /* ... an article's tokens (phrases of several words) */
-  ST_ROW                           /* search_rank.c: a ranked article's row */
+  ST_ROW,                          /* search_rank.c: a ranked article's row */
+  ST_TEXT                          /* ... and the text of its passage's column */
 };
 
 /* Internal flag of tshoot_search_options.flags (no public name): rank with

@@ -33,22 +33,24 @@ static const char sql_docsize[] =
 ** colsize << 32. */
 static const char sql_query[] =
   "SELECT t.id, -t.r, ts_where(t.id), a.name, a.title, s.path, a.line,"
-  "  CASE ts_where(t.id) & 7 WHEN 0 THEN c.c0 WHEN 1 THEN c.c1 WHEN 2 THEN c.c2"
-  "  WHEN 3 THEN c.c3 WHEN 4 THEN c.c4 END"
+  "  CASE ts_where(t.id) & 7 WHEN 0 THEN c.title WHEN 1 THEN c.symptoms WHEN 2 THEN c.aliases"
+  "  WHEN 3 THEN c.causes WHEN 4 THEN c.fixes END"
   " FROM (SELECT rowid AS id, ts_rank(article_fts) AS r"
   "       FROM article_fts WHERE article_fts MATCH ?1 ORDER BY r LIMIT ?2) AS t"
   " JOIN article AS a ON a.id = t.id"
   " LEFT JOIN source AS s ON s.id = a.source"
-  " LEFT JOIN article_fts_content AS c ON c.id = t.id"
+  " LEFT JOIN article_text AS c ON c.id = t.id"
   " ORDER BY t.r, t.id";
 /* A row ranked by search_postings.c: sql_query's columns 3..6 (rank_doc
-** holds a copy), the article's tokens (to place the passage) and its five
-** text columns. */
+** holds a copy) and the article's tokens (to place the passage); then the
+** one text column the passage is in (CASE evaluates only its own branch,
+** so the view assembles only that column). */
 static const char sql_row[] =
-  "SELECT r.name, r.title, r.path, r.line, r.toks, c.c0, c.c1, c.c2, c.c3, c.c4"
-  " FROM rank_doc AS r"
-  " LEFT JOIN article_fts_content AS c ON c.id = r.id"
-  " WHERE r.id = ?1";
+  "SELECT r.name, r.title, r.path, r.line, r.toks FROM rank_doc AS r WHERE r.id = ?1";
+static const char sql_text[] =
+  "SELECT CASE ?2 WHEN 0 THEN c.title WHEN 1 THEN c.symptoms WHEN 2 THEN c.aliases"
+  "  WHEN 3 THEN c.causes WHEN 4 THEN c.fixes END"
+  " FROM article_text AS c WHERE c.id = ?1";
 
 
 /* ===== document lengths =====
@@ -605,9 +607,10 @@ static int add_snippet(search_state *s, row_ref *r, const hl_set *hl, sqlite3_in
 }
 
 /* Row r from the current row of st: name, title, path, line at columns
-** k..k+3 and the passage's text at column tcol; where = its passage or -1. */
-static int add_row(search_state *s, row_ref *r, sqlite3_stmt *st, int k, int tcol,
-                   sqlite3_int64 where, const hl_set *hl, int tokens, const char *mo,
+** k..k+3, and the passage's text at column tcol of the current row of ts;
+** where = its passage or -1. */
+static int add_row(search_state *s, row_ref *r, sqlite3_stmt *st, int k, sqlite3_stmt *ts,
+                   int tcol, sqlite3_int64 where, const hl_set *hl, int tokens, const char *mo,
                    const char *mc)
 {
   int col;
@@ -624,8 +627,8 @@ static int add_row(search_state *s, row_ref *r, sqlite3_stmt *st, int k, int tco
   }
   r->line = sqlite3_column_int(st, k + 3);
   {
-    const char *text = where >= 0 ? (const char *)sqlite3_column_text(st, tcol) : NULL;
-    int tl = text ? sqlite3_column_bytes(st, tcol) : 0;
+    const char *text = where >= 0 ? (const char *)sqlite3_column_text(ts, tcol) : NULL;
+    int tl = text ? sqlite3_column_bytes(ts, tcol) : 0;
     return add_snippet(s, r, hl, text ? where : -1, tokens, text, tl, mo, mc);
   }
 }
@@ -635,9 +638,10 @@ static int postings_rows(kb_conn *c, search_state *s, const search_hit *h, size_
                          const hl_set *hl, int tokens, const char *mo, const char *mc,
                          size_t *n_out)
 {
-  sqlite3_stmt *st;
+  sqlite3_stmt *st, *tx;
   size_t i, n = 0;
   int rc = search_stmt_get(c, ST_ROW, sql_row, &st);
+  if (rc == TSHOOT_OK) rc = search_stmt_get(c, ST_TEXT, sql_text, &tx);
   if (rc != TSHOOT_OK) return rc;
   for (i = 0; i < nh; i++) {
     row_ref *r;
@@ -655,7 +659,18 @@ static int postings_rows(kb_conn *c, search_state *s, const search_hit *h, size_
     r->score = h[i].score;
     where = search_postings_where(s, sqlite3_column_blob(st, 4), sqlite3_column_bytes(st, 4),
                                   tokens);
-    rc = add_row(s, r, st, 0, where >= 0 ? 5 + (int)(where & 7) : 0, where, hl, tokens, mo, mc);
+    if (where >= 0) {                  /* the passage's column */
+      sqlite3_bind_int64(tx, 1, h[i].id);
+      sqlite3_bind_int64(tx, 2, where & 7);
+      rc = sqlite3_step(tx);
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        sqlite3_reset(tx);
+        sqlite3_reset(st);
+        return search_step_error(c, rc, "searching the KB");
+      }
+    }
+    rc = add_row(s, r, st, 0, tx, 0, where, hl, tokens, mo, mc);
+    if (where >= 0) sqlite3_reset(tx);
     sqlite3_reset(st);
     if (rc != TSHOOT_OK) return rc;
     n++;
@@ -710,7 +725,7 @@ int search_run_query(kb_conn *c, search_state *s, const char *q, const char *mo,
     r = &s->rows[n];
     r->id = sqlite3_column_int64(st, 0);
     r->score = sqlite3_column_double(st, 1);
-    rc = add_row(s, r, st, 3, 7,
+    rc = add_row(s, r, st, 3, st, 7,
                  sqlite3_column_type(st, 2) == SQLITE_INTEGER ? sqlite3_column_int64(st, 2) : -1,
                  &hl, tokens, mo, mc);
     if (rc != TSHOOT_OK) {

@@ -9,6 +9,7 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -263,6 +264,51 @@ static void test_compile__same_sources_same_bytes(void)
   CHECK(same_file(tmp("a.db"), tmp("b.db")));
 }
 
+/* article_fts keeps no text of its own (KB format 3): FTS5 reads it from the
+** view article_text over the model tables, which must give back exactly the
+** text that was indexed. FTS5's integrity-check with rank 1 compares the
+** index with that content; a changed fix step then breaks it. */
+static int fts_integrity(const char *path)
+{
+  sqlite3 *db = NULL;
+  int rc;
+  if (sqlite3_open(path, &db) != SQLITE_OK) { sqlite3_close(db); return -1; }
+  rc = sqlite3_exec(db, "INSERT INTO article_fts(article_fts, rank) VALUES('integrity-check', 1)", NULL, NULL, NULL);
+  sqlite3_close(db);
+  return rc;
+}
+
+static void test_compile__fts_reads_the_model_tables(void)
+{
+  diags ds;
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = NULL;
+  const char *shipped = getenv("TSHOOT_KB");
+  if (shipped) {                      /* the shipped KB, on a copy */
+    size_t len;
+    char *bytes = slurp(shipped, &len);
+    FILE *f = fopen(tmp("kerio.db"), "wb");
+    CHECK(bytes != NULL && f != NULL);
+    if (bytes && f) CHECK_INT(fwrite(bytes, 1, len, f), len);
+    if (f) fclose(f);
+    ts_free(bytes);
+    CHECK_INT(fts_integrity(tmp("kerio.db")), SQLITE_OK);
+  }
+  CHECK_INT(lint(&ds, data("compile/good.xml"), tmp("content.db")), TSHOOT_OK);
+  CHECK_INT(fts_integrity(tmp("content.db")), SQLITE_OK);
+  CHECK_INT(sqlite3_open(tmp("content.db"), &db), SQLITE_OK);
+  /* no second copy of the text */
+  CHECK_INT(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'article_fts_content'", -1,
+                               &st, NULL), SQLITE_OK);
+  CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+  CHECK_INT(sqlite3_column_int(st, 0), 0);
+  sqlite3_finalize(st);
+  CHECK_INT(sqlite3_exec(db, "UPDATE fix_step SET text = 'zebra' WHERE fix = 1 AND pos = 0", NULL, NULL, NULL),
+            SQLITE_OK);
+  sqlite3_close(db);
+  CHECK_INT(fts_integrity(tmp("content.db")) & 0xff, SQLITE_CORRUPT);
+}
+
 static void test_compile__failed_compile_keeps_old_kb(void)
 {
   diags ds;
@@ -278,6 +324,30 @@ static int cancel_at_write(const char *phase, size_t done, size_t total, void *p
   (void)done; (void)total;
   ++*(int *)p;
   return strcmp(phase, "write") == 0;
+}
+
+/* Cancelled while the sources are read: article_fts's thread (kb_write.c)
+** is already running then, and must stop, free everything and leave nothing
+** behind (ASan and TSan run this test). */
+static int cancel_at_read(const char *phase, size_t done, size_t total, void *p)
+{
+  (void)done;
+  (void)total;
+  ++*(int *)p;
+  return strcmp(phase, "read") == 0;
+}
+
+static void test_compile__cancel_while_reading(void)
+{
+  tshoot_compile_options o = TSHOOT_COMPILE_OPTIONS_INIT;
+  const char *src = data("compile/good.xml");
+  int calls = 0;
+  o.on_progress = cancel_at_read;
+  o.progress_payload = &calls;
+  CHECK_INT(tshoot_compile(NULL, &src, 1, tmp("cancel-read.db"), &o), TSHOOT_EUSER);
+  CHECK_INT(calls, 1);
+  CHECK(access(tmp("cancel-read.db"), F_OK) != 0);
+  CHECK_INT(stray_temp_files(), 0);
 }
 
 static void test_compile__cancel_keeps_old_kb(void)
@@ -434,8 +504,10 @@ int main(void)
   RUN(test_compile__schema_errors);
   RUN(test_compile__good_kb_compiles_and_opens);
   RUN(test_compile__same_sources_same_bytes);
+  RUN(test_compile__fts_reads_the_model_tables);
   RUN(test_compile__failed_compile_keeps_old_kb);
   RUN(test_compile__cancel_keeps_old_kb);
+  RUN(test_compile__cancel_while_reading);
   RUN(test_compile__missing_and_empty_sources);
   RUN(test_compile__file_size_cap);
   RUN(test_compile__killed_compile_leaves_old_kb);
