@@ -105,9 +105,12 @@ sqlite3_stmt *kb_conn_stmt(kb_conn *c, int slot, const char *sql);
 ** SQLITE_INTERRUPT -> TSHOOT_ETIMEOUT, SQLITE_NOMEM -> TSHOOT_ENOMEM. */
 int kb_sqlite_error(sqlite3 *db, int rc, const char *what);
 
-/* kb_rank_write.c: the ranking tables (rank_term, rank_post, rank_doc) of a
-** KB whose article_fts is complete, in the writer's open transaction. */
-int kb_rank_write(sqlite3 *db);
+/* kb_rank_write.c: the ranking tables (rank_term, rank_post and rank_tok,
+** the tokens of rank_doc) built in db beside its complete article_fts, in its
+** open transaction; then copied into the KB `to` (whose article and source
+** rows are written), rank_doc joined with them. TSHOOT_OK or an error. */
+int kb_rank_build(sqlite3 *db);
+int kb_rank_copy(sqlite3 *to, sqlite3 *from);
 
 /* The KB tshoot_kb_open(NULL) opens: $TSHOOT_KB when set and not empty
 ** (whether or not the file exists, so the error names it), else build_kb if

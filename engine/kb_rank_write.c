@@ -4,7 +4,10 @@
 ** same numbers, without re-reading FTS5's index per query. Written once, after
 ** article_fts is complete and optimized, from FTS5's own view of its index
 ** (an fts5vocab 'instance' table: every token as FTS5 stored it, so the terms,
-** columns and offsets are FTS5's, not a second tokenizer's guess).
+** columns and offsets are FTS5's, not a second tokenizer's guess). That runs
+** on the index's own thread, in the database it built article_fts in
+** (kb_rank_build, kb_write.c's fts_worker), and the tables are copied in with
+** the index (kb_rank_copy), rank_doc then joined with the model's rows.
 **
 **  rank_term(term, id, df, hdf)  every indexed term (porter stem) in byte
 **        order; id = its rank in that order (so the terms with a prefix are one
@@ -319,21 +322,19 @@ static void write_docs(rw *w)
     sqlite3_bind_blob(w->ins_doc, 2, w->body.p ? w->body.p : "", (int)w->body.len, SQLITE_STATIC);
     rc = sqlite3_step(w->ins_doc);
     sqlite3_reset(w->ins_doc);
-    if (rc == SQLITE_DONE && sqlite3_changes(w->db) != 1) {  /* FTS5 rows are articles: never */
-      w->rc = ts_error(TSHOOT_ERROR, "indexing: article %lld has no row", (long long)d);
-      return;
-    }
     if (rc != SQLITE_DONE) rw_fail(w, rc, "writing the forward index");
   }
 }
 
-int kb_rank_write(sqlite3 *db)
+int kb_rank_build(sqlite3 *db)
 {
   rw w;
   int rc;
   memset(&w, 0, sizeof w);
   w.db = db;
-  rc = sqlite3_exec(db, "CREATE VIRTUAL TABLE temp.ts_rank_inst USING fts5vocab(main, article_fts, "
+  rc = sqlite3_exec(db, TS_KB_RANK_TERM_SQL "; " TS_KB_RANK_POST_SQL "; "
+                        "CREATE TABLE rank_tok(id INTEGER PRIMARY KEY, toks BLOB NOT NULL); "
+                        "CREATE VIRTUAL TABLE temp.ts_rank_inst USING fts5vocab(main, article_fts, "
                         "instance)", NULL, NULL, NULL);
   if (rc != SQLITE_OK) return rw_fail(&w, rc, "reading the index");
   if (read_sizes(&w) == TSHOOT_OK) {
@@ -343,10 +344,8 @@ int kb_rank_write(sqlite3 *db)
       rc = sqlite3_prepare_v2(db, "INSERT INTO rank_post(id, post) VALUES(?1, ?2)", -1,
                               &w.ins_post, NULL);
     if (rc == SQLITE_OK)
-      rc = sqlite3_prepare_v2(db, "INSERT INTO rank_doc(id, name, title, path, line, toks)"
-                              " SELECT a.id, a.name, a.title, s.path, a.line, ?2 FROM article AS a"
-                              " LEFT JOIN source AS s ON s.id = a.source WHERE a.id = ?1",
-                              -1, &w.ins_doc, NULL);
+      rc = sqlite3_prepare_v2(db, "INSERT INTO rank_tok(id, toks) VALUES(?1, ?2)", -1, &w.ins_doc,
+                              NULL);
     if (rc != SQLITE_OK) rw_fail(&w, rc, "writing the ranking data");
   }
   if (w.rc == TSHOOT_OK && next_slice(&w, 1) == TSHOOT_OK && scan(&w, 1) == TSHOOT_OK) {
@@ -366,4 +365,62 @@ int kb_rank_write(sqlite3 *db)
   ts_buf_free(&w.post);
   ts_buf_free(&w.body);
   return w.rc;
+}
+
+/* Copy the rows of `from_sql` (in key order) into `to` by `to_sql`, whose
+** parameters are the selected columns. */
+static int copy_rows(sqlite3 *to, sqlite3 *from, const char *from_sql, const char *to_sql,
+                     int check_one)
+{
+  sqlite3_stmt *sel = NULL, *ins = NULL;
+  int rc = sqlite3_prepare_v2(from, from_sql, -1, &sel, NULL), n, i;
+  if (rc != SQLITE_OK) {
+    rc = kb_sqlite_error(from, rc, "writing the ranking data");
+    sqlite3_finalize(sel);
+    return rc;
+  }
+  rc = sqlite3_prepare_v2(to, to_sql, -1, &ins, NULL);
+  if (rc != SQLITE_OK) {
+    rc = kb_sqlite_error(to, rc, "writing the ranking data");
+    sqlite3_finalize(sel);
+    sqlite3_finalize(ins);
+    return rc;
+  }
+  n = sqlite3_column_count(sel);
+  while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+    int brc = SQLITE_OK;
+    for (i = 0; i < n && brc == SQLITE_OK; i++)  /* a bound value is copied: that can fail */
+      brc = sqlite3_bind_value(ins, i + 1, sqlite3_column_value(sel, i));
+    if (brc == SQLITE_OK) brc = sqlite3_step(ins);
+    sqlite3_reset(ins);
+    if (brc != SQLITE_DONE) {
+      rc = kb_sqlite_error(to, brc, "writing the ranking data");
+      goto done;
+    }
+    if (check_one && sqlite3_changes(to) != 1) {   /* an FTS5 row is an article: never */
+      rc = ts_error(TSHOOT_ERROR, "indexing: article %lld has no row",
+                    (long long)sqlite3_column_int64(sel, 0));
+      goto done;
+    }
+  }
+  rc = rc == SQLITE_DONE ? TSHOOT_OK : kb_sqlite_error(from, rc, "writing the ranking data");
+done:
+  sqlite3_finalize(sel);
+  sqlite3_finalize(ins);
+  return rc;
+}
+
+int kb_rank_copy(sqlite3 *to, sqlite3 *from)
+{
+  int rc = copy_rows(to, from, "SELECT term, id, df, hdf FROM rank_term ORDER BY term",
+                     "INSERT INTO rank_term(term, id, df, hdf) VALUES(?1, ?2, ?3, ?4)", 0);
+  if (rc == TSHOOT_OK)
+    rc = copy_rows(to, from, "SELECT id, post FROM rank_post ORDER BY id",
+                   "INSERT INTO rank_post(id, post) VALUES(?1, ?2)", 0);
+  if (rc == TSHOOT_OK)   /* each article's name, title, path and line from the model's rows */
+    rc = copy_rows(to, from, "SELECT id, toks FROM rank_tok ORDER BY id",
+                   "INSERT INTO rank_doc(id, name, title, path, line, toks)"
+                   " SELECT a.id, a.name, a.title, s.path, a.line, ?2 FROM article AS a"
+                   " LEFT JOIN source AS s ON s.id = a.source WHERE a.id = ?1", 1);
+  return rc;
 }

@@ -39,6 +39,11 @@ enum { TS_FTS_TITLE, TS_FTS_SYMPTOMS, TS_FTS_ALIASES, TS_FTS_CAUSES, TS_FTS_FIXE
 #define TS_KB_CAUSE_FTS_SQL \
   "CREATE VIRTUAL TABLE cause_fts USING fts5(title, explanation, symptoms, aliases, answers, content='', tokenize='" TS_FTS_TOKENIZE "')"
 
+/* The ranking tables that kb_rank_write.c builds beside article_fts (in the
+** index thread's own database, then copied in). */
+#define TS_KB_RANK_TERM_SQL "CREATE TABLE rank_term(term TEXT PRIMARY KEY, id INTEGER NOT NULL, df INTEGER NOT NULL, hdf INTEGER NOT NULL) WITHOUT ROWID"
+#define TS_KB_RANK_POST_SQL "CREATE TABLE rank_post(id INTEGER PRIMARY KEY, post BLOB NOT NULL)"
+
 /* The statements that create a KB, in order. The opener checks that
 ** sqlite_schema holds these tables, indexes and the view (and FTS5's shadow
 ** tables) and nothing else. The indexes let article_text (and article.c)
@@ -79,8 +84,8 @@ enum { TS_FTS_TITLE, TS_FTS_SYMPTOMS, TS_FTS_ALIASES, TS_FTS_CAUSES, TS_FTS_FIXE
     "  || coalesce(char(10) || f.verify, '') AS t FROM cause AS c JOIN fix AS f ON f.cause = c.id WHERE c.article = a.id ORDER BY f.id))" \
     " FROM article AS a") \
   X("article_fts", TS_KB_ARTICLE_FTS_SQL) \
-  X("rank_term", "CREATE TABLE rank_term(term TEXT PRIMARY KEY, id INTEGER NOT NULL, df INTEGER NOT NULL, hdf INTEGER NOT NULL) WITHOUT ROWID") \
-  X("rank_post", "CREATE TABLE rank_post(id INTEGER PRIMARY KEY, post BLOB NOT NULL)") \
+  X("rank_term", TS_KB_RANK_TERM_SQL) \
+  X("rank_post", TS_KB_RANK_POST_SQL) \
   X("rank_doc", "CREATE TABLE rank_doc(id INTEGER PRIMARY KEY, name TEXT NOT NULL, title TEXT NOT NULL, path TEXT, line INTEGER NOT NULL, toks BLOB NOT NULL)") \
   X("cause_fts", TS_KB_CAUSE_FTS_SQL)
 

@@ -391,6 +391,11 @@ static void *fts_worker(void *arg)
   if (!f->oom && !atomic_load(&f->stop)) {
     fts_exec(f, art ? "INSERT INTO article_fts(article_fts) VALUES('optimize')"
                     : "INSERT INTO cause_fts(cause_fts) VALUES('optimize')");
+    if (art && f->rc == SQLITE_OK) {   /* the ranking tables, from the whole index */
+      int rrc = kb_rank_build(f->db);
+      if (rrc == TSHOOT_ENOMEM) f->oom = 1;
+      else if (rrc != TSHOOT_OK) f->rc = SQLITE_ERROR;
+    }
     fts_exec(f, "COMMIT");
   }
   ts_free(q_by_id);
@@ -765,6 +770,7 @@ static void fts_finish(writer *w, kb_fts *f)
   if (w->rc == TSHOOT_OK && f->oom) w->rc = ts_error_oom();
   if (w->rc == TSHOOT_OK && f->rc != SQLITE_OK) w->rc = kb_sqlite_error(f->db, f->rc, "writing the KB's index");
   fts_copy(w, f);
+  if (w->rc == TSHOOT_OK && f->kind == FTS_ARTICLE) w->rc = kb_rank_copy(w->db, f->db);
 }
 
 /* Everything but the vocabulary and the meta rows: the model's rows here,
@@ -878,8 +884,6 @@ int kb_write(kb_model *m, kb_fts *fts, const char *tmp_path, tshoot_progress_cb 
         break;
       }
   }
-  /* the ranking tables, from article_fts once it is whole (kb_rank_write.c) */
-  if (w.rc == TSHOOT_OK) w.rc = kb_rank_write(w.db);
   w_exec(&w, "COMMIT");
   if (progress && w.rc == TSHOOT_OK) progress("index", 1, 1, payload);
 done:
