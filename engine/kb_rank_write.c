@@ -14,6 +14,9 @@
 **        range of ids); df = articles that hold it, hdf = articles that hold it
 **        in title, symptoms or aliases (the OR fallback's first pass).
 **  rank_post(id, post)  the term's postings, in article order (see below).
+**  rank_pos(id, pos)    the term's positions, posting by posting: their count,
+**        then each (column << 24 | token offset) as the difference from the
+**        one before (from 0); read only to match a phrase of several words.
 **  rank_doc(id, name, title, path, line, toks)   what a search returns of an
 **        article (its name, title, source path and line: copied from article
 **        and source, so that a result costs one lookup, not three) and its
@@ -48,7 +51,7 @@
 typedef struct rw {
   sqlite3 *db;
   int rc;
-  sqlite3_stmt *ins_term, *ins_post, *ins_doc;
+  sqlite3_stmt *ins_term, *ins_post, *ins_doc, *ins_pos;
   /* articles [1, ndoc]: tokens per column (from article_fts_docsize) */
   sqlite3_int64 ndoc;
   uint32_t *colsz;            /* colsz[doc * NCOLS + col] */
@@ -193,7 +196,24 @@ static int col_index(const unsigned char *name)
 typedef struct plist {
   uint32_t *v;       /* 3 per posting */
   size_t n, cap;
+  ts_buf pos;        /* the positions of the postings so far (rank_pos) */
+  uint32_t *dp;      /* the current article's: col << 24 | offset */
+  size_t ndp, dp_cap;
 } plist;
+
+/* The current article's positions onto pl->pos: their count, then each as
+** the difference from the one before (from 0). */
+static void flush_positions(plist *pl)
+{
+  uint32_t prev = 0;
+  size_t i;
+  put_varint(&pl->pos, pl->ndp);
+  for (i = 0; i < pl->ndp; i++) {
+    put_varint(&pl->pos, pl->dp[i] - prev);
+    prev = pl->dp[i];
+  }
+  pl->ndp = 0;
+}
 
 static void write_term(rw *w, const char *term, int tlen, sqlite3_int64 id, plist *pl)
 {
@@ -217,7 +237,8 @@ static void write_term(rw *w, const char *term, int tlen, sqlite3_int64 id, plis
     prev = pl->v[3 * i];
   }
   ts_buf_add(&w->post, w->body.p ? w->body.p : "", w->body.len);
-  if (w->post.oom || w->body.oom) { w->rc = ts_error_oom(); return; }
+  if (pl->ndp) flush_positions(pl);
+  if (w->post.oom || w->body.oom || pl->pos.oom) { w->rc = ts_error_oom(); return; }
   sqlite3_bind_text(w->ins_term, 1, term, tlen, SQLITE_STATIC);
   sqlite3_bind_int64(w->ins_term, 2, id);
   sqlite3_bind_int64(w->ins_term, 3, (sqlite3_int64)pl->n);
@@ -229,7 +250,12 @@ static void write_term(rw *w, const char *term, int tlen, sqlite3_int64 id, plis
   sqlite3_bind_blob(w->ins_post, 2, w->post.p, (int)w->post.len, SQLITE_STATIC);
   rc = sqlite3_step(w->ins_post);
   sqlite3_reset(w->ins_post);
-  if (rc != SQLITE_DONE) rw_fail(w, rc, "writing the postings");
+  if (rc != SQLITE_DONE) { rw_fail(w, rc, "writing the postings"); return; }
+  sqlite3_bind_int64(w->ins_pos, 1, id);
+  sqlite3_bind_blob(w->ins_pos, 2, pl->pos.p ? pl->pos.p : "", (int)pl->pos.len, SQLITE_STATIC);
+  rc = sqlite3_step(w->ins_pos);
+  sqlite3_reset(w->ins_pos);
+  if (rc != SQLITE_DONE) rw_fail(w, rc, "writing the positions");
 }
 
 /* One pass over every token FTS5 holds. The first pass (postings != 0)
@@ -238,11 +264,12 @@ static void write_term(rw *w, const char *term, int tlen, sqlite3_int64 id, plis
 static int scan(rw *w, int postings)
 {
   sqlite3_stmt *st = NULL;
-  plist pl = { NULL, 0, 0 };
+  plist pl;
   char *term = NULL;
   int tlen = -1, rc;
   sqlite3_int64 id = 0, doc = -1;
   uint64_t seen = 0, want = 0, i;
+  memset(&pl, 0, sizeof pl);
   rc = sqlite3_prepare_v2(w->db, "SELECT term, doc, col, offset FROM temp.ts_rank_inst", -1, &st,
                           NULL);
   if (rc != SQLITE_OK) return rw_fail(w, rc, "reading the index");
@@ -265,10 +292,13 @@ static int scan(rw *w, int postings)
       term = ts_strndup(t, (size_t)tl);
       tlen = tl;
       pl.n = 0;
+      pl.ndp = 0;
+      ts_buf_reset(&pl.pos);
       doc = -1;
       if (!term) { w->rc = ts_error_oom(); break; }
     }
     if (postings && d != doc) {
+      if (pl.n) flush_positions(&pl);
       if (ts_grow((void **)&pl.v, &pl.cap, 3 * (pl.n + 1), sizeof *pl.v) < 0) {
         w->rc = ts_error_oom();
         break;
@@ -281,6 +311,11 @@ static int scan(rw *w, int postings)
     if (postings) {
       pl.v[3 * (pl.n - 1) + 1] += (uint32_t)w_int[col];
       if (col < 3) pl.v[3 * (pl.n - 1) + 2] += (uint32_t)w_int[col];
+      if (ts_grow((void **)&pl.dp, &pl.dp_cap, pl.ndp + 1, sizeof *pl.dp) < 0) {
+        w->rc = ts_error_oom();
+        break;
+      }
+      pl.dp[pl.ndp++] = (uint32_t)col << 24 | (uint32_t)(off & 0xffffff);
     }
     if (d >= w->lo && d < w->hi && off >= 0 && off < w->colsz[d * TS_FTS_NCOLS + col]) {
       size_t at = w->base[d - w->lo] + (size_t)off;
@@ -301,6 +336,8 @@ static int scan(rw *w, int postings)
   sqlite3_finalize(st);
   ts_free(term);
   ts_free(pl.v);
+  ts_free(pl.dp);
+  ts_buf_free(&pl.pos);
   return w->rc;
 }
 
@@ -332,7 +369,7 @@ int kb_rank_build(sqlite3 *db)
   int rc;
   memset(&w, 0, sizeof w);
   w.db = db;
-  rc = sqlite3_exec(db, TS_KB_RANK_TERM_SQL "; " TS_KB_RANK_POST_SQL "; "
+  rc = sqlite3_exec(db, TS_KB_RANK_TERM_SQL "; " TS_KB_RANK_POST_SQL "; " TS_KB_RANK_POS_SQL "; "
                         "CREATE TABLE rank_tok(id INTEGER PRIMARY KEY, toks BLOB NOT NULL); "
                         "CREATE VIRTUAL TABLE temp.ts_rank_inst USING fts5vocab(main, article_fts, "
                         "instance)", NULL, NULL, NULL);
@@ -346,6 +383,9 @@ int kb_rank_build(sqlite3 *db)
     if (rc == SQLITE_OK)
       rc = sqlite3_prepare_v2(db, "INSERT INTO rank_tok(id, toks) VALUES(?1, ?2)", -1, &w.ins_doc,
                               NULL);
+    if (rc == SQLITE_OK)
+      rc = sqlite3_prepare_v2(db, "INSERT INTO rank_pos(id, pos) VALUES(?1, ?2)", -1, &w.ins_pos,
+                              NULL);
     if (rc != SQLITE_OK) rw_fail(&w, rc, "writing the ranking data");
   }
   if (w.rc == TSHOOT_OK && next_slice(&w, 1) == TSHOOT_OK && scan(&w, 1) == TSHOOT_OK) {
@@ -357,6 +397,7 @@ int kb_rank_build(sqlite3 *db)
   sqlite3_finalize(w.ins_term);
   sqlite3_finalize(w.ins_post);
   sqlite3_finalize(w.ins_doc);
+  sqlite3_finalize(w.ins_pos);
   rc = sqlite3_exec(db, "DROP TABLE temp.ts_rank_inst", NULL, NULL, NULL);
   if (rc != SQLITE_OK) rw_fail(&w, rc, "reading the index");
   ts_free(w.colsz);
@@ -417,6 +458,9 @@ int kb_rank_copy(sqlite3 *to, sqlite3 *from)
   if (rc == TSHOOT_OK)
     rc = copy_rows(to, from, "SELECT id, post FROM rank_post ORDER BY id",
                    "INSERT INTO rank_post(id, post) VALUES(?1, ?2)", 0);
+  if (rc == TSHOOT_OK)
+    rc = copy_rows(to, from, "SELECT id, pos FROM rank_pos ORDER BY id",
+                   "INSERT INTO rank_pos(id, pos) VALUES(?1, ?2)", 0);
   if (rc == TSHOOT_OK)   /* each article's name, title, path and line from the model's rows */
     rc = copy_rows(to, from, "SELECT id, toks FROM rank_tok ORDER BY id",
                    "INSERT INTO rank_doc(id, name, title, path, line, toks)"

@@ -43,6 +43,7 @@ enum { TS_FTS_TITLE, TS_FTS_SYMPTOMS, TS_FTS_ALIASES, TS_FTS_CAUSES, TS_FTS_FIXE
 ** index thread's own database, then copied in). */
 #define TS_KB_RANK_TERM_SQL "CREATE TABLE rank_term(term TEXT PRIMARY KEY, id INTEGER NOT NULL, df INTEGER NOT NULL, hdf INTEGER NOT NULL) WITHOUT ROWID"
 #define TS_KB_RANK_POST_SQL "CREATE TABLE rank_post(id INTEGER PRIMARY KEY, post BLOB NOT NULL)"
+#define TS_KB_RANK_POS_SQL "CREATE TABLE rank_pos(id INTEGER PRIMARY KEY, pos BLOB NOT NULL)"
 
 /* The statements that create a KB, in order. The opener checks that
 ** sqlite_schema holds these tables, indexes and the view (and FTS5's shadow
@@ -86,6 +87,7 @@ enum { TS_FTS_TITLE, TS_FTS_SYMPTOMS, TS_FTS_ALIASES, TS_FTS_CAUSES, TS_FTS_FIXE
   X("article_fts", TS_KB_ARTICLE_FTS_SQL) \
   X("rank_term", TS_KB_RANK_TERM_SQL) \
   X("rank_post", TS_KB_RANK_POST_SQL) \
+  X("rank_pos", TS_KB_RANK_POS_SQL) \
   X("rank_doc", "CREATE TABLE rank_doc(id INTEGER PRIMARY KEY, name TEXT NOT NULL, title TEXT NOT NULL, path TEXT, line INTEGER NOT NULL, toks BLOB NOT NULL)") \
   X("cause_fts", TS_KB_CAUSE_FTS_SQL)
 

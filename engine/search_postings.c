@@ -209,6 +209,7 @@ typedef struct rtok {
 } rtok;
 
 #define RP_MAXTOK 128             /* tokens of all phrases of a query */
+#define PH_MAXTOK 8               /* tokens of a phrase matched by positions */
 
 typedef struct rquery {
   uint64_t first[16];      /* bit (id & 1023): some phrase may start with term id */
@@ -331,11 +332,22 @@ struct search_rank_mem {
   double nrow, avgdl;
   size_t ndoc;              /* articles + 1 */
   int ready;                /* 1 usable, -1 not (no tables, no lengths) */
+  /* a phrase's tokens, decoded (load_phrase_positions): per token j, its
+  ** articles pd[j][0, pn[j]), where each one's positions start in pv[j]
+  ** (po[j][k] .. po[j][k + 1]) */
+  uint32_t *pd[PH_MAXTOK], *po[PH_MAXTOK], *pv[PH_MAXTOK];
+  size_t pn[PH_MAXTOK], pd_cap[PH_MAXTOK], po_cap[PH_MAXTOK], pv_cap[PH_MAXTOK];
 };
 
 void search_rank_mem_free(search_rank_mem *m)
 {
+  int j;
   if (!m) return;
+  for (j = 0; j < PH_MAXTOK; j++) {
+    ts_free(m->pd[j]);
+    ts_free(m->po[j]);
+    ts_free(m->pv[j]);
+  }
   ts_buf_free(&m->blobs);
   ts_free(m->arr);
   ts_free(m->w);
@@ -541,6 +553,106 @@ static int phrase_at(const rtok *t, int n, uint32_t first, const unsigned char *
 }
 
 static const char sql_rdoc[] = "SELECT toks FROM rank_doc WHERE id = ?1";
+static const char sql_rpos[] =
+  "SELECT p.post, q.pos FROM rank_post AS p JOIN rank_pos AS q ON q.id = p.id WHERE p.id = ?1";
+
+/* Token j's postings and positions, decoded into m->pd[j], po[j], pv[j]
+** (positions absolute: col << 24 | offset). */
+static int decode_positions(kb_conn *c, search_rank_mem *m, int j, uint32_t id)
+{
+  sqlite3_stmt *st;
+  int rc = search_stmt_get(c, ST_RPOS, sql_rpos, &st), bad = 0;
+  size_t n = 0, nv = 0;
+  if (rc != TSHOOT_OK) return rc;
+  sqlite3_bind_int64(st, 1, id);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    rcur cu;
+    const unsigned char *p = sqlite3_column_blob(st, 1), *end;
+    end = p + sqlite3_column_bytes(st, 1);
+    cur_open(&cu, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+    for (; !cu.bad && !cu.eof && !bad; cur_next(&cu)) {
+      uint32_t k, np, v = 0, dv;
+      if (!p || !(p = rd_id(p, end, &np)) || np > (uint32_t)(end - p)) { bad = 1; break; }
+      if (ts_grow((void **)&m->pd[j], &m->pd_cap[j], n + 1, sizeof *m->pd[j]) < 0 ||
+          ts_grow((void **)&m->po[j], &m->po_cap[j], n + 2, sizeof *m->po[j]) < 0 ||
+          ts_grow((void **)&m->pv[j], &m->pv_cap[j], nv + np, sizeof *m->pv[j]) < 0) {
+        sqlite3_reset(st);
+        return ts_error_oom();
+      }
+      m->pd[j][n] = cu.doc;
+      m->po[j][n] = (uint32_t)nv;
+      for (k = 0; k < np; k++) {
+        if (!(p = rd_id(p, end, &dv))) { bad = 1; break; }
+        v += dv;
+        m->pv[j][nv++] = v;
+      }
+      n++;
+    }
+    if (cu.bad) bad = 1;
+    if (m->po[j]) m->po[j][n] = (uint32_t)nv;
+    rc = bad ? RP_NOT_HERE : TSHOOT_OK;
+  } else {
+    rc = rc == SQLITE_DONE ? RP_NOT_HERE : search_step_error(c, rc, "searching the KB");
+  }
+  sqlite3_reset(st);
+  m->pn[j] = n;
+  return rc;
+}
+
+/* A phrase of one-term tokens, matched on their positions: the articles that
+** hold every token, and in each the places where they follow each other. */
+static int load_phrase_positions(kb_conn *c, search_rank_mem *m, rquery *q, int i)
+{
+  static const uint32_t wcol[TS_FTS_NCOLS] = { 10, 8, 6, 2, 1 };
+  rphrase *ph = &q->p[i];
+  const rtok *t = &q->tok[ph->t0];
+  size_t at[PH_MAXTOK], k;
+  int j, rc;
+  for (j = 0; j < ph->ntok; j++) {
+    rc = decode_positions(c, m, j, t[j].lo);
+    if (rc != TSHOOT_OK) return rc;
+    at[j] = 0;
+  }
+  ph->merged = 1;
+  ph->arr = m->narr;
+  ph->narr = 0;
+  ph->df = 0;
+  for (k = 0; k < m->pn[0]; k++) {
+    uint32_t d = m->pd[0][k], w = 0, h = 0, a;
+    size_t pp[PH_MAXTOK];
+    int all = 1;
+    for (j = 1; j < ph->ntok && all; j++) {
+      while (at[j] < m->pn[j] && m->pd[j][at[j]] < d) at[j]++;
+      all = at[j] < m->pn[j] && m->pd[j][at[j]] == d;
+    }
+    if (!all) continue;
+    for (j = 1; j < ph->ntok; j++) pp[j] = m->po[j][at[j]];
+    for (a = m->po[0][k]; a < m->po[0][k + 1]; a++) {
+      uint32_t v = m->pv[0][a];
+      int ok = 1;
+      for (j = 1; j < ph->ntok && ok; j++) {
+        uint32_t want = v + (uint32_t)j, e = m->po[j][at[j] + 1];
+        while (pp[j] < e && m->pv[j][pp[j]] < want) pp[j]++;
+        ok = pp[j] < e && m->pv[j][pp[j]] == want && (want >> 24) == (v >> 24);
+      }
+      if (ok && (v >> 24) < TS_FTS_NCOLS) {
+        w += wcol[v >> 24];
+        if ((v >> 24) < HEAD_COLS) h += wcol[v >> 24];
+      }
+    }
+    if (w == 0) continue;
+    if (d >= m->ndoc) return RP_NOT_HERE;
+    if (ts_grow((void **)&m->arr, &m->arr_cap, m->narr + 3, sizeof *m->arr) < 0)
+      return ts_error_oom();
+    m->arr[m->narr++] = d;
+    m->arr[m->narr++] = w;
+    m->arr[m->narr++] = h;
+    ph->narr++;
+    if (q->head ? h != 0 : 1) ph->df++;
+  }
+  return TSHOOT_OK;
+}
 
 /* Articles walked to count a phrase of several words: the ones that hold its
 ** rarest word. Beyond this many, FTS5's own phrase matching is used. */
@@ -564,6 +676,11 @@ static int load_multi(kb_conn *c, search_rank_mem *m, rquery *q, int i)
   for (k = 0; k < ph->ntok; k++) {
     if (t[k].hi < t[k].lo) return TSHOOT_OK;            /* a token no article holds */
     if (t[k].lo == t[k].hi && !t[k].prefix && (drive < 0 || t[k].df < t[drive].df)) drive = k;
+  }
+  {                                      /* one term a token: by positions */
+    int one = ph->ntok <= PH_MAXTOK;
+    for (k = 0; k < ph->ntok && one; k++) one = t[k].lo == t[k].hi;
+    if (one) return load_phrase_positions(c, m, q, i);
   }
   if (drive < 0 || t[drive].df > PHRASE_MAX_WALK) return RP_NOT_HERE;
   rc = search_stmt_get(c, ST_RPOST, sql_rpost, &sp);
