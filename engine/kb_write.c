@@ -277,17 +277,19 @@ static void col_field(void *ud, int col, const char *text)
   ts_buf_adds(&fc->b[col], text);
 }
 
-/* ===== article_fts, built on its own thread =====
+/* ===== article_fts and cause_fts, each built on its own thread =====
 ** Tokenizing every article's text into article_fts is the largest part of a
 ** compile, and it needs nothing from the rest of the write: a second thread
 ** builds the index in a temporary database of its own (SQLite deletes it on
-** close) while the sources are still being read (kb_compile.c publishes the
-** articles read so far, kb_fts_model_unlock) and then while this thread
-** writes the model's tables; its shadow tables are then copied in as they are
-** (a few thousand blobs for 10k articles). The model only grows while the
-** sources are read (under the lock: its arrays move) and does not change once
-** kb_write runs. A failed compile drops the index with the rest
-** (kb_fts_cancel). */
+** close; it lives in SQLite's temporary folder, $SQLITE_TMPDIR or $TMPDIR or
+** /var/tmp or /tmp, once it outgrows its cache) while the sources are still
+** being read (kb_compile.c publishes the articles read so far,
+** kb_fts_model_unlock) and then while this thread writes the model's tables;
+** its shadow tables are then copied in as they are (a few thousand blobs for
+** 10k articles). cause_fts is built the same way from the start of kb_write
+** (it needs every question). The model only grows while the sources are read
+** (under the lock: its arrays move) and does not change once kb_write runs.
+** A failed compile drops the indexes with the rest (kb_fts_cancel). */
 
 #define FTS_BATCH 64             /* articles copied out of the model per lock */
 
@@ -310,7 +312,7 @@ struct kb_fts {
   atomic_int stop;               /* cancelled, or the write failed */
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  size_t ready;                  /* under mu: articles [0, ready) are whole */
+  size_t ready;                  /* under mu: articles (causes) [0, ready) are whole */
   int all;                       /* under mu: and there will be no more */
   pthread_t tid;
   int threaded;                  /* its thread runs (until fts_stop) */
