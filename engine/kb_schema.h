@@ -99,9 +99,9 @@ enum { TS_FTS_TITLE, TS_FTS_SYMPTOMS, TS_FTS_ALIASES, TS_FTS_CAUSES, TS_FTS_FIXE
   X("article_fts_docsize") X("article_fts_config") \
   X("cause_fts_data") X("cause_fts_idx") X("cause_fts_docsize") X("cause_fts_config")
 
-/* rank_term, rank_post, rank_doc: article_fts's terms, postings and each
-** article's tokens as term ids, written by kb_rank_write.c (its header is the
-** layout) and ranked by search_postings.c. Postings come in blocks of
+/* rank_term, rank_post, rank_pos, rank_doc: article_fts's terms, postings,
+** positions and each article's tokens as term ids, written by
+** kb_rank_write.c (its header is the layout) and ranked by search_postings.c. Postings come in blocks of
 ** RANK_BLOCK, each with a skip entry. */
 #define RANK_BLOCK 128
 

@@ -1,17 +1,19 @@
 /*
 ** search_postings.c: ranking in C over the postings the compiler wrote
-** (rank_term, rank_post, rank_doc: kb_rank_write.c has the layout), with the
-** numbers FTS5 would give. search_rank.c asks here first and runs the FTS5
-** query itself only when this file says it cannot (a phrase of several
-** words, a query it did not expect, a KB without the tables).
+** (rank_term, rank_post, rank_pos, rank_doc: kb_rank_write.c has the layout),
+** with the numbers FTS5 would give. search_rank.c asks here first and runs
+** the FTS5 query itself only when this file says it cannot (a phrase whose
+** last word is a prefix and whose rarest word is in more than
+** PHRASE_MAX_WALK articles, a query it did not expect, a damaged table).
 **
 ** Why: FTS5 ranks by walking every query term's whole posting list twice per
 ** query (once only to count the articles for the IDF), building the position
 ** list of every matching article and scoring each. Here the counts are stored
 ** (rank_term.df / hdf), frequencies are stored weighted by column (no
 ** positions), an AND walks the rarest term and jumps through the others by
-** their skip entries, and positions are read only for the articles returned
-** (rank_doc), to place their passage.
+** their skip entries, a phrase of several words is matched on the stored
+** positions of its words (rank_pos), and an article's tokens are read only
+** for the articles returned (rank_doc), to place their passage.
 **
 ** Same results: the query is the one search_query.c wrote for FTS5, read back
 ** here (quoted strings, '*', parentheses, AND, OR, one column filter); each
