@@ -41,7 +41,8 @@ PEER_PACKAGES="libxapian-dev"
 BROWSER_PACKAGES="chromium nodejs"
 
 # The tests that run threads, run again under ThreadSanitizer: sessions shared
-# by threads (session), compiles in parallel (compile), KB handles whose
+# by threads (session; step-speed: the likelihood tables sessions share),
+# compiles in parallel (compile: its index threads too), KB handles whose
 # connections are pooled (open), the script watchdog thread (host). search
 # (threads sharing one KB) and kb-xml (XML validation in threads) also assert
 # times (a search's 250 ms budget; a refusal within 250 ms) that TSan's
@@ -50,7 +51,7 @@ BROWSER_PACKAGES="chromium nodejs"
 # sandbox: it also asserts an instruction budget measured in CPU time and
 # sizes its script thread's stack for ASan, not TSan; it joins once those
 # limits no longer depend on speed.
-TSAN_TESTS="session compile open host"
+TSAN_TESTS="session step-speed compile open host"
 TSAN_RACES_ONLY="search kb-xml"
 
 say() { printf '%s\n' "$*" >&2; }
