@@ -326,6 +326,7 @@ struct search_rank_mem {
   uint32_t *arr;            /* merged prefix lists */
   size_t narr, arr_cap;
   uint32_t *w, *h, *stamp;  /* per article: merge and OR accumulators */
+  uint64_t *bits;           /* a bit per article (kept all zero between uses) */
   double *score;
   uint32_t *touched;
   size_t ntouched, touched_cap;
@@ -355,6 +356,7 @@ void search_rank_mem_free(search_rank_mem *m)
   ts_free(m->w);
   ts_free(m->h);
   ts_free(m->stamp);
+  ts_free(m->bits);
   ts_free(m->score);
   ts_free(m->touched);
   ts_free(m->K);
@@ -387,7 +389,8 @@ static search_rank_mem *mem_get(kb_conn *c, search_state *s)
   m->h = ts_calloc(m->ndoc, sizeof *m->h);
   m->stamp = ts_calloc(m->ndoc, sizeof *m->stamp);
   m->score = ts_malloc(m->ndoc * sizeof *m->score);
-  if (!m->K || !m->w || !m->h || !m->stamp || !m->score) return NULL;
+  m->bits = ts_calloc((m->ndoc + 63) / 64, sizeof *m->bits);
+  if (!m->K || !m->w || !m->h || !m->stamp || !m->score || !m->bits) return NULL;
   for (i = 0; i < m->ndoc; i++) m->K[i] = k1 * (1 - b + b * (double)s->dl[i] / m->avgdl);
   m->ready = 1;
   return m;
@@ -472,11 +475,17 @@ static int load_phrase(kb_conn *c, search_rank_mem *m, rquery *q, int i)
     ph->arr = m->narr;
     if (ts_grow((void **)&m->arr, &m->arr_cap, m->narr + 3 * m->ntouched + 3, sizeof *m->arr) < 0)
       return ts_error_oom();
-    if (m->ntouched * 16 < m->ndoc) qsort(m->touched, m->ntouched, sizeof *m->touched, cmp_u32);
-    else {                           /* dense: read them off in order */
+    if (m->ntouched < 64) qsort(m->touched, m->ntouched, sizeof *m->touched, cmp_u32);
+    else {                           /* in order: a bit per article, read off word by word */
+      size_t nw = (m->ndoc + 63) / 64;
+      for (k = 0; k < m->ntouched; k++)
+        m->bits[m->touched[k] >> 6] |= (uint64_t)1 << (m->touched[k] & 63);
       n = 0;
-      for (k = 1; k < m->ndoc; k++)
-        if (m->stamp[k] == stamp) m->touched[n++] = (uint32_t)k;
+      for (k = 0; k < nw; k++)
+        while (m->bits[k]) {
+          m->touched[n++] = (uint32_t)(k * 64 + (size_t)__builtin_ctzll(m->bits[k]));
+          m->bits[k] &= m->bits[k] - 1;
+        }
     }
     n = 0;
     for (k = 0; k < m->ntouched; k++) {
