@@ -162,7 +162,8 @@ case "$cmd" in
       meson setup build-tsan -Dwerror=true -Db_sanitize=thread -Db_lundef=false \
         -Dpython=disabled -Dbench=false >/dev/null
     fi
-    tsan_targets=""
+    # the tests' executables, and the shipped KB that step-speed and compile read
+    tsan_targets="kb/tshoot.db kb/tshoot.db.sig"
     for t in $TSAN_TESTS $TSAN_RACES_ONLY; do tsan_targets="$tsan_targets tests/unit/test-$t"; done
     # shellcheck disable=SC2086 # lists of words
     ninja -C build-tsan $tsan_targets >/dev/null || ninja -C build-tsan $tsan_targets
