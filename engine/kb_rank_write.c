@@ -24,8 +24,10 @@
 **        the passage of a returned article.
 **
 ** A posting list (rank_post.post), all integers as SQLite varints:
-**     n, nblk, then nblk skip entries of 8 bytes (little-endian u32: the last
-**     article of the block, u32: the block's byte offset after the skip table),
+**     n, nblk, then nblk skip entries of 16 bytes (little-endian u32: the last
+**     article of the block, u32: the block's byte offset after the skip table,
+**     two floats: the largest bm25 frequency part of its postings, over all
+**     columns and over the first three, rounded up),
 **     then the postings, RANK_BLOCK per block: (article - previous article,
 **     wtf, hwtf), where the previous article of a block's first posting is the
 **     last article of the block before (0 for the first block).
@@ -42,6 +44,7 @@
 
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 /* The forward index of at most this many tokens is held at once; a larger KB
@@ -55,6 +58,7 @@ typedef struct rw {
   /* articles [1, ndoc]: tokens per column (from article_fts_docsize) */
   sqlite3_int64 ndoc;
   uint32_t *colsz;            /* colsz[doc * NCOLS + col] */
+  double avgdl;               /* tokens per article (bm25's mean length) */
   /* the slice of the forward index being filled: articles [lo, hi) */
   sqlite3_int64 lo, hi;
   size_t *base;               /* base[doc - lo]: first token of the article */
@@ -90,6 +94,31 @@ static void put_u32(ts_buf *b, uint32_t v)
   t[2] = (char)((v >> 16) & 0xff);
   t[3] = (char)((v >> 24) & 0xff);
   ts_buf_add(b, t, 4);
+}
+
+static void put_f32(ts_buf *b, float f)
+{
+  uint32_t v;
+  memcpy(&v, &f, sizeof v);
+  put_u32(b, v);
+}
+
+/* An upper bound of bm25's frequency part, f(k1+1) / (f + k1(1-b+b dl/avgdl)),
+** for a weighted frequency f in article d: computed in double as search does,
+** then rounded up to a float (search multiplies it by the IDF and skips
+** what cannot reach the best results; see search_postings.c). */
+static float part_up(const rw *w, uint32_t d, uint32_t f)
+{
+  const double k1 = 1.2, b = 0.75;
+  double dl = 0, fr = (double)f, v;
+  float r;
+  int col;
+  if (f == 0) return 0.0f;
+  for (col = 0; col < TS_FTS_NCOLS; col++) dl += w->colsz[(size_t)d * TS_FTS_NCOLS + col];
+  v = (fr * (k1 + 1.0)) / (fr + k1 * (1 - b + b * dl / w->avgdl));
+  r = (float)v;
+  if ((double)r < v) r = nextafterf(r, 3.0f);
+  return r;
 }
 
 /* SQLite's varint (as in the docsize blobs): 7 bits a byte, high bit set
@@ -144,6 +173,12 @@ static int read_sizes(rw *w)
   if (rc == SQLITE_DONE) rc = SQLITE_OK;
   sqlite3_finalize(st);
   if (rc != SQLITE_OK) return rw_fail(w, rc, "reading article sizes");
+  {
+    uint64_t tot = 0;
+    size_t i;
+    for (i = TS_FTS_NCOLS; i < (size_t)(w->ndoc + 1) * TS_FTS_NCOLS; i++) tot += w->colsz[i];
+    w->avgdl = w->ndoc > 0 ? (double)(sqlite3_int64)tot / (double)w->ndoc : 1.0;
+  }
   return TSHOOT_OK;
 }
 
@@ -226,9 +261,18 @@ static void write_term(rw *w, const char *term, int tlen, sqlite3_int64 id, plis
   put_varint(&w->post, nblk);
   for (i = 0; i < pl->n; i++) {
     if (i % RANK_BLOCK == 0) {
-      size_t last = i + RANK_BLOCK < pl->n ? i + RANK_BLOCK - 1 : pl->n - 1;
+      size_t last = i + RANK_BLOCK < pl->n ? i + RANK_BLOCK - 1 : pl->n - 1, j;
+      float mx = 0, hmx = 0;
+      for (j = i; j <= last; j++) {      /* the block's largest bm25 parts, rounded up */
+        float a = part_up(w, pl->v[3 * j], pl->v[3 * j + 1]);
+        float h = part_up(w, pl->v[3 * j], pl->v[3 * j + 2]);
+        if (a > mx) mx = a;
+        if (h > hmx) hmx = h;
+      }
       put_u32(&w->post, pl->v[3 * last]);
       put_u32(&w->post, (uint32_t)w->body.len);
+      put_f32(&w->post, mx);
+      put_f32(&w->post, hmx);
     }
     put_varint(&w->body, pl->v[3 * i] - prev);
     put_varint(&w->body, pl->v[3 * i + 1]);

@@ -76,6 +76,16 @@ static uint32_t rd_u32(const unsigned char *p)
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+static double rd_f32(const unsigned char *p)
+{
+  uint32_t v = rd_u32(p);
+  float f;
+  memcpy(&f, &v, sizeof f);
+  return f == f && f >= 0 ? (double)f : HUGE_VAL;   /* a damaged bound prunes nothing */
+}
+
+#define RANK_SKIP 16     /* bytes of a skip entry (kb_rank_write.c) */
+
 /* ===== a cursor over one posting list (a blob) or a merged array ===== */
 
 typedef struct rcur {
@@ -89,9 +99,9 @@ typedef struct rcur {
 
 static void cur_block(rcur *c, uint32_t k)
 {
-  uint32_t off = rd_u32(c->skip + 8 * (size_t)k + 4);
+  uint32_t off = rd_u32(c->skip + RANK_SKIP * (size_t)k + 4);
   c->blk = k;
-  c->prev = k ? rd_u32(c->skip + 8 * (size_t)(k - 1)) : 0;
+  c->prev = k ? rd_u32(c->skip + RANK_SKIP * (size_t)(k - 1)) : 0;
   c->left = c->n - k * RANK_BLOCK < RANK_BLOCK ? c->n - k * RANK_BLOCK : RANK_BLOCK;
   if (off > (size_t)(c->end - c->body)) { c->bad = c->eof = 1; return; }
   c->p = c->body + off;
@@ -123,18 +133,39 @@ static void cur_next(rcur *c)
   c->left--;
 }
 
+/* The largest frequency part of the cursor's current block (head: of the
+** first three columns); a merged list has none (HUGE_VAL). */
+static double cur_block_max(const rcur *c, int head)
+{
+  if (c->arr || c->eof) return HUGE_VAL;
+  return rd_f32(c->skip + RANK_SKIP * (size_t)c->blk + (head ? 12 : 8));
+}
+
+/* The largest over all blocks. */
+static double cur_global_max(const rcur *c, int head)
+{
+  double m = 0;
+  uint32_t k;
+  if (c->arr) return HUGE_VAL;
+  for (k = 0; k < c->nblk; k++) {
+    double v = rd_f32(c->skip + RANK_SKIP * (size_t)k + (head ? 12 : 8));
+    if (v > m) m = v;
+  }
+  return m;
+}
+
 /* Open a blob cursor on its first posting. */
 static void cur_open(rcur *c, const unsigned char *blob, size_t len)
 {
   const unsigned char *p = blob, *end = blob + len;
   memset(c, 0, sizeof *c);
   if (!(p = rd_varint(p, end, &c->n)) || !(p = rd_varint(p, end, &c->nblk)) ||
-      c->nblk != (c->n + RANK_BLOCK - 1) / RANK_BLOCK || (size_t)(end - p) / 8 < c->nblk) {
+      c->nblk != (c->n + RANK_BLOCK - 1) / RANK_BLOCK || (size_t)(end - p) / RANK_SKIP < c->nblk) {
     c->bad = c->eof = 1;
     return;
   }
   c->skip = p;
-  c->body = p + 8 * (size_t)c->nblk;
+  c->body = p + RANK_SKIP * (size_t)c->nblk;
   c->end = end;
   if (c->n == 0) { c->eof = 1; return; }
   cur_block(c, 0);
@@ -165,11 +196,11 @@ static void cur_seek(rcur *c, uint32_t to)
     cur_next(c);
     return;
   }
-  if (to > rd_u32(c->skip + 8 * (size_t)c->blk)) {
+  if (to > rd_u32(c->skip + RANK_SKIP * (size_t)c->blk)) {
     uint32_t lo = c->blk + 1, hi = c->nblk;
     while (lo < hi) {              /* first block whose last article >= to */
       uint32_t mid = lo + (hi - lo) / 2;
-      if (rd_u32(c->skip + 8 * (size_t)mid) < to) lo = mid + 1;
+      if (rd_u32(c->skip + RANK_SKIP * (size_t)mid) < to) lo = mid + 1;
       else hi = mid;
     }
     if (lo >= c->nblk) { c->eof = 1; return; }
@@ -865,21 +896,52 @@ static int rank_and(kb_conn *c, search_rank_mem *m, rquery *q, int limit, search
                     size_t *ntop)
 {
   sqlite3_int64 gdf[RP_MAX];
-  double freq[RP_MAX];
-  int g, i, drive = 0;
+  double freq[RP_MAX], ub[RP_MAX], rest = 0.0;
+  int g, i, drive = 0, one = -1;
   unsigned long steps = 0;
-  for (g = 0; g < q->ngroup; g++) gdf[g] = 0;
+  for (g = 0; g < q->ngroup; g++) { gdf[g] = 0; ub[g] = 0.0; }
   for (i = 0; i < q->np; i++) gdf[q->p[i].group] += q->p[i].df;
   for (g = 0; g < q->ngroup; g++) {
     if (gdf[g] == 0) return TSHOOT_OK;   /* a group no article holds */
     if (gdf[g] < gdf[drive]) drive = g;
   }
+  /* Bounds (block-max): what a group can add at most, idf times the
+  ** largest frequency part of its postings, rounded up. Once the best
+  ** `limit` are found, an article whose bound cannot beat the worst of them
+  ** (a later article loses a tie: higher ids rank after) is not scored, and
+  ** a block of the driving word is skipped whole. */
+  for (i = 0; i < q->np; i++) {
+    double v = q->p[i].idf * cur_global_max(&q->p[i].cur, 0) * (1.0 + 1e-9);
+    if (v > ub[q->p[i].group]) ub[q->p[i].group] = v;
+    if (q->p[i].group == drive) one = one == -1 ? i : -2;
+  }
+  for (g = 0; g < q->ngroup; g++)
+    if (g != drive) rest += ub[g];
   for (;;) {
     uint32_t d = UINT32_MAX;
     int ok = 1;
+    if (one >= 0 && *ntop == (size_t)limit && !q->p[one].cur.eof && !q->p[one].cur.arr) {
+      rcur *dc = &q->p[one].cur;   /* a block of the driving word that cannot reach the top */
+      while (!dc->eof && (q->p[one].idf * cur_block_max(dc, 0) * (1.0 + 1e-9) + rest) *
+                             (1.0 + 1e-9) < top[0].score) {
+        if (dc->blk + 1 >= dc->nblk) { dc->eof = 1; break; }
+        cur_block(dc, dc->blk + 1);
+        if (!dc->eof) cur_next(dc);
+      }
+    }
     for (i = 0; i < q->np; i++)          /* the driving group's next article */
       if (q->p[i].group == drive && !q->p[i].cur.eof && q->p[i].cur.doc < d) d = q->p[i].cur.doc;
     if (d == UINT32_MAX) break;
+    if (d >= m->ndoc) return RP_NOT_HERE;
+    if (*ntop == (size_t)limit) {        /* its bound: the driver's exact part and the rest */
+      double bound = rest;
+      for (i = 0; i < q->np; i++)
+        if (q->p[i].group == drive && !q->p[i].cur.eof && q->p[i].cur.doc == d) {
+          double fr = (double)q->p[i].cur.wtf;
+          bound += q->p[i].idf * ((fr * (k1 + 1.0)) / (fr + m->K[d]));
+        }
+      if (bound * (1.0 + 1e-9) < top[0].score) ok = 0;
+    }
     for (g = 0; g < q->ngroup && ok; g++) {
       int hit = 0;
       if (g == drive) continue;
@@ -891,7 +953,6 @@ static int rank_and(kb_conn *c, search_rank_mem *m, rquery *q, int limit, search
       ok = hit;
     }
     if (ok) {
-      if (d >= m->ndoc) return RP_NOT_HERE;
       for (i = 0; i < q->np; i++)
         freq[i] = !q->p[i].cur.eof && q->p[i].cur.doc == d ? (double)q->p[i].cur.wtf : 0.0;
       top_add(top, ntop, limit, d, bm25(q, m, d, freq));
