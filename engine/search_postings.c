@@ -357,9 +357,8 @@ struct search_rank_mem {
   ts_buf blobs;             /* the query's posting lists, copied */
   uint32_t *arr;            /* merged prefix lists */
   size_t narr, arr_cap;
-  uint32_t *w, *h, *stamp;  /* per article: merge and OR accumulators */
+  uint32_t *w, *h, *stamp;  /* per article: a prefix's merge */
   uint64_t *bits;           /* a bit per article (kept all zero between uses) */
-  double *score;
   uint32_t *touched;
   size_t ntouched, touched_cap;
   uint32_t cur_stamp;
@@ -389,7 +388,6 @@ void search_rank_mem_free(search_rank_mem *m)
   ts_free(m->h);
   ts_free(m->stamp);
   ts_free(m->bits);
-  ts_free(m->score);
   ts_free(m->touched);
   ts_free(m->K);
   ts_free(m);
@@ -420,9 +418,8 @@ static search_rank_mem *mem_get(kb_conn *c, search_state *s)
   m->w = ts_calloc(m->ndoc, sizeof *m->w);
   m->h = ts_calloc(m->ndoc, sizeof *m->h);
   m->stamp = ts_calloc(m->ndoc, sizeof *m->stamp);
-  m->score = ts_malloc(m->ndoc * sizeof *m->score);
   m->bits = ts_calloc((m->ndoc + 63) / 64, sizeof *m->bits);
-  if (!m->K || !m->w || !m->h || !m->stamp || !m->score || !m->bits) return NULL;
+  if (!m->K || !m->w || !m->h || !m->stamp || !m->bits) return NULL;
   for (i = 0; i < m->ndoc; i++) m->K[i] = k1 * (1 - b + b * (double)s->dl[i] / m->avgdl);
   m->ready = 1;
   return m;
@@ -968,38 +965,74 @@ static int rank_and(kb_conn *c, search_rank_mem *m, rquery *q, int limit, search
   return TSHOOT_OK;
 }
 
-/* OR of phrases: every posting adds its phrase's part to its article, phrase
-** by phrase (the order FTS5 sums them in). */
-static int rank_or(kb_conn *c, search_rank_mem *m, rquery *q, int limit, search_hit *top,
-                   size_t *ntop)
+/* OR of phrases, article by article (MaxScore): the phrases whose bounds
+** (idf x their largest frequency part) together cannot lift an article to
+** the worst of the best `limit` found so far are "non-essential": an article
+** only they hold cannot enter, so only the other phrases' articles are
+** visited, and the non-essential ones are sought for those. Each article
+** that may enter is scored by bm25() over every phrase in order: the same
+** sum FTS5 makes. Head (the fallback's first pass): frequencies in the first
+** three columns only; a posting with none there does not count. */
+static int rank_or_maxscore(kb_conn *c, search_rank_mem *m, rquery *q, int limit,
+                            search_hit *top, size_t *ntop)
 {
-  uint32_t stamp = next_stamp(m);
-  size_t k;
-  int i;
-  m->ntouched = 0;
-  for (i = 0; i < q->np; i++) {
-    rphrase *ph = &q->p[i];
-    unsigned long steps = 0;
-    for (; !ph->cur.eof; cur_next(&ph->cur)) {
-      uint32_t d = ph->cur.doc, f = q->head ? ph->cur.hwtf : ph->cur.wtf;
-      double fr;
-      if (f == 0) continue;
-      if (d >= m->ndoc) return RP_NOT_HERE;
-      if (m->stamp[d] != stamp) {
-        m->stamp[d] = stamp;
-        m->score[d] = 0.0;
-        if (ts_grow((void **)&m->touched, &m->touched_cap, m->ntouched + 1, sizeof *m->touched) < 0)
-          return ts_error_oom();
-        m->touched[m->ntouched++] = d;
-      }
-      fr = (double)f;
-      m->score[d] += ph->idf * ((fr * (k1 + 1.0)) / (fr + m->K[d]));
-      if ((++steps & 4095) == 0 && out_of_time_c(c))
-        return ts_error(TSHOOT_ETIMEOUT, "search: ran past its time budget");
-    }
-    if (ph->cur.bad) return RP_NOT_HERE;
+  double ub[RP_MAX], cum[RP_MAX + 1], freq[RP_MAX];
+  int idx[RP_MAX], i, j, ne = 0, np = q->np;
+  unsigned long steps = 0;
+  for (i = 0; i < np; i++) {
+    double g = cur_global_max(&q->p[i].cur, q->head);
+    ub[i] = g == HUGE_VAL ? HUGE_VAL : q->p[i].idf * g * (1.0 + 1e-9);
+    idx[i] = i;
   }
-  for (k = 0; k < m->ntouched; k++) top_add(top, ntop, limit, m->touched[k], m->score[m->touched[k]]);
+  for (i = 1; i < np; i++)               /* by bound, smallest first */
+    for (j = i; j > 0 && ub[idx[j]] < ub[idx[j - 1]]; j--) {
+      int t = idx[j];
+      idx[j] = idx[j - 1];
+      idx[j - 1] = t;
+    }
+  cum[0] = 0.0;
+  for (i = 0; i < np; i++) cum[i + 1] = cum[i] + ub[idx[i]];
+  for (;;) {
+    uint32_t d = UINT32_MAX;
+    double upper;
+    int any = 0;
+    if (*ntop == (size_t)limit)          /* more phrases become non-essential */
+      while (ne < np && cum[ne + 1] * (1.0 + 1e-9) < top[0].score) ne++;
+    for (i = ne; i < np; i++) {           /* the essential phrases' next article */
+      rcur *cu = &q->p[idx[i]].cur;
+      if (q->head)
+        while (!cu->eof && cu->hwtf == 0) cur_next(cu);
+      if (!cu->eof && cu->doc < d) d = cu->doc;
+    }
+    if (d == UINT32_MAX) break;
+    if (d >= m->ndoc) return RP_NOT_HERE;
+    upper = cum[ne];
+    for (i = ne; i < np; i++) {
+      const rcur *cu = &q->p[idx[i]].cur;
+      if (!cu->eof && cu->doc == d) {
+        double fr = (double)(q->head ? cu->hwtf : cu->wtf);
+        upper += q->p[idx[i]].idf * ((fr * (k1 + 1.0)) / (fr + m->K[d]));
+      }
+    }
+    if (*ntop < (size_t)limit || upper * (1.0 + 1e-9) >= top[0].score) {
+      for (i = 0; i < ne; i++) cur_seek(&q->p[idx[i]].cur, d);
+      for (i = 0; i < np; i++) {
+        const rcur *cu = &q->p[i].cur;
+        uint32_t f = !cu->eof && cu->doc == d ? (q->head ? cu->hwtf : cu->wtf) : 0;
+        freq[i] = (double)f;
+        if (f) any = 1;
+      }
+      if (any) top_add(top, ntop, limit, d, bm25(q, m, d, freq));
+    }
+    for (i = ne; i < np; i++) {
+      rcur *cu = &q->p[idx[i]].cur;
+      if (!cu->eof && cu->doc == d) cur_next(cu);
+    }
+    if ((++steps & 1023) == 0 && out_of_time_c(c))
+      return ts_error(TSHOOT_ETIMEOUT, "search: ran past its time budget");
+  }
+  for (i = 0; i < np; i++)
+    if (q->p[i].cur.bad) return RP_NOT_HERE;
   return TSHOOT_OK;
 }
 
@@ -1069,7 +1102,7 @@ int search_postings_rank(kb_conn *c, search_state *s, const char *query, int lim
           q->first[((lo + j) >> 6) & 15] |= (uint64_t)1 << ((lo + j) & 63);
     }
   }
-  if (rc == TSHOOT_OK) rc = q->or_form ? rank_or(c, m, q, limit, s->hits, &n)
+  if (rc == TSHOOT_OK) rc = q->or_form ? rank_or_maxscore(c, m, q, limit, s->hits, &n)
                                        : rank_and(c, m, q, limit, s->hits, &n);
   if (rc != TSHOOT_OK) return rc;
   qsort(s->hits, n, sizeof *s->hits, cmp_hit);
