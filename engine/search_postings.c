@@ -12,7 +12,8 @@
 ** (rank_term.df / hdf), frequencies are stored weighted by column (no
 ** positions), an AND walks the rarest term and jumps through the others by
 ** their skip entries and skips what cannot reach the best results found so
-** far (block-max: each block's largest frequency part is stored), a phrase of several words is matched on the stored
+** far (block-max: each block's largest frequency part is stored), an OR
+** visits only the articles of the phrases that can still matter (MaxScore), a phrase of several words is matched on the stored
 ** positions of its words (rank_pos), and an article's tokens are read only
 ** for the articles returned (rank_doc), to place their passage.
 **
