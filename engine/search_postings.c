@@ -60,7 +60,8 @@ static const unsigned char *rd_varint(const unsigned char *p, const unsigned cha
 }
 
 /* The same, quicker for the one- to three-byte values that term ids are. */
-static const unsigned char *rd_id(const unsigned char *p, const unsigned char *end, uint32_t *v)
+static inline const unsigned char *rd_id(const unsigned char *p, const unsigned char *end,
+                                         uint32_t *v)
 {
   if (end - p >= 3) {
     if (!(p[0] & 0x80)) { *v = p[0]; return p + 1; }
