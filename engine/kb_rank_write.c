@@ -66,7 +66,7 @@ typedef struct rw {
   ts_buf post, body;
 } rw;
 
-static const int w_int[TS_FTS_NCOLS] = { 10, 8, 6, 2, 1 };
+static const int w_int[TS_FTS_NCOLS] = TS_FTS_WEIGHT_INTS;
 
 static int rw_fail(rw *w, int rc, const char *what)
 {
@@ -109,7 +109,7 @@ static void put_f32(ts_buf *b, float f)
 ** what cannot reach the best results; see search_postings.c). */
 static float part_up(const rw *w, uint32_t d, uint32_t f)
 {
-  const double k1 = 1.2, b = 0.75;
+  const double k1 = TS_BM25_K1, b = TS_BM25_B;
   double dl = 0, fr = (double)f, v;
   float r;
   int col;
@@ -119,20 +119,6 @@ static float part_up(const rw *w, uint32_t d, uint32_t f)
   r = (float)v;
   if ((double)r < v) r = nextafterf(r, 3.0f);
   return r;
-}
-
-/* SQLite's varint (as in the docsize blobs): 7 bits a byte, high bit set
-** on all but the last; the ninth byte holds 8 bits. */
-static int get_varint(const unsigned char *p, int n, uint64_t *v)
-{
-  uint64_t x = 0;
-  int i;
-  for (i = 0; i < n && i < 9; i++) {
-    if (i == 8) { x = (x << 8) | p[i]; *v = x; return 9; }
-    x = (x << 7) | (p[i] & 0x7f);
-    if (!(p[i] & 0x80)) { *v = x; return i + 1; }
-  }
-  return 0;
 }
 
 /* The column sizes of every article. */
@@ -161,7 +147,7 @@ static int read_sizes(rw *w)
     if (id < 1 || id > w->ndoc) continue;
     if (!b && n > 0) { rc = SQLITE_NOMEM; break; }
     for (col = 0; col < TS_FTS_NCOLS && b; col++) {
-      if ((k = get_varint(b + off, n - off, &v)) == 0) {
+      if ((k = (int)ts_varint_get(b + off, (size_t)(n - off), &v)) == 0) {
         rc = SQLITE_CORRUPT;         /* FTS5 wrote this very blob: never */
         break;
       }
@@ -354,7 +340,7 @@ static int scan(rw *w, int postings)
     }
     if (postings) {
       pl.v[3 * (pl.n - 1) + 1] += (uint32_t)w_int[col];
-      if (col < 3) pl.v[3 * (pl.n - 1) + 2] += (uint32_t)w_int[col];
+      if (col < TS_FTS_HEAD_COLS) pl.v[3 * (pl.n - 1) + 2] += (uint32_t)w_int[col];
       if (ts_grow((void **)&pl.dp, &pl.dp_cap, pl.ndp + 1, sizeof *pl.dp) < 0) {
         w->rc = ts_error_oom();
         break;

@@ -30,6 +30,13 @@
 enum { TS_FTS_TITLE, TS_FTS_SYMPTOMS, TS_FTS_ALIASES, TS_FTS_CAUSES, TS_FTS_FIXES,
        TS_FTS_NCOLS };
 #define TS_FTS_WEIGHTS "10.0, 8.0, 6.0, 2.0, 1.0"
+/* The same weights as integers (the ranking tables' weighted frequencies
+** are integers), the columns of the OR fallback's first pass ({title symptoms
+** aliases}: the first three), and bm25's constants as FTS5's bm25() has them. */
+#define TS_FTS_WEIGHT_INTS { 10, 8, 6, 2, 1 }
+#define TS_FTS_HEAD_COLS 3
+#define TS_BM25_K1 1.2
+#define TS_BM25_B 0.75
 #define TS_FTS_TOKENIZE "porter unicode61 remove_diacritics 2"
 
 /* article_fts and cause_fts (kb_write.c builds each in a database of its own,

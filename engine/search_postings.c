@@ -38,25 +38,27 @@ static const char sql_rprefix[] =
 static const char sql_rpost[] = "SELECT id, post FROM rank_post WHERE id BETWEEN ?1 AND ?2 ORDER BY id";
 
 #define RP_MAX 64                 /* phrases of a query (FTS5's are fewer) */
-#define HEAD_COLS 3               /* {title symptoms aliases} */
-static const double k1 = 1.2, b = 0.75;
+#define HEAD_COLS TS_FTS_HEAD_COLS /* {title symptoms aliases} */
+static const double k1 = TS_BM25_K1, b = TS_BM25_B;
+static const uint32_t wcol[TS_FTS_NCOLS] = TS_FTS_WEIGHT_INTS;
+
+/* bm25's frequency part for weighted frequency f in an article whose
+** k1 * (1 - b + b * dl / avgdl) is K: FTS5's expression (fts5_aux.c), so the
+** same doubles. */
+static double part(double f, double K)
+{
+  return (f * (k1 + 1.0)) / (f + K);
+}
 
 /* ===== reading blobs: SQLite varints, little-endian u32 ===== */
 
 static const unsigned char *rd_varint(const unsigned char *p, const unsigned char *end, uint32_t *v)
 {
-  uint64_t x = 0;
-  int i;
-  for (i = 0; i < 9 && p < end; i++) {
-    unsigned char c = *p++;
-    x = (x << 7) | (c & 0x7f);
-    if (!(c & 0x80)) {
-      if (x > UINT32_MAX) return NULL;
-      *v = (uint32_t)x;
-      return p;
-    }
-  }
-  return NULL;
+  uint64_t x;
+  size_t k = p && end > p ? ts_varint_get(p, (size_t)(end - p), &x) : 0;
+  if (k == 0 || x > UINT32_MAX) return NULL;
+  *v = (uint32_t)x;
+  return p + k;
 }
 
 /* The same, quicker for the one- to three-byte values that term ids are. */
@@ -214,7 +216,7 @@ static void cur_seek(rcur *c, uint32_t to)
   while (!c->eof && c->doc < to) cur_next(c);
 }
 
-static int out_of_time_c(kb_conn *c)
+static int out_of_time(kb_conn *c)
 {
   if (c->deadline_ns && kb_now_ns() > c->deadline_ns) c->timed_out = 1;
   return c->timed_out;
@@ -598,6 +600,21 @@ static const char sql_rdoc[] = "SELECT toks FROM rank_doc WHERE id = ?1";
 static const char sql_rpos[] =
   "SELECT p.post, q.pos FROM rank_post AS p JOIN rank_pos AS q ON q.id = p.id WHERE p.id = ?1";
 
+/* A phrase's matches in article d (weighted frequencies w, and h in the first
+** three columns) onto its merged postings in m->arr, counted in its df when
+** they are in the columns searched. -1 when out of memory. */
+static int push_merged(search_rank_mem *m, const rquery *q, rphrase *ph, uint32_t d, uint32_t w,
+                       uint32_t h)
+{
+  if (ts_grow((void **)&m->arr, &m->arr_cap, m->narr + 3, sizeof *m->arr) < 0) return -1;
+  m->arr[m->narr++] = d;
+  m->arr[m->narr++] = w;
+  m->arr[m->narr++] = h;
+  ph->narr++;
+  if (!q->head || h != 0) ph->df++;
+  return 0;
+}
+
 /* Token j's postings and positions, decoded into m->pd[j], po[j], pv[j]
 ** (positions absolute: col << 24 | offset). */
 static int decode_positions(kb_conn *c, search_rank_mem *m, int j, uint32_t id)
@@ -646,7 +663,6 @@ static int decode_positions(kb_conn *c, search_rank_mem *m, int j, uint32_t id)
 ** hold every token, and in each the places where they follow each other. */
 static int load_phrase_positions(kb_conn *c, search_rank_mem *m, rquery *q, int i)
 {
-  static const uint32_t wcol[TS_FTS_NCOLS] = { 10, 8, 6, 2, 1 };
   rphrase *ph = &q->p[i];
   const rtok *t = &q->tok[ph->t0];
   size_t at[PH_MAXTOK], k;
@@ -685,13 +701,7 @@ static int load_phrase_positions(kb_conn *c, search_rank_mem *m, rquery *q, int 
     }
     if (w == 0) continue;
     if (d >= m->ndoc) return RP_NOT_HERE;
-    if (ts_grow((void **)&m->arr, &m->arr_cap, m->narr + 3, sizeof *m->arr) < 0)
-      return ts_error_oom();
-    m->arr[m->narr++] = d;
-    m->arr[m->narr++] = w;
-    m->arr[m->narr++] = h;
-    ph->narr++;
-    if (q->head ? h != 0 : 1) ph->df++;
+    if (push_merged(m, q, ph, d, w, h) < 0) return ts_error_oom();
   }
   return TSHOOT_OK;
 }
@@ -705,7 +715,6 @@ static int load_phrase_positions(kb_conn *c, search_rank_mem *m, rquery *q, int 
 ** into m->arr as (article, wtf, hwtf), with its count. */
 static int load_multi(kb_conn *c, search_rank_mem *m, rquery *q, int i)
 {
-  static const uint32_t wcol[TS_FTS_NCOLS] = { 10, 8, 6, 2, 1 };
   rphrase *ph = &q->p[i];
   const rtok *t = &q->tok[ph->t0];
   sqlite3_stmt *sp, *sd;
@@ -740,7 +749,7 @@ static int load_multi(kb_conn *c, search_rank_mem *m, rquery *q, int i)
       uint32_t w = 0, h = 0;
       int col, src;
       if (cu.doc >= m->ndoc) { rc = RP_NOT_HERE; break; }
-      if ((++walked & 63) == 0 && out_of_time_c(c)) {
+      if ((++walked & 63) == 0 && out_of_time(c)) {
         rc = ts_error(TSHOOT_ETIMEOUT, "search: ran past its time budget");
         break;
       }
@@ -767,15 +776,10 @@ static int load_multi(kb_conn *c, search_rank_mem *m, rquery *q, int i)
       sqlite3_reset(sd);
       if (!p) { rc = RP_NOT_HERE; break; }
       if (w == 0) continue;
-      if (ts_grow((void **)&m->arr, &m->arr_cap, m->narr + 3, sizeof *m->arr) < 0) {
+      if (push_merged(m, q, ph, cu.doc, w, h) < 0) {
         rc = ts_error_oom();
         break;
       }
-      m->arr[m->narr++] = cu.doc;
-      m->arr[m->narr++] = w;
-      m->arr[m->narr++] = h;
-      ph->narr++;
-      if (q->head ? h != 0 : 1) ph->df++;
     }
     if (rc == TSHOOT_OK && cu.bad) rc = RP_NOT_HERE;
   } else if (rc == SQLITE_DONE) {
@@ -886,7 +890,7 @@ static double bm25(const rquery *q, const search_rank_mem *m, uint32_t d, const 
   double score = 0.0, K = m->K[d];
   int i;
   for (i = 0; i < q->np; i++)
-    score += q->p[i].idf * ((freq[i] * (k1 + 1.0)) / (freq[i] + K));
+    score += q->p[i].idf * part(freq[i], K);
   return score;
 }
 
@@ -938,7 +942,7 @@ static int rank_and(kb_conn *c, search_rank_mem *m, rquery *q, int limit, search
       for (i = 0; i < q->np; i++)
         if (q->p[i].group == drive && !q->p[i].cur.eof && q->p[i].cur.doc == d) {
           double fr = (double)q->p[i].cur.wtf;
-          bound += q->p[i].idf * ((fr * (k1 + 1.0)) / (fr + m->K[d]));
+          bound += q->p[i].idf * part(fr, m->K[d]);
         }
       if (bound * (1.0 + 1e-9) < top[0].score) ok = 0;
     }
@@ -959,7 +963,7 @@ static int rank_and(kb_conn *c, search_rank_mem *m, rquery *q, int limit, search
     }
     for (i = 0; i < q->np; i++)
       if (q->p[i].group == drive && !q->p[i].cur.eof && q->p[i].cur.doc == d) cur_next(&q->p[i].cur);
-    if ((++steps & 1023) == 0 && out_of_time_c(c))
+    if ((++steps & 1023) == 0 && out_of_time(c))
       return ts_error(TSHOOT_ETIMEOUT, "search: ran past its time budget");
   }
   for (i = 0; i < q->np; i++)
@@ -1013,7 +1017,7 @@ static int rank_or_maxscore(kb_conn *c, search_rank_mem *m, rquery *q, int limit
       const rcur *cu = &q->p[idx[i]].cur;
       if (!cu->eof && cu->doc == d) {
         double fr = (double)(q->head ? cu->hwtf : cu->wtf);
-        upper += q->p[idx[i]].idf * ((fr * (k1 + 1.0)) / (fr + m->K[d]));
+        upper += q->p[idx[i]].idf * part(fr, m->K[d]);
       }
     }
     if (*ntop < (size_t)limit || upper * (1.0 + 1e-9) >= top[0].score) {
@@ -1030,7 +1034,7 @@ static int rank_or_maxscore(kb_conn *c, search_rank_mem *m, rquery *q, int limit
       rcur *cu = &q->p[idx[i]].cur;
       if (!cu->eof && cu->doc == d) cur_next(cu);
     }
-    if ((++steps & 1023) == 0 && out_of_time_c(c))
+    if ((++steps & 1023) == 0 && out_of_time(c))
       return ts_error(TSHOOT_ETIMEOUT, "search: ran past its time budget");
   }
   for (i = 0; i < np; i++)

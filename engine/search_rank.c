@@ -62,20 +62,6 @@ static const char sql_text[] =
 ** same ranks. A row missing or malformed here is left to xColumnSize. */
 
 
-static int varint32(const unsigned char *p, int n, uint32_t *v)
-{
-  uint64_t x = 0;
-  int i;
-  for (i = 0; i < n && i < 9; i++) {
-    if (i == 8) { x = (x << 8) | p[i]; break; }
-    x = (x << 7) | (p[i] & 0x7f);
-    if (!(p[i] & 0x80)) break;
-  }
-  if (i >= n) return 0;
-  *v = x > 0x7fffffff ? 0x7fffffff : (uint32_t)x;
-  return i + 1;
-}
-
 void search_dl_load(kb_conn *c, search_state *s, size_t articles)
 {
   sqlite3_stmt *st;
@@ -93,13 +79,12 @@ void search_dl_load(kb_conn *c, search_state *s, size_t articles)
     sqlite3_int64 id = sqlite3_column_int64(st, 0);
     const unsigned char *b = sqlite3_column_blob(st, 1);
     int n = sqlite3_column_bytes(st, 1), off = 0, col, k;
-    uint64_t sum = 0;
-    uint32_t v;
+    uint64_t sum = 0, v;
     if (id < 1 || (size_t)id > articles || !b) continue;
     for (col = 0; col < TS_FTS_NCOLS; col++) {
-      if ((k = varint32(b + off, n - off, &v)) == 0) break;
+      if ((k = (int)ts_varint_get(b + off, (size_t)(n - off), &v)) == 0) break;
       off += k;
-      sum += v;
+      sum += v > 0x7fffffff ? 0x7fffffff : v;
     }
     if (col == TS_FTS_NCOLS && off == n && sum < DL_UNKNOWN) s->dl[id] = (uint32_t)sum;
   }
@@ -126,7 +111,7 @@ void search_dl_load(kb_conn *c, search_state *s, size_t articles)
 ** touches the window's first and last words ("[ERROR]", "[code 5]"), unless
 ** it is glued to a word left out (".dll" of a cut "kofmsp.dll"). */
 
-static const int col_weight[TS_FTS_NCOLS] = { 10, 8, 6, 2, 1 };
+static const int col_weight[TS_FTS_NCOLS] = TS_FTS_WEIGHT_INTS;
 
 sqlite3_int64 search_pick_window(const int *ip, const int *ic, const int *io, int ninst,
                                  int nphrase, int n, const int *colsize)
@@ -278,7 +263,7 @@ static void heap_up(double *h, size_t i)
 static void ts_rank_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx,
                        int nval, sqlite3_value **val)
 {
-  const double k1 = 1.2, b = 0.75;
+  const double k1 = TS_BM25_K1, b = TS_BM25_B;
   search_state *s = api->xUserData(fts);
   rank_data *d;
   double score = 0.0, dl = 0.0, r;

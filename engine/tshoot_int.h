@@ -32,6 +32,10 @@ void *ts_realloc(void *p, size_t n);
 void  ts_free(void *p);
 char *ts_strdup(const char *s);
 char *ts_strndup(const char *s, size_t n);
+
+/* A SQLite varint (7 bits a byte, high bit on all but the last; a ninth byte
+** holds 8 bits) from p[0, n): the bytes it took, 0 when it runs past n. */
+size_t ts_varint_get(const unsigned char *p, size_t n, uint64_t *v);
 /* Test hook: fail every allocation after `n` more succeed; -1 turns it off. */
 void  ts_alloc_fail_after(long n);
 /* Test hook: fail only the allocation after `n` more succeed (the ones after

@@ -319,3 +319,15 @@ void ts_hex(const unsigned char *in, size_t n, char *out)
   }
   out[2 * n] = '\0';
 }
+
+size_t ts_varint_get(const unsigned char *p, size_t n, uint64_t *v)
+{
+  uint64_t x = 0;
+  size_t i;
+  for (i = 0; i < n && i < 9; i++) {
+    if (i == 8) { *v = (x << 8) | p[i]; return 9; }
+    x = (x << 7) | (p[i] & 0x7f);
+    if (!(p[i] & 0x80)) { *v = x; return i + 1; }
+  }
+  return 0;
+}
