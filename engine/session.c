@@ -375,6 +375,28 @@ static void weigh_free(weigh *w)
   w->pvc = NULL;
 }
 
+/* P(v | c) for q's first nv outcomes, normalised, in s's world with q open:
+** the reference's computation, which the tables are made of. */
+static void row_of(tshoot_session *s, int ci, int q, size_t nv, double *row)
+{
+  const rm_question *qq = &s->m->q[q];
+  double base, tot = 0;
+  size_t v;
+  s->hyp_q = -1;
+  session_new_generation(s);
+  base = cause_q_log(s, ci, q);
+  for (v = 0; v < nv; v++) {
+    s->hyp_q = q;
+    s->hyp_value = qq->reps[v];
+    session_new_generation(s);
+    row[v] = exp(cause_q_log(s, ci, q) - base);
+    tot += row[v];
+  }
+  for (v = 0; v < nv; v++) row[v] = tot > 0 ? row[v] / tot : 1.0 / (double)nv;
+  s->hyp_q = -1;
+  session_new_generation(s);
+}
+
 /* Expected information gain of asking q; fills w. Touches only the causes
 ** that depend on q: the others keep their relative weights whatever the
 ** answer, so they enter the entropy in aggregate. */
@@ -399,20 +421,10 @@ static void weigh_reference(tshoot_session *s, int q, weigh *w, double h_now, do
   if (!pvc || !pc || !tpos) { ts_free(pvc); ts_free(pc); ts_free(tpos); return; }
   for (k = 0; k < qq->n_causes; k++) {
     int ci = (int)qq->causes[k], pos = s->cand_pos[ci];
-    double p = pos >= 0 ? s->post[pos] : 0, base, tot = 0;
+    double p = pos >= 0 ? s->post[pos] : 0;
     double *row = pvc + nt * nv;
     if (p <= 1e-12) continue;
-    s->hyp_q = -1;
-    session_new_generation(s);
-    base = cause_q_log(s, ci, q);
-    for (v = 0; v < nv; v++) {
-      s->hyp_q = q;
-      s->hyp_value = qq->reps[v];
-      session_new_generation(s);
-      row[v] = exp(cause_q_log(s, ci, q) - base);
-      tot += row[v];
-    }
-    for (v = 0; v < nv; v++) row[v] = tot > 0 ? row[v] / tot : u;
+    row_of(s, ci, q, nv, row);
     tpos[nt] = pos;
     pc[nt++] = p;
     touched_mass += p;
@@ -520,28 +532,6 @@ static int tab_pure(const rm_cause *c, int q)
   for (e = 0; e < c->n_ev; e++)
     if (c->ev[e].kind != RM_ANSWER && c->ev[e].n_questions != 1 && reads(&c->ev[e], q)) return 0;
   return 1;
-}
-
-/* P(v | c) for q's first nv outcomes, normalised, in s's world with q open:
-** weigh_reference's own computation. */
-static void row_of(tshoot_session *s, int ci, int q, size_t nv, double *row)
-{
-  const rm_question *qq = &s->m->q[q];
-  double base, tot = 0;
-  size_t v;
-  s->hyp_q = -1;
-  session_new_generation(s);
-  base = cause_q_log(s, ci, q);
-  for (v = 0; v < nv; v++) {
-    s->hyp_q = q;
-    s->hyp_value = qq->reps[v];
-    session_new_generation(s);
-    row[v] = exp(cause_q_log(s, ci, q) - base);
-    tot += row[v];
-  }
-  for (v = 0; v < nv; v++) row[v] = tot > 0 ? row[v] / tot : 1.0 / (double)nv;
-  s->hyp_q = -1;
-  session_new_generation(s);
 }
 
 static double log2_or_0(double x) { return x > 0 ? log2(x) : 0; }
