@@ -26,6 +26,7 @@
 ** for a query that raw FTS5 answers; errors always fail it.
 */
 #include "synth.h"
+#include "util.h"
 #include "../engine/kb_schema.h"
 
 #include <tshoot.h>
@@ -46,13 +47,6 @@
 #include <sqlite3.h>
 
 /* ===== small utilities ===== */
-
-static double now(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* The temporary folder this run made (not a --dir, nor --keep): removed at
 ** exit, also when die() ends the run. Only the two levels the run writes. */
@@ -83,24 +77,6 @@ static void cleanup_tmp(void)
   tmp_dir[0] = '\0';
 }
 
-static void die(const char *fmt, ...)
-{
-  va_list ap;
-  va_start(ap, fmt);
-  fprintf(stderr, "bench-kb: ");
-  vfprintf(stderr, fmt, ap);
-  fprintf(stderr, "\n");
-  va_end(ap);
-  exit(1);
-}
-
-static void *xmalloc(size_t n)
-{
-  void *p = malloc(n ? n : 1);
-  if (!p) die("out of memory");
-  return p;
-}
-
 static void *xrealloc(void *p, size_t n)
 {
   p = realloc(p, n ? n : 1);
@@ -108,38 +84,15 @@ static void *xrealloc(void *p, size_t n)
   return p;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
 static int cmp_str(const void *a, const void *b)
 {
   return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* nearest-rank percentile of sorted v[0..n) */
-static double pct(const double *v, size_t n, double p)
-{
-  size_t k;
-  if (n == 0) return 0;
-  k = (size_t)(p / 100.0 * (double)n + 0.999999);
-  if (k < 1) k = 1;
-  if (k > n) k = n;
-  return v[k - 1];
 }
 
 static double median(double *v, size_t n)
 {
   qsort(v, n, sizeof *v, cmp_double);
   return pct(v, n, 50);
-}
-
-static long long file_size(const char *path)
-{
-  struct stat st;
-  return stat(path, &st) == 0 ? (long long)st.st_size : -1;
 }
 
 /* "1.23 s", "457 us", "10.9 ms" */
@@ -733,6 +686,7 @@ int main(int argc, char **argv)
   FILE *out;
   char date[64];
   time_t tnow = time(NULL);
+  bench_name = "bench-kb";
 
   for (i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;

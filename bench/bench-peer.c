@@ -47,6 +47,7 @@
 ** answered by both raw FTS5 and tshoot.
 */
 #include "synth.h"
+#include "util.h"
 #include "peer-xapian.h"
 #include "../engine/kb_schema.h"
 
@@ -65,13 +66,6 @@
 #include <sqlite3.h>
 
 /* ===== small utilities ===== */
-
-static double now(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* The temporary folder this run made (not --dir, not --keep), removed at exit. */
 static char tmp_dir[4096];
@@ -103,51 +97,10 @@ static void cleanup_tmp(void)
   tmp_dir[0] = '\0';
 }
 
-static void die(const char *fmt, ...)
-{
-  va_list ap;
-  va_start(ap, fmt);
-  fprintf(stderr, "bench-peer: ");
-  vfprintf(stderr, fmt, ap);
-  fprintf(stderr, "\n");
-  va_end(ap);
-  exit(1);
-}
-
-static void *xmalloc(size_t n)
-{
-  void *p = malloc(n ? n : 1);
-  if (!p) die("out of memory");
-  return p;
-}
-
 static char *xstrdup(const char *s)
 {
   size_t n = strlen(s) + 1;
   return memcpy(xmalloc(n), s, n);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-/* nearest-rank percentile of sorted v[0..n) */
-static double pct(const double *v, size_t n, double p)
-{
-  size_t k;
-  if (n == 0) return 0;
-  k = (size_t)(p / 100.0 * (double)n + 0.999999);
-  if (k < 1) k = 1;
-  if (k > n) k = n;
-  return v[k - 1];
-}
-
-static long long file_size(const char *path)
-{
-  struct stat st;
-  return stat(path, &st) == 0 ? (long long)st.st_size : -1;
 }
 
 /* bytes of the files directly in dir (a Xapian database is flat) */
@@ -683,6 +636,7 @@ int main(int argc, char **argv)
   int *cls;
   size_t answered[NE] = { 0 }, ncomp = 0, ts_or = 0, ts_cut = 0, identical = 0, ov_n[NE] = { 0 }, ov_q[NE] = { 0 },
          ov_d[NE] = { 0 }, same[NE] = { 0 };
+  bench_name = "bench-peer";
 
   for (a = 1; a < argc; a++) {
     const char *o = argv[a], *v = a + 1 < argc ? argv[a + 1] : NULL;

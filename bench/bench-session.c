@@ -34,6 +34,7 @@
 ** that nothing fails (and every walk concludes).
 */
 #include "session-synth.h"
+#include "util.h"
 
 #include "tshoot.h"
 #include "tshoot_int.h"
@@ -52,51 +53,10 @@
 #include <time.h>
 #include <unistd.h>
 
-static void die(const char *fmt, ...)
-{
-  va_list ap;
-  va_start(ap, fmt);
-  fprintf(stderr, "bench-session: ");
-  vfprintf(stderr, fmt, ap);
-  fprintf(stderr, "\n");
-  va_end(ap);
-  exit(1);
-}
-
-static void *xmalloc(size_t n)
-{
-  void *p = malloc(n ? n : 1);
-  if (!p) die("out of memory");
-  return p;
-}
-
-static double now(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static size_t heap_used(void)
 {
   struct mallinfo2 mi = mallinfo2();
   return mi.uordblks + mi.hblkhd;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double pct(const double *v, size_t n, double p)
-{
-  size_t k;
-  if (n == 0) return 0;
-  k = (size_t)(p / 100.0 * (double)n + 0.999999);
-  if (k < 1) k = 1;
-  if (k > n) k = n;
-  return v[k - 1];
 }
 
 static const char *fmt_time(char *buf, size_t n, double s)
@@ -414,6 +374,7 @@ int main(int argc, char **argv)
   int json = 0, smoke = 0, no_ref = 0, a, fail = 0;
   result res[3];
   char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32];
+  bench_name = "bench-session";
 
   for (a = 1; a < argc; a++) {
     if (strcmp(argv[a], "-n") == 0 && a + 1 < argc) {
