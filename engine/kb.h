@@ -112,6 +112,23 @@ int kb_sqlite_error(sqlite3 *db, int rc, const char *what);
 int kb_rank_build(sqlite3 *db);
 int kb_rank_copy(sqlite3 *to, sqlite3 *from);
 
+/* Where every RANK_CHECKPOINT-th token of an article starts in its text,
+** caught while article_fts tokenizes it, and the text itself (rank_doc's
+** columns), kept in db's table rank_text until kb_rank_build. The index's
+** thread creates the catcher on its database (the tokenizer
+** KB_RANK_CATCH_TOKENIZER, which article_fts there must be declared with),
+** then brackets each article's insert with begin / end (texts: the
+** TS_FTS_NCOLS columns as inserted, NULL for none); close before db is
+** closed, free after (its tokenizer lives as long as db). kb_rank_catch_new
+** sets *out even when it fails (free it the same way). */
+typedef struct kb_rank_catch kb_rank_catch;
+#define KB_RANK_CATCH_TOKENIZER "ts_rank_catch"
+int kb_rank_catch_new(sqlite3 *db, kb_rank_catch **out);
+void kb_rank_catch_begin(kb_rank_catch *k);
+int kb_rank_catch_end(kb_rank_catch *k, sqlite3_int64 doc, const char *const *text, const int *len);
+void kb_rank_catch_close(kb_rank_catch *k);
+void kb_rank_catch_free(kb_rank_catch *k);
+
 /* The KB tshoot_kb_open(NULL) opens: $TSHOOT_KB when set and not empty
 ** (whether or not the file exists, so the error names it), else build_kb if
 ** that file exists, else installed_kb if it exists, else NULL. The library

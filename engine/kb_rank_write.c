@@ -17,11 +17,12 @@
 **  rank_pos(id, pos)    the term's positions, posting by posting: their count,
 **        then each (column << 24 | token offset) as the difference from the
 **        one before (from 0); read only to match a phrase of several words.
-**  rank_doc(id, name, title, path, line, toks)   what a search returns of an
-**        article (its name, title, source path and line: copied from article
-**        and source, so that a result costs one lookup, not three) and its
-**        tokens as term ids, column by column: where a query's terms sit, for
-**        the passage of a returned article.
+**  rank_doc(id, name, title, path, line, toks, symptoms, aliases, causes,
+**        fixes)   what a search returns of an article, in one row: its name,
+**        source path and line (copied from article and source), its tokens
+**        as term ids, column by column (where a query's terms sit, for the
+**        passage of a returned article), and its text as article_fts indexed
+**        it (title .. fixes: article_fts's content).
 **
 ** A posting list (rank_post.post), all integers as SQLite varints:
 **     n, nblk, then nblk skip entries of 16 bytes (little-endian u32: the last
@@ -36,8 +37,10 @@
 ** three columns only. So score = idf * wtf(k1+1)/(wtf + k1(1-b+b dl/avgdl))
 ** is FTS5's bm25 for a one-token phrase, to the bit.
 **
-** A rank_doc blob: for each of the TS_FTS_NCOLS columns, the number of tokens
-** then each token's term id (varints).
+** A rank_doc blob (toks): for each of the TS_FTS_NCOLS columns, the number of
+** tokens then each token's term id; then for each column, where its tokens
+** 0, RANK_CHECKPOINT, 2 RANK_CHECKPOINT ... start in its text (byte offsets,
+** each the difference from the one before, from 0); all varints.
 */
 #include "kb.h"
 #include "kb_schema.h"
@@ -54,7 +57,7 @@
 typedef struct rw {
   sqlite3 *db;
   int rc;
-  sqlite3_stmt *ins_term, *ins_post, *ins_doc, *ins_pos;
+  sqlite3_stmt *ins_term, *ins_post, *ins_doc, *ins_pos, *sel_cp;
   /* articles [1, ndoc]: tokens per column (from article_fts_docsize) */
   sqlite3_int64 ndoc;
   uint32_t *colsz;            /* colsz[doc * NCOLS + col] */
@@ -371,18 +374,53 @@ static int scan(rw *w, int postings)
   return w->rc;
 }
 
-/* The forward index rows of the articles [w->lo, w->hi). */
+/* The forward index rows of the articles [w->lo, w->hi): each column's
+** term ids, then each column's checkpoints from rank_text (the catcher's
+** token counts must be FTS5's). */
 static void write_docs(rw *w)
 {
   sqlite3_int64 d;
   for (d = w->lo; d < w->hi && w->rc == TSHOOT_OK; d++) {
     size_t at = w->base[d - w->lo];
+    const unsigned char *cp, *end;
     int col, rc;
     ts_buf_reset(&w->body);
     for (col = 0; col < TS_FTS_NCOLS; col++) {
       uint32_t k, n = w->colsz[d * TS_FTS_NCOLS + col];
       put_varint(&w->body, n);
       for (k = 0; k < n; k++) put_varint(&w->body, w->fwd[at++]);
+    }
+    sqlite3_bind_int64(w->sel_cp, 1, d);
+    rc = sqlite3_step(w->sel_cp);
+    if (rc != SQLITE_ROW) {
+      sqlite3_reset(w->sel_cp);
+      if (rc == SQLITE_DONE) w->rc = ts_error(TSHOOT_ERROR, "indexing: article %lld has no text", (long long)d);
+      else rw_fail(w, rc, "reading the articles' texts");
+      return;
+    }
+    cp = sqlite3_column_blob(w->sel_cp, 0);
+    end = cp + sqlite3_column_bytes(w->sel_cp, 0);
+    for (col = 0; col < TS_FTS_NCOLS && cp; col++) {
+      uint64_t v;
+      size_t k, m;
+      int l = (int)ts_varint_get(cp, (size_t)(end - cp), &v);
+      if (l == 0 || v != w->colsz[d * TS_FTS_NCOLS + col]) { cp = NULL; break; }
+      cp += l;
+      m = (size_t)((v + RANK_CHECKPOINT - 1) / RANK_CHECKPOINT);
+      for (k = 0; k < m && cp; k++) {
+        l = (int)ts_varint_get(cp, (size_t)(end - cp), &v);
+        if (l == 0) cp = NULL;
+        else {
+          ts_buf_add(&w->body, (const char *)cp, (size_t)l);
+          cp += l;
+        }
+      }
+    }
+    sqlite3_reset(w->sel_cp);
+    if (!cp) {
+      w->rc = ts_error(TSHOOT_ERROR, "indexing: article %lld's token offsets disagree with FTS5's count",
+                       (long long)d);
+      return;
     }
     if (w->body.oom) { w->rc = ts_error_oom(); return; }
     sqlite3_bind_int64(w->ins_doc, 1, d);
@@ -416,6 +454,8 @@ int kb_rank_build(sqlite3 *db)
     if (rc == SQLITE_OK)
       rc = sqlite3_prepare_v2(db, "INSERT INTO rank_pos(id, pos) VALUES(?1, ?2)", -1, &w.ins_pos,
                               NULL);
+    if (rc == SQLITE_OK)
+      rc = sqlite3_prepare_v2(db, "SELECT cp FROM rank_text WHERE id = ?1", -1, &w.sel_cp, NULL);
     if (rc != SQLITE_OK) rw_fail(&w, rc, "writing the ranking data");
   }
   if (w.rc == TSHOOT_OK && next_slice(&w, 1) == TSHOOT_OK && scan(&w, 1) == TSHOOT_OK) {
@@ -428,6 +468,7 @@ int kb_rank_build(sqlite3 *db)
   sqlite3_finalize(w.ins_post);
   sqlite3_finalize(w.ins_doc);
   sqlite3_finalize(w.ins_pos);
+  sqlite3_finalize(w.sel_cp);
   rc = sqlite3_exec(db, "DROP TABLE temp.ts_rank_inst", NULL, NULL, NULL);
   if (rc != SQLITE_OK) rw_fail(&w, rc, "reading the index");
   ts_free(w.colsz);
@@ -491,10 +532,210 @@ int kb_rank_copy(sqlite3 *to, sqlite3 *from)
   if (rc == TSHOOT_OK)
     rc = copy_rows(to, from, "SELECT id, pos FROM rank_pos ORDER BY id",
                    "INSERT INTO rank_pos(id, pos) VALUES(?1, ?2)", 0);
-  if (rc == TSHOOT_OK)   /* each article's name, title, path and line from the model's rows */
-    rc = copy_rows(to, from, "SELECT id, toks FROM rank_tok ORDER BY id",
-                   "INSERT INTO rank_doc(id, name, title, path, line, toks)"
-                   " SELECT a.id, a.name, a.title, s.path, a.line, ?2 FROM article AS a"
+  if (rc == TSHOOT_OK)   /* each article's name, path and line from the model's rows */
+    rc = copy_rows(to, from, "SELECT k.id, k.toks, t.title, t.symptoms, t.aliases, t.causes, t.fixes"
+                   " FROM rank_tok AS k JOIN rank_text AS t ON t.id = k.id ORDER BY k.id",
+                   "INSERT INTO rank_doc(id, name, title, path, line, toks, symptoms, aliases, causes, fixes)"
+                   " SELECT a.id, a.name, ?3, s.path, a.line, ?2, ?4, ?5, ?6, ?7 FROM article AS a"
                    " LEFT JOIN source AS s ON s.id = a.source WHERE a.id = ?1", 1);
   return rc;
+}
+
+/* ===== where tokens start, caught while article_fts tokenizes =====
+** A passage is cut by tokenizing its column's text up to its last token;
+** from the column's start that is most of a returned article's cost when the
+** passage sits far in (a fix's steps). rank_doc.toks therefore also says
+** where every RANK_CHECKPOINT-th token starts, so that search tokenizes from
+** the nearest one before the passage: the same tokens (unicode61 starts a
+** token only after a separator), fewer of them. The offsets are FTS5's own:
+** a tokenizer wrapped around the index's (porter over unicode61) notes them
+** as FTS5 indexes each column, so they cannot disagree with its token count
+** (kb_rank_build checks that they do not). */
+
+struct kb_rank_catch {
+  sqlite3 *db;
+  sqlite3_stmt *ins;
+  fts5_tokenizer inner;     /* porter's methods */
+  void *inner_ud;
+  /* the article being inserted: per tokenized column, its byte length, token
+  ** count and checkpoints */
+  int ncall;
+  int call_len[TS_FTS_NCOLS + 1], call_ntok[TS_FTS_NCOLS + 1];
+  ts_buf call_cp[TS_FTS_NCOLS + 1];
+  ts_buf cp;
+  int bad;                  /* more calls than columns, or out of memory */
+};
+
+typedef struct catch_tok {
+  kb_rank_catch *k;
+  Fts5Tokenizer *inner;
+} catch_tok;
+
+typedef struct catch_ctx {
+  kb_rank_catch *k;
+  void *ctx;
+  int (*x)(void *, int, const char *, int, int, int);
+  int ntok, last;           /* tokens so far; the last checkpoint's offset */
+  ts_buf *cp;
+} catch_ctx;
+
+static int catch_create(void *ud, const char **arg, int narg, Fts5Tokenizer **out)
+{
+  kb_rank_catch *k = ud;
+  catch_tok *t;
+  int rc;
+  *out = NULL;
+  if (narg < 1 || strcmp(arg[0], "porter") != 0) return SQLITE_ERROR;  /* kb_schema.h's */
+  if (!(t = ts_calloc(1, sizeof *t))) return SQLITE_NOMEM;
+  t->k = k;
+  rc = k->inner.xCreate(k->inner_ud, arg + 1, narg - 1, &t->inner);
+  if (rc != SQLITE_OK) {
+    ts_free(t);
+    return rc;
+  }
+  *out = (Fts5Tokenizer *)t;
+  return SQLITE_OK;
+}
+
+static void catch_delete(Fts5Tokenizer *tok)
+{
+  catch_tok *t = (catch_tok *)tok;
+  t->k->inner.xDelete(t->inner);
+  ts_free(t);
+}
+
+static int catch_token(void *ctx, int flags, const char *tok, int n, int b0, int b1)
+{
+  catch_ctx *c = ctx;
+  if (!(flags & FTS5_TOKEN_COLOCATED)) {
+    if (c->cp && c->ntok % RANK_CHECKPOINT == 0) {
+      put_varint(c->cp, (uint64_t)(b0 - c->last));
+      c->last = b0;
+    }
+    c->ntok++;
+  }
+  return c->x(c->ctx, flags, tok, n, b0, b1);
+}
+
+static int catch_tokenize(Fts5Tokenizer *tok, void *ctx, int flags, const char *text, int n,
+                          int (*x)(void *, int, const char *, int, int, int))
+{
+  catch_tok *t = (catch_tok *)tok;
+  kb_rank_catch *k = t->k;
+  catch_ctx c;
+  int rc;
+  memset(&c, 0, sizeof c);
+  c.k = k;
+  c.ctx = ctx;
+  c.x = x;
+  if ((flags & FTS5_TOKENIZE_DOCUMENT) && !(flags & FTS5_TOKENIZE_QUERY)) {
+    if (k->ncall > TS_FTS_NCOLS) k->bad = 1;
+    else {
+      c.cp = &k->call_cp[k->ncall];
+      ts_buf_reset(c.cp);
+    }
+  }
+  rc = k->inner.xTokenize(t->inner, &c, flags, text, n, catch_token);
+  if (c.cp) {
+    k->call_len[k->ncall] = n;
+    k->call_ntok[k->ncall] = c.ntok;
+    k->ncall++;
+  }
+  return rc;
+}
+
+int kb_rank_catch_new(sqlite3 *db, kb_rank_catch **out)
+{
+  static fts5_tokenizer methods = { catch_create, catch_delete, catch_tokenize };
+  kb_rank_catch *k;
+  fts5_api *api = NULL;
+  sqlite3_stmt *st = NULL;
+  int rc;
+  *out = NULL;
+  if (!(k = ts_calloc(1, sizeof *k))) return ts_error_oom();
+  *out = k;                 /* even on failure: the tokenizer may hold it */
+  k->db = db;
+  rc = sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, NULL);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_pointer(st, 1, (void *)&api, "fts5_api_ptr", NULL);
+    rc = sqlite3_step(st);
+    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+  }
+  sqlite3_finalize(st);
+  if (rc == SQLITE_OK && !api) rc = SQLITE_ERROR;
+  if (rc == SQLITE_OK) rc = api->xFindTokenizer(api, "porter", &k->inner_ud, &k->inner);
+  if (rc == SQLITE_OK)
+    rc = api->xCreateTokenizer(api, KB_RANK_CATCH_TOKENIZER, k, &methods, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_exec(db, "CREATE TABLE rank_text(id INTEGER PRIMARY KEY, title TEXT, symptoms TEXT,"
+                          " aliases TEXT, causes TEXT, fixes TEXT, cp BLOB NOT NULL)", NULL, NULL, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_prepare_v3(db, "INSERT INTO rank_text(id, title, symptoms, aliases, causes, fixes, cp)"
+                            " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, SQLITE_PREPARE_PERSISTENT,
+                            &k->ins, NULL);
+  if (rc != SQLITE_OK) {
+    kb_rank_catch_close(k);
+    return kb_sqlite_error(db, rc, "setting up the index");
+  }
+  return TSHOOT_OK;
+}
+
+void kb_rank_catch_begin(kb_rank_catch *k)
+{
+  k->ncall = 0;
+}
+
+/* rank_text's cp: per column, its token count then its checkpoints (each
+** the difference from the one before, from 0). FTS5 tokenizes the columns
+** that are not NULL, in order (an empty one perhaps not at all). */
+int kb_rank_catch_end(kb_rank_catch *k, sqlite3_int64 doc, const char *const *text, const int *len)
+{
+  int col, call = 0, rc;
+  ts_buf_reset(&k->cp);
+  for (col = 0; col < TS_FTS_NCOLS && !k->bad; col++) {
+    if (!text[col] || (len[col] == 0 && (call >= k->ncall || k->call_len[call] != 0))) {
+      put_varint(&k->cp, 0);
+      continue;
+    }
+    if (call >= k->ncall || k->call_len[call] != len[col]) {
+      k->bad = 1;
+      break;
+    }
+    put_varint(&k->cp, (uint64_t)k->call_ntok[call]);
+    ts_buf_add(&k->cp, k->call_cp[call].p ? k->call_cp[call].p : "", k->call_cp[call].len);
+    call++;
+  }
+  for (col = 0; col <= TS_FTS_NCOLS; col++)
+    if (k->call_cp[col].oom) return ts_error_oom();
+  if (k->cp.oom) return ts_error_oom();
+  if (k->bad || call != k->ncall)
+    return ts_error(TSHOOT_ERROR, "indexing article %lld: FTS5 tokenized its columns unexpectedly",
+                    (long long)doc);
+  sqlite3_bind_int64(k->ins, 1, doc);
+  for (col = 0; col < TS_FTS_NCOLS; col++) {
+    if (!text[col]) sqlite3_bind_null(k->ins, col + 2);
+    else sqlite3_bind_text(k->ins, col + 2, text[col], len[col], SQLITE_STATIC);
+  }
+  sqlite3_bind_blob(k->ins, 7, k->cp.p ? k->cp.p : "", (int)k->cp.len, SQLITE_STATIC);
+  rc = sqlite3_step(k->ins);
+  sqlite3_reset(k->ins);
+  sqlite3_clear_bindings(k->ins);
+  return rc == SQLITE_DONE ? TSHOOT_OK : kb_sqlite_error(k->db, rc, "writing an article's text");
+}
+
+void kb_rank_catch_close(kb_rank_catch *k)
+{
+  if (!k) return;
+  sqlite3_finalize(k->ins);
+  k->ins = NULL;
+}
+
+void kb_rank_catch_free(kb_rank_catch *k)
+{
+  int i;
+  if (!k) return;
+  sqlite3_finalize(k->ins);
+  for (i = 0; i <= TS_FTS_NCOLS; i++) ts_buf_free(&k->call_cp[i]);
+  ts_buf_free(&k->cp);
+  ts_free(k);
 }

@@ -1,5 +1,5 @@
 /*
-** kb_schema.h: the layout of a compiled KB file (format 3). Shared by the
+** kb_schema.h: the layout of a compiled KB file (format 4). Shared by the
 ** writer (kb_write.c), the opener (kb_open.c), search.c, article.c and rules.c.
 **
 ** A compiled KB is one SQLite file:
@@ -8,11 +8,13 @@
 **  - the tables below, created by exactly these statements (the opener
 **    compares sqlite_schema against them and refuses anything else);
 **  - article_fts, an FTS5 index over each article's text, rowid = article.id,
-**    that stores no text of its own (format 3): its content is the view
-**    article_text, which joins each column's fields from the model tables
-**    exactly as kb_write.c (article_texts) joined them for the index: the
-**    non-NULL fields in order, separated by one newline; NULL when there is
-**    none. FTS5's 'integrity-check' with rank 1 compares the two.
+**    that stores no text of its own: its content is rank_doc (format 4),
+**    which holds each column's text as kb_write.c (article_texts) joined it
+**    for the index: the non-NULL fields in order, separated by one newline;
+**    NULL when there is none. FTS5's 'integrity-check' with rank 1 compares
+**    the two. (Format 3 read the text from a view over the model tables:
+**    stored once, but 7 us a returned article to assemble; a search returns
+**    its results from rank_doc in one lookup instead.)
 **
 ** Conditions (fact.cond, evidence.cond) are stored as S-expressions:
 **   cond := (and cond...) | (or cond...) | (not cond)
@@ -41,8 +43,9 @@ enum { TS_FTS_TITLE, TS_FTS_SYMPTOMS, TS_FTS_ALIASES, TS_FTS_CAUSES, TS_FTS_FIXE
 
 /* article_fts and cause_fts (kb_write.c builds each in a database of its own,
 ** then copies its shadow tables in). */
-#define TS_KB_ARTICLE_FTS_SQL \
-  "CREATE VIRTUAL TABLE article_fts USING fts5(title, symptoms, aliases, causes, fixes, content='article_text', content_rowid='id', tokenize='" TS_FTS_TOKENIZE "')"
+#define TS_KB_ARTICLE_FTS_SQL_TOK(tok) \
+  "CREATE VIRTUAL TABLE article_fts USING fts5(title, symptoms, aliases, causes, fixes, content='rank_doc', content_rowid='id', tokenize='" tok "')"
+#define TS_KB_ARTICLE_FTS_SQL TS_KB_ARTICLE_FTS_SQL_TOK(TS_FTS_TOKENIZE)
 #define TS_KB_CAUSE_FTS_SQL \
   "CREATE VIRTUAL TABLE cause_fts USING fts5(title, explanation, symptoms, aliases, answers, content='', tokenize='" TS_FTS_TOKENIZE "')"
 
@@ -51,11 +54,14 @@ enum { TS_FTS_TITLE, TS_FTS_SYMPTOMS, TS_FTS_ALIASES, TS_FTS_CAUSES, TS_FTS_FIXE
 #define TS_KB_RANK_TERM_SQL "CREATE TABLE rank_term(term TEXT PRIMARY KEY, id INTEGER NOT NULL, df INTEGER NOT NULL, hdf INTEGER NOT NULL) WITHOUT ROWID"
 #define TS_KB_RANK_POST_SQL "CREATE TABLE rank_post(id INTEGER PRIMARY KEY, post BLOB NOT NULL)"
 #define TS_KB_RANK_POS_SQL "CREATE TABLE rank_pos(id INTEGER PRIMARY KEY, pos BLOB NOT NULL)"
+/* What a search returns of an article (one row: its name, title, source and
+** line, its tokens, and article_fts's text columns). */
+#define TS_KB_RANK_DOC_SQL "CREATE TABLE rank_doc(id INTEGER PRIMARY KEY, name TEXT NOT NULL, title TEXT NOT NULL, path TEXT, line INTEGER NOT NULL, toks BLOB NOT NULL, symptoms TEXT, aliases TEXT, causes TEXT, fixes TEXT)"
 
 /* The statements that create a KB, in order. The opener checks that
 ** sqlite_schema holds these tables, indexes and the view (and FTS5's shadow
-** tables) and nothing else. The indexes let article_text (and article.c)
-** find an article's symptoms, causes and fixes without a scan. */
+** tables) and nothing else. The indexes let article.c find an article's
+** symptoms, causes and fixes without a scan. */
 #define TS_KB_DDL_LIST(X) \
   X("meta", "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID") \
   X("source", "CREATE TABLE source(id INTEGER PRIMARY KEY, path TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL)") \
@@ -79,23 +85,11 @@ enum { TS_FTS_TITLE, TS_FTS_SYMPTOMS, TS_FTS_ALIASES, TS_FTS_CAUSES, TS_FTS_FIXE
   X("symptom_article", "CREATE INDEX symptom_article ON symptom(article)") \
   X("cause_article", "CREATE INDEX cause_article ON cause(article)") \
   X("fix_cause", "CREATE INDEX fix_cause ON fix(cause)") \
-  X("article_text", "CREATE VIEW article_text(id, title, symptoms, aliases, causes, fixes) AS SELECT a.id, a.title," \
-    " (SELECT group_concat(t, char(10)) FROM (SELECT CASE WHEN s.code IS NULL THEN s.text ELSE s.text || char(10) || s.code END AS t" \
-    "  FROM symptom AS s WHERE s.article = a.id ORDER BY s.id))," \
-    " a.name || coalesce(char(10) || (SELECT group_concat(t, char(10)) FROM (SELECT al.text AS t FROM alias AS al WHERE al.article = a.id ORDER BY al.pos)), '')" \
-    "  || coalesce(char(10) || (SELECT group_concat(t, char(10)) FROM (SELECT ca.text AS t FROM cause AS c JOIN cause_alias AS ca ON ca.cause = c.id" \
-    "  WHERE c.article = a.id ORDER BY c.id, ca.pos)), '')," \
-    " (SELECT CASE WHEN a.summary IS NULL THEN g WHEN g IS NULL THEN a.summary ELSE a.summary || char(10) || g END" \
-    "  FROM (SELECT group_concat(t, char(10)) AS g FROM (SELECT c.title || char(10) || c.explanation AS t FROM cause AS c WHERE c.article = a.id ORDER BY c.id)))," \
-    " (SELECT group_concat(t, char(10)) FROM (SELECT f.title" \
-    "  || coalesce(char(10) || (SELECT group_concat(t, char(10)) FROM (SELECT fs.text AS t FROM fix_step AS fs WHERE fs.fix = f.id ORDER BY fs.pos)), '')" \
-    "  || coalesce(char(10) || f.verify, '') AS t FROM cause AS c JOIN fix AS f ON f.cause = c.id WHERE c.article = a.id ORDER BY f.id))" \
-    " FROM article AS a") \
   X("article_fts", TS_KB_ARTICLE_FTS_SQL) \
   X("rank_term", TS_KB_RANK_TERM_SQL) \
   X("rank_post", TS_KB_RANK_POST_SQL) \
   X("rank_pos", TS_KB_RANK_POS_SQL) \
-  X("rank_doc", "CREATE TABLE rank_doc(id INTEGER PRIMARY KEY, name TEXT NOT NULL, title TEXT NOT NULL, path TEXT, line INTEGER NOT NULL, toks BLOB NOT NULL)") \
+  X("rank_doc", TS_KB_RANK_DOC_SQL) \
   X("cause_fts", TS_KB_CAUSE_FTS_SQL)
 
 /* Shadow tables FTS5 creates for article_fts (detail=full, external content)
@@ -107,10 +101,12 @@ enum { TS_FTS_TITLE, TS_FTS_SYMPTOMS, TS_FTS_ALIASES, TS_FTS_CAUSES, TS_FTS_FIXE
   X("cause_fts_data") X("cause_fts_idx") X("cause_fts_docsize") X("cause_fts_config")
 
 /* rank_term, rank_post, rank_pos, rank_doc: article_fts's terms, postings,
-** positions and each article's tokens as term ids, written by
+** positions and each article's tokens as term ids (with where every
+** RANK_CHECKPOINT-th token starts in its column's text), written by
 ** kb_rank_write.c (its header is the layout) and ranked by search_postings.c. Postings come in blocks of
 ** RANK_BLOCK, each with a skip entry. */
 #define RANK_BLOCK 128
+#define RANK_CHECKPOINT 16
 
 /* meta keys */
 #define TS_META_FORMAT   "format"          /* "1" */

@@ -317,6 +317,7 @@ struct kb_fts {
   pthread_t tid;
   int threaded;                  /* its thread runs (until fts_stop) */
   int started;                   /* fts_worker was started */
+  kb_rank_catch *cat;            /* article_fts: its texts and token offsets */
   fts_cols cols[FTS_BATCH];
 };
 
@@ -331,15 +332,24 @@ static int fts_exec(kb_fts *f, const char *sql)
 
 static void fts_insert(kb_fts *f, sqlite3_stmt *st, int64_t doc, const fts_cols *fc)
 {
-  int j;
+  const char *text[TS_FTS_NCOLS];
+  int j, len[TS_FTS_NCOLS];
   sqlite3_bind_int64(st, 1, doc);
   for (j = 0; j < TS_FTS_NCOLS; j++) {
-    if (!fc->n[j]) sqlite3_bind_null(st, j + 2);
-    else sqlite3_bind_text(st, j + 2, fc->b[j].p ? fc->b[j].p : "", (int)fc->b[j].len, SQLITE_STATIC);
+    text[j] = fc->n[j] ? (fc->b[j].p ? fc->b[j].p : "") : NULL;
+    len[j] = (int)fc->b[j].len;
+    if (!text[j]) sqlite3_bind_null(st, j + 2);
+    else sqlite3_bind_text(st, j + 2, text[j], len[j], SQLITE_STATIC);
   }
+  if (f->cat) kb_rank_catch_begin(f->cat);
   f->rc = sqlite3_step(st);
   sqlite3_reset(st);
   if (f->rc == SQLITE_DONE) f->rc = SQLITE_OK;
+  if (f->rc == SQLITE_OK && f->cat) {
+    int rc = kb_rank_catch_end(f->cat, doc, text, len);
+    if (rc == TSHOOT_ENOMEM) f->oom = 1;
+    else if (rc != TSHOOT_OK) f->rc = SQLITE_ERROR;
+  }
 }
 
 static void *fts_worker(void *arg)
@@ -359,7 +369,12 @@ static void *fts_worker(void *arg)
   fts_exec(f, "PRAGMA cache_size = -4096");
   fts_exec(f, "BEGIN");
   if (art) {
-    fts_exec(f, TS_KB_ARTICLE_FTS_SQL);
+    if (f->rc == SQLITE_OK) {      /* article_fts here tokenizes through the catcher */
+      int rc = kb_rank_catch_new(f->db, &f->cat);
+      if (rc == TSHOOT_ENOMEM) f->oom = 1;
+      else if (rc != TSHOOT_OK) f->rc = SQLITE_ERROR;
+    }
+    fts_exec(f, TS_KB_ARTICLE_FTS_SQL_TOK(KB_RANK_CATCH_TOKENIZER " " TS_FTS_TOKENIZE));
     fts_exec(f, "INSERT INTO article_fts(article_fts, rank) VALUES('automerge', 0)");
     fts_exec(f, "INSERT INTO article_fts(article_fts, rank) VALUES('hashsize', " FTS_HASHSIZE ")");
   } else {
@@ -390,6 +405,7 @@ static void *fts_worker(void *arg)
     next += k;
   }
   sqlite3_finalize(st);
+  kb_rank_catch_close(f->cat);
   if (!f->oom && !atomic_load(&f->stop)) {
     fts_exec(f, art ? "INSERT INTO article_fts(article_fts) VALUES('optimize')"
                     : "INSERT INTO cause_fts(cause_fts) VALUES('optimize')");
@@ -420,7 +436,9 @@ static void fts_free(kb_fts *f)
 {
   int b, j;
   if (!f) return;
+  kb_rank_catch_close(f->cat);
   if (f->db) sqlite3_close(f->db);
+  kb_rank_catch_free(f->cat);         /* after: article_fts's tokenizer holds it */
   for (b = 0; b < FTS_BATCH; b++)
     for (j = 0; j < TS_FTS_NCOLS; j++) ts_buf_free(&f->cols[b].b[j]);
   pthread_cond_destroy(&f->cv);

@@ -166,10 +166,13 @@ sqlite3_int64 search_pick_window(const int *ip, const int *ic, const int *io, in
 ** best first. Returns TSHOOT_OK, an error, or 1: not a query these postings
 ** can rank (FTS5 must). Then, for a returned article whose rank_doc.toks is
 ** toks (len bytes), where its passage of `tokens` is (search_pick_window's
-** value, -1: none). */
+** value, -1: none), and where in its column's text to start tokenizing for
+** that passage: *from bytes in, the token numbered *tok0 (0, 0 when toks
+** says nothing of it). */
 int search_postings_rank(kb_conn *c, search_state *s, const char *query, int limit,
                          search_hit **hits, size_t *n_out);
-sqlite3_int64 search_postings_where(const search_state *s, const void *toks, int len, int tokens);
+sqlite3_int64 search_postings_where(const search_state *s, const void *toks, int len, int tokens,
+                                    int *from, int *tok0);
 void search_rank_mem_free(search_rank_mem *m);
 unsigned long search_postings_ranked(void);  /* queries it ranked (tests) */
 

@@ -1044,12 +1044,34 @@ static int rank_or_maxscore(kb_conn *c, search_rank_mem *m, rquery *q, int limit
 
 /* ===== where each returned article's passage is ===== */
 
-sqlite3_int64 search_postings_where(const search_state *s, const void *toks, int len, int tokens)
+/* The byte offset of the last checkpoint at or before token `start` of
+** column `col` (rank_doc.toks' second part, at p), and its token. */
+static void checkpoint(const unsigned char *p, const unsigned char *end, const int *colsize,
+                       int col, int start, int *from, int *tok0)
+{
+  uint32_t v, off = 0;
+  int k, c, want = start / RANK_CHECKPOINT;
+  *from = *tok0 = 0;
+  for (c = 0; c < col; c++)
+    for (k = (colsize[c] + RANK_CHECKPOINT - 1) / RANK_CHECKPOINT; k > 0; k--)
+      if (!(p = rd_varint(p, end, &v))) return;
+  for (k = 0; k <= want; k++) {
+    if (!(p = rd_varint(p, end, &v)) || v > 0x7fffffff - off) return;
+    off += v;
+  }
+  *from = (int)off;
+  *tok0 = want * RANK_CHECKPOINT;
+}
+
+sqlite3_int64 search_postings_where(const search_state *s, const void *toks, int len, int tokens,
+                                    int *from, int *tok0)
 {
   const rquery *q = s->rq;
   int ninst = 0, col, colsize[TS_FTS_NCOLS];
   int ip[SEARCH_HITS_MAX], ic[SEARCH_HITS_MAX], io[SEARCH_HITS_MAX];
   const unsigned char *p = toks, *end = p + (len > 0 ? len : 0);
+  sqlite3_int64 where;
+  *from = *tok0 = 0;
   if (!q || !p) return -1;
   for (col = 0; col < TS_FTS_NCOLS; col++) {
     uint32_t n, k, t;
@@ -1072,7 +1094,10 @@ sqlite3_int64 search_postings_where(const search_state *s, const void *toks, int
         }
     }
   }
-  return search_pick_window(ip, ic, io, ninst, q->np, tokens, colsize);
+  where = search_pick_window(ip, ic, io, ninst, q->np, tokens, colsize);
+  if (where >= 0)
+    checkpoint(p, end, colsize, (int)(where & 7), (int)((where >> 3) & ((1 << 29) - 1)), from, tok0);
+  return where;
 }
 
 static _Atomic unsigned long ranked;

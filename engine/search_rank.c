@@ -32,25 +32,23 @@ static const char sql_docsize[] =
 ** ts_where(id) is where the returned row's passage is: col | start << 3 |
 ** colsize << 32. */
 static const char sql_query[] =
-  "SELECT t.id, -t.r, ts_where(t.id), a.name, a.title, s.path, a.line,"
+  "SELECT t.id, -t.r, ts_where(t.id), c.name, c.title, c.path, c.line,"
   "  CASE ts_where(t.id) & 7 WHEN 0 THEN c.title WHEN 1 THEN c.symptoms WHEN 2 THEN c.aliases"
   "  WHEN 3 THEN c.causes WHEN 4 THEN c.fixes END"
   " FROM (SELECT rowid AS id, ts_rank(article_fts) AS r"
   "       FROM article_fts WHERE article_fts MATCH ?1 ORDER BY r LIMIT ?2) AS t"
-  " JOIN article AS a ON a.id = t.id"
-  " LEFT JOIN source AS s ON s.id = a.source"
-  " LEFT JOIN article_text AS c ON c.id = t.id"
+  " JOIN rank_doc AS c ON c.id = t.id"
   " ORDER BY t.r, t.id";
-/* A row ranked by search_postings.c: sql_query's columns 3..6 (rank_doc
-** holds a copy) and the article's tokens (to place the passage); then the
-** one text column the passage is in (CASE evaluates only its own branch,
-** so the view assembles only that column). */
+/* A row ranked by search_postings.c: sql_query's columns 3..6 and the
+** article's tokens (to place the passage); then, from the same row, the one
+** text column the passage is in (CASE reads only its own branch's column:
+** the others, often on overflow pages, are not copied out). */
 static const char sql_row[] =
   "SELECT r.name, r.title, r.path, r.line, r.toks FROM rank_doc AS r WHERE r.id = ?1";
 static const char sql_text[] =
   "SELECT CASE ?2 WHEN 0 THEN c.title WHEN 1 THEN c.symptoms WHEN 2 THEN c.aliases"
   "  WHEN 3 THEN c.causes WHEN 4 THEN c.fixes END"
-  " FROM article_text AS c WHERE c.id = ?1";
+  " FROM rank_doc AS c WHERE c.id = ?1";
 
 
 /* ===== document lengths =====
@@ -454,6 +452,7 @@ static void hl_prepare(search_state *s, hl_set *h, const char *q)
 typedef struct tok_span {
   const hl_set *hl;
   int want0, want1, idx;     /* tokens [want0, want1) wanted; next index */
+  int base;                  /* the text tokenized starts this many bytes in */
   int b0[SNIPPET_MAX], b1[SNIPPET_MAX];
   unsigned char hit[SNIPPET_MAX];
 } tok_span;
@@ -465,8 +464,8 @@ static int tok_cb(void *ctx, int flags, const char *t, int nt, int b0, int b1)
   if (sp->idx >= sp->want0 && sp->idx - sp->want0 < SNIPPET_MAX) {
     const hl_set *h = sp->hl;
     int k = sp->idx - sp->want0, i, hit = 0;
-    sp->b0[k] = b0;
-    sp->b1[k] = b1;
+    sp->b0[k] = sp->base + b0;
+    sp->b1[k] = sp->base + b1;
     for (i = 0; i < h->n && !hit; i++) {
       int l = h->len[i];
       hit = (h->rlen[i] == nt && memcmp(h->r[i], t, (size_t)nt) == 0) ||
@@ -558,12 +557,15 @@ static void passage_one_line(search_state *s, size_t from, const char *mo, const
 
 /* Append to s->scratch the passage that `where` (from ts_where) names in
 ** `text`, its column, for row r: plain (r->passage, its marks into s->marks),
-** then marked (r->snippet); each NUL-terminated. */
+** then marked (r->snippet); each NUL-terminated. The column's token tok0
+** starts `from` bytes in (0, 0: tokenize from the start). */
 static int add_snippet(search_state *s, row_ref *r, const hl_set *hl, sqlite3_int64 where,
-                       int tokens, const char *text, int tl, const char *mo, const char *mc)
+                       int tokens, const char *text, int tl, int from, int tok0, const char *mo,
+                       const char *mc)
 {
   tok_span sp;
   int rc, n = 0, start = (int)((where >> 3) & ((1 << 29) - 1)), colsize = (int)(where >> 32);
+  if (from < 0 || from > tl || tok0 < 0 || tok0 > start) from = tok0 = 0;
   r->passage = s->scratch.len;
   r->mark0 = s->nmarks;
   r->nmark = 0;
@@ -572,8 +574,11 @@ static int add_snippet(search_state *s, row_ref *r, const hl_set *hl, sqlite3_in
     sp.hl = hl;
     sp.want0 = start;
     sp.want1 = start + tokens < colsize ? start + tokens : colsize;
+    sp.idx = tok0;
+    sp.base = from;
     if (sp.want1 > start) {
-      rc = s->raw_api.xTokenize(s->raw_tok, &sp, FTS5_TOKENIZE_DOCUMENT, text, tl, tok_cb);
+      rc = s->raw_api.xTokenize(s->raw_tok, &sp, FTS5_TOKENIZE_DOCUMENT, text + from, tl - from,
+                                tok_cb);
       if (rc != SQLITE_OK && rc != SQLITE_DONE)
         return rc == SQLITE_NOMEM ? ts_error_oom() : ts_error(TSHOOT_ERROR, "cutting a passage");
       n = (sp.idx < sp.want1 ? sp.idx : sp.want1) - start;   /* tokens found in the window */
@@ -593,10 +598,10 @@ static int add_snippet(search_state *s, row_ref *r, const hl_set *hl, sqlite3_in
 
 /* Row r from the current row of st: name, title, path, line at columns
 ** k..k+3, and the passage's text at column tcol of the current row of ts;
-** where = its passage or -1. */
+** where = its passage or -1, from / tok0 as add_snippet's. */
 static int add_row(search_state *s, row_ref *r, sqlite3_stmt *st, int k, sqlite3_stmt *ts,
-                   int tcol, sqlite3_int64 where, const hl_set *hl, int tokens, const char *mo,
-                   const char *mc)
+                   int tcol, sqlite3_int64 where, int from, int tok0, const hl_set *hl,
+                   int tokens, const char *mo, const char *mc)
 {
   int col;
   size_t *offs[3];
@@ -614,7 +619,7 @@ static int add_row(search_state *s, row_ref *r, sqlite3_stmt *st, int k, sqlite3
   {
     const char *text = where >= 0 ? (const char *)sqlite3_column_text(ts, tcol) : NULL;
     int tl = text ? sqlite3_column_bytes(ts, tcol) : 0;
-    return add_snippet(s, r, hl, text ? where : -1, tokens, text, tl, mo, mc);
+    return add_snippet(s, r, hl, text ? where : -1, tokens, text, tl, from, tok0, mo, mc);
   }
 }
 
@@ -631,6 +636,7 @@ static int postings_rows(kb_conn *c, search_state *s, const search_hit *h, size_
   for (i = 0; i < nh; i++) {
     row_ref *r;
     sqlite3_int64 where;
+    int from, tok0;
     if (ts_grow((void **)&s->rows, &s->rows_cap, n + 1, sizeof *s->rows) < 0) return ts_error_oom();
     sqlite3_bind_int64(st, 1, h[i].id);
     rc = sqlite3_step(st);
@@ -643,7 +649,7 @@ static int postings_rows(kb_conn *c, search_state *s, const search_hit *h, size_
     r->id = h[i].id;
     r->score = h[i].score;
     where = search_postings_where(s, sqlite3_column_blob(st, 4), sqlite3_column_bytes(st, 4),
-                                  tokens);
+                                  tokens, &from, &tok0);
     if (where >= 0) {                  /* the passage's column */
       sqlite3_bind_int64(tx, 1, h[i].id);
       sqlite3_bind_int64(tx, 2, where & 7);
@@ -654,7 +660,7 @@ static int postings_rows(kb_conn *c, search_state *s, const search_hit *h, size_
         return search_step_error(c, rc, "searching the KB");
       }
     }
-    rc = add_row(s, r, st, 0, tx, 0, where, hl, tokens, mo, mc);
+    rc = add_row(s, r, st, 0, tx, 0, where, from, tok0, hl, tokens, mo, mc);
     if (where >= 0) sqlite3_reset(tx);
     sqlite3_reset(st);
     if (rc != TSHOOT_OK) return rc;
@@ -712,7 +718,7 @@ int search_run_query(kb_conn *c, search_state *s, const char *q, const char *mo,
     r->score = sqlite3_column_double(st, 1);
     rc = add_row(s, r, st, 3, st, 7,
                  sqlite3_column_type(st, 2) == SQLITE_INTEGER ? sqlite3_column_int64(st, 2) : -1,
-                 &hl, tokens, mo, mc);
+                 0, 0, &hl, tokens, mo, mc);
     if (rc != TSHOOT_OK) {
       sqlite3_reset(st);
       return rc;

@@ -117,19 +117,19 @@ static void test_open__foreign_sqlite_and_other_versions(void)
   CHECK_INT(open_status(tmp("foreign.db")), TSHOOT_ECORRUPT);
   CHECK_CONTAINS(tshoot_error_last()->message, "application id");
 
-  /* a newer format, the older format 1 (before the dialogue's tables) and 2
-  ** (before the text read from the model tables and the ranking tables) */
+  /* a newer format, the older formats 2 (before the ranking tables) and 3
+  ** (before rank_doc held article_fts's text) */
   copy_good(tmp("v2.db"));
-  alter_db(tmp("v2.db"), "PRAGMA user_version = 4");
+  alter_db(tmp("v2.db"), "PRAGMA user_version = 5");
   CHECK_INT(open_status(tmp("v2.db")), TSHOOT_EVERSION);
   CHECK_CONTAINS(tshoot_error_last()->message, "recompile");
   CHECK_CONTAINS(tshoot_error_last()->message, "a newer tshoot");
   copy_good(tmp("v1.db"));
-  alter_db(tmp("v1.db"), "PRAGMA user_version = 2");
+  alter_db(tmp("v1.db"), "PRAGMA user_version = 3");
   CHECK_INT(open_status(tmp("v1.db")), TSHOOT_EVERSION);
   CHECK_CONTAINS(tshoot_error_last()->message, "an older tshoot");
   CHECK_CONTAINS(tshoot_error_last()->message, "recompile the KB from its sources");
-  /* format 2 (article_fts stored its own copy of the text) */
+  /* format 2 (article_fts stored its own copy of the text, no ranking tables) */
   copy_good(tmp("v2old.db"));
   alter_db(tmp("v2old.db"), "PRAGMA user_version = 2");
   CHECK_INT(open_status(tmp("v2old.db")), TSHOOT_EVERSION);
