@@ -17,12 +17,14 @@
 **  rank_pos(id, pos)    the term's positions, posting by posting: their count,
 **        then each (column << 24 | token offset) as the difference from the
 **        one before (from 0); read only to match a phrase of several words.
-**  rank_doc(id, name, title, path, line, toks, symptoms, aliases, causes,
-**        fixes)   what a search returns of an article, in one row: its name,
-**        source path and line (copied from article and source), its tokens
-**        as term ids, column by column (where a query's terms sit, for the
-**        passage of a returned article), and its text as article_fts indexed
-**        it (title .. fixes: article_fts's content).
+**  rank_doc(id, name, title, path, line, toks)   what a search returns of
+**        an article: its name, title, source path and line (copied from
+**        article and source, so that a result costs one lookup, not three),
+**        its tokens as term ids, column by column (where a query's terms sit,
+**        for the passage of a returned article).
+**  article_text(id, title, symptoms, aliases, causes, fixes)   its text as
+**        article_fts indexed it (article_fts's content; a passage is cut
+**        from one of its columns).
 **
 ** A posting list (rank_post.post), all integers as SQLite varints:
 **     n, nblk, then nblk skip entries of 16 bytes (little-endian u32: the last
@@ -532,12 +534,15 @@ int kb_rank_copy(sqlite3 *to, sqlite3 *from)
   if (rc == TSHOOT_OK)
     rc = copy_rows(to, from, "SELECT id, pos FROM rank_pos ORDER BY id",
                    "INSERT INTO rank_pos(id, pos) VALUES(?1, ?2)", 0);
-  if (rc == TSHOOT_OK)   /* each article's name, path and line from the model's rows */
-    rc = copy_rows(to, from, "SELECT k.id, k.toks, t.title, t.symptoms, t.aliases, t.causes, t.fixes"
-                   " FROM rank_tok AS k JOIN rank_text AS t ON t.id = k.id ORDER BY k.id",
-                   "INSERT INTO rank_doc(id, name, title, path, line, toks, symptoms, aliases, causes, fixes)"
-                   " SELECT a.id, a.name, ?3, s.path, a.line, ?2, ?4, ?5, ?6, ?7 FROM article AS a"
+  if (rc == TSHOOT_OK)   /* each article's name, title, path and line from the model's rows */
+    rc = copy_rows(to, from, "SELECT id, toks FROM rank_tok ORDER BY id",
+                   "INSERT INTO rank_doc(id, name, title, path, line, toks)"
+                   " SELECT a.id, a.name, a.title, s.path, a.line, ?2 FROM article AS a"
                    " LEFT JOIN source AS s ON s.id = a.source WHERE a.id = ?1", 1);
+  if (rc == TSHOOT_OK)
+    rc = copy_rows(to, from, "SELECT id, title, symptoms, aliases, causes, fixes FROM rank_text ORDER BY id",
+                   "INSERT INTO article_text(id, title, symptoms, aliases, causes, fixes)"
+                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6)", 0);
   return rc;
 }
 

@@ -32,23 +32,24 @@ static const char sql_docsize[] =
 ** ts_where(id) is where the returned row's passage is: col | start << 3 |
 ** colsize << 32. */
 static const char sql_query[] =
-  "SELECT t.id, -t.r, ts_where(t.id), c.name, c.title, c.path, c.line,"
+  "SELECT t.id, -t.r, ts_where(t.id), r.name, r.title, r.path, r.line,"
   "  CASE ts_where(t.id) & 7 WHEN 0 THEN c.title WHEN 1 THEN c.symptoms WHEN 2 THEN c.aliases"
   "  WHEN 3 THEN c.causes WHEN 4 THEN c.fixes END"
   " FROM (SELECT rowid AS id, ts_rank(article_fts) AS r"
   "       FROM article_fts WHERE article_fts MATCH ?1 ORDER BY r LIMIT ?2) AS t"
-  " JOIN rank_doc AS c ON c.id = t.id"
+  " JOIN rank_doc AS r ON r.id = t.id"
+  " LEFT JOIN article_text AS c ON c.id = t.id"
   " ORDER BY t.r, t.id";
 /* A row ranked by search_postings.c: sql_query's columns 3..6 and the
-** article's tokens (to place the passage); then, from the same row, the one
-** text column the passage is in (CASE reads only its own branch's column:
-** the others, often on overflow pages, are not copied out). */
+** article's tokens (to place the passage); then the one text column the
+** passage is in (CASE reads only its own branch's column: the others, often
+** on overflow pages, are not copied out). */
 static const char sql_row[] =
   "SELECT r.name, r.title, r.path, r.line, r.toks FROM rank_doc AS r WHERE r.id = ?1";
 static const char sql_text[] =
   "SELECT CASE ?2 WHEN 0 THEN c.title WHEN 1 THEN c.symptoms WHEN 2 THEN c.aliases"
   "  WHEN 3 THEN c.causes WHEN 4 THEN c.fixes END"
-  " FROM rank_doc AS c WHERE c.id = ?1";
+  " FROM article_text AS c WHERE c.id = ?1";
 
 
 /* ===== document lengths =====
