@@ -484,10 +484,23 @@ static int punct(unsigned char c)
   return c > 0x20 && c < 0x7f && !(c >= '0' && c <= '9') && !((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
 }
 
+/* Append n bytes of an article's text to s->scratch on one line: line
+** breaks and other control bytes as spaces. */
+static void add_text(search_state *s, const char *t, size_t n)
+{
+  size_t at = s->scratch.len, i;
+  char *o;
+  ts_buf_add(&s->scratch, t, n);
+  if (s->scratch.oom) return;
+  o = s->scratch.p + at;
+  for (i = 0; i < n; i++)
+    if ((unsigned char)o[i] < 0x20 || o[i] == 0x7f) o[i] = ' ';
+}
+
 /* Append the n tokens of sp, with the punctuation that touches them, to
-** s->scratch: marked with mo/mc, or (record) plain with each mark as a span
-** (offsets from `base`) into s->marks. Marked tokens separated by no space
-** share one mark. */
+** s->scratch (add_text: on one line): marked with mo/mc, or (record) plain
+** with each mark as a span (offsets from `base`) into s->marks. Marked
+** tokens separated by no space share one mark. */
 static void emit_passage(search_state *s, const tok_span *sp, int n, int cut0, int cut1,
                          const char *text, int tl, const char *mo, const char *mc,
                          int record, size_t base)
@@ -502,7 +515,7 @@ static void emit_passage(search_state *s, const tok_span *sp, int n, int cut0, i
   if (z < tl && !(text[z] == ' ' || text[z] == '\t' || text[z] == '\n' || text[z] == '\r'))
     z = sp->b1[n - 1];
   if (cut0) ts_buf_adds(&s->scratch, "...");
-  ts_buf_add(&s->scratch, text + a, (size_t)(sp->b0[0] - a));
+  add_text(s, text + a, (size_t)(sp->b0[0] - a));
   for (k = 0; k < n; k++) {
     int glued = 0;
     if (k > 0) {
@@ -520,13 +533,13 @@ static void emit_passage(search_state *s, const tok_span *sp, int n, int cut0, i
           s->marks[s->nmarks++].end = s->scratch.len - base;
         }
       }
-      ts_buf_add(&s->scratch, g, (size_t)gl);
+      add_text(s, g, (size_t)gl);
     }
     if (sp->hit[k] && !glued) {
       if (record) open = s->scratch.len - base;
       else ts_buf_adds(&s->scratch, mo);
     }
-    ts_buf_add(&s->scratch, text + sp->b0[k], (size_t)(sp->b1[k] - sp->b0[k]));
+    add_text(s, text + sp->b0[k], (size_t)(sp->b1[k] - sp->b0[k]));
   }
   if (sp->hit[n - 1]) {
     if (!record) ts_buf_adds(&s->scratch, mc);
@@ -537,23 +550,8 @@ static void emit_passage(search_state *s, const tok_span *sp, int n, int cut0, i
       s->marks[s->nmarks++].end = s->scratch.len - base;
     }
   }
-  ts_buf_add(&s->scratch, text + sp->b1[n - 1], (size_t)(z - sp->b1[n - 1]));
+  add_text(s, text + sp->b1[n - 1], (size_t)(z - sp->b1[n - 1]));
   if (cut1) ts_buf_adds(&s->scratch, "...");
-}
-
-/* Line breaks and other control bytes of scratch[from, end) as spaces,
-** skipping the caller's marks (which stay as given). */
-static void passage_one_line(search_state *s, size_t from, const char *mo, const char *mc)
-{
-  char *p = s->scratch.p + from, *e = s->scratch.p + s->scratch.len;
-  size_t lo = strlen(mo), lc = strlen(mc);
-  if (s->scratch.oom) return;
-  while (p < e) {
-    if (lo && (size_t)(e - p) >= lo && memcmp(p, mo, lo) == 0) { p += lo; continue; }
-    if (lc && (size_t)(e - p) >= lc && memcmp(p, mc, lc) == 0) { p += lc; continue; }
-    if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = ' ';
-    p++;
-  }
 }
 
 /* Append to s->scratch the passage that `where` (from ts_where) names in
@@ -587,12 +585,10 @@ static int add_snippet(search_state *s, row_ref *r, const hl_set *hl, sqlite3_in
   }
   if (n > 0) emit_passage(s, &sp, n, start > 0, start + n < colsize, text, tl, "", "", 1,
                           r->passage);
-  passage_one_line(s, r->passage, "", "");
   ts_buf_addc(&s->scratch, '\0');
   r->nmark = s->nmarks - r->mark0;
   r->snippet = s->scratch.len;
   if (n > 0) emit_passage(s, &sp, n, start > 0, start + n < colsize, text, tl, mo, mc, 0, 0);
-  passage_one_line(s, r->snippet, mo, mc);
   ts_buf_addc(&s->scratch, '\0');
   return TSHOOT_OK;
 }
