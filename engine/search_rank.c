@@ -497,6 +497,18 @@ static void add_text(search_state *s, const char *t, size_t n)
     if ((unsigned char)o[i] < 0x20 || o[i] == 0x7f) o[i] = ' ';
 }
 
+/* Close a mark: mc, or (record) the span from `open` to here. */
+static void close_mark(search_state *s, const char *mc, int record, size_t open, size_t base)
+{
+  if (!record) ts_buf_adds(&s->scratch, mc);
+  else if (ts_grow((void **)&s->marks, &s->marks_cap, s->nmarks + 1, sizeof *s->marks) < 0)
+    s->scratch.oom = 1;
+  else {
+    s->marks[s->nmarks].start = open;
+    s->marks[s->nmarks++].end = s->scratch.len - base;
+  }
+}
+
 /* Append the n tokens of sp, with the punctuation that touches them, to
 ** s->scratch (add_text: on one line): marked with mo/mc, or (record) plain
 ** with each mark as a span (offsets from `base`) into s->marks. Marked
@@ -505,7 +517,7 @@ static void emit_passage(search_state *s, const tok_span *sp, int n, int cut0, i
                          const char *text, int tl, const char *mo, const char *mc,
                          int record, size_t base)
 {
-  int k, a = sp->b0[0], z = sp->b1[n - 1];
+  int k, a = sp->b0[0], z = sp->b1[n - 1], from;
   size_t open = 0;
   while (a > 0 && punct((unsigned char)text[a - 1])) a--;
   while (z < tl && punct((unsigned char)text[z])) z++;
@@ -515,7 +527,7 @@ static void emit_passage(search_state *s, const tok_span *sp, int n, int cut0, i
   if (z < tl && !(text[z] == ' ' || text[z] == '\t' || text[z] == '\n' || text[z] == '\r'))
     z = sp->b1[n - 1];
   if (cut0) ts_buf_adds(&s->scratch, "...");
-  add_text(s, text + a, (size_t)(sp->b0[0] - a));
+  from = a;                   /* text [from, ...) is not copied yet */
   for (k = 0; k < n; k++) {
     int glued = 0;
     if (k > 0) {
@@ -524,33 +536,25 @@ static void emit_passage(search_state *s, const tok_span *sp, int n, int cut0, i
       glued = sp->hit[k - 1] && sp->hit[k];
       for (i = 0; i < gl && glued; i++)
         if (g[i] == ' ' || g[i] == '\t' || g[i] == '\n' || g[i] == '\r') glued = 0;
-      if (sp->hit[k - 1] && !glued) {
-        if (!record) ts_buf_adds(&s->scratch, mc);
-        else if (ts_grow((void **)&s->marks, &s->marks_cap, s->nmarks + 1, sizeof *s->marks) < 0)
-          s->scratch.oom = 1;
-        else {
-          s->marks[s->nmarks].start = open;
-          s->marks[s->nmarks++].end = s->scratch.len - base;
-        }
+      if (sp->hit[k - 1] && !glued) {  /* the mark closes after the last token */
+        add_text(s, text + from, (size_t)(sp->b1[k - 1] - from));
+        from = sp->b1[k - 1];
+        close_mark(s, mc, record, open, base);
       }
-      add_text(s, g, (size_t)gl);
     }
-    if (sp->hit[k] && !glued) {
+    if (sp->hit[k] && !glued) {        /* and opens before this one */
+      add_text(s, text + from, (size_t)(sp->b0[k] - from));
+      from = sp->b0[k];
       if (record) open = s->scratch.len - base;
       else ts_buf_adds(&s->scratch, mo);
     }
-    add_text(s, text + sp->b0[k], (size_t)(sp->b1[k] - sp->b0[k]));
   }
   if (sp->hit[n - 1]) {
-    if (!record) ts_buf_adds(&s->scratch, mc);
-    else if (ts_grow((void **)&s->marks, &s->marks_cap, s->nmarks + 1, sizeof *s->marks) < 0)
-      s->scratch.oom = 1;
-    else {
-      s->marks[s->nmarks].start = open;
-      s->marks[s->nmarks++].end = s->scratch.len - base;
-    }
+    add_text(s, text + from, (size_t)(sp->b1[n - 1] - from));
+    from = sp->b1[n - 1];
+    close_mark(s, mc, record, open, base);
   }
-  add_text(s, text + sp->b1[n - 1], (size_t)(z - sp->b1[n - 1]));
+  add_text(s, text + from, (size_t)(z - from));
   if (cut1) ts_buf_adds(&s->scratch, "...");
 }
 
