@@ -110,7 +110,7 @@ enum { TS_FTS_TITLE, TS_FTS_SYMPTOMS, TS_FTS_ALIASES, TS_FTS_CAUSES, TS_FTS_FIXE
 ** RANK_CHECKPOINT-th token starts in its column's text), written by
 ** kb_rank_write.c (its header is the layout) and ranked by search_postings.c. Postings come in blocks of
 ** RANK_BLOCK, each with a skip entry. */
-#define RANK_BLOCK 128
+#define RANK_BLOCK 32
 #define RANK_CHECKPOINT 16
 
 /* meta keys */
