@@ -113,12 +113,13 @@ int kb_rank_build(sqlite3 *db);
 int kb_rank_copy(sqlite3 *to, sqlite3 *from);
 
 /* Where every RANK_CHECKPOINT-th token of an article starts in its text,
-** caught while article_fts tokenizes it, and the text itself (rank_doc's
-** columns), kept in db's table rank_text until kb_rank_build. The index's
+** caught while article_fts tokenizes it, kept in db's table rank_text until
+** kb_rank_build. The index's
 ** thread creates the catcher on its database (the tokenizer
 ** KB_RANK_CATCH_TOKENIZER, which article_fts there must be declared with),
 ** then brackets each article's insert with begin / end (texts: the
-** TS_FTS_NCOLS columns as inserted, NULL for none); close before db is
+** TS_FTS_NCOLS columns as inserted, NULL for none: FTS5 tokenizes those
+** that are not); close before db is
 ** closed, free after (its tokenizer lives as long as db). kb_rank_catch_new
 ** sets *out even when it fails (free it the same way). */
 typedef struct kb_rank_catch kb_rank_catch;

@@ -24,7 +24,7 @@
 **        for the passage of a returned article).
 **  article_text(id, title, symptoms, aliases, causes, fixes)   its text as
 **        article_fts indexed it (article_fts's content; a passage is cut
-**        from one of its columns).
+**        from one of its columns; kb_write.c writes it from the model).
 **
 ** A posting list (rank_post.post), all integers as SQLite varints:
 **     n, nblk, then nblk skip entries of 16 bytes (little-endian u32: the last
@@ -539,10 +539,6 @@ int kb_rank_copy(sqlite3 *to, sqlite3 *from)
                    "INSERT INTO rank_doc(id, name, title, path, line, toks)"
                    " SELECT a.id, a.name, a.title, s.path, a.line, ?2 FROM article AS a"
                    " LEFT JOIN source AS s ON s.id = a.source WHERE a.id = ?1", 1);
-  if (rc == TSHOOT_OK)
-    rc = copy_rows(to, from, "SELECT id, title, symptoms, aliases, causes, fixes FROM rank_text ORDER BY id",
-                   "INSERT INTO article_text(id, title, symptoms, aliases, causes, fixes)"
-                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6)", 0);
   return rc;
 }
 
@@ -672,12 +668,11 @@ int kb_rank_catch_new(sqlite3 *db, kb_rank_catch **out)
   if (rc == SQLITE_OK)
     rc = api->xCreateTokenizer(api, KB_RANK_CATCH_TOKENIZER, k, &methods, NULL);
   if (rc == SQLITE_OK)
-    rc = sqlite3_exec(db, "CREATE TABLE rank_text(id INTEGER PRIMARY KEY, title TEXT, symptoms TEXT,"
-                          " aliases TEXT, causes TEXT, fixes TEXT, cp BLOB NOT NULL)", NULL, NULL, NULL);
+    rc = sqlite3_exec(db, "CREATE TABLE rank_text(id INTEGER PRIMARY KEY, cp BLOB NOT NULL)", NULL,
+                      NULL, NULL);
   if (rc == SQLITE_OK)
-    rc = sqlite3_prepare_v3(db, "INSERT INTO rank_text(id, title, symptoms, aliases, causes, fixes, cp)"
-                            " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, SQLITE_PREPARE_PERSISTENT,
-                            &k->ins, NULL);
+    rc = sqlite3_prepare_v3(db, "INSERT INTO rank_text(id, cp) VALUES(?1, ?2)", -1,
+                            SQLITE_PREPARE_PERSISTENT, &k->ins, NULL);
   if (rc != SQLITE_OK) {
     kb_rank_catch_close(k);
     return kb_sqlite_error(db, rc, "setting up the index");
@@ -717,15 +712,10 @@ int kb_rank_catch_end(kb_rank_catch *k, sqlite3_int64 doc, const char *const *te
     return ts_error(TSHOOT_ERROR, "indexing article %lld: FTS5 tokenized its columns unexpectedly",
                     (long long)doc);
   sqlite3_bind_int64(k->ins, 1, doc);
-  for (col = 0; col < TS_FTS_NCOLS; col++) {
-    if (!text[col]) sqlite3_bind_null(k->ins, col + 2);
-    else sqlite3_bind_text(k->ins, col + 2, text[col], len[col], SQLITE_STATIC);
-  }
-  sqlite3_bind_blob(k->ins, 7, k->cp.p ? k->cp.p : "", (int)k->cp.len, SQLITE_STATIC);
+  sqlite3_bind_blob(k->ins, 2, k->cp.p ? k->cp.p : "", (int)k->cp.len, SQLITE_STATIC);
   rc = sqlite3_step(k->ins);
   sqlite3_reset(k->ins);
-  sqlite3_clear_bindings(k->ins);
-  return rc == SQLITE_DONE ? TSHOOT_OK : kb_sqlite_error(k->db, rc, "writing an article's text");
+  return rc == SQLITE_DONE ? TSHOOT_OK : kb_sqlite_error(k->db, rc, "writing token offsets");
 }
 
 void kb_rank_catch_close(kb_rank_catch *k)

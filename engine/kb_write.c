@@ -793,6 +793,35 @@ static void fts_finish(writer *w, kb_fts *f)
   if (w->rc == TSHOOT_OK && f->kind == FTS_ARTICLE) w->rc = kb_rank_copy(w->db, f->db);
 }
 
+/* article_text: each article's text as article_fts indexes it (its
+** external content), written here while the index's thread tokenizes the
+** same strings. */
+static void write_article_texts(writer *w)
+{
+  sqlite3_stmt *st = w_prepare(w, "INSERT INTO article_text(id, title, symptoms, aliases, causes, fixes)"
+                                  " VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+  fts_cols fc;
+  size_t i;
+  int j, rc;
+  memset(&fc, 0, sizeof fc);
+  for (i = 0; st && w->rc == TSHOOT_OK && i < w->m->n_articles; i++) {
+    for (j = 0; j < TS_FTS_NCOLS; j++) { ts_buf_reset(&fc.b[j]); fc.n[j] = 0; }
+    article_texts(w->m, i, col_field, &fc);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)i + 1);
+    for (j = 0; j < TS_FTS_NCOLS; j++) {
+      if (fc.b[j].oom) w->rc = ts_error_oom();
+      if (!fc.n[j]) sqlite3_bind_null(st, j + 2);
+      else sqlite3_bind_text(st, j + 2, fc.b[j].p ? fc.b[j].p : "", (int)fc.b[j].len, SQLITE_STATIC);
+    }
+    if (w->rc != TSHOOT_OK) break;
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) w_fail(w, rc, "writing the articles' text");
+  }
+  for (j = 0; j < TS_FTS_NCOLS; j++) ts_buf_free(&fc.b[j]);
+  sqlite3_finalize(st);
+}
+
 /* Everything but the vocabulary and the meta rows: the model's rows here,
 ** article_fts on its thread (started by kb_compile.c, or here), cause_fts on
 ** another, the vocabulary counted on a third. */
@@ -812,6 +841,7 @@ static void write_model(writer *w, sqlite3_stmt **st, vocab *voc, kb_fts *fts)
   if (!cause_fts) w->rc = ts_error_oom();
   threaded = pthread_create(&tid, NULL, vocab_worker, &job) == 0;
   write_rows(w, st);
+  write_article_texts(w);
   if (w->rc != TSHOOT_OK) {
     atomic_store(&fts->stop, 1);
     if (cause_fts) atomic_store(&cause_fts->stop, 1);
