@@ -175,5 +175,7 @@ sqlite3_int64 search_postings_where(const search_state *s, const void *toks, int
                                     int *from, int *tok0);
 void search_rank_mem_free(search_rank_mem *m);
 unsigned long search_postings_ranked(void);  /* queries it ranked (tests) */
+unsigned long search_passages_from_checkpoint(void);  /* search_rank.c: passages cut
+                                                       ** from a stored offset (tests) */
 
 #endif /* TSHOOT_SEARCH_INT_H */

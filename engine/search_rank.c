@@ -558,6 +558,10 @@ static void emit_passage(search_state *s, const tok_span *sp, int n, int cut0, i
   if (cut1) ts_buf_adds(&s->scratch, "...");
 }
 
+static _Atomic unsigned long from_checkpoint;
+
+unsigned long search_passages_from_checkpoint(void) { return from_checkpoint; }
+
 /* Append to s->scratch the passage that `where` (from ts_where) names in
 ** `text`, its column, for row r: plain (r->passage, its marks into s->marks),
 ** then marked (r->snippet); each NUL-terminated. The column's token tok0
@@ -579,6 +583,7 @@ static int add_snippet(search_state *s, row_ref *r, const hl_set *hl, sqlite3_in
     sp.want1 = start + tokens < colsize ? start + tokens : colsize;
     sp.idx = tok0;
     sp.base = from;
+    if (tok0 > 0) from_checkpoint++;
     if (sp.want1 > start) {
       rc = s->raw_api.xTokenize(s->raw_tok, &sp, FTS5_TOKENIZE_DOCUMENT, text + from, tl - from,
                                 tok_cb);
