@@ -1073,16 +1073,23 @@ sqlite3_int64 search_postings_where(const search_state *s, const void *toks, int
   sqlite3_int64 where;
   *from = *tok0 = 0;
   if (!q || !p) return -1;
+  uint64_t first[16];
+  memcpy(first, q->first, sizeof first);
   for (col = 0; col < TS_FTS_NCOLS; col++) {
     uint32_t n, k, t;
     if (!(p = rd_varint(p, end, &n))) return -1;
     colsize[col] = (int)(n > 0x7fffffff ? 0x7fffffff : n);
+    if ((q->head && col >= HEAD_COLS) || ninst >= SEARCH_HITS_MAX) {
+      for (k = 0; k < n && p < end; p++)   /* no instance here: past its ids */
+        if (!(*p & 0x80)) k++;
+      if (k < n) return -1;
+      continue;
+    }
     for (k = 0; k < n; k++) {
       int i;
-      if (!(p = rd_id(p, end, &t))) return -1;
-      if (!(q->first[(t >> 6) & 15] >> (t & 63) & 1) || ninst >= SEARCH_HITS_MAX ||
-          (q->head && col >= HEAD_COLS))
-        continue;
+      if (end - p >= 3 && !(p[0] & 0x80)) t = *p++;     /* most ids: one byte */
+      else if (!(p = rd_id(p, end, &t))) return -1;
+      if (!(first[(t >> 6) & 15] >> (t & 63) & 1) || ninst >= SEARCH_HITS_MAX) continue;
       for (i = 0; i < q->np && ninst < SEARCH_HITS_MAX; i++)
         if (q->p[i].ntok > 1 ? k + (uint32_t)q->p[i].ntok <= n &&
                                    phrase_at(&q->tok[q->p[i].t0], q->p[i].ntok, t, p, end)
