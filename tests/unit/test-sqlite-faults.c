@@ -127,10 +127,12 @@ static void test_sqlite_faults__compile_keeps_the_old_kb(void)
   before = slurp(copy_path, &nb);
   CHECK(before != NULL);
   /* every fault point of the first 600 (opening, schema, the first rows),
-  ** then every 5th: a compile makes ~7,400 SQLite allocations, each point a
-  ** whole compile, and all of them took 27 s (180 s under ASan on a busy
-  ** machine); every kind of statement still fails somewhere in the stride */
-  for (k = 0; k < 100000 && !done; k += k < 600 ? 1 : 5) {
+  ** then every 11th: a compile makes ~14,400 SQLite allocations (KB format 4:
+  ** ~7,400 before), each point a whole compile, and every 5th took 92 s
+  ** under ASan on a busy machine; every kind of statement still fails
+  ** somewhere in the stride (11: prime, so no statement's pattern of
+  ** allocations is stepped over in step) */
+  for (k = 0; k < 100000 && !done; k += k < 600 ? 1 : 11) {
     int rc;
     arm(k);
     rc = tshoot_compile(&st, srcs, 1, copy_path, NULL);
@@ -145,7 +147,7 @@ static void test_sqlite_faults__compile_keeps_the_old_kb(void)
   }
   CHECK(done);
   CHECK(failures > 0);
-  printf("     compile: fault points up to %ld (all of the first 600, then every 5th), %d ended in an error\n",
+  printf("     compile: fault points up to %ld (all of the first 600, then every 11th), %d ended in an error\n",
          k, failures);
   free(before);
 }
