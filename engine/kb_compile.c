@@ -6,12 +6,15 @@
 **             validated against the schema (kb_xml.c), then walked into the
 **             model (kb_read.c), even with schema errors (what depends on
 **             a broken element is skipped); a file that is not well-formed
-**             turns off the unknown-id checks for the run
+**             turns off the unknown-id checks for the run. While no error
+**             was reported, each file's articles are then written into a
+**             temporary file next to the output (kb_write_articles), their
+**             index rows handed to the index threads, and their text
+**             dropped from the model (kb_read_drop_text): the checks need
+**             ids and places only, so a large KB is never all in memory
 **   check     the semantic checks over the whole KB (kb_check.c)
-**   write     into a temporary file next to the output (kb_write.c), which is
-**             fsynced, renamed over the output, and the folder fsynced;
-**             article_fts is built on a thread of its own from the start of
-**             the read (kb_fts_start), from the articles read so far
+**   write     the rest of the KB (kb_write_end); the temporary file is
+**             fsynced, renamed over the output, and the folder fsynced
 **
 ** Any error stops before the write, so the previous KB stays untouched; so
 ** does a failure or cancellation during the write (the temporary file is
@@ -45,6 +48,7 @@ void model_free(kb_model *m)
     ts_free(m->sources[i].path);
   }
   for (i = 0; i < m->n_scripts; i++) ts_free(m->scripts[i].body);
+  ts_arena_free(&m->tar);
   ts_free(m->sources);
   ts_free(m->questions);
   ts_free(m->facts);
@@ -325,7 +329,7 @@ static int read_threads(size_t n_files)
 
 /* Read files[first .. first+n) into the model, in order. */
 static int read_batch(kb_model *m, char **files, size_t first, size_t n, size_t max_size, int threads,
-                      kb_fts *fts)
+                      kb_writer **wr)
 {
   read_slot slots[READ_BATCH];
   read_job job;
@@ -372,11 +376,17 @@ static int read_batch(kb_model *m, char **files, size_t first, size_t n, size_t 
     if (!sl->parsed) {
       m->schema_failed = 1;
     } else {
+      size_t first_article = m->n_articles;
       src->schema_ok = src->xs.n_bad == 0;
-      /* article_fts's thread reads the articles read so far (kb_write.c) */
-      kb_fts_model_lock(fts);
       rc = kb_read_source(m, m->n_sources - 1);
-      kb_fts_model_unlock(fts, m->n_articles, 0);
+      /* its articles go into the KB now (while the sources are without
+      ** errors: else no KB is written), then their text is dropped */
+      if (rc == TSHOOT_OK && *wr && !diag_failed(m->diag)) rc = kb_write_articles(*wr);
+      kb_read_drop_text(m, first_article);
+    }
+    if (*wr && diag_failed(m->diag)) {      /* no KB: stop its threads now */
+      kb_write_cancel(*wr);
+      *wr = NULL;
     }
     /* the model holds every location the checks need: free the tree and the
     ** bytes now, so a large KB is never all in memory at once */
@@ -492,9 +502,9 @@ TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats, const char *const *so
   pathlist files = { NULL, 0, 0 };
   diag_hold hold;
   char *tmp = NULL, *dir = NULL;
-  kb_fts *fts = NULL;
+  kb_writer *wr = NULL;
   size_t i;
-  int rc = TSHOOT_OK, fd;
+  int rc = TSHOOT_OK, fd, tmp_errno = 0;
 
   memset(&m, 0, sizeof m);
   memset(&diag, 0, sizeof diag);
@@ -514,8 +524,30 @@ TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats, const char *const *so
   xmlInitParser();
 
   if ((rc = collect(&files, sources, n_sources)) != TSHOOT_OK) goto done;
-  /* the article index is built while the sources are read (kb_write.c) */
-  if (out_path) fts = kb_fts_start(&m);
+
+  /* the KB is written while the sources are read, into a temporary file in
+  ** the output's folder, so that rename() is atomic, named with our pid, so
+  ** that a later compile can tell when it is stale. One that cannot be made
+  ** is reported once the sources are known to be good. */
+  if (out_path) {
+    const char *base = strrchr(out_path, '/');
+    ts_buf t = TS_BUF_INIT;
+    dir = dir_of(out_path);
+    base = base ? base + 1 : out_path;
+    ts_buf_addf(&t, "%s/.%s.tmp-%ld-XXXXXX", dir ? dir : ".", base, (long)getpid());
+    tmp = ts_buf_detach(&t);
+    if (dir) clean_stale_temps(dir, base);
+    if (!dir || !tmp) { rc = ts_error_oom(); goto done; }
+    fd = mkstemp(tmp);
+    if (fd < 0) {
+      tmp_errno = errno;
+      ts_free(tmp);
+      tmp = NULL;
+    } else {
+      close(fd);
+      if ((rc = kb_write_begin(&wr, &m, tmp)) != TSHOOT_OK) goto done;
+    }
+  }
   {
     int threads = read_threads(files.n);
     for (i = 0; i < files.n; i += READ_BATCH) {
@@ -524,10 +556,8 @@ TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats, const char *const *so
         rc = ts_error(TSHOOT_EUSER, "compile cancelled");
         goto done;
       }
-      if ((rc = read_batch(&m, files.p, i, n, o.max_file_size, threads, fts)) != TSHOOT_OK) goto done;
+      if ((rc = read_batch(&m, files.p, i, n, o.max_file_size, threads, &wr)) != TSHOOT_OK) goto done;
     }
-    kb_fts_model_lock(fts);
-    kb_fts_model_unlock(fts, m.n_articles, 1);
     if (o.on_progress && o.on_progress("read", files.n, files.n, o.progress_payload) != 0) {
       rc = ts_error(TSHOOT_EUSER, "compile cancelled");
       goto done;
@@ -545,30 +575,14 @@ TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats, const char *const *so
     goto done;
   }
   if (!out_path) goto done;
-
-  /* a temporary file in the output's folder, so that rename() is atomic,
-  ** named with our pid, so that a later compile can tell when it is stale */
-  dir = dir_of(out_path);
-  {
-    const char *base = strrchr(out_path, '/');
-    ts_buf t = TS_BUF_INIT;
-    base = base ? base + 1 : out_path;
-    ts_buf_addf(&t, "%s/.%s.tmp-%ld-XXXXXX", dir ? dir : ".", base, (long)getpid());
-    tmp = ts_buf_detach(&t);
-    if (dir) clean_stale_temps(dir, base);
-  }
-  if (!dir || !tmp) { rc = ts_error_oom(); goto done; }
-  fd = mkstemp(tmp);
-  if (fd < 0) {
+  if (!tmp) {
     rc = ts_error_at(TSHOOT_EIO, out_path, 0, 0, "cannot create a temporary file in %s: %s", dir,
-                     strerror(errno));
-    ts_free(tmp);
-    tmp = NULL;
+                     strerror(tmp_errno));
     goto done;
   }
-  close(fd);
-  rc = kb_write(&m, fts, tmp, o.on_progress, o.progress_payload);
-  fts = NULL;                                    /* kb_write freed it */
+  if (!wr) { rc = ts_error(TSHOOT_EINVALID, "tshoot_compile: the KB writer stopped"); goto done; }
+  rc = kb_write_end(wr, o.on_progress, o.progress_payload);
+  wr = NULL;                                     /* kb_write_end freed it */
   if (rc == TSHOOT_OK && fsync_path(tmp, 0) < 0)
     rc = ts_error_at(TSHOOT_EIO, tmp, 0, 0, "cannot flush the new KB to disk: %s", strerror(errno));
   if (rc == TSHOOT_OK && chmod(tmp, 0644) < 0)
@@ -583,7 +597,7 @@ TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats, const char *const *so
   }
 
 done:
-  kb_fts_cancel(fts);                            /* before the model goes */
+  kb_write_cancel(wr);                           /* before the model goes */
   flush_diags(&hold, o.on_diagnostic, o.diagnostic_payload);
   if (tmp) { unlink(tmp); ts_free(tmp); }
   ts_free(dir);

@@ -55,19 +55,24 @@ static m_loc loc_of(reader *r, const xmlNode *n, const char *attr)
   return l;
 }
 
-/* An attribute's value copied into the arena, or NULL if absent. */
-static char *attr(reader *r, const xmlNode *n, const char *name)
+/* An attribute's value copied into arena `ar`, or NULL if absent. */
+static char *attr_in(reader *r, const xmlNode *n, const char *name, ts_arena *ar)
 {
   char *v = kbxml_attr(n, name), *a;
   if (!v) return NULL;
-  a = ts_arena_strdup(&r->m->ar, v);
+  a = ts_arena_strdup(ar, v);
   ts_free(v);
   return a;
 }
 
-/* An element's text in the arena; blank text is an error (the schema only
+static char *attr(reader *r, const xmlNode *n, const char *name)
+{
+  return attr_in(r, n, name, &r->m->ar);
+}
+
+/* An element's text in arena `ar`; blank text is an error (the schema only
 ** says "non-empty"). */
-static char *text_of(reader *r, const xmlNode *n)
+static char *text_in(reader *r, const xmlNode *n, ts_arena *ar)
 {
   char *t, *a;
   if (!n) return NULL;
@@ -77,15 +82,33 @@ static char *text_of(reader *r, const xmlNode *n)
     m_loc l = loc_of(r, n, NULL);
     M_ERROR(r->m, l, "TSH-E003", "<%s> is empty: write the text it should hold", (const char *)n->name);
   }
-  a = ts_arena_strdup(&r->m->ar, t);
+  a = ts_arena_strdup(ar, t);
   ts_free(t);
   return a;
+}
+
+static char *text_of(reader *r, const xmlNode *n)
+{
+  return text_in(r, n, &r->m->ar);
+}
+
+/* The text of an article, a cause or a fix: in m->tar, dropped once written
+** (kb_read_drop_text). */
+static char *art_text(reader *r, const xmlNode *n)
+{
+  return text_in(r, n, &r->m->tar);
 }
 
 static char *child_text(reader *r, const xmlNode *parent, const char *name)
 {
   const xmlNode *n = first_el(parent, name);
   return n ? text_of(r, n) : NULL;
+}
+
+static char *art_child_text(reader *r, const xmlNode *parent, const char *name)
+{
+  const xmlNode *n = first_el(parent, name);
+  return n ? art_text(r, n) : NULL;
 }
 
 /* xsd:decimal, parsed without the C library's locale. */
@@ -299,7 +322,7 @@ static int read_question(reader *r, const xmlNode *n)
   i = (size_t)enum_attr(r, n, "type", types, TS_ARRAY_LEN(types), -1);
   if (i < TS_ARRAY_LEN(types)) {
     q->type = (m_qtype)i;
-    q->type_name = ts_arena_strdup(&r->m->ar, types[i]);
+    q->type_name = (char *)types[i];                  /* static: never freed */
   }
   q->cost = num_attr(r, n, "cost", NUM_COST, 1.0);
   q->probe = attr(r, n, "probe");
@@ -362,7 +385,7 @@ static int read_fix(reader *r, const xmlNode *n, m_fix *f)
   /* conservative defaults (docs/format.md): a fix is not reversible and not
   ** low-risk unless its author says so */
   risk = enum_attr(r, n, "risk", risks, TS_ARRAY_LEN(risks), 1);
-  f->risk = ts_arena_strdup(&r->m->ar, risks[risk < 0 ? 1 : risk]);
+  f->risk = (char *)risks[risk < 0 ? 1 : risk];      /* static: never freed */
   f->admin = yesno_attr(r, n, "admin", 0);
   f->reversible = yesno_attr(r, n, "reversible", 0);
   f->script = attr(r, n, "script");
@@ -375,12 +398,12 @@ static int read_fix(reader *r, const xmlNode *n, m_fix *f)
       ts_free(same);
     }
   }
-  f->title = child_text(r, n, "title");
-  f->verify = child_text(r, n, "verify");
+  f->title = art_child_text(r, n, "title");
+  f->verify = art_child_text(r, n, "verify");
   f->steps = ts_arena_alloc(&r->m->ar, (count_el(n, "step") + 1) * sizeof *f->steps);
   if (!f->steps) return ts_error_oom();
   for (k = n->children; k; k = k->next)
-    if (is_el(k, "step")) f->steps[f->n_steps++] = text_of(r, k);
+    if (is_el(k, "step")) f->steps[f->n_steps++] = art_text(r, k);
   return TSHOOT_OK;
 }
 
@@ -395,8 +418,8 @@ static int read_cause(reader *r, const xmlNode *n, size_t article)
   c->id = attr(r, n, "id");
   c->article = article;
   c->prior = num_attr(r, n, "prior", NUM_PROB, 0.1);
-  c->title = child_text(r, n, "title");
-  c->explanation = child_text(r, n, "explanation");
+  c->title = art_child_text(r, n, "title");
+  c->explanation = art_child_text(r, n, "explanation");
   ev = first_el(n, "evidence");
   if (ev)
     for (k = ev->children; k; k = k->next) if (k->type == XML_ELEMENT_NODE) nev++;
@@ -434,8 +457,19 @@ static int read_cause(reader *r, const xmlNode *n, size_t article)
   c->aliases = ts_arena_alloc(&r->m->ar, (count_el(n, "alias") + 1) * sizeof *c->aliases);
   if (!c->aliases) return ts_error_oom();
   for (k = n->children; k; k = k->next)
-    if (is_el(k, "alias")) c->aliases[c->n_aliases++] = text_of(r, k);
+    if (is_el(k, "alias")) c->aliases[c->n_aliases++] = art_text(r, k);
   return TSHOOT_OK;
+}
+
+/* A symptom's kind, its element's name: a static string for the usual
+** ones (no copy per symptom), else a copy in the arena. */
+static char *symptom_kind(reader *r, const xmlNode *k)
+{
+  static const char *const kinds[] = { "symptom", "error" };
+  size_t i;
+  for (i = 0; i < TS_ARRAY_LEN(kinds); i++)
+    if (strcmp((const char *)k->name, kinds[i]) == 0) return (char *)kinds[i];
+  return ts_arena_strdup(&r->m->ar, (const char *)k->name);
 }
 
 static int read_article(reader *r, const xmlNode *n)
@@ -451,9 +485,9 @@ static int read_article(reader *r, const xmlNode *n)
   a->broken = kbxml_has_bad(r->xs, n);
   a->at = loc_of(r, n, NULL);
   a->id = attr(r, n, "id");
-  a->title = child_text(r, n, "title");
-  a->summary = child_text(r, n, "summary");
-  a->escalation = child_text(r, n, "escalation");
+  a->title = art_child_text(r, n, "title");
+  a->summary = art_child_text(r, n, "summary");
+  a->escalation = art_child_text(r, n, "escalation");
   syms = first_el(n, "symptoms");
   if (syms)
     for (k = syms->children; k; k = k->next) if (k->type == XML_ELEMENT_NODE) ns++;
@@ -467,10 +501,10 @@ static int read_article(reader *r, const xmlNode *n)
       if (k->type != XML_ELEMENT_NODE) continue;
       s = &a->symptoms[a->n_symptoms++];
       s->at = loc_of(r, k, NULL);
-      s->kind = ts_arena_strdup(&r->m->ar, (const char *)k->name);
+      s->kind = symptom_kind(r, k);
       s->id = attr(r, k, "id");
-      s->code = attr(r, k, "code");
-      s->text = text_of(r, k);
+      s->code = attr_in(r, k, "code", &r->m->tar);
+      s->text = art_text(r, k);
       causes = kbxml_attr(k, "causes");
       if (causes) {
         s->causes = split_list(r, causes, &s->n_causes);
@@ -479,7 +513,7 @@ static int read_article(reader *r, const xmlNode *n)
       }
     }
   for (k = n->children; k; k = k->next)
-    if (is_el(k, "alias")) a->aliases[a->n_aliases++] = text_of(r, k);
+    if (is_el(k, "alias")) a->aliases[a->n_aliases++] = art_text(r, k);
   a->first_cause = r->m->n_causes;
   for (k = n->children; k; k = k->next)
     if (is_el(k, "cause") && xmlHasProp(k, (const xmlChar *)"id")) {
@@ -583,6 +617,29 @@ int kb_read_source(kb_model *m, size_t src)
     else if (is_el(n, "test")) rc = read_test(&r, n);
     else if (is_el(n, "synonyms")) rc = read_synonyms(&r, n);
   }
-  if (rc == TSHOOT_OK && m->ar.oom) rc = ts_error_oom();
+  if (rc == TSHOOT_OK && (m->ar.oom || m->tar.oom)) rc = ts_error_oom();
   return rc;
+}
+
+void kb_read_drop_text(kb_model *m, size_t first)
+{
+  size_t i, j, l, s;
+  for (i = first; i < m->n_articles; i++) {
+    m_article *a = &m->articles[i];
+    a->title = a->summary = a->escalation = NULL;
+    for (j = 0; j < a->n_symptoms; j++) a->symptoms[j].text = a->symptoms[j].code = NULL;
+    for (j = 0; j < a->n_aliases; j++) a->aliases[j] = NULL;
+    for (j = 0; j < a->n_causes; j++) {
+      m_cause *c = &m->causes[a->first_cause + j];
+      c->title = c->explanation = NULL;
+      for (l = 0; l < c->n_aliases; l++) c->aliases[l] = NULL;
+      for (l = 0; l < c->n_fixes; l++) {
+        m_fix *f = &c->fixes[l];
+        f->title = f->verify = NULL;
+        for (s = 0; s < f->n_steps; s++) f->steps[s] = NULL;
+      }
+    }
+  }
+  ts_arena_free(&m->tar);
+  m->tar.oom = 0;
 }
