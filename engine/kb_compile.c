@@ -29,6 +29,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libxml/parser.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +51,7 @@ void model_free(kb_model *m)
     ts_free(m->sources[i].path);
   }
   for (i = 0; i < m->n_scripts; i++) ts_free(m->scripts[i].body);
+  ts_arena_free(&m->aar);
   ts_arena_free(&m->tar);
   ts_free(m->sources);
   ts_free(m->questions);
@@ -581,6 +585,13 @@ TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats, const char *const *so
     goto done;
   }
   if (!wr) { rc = ts_error(TSHOOT_EINVALID, "tshoot_compile: the KB writer stopped"); goto done; }
+  /* what is left to write needs no article: the memory goes to the indexes */
+  kb_read_drop_articles(&m);
+#ifdef __GLIBC__
+  /* freed here, the memory would stay with this thread's malloc arena, while
+  ** the ranking tables are built on the index's thread: give it back */
+  malloc_trim(0);
+#endif
   rc = kb_write_end(wr, o.on_progress, o.progress_payload);
   wr = NULL;                                     /* kb_write_end freed it */
   if (rc == TSHOOT_OK && fsync_path(tmp, 0) < 0)
@@ -607,7 +618,7 @@ done:
     stats->questions = m.n_questions;
     stats->facts = m.n_facts;
     stats->causes = m.n_causes;
-    for (i = 0; i < m.n_causes; i++) stats->fixes += m.causes[i].n_fixes;
+    stats->fixes = m.n_fixes;
     stats->tests = m.n_tests;
     stats->scripts = m.n_scripts;
     stats->errors = diag.errors;

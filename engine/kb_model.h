@@ -9,7 +9,8 @@
 ** steps, verify): that lives in a second arena, m->tar, and is dropped
 ** (set to NULL) once each source's articles are written (kb_write_articles)
 ** so that a large KB is never all in memory: the checks need ids and places
-** only; the top-level lists (questions, causes, ...) are growable
+** only. Articles, causes, fixes and all in them but their text live in a
+** third arena, m->aar, dropped after the checks (kb_read_drop_articles); the top-level lists (questions, causes, ...) are growable
 ** arrays, so items refer to one another by index, never by pointer.
 */
 #ifndef TSHOOT_KB_MODEL_H
@@ -154,12 +155,14 @@ typedef struct m_script {
 
 typedef struct kb_model {
   ts_arena ar;
+  ts_arena aar;            /* articles and all in them but their text (kb_read_drop_articles) */
   ts_arena tar;            /* the articles' text since the last kb_read_drop_text */
   M_LIST(m_source, sources);
   M_LIST(m_question, questions);
   M_LIST(m_fact, facts);
   M_LIST(m_article, articles);
   M_LIST(m_cause, causes);
+  size_t n_fixes;          /* of all causes */
   M_LIST(m_test, tests);
   M_LIST(m_synonyms, synonyms);
   M_LIST(m_script, scripts);
@@ -184,6 +187,11 @@ int kb_read_source(kb_model *m, size_t src);
 ** causes and fixes: the fields become NULL, counts stay. Only the articles
 ** read since the last drop have text in m->tar. */
 void kb_read_drop_text(kb_model *m, size_t first);
+
+/* kb_read.c: drop the articles and causes (m->aar, m->articles, m->causes)
+** once the checks are done and every article is written: only their counts
+** stay (n_articles, n_causes, n_fixes), the lists become NULL. */
+void kb_read_drop_articles(kb_model *m);
 
 /* kb_check.c: the checks the schema cannot express. Reports to m->diag. */
 int kb_check(kb_model *m);

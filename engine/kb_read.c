@@ -20,6 +20,7 @@
 
 typedef struct reader {
   kb_model *m;
+  ts_arena *ar;            /* m->ar, or m->aar inside an article */
   size_t src;
   kbxml_source *xs;
 } reader;
@@ -67,7 +68,7 @@ static char *attr_in(reader *r, const xmlNode *n, const char *name, ts_arena *ar
 
 static char *attr(reader *r, const xmlNode *n, const char *name)
 {
-  return attr_in(r, n, name, &r->m->ar);
+  return attr_in(r, n, name, r->ar);
 }
 
 /* An element's text in arena `ar`; blank text is an error (the schema only
@@ -77,7 +78,7 @@ static char *text_in(reader *r, const xmlNode *n, ts_arena *ar)
   char *t, *a;
   if (!n) return NULL;
   t = kbxml_text(n);
-  if (!t) { r->m->ar.oom = 1; return NULL; }
+  if (!t) { r->ar->oom = 1; return NULL; }
   if (!*t && !kbxml_is_bad(r->xs, n)) {
     m_loc l = loc_of(r, n, NULL);
     M_ERROR(r->m, l, "TSH-E003", "<%s> is empty: write the text it should hold", (const char *)n->name);
@@ -89,7 +90,7 @@ static char *text_in(reader *r, const xmlNode *n, ts_arena *ar)
 
 static char *text_of(reader *r, const xmlNode *n)
 {
-  return text_in(r, n, &r->m->ar);
+  return text_in(r, n, r->ar);
 }
 
 /* The text of an article, a cause or a fix: in m->tar, dropped once written
@@ -184,7 +185,7 @@ static int enum_attr(reader *r, const xmlNode *n, const char *name, const char *
     else
       M_ERROR(r->m, l, "TSH-E006", "%s is empty: use %s", name, list.p ? list.p : "");
   }
-  if (list.oom) r->m->ar.oom = 1;
+  if (list.oom) r->ar->oom = 1;
   ts_buf_free(&list);
   ts_free(v);
   return -1;
@@ -212,7 +213,7 @@ static char **split_list(reader *r, const char *s, size_t *n_out)
     n++;
     while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') p++;
   }
-  out = ts_arena_alloc(&r->m->ar, (n ? n : 1) * sizeof *out);
+  out = ts_arena_alloc(r->ar, (n ? n : 1) * sizeof *out);
   if (!out) return NULL;
   p = s;
   while (*p && i < n) {
@@ -221,7 +222,7 @@ static char **split_list(reader *r, const char *s, size_t *n_out)
     while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
     start = p;
     while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') p++;
-    w = ts_arena_alloc(&r->m->ar, (size_t)(p - start) + 1);
+    w = ts_arena_alloc(r->ar, (size_t)(p - start) + 1);
     if (!w) return NULL;
     memcpy(w, start, (size_t)(p - start));
     out[i++] = w;
@@ -243,7 +244,7 @@ static m_cond *read_cond(reader *r, const xmlNode *n)
   m_cond *c;
   size_t i;
   if (!n) return NULL;
-  c = ts_arena_alloc(&r->m->ar, sizeof *c);
+  c = ts_arena_alloc(r->ar, sizeof *c);
   if (!c) return NULL;
   c->at = loc_of(r, n, NULL);
   for (i = 0; i < TS_ARRAY_LEN(cond_names); i++)
@@ -259,7 +260,7 @@ static m_cond *read_cond(reader *r, const xmlNode *n)
     const xmlNode *k;
     size_t nk = 0;
     for (k = n->children; k; k = k->next) if (k->type == XML_ELEMENT_NODE) nk++;
-    c->kids = ts_arena_alloc(&r->m->ar, (nk ? nk : 1) * sizeof *c->kids);
+    c->kids = ts_arena_alloc(r->ar, (nk ? nk : 1) * sizeof *c->kids);
     if (!c->kids) return NULL;
     for (k = n->children; k; k = k->next)
       if (k->type == XML_ELEMENT_NODE) {
@@ -290,7 +291,7 @@ static m_cond *read_cond(reader *r, const xmlNode *n)
   default:
     c->ref = attr(r, n, "question");
     c->ref_at = loc_of(r, n, "question");
-    c->values = ts_arena_alloc(&r->m->ar, sizeof *c->values);
+    c->values = ts_arena_alloc(r->ar, sizeof *c->values);
     if (!c->values) return NULL;
     c->values[0] = attr(r, n, "value");
     c->n_values = 1;
@@ -330,7 +331,7 @@ static int read_question(reader *r, const xmlNode *n)
   q->unit = attr(r, n, "unit");
   q->prompt = child_text(r, n, "prompt");
   q->why = child_text(r, n, "why");
-  q->choices = ts_arena_alloc(&r->m->ar, (count_el(n, "choice") + 1) * sizeof *q->choices);
+  q->choices = ts_arena_alloc(r->ar, (count_el(n, "choice") + 1) * sizeof *q->choices);
   if (!q->choices) return ts_error_oom();
   for (k = n->children; k; k = k->next)
     if (is_el(k, "choice")) {
@@ -341,7 +342,7 @@ static int read_question(reader *r, const xmlNode *n)
     }
   k = first_el(n, "ask-when");
   if (k) q->ask_when = read_cond(r, first_el(k, NULL));
-  q->phrases = ts_arena_alloc(&r->m->ar, (count_el(n, "phrase") + 1) * sizeof *q->phrases);
+  q->phrases = ts_arena_alloc(r->ar, (count_el(n, "phrase") + 1) * sizeof *q->phrases);
   if (!q->phrases) return ts_error_oom();
   for (k = n->children; k; k = k->next)
     if (is_el(k, "phrase")) {
@@ -364,7 +365,7 @@ static int read_fact(reader *r, const xmlNode *n)
   f->at = loc_of(r, n, NULL);
   f->id = attr(r, n, "id");
   f->description = child_text(r, n, "description");
-  f->whens = ts_arena_alloc(&r->m->ar, (count_el(n, "when") + 1) * sizeof *f->whens);
+  f->whens = ts_arena_alloc(r->ar, (count_el(n, "when") + 1) * sizeof *f->whens);
   if (!f->whens) return ts_error_oom();
   for (k = n->children; k; k = k->next)
     if (is_el(k, "when")) {
@@ -400,7 +401,7 @@ static int read_fix(reader *r, const xmlNode *n, m_fix *f)
   }
   f->title = art_child_text(r, n, "title");
   f->verify = art_child_text(r, n, "verify");
-  f->steps = ts_arena_alloc(&r->m->ar, (count_el(n, "step") + 1) * sizeof *f->steps);
+  f->steps = ts_arena_alloc(r->ar, count_el(n, "step") * sizeof *f->steps);
   if (!f->steps) return ts_error_oom();
   for (k = n->children; k; k = k->next)
     if (is_el(k, "step")) f->steps[f->n_steps++] = art_text(r, k);
@@ -423,8 +424,8 @@ static int read_cause(reader *r, const xmlNode *n, size_t article)
   ev = first_el(n, "evidence");
   if (ev)
     for (k = ev->children; k; k = k->next) if (k->type == XML_ELEMENT_NODE) nev++;
-  c->ev = ts_arena_alloc(&r->m->ar, (nev + 1) * sizeof *c->ev);
-  c->fixes = ts_arena_alloc(&r->m->ar, (count_el(n, "fix") + 1) * sizeof *c->fixes);
+  c->ev = ts_arena_alloc(r->ar, nev * sizeof *c->ev);
+  c->fixes = ts_arena_alloc(r->ar, count_el(n, "fix") * sizeof *c->fixes);
   if (!c->ev || !c->fixes) return ts_error_oom();
   if (ev)
     for (k = ev->children; k; k = k->next) {
@@ -454,7 +455,8 @@ static int read_cause(reader *r, const xmlNode *n, size_t article)
       int rc = read_fix(r, k, &c->fixes[c->n_fixes++]);
       if (rc != TSHOOT_OK) return rc;
     }
-  c->aliases = ts_arena_alloc(&r->m->ar, (count_el(n, "alias") + 1) * sizeof *c->aliases);
+  r->m->n_fixes += c->n_fixes;
+  c->aliases = ts_arena_alloc(r->ar, count_el(n, "alias") * sizeof *c->aliases);
   if (!c->aliases) return ts_error_oom();
   for (k = n->children; k; k = k->next)
     if (is_el(k, "alias")) c->aliases[c->n_aliases++] = art_text(r, k);
@@ -469,10 +471,10 @@ static char *symptom_kind(reader *r, const xmlNode *k)
   size_t i;
   for (i = 0; i < TS_ARRAY_LEN(kinds); i++)
     if (strcmp((const char *)k->name, kinds[i]) == 0) return (char *)kinds[i];
-  return ts_arena_strdup(&r->m->ar, (const char *)k->name);
+  return ts_arena_strdup(r->ar, (const char *)k->name);
 }
 
-static int read_article(reader *r, const xmlNode *n)
+static int read_article_in(reader *r, const xmlNode *n)
 {
   m_article *a;
   size_t ai, ns = 0;
@@ -491,8 +493,8 @@ static int read_article(reader *r, const xmlNode *n)
   syms = first_el(n, "symptoms");
   if (syms)
     for (k = syms->children; k; k = k->next) if (k->type == XML_ELEMENT_NODE) ns++;
-  a->symptoms = ts_arena_alloc(&r->m->ar, (ns + 1) * sizeof *a->symptoms);
-  a->aliases = ts_arena_alloc(&r->m->ar, (count_el(n, "alias") + 1) * sizeof *a->aliases);
+  a->symptoms = ts_arena_alloc(r->ar, ns * sizeof *a->symptoms);
+  a->aliases = ts_arena_alloc(r->ar, count_el(n, "alias") * sizeof *a->aliases);
   if (!a->symptoms || !a->aliases) return ts_error_oom();
   if (syms)
     for (k = syms->children; k; k = k->next) {
@@ -524,6 +526,16 @@ static int read_article(reader *r, const xmlNode *n)
   return TSHOOT_OK;
 }
 
+/* An article and everything in it go into m->aar (kb_model.h). */
+static int read_article(reader *r, const xmlNode *n)
+{
+  int rc;
+  r->ar = &r->m->aar;
+  rc = read_article_in(r, n);
+  r->ar = &r->m->ar;
+  return rc;
+}
+
 static int read_test(reader *r, const xmlNode *n)
 {
   m_test *t;
@@ -540,7 +552,7 @@ static int read_test(reader *r, const xmlNode *n)
   if (t->expect_fix) t->fix_at = loc_of(r, n, "expect-fix");
   t->description = child_text(r, n, "description");
   t->text = child_text(r, n, "text");
-  t->given = ts_arena_alloc(&r->m->ar, (count_el(n, "given") + 1) * sizeof *t->given);
+  t->given = ts_arena_alloc(r->ar, (count_el(n, "given") + 1) * sizeof *t->given);
   if (!t->given) return ts_error_oom();
   for (k = n->children; k; k = k->next)
     if (is_el(k, "given")) {
@@ -563,7 +575,7 @@ static int read_synonyms(reader *r, const xmlNode *n)
     s = PUSH(r->m, synonyms);
     if (!s) return ts_error_oom();
     s->at = loc_of(r, g, NULL);
-    s->terms = ts_arena_alloc(&r->m->ar, (count_el(g, "term") + 1) * sizeof *s->terms);
+    s->terms = ts_arena_alloc(r->ar, (count_el(g, "term") + 1) * sizeof *s->terms);
     if (!s->terms) return ts_error_oom();
     for (t = g->children; t; t = t->next)
       if (is_el(t, "term")) s->terms[s->n_terms++] = text_of(r, t);
@@ -586,7 +598,7 @@ static void keep_maybe_ids(reader *r, const xmlNode *n)
                 sizeof *r->m->maybe_ids) == 0)
       r->m->maybe_ids[r->m->n_maybe_ids++] = id;
     else
-      r->m->ar.oom = 1;
+      r->ar->oom = 1;
   }
   for (k = n->children; k; k = k->next) keep_maybe_ids(r, k);
 }
@@ -598,6 +610,7 @@ int kb_read_source(kb_model *m, size_t src)
   int rc = TSHOOT_OK;
 
   r.m = m;
+  r.ar = &m->ar;
   r.src = src;
   r.xs = &m->sources[src].xs;
   root = xmlDocGetRootElement(r.xs->doc);
@@ -617,7 +630,7 @@ int kb_read_source(kb_model *m, size_t src)
     else if (is_el(n, "test")) rc = read_test(&r, n);
     else if (is_el(n, "synonyms")) rc = read_synonyms(&r, n);
   }
-  if (rc == TSHOOT_OK && (m->ar.oom || m->tar.oom)) rc = ts_error_oom();
+  if (rc == TSHOOT_OK && (m->ar.oom || m->aar.oom || m->tar.oom)) rc = ts_error_oom();
   return rc;
 }
 
@@ -642,4 +655,15 @@ void kb_read_drop_text(kb_model *m, size_t first)
   }
   ts_arena_free(&m->tar);
   m->tar.oom = 0;
+}
+
+void kb_read_drop_articles(kb_model *m)
+{
+  kb_read_drop_text(m, m->n_articles);
+  ts_free(m->articles);
+  ts_free(m->causes);
+  m->articles = NULL;
+  m->causes = NULL;
+  m->cap_articles = m->cap_causes = 0;
+  ts_arena_free(&m->aar);
 }

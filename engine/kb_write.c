@@ -662,24 +662,35 @@ static void cause_texts(const kb_model *m, size_t ci, ts_buf col[5])
   for (j = 0; j < c->n_aliases; j++) add_line(&col[3], c->aliases[j]);
 }
 
+/* What answer `value` to question `qid` adds to column 4; 0 when the
+** question is not (yet) known. */
+static int answer_text(const writer *w, const char *qid, const char *value, ts_buf *col)
+{
+  const m_question *q = qmap_find(w, qid);
+  size_t l;
+  if (!q) return 0;
+  if (q->type == Q_YESNO) {
+    if (strcmp(value, "yes") == 0) add_line(col, q->prompt);
+    return 1;
+  }
+  for (l = 0; l < q->n_choices; l++)
+    if (q->choices[l].value && strcmp(q->choices[l].value, value) == 0) add_line(col, q->choices[l].label);
+  return 1;
+}
+
+static int answer_counts(const m_evidence *e)
+{
+  return e->kind == E_ANSWER && e->p >= 0.5 && e->question && e->value;
+}
+
 /* Column 4 of cause ci; 0 when a question it names is not (yet) known. */
 static int cause_answers(const writer *w, size_t ci, ts_buf *col)
 {
   const m_cause *c = &w->m->causes[ci];
-  size_t j, l;
+  size_t j;
   int whole = 1;
-  for (j = 0; j < c->n_ev; j++) {
-    const m_evidence *e = &c->ev[j];
-    const m_question *q;
-    if (e->kind != E_ANSWER || e->p < 0.5 || !e->question || !e->value) continue;
-    if (!(q = qmap_find(w, e->question))) { whole = 0; continue; }
-    if (q->type == Q_YESNO) {
-      if (strcmp(e->value, "yes") == 0) add_line(col, q->prompt);
-      continue;
-    }
-    for (l = 0; l < q->n_choices; l++)
-      if (q->choices[l].value && strcmp(q->choices[l].value, e->value) == 0) add_line(col, q->choices[l].label);
-  }
+  for (j = 0; j < c->n_ev; j++)
+    if (answer_counts(&c->ev[j]) && !answer_text(w, c->ev[j].question, c->ev[j].value, col)) whole = 0;
   return whole;
 }
 
@@ -758,25 +769,37 @@ static void write_article(writer *w, size_t i)
       continue;
     }
     {
+      /* its row id, columns 0 to 3, and its answers (question, value) */
+      const m_cause *c = &m->causes[ci];
       uint64_t c64 = ci;
+      uint32_t n = 0;
       ts_buf_add(&w->deferred, (const char *)&c64, sizeof c64);
       for (k = 0; k < 4; k++) {
         uint32_t len = (uint32_t)w->fc.b[k].len;
         ts_buf_add(&w->deferred, (const char *)&len, sizeof len);
         ts_buf_add(&w->deferred, w->fc.b[k].p, len);
       }
+      for (l = 0; l < c->n_ev; l++) n += (uint32_t)answer_counts(&c->ev[l]);
+      ts_buf_add(&w->deferred, (const char *)&n, sizeof n);
+      for (l = 0; l < c->n_ev; l++)
+        if (answer_counts(&c->ev[l])) {
+          ts_buf_add(&w->deferred, c->ev[l].question, strlen(c->ev[l].question) + 1);
+          ts_buf_add(&w->deferred, c->ev[l].value, strlen(c->ev[l].value) + 1);
+        }
     }
   }
   for (k = 0; k < TS_FTS_NCOLS; k++) if (w->fc.b[k].oom) w->oom = 1;
 }
 
-/* The causes that waited for their questions, now that all are read. */
+/* The causes that waited for their questions, now that all are read (the
+** model's articles and causes are gone by then). */
 static void write_deferred(writer *w)
 {
   const char *p = w->deferred.p, *end = w->deferred.p + w->deferred.len;
   int k;
   while (p && p < end) {
     uint64_t ci;
+    uint32_t n;
     memcpy(&ci, p, sizeof ci);
     p += sizeof ci;
     cols_reset(&w->fc, 1);
@@ -787,7 +810,13 @@ static void write_deferred(writer *w)
       ts_buf_add(&w->fc.b[k], p, len);
       p += len;
     }
-    cause_answers(w, (size_t)ci, &w->fc.b[4]);   /* a question still unknown: reported by the checks */
+    memcpy(&n, p, sizeof n);
+    p += sizeof n;
+    for (; n > 0; n--) {             /* a question still unknown: the checks said so */
+      const char *qid = p, *value = p + strlen(p) + 1;
+      answer_text(w, qid, value, &w->fc.b[4]);
+      p = value + strlen(value) + 1;
+    }
     fts_row(w->cfts, (int64_t)ci + 1, w->fc.b, w->fc.n, 0);
   }
 }
@@ -1029,7 +1058,6 @@ int kb_write_end(kb_writer *w, tshoot_progress_cb progress, void *payload)
 
   if (progress && w->rc == TSHOOT_OK && progress("write", 0, 1, payload) != 0)
     w->rc = ts_error(TSHOOT_EUSER, "compile cancelled");
-  if (w->rc == TSHOOT_OK) kb_write_articles(w);     /* none left, unless the caller skipped one */
   qmap_update(w);
   if (w->rc == TSHOOT_OK) write_deferred(w);
   write_rest(w);
