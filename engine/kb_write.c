@@ -348,9 +348,10 @@ enum { FTS_ARTICLE, FTS_CAUSE };
 /* Rows for an index, each: rowid (int64), then per column its length (int32,
 ** -1: NULL) and its bytes. */
 typedef struct fts_block {
-  struct fts_block *next;
   ts_buf data;
   size_t rows;
+  int kind;                      /* whose rows: FTS_ARTICLE or FTS_CAUSE */
+  atomic_int refs;               /* the queues it is in (or will be) */
 } fts_block;
 
 struct kb_fts {
@@ -364,13 +365,16 @@ struct kb_fts {
   pthread_mutex_t mu;
   pthread_cond_t cv;             /* to the thread: a block, or the end */
   pthread_cond_t room;           /* to the writer: room in the queue */
-  fts_block *head, *tail;        /* under mu: the queue */
-  size_t queued;                 /* under mu */
+  fts_block *ring[FTS_QUEUE_MAX]; /* under mu: the queue, from ring[head] */
+  size_t head, queued;           /* under mu */
   int all;                       /* under mu: and there will be no more */
   pthread_t tid;
   int threaded;                  /* its thread runs (until fts_stop) */
   int stopped;                   /* fts_stop ran */
   fts_block *cur;                /* the block being filled (writer's side) */
+  struct kb_fts *also;           /* article_fts: cause_fts's thread gets its
+                                 ** blocks too, and counts their words */
+  vocab *voc;                    /* cause_fts: the vocabulary it counts */
 };
 
 static int fts_exec(kb_fts *f, const char *sql)
@@ -406,12 +410,39 @@ static void fts_open(kb_fts *f)
                                " aliases, answers) VALUES(?,?,?,?,?,?)", -1, SQLITE_PREPARE_PERSISTENT, &f->ins, NULL);
 }
 
-/* Insert a block's rows. */
+/* Count the words of a block of article_fts rows (the row id is the
+** article's). */
+static void fts_count_words(kb_fts *f, const fts_block *b)
+{
+  const char *p = b->data.p, *end = b->data.p + b->data.len;
+  size_t r;
+  int j;
+  for (r = 0; r < b->rows && p < end && !f->voc->oom && !atomic_load(&f->stop); r++) {
+    int64_t rowid;
+    memcpy(&rowid, p, sizeof rowid);
+    p += sizeof rowid;
+    for (j = 0; j < TS_FTS_NCOLS; j++) {
+      int32_t len;
+      memcpy(&len, p, sizeof len);
+      p += sizeof len;
+      if (len > 0) {
+        vocab_add_text(f->voc, p, (size_t)len, (uint32_t)rowid);
+        p += len;
+      }
+    }
+  }
+}
+
+/* Insert a block's rows (or count their words: see kb_fts.also). */
 static void fts_consume(kb_fts *f, const fts_block *b)
 {
   const char *p = b->data.p, *end = b->data.p + b->data.len;
   size_t r;
   int j;
+  if (b->kind != f->kind) {
+    fts_count_words(f, b);
+    return;
+  }
   if (!f->opened) fts_open(f);
   for (r = 0; r < b->rows && p < end && f->rc == SQLITE_OK && !atomic_load(&f->stop); r++) {
     int64_t rowid;
@@ -452,9 +483,10 @@ static void fts_close_build(kb_fts *f)
   fts_exec(f, "COMMIT");
 }
 
+/* Free a block once no queue holds it any more. */
 static void fts_block_free(fts_block *b)
 {
-  if (!b) return;
+  if (!b || atomic_fetch_sub(&b->refs, 1) > 1) return;
   ts_buf_free(&b->data);
   ts_free(b);
 }
@@ -466,11 +498,11 @@ static void *fts_worker(void *arg)
   for (;;) {
     fts_block *b;
     pthread_mutex_lock(&f->mu);
-    while (!f->head && !f->all && !atomic_load(&f->stop)) pthread_cond_wait(&f->cv, &f->mu);
-    b = f->head;
-    if (b) {
-      f->head = b->next;
-      if (!f->head) f->tail = NULL;
+    while (!f->queued && !f->all && !atomic_load(&f->stop)) pthread_cond_wait(&f->cv, &f->mu);
+    b = NULL;
+    if (f->queued) {
+      b = f->ring[f->head];
+      f->head = (f->head + 1) % FTS_QUEUE_MAX;
       f->queued--;
       pthread_cond_signal(&f->room);
     }
@@ -497,14 +529,10 @@ static kb_fts *fts_new(int kind)
 
 static void fts_free(kb_fts *f)
 {
-  fts_block *b, *next;
   if (!f) return;
   sqlite3_finalize(f->ins);
   if (f->db) sqlite3_close(f->db);
-  for (b = f->head; b; b = next) {
-    next = b->next;
-    fts_block_free(b);
-  }
+  for (; f->queued; f->queued--, f->head = (f->head + 1) % FTS_QUEUE_MAX) fts_block_free(f->ring[f->head]);
   fts_block_free(f->cur);
   pthread_cond_destroy(&f->room);
   pthread_cond_destroy(&f->cv);
@@ -512,24 +540,19 @@ static void fts_free(kb_fts *f)
   ts_free(f);
 }
 
-/* A new index, built on a thread of its own when one can be started, else
-** on the writer's thread as its blocks come (NULL: out of memory). */
-static kb_fts *fts_start(int kind)
+/* Build the index on a thread of its own when one can be started, else on
+** the writer's thread as its blocks come. */
+static void fts_run(kb_fts *f)
 {
-  kb_fts *f = fts_new(kind);
-  if (!f) return NULL;
   f->threaded = pthread_create(&f->tid, NULL, fts_worker, f) == 0;
-  return f;
 }
 
-/* Hand the block being filled over to the index (waiting for room). */
-static void fts_flush(kb_fts *f)
+/* Hand block b (one reference to it) over to f's thread, waiting for room,
+** or use it here when f has no thread. */
+static void fts_push(kb_fts *f, fts_block *b)
 {
-  fts_block *b = f->cur;
-  if (!b) return;
-  f->cur = NULL;
-  if (!f->threaded) {
-    if (f->rc == SQLITE_OK && !f->oom) fts_consume(f, b);
+  if (!f->threaded || f->stopped) {
+    if (!f->stopped && f->rc == SQLITE_OK && !f->oom) fts_consume(f, b);
     fts_block_free(b);
     return;
   }
@@ -540,12 +563,21 @@ static void fts_flush(kb_fts *f)
     fts_block_free(b);
     return;
   }
-  if (f->tail) f->tail->next = b;
-  else f->head = b;
-  f->tail = b;
+  f->ring[(f->head + f->queued) % FTS_QUEUE_MAX] = b;
   f->queued++;
   pthread_cond_signal(&f->cv);
   pthread_mutex_unlock(&f->mu);
+}
+
+/* Hand the block being filled over (to `also` too). */
+static void fts_flush(kb_fts *f)
+{
+  fts_block *b = f->cur;
+  if (!b) return;
+  f->cur = NULL;
+  atomic_init(&b->refs, f->also ? 2 : 1);
+  if (f->also) fts_push(f->also, b);
+  fts_push(f, b);
 }
 
 static void blk_add(fts_block *b, const void *p, size_t n) { ts_buf_add(&b->data, p, n); }
@@ -556,7 +588,10 @@ static void fts_row(kb_fts *f, int64_t rowid, ts_buf col[TS_FTS_NCOLS], const in
 {
   fts_block *b = f->cur;
   int j;
-  if (!b && !(b = f->cur = ts_calloc(1, sizeof *b))) { f->oom = 1; return; }
+  if (!b) {
+    if (!(b = f->cur = ts_calloc(1, sizeof *b))) { f->oom = 1; return; }
+    b->kind = f->kind;
+  }
   blk_add(b, &rowid, sizeof rowid);
   for (j = 0; j < TS_FTS_NCOLS; j++) {
     int32_t len = nulls && !n[j] ? -1 : (int32_t)col[j].len;
@@ -573,9 +608,9 @@ static void fts_row(kb_fts *f, int64_t rowid, ts_buf col[TS_FTS_NCOLS], const in
 static void fts_stop(kb_fts *f, int cancel)
 {
   if (f->stopped) return;
-  f->stopped = 1;
   if (cancel) atomic_store(&f->stop, 1);
   else fts_flush(f);
+  f->stopped = 1;
   pthread_mutex_lock(&f->mu);
   f->all = 1;
   pthread_cond_signal(&f->cv);
@@ -752,10 +787,9 @@ static void write_article(writer *w, size_t i)
     }
   }
 
-  /* article_fts's row, and the words it counts in the vocabulary */
+  /* article_fts's row (its words are counted on cause_fts's thread) */
   cols_reset(&w->fc, 0);
   article_texts(m, i, col_field, &w->fc);
-  for (k = 0; k < TS_FTS_NCOLS; k++) vocab_add_text(&w->voc, w->fc.b[k].p, w->fc.b[k].len, doc);
   fts_row(w->afts, (int64_t)doc, w->fc.b, w->fc.n, 1);
 
   /* cause_fts's rows: contentless, "" for no text; a cause whose answers
@@ -1018,8 +1052,14 @@ int kb_write_begin(kb_writer **out, kb_model *m, const char *tmp_path)
   TS_KB_DDL_LIST(X)
 #undef X
   for (i = 0; i < S_N; i++) w->st[i] = w_prepare(w, insert_sql[i]);
-  if (w->rc == TSHOOT_OK && (!(w->afts = fts_start(FTS_ARTICLE)) || !(w->cfts = fts_start(FTS_CAUSE))))
+  if (w->rc == TSHOOT_OK && (!(w->afts = fts_new(FTS_ARTICLE)) || !(w->cfts = fts_new(FTS_CAUSE))))
     w->rc = ts_error_oom();
+  if (w->rc == TSHOOT_OK) {
+    w->afts->also = w->cfts;             /* its words are counted there */
+    w->cfts->voc = &w->voc;
+    fts_run(w->afts);
+    fts_run(w->cfts);
+  }
   if (w->rc != TSHOOT_OK) {
     rc = w->rc;
     writer_free(w);
@@ -1061,15 +1101,20 @@ int kb_write_end(kb_writer *w, tshoot_progress_cb progress, void *payload)
   qmap_update(w);
   if (w->rc == TSHOOT_OK) write_deferred(w);
   write_rest(w);
-  write_synonyms(w, w->st, &w->voc);
   if (w->rc == TSHOOT_OK && (w->oom || w->qoom || w->b.oom)) w->rc = ts_error_oom();
   if (progress && w->rc == TSHOOT_OK && progress("write", 1, 1, payload) != 0)
     w->rc = ts_error(TSHOOT_EUSER, "compile cancelled");
   if (progress && w->rc == TSHOOT_OK && progress("index", 0, 1, payload) != 0)
     w->rc = ts_error(TSHOOT_EUSER, "compile cancelled");
+  /* article_fts's last block goes to cause_fts's thread too (its words):
+  ** flushed before that thread is told there is no more */
+  fts_flush(w->afts);
   fts_finish(w, w->cfts);
-  fts_finish(w, w->afts);
+  /* the vocabulary is whole once cause_fts's thread ended: written while
+  ** article_fts's thread still merges its index and builds the ranking */
+  write_synonyms(w, w->st, &w->voc);
   write_vocab(w, w->st[S_VOCAB], &w->voc);
+  fts_finish(w, w->afts);
   compute_digest(m, digest);
   for (s = 0; s < m->n_sources; s++)
     if (m->sources[s].kb_id) {
