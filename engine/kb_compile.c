@@ -223,15 +223,18 @@ static void clean_stale_temps(const char *dir, const char *base)
 
 /* ===== reading sources, in parallel =====
 ** Files are independent until they are walked into the model, so reading,
-** digesting, parsing and validating run on up to READ_THREADS threads, a
-** batch of files at a time (so memory stays bounded). Each file's
-** diagnostics are buffered and replayed in source order, then the files are
-** walked into the model in order: output is the same as with one thread. */
+** digesting, parsing and validating run on up to READ_THREADS_MAX threads,
+** at most READ_AHEAD files ahead of the one this thread walks (so memory
+** stays bounded), while this thread walks and writes the files read before.
+** Each file's diagnostics are buffered and replayed in source order, and
+** the files are walked into the model in order: output is the same as with
+** one thread. */
 
 #define READ_THREADS_MAX 4
 /* A parsed tree is several times its file: 32 files of 300 KB at a time held
 ** 17 MB more at the peak (10k articles) than 8, for no gain in time. */
-#define READ_BATCH 8
+#define READ_AHEAD 8
+#define READ_BATCH 8             /* files between two "read" progress calls */
 
 typedef struct saved_diag {
   tshoot_severity sev;
@@ -246,6 +249,7 @@ typedef struct read_slot {
   size_t size;
   kbxml_source xs;
   int parsed;                    /* well-formed, and every schema error placed */
+  int done;                      /* read (under read_job.mu) */
   int fatal;                     /* TSHOOT_ENOMEM while reading */
   saved_diag *diags;
   size_t n_diags, cap_diags;
@@ -301,24 +305,35 @@ static void read_slot_run(read_slot *slot, size_t max_size)
 }
 
 typedef struct read_job {
-  read_slot *slots;
+  read_slot *slots;              /* one per file */
   size_t n;
-  size_t next;                   /* guarded by mu */
   size_t max_size;
   pthread_mutex_t mu;
+  pthread_cond_t ready;          /* a file was read */
+  pthread_cond_t room;           /* a file was walked, or stop */
+  size_t next;                   /* under mu: the next file to read */
+  size_t walked;                 /* under mu: files [0, walked) are walked */
+  int stop;                      /* under mu */
 } read_job;
 
+/* Read files in order, at most READ_AHEAD ahead of the one being walked. */
 static void *read_worker(void *arg)
 {
   read_job *job = arg;
+  pthread_mutex_lock(&job->mu);
   for (;;) {
     size_t i;
-    pthread_mutex_lock(&job->mu);
+    while (!job->stop && job->next < job->n && job->next >= job->walked + READ_AHEAD)
+      pthread_cond_wait(&job->room, &job->mu);
+    if (job->stop || job->next >= job->n) break;
     i = job->next++;
     pthread_mutex_unlock(&job->mu);
-    if (i >= job->n) break;
     read_slot_run(&job->slots[i], job->max_size);
+    pthread_mutex_lock(&job->mu);
+    job->slots[i].done = 1;
+    pthread_cond_broadcast(&job->ready);
   }
+  pthread_mutex_unlock(&job->mu);
   return NULL;
 }
 
@@ -331,71 +346,110 @@ static int read_threads(size_t n_files)
   return t < 1 ? 1 : t;
 }
 
-/* Read files[first .. first+n) into the model, in order. */
-static int read_batch(kb_model *m, char **files, size_t first, size_t n, size_t max_size, int threads,
-                      kb_writer **wr)
+static void read_slot_free(read_slot *sl)
 {
-  read_slot slots[READ_BATCH];
+  size_t k;
+  for (k = 0; k < sl->n_diags; k++) ts_free(sl->diags[k].message);
+  ts_free(sl->diags);
+  sl->diags = NULL;
+  sl->n_diags = 0;
+  kbxml_source_free(&sl->xs);
+}
+
+/* Walk a read file into the model (its diagnostics first), write its
+** articles, and drop their text and the file's tree. */
+static int walk_file(kb_model *m, read_slot *sl, kb_writer **wr)
+{
+  m_source *src;
+  size_t k;
+  int rc = TSHOOT_OK;
+  if (sl->fatal) rc = ts_error_oom();
+  for (k = 0; k < sl->n_diags && rc == TSHOOT_OK; k++)
+    diag_report(m->diag, sl->diags[k].sev, sl->path, sl->diags[k].line, sl->diags[k].column,
+                sl->diags[k].code, "%s", sl->diags[k].message);
+  if (rc == TSHOOT_OK &&
+      ts_grow((void **)&m->sources, &m->cap_sources, m->n_sources + 1, sizeof *m->sources) < 0)
+    rc = ts_error_oom();
+  if (rc != TSHOOT_OK) { read_slot_free(sl); return rc; }
+  src = &m->sources[m->n_sources];
+  memset(src, 0, sizeof *src);
+  src->path = ts_strdup(sl->path);
+  if (!src->path) { read_slot_free(sl); return ts_error_oom(); }
+  memcpy(src->sha256, sl->sha256, sizeof src->sha256);
+  src->size = sl->size;
+  src->xs = sl->xs;
+  memset(&sl->xs, 0, sizeof sl->xs);
+  read_slot_free(sl);
+  m->n_sources++;
+  if (!sl->parsed) {
+    m->schema_failed = 1;
+  } else {
+    size_t first_article = m->n_articles;
+    src->schema_ok = src->xs.n_bad == 0;
+    rc = kb_read_source(m, m->n_sources - 1);
+    /* its articles go into the KB now (while the sources are without
+    ** errors: else no KB is written), then their text is dropped */
+    if (rc == TSHOOT_OK && *wr && !diag_failed(m->diag)) rc = kb_write_articles(*wr);
+    kb_read_drop_text(m, first_article);
+  }
+  if (*wr && diag_failed(m->diag)) {      /* no KB: stop its threads now */
+    kb_write_cancel(*wr);
+    *wr = NULL;
+  }
+  /* the model holds every location the checks need: free the tree and the
+  ** bytes now, so a large KB is never all in memory at once */
+  kbxml_source_free(&src->xs);
+  return rc;
+}
+
+/* Read every file into the model, in order: read on `threads` threads of
+** their own (on this one if none starts), walked and written on this one. */
+static int read_all(kb_model *m, char **files, size_t n, size_t max_size, int threads, kb_writer **wr,
+                    const tshoot_compile_options *o)
+{
   read_job job;
   pthread_t tid[READ_THREADS_MAX];
   int started = 0, t, rc = TSHOOT_OK;
-  size_t i, k;
+  size_t i;
 
-  memset(slots, 0, sizeof slots);
-  for (i = 0; i < n; i++) slots[i].path = files[first + i];
   memset(&job, 0, sizeof job);
-  job.slots = slots;
+  if (!(job.slots = ts_calloc(n ? n : 1, sizeof *job.slots))) return ts_error_oom();
+  for (i = 0; i < n; i++) job.slots[i].path = files[i];
   job.n = n;
   job.max_size = max_size;
   pthread_mutex_init(&job.mu, NULL);
-  for (t = 1; t < threads; t++)
+  pthread_cond_init(&job.ready, NULL);
+  pthread_cond_init(&job.room, NULL);
+  for (t = 0; t < threads; t++)
     if (pthread_create(&tid[started], NULL, read_worker, &job) == 0) started++;
-  read_worker(&job);                     /* this thread works too */
-  for (t = 0; t < started; t++) pthread_join(tid[t], NULL);
-  pthread_mutex_destroy(&job.mu);
-
-  for (i = 0; i < n; i++) {
-    read_slot *sl = &slots[i];
-    m_source *src;
-    if (rc == TSHOOT_OK && sl->fatal) rc = ts_error_oom();
-    for (k = 0; k < sl->n_diags; k++) {
-      if (rc == TSHOOT_OK)
-        diag_report(m->diag, sl->diags[k].sev, sl->path, sl->diags[k].line, sl->diags[k].column,
-                    sl->diags[k].code, "%s", sl->diags[k].message);
-      ts_free(sl->diags[k].message);
+  for (i = 0; i < n && rc == TSHOOT_OK; i++) {
+    if (i % READ_BATCH == 0 && o->on_progress && o->on_progress("read", i, n, o->progress_payload) != 0) {
+      rc = ts_error(TSHOOT_EUSER, "compile cancelled");
+      break;
     }
-    ts_free(sl->diags);
-    if (rc == TSHOOT_OK &&
-        ts_grow((void **)&m->sources, &m->cap_sources, m->n_sources + 1, sizeof *m->sources) < 0)
-      rc = ts_error_oom();
-    if (rc != TSHOOT_OK) { kbxml_source_free(&sl->xs); continue; }
-    src = &m->sources[m->n_sources];
-    memset(src, 0, sizeof *src);
-    src->path = ts_strdup(sl->path);
-    if (!src->path) { rc = ts_error_oom(); kbxml_source_free(&sl->xs); continue; }
-    memcpy(src->sha256, sl->sha256, sizeof src->sha256);
-    src->size = sl->size;
-    src->xs = sl->xs;
-    m->n_sources++;
-    if (!sl->parsed) {
-      m->schema_failed = 1;
+    if (!started) {
+      read_slot_run(&job.slots[i], max_size);
     } else {
-      size_t first_article = m->n_articles;
-      src->schema_ok = src->xs.n_bad == 0;
-      rc = kb_read_source(m, m->n_sources - 1);
-      /* its articles go into the KB now (while the sources are without
-      ** errors: else no KB is written), then their text is dropped */
-      if (rc == TSHOOT_OK && *wr && !diag_failed(m->diag)) rc = kb_write_articles(*wr);
-      kb_read_drop_text(m, first_article);
+      pthread_mutex_lock(&job.mu);
+      while (!job.slots[i].done) pthread_cond_wait(&job.ready, &job.mu);
+      pthread_mutex_unlock(&job.mu);
     }
-    if (*wr && diag_failed(m->diag)) {      /* no KB: stop its threads now */
-      kb_write_cancel(*wr);
-      *wr = NULL;
-    }
-    /* the model holds every location the checks need: free the tree and the
-    ** bytes now, so a large KB is never all in memory at once */
-    kbxml_source_free(&src->xs);
+    rc = walk_file(m, &job.slots[i], wr);
+    pthread_mutex_lock(&job.mu);
+    job.walked = i + 1;
+    pthread_cond_broadcast(&job.room);
+    pthread_mutex_unlock(&job.mu);
   }
+  pthread_mutex_lock(&job.mu);
+  job.stop = 1;
+  pthread_cond_broadcast(&job.room);
+  pthread_mutex_unlock(&job.mu);
+  for (t = 0; t < started; t++) pthread_join(tid[t], NULL);
+  for (; i < n; i++) read_slot_free(&job.slots[i]);   /* after a failure */
+  pthread_cond_destroy(&job.room);
+  pthread_cond_destroy(&job.ready);
+  pthread_mutex_destroy(&job.mu);
+  ts_free(job.slots);
   return rc;
 }
 
@@ -553,15 +607,8 @@ TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats, const char *const *so
     }
   }
   {
-    int threads = read_threads(files.n);
-    for (i = 0; i < files.n; i += READ_BATCH) {
-      size_t n = files.n - i < READ_BATCH ? files.n - i : READ_BATCH;
-      if (o.on_progress && o.on_progress("read", i, files.n, o.progress_payload) != 0) {
-        rc = ts_error(TSHOOT_EUSER, "compile cancelled");
-        goto done;
-      }
-      if ((rc = read_batch(&m, files.p, i, n, o.max_file_size, threads, &wr)) != TSHOOT_OK) goto done;
-    }
+    if ((rc = read_all(&m, files.p, files.n, o.max_file_size, read_threads(files.n), &wr, &o)) != TSHOOT_OK)
+      goto done;
     if (o.on_progress && o.on_progress("read", files.n, files.n, o.progress_payload) != 0) {
       rc = ts_error(TSHOOT_EUSER, "compile cancelled");
       goto done;
