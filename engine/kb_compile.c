@@ -358,7 +358,8 @@ static void read_slot_free(read_slot *sl)
 
 /* Walk a read file into the model (its diagnostics first), write its
 ** articles, and drop their text and the file's tree. */
-static int walk_file(kb_model *m, read_slot *sl, kb_writer **wr)
+static int walk_file(kb_model *m, read_slot *sl, kb_writer **wr, const tshoot_compile_options *o, size_t i,
+                     size_t n)
 {
   m_source *src;
   size_t k;
@@ -389,7 +390,8 @@ static int walk_file(kb_model *m, read_slot *sl, kb_writer **wr)
     rc = kb_read_source(m, m->n_sources - 1);
     /* its articles go into the KB now (while the sources are without
     ** errors: else no KB is written), then their text is dropped */
-    if (rc == TSHOOT_OK && *wr && !diag_failed(m->diag)) rc = kb_write_articles(*wr);
+    if (rc == TSHOOT_OK && *wr && !diag_failed(m->diag))
+      rc = kb_write_articles(*wr, o->on_progress, o->progress_payload, i, n);
     kb_read_drop_text(m, first_article);
   }
   if (*wr && diag_failed(m->diag)) {      /* no KB: stop its threads now */
@@ -434,7 +436,7 @@ static int read_all(kb_model *m, char **files, size_t n, size_t max_size, int th
       while (!job.slots[i].done) pthread_cond_wait(&job.ready, &job.mu);
       pthread_mutex_unlock(&job.mu);
     }
-    rc = walk_file(m, &job.slots[i], wr);
+    rc = walk_file(m, &job.slots[i], wr, o, i, n);
     pthread_mutex_lock(&job.mu);
     job.walked = i + 1;
     pthread_cond_broadcast(&job.room);

@@ -201,14 +201,15 @@ int kb_check(kb_model *m);
 ** the threads that build article_fts and cause_fts. kb_write_articles writes
 ** the articles read since its last call (their rows, their index rows and
 ** their words): their text may be dropped then (kb_read_drop_text).
-** kb_write_end writes the rest (sources, scripts, questions, facts, tests,
+** progress("read", done, total) is called every 256 articles (non-zero:
+** cancelled, TSHOOT_EUSER). kb_write_end writes the rest (sources, scripts, questions, facts, tests,
 ** synonyms, vocabulary, meta), waits for the indexes, copies them in and
 ** closes the file; kb_write_cancel drops it all (a failed compile). Both
 ** free the writer. The model must not move between the calls (its lists
 ** may grow). */
 typedef struct kb_writer kb_writer;
 int kb_write_begin(kb_writer **out, kb_model *m, const char *tmp_path);
-int kb_write_articles(kb_writer *w);
+int kb_write_articles(kb_writer *w, tshoot_progress_cb progress, void *payload, size_t done, size_t total);
 int kb_write_end(kb_writer *w, tshoot_progress_cb progress, void *payload);
 void kb_write_cancel(kb_writer *w);
 

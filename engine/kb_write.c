@@ -1069,12 +1069,17 @@ int kb_write_begin(kb_writer **out, kb_model *m, const char *tmp_path)
   return TSHOOT_OK;
 }
 
-int kb_write_articles(kb_writer *w)
+int kb_write_articles(kb_writer *w, tshoot_progress_cb progress, void *payload, size_t done, size_t total)
 {
   kb_model *m = w->m;
   if (w->rc != TSHOOT_OK) return w->rc;
   qmap_update(w);
-  for (; w->next_article < m->n_articles && w->rc == TSHOOT_OK; w->next_article++) write_article(w, w->next_article);
+  for (; w->next_article < m->n_articles && w->rc == TSHOOT_OK; w->next_article++) {
+    write_article(w, w->next_article);
+    /* a source of many articles: cancelling takes effect within 256 */
+    if (progress && w->next_article % 256 == 255 && progress("read", done, total, payload) != 0)
+      w->rc = ts_error(TSHOOT_EUSER, "compile cancelled");
+  }
   if (w->rc == TSHOOT_OK && (w->oom || w->qoom || w->b.oom || w->voc.oom || w->deferred.oom))
     w->rc = ts_error_oom();
   if (w->rc == TSHOOT_OK && (w->afts->oom || w->cfts->oom)) w->rc = ts_error_oom();

@@ -418,6 +418,37 @@ static void write_big_source(const char *dir, int articles)
   fclose(f);
 }
 
+/* One source of many articles: they are written as it is walked, and the
+** progress callback is called every 256 of them, so a cancel takes effect in
+** the middle of the file. */
+typedef struct read_calls { int n; size_t done; } read_calls;
+
+static int cancel_at_second_read(const char *phase, size_t done, size_t total, void *p)
+{
+  read_calls *rc = p;
+  (void)total;
+  if (strcmp(phase, "read") != 0) return 0;
+  rc->done = done;
+  return ++rc->n == 2;
+}
+
+static void test_compile__cancel_inside_a_large_source(void)
+{
+  tshoot_compile_options o = TSHOOT_COMPILE_OPTIONS_INIT;
+  char dir[600];
+  const char *src = dir;
+  read_calls calls = { 0, 99 };
+  snprintf(dir, sizeof dir, "%s/big-cancel", tmpdir);
+  write_big_source(dir, 1000);
+  o.on_progress = cancel_at_second_read;
+  o.progress_payload = &calls;
+  CHECK_INT(tshoot_compile(NULL, &src, 1, tmp("cancel-big.db"), &o), TSHOOT_EUSER);
+  CHECK_INT(calls.n, 2);
+  CHECK_INT(calls.done, 0);             /* inside the file, not after it */
+  CHECK(access(tmp("cancel-big.db"), F_OK) != 0);
+  CHECK_INT(stray_temp_files(), 0);
+}
+
 static void test_compile__killed_compile_leaves_old_kb(void)
 {
   diags ds;
@@ -578,6 +609,7 @@ int main(void)
   RUN(test_compile__failed_compile_keeps_old_kb);
   RUN(test_compile__cancel_keeps_old_kb);
   RUN(test_compile__cancel_while_reading);
+  RUN(test_compile__cancel_inside_a_large_source);
   RUN(test_compile__missing_and_empty_sources);
   RUN(test_compile__file_size_cap);
   RUN(test_compile__killed_compile_leaves_old_kb);
