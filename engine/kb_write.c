@@ -201,9 +201,8 @@ static void article_texts(const kb_model *m, size_t i, text_fn fn, void *ud)
   }
 }
 
-/* The vocabulary is counted on a second thread while this one feeds SQLite
-** (it was a tenth of the write): the model does not change while the KB is
-** written, and the vocabulary is only read once both are done. */
+/* The vocabulary is counted on cause_fts's thread, from the same joined
+** text article_fts gets (see kb_fts.also): it was a tenth of the write. */
 
 static void vocab_free(vocab *v)
 {
@@ -217,7 +216,10 @@ static int cmp_vslot(const void *a, const void *b)
   return strcmp(((const vslot *)a)->w, ((const vslot *)b)->w);
 }
 
-/* ===== writer ===== */
+/* ===== writer =====
+** kb_write_begin .. kb_write_articles (once per source) .. kb_write_end: the
+** rows of the articles go in as their source is read, the rest at the end;
+** one transaction throughout. */
 
 /* article_fts's columns: each one's non-NULL fields joined by a newline, the
 ** way the view article_text joins them from the model tables (group_concat:
@@ -329,8 +331,9 @@ static void add_line(ts_buf *b, const char *s)
 ** rows into a block, and hands the block over through a short queue; the
 ** model's text is then dropped (kb_read_drop_text). The queue holds at most
 ** FTS_QUEUE_MAX blocks: when the index falls behind, the reader waits,
-** rather than keep every article's text in memory until the index catches
-** up. A failed compile drops the indexes with the rest (kb_fts_cancel). */
+** up. Each article_fts block also goes to cause_fts's thread, which counts
+** its words (the vocabulary); a block is freed when both are done with it.
+** A failed compile drops the indexes with the rest (fts_cancel). */
 
 #define FTS_QUEUE_MAX 4          /* blocks waiting for an index thread */
 #define FTS_BLOCK_BYTES (1u << 18) /* a block is handed over once this full */
