@@ -432,8 +432,21 @@ static int read_all(kb_model *m, char **files, size_t n, size_t max_size, int th
     if (!started) {
       read_slot_run(&job.slots[i], max_size);
     } else {
+      /* while file i is still being read, read the next one here rather
+      ** than wait idle */
       pthread_mutex_lock(&job.mu);
-      while (!job.slots[i].done) pthread_cond_wait(&job.ready, &job.mu);
+      while (!job.slots[i].done) {
+        if (job.next < n && job.next < job.walked + READ_AHEAD) {
+          size_t j = job.next++;
+          pthread_mutex_unlock(&job.mu);
+          read_slot_run(&job.slots[j], max_size);
+          pthread_mutex_lock(&job.mu);
+          job.slots[j].done = 1;
+          pthread_cond_broadcast(&job.ready);
+        } else {
+          pthread_cond_wait(&job.ready, &job.mu);
+        }
+      }
       pthread_mutex_unlock(&job.mu);
     }
     rc = walk_file(m, &job.slots[i], wr, o, i, n);

@@ -335,7 +335,7 @@ static void add_line(ts_buf *b, const char *s)
 ** its words (the vocabulary); a block is freed when both are done with it.
 ** A failed compile drops the indexes with the rest (fts_cancel). */
 
-#define FTS_QUEUE_MAX 4          /* blocks waiting for an index thread */
+#define FTS_QUEUE_MAX 32         /* blocks waiting for an index thread */
 #define FTS_BLOCK_BYTES (1u << 18) /* a block is handed over once this full */
 
 /* Both FTS5 tables are loaded in bulk, then merged once ('optimize'): merging
