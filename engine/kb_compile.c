@@ -6,12 +6,15 @@
 **             validated against the schema (kb_xml.c), then walked into the
 **             model (kb_read.c), even with schema errors (what depends on
 **             a broken element is skipped); a file that is not well-formed
-**             turns off the unknown-id checks for the run
+**             turns off the unknown-id checks for the run. While no error
+**             was reported, each file's articles are then written into a
+**             temporary file next to the output (kb_write_articles), their
+**             index rows handed to the index threads, and their text
+**             dropped from the model (kb_read_drop_text): the checks need
+**             ids and places only, so a large KB is never all in memory
 **   check     the semantic checks over the whole KB (kb_check.c)
-**   write     into a temporary file next to the output (kb_write.c), which is
-**             fsynced, renamed over the output, and the folder fsynced;
-**             article_fts is built on a thread of its own from the start of
-**             the read (kb_fts_start), from the articles read so far
+**   write     the rest of the KB (kb_write_end); the temporary file is
+**             fsynced, renamed over the output, and the folder fsynced
 **
 ** Any error stops before the write, so the previous KB stays untouched; so
 ** does a failure or cancellation during the write (the temporary file is
@@ -26,6 +29,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libxml/parser.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +51,8 @@ void model_free(kb_model *m)
     ts_free(m->sources[i].path);
   }
   for (i = 0; i < m->n_scripts; i++) ts_free(m->scripts[i].body);
+  ts_arena_free(&m->aar);
+  ts_arena_free(&m->tar);
   ts_free(m->sources);
   ts_free(m->questions);
   ts_free(m->facts);
@@ -215,15 +223,18 @@ static void clean_stale_temps(const char *dir, const char *base)
 
 /* ===== reading sources, in parallel =====
 ** Files are independent until they are walked into the model, so reading,
-** digesting, parsing and validating run on up to READ_THREADS threads, a
-** batch of files at a time (so memory stays bounded). Each file's
-** diagnostics are buffered and replayed in source order, then the files are
-** walked into the model in order: output is the same as with one thread. */
+** digesting, parsing and validating run on up to READ_THREADS_MAX threads,
+** at most READ_AHEAD files ahead of the one this thread walks (so memory
+** stays bounded), while this thread walks and writes the files read before.
+** Each file's diagnostics are buffered and replayed in source order, and
+** the files are walked into the model in order: output is the same as with
+** one thread. */
 
 #define READ_THREADS_MAX 4
 /* A parsed tree is several times its file: 32 files of 300 KB at a time held
 ** 17 MB more at the peak (10k articles) than 8, for no gain in time. */
-#define READ_BATCH 8
+#define READ_AHEAD 8
+#define READ_BATCH 8             /* files between two "read" progress calls */
 
 typedef struct saved_diag {
   tshoot_severity sev;
@@ -238,6 +249,7 @@ typedef struct read_slot {
   size_t size;
   kbxml_source xs;
   int parsed;                    /* well-formed, and every schema error placed */
+  int done;                      /* read (under read_job.mu) */
   int fatal;                     /* TSHOOT_ENOMEM while reading */
   saved_diag *diags;
   size_t n_diags, cap_diags;
@@ -293,24 +305,35 @@ static void read_slot_run(read_slot *slot, size_t max_size)
 }
 
 typedef struct read_job {
-  read_slot *slots;
+  read_slot *slots;              /* one per file */
   size_t n;
-  size_t next;                   /* guarded by mu */
   size_t max_size;
   pthread_mutex_t mu;
+  pthread_cond_t ready;          /* a file was read */
+  pthread_cond_t room;           /* a file was walked, or stop */
+  size_t next;                   /* under mu: the next file to read */
+  size_t walked;                 /* under mu: files [0, walked) are walked */
+  int stop;                      /* under mu */
 } read_job;
 
+/* Read files in order, at most READ_AHEAD ahead of the one being walked. */
 static void *read_worker(void *arg)
 {
   read_job *job = arg;
+  pthread_mutex_lock(&job->mu);
   for (;;) {
     size_t i;
-    pthread_mutex_lock(&job->mu);
+    while (!job->stop && job->next < job->n && job->next >= job->walked + READ_AHEAD)
+      pthread_cond_wait(&job->room, &job->mu);
+    if (job->stop || job->next >= job->n) break;
     i = job->next++;
     pthread_mutex_unlock(&job->mu);
-    if (i >= job->n) break;
     read_slot_run(&job->slots[i], job->max_size);
+    pthread_mutex_lock(&job->mu);
+    job->slots[i].done = 1;
+    pthread_cond_broadcast(&job->ready);
   }
+  pthread_mutex_unlock(&job->mu);
   return NULL;
 }
 
@@ -323,65 +346,125 @@ static int read_threads(size_t n_files)
   return t < 1 ? 1 : t;
 }
 
-/* Read files[first .. first+n) into the model, in order. */
-static int read_batch(kb_model *m, char **files, size_t first, size_t n, size_t max_size, int threads,
-                      kb_fts *fts)
+static void read_slot_free(read_slot *sl)
 {
-  read_slot slots[READ_BATCH];
+  size_t k;
+  for (k = 0; k < sl->n_diags; k++) ts_free(sl->diags[k].message);
+  ts_free(sl->diags);
+  sl->diags = NULL;
+  sl->n_diags = 0;
+  kbxml_source_free(&sl->xs);
+}
+
+/* Walk a read file into the model (its diagnostics first), write its
+** articles, and drop their text and the file's tree. */
+static int walk_file(kb_model *m, read_slot *sl, kb_writer **wr, const tshoot_compile_options *o, size_t i,
+                     size_t n)
+{
+  m_source *src;
+  size_t k;
+  int rc = TSHOOT_OK;
+  if (sl->fatal) rc = ts_error_oom();
+  for (k = 0; k < sl->n_diags && rc == TSHOOT_OK; k++)
+    diag_report(m->diag, sl->diags[k].sev, sl->path, sl->diags[k].line, sl->diags[k].column,
+                sl->diags[k].code, "%s", sl->diags[k].message);
+  if (rc == TSHOOT_OK &&
+      ts_grow((void **)&m->sources, &m->cap_sources, m->n_sources + 1, sizeof *m->sources) < 0)
+    rc = ts_error_oom();
+  if (rc != TSHOOT_OK) { read_slot_free(sl); return rc; }
+  src = &m->sources[m->n_sources];
+  memset(src, 0, sizeof *src);
+  src->path = ts_strdup(sl->path);
+  if (!src->path) { read_slot_free(sl); return ts_error_oom(); }
+  memcpy(src->sha256, sl->sha256, sizeof src->sha256);
+  src->size = sl->size;
+  src->xs = sl->xs;
+  memset(&sl->xs, 0, sizeof sl->xs);
+  read_slot_free(sl);
+  m->n_sources++;
+  if (!sl->parsed) {
+    m->schema_failed = 1;
+  } else {
+    size_t first_article = m->n_articles;
+    src->schema_ok = src->xs.n_bad == 0;
+    rc = kb_read_source(m, m->n_sources - 1);
+    /* its articles go into the KB now (while the sources are without
+    ** errors: else no KB is written), then their text is dropped */
+    if (rc == TSHOOT_OK && *wr && !diag_failed(m->diag))
+      rc = kb_write_articles(*wr, o->on_progress, o->progress_payload, i, n);
+    kb_read_drop_text(m, first_article);
+  }
+  if (*wr && diag_failed(m->diag)) {      /* no KB: stop its threads now */
+    kb_write_cancel(*wr);
+    *wr = NULL;
+  }
+  /* the model holds every location the checks need: free the tree and the
+  ** bytes now, so a large KB is never all in memory at once */
+  kbxml_source_free(&src->xs);
+  return rc;
+}
+
+/* Read every file into the model, in order: read on `threads` threads of
+** their own (on this one if none starts), walked and written on this one. */
+static int read_all(kb_model *m, char **files, size_t n, size_t max_size, int threads, kb_writer **wr,
+                    const tshoot_compile_options *o)
+{
   read_job job;
   pthread_t tid[READ_THREADS_MAX];
   int started = 0, t, rc = TSHOOT_OK;
-  size_t i, k;
+  size_t i;
 
-  memset(slots, 0, sizeof slots);
-  for (i = 0; i < n; i++) slots[i].path = files[first + i];
   memset(&job, 0, sizeof job);
-  job.slots = slots;
+  if (!(job.slots = ts_calloc(n ? n : 1, sizeof *job.slots))) return ts_error_oom();
+  for (i = 0; i < n; i++) job.slots[i].path = files[i];
   job.n = n;
   job.max_size = max_size;
   pthread_mutex_init(&job.mu, NULL);
-  for (t = 1; t < threads; t++)
+  pthread_cond_init(&job.ready, NULL);
+  pthread_cond_init(&job.room, NULL);
+  for (t = 0; t < threads; t++)
     if (pthread_create(&tid[started], NULL, read_worker, &job) == 0) started++;
-  read_worker(&job);                     /* this thread works too */
-  for (t = 0; t < started; t++) pthread_join(tid[t], NULL);
-  pthread_mutex_destroy(&job.mu);
-
-  for (i = 0; i < n; i++) {
-    read_slot *sl = &slots[i];
-    m_source *src;
-    if (rc == TSHOOT_OK && sl->fatal) rc = ts_error_oom();
-    for (k = 0; k < sl->n_diags; k++) {
-      if (rc == TSHOOT_OK)
-        diag_report(m->diag, sl->diags[k].sev, sl->path, sl->diags[k].line, sl->diags[k].column,
-                    sl->diags[k].code, "%s", sl->diags[k].message);
-      ts_free(sl->diags[k].message);
+  for (i = 0; i < n && rc == TSHOOT_OK; i++) {
+    if (i % READ_BATCH == 0 && o->on_progress && o->on_progress("read", i, n, o->progress_payload) != 0) {
+      rc = ts_error(TSHOOT_EUSER, "compile cancelled");
+      break;
     }
-    ts_free(sl->diags);
-    if (rc == TSHOOT_OK &&
-        ts_grow((void **)&m->sources, &m->cap_sources, m->n_sources + 1, sizeof *m->sources) < 0)
-      rc = ts_error_oom();
-    if (rc != TSHOOT_OK) { kbxml_source_free(&sl->xs); continue; }
-    src = &m->sources[m->n_sources];
-    memset(src, 0, sizeof *src);
-    src->path = ts_strdup(sl->path);
-    if (!src->path) { rc = ts_error_oom(); kbxml_source_free(&sl->xs); continue; }
-    memcpy(src->sha256, sl->sha256, sizeof src->sha256);
-    src->size = sl->size;
-    src->xs = sl->xs;
-    m->n_sources++;
-    if (!sl->parsed) {
-      m->schema_failed = 1;
+    if (!started) {
+      read_slot_run(&job.slots[i], max_size);
     } else {
-      src->schema_ok = src->xs.n_bad == 0;
-      /* article_fts's thread reads the articles read so far (kb_write.c) */
-      kb_fts_model_lock(fts);
-      rc = kb_read_source(m, m->n_sources - 1);
-      kb_fts_model_unlock(fts, m->n_articles, 0);
+      /* while file i is still being read, read the next one here rather
+      ** than wait idle */
+      pthread_mutex_lock(&job.mu);
+      while (!job.slots[i].done) {
+        if (job.next < n && job.next < job.walked + READ_AHEAD) {
+          size_t j = job.next++;
+          pthread_mutex_unlock(&job.mu);
+          read_slot_run(&job.slots[j], max_size);
+          pthread_mutex_lock(&job.mu);
+          job.slots[j].done = 1;
+          pthread_cond_broadcast(&job.ready);
+        } else {
+          pthread_cond_wait(&job.ready, &job.mu);
+        }
+      }
+      pthread_mutex_unlock(&job.mu);
     }
-    /* the model holds every location the checks need: free the tree and the
-    ** bytes now, so a large KB is never all in memory at once */
-    kbxml_source_free(&src->xs);
+    rc = walk_file(m, &job.slots[i], wr, o, i, n);
+    pthread_mutex_lock(&job.mu);
+    job.walked = i + 1;
+    pthread_cond_broadcast(&job.room);
+    pthread_mutex_unlock(&job.mu);
   }
+  pthread_mutex_lock(&job.mu);
+  job.stop = 1;
+  pthread_cond_broadcast(&job.room);
+  pthread_mutex_unlock(&job.mu);
+  for (t = 0; t < started; t++) pthread_join(tid[t], NULL);
+  for (; i < n; i++) read_slot_free(&job.slots[i]);   /* after a failure */
+  pthread_cond_destroy(&job.room);
+  pthread_cond_destroy(&job.ready);
+  pthread_mutex_destroy(&job.mu);
+  ts_free(job.slots);
   return rc;
 }
 
@@ -492,9 +575,9 @@ TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats, const char *const *so
   pathlist files = { NULL, 0, 0 };
   diag_hold hold;
   char *tmp = NULL, *dir = NULL;
-  kb_fts *fts = NULL;
+  kb_writer *wr = NULL;
   size_t i;
-  int rc = TSHOOT_OK, fd;
+  int rc = TSHOOT_OK, fd, tmp_errno = 0;
 
   memset(&m, 0, sizeof m);
   memset(&diag, 0, sizeof diag);
@@ -514,20 +597,33 @@ TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats, const char *const *so
   xmlInitParser();
 
   if ((rc = collect(&files, sources, n_sources)) != TSHOOT_OK) goto done;
-  /* the article index is built while the sources are read (kb_write.c) */
-  if (out_path) fts = kb_fts_start(&m);
-  {
-    int threads = read_threads(files.n);
-    for (i = 0; i < files.n; i += READ_BATCH) {
-      size_t n = files.n - i < READ_BATCH ? files.n - i : READ_BATCH;
-      if (o.on_progress && o.on_progress("read", i, files.n, o.progress_payload) != 0) {
-        rc = ts_error(TSHOOT_EUSER, "compile cancelled");
-        goto done;
-      }
-      if ((rc = read_batch(&m, files.p, i, n, o.max_file_size, threads, fts)) != TSHOOT_OK) goto done;
+
+  /* the KB is written while the sources are read, into a temporary file in
+  ** the output's folder, so that rename() is atomic, named with our pid, so
+  ** that a later compile can tell when it is stale. One that cannot be made
+  ** is reported once the sources are known to be good. */
+  if (out_path) {
+    const char *base = strrchr(out_path, '/');
+    ts_buf t = TS_BUF_INIT;
+    dir = dir_of(out_path);
+    base = base ? base + 1 : out_path;
+    ts_buf_addf(&t, "%s/.%s.tmp-%ld-XXXXXX", dir ? dir : ".", base, (long)getpid());
+    tmp = ts_buf_detach(&t);
+    if (dir) clean_stale_temps(dir, base);
+    if (!dir || !tmp) { rc = ts_error_oom(); goto done; }
+    fd = mkstemp(tmp);
+    if (fd < 0) {
+      tmp_errno = errno;
+      ts_free(tmp);
+      tmp = NULL;
+    } else {
+      close(fd);
+      if ((rc = kb_write_begin(&wr, &m, tmp)) != TSHOOT_OK) goto done;
     }
-    kb_fts_model_lock(fts);
-    kb_fts_model_unlock(fts, m.n_articles, 1);
+  }
+  {
+    if ((rc = read_all(&m, files.p, files.n, o.max_file_size, read_threads(files.n), &wr, &o)) != TSHOOT_OK)
+      goto done;
     if (o.on_progress && o.on_progress("read", files.n, files.n, o.progress_payload) != 0) {
       rc = ts_error(TSHOOT_EUSER, "compile cancelled");
       goto done;
@@ -545,30 +641,21 @@ TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats, const char *const *so
     goto done;
   }
   if (!out_path) goto done;
-
-  /* a temporary file in the output's folder, so that rename() is atomic,
-  ** named with our pid, so that a later compile can tell when it is stale */
-  dir = dir_of(out_path);
-  {
-    const char *base = strrchr(out_path, '/');
-    ts_buf t = TS_BUF_INIT;
-    base = base ? base + 1 : out_path;
-    ts_buf_addf(&t, "%s/.%s.tmp-%ld-XXXXXX", dir ? dir : ".", base, (long)getpid());
-    tmp = ts_buf_detach(&t);
-    if (dir) clean_stale_temps(dir, base);
-  }
-  if (!dir || !tmp) { rc = ts_error_oom(); goto done; }
-  fd = mkstemp(tmp);
-  if (fd < 0) {
+  if (!tmp) {
     rc = ts_error_at(TSHOOT_EIO, out_path, 0, 0, "cannot create a temporary file in %s: %s", dir,
-                     strerror(errno));
-    ts_free(tmp);
-    tmp = NULL;
+                     strerror(tmp_errno));
     goto done;
   }
-  close(fd);
-  rc = kb_write(&m, fts, tmp, o.on_progress, o.progress_payload);
-  fts = NULL;                                    /* kb_write freed it */
+  if (!wr) { rc = ts_error(TSHOOT_EINVALID, "tshoot_compile: the KB writer stopped"); goto done; }
+  /* what is left to write needs no article: the memory goes to the indexes */
+  kb_read_drop_articles(&m);
+#ifdef __GLIBC__
+  /* freed here, the memory would stay with this thread's malloc arena, while
+  ** the ranking tables are built on the index's thread: give it back */
+  malloc_trim(0);
+#endif
+  rc = kb_write_end(wr, o.on_progress, o.progress_payload);
+  wr = NULL;                                     /* kb_write_end freed it */
   if (rc == TSHOOT_OK && fsync_path(tmp, 0) < 0)
     rc = ts_error_at(TSHOOT_EIO, tmp, 0, 0, "cannot flush the new KB to disk: %s", strerror(errno));
   if (rc == TSHOOT_OK && chmod(tmp, 0644) < 0)
@@ -583,7 +670,7 @@ TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats, const char *const *so
   }
 
 done:
-  kb_fts_cancel(fts);                            /* before the model goes */
+  kb_write_cancel(wr);                           /* before the model goes */
   flush_diags(&hold, o.on_diagnostic, o.diagnostic_payload);
   if (tmp) { unlink(tmp); ts_free(tmp); }
   ts_free(dir);
@@ -593,7 +680,7 @@ done:
     stats->questions = m.n_questions;
     stats->facts = m.n_facts;
     stats->causes = m.n_causes;
-    for (i = 0; i < m.n_causes; i++) stats->fixes += m.causes[i].n_fixes;
+    stats->fixes = m.n_fixes;
     stats->tests = m.n_tests;
     stats->scripts = m.n_scripts;
     stats->errors = diag.errors;

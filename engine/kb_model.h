@@ -4,7 +4,13 @@
 ** compiler (kb_*.c) uses it.
 **
 ** Strings, conditions and per-item arrays live in the model's arena and are
-** freed all at once; the top-level lists (questions, causes, ...) are growable
+** freed all at once, except the text of articles, causes and fixes (titles,
+** summaries, escalations, symptoms' text and code, aliases, explanations,
+** steps, verify): that lives in a second arena, m->tar, and is dropped
+** (set to NULL) once each source's articles are written (kb_write_articles)
+** so that a large KB is never all in memory: the checks need ids and places
+** only. Articles, causes, fixes and all in them but their text live in a
+** third arena, m->aar, dropped after the checks (kb_read_drop_articles); the top-level lists (questions, causes, ...) are growable
 ** arrays, so items refer to one another by index, never by pointer.
 */
 #ifndef TSHOOT_KB_MODEL_H
@@ -149,11 +155,14 @@ typedef struct m_script {
 
 typedef struct kb_model {
   ts_arena ar;
+  ts_arena aar;            /* articles and all in them but their text (kb_read_drop_articles) */
+  ts_arena tar;            /* the articles' text since the last kb_read_drop_text */
   M_LIST(m_source, sources);
   M_LIST(m_question, questions);
   M_LIST(m_fact, facts);
   M_LIST(m_article, articles);
   M_LIST(m_cause, causes);
+  size_t n_fixes;          /* of all causes */
   M_LIST(m_test, tests);
   M_LIST(m_synonyms, synonyms);
   M_LIST(m_script, scripts);
@@ -174,25 +183,35 @@ void model_free(kb_model *m);
 ** reported (src.xs.bad) are marked broken, or skipped if they lack their id. */
 int kb_read_source(kb_model *m, size_t src);
 
+/* kb_read.c: drop the text (m->tar) of articles [first, n_articles), their
+** causes and fixes: the fields become NULL, counts stay. Only the articles
+** read since the last drop have text in m->tar. */
+void kb_read_drop_text(kb_model *m, size_t first);
+
+/* kb_read.c: drop the articles and causes (m->aar, m->articles, m->causes)
+** once the checks are done and every article is written: only their counts
+** stay (n_articles, n_causes, n_fixes), the lists become NULL. */
+void kb_read_drop_articles(kb_model *m);
+
 /* kb_check.c: the checks the schema cannot express. Reports to m->diag. */
 int kb_check(kb_model *m);
 
-/* kb_write.c: write the model into a new SQLite file at tmp_path. fts: the
-** article index being built since the sources were read (kb_fts_start), or
-** NULL; kb_write takes it over, whatever it returns. */
-typedef struct kb_fts kb_fts;
-int kb_write(kb_model *m, kb_fts *fts, const char *tmp_path, tshoot_progress_cb progress, void *payload);
-
-/* kb_write.c: article_fts built on a thread of its own while the sources
-** are read (NULL: no thread; kb_write builds it then). The reader holds
-** kb_fts_model_lock while it changes the model, and publishes on unlock that
-** articles [0, whole) are read to the end (all: and no more will come).
-** kb_fts_cancel stops and frees it (a compile that fails before kb_write).
-** All of them accept NULL. */
-kb_fts *kb_fts_start(const kb_model *m);
-void kb_fts_model_lock(kb_fts *f);
-void kb_fts_model_unlock(kb_fts *f, size_t whole, int all);
-void kb_fts_cancel(kb_fts *f);
+/* kb_write.c: the model into a new SQLite file, source by source.
+** kb_write_begin opens tmp_path (an empty file), makes the tables and starts
+** the threads that build article_fts and cause_fts. kb_write_articles writes
+** the articles read since its last call (their rows, their index rows and
+** their words): their text may be dropped then (kb_read_drop_text).
+** progress("read", done, total) is called every 256 articles (non-zero:
+** cancelled, TSHOOT_EUSER). kb_write_end writes the rest (sources, scripts, questions, facts, tests,
+** synonyms, vocabulary, meta), waits for the indexes, copies them in and
+** closes the file; kb_write_cancel drops it all (a failed compile). Both
+** free the writer. The model must not move between the calls (its lists
+** may grow). */
+typedef struct kb_writer kb_writer;
+int kb_write_begin(kb_writer **out, kb_model *m, const char *tmp_path);
+int kb_write_articles(kb_writer *w, tshoot_progress_cb progress, void *payload, size_t done, size_t total);
+int kb_write_end(kb_writer *w, tshoot_progress_cb progress, void *payload);
+void kb_write_cancel(kb_writer *w);
 
 /* A source file name for diagnostics. */
 static inline const char *model_src_name(const kb_model *m, const m_loc *l)

@@ -20,6 +20,7 @@
 
 typedef struct reader {
   kb_model *m;
+  ts_arena *ar;            /* m->ar, or m->aar inside an article */
   size_t src;
   kbxml_source *xs;
 } reader;
@@ -55,37 +56,60 @@ static m_loc loc_of(reader *r, const xmlNode *n, const char *attr)
   return l;
 }
 
-/* An attribute's value copied into the arena, or NULL if absent. */
-static char *attr(reader *r, const xmlNode *n, const char *name)
+/* An attribute's value copied into arena `ar`, or NULL if absent. */
+static char *attr_in(reader *r, const xmlNode *n, const char *name, ts_arena *ar)
 {
   char *v = kbxml_attr(n, name), *a;
   if (!v) return NULL;
-  a = ts_arena_strdup(&r->m->ar, v);
+  a = ts_arena_strdup(ar, v);
   ts_free(v);
   return a;
 }
 
-/* An element's text in the arena; blank text is an error (the schema only
+static char *attr(reader *r, const xmlNode *n, const char *name)
+{
+  return attr_in(r, n, name, r->ar);
+}
+
+/* An element's text in arena `ar`; blank text is an error (the schema only
 ** says "non-empty"). */
-static char *text_of(reader *r, const xmlNode *n)
+static char *text_in(reader *r, const xmlNode *n, ts_arena *ar)
 {
   char *t, *a;
   if (!n) return NULL;
   t = kbxml_text(n);
-  if (!t) { r->m->ar.oom = 1; return NULL; }
+  if (!t) { r->ar->oom = 1; return NULL; }
   if (!*t && !kbxml_is_bad(r->xs, n)) {
     m_loc l = loc_of(r, n, NULL);
     M_ERROR(r->m, l, "TSH-E003", "<%s> is empty: write the text it should hold", (const char *)n->name);
   }
-  a = ts_arena_strdup(&r->m->ar, t);
+  a = ts_arena_strdup(ar, t);
   ts_free(t);
   return a;
+}
+
+static char *text_of(reader *r, const xmlNode *n)
+{
+  return text_in(r, n, r->ar);
+}
+
+/* The text of an article, a cause or a fix: in m->tar, dropped once written
+** (kb_read_drop_text). */
+static char *art_text(reader *r, const xmlNode *n)
+{
+  return text_in(r, n, &r->m->tar);
 }
 
 static char *child_text(reader *r, const xmlNode *parent, const char *name)
 {
   const xmlNode *n = first_el(parent, name);
   return n ? text_of(r, n) : NULL;
+}
+
+static char *art_child_text(reader *r, const xmlNode *parent, const char *name)
+{
+  const xmlNode *n = first_el(parent, name);
+  return n ? art_text(r, n) : NULL;
 }
 
 /* xsd:decimal, parsed without the C library's locale. */
@@ -161,7 +185,7 @@ static int enum_attr(reader *r, const xmlNode *n, const char *name, const char *
     else
       M_ERROR(r->m, l, "TSH-E006", "%s is empty: use %s", name, list.p ? list.p : "");
   }
-  if (list.oom) r->m->ar.oom = 1;
+  if (list.oom) r->ar->oom = 1;
   ts_buf_free(&list);
   ts_free(v);
   return -1;
@@ -189,7 +213,7 @@ static char **split_list(reader *r, const char *s, size_t *n_out)
     n++;
     while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') p++;
   }
-  out = ts_arena_alloc(&r->m->ar, (n ? n : 1) * sizeof *out);
+  out = ts_arena_alloc(r->ar, (n ? n : 1) * sizeof *out);
   if (!out) return NULL;
   p = s;
   while (*p && i < n) {
@@ -198,7 +222,7 @@ static char **split_list(reader *r, const char *s, size_t *n_out)
     while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
     start = p;
     while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') p++;
-    w = ts_arena_alloc(&r->m->ar, (size_t)(p - start) + 1);
+    w = ts_arena_alloc(r->ar, (size_t)(p - start) + 1);
     if (!w) return NULL;
     memcpy(w, start, (size_t)(p - start));
     out[i++] = w;
@@ -220,7 +244,7 @@ static m_cond *read_cond(reader *r, const xmlNode *n)
   m_cond *c;
   size_t i;
   if (!n) return NULL;
-  c = ts_arena_alloc(&r->m->ar, sizeof *c);
+  c = ts_arena_alloc(r->ar, sizeof *c);
   if (!c) return NULL;
   c->at = loc_of(r, n, NULL);
   for (i = 0; i < TS_ARRAY_LEN(cond_names); i++)
@@ -236,7 +260,7 @@ static m_cond *read_cond(reader *r, const xmlNode *n)
     const xmlNode *k;
     size_t nk = 0;
     for (k = n->children; k; k = k->next) if (k->type == XML_ELEMENT_NODE) nk++;
-    c->kids = ts_arena_alloc(&r->m->ar, (nk ? nk : 1) * sizeof *c->kids);
+    c->kids = ts_arena_alloc(r->ar, (nk ? nk : 1) * sizeof *c->kids);
     if (!c->kids) return NULL;
     for (k = n->children; k; k = k->next)
       if (k->type == XML_ELEMENT_NODE) {
@@ -267,7 +291,7 @@ static m_cond *read_cond(reader *r, const xmlNode *n)
   default:
     c->ref = attr(r, n, "question");
     c->ref_at = loc_of(r, n, "question");
-    c->values = ts_arena_alloc(&r->m->ar, sizeof *c->values);
+    c->values = ts_arena_alloc(r->ar, sizeof *c->values);
     if (!c->values) return NULL;
     c->values[0] = attr(r, n, "value");
     c->n_values = 1;
@@ -299,7 +323,7 @@ static int read_question(reader *r, const xmlNode *n)
   i = (size_t)enum_attr(r, n, "type", types, TS_ARRAY_LEN(types), -1);
   if (i < TS_ARRAY_LEN(types)) {
     q->type = (m_qtype)i;
-    q->type_name = ts_arena_strdup(&r->m->ar, types[i]);
+    q->type_name = (char *)types[i];                  /* static: never freed */
   }
   q->cost = num_attr(r, n, "cost", NUM_COST, 1.0);
   q->probe = attr(r, n, "probe");
@@ -307,7 +331,7 @@ static int read_question(reader *r, const xmlNode *n)
   q->unit = attr(r, n, "unit");
   q->prompt = child_text(r, n, "prompt");
   q->why = child_text(r, n, "why");
-  q->choices = ts_arena_alloc(&r->m->ar, (count_el(n, "choice") + 1) * sizeof *q->choices);
+  q->choices = ts_arena_alloc(r->ar, (count_el(n, "choice") + 1) * sizeof *q->choices);
   if (!q->choices) return ts_error_oom();
   for (k = n->children; k; k = k->next)
     if (is_el(k, "choice")) {
@@ -318,7 +342,7 @@ static int read_question(reader *r, const xmlNode *n)
     }
   k = first_el(n, "ask-when");
   if (k) q->ask_when = read_cond(r, first_el(k, NULL));
-  q->phrases = ts_arena_alloc(&r->m->ar, (count_el(n, "phrase") + 1) * sizeof *q->phrases);
+  q->phrases = ts_arena_alloc(r->ar, (count_el(n, "phrase") + 1) * sizeof *q->phrases);
   if (!q->phrases) return ts_error_oom();
   for (k = n->children; k; k = k->next)
     if (is_el(k, "phrase")) {
@@ -341,7 +365,7 @@ static int read_fact(reader *r, const xmlNode *n)
   f->at = loc_of(r, n, NULL);
   f->id = attr(r, n, "id");
   f->description = child_text(r, n, "description");
-  f->whens = ts_arena_alloc(&r->m->ar, (count_el(n, "when") + 1) * sizeof *f->whens);
+  f->whens = ts_arena_alloc(r->ar, (count_el(n, "when") + 1) * sizeof *f->whens);
   if (!f->whens) return ts_error_oom();
   for (k = n->children; k; k = k->next)
     if (is_el(k, "when")) {
@@ -362,7 +386,7 @@ static int read_fix(reader *r, const xmlNode *n, m_fix *f)
   /* conservative defaults (docs/format.md): a fix is not reversible and not
   ** low-risk unless its author says so */
   risk = enum_attr(r, n, "risk", risks, TS_ARRAY_LEN(risks), 1);
-  f->risk = ts_arena_strdup(&r->m->ar, risks[risk < 0 ? 1 : risk]);
+  f->risk = (char *)risks[risk < 0 ? 1 : risk];      /* static: never freed */
   f->admin = yesno_attr(r, n, "admin", 0);
   f->reversible = yesno_attr(r, n, "reversible", 0);
   f->script = attr(r, n, "script");
@@ -375,12 +399,12 @@ static int read_fix(reader *r, const xmlNode *n, m_fix *f)
       ts_free(same);
     }
   }
-  f->title = child_text(r, n, "title");
-  f->verify = child_text(r, n, "verify");
-  f->steps = ts_arena_alloc(&r->m->ar, (count_el(n, "step") + 1) * sizeof *f->steps);
+  f->title = art_child_text(r, n, "title");
+  f->verify = art_child_text(r, n, "verify");
+  f->steps = ts_arena_alloc(r->ar, count_el(n, "step") * sizeof *f->steps);
   if (!f->steps) return ts_error_oom();
   for (k = n->children; k; k = k->next)
-    if (is_el(k, "step")) f->steps[f->n_steps++] = text_of(r, k);
+    if (is_el(k, "step")) f->steps[f->n_steps++] = art_text(r, k);
   return TSHOOT_OK;
 }
 
@@ -395,13 +419,13 @@ static int read_cause(reader *r, const xmlNode *n, size_t article)
   c->id = attr(r, n, "id");
   c->article = article;
   c->prior = num_attr(r, n, "prior", NUM_PROB, 0.1);
-  c->title = child_text(r, n, "title");
-  c->explanation = child_text(r, n, "explanation");
+  c->title = art_child_text(r, n, "title");
+  c->explanation = art_child_text(r, n, "explanation");
   ev = first_el(n, "evidence");
   if (ev)
     for (k = ev->children; k; k = k->next) if (k->type == XML_ELEMENT_NODE) nev++;
-  c->ev = ts_arena_alloc(&r->m->ar, (nev + 1) * sizeof *c->ev);
-  c->fixes = ts_arena_alloc(&r->m->ar, (count_el(n, "fix") + 1) * sizeof *c->fixes);
+  c->ev = ts_arena_alloc(r->ar, nev * sizeof *c->ev);
+  c->fixes = ts_arena_alloc(r->ar, count_el(n, "fix") * sizeof *c->fixes);
   if (!c->ev || !c->fixes) return ts_error_oom();
   if (ev)
     for (k = ev->children; k; k = k->next) {
@@ -431,14 +455,26 @@ static int read_cause(reader *r, const xmlNode *n, size_t article)
       int rc = read_fix(r, k, &c->fixes[c->n_fixes++]);
       if (rc != TSHOOT_OK) return rc;
     }
-  c->aliases = ts_arena_alloc(&r->m->ar, (count_el(n, "alias") + 1) * sizeof *c->aliases);
+  r->m->n_fixes += c->n_fixes;
+  c->aliases = ts_arena_alloc(r->ar, count_el(n, "alias") * sizeof *c->aliases);
   if (!c->aliases) return ts_error_oom();
   for (k = n->children; k; k = k->next)
-    if (is_el(k, "alias")) c->aliases[c->n_aliases++] = text_of(r, k);
+    if (is_el(k, "alias")) c->aliases[c->n_aliases++] = art_text(r, k);
   return TSHOOT_OK;
 }
 
-static int read_article(reader *r, const xmlNode *n)
+/* A symptom's kind, its element's name: a static string for the usual
+** ones (no copy per symptom), else a copy in the arena. */
+static char *symptom_kind(reader *r, const xmlNode *k)
+{
+  static const char *const kinds[] = { "symptom", "error" };
+  size_t i;
+  for (i = 0; i < TS_ARRAY_LEN(kinds); i++)
+    if (strcmp((const char *)k->name, kinds[i]) == 0) return (char *)kinds[i];
+  return ts_arena_strdup(r->ar, (const char *)k->name);
+}
+
+static int read_article_in(reader *r, const xmlNode *n)
 {
   m_article *a;
   size_t ai, ns = 0;
@@ -451,14 +487,14 @@ static int read_article(reader *r, const xmlNode *n)
   a->broken = kbxml_has_bad(r->xs, n);
   a->at = loc_of(r, n, NULL);
   a->id = attr(r, n, "id");
-  a->title = child_text(r, n, "title");
-  a->summary = child_text(r, n, "summary");
-  a->escalation = child_text(r, n, "escalation");
+  a->title = art_child_text(r, n, "title");
+  a->summary = art_child_text(r, n, "summary");
+  a->escalation = art_child_text(r, n, "escalation");
   syms = first_el(n, "symptoms");
   if (syms)
     for (k = syms->children; k; k = k->next) if (k->type == XML_ELEMENT_NODE) ns++;
-  a->symptoms = ts_arena_alloc(&r->m->ar, (ns + 1) * sizeof *a->symptoms);
-  a->aliases = ts_arena_alloc(&r->m->ar, (count_el(n, "alias") + 1) * sizeof *a->aliases);
+  a->symptoms = ts_arena_alloc(r->ar, ns * sizeof *a->symptoms);
+  a->aliases = ts_arena_alloc(r->ar, count_el(n, "alias") * sizeof *a->aliases);
   if (!a->symptoms || !a->aliases) return ts_error_oom();
   if (syms)
     for (k = syms->children; k; k = k->next) {
@@ -467,10 +503,10 @@ static int read_article(reader *r, const xmlNode *n)
       if (k->type != XML_ELEMENT_NODE) continue;
       s = &a->symptoms[a->n_symptoms++];
       s->at = loc_of(r, k, NULL);
-      s->kind = ts_arena_strdup(&r->m->ar, (const char *)k->name);
+      s->kind = symptom_kind(r, k);
       s->id = attr(r, k, "id");
-      s->code = attr(r, k, "code");
-      s->text = text_of(r, k);
+      s->code = attr_in(r, k, "code", &r->m->tar);
+      s->text = art_text(r, k);
       causes = kbxml_attr(k, "causes");
       if (causes) {
         s->causes = split_list(r, causes, &s->n_causes);
@@ -479,7 +515,7 @@ static int read_article(reader *r, const xmlNode *n)
       }
     }
   for (k = n->children; k; k = k->next)
-    if (is_el(k, "alias")) a->aliases[a->n_aliases++] = text_of(r, k);
+    if (is_el(k, "alias")) a->aliases[a->n_aliases++] = art_text(r, k);
   a->first_cause = r->m->n_causes;
   for (k = n->children; k; k = k->next)
     if (is_el(k, "cause") && xmlHasProp(k, (const xmlChar *)"id")) {
@@ -488,6 +524,16 @@ static int read_article(reader *r, const xmlNode *n)
       r->m->articles[ai].n_causes++;   /* re-fetch: the list may have moved */
     }
   return TSHOOT_OK;
+}
+
+/* An article and everything in it go into m->aar (kb_model.h). */
+static int read_article(reader *r, const xmlNode *n)
+{
+  int rc;
+  r->ar = &r->m->aar;
+  rc = read_article_in(r, n);
+  r->ar = &r->m->ar;
+  return rc;
 }
 
 static int read_test(reader *r, const xmlNode *n)
@@ -506,7 +552,7 @@ static int read_test(reader *r, const xmlNode *n)
   if (t->expect_fix) t->fix_at = loc_of(r, n, "expect-fix");
   t->description = child_text(r, n, "description");
   t->text = child_text(r, n, "text");
-  t->given = ts_arena_alloc(&r->m->ar, (count_el(n, "given") + 1) * sizeof *t->given);
+  t->given = ts_arena_alloc(r->ar, (count_el(n, "given") + 1) * sizeof *t->given);
   if (!t->given) return ts_error_oom();
   for (k = n->children; k; k = k->next)
     if (is_el(k, "given")) {
@@ -529,7 +575,7 @@ static int read_synonyms(reader *r, const xmlNode *n)
     s = PUSH(r->m, synonyms);
     if (!s) return ts_error_oom();
     s->at = loc_of(r, g, NULL);
-    s->terms = ts_arena_alloc(&r->m->ar, (count_el(g, "term") + 1) * sizeof *s->terms);
+    s->terms = ts_arena_alloc(r->ar, (count_el(g, "term") + 1) * sizeof *s->terms);
     if (!s->terms) return ts_error_oom();
     for (t = g->children; t; t = t->next)
       if (is_el(t, "term")) s->terms[s->n_terms++] = text_of(r, t);
@@ -552,7 +598,7 @@ static void keep_maybe_ids(reader *r, const xmlNode *n)
                 sizeof *r->m->maybe_ids) == 0)
       r->m->maybe_ids[r->m->n_maybe_ids++] = id;
     else
-      r->m->ar.oom = 1;
+      r->ar->oom = 1;
   }
   for (k = n->children; k; k = k->next) keep_maybe_ids(r, k);
 }
@@ -564,6 +610,7 @@ int kb_read_source(kb_model *m, size_t src)
   int rc = TSHOOT_OK;
 
   r.m = m;
+  r.ar = &m->ar;
   r.src = src;
   r.xs = &m->sources[src].xs;
   root = xmlDocGetRootElement(r.xs->doc);
@@ -583,6 +630,40 @@ int kb_read_source(kb_model *m, size_t src)
     else if (is_el(n, "test")) rc = read_test(&r, n);
     else if (is_el(n, "synonyms")) rc = read_synonyms(&r, n);
   }
-  if (rc == TSHOOT_OK && m->ar.oom) rc = ts_error_oom();
+  if (rc == TSHOOT_OK && (m->ar.oom || m->aar.oom || m->tar.oom)) rc = ts_error_oom();
   return rc;
+}
+
+void kb_read_drop_text(kb_model *m, size_t first)
+{
+  size_t i, j, l, s;
+  for (i = first; i < m->n_articles; i++) {
+    m_article *a = &m->articles[i];
+    a->title = a->summary = a->escalation = NULL;
+    for (j = 0; j < a->n_symptoms; j++) a->symptoms[j].text = a->symptoms[j].code = NULL;
+    for (j = 0; j < a->n_aliases; j++) a->aliases[j] = NULL;
+    for (j = 0; j < a->n_causes; j++) {
+      m_cause *c = &m->causes[a->first_cause + j];
+      c->title = c->explanation = NULL;
+      for (l = 0; l < c->n_aliases; l++) c->aliases[l] = NULL;
+      for (l = 0; l < c->n_fixes; l++) {
+        m_fix *f = &c->fixes[l];
+        f->title = f->verify = NULL;
+        for (s = 0; s < f->n_steps; s++) f->steps[s] = NULL;
+      }
+    }
+  }
+  ts_arena_free(&m->tar);
+  m->tar.oom = 0;
+}
+
+void kb_read_drop_articles(kb_model *m)
+{
+  kb_read_drop_text(m, m->n_articles);
+  ts_free(m->articles);
+  ts_free(m->causes);
+  m->articles = NULL;
+  m->causes = NULL;
+  m->cap_articles = m->cap_causes = 0;
+  ts_arena_free(&m->aar);
 }

@@ -461,6 +461,37 @@ static void write_big_source(const char *dir, int articles)
   fclose(f);
 }
 
+/* One source of many articles: they are written as it is walked, and the
+** progress callback is called every 256 of them, so a cancel takes effect in
+** the middle of the file. */
+typedef struct read_calls { int n; size_t done; } read_calls;
+
+static int cancel_at_second_read(const char *phase, size_t done, size_t total, void *p)
+{
+  read_calls *rc = p;
+  (void)total;
+  if (strcmp(phase, "read") != 0) return 0;
+  rc->done = done;
+  return ++rc->n == 2;
+}
+
+static void test_compile__cancel_inside_a_large_source(void)
+{
+  tshoot_compile_options o = TSHOOT_COMPILE_OPTIONS_INIT;
+  char dir[600];
+  const char *src = dir;
+  read_calls calls = { 0, 99 };
+  snprintf(dir, sizeof dir, "%s/big-cancel", tmpdir);
+  write_big_source(dir, 1000);
+  o.on_progress = cancel_at_second_read;
+  o.progress_payload = &calls;
+  CHECK_INT(tshoot_compile(NULL, &src, 1, tmp("cancel-big.db"), &o), TSHOOT_EUSER);
+  CHECK_INT(calls.n, 2);
+  CHECK_INT(calls.done, 0);             /* inside the file, not after it */
+  CHECK(access(tmp("cancel-big.db"), F_OK) != 0);
+  CHECK_INT(stray_temp_files(), 0);
+}
+
 static void test_compile__killed_compile_leaves_old_kb(void)
 {
   diags ds;
@@ -532,6 +563,75 @@ static void test_compile__allocation_failures_fail_cleanly(void)
   CHECK(ok);
 }
 
+/* The articles are written as their source is read (kb_write_articles);
+** a cause whose evidence answers a question of a later source gets that
+** question's words in cause_fts all the same, in whichever order the files
+** come, and the KB is the same file every time for the same order. */
+static void write_file(const char *path, const char *text)
+{
+  FILE *f = fopen(path, "w");
+  CHECK(f != NULL);
+  if (!f) return;
+  fputs(text, f);
+  fclose(f);
+}
+
+static int cause_fts_hits(const char *kb, const char *query)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = NULL;
+  int n = -1;
+  if (sqlite3_open_v2(kb, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, "SELECT count(*) FROM cause_fts WHERE cause_fts MATCH ?", -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_text(st, 1, query, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int(st, 0);
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
+}
+
+static void test_compile__answers_of_a_later_source(void)
+{
+  tshoot_compile_options o = TSHOOT_COMPILE_OPTIONS_INIT;
+  diags ds;
+  const char *ab[2], *ba[2];
+  char a[600], b[600];
+  snprintf(a, sizeof a, "%s", tmp("later-a.xml"));
+  snprintf(b, sizeof b, "%s", tmp("later-b.xml"));
+  write_file(a, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+             "<kb xmlns=\"urn:tshoot:kb:1\" id=\"later\">\n"
+             "  <article id=\"art\">\n"
+             "    <title>Widget stalls</title>\n"
+             "    <symptoms><symptom>The widget stalls at start</symptom></symptoms>\n"
+             "    <cause id=\"worn\" prior=\"0.5\">\n"
+             "      <title>A worn belt</title>\n"
+             "      <explanation>The belt slips when it is worn.</explanation>\n"
+             "      <evidence><answer question=\"belt.squeaks\" value=\"yes\" p=\"0.9\"/></evidence>\n"
+             "    </cause>\n"
+             "  </article>\n"
+             "</kb>\n");
+  write_file(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+             "<kb xmlns=\"urn:tshoot:kb:1\" id=\"later\">\n"
+             "  <question id=\"belt.squeaks\" type=\"yesno\"><prompt>Does the zanzibar belt squeak?</prompt></question>\n"
+             "</kb>\n");
+  ab[0] = a; ab[1] = b;
+  ba[0] = b; ba[1] = a;
+  o.on_diagnostic = collect;
+  o.diagnostic_payload = &ds;
+  memset(&ds, 0, sizeof ds);
+  CHECK_INT(tshoot_compile(NULL, ab, 2, tmp("later-ab.db"), &o), TSHOOT_OK);
+  CHECK_INT(ds.n, 0);
+  CHECK_INT(tshoot_compile(NULL, ab, 2, tmp("later-ab2.db"), &o), TSHOOT_OK);
+  CHECK_INT(tshoot_compile(NULL, ba, 2, tmp("later-ba.db"), &o), TSHOOT_OK);
+  CHECK_INT(cause_fts_hits(tmp("later-ab.db"), "answers:zanzibar"), 1);
+  CHECK_INT(cause_fts_hits(tmp("later-ba.db"), "answers:zanzibar"), 1);
+  CHECK_INT(cause_fts_hits(tmp("later-ab.db"), "title:belt"), 1);
+  CHECK_INT(cause_fts_hits(tmp("later-ab.db"), "symptoms:stalls"), 1);
+  CHECK_INT(fts_integrity(tmp("later-ab.db")), SQLITE_OK);
+  CHECK(same_file(tmp("later-ab.db"), tmp("later-ab2.db")));
+}
+
 int main(void)
 {
   const char *root = getenv("TSHOOT_SOURCE_ROOT");
@@ -548,9 +648,11 @@ int main(void)
   RUN(test_compile__good_kb_compiles_and_opens);
   RUN(test_compile__same_sources_same_bytes);
   RUN(test_compile__fts_content_is_the_model_text);
+  RUN(test_compile__answers_of_a_later_source);
   RUN(test_compile__failed_compile_keeps_old_kb);
   RUN(test_compile__cancel_keeps_old_kb);
   RUN(test_compile__cancel_while_reading);
+  RUN(test_compile__cancel_inside_a_large_source);
   RUN(test_compile__missing_and_empty_sources);
   RUN(test_compile__file_size_cap);
   RUN(test_compile__killed_compile_leaves_old_kb);
