@@ -10,8 +10,9 @@
 ** (set to NULL) once each source's articles are written (kb_write_articles)
 ** so that a large KB is never all in memory: the checks need ids and places
 ** only. Articles, causes, fixes and all in them but their text live in a
-** third arena, m->aar, dropped after the checks (kb_read_drop_articles); the top-level lists (questions, causes, ...) are growable
-** arrays, so items refer to one another by index, never by pointer.
+** third arena, m->aar, dropped after the checks (kb_read_drop_articles).
+** The top-level lists (questions, causes, ...) are growable arrays, so items
+** refer to one another by index, never by pointer.
 */
 #ifndef TSHOOT_KB_MODEL_H
 #define TSHOOT_KB_MODEL_H
@@ -202,9 +203,9 @@ int kb_check(kb_model *m);
 ** the articles read since its last call (their rows, their index rows and
 ** their words): their text may be dropped then (kb_read_drop_text).
 ** progress("read", done, total) is called every 256 articles (non-zero:
-** cancelled, TSHOOT_EUSER). kb_write_end writes the rest (sources, scripts, questions, facts, tests,
-** synonyms, vocabulary, meta), waits for the indexes, copies them in and
-** closes the file; kb_write_cancel drops it all (a failed compile). Both
+** cancelled, TSHOOT_EUSER). kb_write_end writes the rest (sources, scripts,
+** questions, facts, tests, synonyms, vocabulary, meta), waits for the
+** indexes, copies them in and closes the file; kb_write_cancel drops it all (a failed compile). Both
 ** free the writer. The model must not move between the calls (its lists
 ** may grow). */
 typedef struct kb_writer kb_writer;
