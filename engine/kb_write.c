@@ -424,7 +424,7 @@ static void fts_open(kb_fts *f)
 ** article's). */
 static void fts_count_words(kb_fts *f, const fts_block *b)
 {
-  const char *p = b->data.p, *end = b->data.p + b->data.len;
+  const char *p = b->data.p, *end = p ? p + b->data.len : NULL;
   size_t r;
   int j;
   for (r = 0; r < b->rows && p < end && !f->voc->oom && !atomic_load(&f->stop); r++) {
@@ -446,7 +446,7 @@ static void fts_count_words(kb_fts *f, const fts_block *b)
 /* Insert a block's rows (or count their words: see kb_fts.also). */
 static void fts_consume(kb_fts *f, const fts_block *b)
 {
-  const char *p = b->data.p, *end = b->data.p + b->data.len, *text[TS_FTS_NCOLS];
+  const char *p = b->data.p, *end = p ? p + b->data.len : NULL, *text[TS_FTS_NCOLS];
   size_t r;
   int j, tlen[TS_FTS_NCOLS];
   if (b->kind != f->kind) {
@@ -856,7 +856,7 @@ static void write_article(writer *w, size_t i)
 ** model's articles and causes are gone by then). */
 static void write_deferred(writer *w)
 {
-  const char *p = w->deferred.p, *end = w->deferred.p + w->deferred.len;
+  const char *p = w->deferred.p, *end = p ? p + w->deferred.len : NULL;  /* none: NULL */
   int k;
   while (p && p < end) {
     uint64_t ci;
