@@ -76,6 +76,13 @@ static inline const unsigned char *rd_id(const unsigned char *p, const unsigned 
   return rd_varint(p, end, v);
 }
 
+/* An article's token in rank_doc.toks: a term id in 3 bytes, little-endian. */
+#define TOK_BYTES 3
+static inline uint32_t rd_tok(const unsigned char *p)
+{
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
+}
+
 static uint32_t rd_u32(const unsigned char *p)
 {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -589,9 +596,11 @@ static int phrase_at(const rtok *t, int n, uint32_t first, const unsigned char *
 {
   int j;
   if (first < t[0].lo || first > t[0].hi) return 0;
-  for (j = 1; j < n; j++) {
+  for (j = 1; j < n; j++, p += TOK_BYTES) {
     uint32_t v;
-    if (!(p = rd_varint(p, end, &v)) || v < t[j].lo || v > t[j].hi) return 0;
+    if (end - p < TOK_BYTES) return 0;
+    v = rd_tok(p);
+    if (v < t[j].lo || v > t[j].hi) return 0;
   }
   return 1;
 }
@@ -765,8 +774,10 @@ static int load_multi(kb_conn *c, search_rank_mem *m, rquery *q, int i)
       for (col = 0; p && col < TS_FTS_NCOLS; col++) {
         uint32_t n, x, v;
         if (!(p = rd_varint(p, end, &n))) break;
-        for (x = 0; x < n && p; x++) {
-          if (!(p = rd_varint(p, end, &v))) break;
+        if ((size_t)(end - p) / TOK_BYTES < n) { p = NULL; break; }
+        for (x = 0; x < n; x++) {
+          v = rd_tok(p);
+          p += TOK_BYTES;
           if (x + (uint32_t)ph->ntok <= n && phrase_at(t, ph->ntok, v, p, end)) {
             w += wcol[col];
             if (col < HEAD_COLS) h += wcol[col];
@@ -1079,16 +1090,15 @@ sqlite3_int64 search_postings_where(const search_state *s, const void *toks, int
     uint32_t n, k, t;
     if (!(p = rd_varint(p, end, &n))) return -1;
     colsize[col] = (int)(n > 0x7fffffff ? 0x7fffffff : n);
+    if ((size_t)(end - p) / TOK_BYTES < n) return -1;
     if ((q->head && col >= HEAD_COLS) || ninst >= SEARCH_HITS_MAX) {
-      for (k = 0; k < n && p < end; p++)   /* no instance here: past its ids */
-        if (!(*p & 0x80)) k++;
-      if (k < n) return -1;
+      p += (size_t)n * TOK_BYTES;          /* no instance here: past its ids */
       continue;
     }
     for (k = 0; k < n; k++) {
       int i;
-      if (end - p >= 3 && !(p[0] & 0x80)) t = *p++;     /* most ids: one byte */
-      else if (!(p = rd_id(p, end, &t))) return -1;
+      t = rd_tok(p);
+      p += TOK_BYTES;
       if (!(first[(t >> 6) & 15] >> (t & 63) & 1) || ninst >= SEARCH_HITS_MAX) continue;
       for (i = 0; i < q->np && ninst < SEARCH_HITS_MAX; i++)
         if (q->p[i].ntok > 1 ? k + (uint32_t)q->p[i].ntok <= n &&
