@@ -50,6 +50,14 @@ static double part(double f, double K)
   return (f * (k1 + 1.0)) / (f + K);
 }
 
+/* A bound or a sum of bounds, raised past the rounding of the sums it is
+** compared with (an article is skipped only when this stays below the
+** worst of the best found). */
+static double slack(double v)
+{
+  return v * (1.0 + 1e-9);
+}
+
 /* ===== reading blobs: SQLite varints, little-endian u32 ===== */
 
 static const unsigned char *rd_varint(const unsigned char *p, const unsigned char *end, uint32_t *v)
@@ -145,12 +153,18 @@ static void cur_next(rcur *c)
   c->left--;
 }
 
-/* The largest frequency part of the cursor's current block (head: of the
-** first three columns); a merged list has none (HUGE_VAL). */
+/* Block k's largest frequency part, from its skip entry (head: of the first
+** three columns). */
+static double skip_max(const rcur *c, uint32_t k, int head)
+{
+  return rd_f32(c->skip + RANK_SKIP * (size_t)k + (head ? 12 : 8));
+}
+
+/* That of the cursor's current block; a merged list has none (HUGE_VAL). */
 static double cur_block_max(const rcur *c, int head)
 {
   if (c->arr || c->eof) return HUGE_VAL;
-  return rd_f32(c->skip + RANK_SKIP * (size_t)c->blk + (head ? 12 : 8));
+  return skip_max(c, c->blk, head);
 }
 
 /* The largest over all blocks. */
@@ -160,7 +174,7 @@ static double cur_global_max(const rcur *c, int head)
   uint32_t k;
   if (c->arr) return HUGE_VAL;
   for (k = 0; k < c->nblk; k++) {
-    double v = rd_f32(c->skip + RANK_SKIP * (size_t)k + (head ? 12 : 8));
+    double v = skip_max(c, k, head);
     if (v > m) m = v;
   }
   return m;
@@ -926,7 +940,7 @@ static int rank_and(kb_conn *c, search_rank_mem *m, rquery *q, int limit, search
   ** (a later article loses a tie: higher ids rank after) is not scored, and
   ** a block of the driving word is skipped whole. */
   for (i = 0; i < q->np; i++) {
-    double v = q->p[i].idf * cur_global_max(&q->p[i].cur, 0) * (1.0 + 1e-9);
+    double v = slack(q->p[i].idf * cur_global_max(&q->p[i].cur, 0));
     if (v > ub[q->p[i].group]) ub[q->p[i].group] = v;
     if (q->p[i].group == drive) one = one == -1 ? i : -2;
   }
@@ -937,8 +951,7 @@ static int rank_and(kb_conn *c, search_rank_mem *m, rquery *q, int limit, search
     int ok = 1;
     if (one >= 0 && *ntop == (size_t)limit && !q->p[one].cur.eof && !q->p[one].cur.arr) {
       rcur *dc = &q->p[one].cur;   /* a block of the driving word that cannot reach the top */
-      while (!dc->eof && (q->p[one].idf * cur_block_max(dc, 0) * (1.0 + 1e-9) + rest) *
-                             (1.0 + 1e-9) < top[0].score) {
+      while (!dc->eof && slack(slack(q->p[one].idf * cur_block_max(dc, 0)) + rest) < top[0].score) {
         if (dc->blk + 1 >= dc->nblk) { dc->eof = 1; break; }
         cur_block(dc, dc->blk + 1);
         if (!dc->eof) cur_next(dc);
@@ -955,7 +968,7 @@ static int rank_and(kb_conn *c, search_rank_mem *m, rquery *q, int limit, search
           double fr = (double)q->p[i].cur.wtf;
           bound += q->p[i].idf * part(fr, m->K[d]);
         }
-      if (bound * (1.0 + 1e-9) < top[0].score) ok = 0;
+      if (slack(bound) < top[0].score) ok = 0;
     }
     for (g = 0; g < q->ngroup && ok; g++) {
       int hit = 0;
@@ -998,7 +1011,7 @@ static int rank_or_maxscore(kb_conn *c, search_rank_mem *m, rquery *q, int limit
   unsigned long steps = 0;
   for (i = 0; i < np; i++) {
     double g = cur_global_max(&q->p[i].cur, q->head);
-    ub[i] = g == HUGE_VAL ? HUGE_VAL : q->p[i].idf * g * (1.0 + 1e-9);
+    ub[i] = g == HUGE_VAL ? HUGE_VAL : slack(q->p[i].idf * g);
     idx[i] = i;
   }
   for (i = 1; i < np; i++)               /* by bound, smallest first */
@@ -1014,7 +1027,7 @@ static int rank_or_maxscore(kb_conn *c, search_rank_mem *m, rquery *q, int limit
     double upper;
     int any = 0;
     if (*ntop == (size_t)limit)          /* more phrases become non-essential */
-      while (ne < np && cum[ne + 1] * (1.0 + 1e-9) < top[0].score) ne++;
+      while (ne < np && slack(cum[ne + 1]) < top[0].score) ne++;
     for (i = ne; i < np; i++) {           /* the essential phrases' next article */
       rcur *cu = &q->p[idx[i]].cur;
       if (q->head)
@@ -1031,7 +1044,7 @@ static int rank_or_maxscore(kb_conn *c, search_rank_mem *m, rquery *q, int limit
         upper += q->p[idx[i]].idf * part(fr, m->K[d]);
       }
     }
-    if (*ntop < (size_t)limit || upper * (1.0 + 1e-9) >= top[0].score) {
+    if (*ntop < (size_t)limit || slack(upper) >= top[0].score) {
       for (i = 0; i < ne; i++) cur_seek(&q->p[idx[i]].cur, d);
       for (i = 0; i < np; i++) {
         const rcur *cu = &q->p[i].cur;
@@ -1113,7 +1126,7 @@ sqlite3_int64 search_postings_where(const search_state *s, const void *toks, int
   }
   where = search_pick_window(ip, ic, io, ninst, q->np, tokens, colsize);
   if (where >= 0)
-    checkpoint(p, end, colsize, (int)(where & 7), (int)((where >> 3) & ((1 << 29) - 1)), from, tok0);
+    checkpoint(p, end, colsize, SEARCH_WHERE_COL(where), SEARCH_WHERE_START(where), from, tok0);
   return where;
 }
 

@@ -571,7 +571,7 @@ static int add_snippet(search_state *s, row_ref *r, const hl_set *hl, sqlite3_in
                        const char *mc)
 {
   tok_span sp;
-  int rc, n = 0, start = (int)((where >> 3) & ((1 << 29) - 1)), colsize = (int)(where >> 32);
+  int rc, n = 0, start = SEARCH_WHERE_START(where), colsize = SEARCH_WHERE_COLSIZE(where);
   if (from < 0 || from > tl || tok0 < 0 || tok0 > start) from = tok0 = 0;
   r->passage = s->scratch.len;
   r->mark0 = s->nmarks;
@@ -658,7 +658,7 @@ static int postings_rows(kb_conn *c, search_state *s, const search_hit *h, size_
                                   tokens, &from, &tok0);
     if (where >= 0) {                  /* the passage's column */
       sqlite3_bind_int64(tx, 1, h[i].id);
-      sqlite3_bind_int64(tx, 2, where & 7);
+      sqlite3_bind_int64(tx, 2, SEARCH_WHERE_COL(where));
       rc = sqlite3_step(tx);
       if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         sqlite3_reset(tx);
