@@ -105,6 +105,11 @@ sqlite3_stmt *kb_conn_stmt(kb_conn *c, int slot, const char *sql);
 ** SQLITE_INTERRUPT -> TSHOOT_ETIMEOUT, SQLITE_NOMEM -> TSHOOT_ENOMEM. */
 int kb_sqlite_error(sqlite3 *db, int rc, const char *what);
 
+/* The FTS5 API of db (the documented way: SELECT fts5(?1) with a pointer):
+** SQLITE_OK or the statement's error; *out NULL unless it is version 2 or
+** later. */
+int kb_fts5_api(sqlite3 *db, fts5_api **out);
+
 /* kb_rank_write.c: the ranking tables (rank_term, rank_post and rank_tok,
 ** the tokens of rank_doc) built in db beside its complete article_fts, in its
 ** open transaction; then copied into the KB `to` (whose article and source
@@ -113,15 +118,14 @@ int kb_rank_build(sqlite3 *db);
 int kb_rank_copy(sqlite3 *to, sqlite3 *from);
 
 /* Where every RANK_CHECKPOINT-th token of an article starts in its text,
-** caught while article_fts tokenizes it, kept in db's table rank_text until
-** kb_rank_build. The index's
-** thread creates the catcher on its database (the tokenizer
-** KB_RANK_CATCH_TOKENIZER, which article_fts there must be declared with),
-** then brackets each article's insert with begin / end (texts: the
-** TS_FTS_NCOLS columns as inserted, NULL for none: FTS5 tokenizes those
-** that are not); close before db is
-** closed, free after (its tokenizer lives as long as db). kb_rank_catch_new
-** sets *out even when it fails (free it the same way). */
+** caught while article_fts tokenizes it, kept in db's table rank_cp until
+** kb_rank_build. The index's thread creates the catcher on its database
+** (the tokenizer KB_RANK_CATCH_TOKENIZER, which article_fts there must be
+** declared with), then brackets each article's insert with begin / end
+** (texts: the TS_FTS_NCOLS columns as inserted, NULL for none: FTS5
+** tokenizes those that are not). Close it before db is closed, free it
+** after (its tokenizer lives as long as db); kb_rank_catch_new sets *out
+** even when it fails (free it the same way). */
 typedef struct kb_rank_catch kb_rank_catch;
 #define KB_RANK_CATCH_TOKENIZER "ts_rank_catch"
 int kb_rank_catch_new(sqlite3 *db, kb_rank_catch **out);

@@ -50,6 +50,21 @@ int64_t kb_now_ns(void)
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+int kb_fts5_api(sqlite3 *db, fts5_api **out)
+{
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, NULL);
+  *out = NULL;
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_pointer(st, 1, (void *)out, "fts5_api_ptr", NULL);
+    rc = sqlite3_step(st);
+    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_OK || (*out && (*out)->iVersion < 2)) *out = NULL;
+  return rc;
+}
+
 int kb_sqlite_error(sqlite3 *db, int rc, const char *what)
 {
   const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);

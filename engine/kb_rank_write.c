@@ -42,10 +42,10 @@
 ** A rank_doc blob (toks): for each of the TS_FTS_NCOLS columns, the number of
 ** tokens (a varint) then each token's term id in 3 bytes, little-endian (a
 ** fixed width: placing a passage walks every token of an article, and
-** varints of one to three bytes made that walk branch unpredictably: 10k
-** p50 1.40-1.44x -> 1.32-1.34x Xapian's); then for each column, where its
-** tokens 0, RANK_CHECKPOINT, 2 RANK_CHECKPOINT ... start in its text (byte
-** offsets, each the difference from the one before, from 0; varints).
+** varints of one to three bytes made that walk branch unpredictably); then
+** for each column, where its tokens 0, RANK_CHECKPOINT, 2 RANK_CHECKPOINT ...
+** start in its text (byte offsets, each the difference from the one before,
+** from 0; varints).
 */
 #include "kb.h"
 #include "kb_schema.h"
@@ -69,6 +69,7 @@ typedef struct rw {
   /* articles [1, ndoc]: tokens per column (from article_fts_docsize) */
   sqlite3_int64 ndoc;
   uint32_t *colsz;            /* colsz[doc * NCOLS + col] */
+  uint64_t ntok;              /* tokens of all articles */
   double avgdl;               /* tokens per article (bm25's mean length) */
   /* the slice of the forward index being filled: articles [lo, hi) */
   sqlite3_int64 lo, hi;
@@ -102,21 +103,20 @@ static void put_varint(ts_buf *b, uint64_t v)
   }
 }
 
-static void put_u32(ts_buf *b, uint32_t v)
+/* v's low n bytes, little-endian (a skip entry's u32s, a token's 3-byte id). */
+static void put_le(ts_buf *b, uint32_t v, int n)
 {
   char t[4];
-  t[0] = (char)(v & 0xff);
-  t[1] = (char)((v >> 8) & 0xff);
-  t[2] = (char)((v >> 16) & 0xff);
-  t[3] = (char)((v >> 24) & 0xff);
-  ts_buf_add(b, t, 4);
+  int i;
+  for (i = 0; i < n; i++) t[i] = (char)((v >> (8 * i)) & 0xff);
+  ts_buf_add(b, t, (size_t)n);
 }
 
 static void put_f32(ts_buf *b, float f)
 {
   uint32_t v;
   memcpy(&v, &f, sizeof v);
-  put_u32(b, v);
+  put_le(b, v, 4);
 }
 
 /* An upper bound of bm25's frequency part, f(k1+1) / (f + k1(1-b+b dl/avgdl)),
@@ -176,10 +176,9 @@ static int read_sizes(rw *w)
   sqlite3_finalize(st);
   if (rc != SQLITE_OK) return rw_fail(w, rc, "reading article sizes");
   {
-    uint64_t tot = 0;
     size_t i;
-    for (i = TS_FTS_NCOLS; i < (size_t)(w->ndoc + 1) * TS_FTS_NCOLS; i++) tot += w->colsz[i];
-    w->avgdl = w->ndoc > 0 ? (double)(sqlite3_int64)tot / (double)w->ndoc : 1.0;
+    for (i = TS_FTS_NCOLS; i < (size_t)(w->ndoc + 1) * TS_FTS_NCOLS; i++) w->ntok += w->colsz[i];
+    w->avgdl = w->ndoc > 0 ? (double)(sqlite3_int64)w->ntok / (double)w->ndoc : 1.0;
   }
   return TSHOOT_OK;
 }
@@ -189,9 +188,8 @@ static int read_sizes(rw *w)
 static int next_slice(rw *w, sqlite3_int64 lo)
 {
   sqlite3_int64 d;
-  size_t total = 0, all = 0, cap = FWD_SLICE_TOKENS, i;
-  for (i = TS_FTS_NCOLS; i < (size_t)(w->ndoc + 1) * TS_FTS_NCOLS; i++) all += w->colsz[i];
-  if (all / FWD_MAX_SLICES + 1 > cap) cap = all / FWD_MAX_SLICES + 1;
+  size_t total = 0, cap = FWD_SLICE_TOKENS;
+  if (w->ntok / FWD_MAX_SLICES + 1 > cap) cap = (size_t)(w->ntok / FWD_MAX_SLICES + 1);
   w->lo = lo;
   for (d = lo; d <= w->ndoc; d++) {
     size_t t = 0;
@@ -274,8 +272,8 @@ static void write_term(rw *w, const char *term, int tlen, sqlite3_int64 id, plis
         if (a > mx) mx = a;
         if (h > hmx) hmx = h;
       }
-      put_u32(&w->post, pl->v[3 * last]);
-      put_u32(&w->post, (uint32_t)w->body.len);
+      put_le(&w->post, pl->v[3 * last], 4);
+      put_le(&w->post, (uint32_t)w->body.len, 4);
       put_f32(&w->post, mx);
       put_f32(&w->post, hmx);
     }
@@ -317,7 +315,7 @@ static int scan(rw *w, int postings)
   char *term = NULL;
   int tlen = -1, rc;
   sqlite3_int64 id = 0, doc = -1;
-  uint64_t seen = 0, want = 0, i;
+  uint64_t seen = 0;
   memset(&pl, 0, sizeof pl);
   rc = sqlite3_prepare_v2(w->db, "SELECT term, doc, col, offset FROM temp.ts_rank_inst", -1, &st,
                           NULL);
@@ -383,10 +381,9 @@ static int scan(rw *w, int postings)
   /* every token FTS5 counted was read: a scan cut short (fts5vocab ends a
   ** scan it cannot go on with, out of memory, as if it were done) would
   ** write a KB that ranks wrong */
-  for (i = TS_FTS_NCOLS; i < (uint64_t)(w->ndoc + 1) * TS_FTS_NCOLS; i++) want += w->colsz[i];
-  if (w->rc == TSHOOT_OK && seen != want)
+  if (w->rc == TSHOOT_OK && seen != w->ntok)
     w->rc = ts_error(TSHOOT_ENOMEM, "indexing: read %llu of the index's %llu tokens (out of memory?)",
-                     (unsigned long long)seen, (unsigned long long)want);
+                     (unsigned long long)seen, (unsigned long long)w->ntok);
   if (w->rc == TSHOOT_OK && term && postings) write_term(w, term, tlen, id, &pl);
   sqlite3_finalize(st);
   ts_free(term);
@@ -397,7 +394,7 @@ static int scan(rw *w, int postings)
 }
 
 /* The forward index rows of the articles [w->lo, w->hi): each column's
-** term ids, then each column's checkpoints from rank_text (the catcher's
+** term ids, then each column's checkpoints from rank_cp (the catcher's
 ** token counts must be FTS5's). */
 static void write_docs(rw *w)
 {
@@ -410,14 +407,7 @@ static void write_docs(rw *w)
     for (col = 0; col < TS_FTS_NCOLS; col++) {
       uint32_t k, n = w->colsz[d * TS_FTS_NCOLS + col];
       put_varint(&w->body, n);
-      for (k = 0; k < n; k++) {         /* 3 bytes, little-endian (ids < 2^24: kb_rank_build) */
-        char t[3];
-        uint32_t v = w->fwd[at++];
-        t[0] = (char)(v & 0xff);
-        t[1] = (char)((v >> 8) & 0xff);
-        t[2] = (char)((v >> 16) & 0xff);
-        ts_buf_add(&w->body, t, 3);
-      }
+      for (k = 0; k < n; k++) put_le(&w->body, w->fwd[at++], 3);  /* ids < 2^24: scan */
     }
     sqlite3_bind_int64(w->sel_cp, 1, d);
     rc = sqlite3_step(w->sel_cp);
@@ -484,7 +474,7 @@ int kb_rank_build(sqlite3 *db)
       rc = sqlite3_prepare_v2(db, "INSERT INTO rank_pos(id, pos) VALUES(?1, ?2)", -1, &w.ins_pos,
                               NULL);
     if (rc == SQLITE_OK)
-      rc = sqlite3_prepare_v2(db, "SELECT cp FROM rank_text WHERE id = ?1", -1, &w.sel_cp, NULL);
+      rc = sqlite3_prepare_v2(db, "SELECT cp FROM rank_cp WHERE id = ?1", -1, &w.sel_cp, NULL);
     if (rc != SQLITE_OK) rw_fail(&w, rc, "writing the ranking data");
   }
   if (w.rc == TSHOOT_OK && next_slice(&w, 1) == TSHOOT_OK && scan(&w, 1) == TSHOOT_OK) {
@@ -600,7 +590,6 @@ typedef struct catch_tok {
 } catch_tok;
 
 typedef struct catch_ctx {
-  kb_rank_catch *k;
   void *ctx;
   int (*x)(void *, int, const char *, int, int, int);
   int ntok, last;           /* tokens so far; the last checkpoint's offset */
@@ -653,7 +642,6 @@ static int catch_tokenize(Fts5Tokenizer *tok, void *ctx, int flags, const char *
   catch_ctx c;
   int rc;
   memset(&c, 0, sizeof c);
-  c.k = k;
   c.ctx = ctx;
   c.x = x;
   if ((flags & FTS5_TOKENIZE_DOCUMENT) && !(flags & FTS5_TOKENIZE_QUERY)) {
@@ -677,28 +665,21 @@ int kb_rank_catch_new(sqlite3 *db, kb_rank_catch **out)
   static fts5_tokenizer methods = { catch_create, catch_delete, catch_tokenize };
   kb_rank_catch *k;
   fts5_api *api = NULL;
-  sqlite3_stmt *st = NULL;
   int rc;
   *out = NULL;
   if (!(k = ts_calloc(1, sizeof *k))) return ts_error_oom();
   *out = k;                 /* even on failure: the tokenizer may hold it */
   k->db = db;
-  rc = sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, NULL);
-  if (rc == SQLITE_OK) {
-    sqlite3_bind_pointer(st, 1, (void *)&api, "fts5_api_ptr", NULL);
-    rc = sqlite3_step(st);
-    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
-  }
-  sqlite3_finalize(st);
+  rc = kb_fts5_api(db, &api);
   if (rc == SQLITE_OK && !api) rc = SQLITE_ERROR;
   if (rc == SQLITE_OK) rc = api->xFindTokenizer(api, "porter", &k->inner_ud, &k->inner);
   if (rc == SQLITE_OK)
     rc = api->xCreateTokenizer(api, KB_RANK_CATCH_TOKENIZER, k, &methods, NULL);
   if (rc == SQLITE_OK)
-    rc = sqlite3_exec(db, "CREATE TABLE rank_text(id INTEGER PRIMARY KEY, cp BLOB NOT NULL)", NULL,
+    rc = sqlite3_exec(db, "CREATE TABLE rank_cp(id INTEGER PRIMARY KEY, cp BLOB NOT NULL)", NULL,
                       NULL, NULL);
   if (rc == SQLITE_OK)
-    rc = sqlite3_prepare_v3(db, "INSERT INTO rank_text(id, cp) VALUES(?1, ?2)", -1,
+    rc = sqlite3_prepare_v3(db, "INSERT INTO rank_cp(id, cp) VALUES(?1, ?2)", -1,
                             SQLITE_PREPARE_PERSISTENT, &k->ins, NULL);
   if (rc != SQLITE_OK) {
     kb_rank_catch_close(k);
@@ -712,7 +693,7 @@ void kb_rank_catch_begin(kb_rank_catch *k)
   k->ncall = 0;
 }
 
-/* rank_text's cp: per column, its token count then its checkpoints (each
+/* rank_cp's cp: per column, its token count then its checkpoints (each
 ** the difference from the one before, from 0). FTS5 tokenizes the columns
 ** that are not NULL, in order (an empty one perhaps not at all). */
 int kb_rank_catch_end(kb_rank_catch *k, sqlite3_int64 doc, const char *const *text, const int *len)

@@ -340,19 +340,11 @@ static void ts_where_fn(sqlite3_context *ctx, int nval, sqlite3_value **val)
 static int fts5_setup(kb_conn *c, search_state *s)
 {
   fts5_api *api = NULL;
-  sqlite3_stmt *st = NULL;
   void *ud = NULL;
   const char *args[] = { "unicode61", "remove_diacritics", "2" };
-  int i, rc = sqlite3_prepare_v2(c->db, "SELECT fts5(?1)", -1, &st, NULL);
-  if (rc == SQLITE_OK) {
-    sqlite3_bind_pointer(st, 1, (void *)&api, "fts5_api_ptr", NULL);
-    rc = sqlite3_step(st);
-    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
-  }
-  sqlite3_finalize(st);
+  int i, rc = kb_fts5_api(c->db, &api);
   if (rc != SQLITE_OK) return search_step_error(c, rc, "setting up FTS5");
-  if (!api || api->iVersion < 2)
-    return ts_error(TSHOOT_ERROR, "setting up FTS5: this SQLite has no usable fts5_api");
+  if (!api) return ts_error(TSHOOT_ERROR, "setting up FTS5: this SQLite has no usable fts5_api");
   {
     const char *w = TS_FTS_WEIGHTS;
     char *e;
