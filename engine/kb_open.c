@@ -308,7 +308,7 @@ static int conn_open(tshoot_kb *kb, kb_conn **out, int first)
   sqlite3_db_config(c->db, SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, 0, (int *)NULL);
   sqlite3_db_config(c->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, (int *)NULL);
   sqlite3_db_config(c->db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, (int *)NULL);
-  /* a KB has no views (format 3's article_text is gone since format 4) */
+  /* a KB has no views (format 3's article_text view is gone since format 4) */
   sqlite3_db_config(c->db, SQLITE_DBCONFIG_ENABLE_VIEW, 0, (int *)NULL);
   sqlite3_limit(c->db, SQLITE_LIMIT_ATTACHED, 0);
   sqlite3_limit(c->db, SQLITE_LIMIT_LENGTH, 16 * 1024 * 1024);

@@ -17,14 +17,14 @@
 **  rank_pos(id, pos)    the term's positions, posting by posting: their count,
 **        then each (column << 24 | token offset) as the difference from the
 **        one before (from 0); read only to match a phrase of several words.
-**  rank_doc(id, name, title, path, line, toks)   what a search returns of
-**        an article: its name, title, source path and line (copied from
-**        article and source, so that a result costs one lookup, not three),
-**        its tokens as term ids, column by column (where a query's terms sit,
-**        for the passage of a returned article).
-**  article_text(id, title, symptoms, aliases, causes, fixes)   its text as
-**        article_fts indexed it (article_fts's content; a passage is cut
-**        from one of its columns; kb_write.c writes it from the model).
+**  rank_doc(id, name, title, path, line, toks, symptoms, aliases, causes,
+**        fixes)   what a search returns of an article: its name, source path
+**        and line (copied from article and source, so that a result costs
+**        one lookup, not three), its tokens as term ids, column by column
+**        (where a query's terms sit, for the passage of a returned article),
+**        and its text as article_fts indexed it (title .. fixes: article_fts's
+**        content; a passage is cut from one of those columns; kb_write.c
+**        keeps the text aside in stage.text until this row is written).
 **
 ** A posting list (rank_post.post), all integers as SQLite varints:
 **     n, nblk, then nblk skip entries of 16 bytes (little-endian u32: the last
@@ -551,10 +551,12 @@ int kb_rank_copy(sqlite3 *to, sqlite3 *from)
   if (rc == TSHOOT_OK)
     rc = copy_rows(to, from, "SELECT id, pos FROM rank_pos ORDER BY id",
                    "INSERT INTO rank_pos(id, pos) VALUES(?1, ?2)", 0);
-  if (rc == TSHOOT_OK)   /* each article's name, title, path and line from the model's rows */
+  if (rc == TSHOOT_OK)   /* each article's name, path and line from the model's rows, its
+                         ** text from where kb_write.c kept it (stage.text) */
     rc = copy_rows(to, from, "SELECT id, toks FROM rank_tok ORDER BY id",
-                   "INSERT INTO rank_doc(id, name, title, path, line, toks)"
-                   " SELECT a.id, a.name, a.title, s.path, a.line, ?2 FROM article AS a"
+                   "INSERT INTO rank_doc(id, name, title, path, line, toks, symptoms, aliases, causes,"
+                   " fixes) SELECT a.id, a.name, t.title, s.path, a.line, ?2, t.symptoms, t.aliases,"
+                   " t.causes, t.fixes FROM article AS a JOIN stage.text AS t ON t.id = a.id"
                    " LEFT JOIN source AS s ON s.id = a.source WHERE a.id = ?1", 1);
   return rc;
 }

@@ -1,5 +1,5 @@
 /*
-** kb_schema.h: the layout of a compiled KB file (format 4). Shared by the
+** kb_schema.h: the layout of a compiled KB file (format 5). Shared by the
 ** writer (kb_write.c), the opener (kb_open.c), search.c, article.c and rules.c.
 **
 ** A compiled KB is one SQLite file:
@@ -8,14 +8,15 @@
 **  - the tables below, created by exactly these statements (the opener
 **    compares sqlite_schema against them and refuses anything else);
 **  - article_fts, an FTS5 index over each article's text, rowid = article.id,
-**    that stores no text of its own: its content is the table article_text
-**    (format 4), which holds each column's text as kb_write.c
+**    that stores no text of its own: its content is the table rank_doc
+**    (format 5), which holds each column's text as kb_write.c
 **    (article_texts) joined it for the index: the non-NULL fields in order,
 **    separated by one newline; NULL when there is none. FTS5's
-**    'integrity-check' with rank 1 compares the two. (Format 3's
-**    article_text was a view over the model tables: the text stored once,
-**    but 7 us a returned article to assemble a column; a search's passage
-**    now reads it in one lookup.)
+**    'integrity-check' with rank 1 compares the two. (Format 3 read it from
+**    a view over the model tables: 7 us a returned article to assemble a
+**    column; format 4 from a table of its own, article_text: a second
+**    lookup for each returned article beside rank_doc's; format 5 keeps it
+**    in the row search reads anyway.)
 **
 ** Conditions (fact.cond, evidence.cond) are stored as S-expressions:
 **   cond := (and cond...) | (or cond...) | (not cond)
@@ -45,7 +46,7 @@ enum { TS_FTS_TITLE, TS_FTS_SYMPTOMS, TS_FTS_ALIASES, TS_FTS_CAUSES, TS_FTS_FIXE
 /* article_fts and cause_fts (kb_write.c builds each in a database of its own,
 ** then copies its shadow tables in). */
 #define TS_KB_ARTICLE_FTS_SQL_TOK(tok) \
-  "CREATE VIRTUAL TABLE article_fts USING fts5(title, symptoms, aliases, causes, fixes, content='article_text', content_rowid='id', tokenize='" tok "')"
+  "CREATE VIRTUAL TABLE article_fts USING fts5(title, symptoms, aliases, causes, fixes, content='rank_doc', content_rowid='id', tokenize='" tok "')"
 #define TS_KB_ARTICLE_FTS_SQL TS_KB_ARTICLE_FTS_SQL_TOK(TS_FTS_TOKENIZE)
 #define TS_KB_CAUSE_FTS_SQL \
   "CREATE VIRTUAL TABLE cause_fts USING fts5(title, explanation, symptoms, aliases, answers, content='', tokenize='" TS_FTS_TOKENIZE "')"
@@ -55,15 +56,16 @@ enum { TS_FTS_TITLE, TS_FTS_SYMPTOMS, TS_FTS_ALIASES, TS_FTS_CAUSES, TS_FTS_FIXE
 #define TS_KB_RANK_TERM_SQL "CREATE TABLE rank_term(term TEXT PRIMARY KEY, id INTEGER NOT NULL, df INTEGER NOT NULL, hdf INTEGER NOT NULL) WITHOUT ROWID"
 #define TS_KB_RANK_POST_SQL "CREATE TABLE rank_post(id INTEGER PRIMARY KEY, post BLOB NOT NULL)"
 #define TS_KB_RANK_POS_SQL "CREATE TABLE rank_pos(id INTEGER PRIMARY KEY, pos BLOB NOT NULL)"
-/* What a search returns of an article (its name, title, source and line,
-** and its tokens), and article_fts's text (its content). Apart, so that a
-** rank_doc row stays on its page (a row that overflows keeps as little as
-** 489 bytes of itself there). */
-#define TS_KB_RANK_DOC_SQL "CREATE TABLE rank_doc(id INTEGER PRIMARY KEY, name TEXT NOT NULL, title TEXT NOT NULL, path TEXT, line INTEGER NOT NULL, toks BLOB NOT NULL)"
-#define TS_KB_ARTICLE_TEXT_SQL "CREATE TABLE article_text(id INTEGER PRIMARY KEY, title TEXT, symptoms TEXT, aliases TEXT, causes TEXT, fixes TEXT)"
+/* What a search returns of an article (its name, source and line, its
+** tokens) and its text, article_fts's content (title .. fixes: the columns
+** of article_fts by name), in one row: a returned article costs one lookup,
+** and its passage is cut from a column of the row that placed it. The
+** small columns come first, so that the tokens stay on the row's page when
+** its text overflows. */
+#define TS_KB_RANK_DOC_SQL "CREATE TABLE rank_doc(id INTEGER PRIMARY KEY, name TEXT NOT NULL, title TEXT NOT NULL, path TEXT, line INTEGER NOT NULL, toks BLOB NOT NULL, symptoms TEXT, aliases TEXT, causes TEXT, fixes TEXT)"
 
 /* The statements that create a KB, in order. The opener checks that
-** sqlite_schema holds these tables, indexes and the view (and FTS5's shadow
+** sqlite_schema holds these tables and indexes (and FTS5's shadow
 ** tables) and nothing else. The indexes let article.c find an article's
 ** symptoms, causes and fixes without a scan. */
 #define TS_KB_DDL_LIST(X) \
@@ -94,12 +96,11 @@ enum { TS_FTS_TITLE, TS_FTS_SYMPTOMS, TS_FTS_ALIASES, TS_FTS_CAUSES, TS_FTS_FIXE
   X("rank_post", TS_KB_RANK_POST_SQL) \
   X("rank_pos", TS_KB_RANK_POS_SQL) \
   X("rank_doc", TS_KB_RANK_DOC_SQL) \
-  X("article_text", TS_KB_ARTICLE_TEXT_SQL) \
   X("cause_fts", TS_KB_CAUSE_FTS_SQL)
 
 /* Shadow tables FTS5 creates for article_fts (detail=full, external content)
 ** and cause_fts (contentless). kb_write.c copies them (but article_fts's
-** content, which is the view) from the databases it built the indexes in. */
+** content, rank_doc) from the databases it built the indexes in. */
 #define TS_KB_FTS_SHADOW_LIST(X) \
   X("article_fts_data") X("article_fts_idx") \
   X("article_fts_docsize") X("article_fts_config") \

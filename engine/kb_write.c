@@ -144,7 +144,7 @@ static void compute_digest(kb_model *m, char out[65])
 
 enum { S_SOURCE, S_QUESTION, S_CHOICE, S_FACT, S_ARTICLE, S_SYMPTOM, S_ALIAS, S_CAUSE, S_EVIDENCE,
        S_FIX, S_FIXSTEP, S_SCRIPT, S_TEST, S_GIVEN, S_SYNONYM, S_VOCAB, S_META, S_PHRASE,
-       S_CAUSE_ALIAS, S_ARTICLE_TEXT, S_N };
+       S_CAUSE_ALIAS, S_STAGE_TEXT, S_N };
 
 static const char *const insert_sql[S_N] = {
   "INSERT INTO source(id, path, sha256, size) VALUES(?,?,?,?)",
@@ -166,7 +166,7 @@ static const char *const insert_sql[S_N] = {
   "INSERT INTO meta(key, value) VALUES(?,?)",
   "INSERT INTO phrase(question, pos, value, text) VALUES(?,?,?,?)",
   "INSERT INTO cause_alias(cause, pos, text) VALUES(?,?,?)",
-  "INSERT INTO article_text(id, title, symptoms, aliases, causes, fixes) VALUES(?,?,?,?,?,?)",
+  "INSERT INTO stage.text(id, title, symptoms, aliases, causes, fixes) VALUES(?,?,?,?,?,?)",
 };
 
 
@@ -223,7 +223,7 @@ static int cmp_vslot(const void *a, const void *b)
 ** one transaction throughout. */
 
 /* article_fts's columns: each one's non-NULL fields joined by a newline, the
-** way the view article_text joins them from the model tables (group_concat:
+** way format 3's view joined them from the model tables (group_concat:
 ** an empty field counts, a NULL one does not; no field at all is NULL). */
 typedef struct fts_cols {
   ts_buf b[TS_FTS_NCOLS];
@@ -812,11 +812,12 @@ static void write_article(writer *w, size_t i)
   cols_reset(&w->fc, 0);
   article_texts(m, i, col_field, &w->fc);
   fts_row(w->afts, (int64_t)doc, w->fc.b, w->fc.n, 1);
-  /* and the same strings as its content (article_text) */
+  /* and the same strings as its content, kept aside until rank_doc is
+  ** written (kb_rank_copy: the row needs the article's tokens) */
   {
     const char *t[TS_FTS_NCOLS];
     for (k = 0; k < TS_FTS_NCOLS; k++) t[k] = w->fc.n[k] ? (w->fc.b[k].p ? w->fc.b[k].p : "") : NULL;
-    w_row(w, st[S_ARTICLE_TEXT], "ittttt", (int64_t)doc, t[0], t[1], t[2], t[3], t[4]);
+    w_row(w, st[S_STAGE_TEXT], "ittttt", (int64_t)doc, t[0], t[1], t[2], t[3], t[4]);
   }
 
   /* cause_fts's rows: contentless, "" for no text; a cause whose answers
@@ -1070,6 +1071,16 @@ int kb_write_begin(kb_writer **out, kb_model *m, const char *tmp_path)
   ** page fault for every page and wrote them all at COMMIT: 2.97 s against
   ** 2.45 s for 10k articles, 36 s against 30.5 s for 100k. */
   w_exec(w, "PRAGMA cache_size = -4096");
+  /* The articles' text waits in a private temporary database (on disk:
+  ** 360 MB at 100k articles; SQLite deletes it when the connection closes)
+  ** from when a source is read until rank_doc's rows are written with it
+  ** (kb_rank_copy). temp_store = MEMORY would put that database in memory:
+  ** it is set after the ATTACH. */
+  w_exec(w, "PRAGMA temp_store = FILE");
+  w_exec(w, "ATTACH '' AS stage");
+  w_exec(w, "PRAGMA stage.journal_mode = OFF");
+  w_exec(w, "PRAGMA stage.synchronous = OFF");
+  w_exec(w, "PRAGMA stage.cache_size = -2048");
   w_exec(w, "PRAGMA temp_store = MEMORY");
   w_exec(w, pragma);
   snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", TSHOOT_KB_FORMAT);
@@ -1078,6 +1089,8 @@ int kb_write_begin(kb_writer **out, kb_model *m, const char *tmp_path)
 #define X(name, sql) w_exec(w, sql);
   TS_KB_DDL_LIST(X)
 #undef X
+  w_exec(w, "CREATE TABLE stage.text(id INTEGER PRIMARY KEY, title TEXT, symptoms TEXT, aliases TEXT,"
+            " causes TEXT, fixes TEXT)");
   for (i = 0; i < S_N; i++) w->st[i] = w_prepare(w, insert_sql[i]);
   if (w->rc == TSHOOT_OK && (!(w->afts = fts_new(FTS_ARTICLE)) || !(w->cfts = fts_new(FTS_CAUSE))))
     w->rc = ts_error_oom();

@@ -24,8 +24,7 @@ enum {
   ST_RPOST,                        /* ... posting lists of a range of ids */
   ST_RDOC,                         /* ... an article's tokens (phrases of several words) */
   ST_RPOS,                         /* ... a term's postings and positions (phrases) */
-  ST_ROW,                          /* search_rank.c: a ranked article's row */
-  ST_TEXT                          /* ... and the text of its passage's column */
+  ST_ROW                           /* search_rank.c: a ranked article's row and text */
 };
 
 /* Internal flag of tshoot_search_options.flags (no public name): rank with

@@ -33,23 +33,20 @@ static const char sql_docsize[] =
 ** colsize << 32. */
 static const char sql_query[] =
   "SELECT t.id, -t.r, ts_where(t.id), r.name, r.title, r.path, r.line,"
-  "  CASE ts_where(t.id) & 7 WHEN 0 THEN c.title WHEN 1 THEN c.symptoms WHEN 2 THEN c.aliases"
-  "  WHEN 3 THEN c.causes WHEN 4 THEN c.fixes END"
+  "  CASE ts_where(t.id) & 7 WHEN 0 THEN r.title WHEN 1 THEN r.symptoms WHEN 2 THEN r.aliases"
+  "  WHEN 3 THEN r.causes WHEN 4 THEN r.fixes END"
   " FROM (SELECT rowid AS id, ts_rank(article_fts) AS r"
   "       FROM article_fts WHERE article_fts MATCH ?1 ORDER BY r LIMIT ?2) AS t"
   " JOIN rank_doc AS r ON r.id = t.id"
-  " LEFT JOIN article_text AS c ON c.id = t.id"
   " ORDER BY t.r, t.id";
-/* A row ranked by search_postings.c: sql_query's columns 3..6 and the
-** article's tokens (to place the passage); then the one text column the
-** passage is in (CASE reads only its own branch's column: the others, often
-** on overflow pages, are not copied out). */
+/* A row ranked by search_postings.c: sql_query's columns 3..6, the
+** article's tokens (to place the passage), then its text columns
+** (ROW_TEXT + the passage's column; title is column 1). One lookup: the
+** text is mostly on the page the tokens were read from. */
 static const char sql_row[] =
-  "SELECT r.name, r.title, r.path, r.line, r.toks FROM rank_doc AS r WHERE r.id = ?1";
-static const char sql_text[] =
-  "SELECT CASE ?2 WHEN 0 THEN c.title WHEN 1 THEN c.symptoms WHEN 2 THEN c.aliases"
-  "  WHEN 3 THEN c.causes WHEN 4 THEN c.fixes END"
-  " FROM article_text AS c WHERE c.id = ?1";
+  "SELECT r.name, r.title, r.path, r.line, r.toks, r.symptoms, r.aliases, r.causes, r.fixes"
+  " FROM rank_doc AS r WHERE r.id = ?1";
+#define ROW_TEXT 4
 
 
 /* ===== document lengths =====
@@ -626,10 +623,9 @@ static int postings_rows(kb_conn *c, search_state *s, const search_hit *h, size_
                          const hl_set *hl, int tokens, const char *mo, const char *mc,
                          size_t *n_out)
 {
-  sqlite3_stmt *st, *tx;
+  sqlite3_stmt *st;
   size_t i, n = 0;
   int rc = search_stmt_get(c, ST_ROW, sql_row, &st);
-  if (rc == TSHOOT_OK) rc = search_stmt_get(c, ST_TEXT, sql_text, &tx);
   if (rc != TSHOOT_OK) return rc;
   for (i = 0; i < nh; i++) {
     row_ref *r;
@@ -648,18 +644,11 @@ static int postings_rows(kb_conn *c, search_state *s, const search_hit *h, size_
     r->score = h[i].score;
     where = search_postings_where(s, sqlite3_column_blob(st, 4), sqlite3_column_bytes(st, 4),
                                   tokens, &from, &tok0);
-    if (where >= 0) {                  /* the passage's column */
-      sqlite3_bind_int64(tx, 1, h[i].id);
-      sqlite3_bind_int64(tx, 2, SEARCH_WHERE_COL(where));
-      rc = sqlite3_step(tx);
-      if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        sqlite3_reset(tx);
-        sqlite3_reset(st);
-        return search_step_error(c, rc, "searching the KB");
-      }
+    {
+      int col = where >= 0 ? (int)SEARCH_WHERE_COL(where) : 0;
+      rc = add_row(s, r, st, 0, st, col == TS_FTS_TITLE ? 1 : ROW_TEXT + col, where, from, tok0, hl,
+                   tokens, mo, mc);
     }
-    rc = add_row(s, r, st, 0, tx, 0, where, from, tok0, hl, tokens, mo, mc);
-    if (where >= 0) sqlite3_reset(tx);
     sqlite3_reset(st);
     if (rc != TSHOOT_OK) return rc;
     n++;

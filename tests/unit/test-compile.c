@@ -264,8 +264,9 @@ static void test_compile__same_sources_same_bytes(void)
   CHECK(same_file(tmp("a.db"), tmp("b.db")));
 }
 
-/* article_fts keeps no text of its own: its content is the table
-** article_text (KB format 4), which must be exactly the text that was indexed
+/* article_fts keeps no text of its own: its content is rank_doc's text
+** columns (KB format 5; format 4 had a table of its own for them,
+** article_text), which must be exactly the text that was indexed
 ** (FTS5's integrity-check with rank 1 compares the index with that content;
 ** a changed fix text then breaks it) and exactly the model's fields joined
 ** as the compiler joins them (format 3 read them through this very query, a
@@ -294,7 +295,7 @@ static const char sql_model_text[] =
   "  || coalesce(char(10) || f.verify, '') AS t FROM cause AS c JOIN fix AS f ON f.cause = c.id WHERE c.article = a.id ORDER BY f.id)) AS fixes"
   " FROM article AS a";
 
-/* Articles whose article_text differs from the model's, and articles. */
+/* Articles whose text in rank_doc differs from the model's, and articles. */
 static void text_vs_model(const char *path, int *differ, int *articles)
 {
   sqlite3 *db = NULL;
@@ -304,7 +305,7 @@ static void text_vs_model(const char *path, int *differ, int *articles)
   snprintf(sql, sizeof sql,
            "SELECT sum(r.id IS NULL OR r.title IS NOT m.title OR r.symptoms IS NOT m.symptoms"
            " OR r.aliases IS NOT m.aliases OR r.causes IS NOT m.causes OR r.fixes IS NOT m.fixes),"
-           " count(*) FROM (%s) AS m LEFT JOIN article_text AS r ON r.id = m.id", sql_model_text);
+           " count(*) FROM (%s) AS m LEFT JOIN rank_doc AS r ON r.id = m.id", sql_model_text);
   CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
   CHECK_INT(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
   if (sqlite3_step(st) == SQLITE_ROW) {
@@ -347,7 +348,7 @@ static void test_compile__fts_content_is_the_model_text(void)
   CHECK_INT(sqlite3_step(st), SQLITE_ROW);
   CHECK_INT(sqlite3_column_int(st, 0), 0);
   sqlite3_finalize(st);
-  CHECK_INT(sqlite3_exec(db, "UPDATE article_text SET fixes = 'zebra' WHERE id = 1", NULL, NULL, NULL), SQLITE_OK);
+  CHECK_INT(sqlite3_exec(db, "UPDATE rank_doc SET fixes = 'zebra' WHERE id = 1", NULL, NULL, NULL), SQLITE_OK);
   sqlite3_close(db);
   CHECK_INT(fts_integrity(tmp("content.db")) & 0xff, SQLITE_CORRUPT);
 }

@@ -117,10 +117,10 @@ static void test_open__foreign_sqlite_and_other_versions(void)
   CHECK_INT(open_status(tmp("foreign.db")), TSHOOT_ECORRUPT);
   CHECK_CONTAINS(tshoot_error_last()->message, "application id");
 
-  /* a newer format, the older formats 2 (before the ranking tables) and 3
-  ** (before rank_doc held article_fts's text) */
+  /* a newer format, the older formats 2 (before the ranking tables), 3
+  ** (article_fts's text a view) and 4 (that text in a table of its own) */
   copy_good(tmp("v2.db"));
-  alter_db(tmp("v2.db"), "PRAGMA user_version = 5");
+  alter_db(tmp("v2.db"), "PRAGMA user_version = 6");
   CHECK_INT(open_status(tmp("v2.db")), TSHOOT_EVERSION);
   CHECK_CONTAINS(tshoot_error_last()->message, "recompile");
   CHECK_CONTAINS(tshoot_error_last()->message, "a newer tshoot");
@@ -128,6 +128,11 @@ static void test_open__foreign_sqlite_and_other_versions(void)
   alter_db(tmp("v1.db"), "PRAGMA user_version = 3");
   CHECK_INT(open_status(tmp("v1.db")), TSHOOT_EVERSION);
   CHECK_CONTAINS(tshoot_error_last()->message, "an older tshoot");
+  CHECK_CONTAINS(tshoot_error_last()->message, "recompile the KB from its sources");
+  copy_good(tmp("v4.db"));
+  alter_db(tmp("v4.db"), "PRAGMA user_version = 4");
+  CHECK_INT(open_status(tmp("v4.db")), TSHOOT_EVERSION);
+  CHECK_CONTAINS(tshoot_error_last()->message, "KB format 4 was written by an older tshoot");
   CHECK_CONTAINS(tshoot_error_last()->message, "recompile the KB from its sources");
   /* format 2 (article_fts stored its own copy of the text, no ranking tables) */
   copy_good(tmp("v2old.db"));
