@@ -128,6 +128,31 @@ static tshoot_results *make_results(const search_state *s, size_t n, const char 
   return r;
 }
 
+/* One read transaction for all the statements of a search (twenty or more):
+** each would otherwise open and close its own, 3% of a median search at
+** 10k articles. Nothing writes a KB, so the transaction sees nothing new;
+** it only saves the work. Failing to begin one costs nothing but that. */
+_Static_assert((int)ST_COMMIT < (int)KB_STMT_ARTICLE_FIRST, "search's statement slots overlap article.c's");
+
+static void read_begin(kb_conn *c)
+{
+  sqlite3_stmt *st;
+  if (search_stmt_get(c, ST_BEGIN, "BEGIN", &st) != TSHOOT_OK) return;
+  sqlite3_step(st);
+  sqlite3_reset(st);
+}
+
+static void read_end(kb_conn *c)
+{
+  sqlite3_stmt *st;
+  if (sqlite3_get_autocommit(c->db)) return;
+  if (search_stmt_get(c, ST_COMMIT, "COMMIT", &st) == TSHOOT_OK) {
+    sqlite3_step(st);
+    sqlite3_reset(st);
+  }
+  if (!sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
 TSHOOT_API int tshoot_search(tshoot_results **out, tshoot_kb *kb, const char *text, size_t len,
                              const tshoot_search_options *opts)
 {
@@ -163,6 +188,7 @@ TSHOOT_API int tshoot_search(tshoot_results **out, tshoot_kb *kb, const char *te
   p = s->plan;
   s->flags = opts->flags;
   kb_conn_arm(c, kb, 0);
+  read_begin(c);
   if (!s->syn_loaded) rc = search_syn_load(c, s);
   if (rc == TSHOOT_OK && !s->dl_loaded) search_dl_load(c, s, kb->info.articles);
   /* 1. the words as typed, with synonyms */
@@ -242,6 +268,7 @@ TSHOOT_API int tshoot_search(tshoot_results **out, tshoot_kb *kb, const char *te
     ts_buf_free(&clean);
   }
   if (s->scratch.cap > 1 << 20) ts_buf_free(&s->scratch);
+  read_end(c);
   kb_conn_release(kb, c);
   ts_free(query);
   ts_free(fixed);

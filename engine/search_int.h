@@ -24,7 +24,9 @@ enum {
   ST_RPOST,                        /* ... posting lists of a range of ids */
   ST_RDOC,                         /* ... an article's tokens (phrases of several words) */
   ST_RPOS,                         /* ... a term's postings and positions (phrases) */
-  ST_ROW                           /* search_rank.c: a ranked article's row and text */
+  ST_ROW,                          /* search_rank.c: a ranked article's row and text */
+  ST_BEGIN,                        /* search.c: one read transaction a search */
+  ST_COMMIT
 };
 
 /* Internal flag of tshoot_search_options.flags (no public name): rank with
