@@ -143,8 +143,14 @@ static void cur_next(rcur *c)
     cur_block(c, c->blk + 1);
     if (c->eof) return;
   }
-  if (!(c->p = rd_id(c->p, c->end, &d)) || !(c->p = rd_id(c->p, c->end, &c->wtf)) ||
-      !(c->p = rd_id(c->p, c->end, &c->hwtf)) || d == 0) {
+  if (c->end - c->p >= 3 && !((c->p[0] | c->p[1] | c->p[2]) & 0x80)) {
+    d = c->p[0];                     /* most postings: three one-byte varints */
+    c->wtf = c->p[1];
+    c->hwtf = c->p[2];
+    c->p += 3;
+    if (d == 0) { c->bad = c->eof = 1; return; }
+  } else if (!(c->p = rd_id(c->p, c->end, &d)) || !(c->p = rd_id(c->p, c->end, &c->wtf)) ||
+             !(c->p = rd_id(c->p, c->end, &c->hwtf)) || d == 0) {
     c->bad = c->eof = 1;
     return;
   }
@@ -234,7 +240,23 @@ static void cur_seek(rcur *c, uint32_t to)
     if (c->eof) return;
     cur_next(c);
   }
-  while (!c->eof && c->doc < to) cur_next(c);
+  if (!c->eof && c->doc < to) {      /* through the block: one-byte postings in registers */
+    const unsigned char *p = c->p, *end = c->end;
+    uint32_t doc = c->doc, left = c->left, wtf = c->wtf, hwtf = c->hwtf;
+    while (doc < to && left > 0 && end - p >= 3 && !((p[0] | p[1] | p[2]) & 0x80) && p[0]) {
+      doc += p[0];
+      wtf = p[1];
+      hwtf = p[2];
+      p += 3;
+      left--;
+    }
+    c->p = p;
+    c->doc = c->prev = doc;
+    c->left = left;
+    c->wtf = wtf;
+    c->hwtf = hwtf;
+  }
+  while (!c->eof && c->doc < to) cur_next(c);   /* a longer varint, the next block */
 }
 
 static int out_of_time(kb_conn *c)
