@@ -456,10 +456,11 @@ static int tok_cb(void *ctx, int flags, const char *t, int nt, int b0, int b1)
     int k = sp->idx - sp->want0, i, hit = 0;
     sp->b0[k] = sp->base + b0;
     sp->b1[k] = sp->base + b1;
-    for (i = 0; i < h->n && !hit; i++) {
+    for (i = 0; i < h->n && !hit && nt > 0; i++) {
       int l = h->len[i];
-      hit = (h->rlen[i] == nt && memcmp(h->r[i], t, (size_t)nt) == 0) ||
-            (l > 0 && l <= nt && (h->prefix[i] || nt - l <= 4) && memcmp(h->t[i], t, (size_t)l) == 0);
+      hit = (h->rlen[i] == nt && h->r[i][0] == t[0] && memcmp(h->r[i], t, (size_t)nt) == 0) ||
+            (l > 0 && l <= nt && (h->prefix[i] || nt - l <= 4) && h->t[i][0] == t[0] &&
+             memcmp(h->t[i], t, (size_t)l) == 0);
     }
     sp->hit[k] = (unsigned char)hit;
   }
@@ -477,12 +478,21 @@ static int punct(unsigned char c)
 ** breaks and other control bytes as spaces. */
 static void add_text(search_state *s, const char *t, size_t n)
 {
-  size_t at = s->scratch.len, i;
+  const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  size_t at = s->scratch.len, i = 0, k;
   char *o;
   ts_buf_add(&s->scratch, t, n);
   if (s->scratch.oom) return;
   o = s->scratch.p + at;
-  for (i = 0; i < n; i++)
+  for (; i + 8 <= n; i += 8) {       /* 8 bytes at a time: one below 0x20, or 0x7f? */
+    uint64_t x, y;
+    memcpy(&x, o + i, sizeof x);
+    y = x ^ (0x7f * ones);
+    if (!(((x - 0x20 * ones) & ~x & highs) | ((y - ones) & ~y & highs))) continue;
+    for (k = i; k < i + 8; k++)
+      if ((unsigned char)o[k] < 0x20 || o[k] == 0x7f) o[k] = ' ';
+  }
+  for (; i < n; i++)
     if ((unsigned char)o[i] < 0x20 || o[i] == 0x7f) o[i] = ' ';
 }
 

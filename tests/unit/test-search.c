@@ -594,6 +594,11 @@ static void test_search__passages_keep_punctuation(void)
              "<article id=\"spool\"><title>[ERROR] spooler: access denied [code 5]</title>\n"
              "<symptoms><symptom>printing stops</symptom></symptoms>\n"
              "<cause id=\"spool-c\"><title>Rights</title><explanation>rights</explanation>"
+             "</cause></article>\n"
+             "<article id=\"tabs\"><title>Queue</title>\n"
+             "<symptoms><symptom>the queue\tis stuck&#127;again</symptom>\n"
+             "<symptom>printer offline, jobs wait</symptom></symptoms>\n"
+             "<cause id=\"tabs-c\"><title>Queue</title><explanation>queue</explanation>"
              "</cause></article>\n</kb>\n");
   CHECK(fclose(f) == 0);
   CHECK(compile_one(src, db) == 0);
@@ -612,6 +617,17 @@ static void test_search__passages_keep_punctuation(void)
       CHECK_INT((int)x->marks[2].end, 30);
     }
     CHECK(x->score > 0);
+  }
+  tshoot_results_free(r);
+  r = NULL;
+  /* control bytes (a tab, DEL, the newline between two symptoms) become
+  ** spaces: a passage is one line */
+  CHECK_INT(tshoot_search(&r, k, "stuck jobs", 10, NULL), TSHOOT_OK);
+  x = tshoot_results_get(r, 0);
+  CHECK(x != NULL);
+  if (x) {
+    CHECK_STR(x->passage, "the queue is stuck again printer offline, jobs wait");
+    CHECK_STR(x->snippet, "the queue is [stuck] again printer offline, [jobs] wait");
   }
   tshoot_results_free(r);
   r = NULL;
