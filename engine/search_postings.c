@@ -108,6 +108,15 @@ static double rd_f32(const unsigned char *p)
 
 /* ===== a cursor over one posting list (a blob) or a merged array ===== */
 
+/* A posting list in memory (body: all its blocks), or read from the KB a
+** window at a time (win: up to RCUR_WIN bytes of whole blocks, from block
+** win0 to win1, read through the blob handle bh): an AND seeks through the
+** blocks of its common words and needs few of them, and copying each whole
+** list (tens of KB for a word in a third of the articles, twice: SQLite
+** assembles a value from its overflow pages, then it was copied here) was
+** most of the memory a search touched. */
+#define RCUR_WIN 2048
+
 typedef struct rcur {
   const unsigned char *skip, *body, *end, *p;
   uint32_t n, nblk, blk, left, prev;
@@ -115,7 +124,40 @@ typedef struct rcur {
   uint32_t narr, i;
   uint32_t doc, wtf, hwtf;
   int eof, bad;
+  sqlite3_blob *bh;        /* read in windows: the list's blob, */
+  uint32_t body_off, len;  /* where its body starts in it, its length, */
+  uint32_t win0, win1;     /* the blocks [win0, win1) in win, */
+  uint32_t win_off;        /* block win0's offset in the body */
+  unsigned char *win;
 } rcur;
+
+/* Where block k starts in the body, and where the next one does. */
+static int block_span(const rcur *c, uint32_t k, uint32_t *off, uint32_t *next)
+{
+  uint32_t body = c->len - c->body_off;
+  *off = rd_u32(c->skip + RANK_SKIP * (size_t)k + 4);
+  *next = k + 1 < c->nblk ? rd_u32(c->skip + RANK_SKIP * (size_t)(k + 1) + 4) : body;
+  return *off <= *next && *next <= body;
+}
+
+/* Read blocks k.. (as many whole ones as the window holds) into c->win. */
+static int cur_window(rcur *c, uint32_t k)
+{
+  uint32_t off, next, end, j;
+  if (!block_span(c, k, &off, &next) || next - off > RCUR_WIN) return 0;
+  for (j = k + 1, end = next; j < c->nblk; j++) {
+    uint32_t o2, n2;
+    if (!block_span(c, j, &o2, &n2) || o2 != end || n2 - off > RCUR_WIN) break;
+    end = n2;
+  }
+  if (sqlite3_blob_read(c->bh, c->win, (int)(end - off), (int)(c->body_off + off)) != SQLITE_OK)
+    return 0;
+  c->win0 = k;
+  c->win1 = j;
+  c->win_off = off;
+  c->end = c->win + (end - off);
+  return 1;
+}
 
 static void cur_block(rcur *c, uint32_t k)
 {
@@ -123,6 +165,11 @@ static void cur_block(rcur *c, uint32_t k)
   c->blk = k;
   c->prev = k ? rd_u32(c->skip + RANK_SKIP * (size_t)(k - 1)) : 0;
   c->left = c->n - k * RANK_BLOCK < RANK_BLOCK ? c->n - k * RANK_BLOCK : RANK_BLOCK;
+  if (c->bh) {                       /* blocks in order: off is within the window */
+    if ((k < c->win0 || k >= c->win1) && !cur_window(c, k)) { c->bad = c->eof = 1; return; }
+    c->p = c->win + (off - c->win_off);
+    return;
+  }
   if (off > (size_t)(c->end - c->body)) { c->bad = c->eof = 1; return; }
   c->p = c->body + off;
 }
@@ -186,19 +233,41 @@ static double cur_global_max(const rcur *c, int head)
   return m;
 }
 
-/* Open a blob cursor on its first posting. */
-static void cur_open(rcur *c, const unsigned char *blob, size_t len)
+/* The count, block count and skip table at the start of a posting list
+** (len bytes at blob); the body's offset. 0: damaged. */
+static uint32_t cur_head(rcur *c, const unsigned char *blob, size_t len)
 {
   const unsigned char *p = blob, *end = blob + len;
   memset(c, 0, sizeof *c);
   if (!(p = rd_varint(p, end, &c->n)) || !(p = rd_varint(p, end, &c->nblk)) ||
       c->nblk != (c->n + RANK_BLOCK - 1) / RANK_BLOCK || (size_t)(end - p) / RANK_SKIP < c->nblk) {
     c->bad = c->eof = 1;
-    return;
+    return 0;
   }
   c->skip = p;
-  c->body = p + RANK_SKIP * (size_t)c->nblk;
-  c->end = end;
+  return (uint32_t)(p - blob) + RANK_SKIP * c->nblk;
+}
+
+/* Open a cursor on its first posting: the whole list in memory (bh NULL),
+** or its head (count, block count, skip table) there and its blocks read
+** from bh, a blob of len bytes, into win (RCUR_WIN bytes) as they are
+** reached. */
+static void cur_open(rcur *c, const unsigned char *blob, size_t len, sqlite3_blob *bh,
+                     uint32_t blob_len, unsigned char *win)
+{
+  uint32_t body = cur_head(c, blob, len);
+  if (!body) return;
+  if (bh) {
+    c->bh = bh;
+    c->win = win;
+    c->body_off = body;
+    c->len = blob_len;
+    c->win0 = c->win1 = 0;
+    if (blob_len < body) { c->bad = c->eof = 1; return; }
+  } else {
+    c->body = blob + body;
+    c->end = blob + len;
+  }
   if (c->n == 0) { c->eof = 1; return; }
   cur_block(c, 0);
   cur_next(c);
@@ -272,7 +341,9 @@ typedef struct rphrase {
   uint32_t id0, id1;       /* term ids it matches: [id0, id1]; id1 < id0: none */
   sqlite3_int64 df;        /* articles it matches (in the columns searched) */
   double idf;
-  size_t blob, blen;       /* its postings in rk->blobs (one term) */
+  size_t blob, blen;       /* its postings in rk->blobs (one term), or their head */
+  int bslot;               /* m->bh[bslot] reads its blocks (-1: all in blobs) */
+  uint32_t blob_len;       /* then: the list's length */
   size_t arr;              /* merged postings in rk->arr (a prefix of several terms) */
   uint32_t narr;
   int merged;
@@ -400,8 +471,13 @@ static int parse_query(search_state *s, rquery *q, const char *str)
 
 /* ===== the ranker's per-connection memory ===== */
 
+#define RP_BLOBS 16              /* posting lists read in windows (more are copied) */
+
 struct search_rank_mem {
-  ts_buf blobs;             /* the query's posting lists, copied */
+  ts_buf blobs;             /* the query's posting lists, copied, or their heads */
+  sqlite3_blob *bh[RP_BLOBS]; /* open on rank_post.post, moved from row to row */
+  unsigned char *win[RP_BLOBS]; /* their cursors' windows, RCUR_WIN bytes each */
+  int nbh;                  /* used by the query being loaded */
   uint32_t *arr;            /* merged prefix lists */
   size_t narr, arr_cap;
   uint32_t *w, *h, *stamp;  /* per article: a prefix's merge */
@@ -428,6 +504,10 @@ void search_rank_mem_free(search_rank_mem *m)
     ts_free(m->pd[j]);
     ts_free(m->po[j]);
     ts_free(m->pv[j]);
+  }
+  for (j = 0; j < RP_BLOBS; j++) {
+    if (m->bh[j]) sqlite3_blob_close(m->bh[j]);
+    ts_free(m->win[j]);
   }
   ts_buf_free(&m->blobs);
   ts_free(m->arr);
@@ -491,6 +571,48 @@ static int cmp_u32(const void *a, const void *b2)
 
 #define RP_NOT_HERE 1   /* not a form this file ranks: use FTS5 */
 
+/* One term's postings read in windows (rcur): its blob handle moved to the
+** term's row, the list's head (count, block count, skip table) copied into
+** m->blobs. RP_NOT_HERE for a damaged list (the FTS5 path then says so). */
+static int load_windowed(kb_conn *c, search_rank_mem *m, rphrase *ph)
+{
+  int slot = m->nbh, rc, len, hl, k;
+  sqlite3_blob **bh = &m->bh[slot];
+  unsigned char head[20], chunk[1024];
+  const unsigned char *p;
+  uint32_t n, nblk, need;
+  if (!m->win[slot] && !(m->win[slot] = ts_malloc(RCUR_WIN))) return ts_error_oom();
+  rc = *bh ? sqlite3_blob_reopen(*bh, (sqlite3_int64)ph->id0)
+           : sqlite3_blob_open(c->db, "main", "rank_post", "post", (sqlite3_int64)ph->id0, 0, bh);
+  if (rc != SQLITE_OK) {
+    if (*bh) sqlite3_blob_close(*bh);    /* a failed move leaves it unusable */
+    *bh = NULL;
+    if (c->timed_out) return ts_error(TSHOOT_ETIMEOUT, "search: ran past its time budget");
+    return (rc & 0xff) == SQLITE_NOMEM ? ts_error_oom() : RP_NOT_HERE;
+  }
+  len = sqlite3_blob_bytes(*bh);
+  hl = len < (int)sizeof head ? len : (int)sizeof head;
+  if (sqlite3_blob_read(*bh, head, hl, 0) != SQLITE_OK) return RP_NOT_HERE;
+  p = head;
+  if (!(p = rd_varint(p, head + hl, &n)) || !(p = rd_varint(p, head + hl, &nblk)) ||
+      nblk > (uint32_t)len / RANK_SKIP)
+    return RP_NOT_HERE;
+  need = (uint32_t)(p - head) + RANK_SKIP * nblk;
+  if (need > (uint32_t)len) return RP_NOT_HERE;
+  ph->blob = m->blobs.len;
+  for (k = 0; (uint32_t)k < need; k += (int)sizeof chunk) {
+    int part = need - (uint32_t)k < sizeof chunk ? (int)(need - (uint32_t)k) : (int)sizeof chunk;
+    if (sqlite3_blob_read(*bh, chunk, part, k) != SQLITE_OK) return RP_NOT_HERE;
+    ts_buf_add(&m->blobs, (const char *)chunk, (size_t)part);
+  }
+  if (m->blobs.oom) return ts_error_oom();
+  ph->blen = need;
+  ph->bslot = slot;
+  ph->blob_len = (uint32_t)len;
+  m->nbh++;
+  return TSHOOT_OK;
+}
+
 /* The postings of ids [id0, id1] into rk->blobs (one term: its blob) or, for
 ** several, merged into rk->arr. */
 static int load_phrase(kb_conn *c, search_rank_mem *m, rquery *q, int i)
@@ -500,6 +622,7 @@ static int load_phrase(kb_conn *c, search_rank_mem *m, rquery *q, int i)
   int rc, nterm = 0;
   uint32_t stamp = 0;
   m->ntouched = 0;
+  if (ph->id0 == ph->id1 && m->nbh < RP_BLOBS) return load_windowed(c, m, ph);
   rc = search_stmt_get(c, ST_RPOST, sql_rpost, &st);
   if (rc != TSHOOT_OK) return rc;
   sqlite3_bind_int64(st, 1, ph->id0);
@@ -517,7 +640,7 @@ static int load_phrase(kb_conn *c, search_rank_mem *m, rquery *q, int i)
     if (nterm == 1) stamp = next_stamp(m);
     {                               /* a prefix: add into the accumulators */
       rcur cu;
-      cur_open(&cu, bl, len);
+      cur_open(&cu, bl, len, NULL, 0, NULL);
       if (cu.bad) break;
       for (; !cu.eof; cur_next(&cu)) {
         if (cu.doc >= m->ndoc) { cu.bad = 1; break; }
@@ -674,7 +797,7 @@ static int decode_positions(kb_conn *c, search_rank_mem *m, int j, uint32_t id)
     rcur cu;
     const unsigned char *p = sqlite3_column_blob(st, 1), *end;
     end = p + sqlite3_column_bytes(st, 1);
-    cur_open(&cu, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+    cur_open(&cu, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), NULL, 0, NULL);
     for (; !cu.bad && !cu.eof && !bad; cur_next(&cu)) {
       uint32_t k, np, v = 0, dv;
       if (!p || !(p = rd_id(p, end, &np)) || np > (uint32_t)(end - p)) { bad = 1; break; }
@@ -787,7 +910,7 @@ static int load_multi(kb_conn *c, search_rank_mem *m, rquery *q, int i)
   rc = sqlite3_step(sp);
   if (rc == SQLITE_ROW) {
     rcur cu;
-    cur_open(&cu, sqlite3_column_blob(sp, 1), (size_t)sqlite3_column_bytes(sp, 1));
+    cur_open(&cu, sqlite3_column_blob(sp, 1), (size_t)sqlite3_column_bytes(sp, 1), NULL, 0, NULL);
     rc = cu.bad ? RP_NOT_HERE : TSHOOT_OK;
     for (; rc == TSHOOT_OK && !cu.eof; cur_next(&cu)) {
       const unsigned char *p, *end;
@@ -844,8 +967,10 @@ static int load_query(kb_conn *c, search_rank_mem *m, rquery *q)
   int i, k, rc;
   ts_buf_reset(&m->blobs);
   m->narr = 0;
+  m->nbh = 0;
   for (i = 0; i < q->np; i++) {
     rphrase *ph = &q->p[i];
+    ph->bslot = -1;
     ph->id0 = 1;
     ph->id1 = 0;
     ph->df = 0;
@@ -880,7 +1005,9 @@ static int load_query(kb_conn *c, search_rank_mem *m, rquery *q)
     rphrase *ph = &q->p[i];
     if (ph->merged) cur_open_array(&ph->cur, m->arr + ph->arr, ph->narr);
     else if (ph->id1 >= ph->id0)
-      cur_open(&ph->cur, (const unsigned char *)m->blobs.p + ph->blob, ph->blen);
+      cur_open(&ph->cur, (const unsigned char *)m->blobs.p + ph->blob, ph->blen,
+               ph->bslot >= 0 ? m->bh[ph->bslot] : NULL, ph->blob_len,
+               ph->bslot >= 0 ? m->win[ph->bslot] : NULL);
     else {
       memset(&ph->cur, 0, sizeof ph->cur);
       ph->cur.eof = 1;
