@@ -140,14 +140,16 @@ static int block_span(const rcur *c, uint32_t k, uint32_t *off, uint32_t *next)
   return *off <= *next && *next <= body;
 }
 
-/* Read blocks k.. (as many whole ones as the window holds) into c->win. */
+/* Read blocks k.. into c->win: as many whole ones as the window holds when
+** the cursor walks on from the last window, a quarter of that when it
+** jumped (a seek needs one block; the rest would be read for nothing). */
 static int cur_window(rcur *c, uint32_t k)
 {
-  uint32_t off, next, end, j;
+  uint32_t off, next, end, j, room = k == c->win1 ? RCUR_WIN : RCUR_WIN / 4;
   if (!block_span(c, k, &off, &next) || next - off > RCUR_WIN) return 0;
   for (j = k + 1, end = next; j < c->nblk; j++) {
     uint32_t o2, n2;
-    if (!block_span(c, j, &o2, &n2) || o2 != end || n2 - off > RCUR_WIN) break;
+    if (!block_span(c, j, &o2, &n2) || o2 != end || n2 - off > room) break;
     end = n2;
   }
   if (sqlite3_blob_read(c->bh, c->win, (int)(end - off), (int)(c->body_off + off)) != SQLITE_OK)
