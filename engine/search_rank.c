@@ -686,8 +686,6 @@ int search_run_query(kb_conn *c, search_state *s, const char *q, const char *mo,
     rc = fts5_setup(c, s);
     if (rc != TSHOOT_OK) return rc;
   }
-  rc = search_stmt_get(c, ST_QUERY, sql_query, &st);
-  if (rc != TSHOOT_OK) return rc;
   hl_prepare(s, &hl, q);
   if (!(s->flags & SEARCH_FLAG_FTS5_RANK)) {
     search_hit *hits;
@@ -696,6 +694,8 @@ int search_run_query(kb_conn *c, search_state *s, const char *q, const char *mo,
     if (rc == TSHOOT_OK) return postings_rows(c, s, hits, nh, &hl, tokens, mo, mc, n_out);
     if (rc != 1) return rc;
   }
+  rc = search_stmt_get(c, ST_QUERY, sql_query, &st);   /* FTS5 ranks this one */
+  if (rc != TSHOOT_OK) return rc;
   if (ts_grow((void **)&s->heap, &s->heap_cap, (size_t)limit, sizeof *s->heap) < 0 ||
       (!s->top && ts_grow((void **)&s->top, &s->top_cap, 64, sizeof *s->top) < 0))
     return ts_error_oom();
