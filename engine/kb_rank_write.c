@@ -1,13 +1,17 @@
 /*
 ** kb_rank_write.c: the ranking data a compiled KB carries beside article_fts,
 ** so that search (search_postings.c) ranks in C what FTS5 would rank, with the
-** same numbers, without re-reading FTS5's index per query. Written once, after
-** article_fts is complete and optimized, from FTS5's own view of its index
-** (an fts5vocab 'instance' table: every token as FTS5 stored it, so the terms,
-** columns and offsets are FTS5's, not a second tokenizer's guess). That runs
+** same numbers, without re-reading FTS5's index per query. Built from the
+** tokens FTS5 indexes, caught as it indexes them (a tokenizer wrapped around
+** the index's: the terms, columns and offsets are FTS5's, not a second
+** tokenizer's guess), once article_fts is complete: the forward index (each
+** article's term ids) is kept as the articles come, then inverted. That runs
 ** on the index's own thread, in the database it built article_fts in
 ** (kb_rank_build, kb_write.c's fts_worker), and the tables are copied in with
 ** the index (kb_rank_copy), rank_doc then joined with the model's rows.
+** (Until KB format 4 they were read back from FTS5's index through an
+** fts5vocab 'instance' table: the same bytes, at ~1,300 instructions a token;
+** tests/unit/test-search-postings.c keeps that derivation as the reference.)
 **
 **  rank_term(term, id, df, hdf)  every indexed term (porter stem) in byte
 **        order; id = its rank in that order (so the terms with a prefix are one
@@ -55,29 +59,58 @@
 #include <math.h>
 #include <string.h>
 
-/* The forward index of at most this many tokens is held at once (64 MB); a
-** larger KB is read from FTS5 again per slice of articles (each pass ~13 s of
-** CPU at 100k). Past FWD_MAX_SLICES slices a slice grows instead: 1M
-** articles would otherwise read the whole index 18 times. */
-#define FWD_SLICE_TOKENS ((size_t)1 << 24)
-#define FWD_MAX_SLICES 4
+/* FTS5 indexes at most this many bytes of a token (FTS5_MAX_TOKEN_SIZE in
+** SQLite's fts5Int.h; fts5_storage.c's insert callback cuts a longer token
+** to it): the catcher cuts the same way, so its terms are FTS5's. */
+#define FTS5_TOKEN_MAX 32768
+
+/* rank_doc.toks holds a term id in 3 bytes: at most this many terms. */
+#define TERM_MAX 0xfffffe
+
+/* The postings of at most this many bytes are inverted at once (4 a
+** position, 8 a posting: 64 MB); a larger KB is inverted in slices of term
+** ids, each slice one more pass over the catcher's rank_cp rows (3 bytes a
+** token, read back from the private database). Past INV_MAX_SLICES slices a
+** slice grows instead. */
+#define INV_SLICE_BYTES ((uint64_t)1 << 26)
+#define INV_MAX_SLICES 4
+
+/* The terms the catcher saw, ids in first-seen order (its provisional ids):
+** their bytes, and a hash table of them. */
+typedef struct terms {
+  char *bytes;
+  size_t nbytes, cap_bytes;
+  uint32_t *off;              /* off[i]: term i's first byte; off[n]: the end */
+  uint32_t *hash;             /* each term's hash */
+  size_t n, cap_off, cap_hash;
+  uint32_t *slot;             /* 0, or a term's id + 1 */
+  size_t nslot;               /* a power of 2, at least twice n */
+} terms;
 
 typedef struct rw {
   sqlite3 *db;
   int rc;
-  sqlite3_stmt *ins_term, *ins_post, *ins_doc, *ins_pos, *sel_cp;
+  sqlite3_stmt *ins_term, *ins_post, *ins_doc, *ins_pos, *sel;
   /* articles [1, ndoc]: tokens per column (from article_fts_docsize) */
   sqlite3_int64 ndoc;
   uint32_t *colsz;            /* colsz[doc * NCOLS + col] */
   uint64_t ntok;              /* tokens of all articles */
   double avgdl;               /* tokens per article (bm25's mean length) */
-  /* the slice of the forward index being filled: articles [lo, hi) */
-  sqlite3_int64 lo, hi;
-  size_t *base;               /* base[doc - lo]: first token of the article */
-  uint32_t *fwd;
-  ts_buf post, body;
+  const terms *t;
+  size_t nterm;
+  uint32_t *final;            /* final[provisional id]: its rank in byte order */
+  uint32_t *prov;             /* prov[final id]: the provisional id */
+  uint32_t *npos, *df;        /* per final id: its positions, its articles */
+  uint32_t *last;             /* per final id: the last article counted */
+  /* the slice of terms being inverted: final ids [tlo, thi) */
+  size_t tlo, thi;
+  size_t *at_pos, *at_post;   /* per final id: its next position, posting */
+  uint32_t *pos;              /* the slice's positions: col << 24 | offset */
+  uint32_t *post;             /* its postings: article, positions */
+  uint32_t *wtf;              /* one term's (wtf, hwtf) per posting */
+  size_t wtf_cap;
+  ts_buf postb, body, posb;
 } rw;
-
 static const int w_int[TS_FTS_NCOLS] = TS_FTS_WEIGHT_INTS;
 
 static int rw_fail(rw *w, int rc, const char *what)
@@ -137,7 +170,307 @@ static float part_up(const rw *w, uint32_t d, uint32_t f)
   return r;
 }
 
-/* The column sizes of every article. */
+/* ===== the tokens, caught while article_fts tokenizes =====
+** The ranking tables are built from the tokens FTS5 indexes, as it indexes
+** them: a tokenizer wrapped around the index's (porter over unicode61)
+** passes each token on unchanged and notes, per article and column, its term
+** (a provisional id, in the order the terms are first seen: kb_rank_build
+** renumbers them in byte order) and where every RANK_CHECKPOINT-th token
+** starts in the text. A passage is cut by tokenizing its column's text up to
+** its last token; from the column's start that is most of a returned
+** article's cost when the passage sits far in (a fix's steps), so
+** rank_doc.toks says where those tokens start and search tokenizes from the
+** nearest one before the passage (unicode61 starts a token only after a
+** separator: the same tokens, fewer of them). Both are kept in rank_cp, in
+** the index's database (which spills to disk: at 100k articles the 29 M
+** tokens do not stay in memory), until kb_rank_build. kb_rank_build checks
+** that the catcher's token counts are FTS5's. */
+
+static uint32_t term_hash(const char *p, int n)
+{
+  uint32_t h = 2166136261u;  /* FNV-1a */
+  int i;
+  for (i = 0; i < n; i++) {
+    h ^= (unsigned char)p[i];
+    h *= 16777619u;
+  }
+  return h;
+}
+
+static int terms_rehash(terms *t)
+{
+  size_t ns = t->nslot ? t->nslot * 2 : 4096, i;
+  uint32_t *s = ts_calloc(ns, sizeof *s);
+  if (!s) return -1;
+  for (i = 0; i < t->n; i++) {
+    size_t j = t->hash[i] & (ns - 1);
+    while (s[j]) j = (j + 1) & (ns - 1);
+    s[j] = (uint32_t)i + 1;
+  }
+  ts_free(t->slot);
+  t->slot = s;
+  t->nslot = ns;
+  return 0;
+}
+
+/* The id of term p[0, n): >= 0, or -1 (out of memory), -2 (too many). */
+static long terms_id(terms *t, const char *p, int n)
+{
+  uint32_t h = term_hash(p, n);
+  size_t j;
+  if (2 * (t->n + 1) > t->nslot && terms_rehash(t) < 0) return -1;
+  for (j = h & (t->nslot - 1); t->slot[j]; j = (j + 1) & (t->nslot - 1)) {
+    uint32_t id = t->slot[j] - 1;
+    if (t->hash[id] == h && t->off[id + 1] - t->off[id] == (uint32_t)n &&
+        memcmp(t->bytes + t->off[id], p, (size_t)n) == 0)
+      return (long)id;
+  }
+  if (t->n >= TERM_MAX || t->nbytes + (size_t)n > UINT32_MAX) return -2;
+  if (ts_grow((void **)&t->bytes, &t->cap_bytes, t->nbytes + (size_t)n + 1, 1) < 0 ||
+      ts_grow((void **)&t->hash, &t->cap_hash, t->n + 1, sizeof *t->hash) < 0)
+    return -1;
+  if (!t->off) {
+    if (ts_grow((void **)&t->off, &t->cap_off, 2, sizeof *t->off) < 0) return -1;
+    t->off[0] = 0;
+  } else if (ts_grow((void **)&t->off, &t->cap_off, t->n + 2, sizeof *t->off) < 0) {
+    return -1;
+  }
+  memcpy(t->bytes + t->nbytes, p, (size_t)n);
+  t->nbytes += (size_t)n;
+  t->hash[t->n] = h;
+  t->off[t->n + 1] = (uint32_t)t->nbytes;
+  t->slot[j] = (uint32_t)t->n + 1;
+  return (long)t->n++;
+}
+
+static void terms_free(terms *t)
+{
+  ts_free(t->bytes);
+  ts_free(t->off);
+  ts_free(t->hash);
+  ts_free(t->slot);
+  memset(t, 0, sizeof *t);
+}
+
+enum { CATCH_OOM = 1, CATCH_COLOCATED = 2, CATCH_TERMS = 4 };
+
+struct kb_rank_catch {
+  sqlite3 *db;
+  sqlite3_stmt *ins;
+  fts5_tokenizer inner;     /* porter's methods */
+  void *inner_ud;
+  /* the article being inserted: per tokenized column, its byte length, token
+  ** count, checkpoints and tokens (provisional ids, 3 bytes each) */
+  int ncall;
+  int call_len[TS_FTS_NCOLS + 1], call_ntok[TS_FTS_NCOLS + 1];
+  ts_buf call_cp[TS_FTS_NCOLS + 1], call_ids[TS_FTS_NCOLS + 1];
+  ts_buf cp, toks;
+  terms t;
+  int bad;                  /* more calls than columns */
+  int err;                  /* CATCH_*: what went wrong in a token */
+};
+
+typedef struct catch_tok {
+  kb_rank_catch *k;
+  Fts5Tokenizer *inner;
+} catch_tok;
+
+typedef struct catch_ctx {
+  void *ctx;
+  int (*x)(void *, int, const char *, int, int, int);
+  int ntok, last;           /* tokens so far; the last checkpoint's offset */
+  ts_buf *cp, *ids;         /* a document's column: where they go */
+  kb_rank_catch *k;
+} catch_ctx;
+
+static int catch_create(void *ud, const char **arg, int narg, Fts5Tokenizer **out)
+{
+  kb_rank_catch *k = ud;
+  catch_tok *t;
+  int rc;
+  *out = NULL;
+  if (narg < 1 || strcmp(arg[0], "porter") != 0) return SQLITE_ERROR;  /* kb_schema.h's */
+  if (!(t = ts_calloc(1, sizeof *t))) return SQLITE_NOMEM;
+  t->k = k;
+  rc = k->inner.xCreate(k->inner_ud, arg + 1, narg - 1, &t->inner);
+  if (rc != SQLITE_OK) {
+    ts_free(t);
+    return rc;
+  }
+  *out = (Fts5Tokenizer *)t;
+  return SQLITE_OK;
+}
+
+static void catch_delete(Fts5Tokenizer *tok)
+{
+  catch_tok *t = (catch_tok *)tok;
+  t->k->inner.xDelete(t->inner);
+  ts_free(t);
+}
+
+static int catch_token(void *ctx, int flags, const char *tok, int n, int b0, int b1)
+{
+  catch_ctx *c = ctx;
+  if (c->cp) {
+    kb_rank_catch *k = c->k;
+    long id;
+    if (flags & FTS5_TOKEN_COLOCATED) {   /* a synonym at the same place: porter makes none */
+      k->err |= CATCH_COLOCATED;
+      return c->x(c->ctx, flags, tok, n, b0, b1);
+    }
+    if (c->ntok % RANK_CHECKPOINT == 0) {
+      put_varint(c->cp, (uint64_t)(b0 - c->last));
+      c->last = b0;
+    }
+    c->ntok++;
+    id = terms_id(&k->t, tok, n < 0 ? 0 : n > FTS5_TOKEN_MAX ? FTS5_TOKEN_MAX : n);
+    if (id < 0) k->err |= id == -1 ? CATCH_OOM : CATCH_TERMS;
+    else {
+      ts_buf *b = c->ids;
+      if (!b->oom && b->p && b->cap - b->len > 3) {  /* room: no call */
+        b->p[b->len] = (char)(id & 0xff);
+        b->p[b->len + 1] = (char)((id >> 8) & 0xff);
+        b->p[b->len + 2] = (char)((id >> 16) & 0xff);
+        b->len += 3;
+        b->p[b->len] = '\0';
+      } else {
+        put_le(b, (uint32_t)id, 3);
+      }
+    }
+  }
+  return c->x(c->ctx, flags, tok, n, b0, b1);
+}
+
+static int catch_tokenize(Fts5Tokenizer *tok, void *ctx, int flags, const char *text, int n,
+                          int (*x)(void *, int, const char *, int, int, int))
+{
+  catch_tok *t = (catch_tok *)tok;
+  kb_rank_catch *k = t->k;
+  catch_ctx c;
+  int rc;
+  memset(&c, 0, sizeof c);
+  c.ctx = ctx;
+  c.x = x;
+  c.k = k;
+  if ((flags & FTS5_TOKENIZE_DOCUMENT) && !(flags & FTS5_TOKENIZE_QUERY)) {
+    if (k->ncall > TS_FTS_NCOLS) k->bad = 1;
+    else {
+      c.cp = &k->call_cp[k->ncall];
+      c.ids = &k->call_ids[k->ncall];
+      ts_buf_reset(c.cp);
+      ts_buf_reset(c.ids);
+    }
+  }
+  rc = k->inner.xTokenize(t->inner, &c, flags, text, n, catch_token);
+  if (c.cp) {
+    k->call_len[k->ncall] = n;
+    k->call_ntok[k->ncall] = c.ntok;
+    k->ncall++;
+  }
+  return rc;
+}
+
+int kb_rank_catch_new(sqlite3 *db, kb_rank_catch **out)
+{
+  static fts5_tokenizer methods = { catch_create, catch_delete, catch_tokenize };
+  kb_rank_catch *k;
+  fts5_api *api = NULL;
+  int rc;
+  *out = NULL;
+  if (!(k = ts_calloc(1, sizeof *k))) return ts_error_oom();
+  *out = k;                 /* even on failure: the tokenizer may hold it */
+  k->db = db;
+  rc = kb_fts5_api(db, &api);
+  if (rc == SQLITE_OK && !api) rc = SQLITE_ERROR;
+  if (rc == SQLITE_OK) rc = api->xFindTokenizer(api, "porter", &k->inner_ud, &k->inner);
+  if (rc == SQLITE_OK)
+    rc = api->xCreateTokenizer(api, KB_RANK_CATCH_TOKENIZER, k, &methods, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_exec(db, "CREATE TABLE rank_cp(id INTEGER PRIMARY KEY, cp BLOB NOT NULL, "
+                          "toks BLOB NOT NULL)", NULL, NULL, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_prepare_v3(db, "INSERT INTO rank_cp(id, cp, toks) VALUES(?1, ?2, ?3)", -1,
+                            SQLITE_PREPARE_PERSISTENT, &k->ins, NULL);
+  if (rc != SQLITE_OK) {
+    kb_rank_catch_close(k);
+    return kb_sqlite_error(db, rc, "setting up the index");
+  }
+  return TSHOOT_OK;
+}
+
+void kb_rank_catch_begin(kb_rank_catch *k)
+{
+  k->ncall = 0;
+}
+
+/* rank_cp's cp: per column, its token count then its checkpoints (each
+** the difference from the one before, from 0); toks: the columns' tokens
+** one after the other, each a provisional term id in 3 bytes. FTS5 tokenizes
+** the columns that are not NULL, in order (an empty one perhaps not at all). */
+int kb_rank_catch_end(kb_rank_catch *k, sqlite3_int64 doc, const char *const *text, const int *len)
+{
+  int col, call = 0, rc;
+  if (k->err & CATCH_OOM) return ts_error_oom();
+  if (k->err & CATCH_COLOCATED)
+    return ts_error(TSHOOT_ERROR, "indexing article %lld: the tokenizer put two tokens at one place,"
+                    " which tshoot does not rank", (long long)doc);
+  if (k->err & CATCH_TERMS)
+    return ts_error(TSHOOT_ERROR, "indexing article %lld: more than %d terms", (long long)doc, TERM_MAX);
+  ts_buf_reset(&k->cp);
+  ts_buf_reset(&k->toks);
+  for (col = 0; col < TS_FTS_NCOLS && !k->bad; col++) {
+    if (!text[col] || (len[col] == 0 && (call >= k->ncall || k->call_len[call] != 0))) {
+      put_varint(&k->cp, 0);
+      continue;
+    }
+    if (call >= k->ncall || k->call_len[call] != len[col]) {
+      k->bad = 1;
+      break;
+    }
+    put_varint(&k->cp, (uint64_t)k->call_ntok[call]);
+    ts_buf_add(&k->cp, k->call_cp[call].p ? k->call_cp[call].p : "", k->call_cp[call].len);
+    ts_buf_add(&k->toks, k->call_ids[call].p ? k->call_ids[call].p : "", k->call_ids[call].len);
+    call++;
+  }
+  for (col = 0; col <= TS_FTS_NCOLS; col++)
+    if (k->call_cp[col].oom || k->call_ids[col].oom) return ts_error_oom();
+  if (k->cp.oom || k->toks.oom) return ts_error_oom();
+  if (k->bad || call != k->ncall)
+    return ts_error(TSHOOT_ERROR, "indexing article %lld: FTS5 tokenized its columns unexpectedly",
+                    (long long)doc);
+  sqlite3_bind_int64(k->ins, 1, doc);
+  sqlite3_bind_blob(k->ins, 2, k->cp.p ? k->cp.p : "", (int)k->cp.len, SQLITE_STATIC);
+  sqlite3_bind_blob(k->ins, 3, k->toks.p ? k->toks.p : "", (int)k->toks.len, SQLITE_STATIC);
+  rc = sqlite3_step(k->ins);
+  sqlite3_reset(k->ins);
+  return rc == SQLITE_DONE ? TSHOOT_OK : kb_sqlite_error(k->db, rc, "writing the articles' tokens");
+}
+
+void kb_rank_catch_close(kb_rank_catch *k)
+{
+  if (!k) return;
+  sqlite3_finalize(k->ins);
+  k->ins = NULL;
+}
+
+void kb_rank_catch_free(kb_rank_catch *k)
+{
+  int i;
+  if (!k) return;
+  sqlite3_finalize(k->ins);
+  for (i = 0; i <= TS_FTS_NCOLS; i++) {
+    ts_buf_free(&k->call_cp[i]);
+    ts_buf_free(&k->call_ids[i]);
+  }
+  ts_buf_free(&k->cp);
+  ts_buf_free(&k->toks);
+  terms_free(&k->t);
+  ts_free(k);
+}
+/* ===== the ranking tables, from the caught tokens ===== */
+
+/* The column sizes of every article (FTS5's, from article_fts_docsize), and
+** FTS5's token count over all of them (its averages record) to match. */
 static int read_sizes(rw *w)
 {
   sqlite3_stmt *st = NULL;
@@ -180,288 +513,312 @@ static int read_sizes(rw *w)
     for (i = TS_FTS_NCOLS; i < (size_t)(w->ndoc + 1) * TS_FTS_NCOLS; i++) w->ntok += w->colsz[i];
     w->avgdl = w->ndoc > 0 ? (double)(sqlite3_int64)w->ntok / (double)w->ndoc : 1.0;
   }
-  return TSHOOT_OK;
+  /* FTS5's averages record (row 1 of its data table): the number of rows,
+  ** then each column's token count */
+  rc = sqlite3_prepare_v2(w->db, "SELECT block FROM article_fts_data WHERE id = 1", -1, &st, NULL);
+  if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const unsigned char *b = sqlite3_column_blob(st, 0);
+    size_t n = (size_t)sqlite3_column_bytes(st, 0), off = 0, k;
+    uint64_t v, total = 0;
+    int col, ok = 1;
+    if (!b && n > 0) rc = SQLITE_NOMEM;
+    for (col = -1; col < TS_FTS_NCOLS && ok && rc == SQLITE_ROW; col++) {
+      if (!b || (k = ts_varint_get(b + off, n - off, &v)) == 0) ok = 0;
+      else {
+        off += k;
+        if (col >= 0) total += v;
+      }
+    }
+    if (rc == SQLITE_ROW && !ok)
+      w->rc = ts_error(TSHOOT_ERROR, "indexing: FTS5's token count is unreadable");
+    else if (rc == SQLITE_ROW && total != w->ntok)
+      w->rc = ts_error(TSHOOT_ERROR, "indexing: FTS5 counts %llu tokens, its articles' sizes %llu",
+                       (unsigned long long)total, (unsigned long long)w->ntok);
+    if (rc == SQLITE_ROW) rc = SQLITE_OK;
+  } else if (rc == SQLITE_DONE && w->ndoc > 0) {
+    w->rc = ts_error(TSHOOT_ERROR, "indexing: FTS5 wrote no token count");
+  }
+  if (rc == SQLITE_DONE) rc = SQLITE_OK;
+  sqlite3_finalize(st);
+  if (rc != SQLITE_OK) return rw_fail(w, rc, "reading the index's token count");
+  return w->rc;
 }
 
-/* The next slice of articles [lo, hi) whose tokens fit the slice (at least
-** one article), with base[] set. */
-static int next_slice(rw *w, sqlite3_int64 lo)
+typedef struct term_ref {
+  const unsigned char *p;
+  uint32_t n, id;
+} term_ref;
+
+/* FTS5's (and SQLite's BINARY) order: bytes, then the shorter first. */
+static int term_cmp(const void *a, const void *b)
 {
-  sqlite3_int64 d;
-  size_t total = 0, cap = FWD_SLICE_TOKENS;
-  if (w->ntok / FWD_MAX_SLICES + 1 > cap) cap = (size_t)(w->ntok / FWD_MAX_SLICES + 1);
-  w->lo = lo;
-  for (d = lo; d <= w->ndoc; d++) {
-    size_t t = 0;
-    int col;
-    for (col = 0; col < TS_FTS_NCOLS; col++) t += w->colsz[d * TS_FTS_NCOLS + col];
-    if (d > lo && total + t > cap) break;
-    total += t;
-  }
-  w->hi = d;
-  ts_free(w->base);
-  ts_free(w->fwd);
-  w->base = ts_malloc((size_t)(w->hi - w->lo + 1) * sizeof *w->base);
-  w->fwd = ts_malloc((total ? total : 1) * sizeof *w->fwd);
-  if (!w->base || !w->fwd) return w->rc = ts_error_oom();
-  total = 0;
-  for (d = lo; d < w->hi; d++) {
-    int col;
-    w->base[d - lo] = total;
-    for (col = 0; col < TS_FTS_NCOLS; col++) total += w->colsz[d * TS_FTS_NCOLS + col];
-  }
-  w->base[w->hi - lo] = total;
-  memset(w->fwd, 0xff, (total ? total : 1) * sizeof *w->fwd); /* no term: never matched */
-  return TSHOOT_OK;
+  const term_ref *x = a, *y = b;
+  int c = memcmp(x->p, y->p, x->n < y->n ? x->n : y->n);
+  if (c) return c;
+  return x->n < y->n ? -1 : x->n > y->n;
 }
 
-/* fts5vocab names the column; the five names differ in their first byte. */
-static int col_index(const void *v)
+/* The terms in byte order: final[] and prov[]. */
+static int sort_terms(rw *w)
 {
-  const unsigned char *name = v;   /* not NUL-terminated; never empty */
-  if (!name) return -1;
-  switch (name[0]) {
-  case 't': return TS_FTS_TITLE;
-  case 's': return TS_FTS_SYMPTOMS;
-  case 'a': return TS_FTS_ALIASES;
-  case 'c': return TS_FTS_CAUSES;
-  case 'f': return TS_FTS_FIXES;
-  }
-  return -1;
-}
-
-/* One term's postings, collected as (doc, wtf, hwtf) triples. */
-typedef struct plist {
-  uint32_t *v;       /* 3 per posting */
-  size_t n, cap;
-  ts_buf pos;        /* the positions of the postings so far (rank_pos) */
-  uint32_t *dp;      /* the current article's: col << 24 | offset */
-  size_t ndp, dp_cap;
-} plist;
-
-/* The current article's positions onto pl->pos: their count, then each as
-** the difference from the one before (from 0). */
-static void flush_positions(plist *pl)
-{
-  uint32_t prev = 0;
+  const terms *t = w->t;
+  term_ref *r;
   size_t i;
-  put_varint(&pl->pos, pl->ndp);
-  for (i = 0; i < pl->ndp; i++) {
-    put_varint(&pl->pos, pl->dp[i] - prev);
-    prev = pl->dp[i];
+  w->nterm = t->n;
+  r = ts_malloc((w->nterm ? w->nterm : 1) * sizeof *r);
+  w->final = ts_malloc((w->nterm ? w->nterm : 1) * sizeof *w->final);
+  w->prov = ts_malloc((w->nterm ? w->nterm : 1) * sizeof *w->prov);
+  w->npos = ts_calloc(w->nterm ? w->nterm : 1, sizeof *w->npos);
+  w->df = ts_calloc(w->nterm ? w->nterm : 1, sizeof *w->df);
+  w->last = ts_calloc(w->nterm ? w->nterm : 1, sizeof *w->last);
+  w->at_pos = ts_malloc((w->nterm ? w->nterm : 1) * sizeof *w->at_pos);
+  w->at_post = ts_malloc((w->nterm ? w->nterm : 1) * sizeof *w->at_post);
+  if (!r || !w->final || !w->prov || !w->npos || !w->df || !w->last || !w->at_pos || !w->at_post) {
+    ts_free(r);
+    return w->rc = ts_error_oom();
   }
-  pl->ndp = 0;
+  for (i = 0; i < w->nterm; i++) {
+    r[i].p = (const unsigned char *)t->bytes + t->off[i];
+    r[i].n = t->off[i + 1] - t->off[i];
+    r[i].id = (uint32_t)i;
+  }
+  qsort(r, w->nterm, sizeof *r, term_cmp);
+  for (i = 0; i < w->nterm; i++) {
+    w->final[r[i].id] = (uint32_t)i;
+    w->prov[i] = r[i].id;
+  }
+  ts_free(r);
+  return TSHOOT_OK;
 }
 
-static void write_term(rw *w, const char *term, int tlen, sqlite3_int64 id, plist *pl)
+/* One pass over the caught rows (rank_cp, in article order): each article
+** must be there, its token counts FTS5's. A first pass (first != 0) writes
+** rank_tok (the term ids, final, then the checkpoints) and counts each
+** term's positions and articles; a later one fills the slice of postings
+** of the terms [tlo, thi). */
+static int pass(rw *w, int first)
 {
-  size_t nblk = (pl->n + RANK_BLOCK - 1) / RANK_BLOCK, i, hdf = 0;
+  sqlite3_int64 d = 0;
+  int rc;
+  uint64_t seen = 0;
+  while (w->rc == TSHOOT_OK && (rc = sqlite3_step(w->sel)) == SQLITE_ROW) {
+    sqlite3_int64 id = sqlite3_column_int64(w->sel, 0);
+    const unsigned char *cp = sqlite3_column_blob(w->sel, 1), *cend, *tk;
+    size_t ncp = (size_t)sqlite3_column_bytes(w->sel, 1), ntk, want = 0;
+    int col;
+    tk = sqlite3_column_blob(w->sel, 2);
+    ntk = (size_t)sqlite3_column_bytes(w->sel, 2);
+    if ((!cp && ncp) || (!tk && ntk)) { w->rc = ts_error_oom(); break; }
+    if (id != ++d || d > w->ndoc) {
+      w->rc = ts_error(TSHOOT_ERROR, "indexing: article %lld has no text", (long long)d);
+      break;
+    }
+    for (col = 0; col < TS_FTS_NCOLS; col++) want += w->colsz[d * TS_FTS_NCOLS + col];
+    if (ntk != 3 * want) {
+      w->rc = ts_error(TSHOOT_ERROR, "indexing: article %lld's tokens disagree with FTS5's count",
+                       (long long)d);
+      break;
+    }
+    seen += want;
+    if (first) {
+      /* the tokens, column by column, as final ids, then the checkpoints */
+      ts_buf_reset(&w->body);
+      for (col = 0; col < TS_FTS_NCOLS; col++) {
+        uint32_t k, n = w->colsz[d * TS_FTS_NCOLS + col];
+        put_varint(&w->body, n);
+        for (k = 0; k < n; k++, tk += 3) {
+          uint32_t p = (uint32_t)tk[0] | (uint32_t)tk[1] << 8 | (uint32_t)tk[2] << 16, f;
+          if (p >= w->nterm) break;
+          f = w->final[p];
+          put_le(&w->body, f, 3);
+          w->npos[f]++;
+          if (w->last[f] != (uint32_t)d) {
+            w->last[f] = (uint32_t)d;
+            w->df[f]++;
+          }
+        }
+        if (k < n) { cp = NULL; break; }     /* an id the catcher never gave: never */
+      }
+      for (col = 0, cend = cp + ncp; col < TS_FTS_NCOLS && cp; col++) {
+        uint64_t v;
+        size_t k, m;
+        int l = (int)ts_varint_get(cp, (size_t)(cend - cp), &v);
+        if (l == 0 || v != w->colsz[d * TS_FTS_NCOLS + col]) { cp = NULL; break; }
+        cp += l;
+        m = (size_t)((v + RANK_CHECKPOINT - 1) / RANK_CHECKPOINT);
+        for (k = 0; k < m && cp; k++) {
+          l = (int)ts_varint_get(cp, (size_t)(cend - cp), &v);
+          if (l == 0) cp = NULL;
+          else {
+            ts_buf_add(&w->body, (const char *)cp, (size_t)l);
+            cp += l;
+          }
+        }
+      }
+      if (!cp) {
+        w->rc = ts_error(TSHOOT_ERROR, "indexing: article %lld's token offsets disagree with FTS5's"
+                         " count", (long long)d);
+        break;
+      }
+      if (w->body.oom) { w->rc = ts_error_oom(); break; }
+      sqlite3_bind_int64(w->ins_doc, 1, d);
+      sqlite3_bind_blob(w->ins_doc, 2, w->body.p ? w->body.p : "", (int)w->body.len, SQLITE_STATIC);
+      rc = sqlite3_step(w->ins_doc);
+      sqlite3_reset(w->ins_doc);
+      if (rc != SQLITE_DONE) { rw_fail(w, rc, "writing the forward index"); break; }
+    } else {
+      /* the slice's postings: article, positions (col << 24 | offset) */
+      for (col = 0; col < TS_FTS_NCOLS; col++) {
+        uint32_t k, n = w->colsz[d * TS_FTS_NCOLS + col];
+        for (k = 0; k < n; k++, tk += 3) {
+          uint32_t p = (uint32_t)tk[0] | (uint32_t)tk[1] << 8 | (uint32_t)tk[2] << 16, f;
+          if (p >= w->nterm) continue;          /* checked by the first pass */
+          f = w->final[p];
+          if (f < w->tlo || f >= w->thi) continue;
+          if (w->last[f] != (uint32_t)d) {
+            w->last[f] = (uint32_t)d;
+            w->post[2 * w->at_post[f]] = (uint32_t)d;
+            w->post[2 * w->at_post[f] + 1] = 0;
+            w->at_post[f]++;
+          }
+          w->post[2 * w->at_post[f] - 1]++;
+          w->pos[w->at_pos[f]++] = (uint32_t)col << 24 | (k & 0xffffff);
+        }
+      }
+    }
+  }
+  if (w->rc == TSHOOT_OK && rc != SQLITE_DONE) rw_fail(w, rc, "reading the articles' tokens");
+  sqlite3_reset(w->sel);
+  if (w->rc == TSHOOT_OK && d != w->ndoc)
+    w->rc = ts_error(TSHOOT_ERROR, "indexing: article %lld has no text", (long long)d + 1);
+  if (w->rc == TSHOOT_OK && seen != w->ntok)   /* follows from the above: kept as a guard */
+    w->rc = ts_error(TSHOOT_ERROR, "indexing: caught %llu of the index's %llu tokens",
+                     (unsigned long long)seen, (unsigned long long)w->ntok);
+  return w->rc;
+}
+
+/* Write term f (final id) of the slice: rank_term, rank_post, rank_pos. */
+static void write_term(rw *w, size_t f)
+{
+  const terms *t = w->t;
+  uint32_t pv = w->prov[f];
+  size_t n = w->df[f], nblk = (n + RANK_BLOCK - 1) / RANK_BLOCK, i, hdf = 0;
+  const uint32_t *post = w->post + 2 * (w->at_post[f] - n);
+  const uint32_t *pos = w->pos + (w->at_pos[f] - w->npos[f]);
   uint32_t prev = 0;
   int rc;
-  ts_buf_reset(&w->post);
+  if (ts_grow((void **)&w->wtf, &w->wtf_cap, 2 * n, sizeof *w->wtf) < 0) {
+    w->rc = ts_error_oom();
+    return;
+  }
+  ts_buf_reset(&w->postb);
   ts_buf_reset(&w->body);
-  put_varint(&w->post, pl->n);
-  put_varint(&w->post, nblk);
-  for (i = 0; i < pl->n; i++) {
+  ts_buf_reset(&w->posb);
+  /* the weighted frequencies, and the positions of each posting: their
+  ** count, then each as the difference from the one before (from 0) */
+  for (i = 0; i < n; i++) {
+    uint32_t k, np = post[2 * i + 1], wf = 0, hwf = 0, pp = 0;
+    put_varint(&w->posb, np);
+    for (k = 0; k < np; k++, pos++) {
+      uint32_t col = *pos >> 24;
+      wf += (uint32_t)w_int[col];
+      if (col < TS_FTS_HEAD_COLS) hwf += (uint32_t)w_int[col];
+      put_varint(&w->posb, *pos - pp);
+      pp = *pos;
+    }
+    w->wtf[2 * i] = wf;
+    w->wtf[2 * i + 1] = hwf;
+  }
+  put_varint(&w->postb, n);
+  put_varint(&w->postb, nblk);
+  for (i = 0; i < n; i++) {
     if (i % RANK_BLOCK == 0) {
-      size_t last = i + RANK_BLOCK < pl->n ? i + RANK_BLOCK - 1 : pl->n - 1, j;
+      size_t last = i + RANK_BLOCK < n ? i + RANK_BLOCK - 1 : n - 1, j;
       float mx = 0, hmx = 0;
       for (j = i; j <= last; j++) {      /* the block's largest bm25 parts, rounded up */
-        float a = part_up(w, pl->v[3 * j], pl->v[3 * j + 1]);
-        float h = part_up(w, pl->v[3 * j], pl->v[3 * j + 2]);
+        float a = part_up(w, post[2 * j], w->wtf[2 * j]);
+        float h = part_up(w, post[2 * j], w->wtf[2 * j + 1]);
         if (a > mx) mx = a;
         if (h > hmx) hmx = h;
       }
-      put_le(&w->post, pl->v[3 * last], 4);
-      put_le(&w->post, (uint32_t)w->body.len, 4);
-      put_f32(&w->post, mx);
-      put_f32(&w->post, hmx);
+      put_le(&w->postb, post[2 * last], 4);
+      put_le(&w->postb, (uint32_t)w->body.len, 4);
+      put_f32(&w->postb, mx);
+      put_f32(&w->postb, hmx);
     }
-    put_varint(&w->body, pl->v[3 * i] - prev);
-    put_varint(&w->body, pl->v[3 * i + 1]);
-    put_varint(&w->body, pl->v[3 * i + 2]);
-    if (pl->v[3 * i + 2]) hdf++;
-    prev = pl->v[3 * i];
+    put_varint(&w->body, post[2 * i] - prev);
+    put_varint(&w->body, w->wtf[2 * i]);
+    put_varint(&w->body, w->wtf[2 * i + 1]);
+    if (w->wtf[2 * i + 1]) hdf++;
+    prev = post[2 * i];
   }
-  ts_buf_add(&w->post, w->body.p ? w->body.p : "", w->body.len);
-  if (pl->ndp) flush_positions(pl);
-  if (w->post.oom || w->body.oom || pl->pos.oom) { w->rc = ts_error_oom(); return; }
-  sqlite3_bind_text(w->ins_term, 1, term, tlen, SQLITE_STATIC);
-  sqlite3_bind_int64(w->ins_term, 2, id);
-  sqlite3_bind_int64(w->ins_term, 3, (sqlite3_int64)pl->n);
+  ts_buf_add(&w->postb, w->body.p ? w->body.p : "", w->body.len);
+  if (w->postb.oom || w->body.oom || w->posb.oom) { w->rc = ts_error_oom(); return; }
+  sqlite3_bind_text(w->ins_term, 1, t->bytes + t->off[pv], (int)(t->off[pv + 1] - t->off[pv]),
+                    SQLITE_STATIC);
+  sqlite3_bind_int64(w->ins_term, 2, (sqlite3_int64)f);
+  sqlite3_bind_int64(w->ins_term, 3, (sqlite3_int64)n);
   sqlite3_bind_int64(w->ins_term, 4, (sqlite3_int64)hdf);
   rc = sqlite3_step(w->ins_term);
   sqlite3_reset(w->ins_term);
   if (rc != SQLITE_DONE) { rw_fail(w, rc, "writing the ranking terms"); return; }
-  sqlite3_bind_int64(w->ins_post, 1, id);
-  sqlite3_bind_blob(w->ins_post, 2, w->post.p, (int)w->post.len, SQLITE_STATIC);
+  sqlite3_bind_int64(w->ins_post, 1, (sqlite3_int64)f);
+  sqlite3_bind_blob(w->ins_post, 2, w->postb.p, (int)w->postb.len, SQLITE_STATIC);
   rc = sqlite3_step(w->ins_post);
   sqlite3_reset(w->ins_post);
   if (rc != SQLITE_DONE) { rw_fail(w, rc, "writing the postings"); return; }
-  sqlite3_bind_int64(w->ins_pos, 1, id);
-  sqlite3_bind_blob(w->ins_pos, 2, pl->pos.p ? pl->pos.p : "", (int)pl->pos.len, SQLITE_STATIC);
+  sqlite3_bind_int64(w->ins_pos, 1, (sqlite3_int64)f);
+  sqlite3_bind_blob(w->ins_pos, 2, w->posb.p ? w->posb.p : "", (int)w->posb.len, SQLITE_STATIC);
   rc = sqlite3_step(w->ins_pos);
   sqlite3_reset(w->ins_pos);
   if (rc != SQLITE_DONE) rw_fail(w, rc, "writing the positions");
 }
 
-/* One pass over every token FTS5 holds. The first pass (postings != 0)
-** writes rank_term and rank_post; every pass fills the forward index of the
-** articles [w->lo, w->hi). */
-static int scan(rw *w, int postings)
+/* Invert the forward index, a slice of terms at a time. */
+static void invert(rw *w)
 {
-  sqlite3_stmt *st = NULL;
-  plist pl;
-  char *term = NULL;
-  int tlen = -1, rc;
-  sqlite3_int64 id = 0, doc = -1;
-  uint64_t seen = 0;
-  memset(&pl, 0, sizeof pl);
-  rc = sqlite3_prepare_v2(w->db, "SELECT term, doc, col, offset FROM temp.ts_rank_inst", -1, &st,
-                          NULL);
-  if (rc != SQLITE_OK) return rw_fail(w, rc, "reading the index");
-  while (w->rc == TSHOOT_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-    /* as blobs: the text accessors would copy each value to add a NUL (a
-    ** fifth of the scan's instructions) */
-    const char *t = (const char *)sqlite3_column_blob(st, 0);
-    int tl = sqlite3_column_bytes(st, 0);
-    sqlite3_int64 d = sqlite3_column_int64(st, 1);
-    int col = col_index(sqlite3_column_blob(st, 2));
-    sqlite3_int64 off = sqlite3_column_int64(st, 3);
-    if (!t || col < 0) {             /* out of memory (a name is never NULL) */
-      w->rc = ts_error_oom();
-      break;
+  uint64_t all = 0, cap = INV_SLICE_BYTES;
+  size_t f;
+  for (f = 0; f < w->nterm; f++) all += 4 * (uint64_t)w->npos[f] + 8 * (uint64_t)w->df[f];
+  if (all / INV_MAX_SLICES + 1 > cap) cap = all / INV_MAX_SLICES + 1;
+  for (w->tlo = 0; w->tlo < w->nterm && w->rc == TSHOOT_OK; w->tlo = w->thi) {
+    uint64_t cost = 0;
+    size_t np = 0, nd = 0;
+    for (f = w->tlo; f < w->nterm; f++) {
+      uint64_t c = 4 * (uint64_t)w->npos[f] + 8 * (uint64_t)w->df[f];
+      if (f > w->tlo && cost + c > cap) break;
+      cost += c;
+      w->at_pos[f] = np;
+      w->at_post[f] = nd;
+      w->last[f] = 0;
+      np += w->npos[f];
+      nd += w->df[f];
     }
-    if (d < 1 || d > w->ndoc) continue;
-    seen++;
-    if (tl != tlen || memcmp(t, term, (size_t)tl) != 0) {      /* a new term */
-      if (term && postings) write_term(w, term, tlen, id, &pl);
-      if (term) id++;
-      if (id >= 0xffffff) {          /* rank_doc.toks holds a term id in 3 bytes */
-        w->rc = ts_error(TSHOOT_ERROR, "indexing: more than %d terms", 0xffffff - 1);
-        break;
-      }
-      ts_free(term);
-      term = ts_strndup(t, (size_t)tl);
-      tlen = tl;
-      pl.n = 0;
-      pl.ndp = 0;
-      ts_buf_reset(&pl.pos);
-      doc = -1;
-      if (!term) { w->rc = ts_error_oom(); break; }
-    }
-    if (postings && d != doc) {
-      if (pl.n) flush_positions(&pl);
-      if (ts_grow((void **)&pl.v, &pl.cap, 3 * (pl.n + 1), sizeof *pl.v) < 0) {
-        w->rc = ts_error_oom();
-        break;
-      }
-      pl.v[3 * pl.n] = (uint32_t)d;
-      pl.v[3 * pl.n + 1] = pl.v[3 * pl.n + 2] = 0;
-      pl.n++;
-      doc = d;
-    }
-    if (postings) {
-      pl.v[3 * (pl.n - 1) + 1] += (uint32_t)w_int[col];
-      if (col < TS_FTS_HEAD_COLS) pl.v[3 * (pl.n - 1) + 2] += (uint32_t)w_int[col];
-      if (ts_grow((void **)&pl.dp, &pl.dp_cap, pl.ndp + 1, sizeof *pl.dp) < 0) {
-        w->rc = ts_error_oom();
-        break;
-      }
-      pl.dp[pl.ndp++] = (uint32_t)col << 24 | (uint32_t)(off & 0xffffff);
-    }
-    if (d >= w->lo && d < w->hi && off >= 0 && off < w->colsz[d * TS_FTS_NCOLS + col]) {
-      size_t at = w->base[d - w->lo] + (size_t)off;
-      int k;
-      for (k = 0; k < col; k++) at += w->colsz[d * TS_FTS_NCOLS + k];
-      w->fwd[at] = (uint32_t)id;
-    }
-  }
-  if (w->rc == TSHOOT_OK && rc != SQLITE_DONE) rw_fail(w, rc, "reading the index");
-  /* every token FTS5 counted was read: a scan cut short (fts5vocab ends a
-  ** scan it cannot go on with, out of memory, as if it were done) would
-  ** write a KB that ranks wrong */
-  if (w->rc == TSHOOT_OK && seen != w->ntok)
-    w->rc = ts_error(TSHOOT_ENOMEM, "indexing: read %llu of the index's %llu tokens (out of memory?)",
-                     (unsigned long long)seen, (unsigned long long)w->ntok);
-  if (w->rc == TSHOOT_OK && term && postings) write_term(w, term, tlen, id, &pl);
-  sqlite3_finalize(st);
-  ts_free(term);
-  ts_free(pl.v);
-  ts_free(pl.dp);
-  ts_buf_free(&pl.pos);
-  return w->rc;
-}
-
-/* The forward index rows of the articles [w->lo, w->hi): each column's
-** term ids, then each column's checkpoints from rank_cp (the catcher's
-** token counts must be FTS5's). */
-static void write_docs(rw *w)
-{
-  sqlite3_int64 d;
-  for (d = w->lo; d < w->hi && w->rc == TSHOOT_OK; d++) {
-    size_t at = w->base[d - w->lo];
-    const unsigned char *cp, *end;
-    int col, rc;
-    ts_buf_reset(&w->body);
-    for (col = 0; col < TS_FTS_NCOLS; col++) {
-      uint32_t k, n = w->colsz[d * TS_FTS_NCOLS + col];
-      put_varint(&w->body, n);
-      for (k = 0; k < n; k++) put_le(&w->body, w->fwd[at++], 3);  /* ids < 2^24: scan */
-    }
-    sqlite3_bind_int64(w->sel_cp, 1, d);
-    rc = sqlite3_step(w->sel_cp);
-    if (rc != SQLITE_ROW) {
-      sqlite3_reset(w->sel_cp);
-      if (rc == SQLITE_DONE) w->rc = ts_error(TSHOOT_ERROR, "indexing: article %lld has no text", (long long)d);
-      else rw_fail(w, rc, "reading the articles' texts");
-      return;
-    }
-    cp = sqlite3_column_blob(w->sel_cp, 0);
-    end = cp + sqlite3_column_bytes(w->sel_cp, 0);
-    for (col = 0; col < TS_FTS_NCOLS && cp; col++) {
-      uint64_t v;
-      size_t k, m;
-      int l = (int)ts_varint_get(cp, (size_t)(end - cp), &v);
-      if (l == 0 || v != w->colsz[d * TS_FTS_NCOLS + col]) { cp = NULL; break; }
-      cp += l;
-      m = (size_t)((v + RANK_CHECKPOINT - 1) / RANK_CHECKPOINT);
-      for (k = 0; k < m && cp; k++) {
-        l = (int)ts_varint_get(cp, (size_t)(end - cp), &v);
-        if (l == 0) cp = NULL;
-        else {
-          ts_buf_add(&w->body, (const char *)cp, (size_t)l);
-          cp += l;
-        }
-      }
-    }
-    sqlite3_reset(w->sel_cp);
-    if (!cp) {
-      w->rc = ts_error(TSHOOT_ERROR, "indexing: article %lld's token offsets disagree with FTS5's count",
-                       (long long)d);
-      return;
-    }
-    if (w->body.oom) { w->rc = ts_error_oom(); return; }
-    sqlite3_bind_int64(w->ins_doc, 1, d);
-    sqlite3_bind_blob(w->ins_doc, 2, w->body.p ? w->body.p : "", (int)w->body.len, SQLITE_STATIC);
-    rc = sqlite3_step(w->ins_doc);
-    sqlite3_reset(w->ins_doc);
-    if (rc != SQLITE_DONE) rw_fail(w, rc, "writing the forward index");
+    w->thi = f;
+    ts_free(w->pos);
+    ts_free(w->post);
+    w->pos = ts_malloc((np ? np : 1) * sizeof *w->pos);
+    w->post = ts_malloc((nd ? 2 * nd : 1) * sizeof *w->post);
+    if (!w->pos || !w->post) { w->rc = ts_error_oom(); return; }
+    if (pass(w, 0) != TSHOOT_OK) return;
+    for (f = w->tlo; f < w->thi && w->rc == TSHOOT_OK; f++) write_term(w, f);
   }
 }
 
-int kb_rank_build(sqlite3 *db)
+int kb_rank_build(sqlite3 *db, const kb_rank_catch *k)
 {
   rw w;
   int rc;
   memset(&w, 0, sizeof w);
   w.db = db;
+  if (!k) return ts_error(TSHOOT_ERROR, "indexing: no tokens were caught");
+  w.t = &k->t;
   rc = sqlite3_exec(db, TS_KB_RANK_TERM_SQL "; " TS_KB_RANK_POST_SQL "; " TS_KB_RANK_POS_SQL "; "
-                        "CREATE TABLE rank_tok(id INTEGER PRIMARY KEY, toks BLOB NOT NULL); "
-                        "CREATE VIRTUAL TABLE temp.ts_rank_inst USING fts5vocab(main, article_fts, "
-                        "instance)", NULL, NULL, NULL);
-  if (rc != SQLITE_OK) return rw_fail(&w, rc, "reading the index");
-  if (read_sizes(&w) == TSHOOT_OK) {
+                        "CREATE TABLE rank_tok(id INTEGER PRIMARY KEY, toks BLOB NOT NULL)",
+                    NULL, NULL, NULL);
+  if (rc != SQLITE_OK) return rw_fail(&w, rc, "writing the ranking data");
+  if (k->err & CATCH_OOM) return ts_error_oom();   /* reported by kb_rank_catch_end: never */
+  if (read_sizes(&w) == TSHOOT_OK && sort_terms(&w) == TSHOOT_OK) {
     rc = sqlite3_prepare_v2(db, "INSERT INTO rank_term(term, id, df, hdf) VALUES(?1, ?2, ?3, ?4)",
                             -1, &w.ins_term, NULL);
     if (rc == SQLITE_OK)
@@ -474,27 +831,29 @@ int kb_rank_build(sqlite3 *db)
       rc = sqlite3_prepare_v2(db, "INSERT INTO rank_pos(id, pos) VALUES(?1, ?2)", -1, &w.ins_pos,
                               NULL);
     if (rc == SQLITE_OK)
-      rc = sqlite3_prepare_v2(db, "SELECT cp FROM rank_cp WHERE id = ?1", -1, &w.sel_cp, NULL);
+      rc = sqlite3_prepare_v2(db, "SELECT id, cp, toks FROM rank_cp ORDER BY id", -1, &w.sel, NULL);
     if (rc != SQLITE_OK) rw_fail(&w, rc, "writing the ranking data");
   }
-  if (w.rc == TSHOOT_OK && next_slice(&w, 1) == TSHOOT_OK && scan(&w, 1) == TSHOOT_OK) {
-    write_docs(&w);
-    while (w.rc == TSHOOT_OK && w.hi <= w.ndoc && next_slice(&w, w.hi) == TSHOOT_OK &&
-           scan(&w, 0) == TSHOOT_OK)
-      write_docs(&w);
-  }
+  if (w.rc == TSHOOT_OK && pass(&w, 1) == TSHOOT_OK) invert(&w);
   sqlite3_finalize(w.ins_term);
   sqlite3_finalize(w.ins_post);
   sqlite3_finalize(w.ins_doc);
   sqlite3_finalize(w.ins_pos);
-  sqlite3_finalize(w.sel_cp);
-  rc = sqlite3_exec(db, "DROP TABLE temp.ts_rank_inst", NULL, NULL, NULL);
-  if (rc != SQLITE_OK) rw_fail(&w, rc, "reading the index");
+  sqlite3_finalize(w.sel);
   ts_free(w.colsz);
-  ts_free(w.base);
-  ts_free(w.fwd);
-  ts_buf_free(&w.post);
+  ts_free(w.final);
+  ts_free(w.prov);
+  ts_free(w.npos);
+  ts_free(w.df);
+  ts_free(w.last);
+  ts_free(w.at_pos);
+  ts_free(w.at_post);
+  ts_free(w.pos);
+  ts_free(w.post);
+  ts_free(w.wtf);
+  ts_buf_free(&w.postb);
   ts_buf_free(&w.body);
+  ts_buf_free(&w.posb);
   return w.rc;
 }
 
@@ -559,186 +918,3 @@ int kb_rank_copy(sqlite3 *to, sqlite3 *from)
   return rc;
 }
 
-/* ===== where tokens start, caught while article_fts tokenizes =====
-** A passage is cut by tokenizing its column's text up to its last token;
-** from the column's start that is most of a returned article's cost when the
-** passage sits far in (a fix's steps). rank_doc.toks therefore also says
-** where every RANK_CHECKPOINT-th token starts, so that search tokenizes from
-** the nearest one before the passage: the same tokens (unicode61 starts a
-** token only after a separator), fewer of them. The offsets are FTS5's own:
-** a tokenizer wrapped around the index's (porter over unicode61) notes them
-** as FTS5 indexes each column, so they cannot disagree with its token count
-** (kb_rank_build checks that they do not). */
-
-struct kb_rank_catch {
-  sqlite3 *db;
-  sqlite3_stmt *ins;
-  fts5_tokenizer inner;     /* porter's methods */
-  void *inner_ud;
-  /* the article being inserted: per tokenized column, its byte length, token
-  ** count and checkpoints */
-  int ncall;
-  int call_len[TS_FTS_NCOLS + 1], call_ntok[TS_FTS_NCOLS + 1];
-  ts_buf call_cp[TS_FTS_NCOLS + 1];
-  ts_buf cp;
-  int bad;                  /* more calls than columns, or out of memory */
-};
-
-typedef struct catch_tok {
-  kb_rank_catch *k;
-  Fts5Tokenizer *inner;
-} catch_tok;
-
-typedef struct catch_ctx {
-  void *ctx;
-  int (*x)(void *, int, const char *, int, int, int);
-  int ntok, last;           /* tokens so far; the last checkpoint's offset */
-  ts_buf *cp;
-} catch_ctx;
-
-static int catch_create(void *ud, const char **arg, int narg, Fts5Tokenizer **out)
-{
-  kb_rank_catch *k = ud;
-  catch_tok *t;
-  int rc;
-  *out = NULL;
-  if (narg < 1 || strcmp(arg[0], "porter") != 0) return SQLITE_ERROR;  /* kb_schema.h's */
-  if (!(t = ts_calloc(1, sizeof *t))) return SQLITE_NOMEM;
-  t->k = k;
-  rc = k->inner.xCreate(k->inner_ud, arg + 1, narg - 1, &t->inner);
-  if (rc != SQLITE_OK) {
-    ts_free(t);
-    return rc;
-  }
-  *out = (Fts5Tokenizer *)t;
-  return SQLITE_OK;
-}
-
-static void catch_delete(Fts5Tokenizer *tok)
-{
-  catch_tok *t = (catch_tok *)tok;
-  t->k->inner.xDelete(t->inner);
-  ts_free(t);
-}
-
-static int catch_token(void *ctx, int flags, const char *tok, int n, int b0, int b1)
-{
-  catch_ctx *c = ctx;
-  if (!(flags & FTS5_TOKEN_COLOCATED)) {
-    if (c->cp && c->ntok % RANK_CHECKPOINT == 0) {
-      put_varint(c->cp, (uint64_t)(b0 - c->last));
-      c->last = b0;
-    }
-    c->ntok++;
-  }
-  return c->x(c->ctx, flags, tok, n, b0, b1);
-}
-
-static int catch_tokenize(Fts5Tokenizer *tok, void *ctx, int flags, const char *text, int n,
-                          int (*x)(void *, int, const char *, int, int, int))
-{
-  catch_tok *t = (catch_tok *)tok;
-  kb_rank_catch *k = t->k;
-  catch_ctx c;
-  int rc;
-  memset(&c, 0, sizeof c);
-  c.ctx = ctx;
-  c.x = x;
-  if ((flags & FTS5_TOKENIZE_DOCUMENT) && !(flags & FTS5_TOKENIZE_QUERY)) {
-    if (k->ncall > TS_FTS_NCOLS) k->bad = 1;
-    else {
-      c.cp = &k->call_cp[k->ncall];
-      ts_buf_reset(c.cp);
-    }
-  }
-  rc = k->inner.xTokenize(t->inner, &c, flags, text, n, catch_token);
-  if (c.cp) {
-    k->call_len[k->ncall] = n;
-    k->call_ntok[k->ncall] = c.ntok;
-    k->ncall++;
-  }
-  return rc;
-}
-
-int kb_rank_catch_new(sqlite3 *db, kb_rank_catch **out)
-{
-  static fts5_tokenizer methods = { catch_create, catch_delete, catch_tokenize };
-  kb_rank_catch *k;
-  fts5_api *api = NULL;
-  int rc;
-  *out = NULL;
-  if (!(k = ts_calloc(1, sizeof *k))) return ts_error_oom();
-  *out = k;                 /* even on failure: the tokenizer may hold it */
-  k->db = db;
-  rc = kb_fts5_api(db, &api);
-  if (rc == SQLITE_OK && !api) rc = SQLITE_ERROR;
-  if (rc == SQLITE_OK) rc = api->xFindTokenizer(api, "porter", &k->inner_ud, &k->inner);
-  if (rc == SQLITE_OK)
-    rc = api->xCreateTokenizer(api, KB_RANK_CATCH_TOKENIZER, k, &methods, NULL);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_exec(db, "CREATE TABLE rank_cp(id INTEGER PRIMARY KEY, cp BLOB NOT NULL)", NULL,
-                      NULL, NULL);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_prepare_v3(db, "INSERT INTO rank_cp(id, cp) VALUES(?1, ?2)", -1,
-                            SQLITE_PREPARE_PERSISTENT, &k->ins, NULL);
-  if (rc != SQLITE_OK) {
-    kb_rank_catch_close(k);
-    return kb_sqlite_error(db, rc, "setting up the index");
-  }
-  return TSHOOT_OK;
-}
-
-void kb_rank_catch_begin(kb_rank_catch *k)
-{
-  k->ncall = 0;
-}
-
-/* rank_cp's cp: per column, its token count then its checkpoints (each
-** the difference from the one before, from 0). FTS5 tokenizes the columns
-** that are not NULL, in order (an empty one perhaps not at all). */
-int kb_rank_catch_end(kb_rank_catch *k, sqlite3_int64 doc, const char *const *text, const int *len)
-{
-  int col, call = 0, rc;
-  ts_buf_reset(&k->cp);
-  for (col = 0; col < TS_FTS_NCOLS && !k->bad; col++) {
-    if (!text[col] || (len[col] == 0 && (call >= k->ncall || k->call_len[call] != 0))) {
-      put_varint(&k->cp, 0);
-      continue;
-    }
-    if (call >= k->ncall || k->call_len[call] != len[col]) {
-      k->bad = 1;
-      break;
-    }
-    put_varint(&k->cp, (uint64_t)k->call_ntok[call]);
-    ts_buf_add(&k->cp, k->call_cp[call].p ? k->call_cp[call].p : "", k->call_cp[call].len);
-    call++;
-  }
-  for (col = 0; col <= TS_FTS_NCOLS; col++)
-    if (k->call_cp[col].oom) return ts_error_oom();
-  if (k->cp.oom) return ts_error_oom();
-  if (k->bad || call != k->ncall)
-    return ts_error(TSHOOT_ERROR, "indexing article %lld: FTS5 tokenized its columns unexpectedly",
-                    (long long)doc);
-  sqlite3_bind_int64(k->ins, 1, doc);
-  sqlite3_bind_blob(k->ins, 2, k->cp.p ? k->cp.p : "", (int)k->cp.len, SQLITE_STATIC);
-  rc = sqlite3_step(k->ins);
-  sqlite3_reset(k->ins);
-  return rc == SQLITE_DONE ? TSHOOT_OK : kb_sqlite_error(k->db, rc, "writing token offsets");
-}
-
-void kb_rank_catch_close(kb_rank_catch *k)
-{
-  if (!k) return;
-  sqlite3_finalize(k->ins);
-  k->ins = NULL;
-}
-
-void kb_rank_catch_free(kb_rank_catch *k)
-{
-  int i;
-  if (!k) return;
-  sqlite3_finalize(k->ins);
-  for (i = 0; i <= TS_FTS_NCOLS; i++) ts_buf_free(&k->call_cp[i]);
-  ts_buf_free(&k->cp);
-  ts_free(k);
-}

@@ -494,8 +494,8 @@ static void fts_close_build(kb_fts *f)
   if (f->oom || atomic_load(&f->stop)) return;
   fts_exec(f, art ? "INSERT INTO article_fts(article_fts) VALUES('optimize')"
                   : "INSERT INTO cause_fts(cause_fts) VALUES('optimize')");
-  if (art && f->rc == SQLITE_OK) {   /* the ranking tables, from the whole index */
-    int rrc = kb_rank_build(f->db);
+  if (art && f->rc == SQLITE_OK) {   /* the ranking tables, from the caught tokens */
+    int rrc = kb_rank_build(f->db, f->cat);
     if (rrc == TSHOOT_ENOMEM) f->oom = 1;
     else if (rrc != TSHOOT_OK) f->rc = SQLITE_ERROR;
   }
