@@ -128,13 +128,14 @@ int kb_rank_catch_end(kb_rank_catch *k, sqlite3_int64 doc, const char *const *te
 void kb_rank_catch_close(kb_rank_catch *k);
 void kb_rank_catch_free(kb_rank_catch *k);
 
-/* The ranking tables (rank_term, rank_post, rank_pos and rank_tok, the
-** tokens of rank_doc) built in db from what catcher k caught, once its
-** article_fts is complete, in db's open transaction (checked against FTS5's
-** token counts); then copied into the KB `to` (whose article and source rows
-** are written), rank_doc joined with them. TSHOOT_OK or an error. */
-int kb_rank_build(sqlite3 *db, const kb_rank_catch *k);
-int kb_rank_copy(sqlite3 *to, sqlite3 *from);
+/* The ranking tables (rank_term, rank_post, rank_pos, rank_doc) from what
+** catcher k caught: kb_rank_build, on db's thread once its article_fts is
+** complete, sorts the terms and counts them, checked against FTS5's counts;
+** kb_rank_copy then writes the tables into the KB `to` (whose article and
+** source rows are written: rank_doc is joined with them), reading the caught
+** rows from `from` (db). TSHOOT_OK or an error. */
+int kb_rank_build(sqlite3 *db, kb_rank_catch *k);
+int kb_rank_copy(sqlite3 *to, sqlite3 *from, kb_rank_catch *k);
 
 /* The KB tshoot_kb_open(NULL) opens: $TSHOOT_KB when set and not empty
 ** (whether or not the file exists, so the error names it), else build_kb if

@@ -87,10 +87,14 @@ typedef struct terms {
   size_t nslot;               /* a power of 2, at least twice n */
 } terms;
 
+/* The ranking build: what kb_rank_build counts on the index's thread, for
+** kb_rank_copy to write into the KB. */
 typedef struct rw {
-  sqlite3 *db;
+  sqlite3 *db;                /* the database a failure is reported from */
   int rc;
-  sqlite3_stmt *ins_term, *ins_post, *ins_doc, *ins_pos, *sel;
+  int built;                  /* kb_rank_build succeeded */
+  sqlite3_stmt *sel;          /* the caught rows (rank_cp), in article order */
+  sqlite3_stmt *ins_term, *ins_post, *ins_pos, *ins_doc;   /* into the KB */
   /* articles [1, ndoc]: tokens per column (from article_fts_docsize) */
   sqlite3_int64 ndoc;
   uint32_t *colsz;            /* colsz[doc * NCOLS + col] */
@@ -100,9 +104,9 @@ typedef struct rw {
   size_t nterm;
   uint32_t *final;            /* final[provisional id]: its rank in byte order */
   uint32_t *prov;             /* prov[final id]: the provisional id */
-  uint32_t *npos, *df;        /* per final id: its positions, its articles */
-  uint32_t *last;             /* per final id: the last article counted */
-  /* the slice of terms being inverted: final ids [tlo, thi) */
+  uint32_t *npos, *df, *hdf;  /* per final id: positions, articles, articles in the head */
+  uint32_t *last, *lasth;     /* per final id: the last article counted (in the head) */
+  /* the slice of terms inverted: final ids [tlo, thi) */
   size_t tlo, thi;
   size_t *at_pos, *at_post;   /* per final id: its next position, posting */
   uint32_t *pos;              /* the slice's positions: col << 24 | offset */
@@ -111,6 +115,8 @@ typedef struct rw {
   size_t wtf_cap;
   ts_buf postb, body, posb;
 } rw;
+
+static void rw_free(rw *w);
 static const int w_int[TS_FTS_NCOLS] = TS_FTS_WEIGHT_INTS;
 
 static int rw_fail(rw *w, int rc, const char *what)
@@ -266,6 +272,7 @@ struct kb_rank_catch {
   ts_buf call_cp[TS_FTS_NCOLS + 1], call_ids[TS_FTS_NCOLS + 1];
   ts_buf cp, toks;
   terms t;
+  rw w;                     /* the ranking build, once article_fts is complete */
   int bad;                  /* more calls than columns */
   int err;                  /* CATCH_*: what went wrong in a token */
 };
@@ -465,9 +472,45 @@ void kb_rank_catch_free(kb_rank_catch *k)
   ts_buf_free(&k->cp);
   ts_buf_free(&k->toks);
   terms_free(&k->t);
+  rw_free(&k->w);
   ts_free(k);
 }
-/* ===== the ranking tables, from the caught tokens ===== */
+/* ===== the ranking tables, from the caught tokens =====
+** kb_rank_build (on the index's thread, once article_fts is complete) reads
+** FTS5's article sizes, sorts the terms and counts each term's positions and
+** articles in one pass over the caught rows, checking them against FTS5's
+** counts. kb_rank_copy then writes the tables straight into the KB: rank_term
+** from memory, rank_post and rank_pos by inverting the caught rows a slice of
+** terms at a time, rank_doc from the caught rows with the final ids. Each
+** table is written whole, in id order, as it was when the tables were built
+** in the index's database and copied (the same KB, byte for byte). */
+
+static void rw_free(rw *w)
+{
+  sqlite3_finalize(w->sel);
+  sqlite3_finalize(w->ins_term);
+  sqlite3_finalize(w->ins_post);
+  sqlite3_finalize(w->ins_pos);
+  sqlite3_finalize(w->ins_doc);
+  w->sel = w->ins_term = w->ins_post = w->ins_pos = w->ins_doc = NULL;
+  ts_free(w->colsz);
+  ts_free(w->final);
+  ts_free(w->prov);
+  ts_free(w->npos);
+  ts_free(w->df);
+  ts_free(w->hdf);
+  ts_free(w->last);
+  ts_free(w->lasth);
+  ts_free(w->at_pos);
+  ts_free(w->at_post);
+  ts_free(w->pos);
+  ts_free(w->post);
+  ts_free(w->wtf);
+  ts_buf_free(&w->postb);
+  ts_buf_free(&w->body);
+  ts_buf_free(&w->posb);
+  memset(w, 0, sizeof *w);
+}
 
 /* The column sizes of every article (FTS5's, from article_fts_docsize), and
 ** FTS5's token count over all of them (its averages record) to match. */
@@ -513,9 +556,17 @@ static int read_sizes(rw *w)
     for (i = TS_FTS_NCOLS; i < (size_t)(w->ndoc + 1) * TS_FTS_NCOLS; i++) w->ntok += w->colsz[i];
     w->avgdl = w->ndoc > 0 ? (double)(sqlite3_int64)w->ntok / (double)w->ndoc : 1.0;
   }
-  /* FTS5's averages record (row 1 of its data table): the number of rows,
-  ** then each column's token count */
-  rc = sqlite3_prepare_v2(w->db, "SELECT block FROM article_fts_data WHERE id = 1", -1, &st, NULL);
+  return TSHOOT_OK;
+}
+
+/* FTS5's own token count over all articles must be their sizes' sum: its
+** averages record (row 1 of its data table: the number of rows, then each
+** column's token count), which FTS5 writes when its transaction commits
+** (so read here after the index's COMMIT). */
+static int check_total(rw *w)
+{
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(w->db, "SELECT block FROM article_fts_data WHERE id = 1", -1, &st, NULL);
   if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
     const unsigned char *b = sqlite3_column_blob(st, 0);
     size_t n = (size_t)sqlite3_column_bytes(st, 0), off = 0, k;
@@ -558,22 +609,26 @@ static int term_cmp(const void *a, const void *b)
   return x->n < y->n ? -1 : x->n > y->n;
 }
 
-/* The terms in byte order: final[] and prov[]. */
+/* The terms in byte order: final[] and prov[]; the per-term arrays. */
 static int sort_terms(rw *w)
 {
   const terms *t = w->t;
+  size_t i, m;
   term_ref *r;
-  size_t i;
   w->nterm = t->n;
-  r = ts_malloc((w->nterm ? w->nterm : 1) * sizeof *r);
-  w->final = ts_malloc((w->nterm ? w->nterm : 1) * sizeof *w->final);
-  w->prov = ts_malloc((w->nterm ? w->nterm : 1) * sizeof *w->prov);
-  w->npos = ts_calloc(w->nterm ? w->nterm : 1, sizeof *w->npos);
-  w->df = ts_calloc(w->nterm ? w->nterm : 1, sizeof *w->df);
-  w->last = ts_calloc(w->nterm ? w->nterm : 1, sizeof *w->last);
-  w->at_pos = ts_malloc((w->nterm ? w->nterm : 1) * sizeof *w->at_pos);
-  w->at_post = ts_malloc((w->nterm ? w->nterm : 1) * sizeof *w->at_post);
-  if (!r || !w->final || !w->prov || !w->npos || !w->df || !w->last || !w->at_pos || !w->at_post) {
+  m = w->nterm ? w->nterm : 1;
+  r = ts_malloc(m * sizeof *r);
+  w->final = ts_malloc(m * sizeof *w->final);
+  w->prov = ts_malloc(m * sizeof *w->prov);
+  w->npos = ts_calloc(m, sizeof *w->npos);
+  w->df = ts_calloc(m, sizeof *w->df);
+  w->hdf = ts_calloc(m, sizeof *w->hdf);
+  w->last = ts_calloc(m, sizeof *w->last);
+  w->lasth = ts_calloc(m, sizeof *w->lasth);
+  w->at_pos = ts_malloc(m * sizeof *w->at_pos);
+  w->at_post = ts_malloc(m * sizeof *w->at_post);
+  if (!r || !w->final || !w->prov || !w->npos || !w->df || !w->hdf || !w->last || !w->lasth ||
+      !w->at_pos || !w->at_post) {
     ts_free(r);
     return w->rc = ts_error_oom();
   }
@@ -591,16 +646,19 @@ static int sort_terms(rw *w)
   return TSHOOT_OK;
 }
 
-/* One pass over the caught rows (rank_cp, in article order): each article
-** must be there, its token counts FTS5's. A first pass (first != 0) writes
-** rank_tok (the term ids, final, then the checkpoints) and counts each
-** term's positions and articles; a later one fills the slice of postings
-** of the terms [tlo, thi). */
-static int pass(rw *w, int first)
+enum { PASS_COUNT, PASS_FILL, PASS_DOCS };
+
+/* One pass over the caught rows (rank_cp of `from`, in article order): each
+** article must be there, its token counts FTS5's. PASS_COUNT counts each
+** term's positions and articles (and checks the checkpoints); PASS_FILL fills
+** the postings of the slice of terms [tlo, thi); PASS_DOCS writes rank_doc
+** (the term ids, final, then the checkpoints). */
+static int pass(rw *w, sqlite3 *from, int mode)
 {
   sqlite3_int64 d = 0;
-  int rc;
+  int rc = sqlite3_prepare_v2(from, "SELECT id, cp, toks FROM rank_cp ORDER BY id", -1, &w->sel, NULL);
   uint64_t seen = 0;
+  if (rc != SQLITE_OK) return rw_fail(w, rc, "reading the articles' tokens");
   while (w->rc == TSHOOT_OK && (rc = sqlite3_step(w->sel)) == SQLITE_ROW) {
     sqlite3_int64 id = sqlite3_column_int64(w->sel, 0);
     const unsigned char *cp = sqlite3_column_blob(w->sel, 1), *cend, *tk;
@@ -620,60 +678,12 @@ static int pass(rw *w, int first)
       break;
     }
     seen += want;
-    if (first) {
-      /* the tokens, column by column, as final ids, then the checkpoints */
-      ts_buf_reset(&w->body);
-      for (col = 0; col < TS_FTS_NCOLS; col++) {
-        uint32_t k, n = w->colsz[d * TS_FTS_NCOLS + col];
-        put_varint(&w->body, n);
-        for (k = 0; k < n; k++, tk += 3) {
-          uint32_t p = (uint32_t)tk[0] | (uint32_t)tk[1] << 8 | (uint32_t)tk[2] << 16, f;
-          if (p >= w->nterm) break;
-          f = w->final[p];
-          put_le(&w->body, f, 3);
-          w->npos[f]++;
-          if (w->last[f] != (uint32_t)d) {
-            w->last[f] = (uint32_t)d;
-            w->df[f]++;
-          }
-        }
-        if (k < n) { cp = NULL; break; }     /* an id the catcher never gave: never */
-      }
-      for (col = 0, cend = cp + ncp; col < TS_FTS_NCOLS && cp; col++) {
-        uint64_t v;
-        size_t k, m;
-        int l = (int)ts_varint_get(cp, (size_t)(cend - cp), &v);
-        if (l == 0 || v != w->colsz[d * TS_FTS_NCOLS + col]) { cp = NULL; break; }
-        cp += l;
-        m = (size_t)((v + RANK_CHECKPOINT - 1) / RANK_CHECKPOINT);
-        for (k = 0; k < m && cp; k++) {
-          l = (int)ts_varint_get(cp, (size_t)(cend - cp), &v);
-          if (l == 0) cp = NULL;
-          else {
-            ts_buf_add(&w->body, (const char *)cp, (size_t)l);
-            cp += l;
-          }
-        }
-      }
-      if (!cp) {
-        w->rc = ts_error(TSHOOT_ERROR, "indexing: article %lld's token offsets disagree with FTS5's"
-                         " count", (long long)d);
-        break;
-      }
-      if (w->body.oom) { w->rc = ts_error_oom(); break; }
-      sqlite3_bind_int64(w->ins_doc, 1, d);
-      sqlite3_bind_blob(w->ins_doc, 2, w->body.p ? w->body.p : "", (int)w->body.len, SQLITE_STATIC);
-      rc = sqlite3_step(w->ins_doc);
-      sqlite3_reset(w->ins_doc);
-      if (rc != SQLITE_DONE) { rw_fail(w, rc, "writing the forward index"); break; }
-    } else {
+    if (mode == PASS_FILL) {
       /* the slice's postings: article, positions (col << 24 | offset) */
       for (col = 0; col < TS_FTS_NCOLS; col++) {
         uint32_t k, n = w->colsz[d * TS_FTS_NCOLS + col];
         for (k = 0; k < n; k++, tk += 3) {
-          uint32_t p = (uint32_t)tk[0] | (uint32_t)tk[1] << 8 | (uint32_t)tk[2] << 16, f;
-          if (p >= w->nterm) continue;          /* checked by the first pass */
-          f = w->final[p];
+          uint32_t f = w->final[(uint32_t)tk[0] | (uint32_t)tk[1] << 8 | (uint32_t)tk[2] << 16];
           if (f < w->tlo || f >= w->thi) continue;
           if (w->last[f] != (uint32_t)d) {
             w->last[f] = (uint32_t)d;
@@ -685,10 +695,73 @@ static int pass(rw *w, int first)
           w->pos[w->at_pos[f]++] = (uint32_t)col << 24 | (k & 0xffffff);
         }
       }
+      continue;
+    }
+    ts_buf_reset(&w->body);
+    for (col = 0; col < TS_FTS_NCOLS; col++) {
+      uint32_t k, n = w->colsz[d * TS_FTS_NCOLS + col];
+      if (mode == PASS_DOCS) put_varint(&w->body, n);
+      for (k = 0; k < n; k++, tk += 3) {
+        uint32_t p = (uint32_t)tk[0] | (uint32_t)tk[1] << 8 | (uint32_t)tk[2] << 16, f;
+        if (p >= w->nterm) break;          /* an id the catcher never gave: never */
+        f = w->final[p];
+        if (mode == PASS_DOCS) {
+          put_le(&w->body, f, 3);
+          continue;
+        }
+        w->npos[f]++;
+        if (w->last[f] != (uint32_t)d) {
+          w->last[f] = (uint32_t)d;
+          w->df[f]++;
+        }
+        if (col < TS_FTS_HEAD_COLS && w->lasth[f] != (uint32_t)d) {
+          w->lasth[f] = (uint32_t)d;
+          w->hdf[f]++;
+        }
+      }
+      if (k < n) { cp = NULL; break; }
+    }
+    /* the checkpoints, after the counts they were caught with */
+    for (col = 0, cend = cp + ncp; col < TS_FTS_NCOLS && cp; col++) {
+      uint64_t v;
+      size_t k, m;
+      int l = (int)ts_varint_get(cp, (size_t)(cend - cp), &v);
+      if (l == 0 || v != w->colsz[d * TS_FTS_NCOLS + col]) { cp = NULL; break; }
+      cp += l;
+      m = (size_t)((v + RANK_CHECKPOINT - 1) / RANK_CHECKPOINT);
+      for (k = 0; k < m && cp; k++) {
+        l = (int)ts_varint_get(cp, (size_t)(cend - cp), &v);
+        if (l == 0) cp = NULL;
+        else {
+          if (mode == PASS_DOCS) ts_buf_add(&w->body, (const char *)cp, (size_t)l);
+          cp += l;
+        }
+      }
+    }
+    if (!cp) {
+      w->rc = ts_error(TSHOOT_ERROR, "indexing: article %lld's token offsets disagree with FTS5's"
+                       " count", (long long)d);
+      break;
+    }
+    if (mode == PASS_DOCS) {     /* with its name, title, path and line from the model's rows */
+      if (w->body.oom) { w->rc = ts_error_oom(); break; }
+      sqlite3_bind_int64(w->ins_doc, 1, d);
+      sqlite3_bind_blob(w->ins_doc, 2, w->body.p ? w->body.p : "", (int)w->body.len, SQLITE_STATIC);
+      rc = sqlite3_step(w->ins_doc);
+      sqlite3_reset(w->ins_doc);
+      if (rc != SQLITE_DONE) {
+        w->rc = kb_sqlite_error(sqlite3_db_handle(w->ins_doc), rc, "writing the ranking data");
+        break;
+      }
+      if (sqlite3_changes(sqlite3_db_handle(w->ins_doc)) != 1) {  /* an FTS5 row is an article: never */
+        w->rc = ts_error(TSHOOT_ERROR, "indexing: article %lld has no row", (long long)d);
+        break;
+      }
     }
   }
   if (w->rc == TSHOOT_OK && rc != SQLITE_DONE) rw_fail(w, rc, "reading the articles' tokens");
-  sqlite3_reset(w->sel);
+  sqlite3_finalize(w->sel);
+  w->sel = NULL;
   if (w->rc == TSHOOT_OK && d != w->ndoc)
     w->rc = ts_error(TSHOOT_ERROR, "indexing: article %lld has no text", (long long)d + 1);
   if (w->rc == TSHOOT_OK && seen != w->ntok)   /* follows from the above: kept as a guard */
@@ -697,15 +770,40 @@ static int pass(rw *w, int first)
   return w->rc;
 }
 
-/* Write term f (final id) of the slice: rank_term, rank_post, rank_pos. */
-static void write_term(rw *w, size_t f)
+/* The next slice of terms from w->thi whose postings fit (at least one
+** term), filled from the caught rows. */
+static int next_slice(rw *w, sqlite3 *from, uint64_t cap)
 {
-  const terms *t = w->t;
-  uint32_t pv = w->prov[f];
-  size_t n = w->df[f], nblk = (n + RANK_BLOCK - 1) / RANK_BLOCK, i, hdf = 0;
+  uint64_t cost = 0;
+  size_t np = 0, nd = 0, f;
+  w->tlo = w->thi;
+  for (f = w->tlo; f < w->nterm; f++) {
+    uint64_t c = 4 * (uint64_t)w->npos[f] + 8 * (uint64_t)w->df[f];
+    if (f > w->tlo && cost + c > cap) break;
+    cost += c;
+    w->at_pos[f] = np;
+    w->at_post[f] = nd;
+    w->last[f] = 0;
+    np += w->npos[f];
+    nd += w->df[f];
+  }
+  w->thi = f;
+  ts_free(w->pos);
+  ts_free(w->post);
+  w->pos = ts_malloc((np ? np : 1) * sizeof *w->pos);
+  w->post = ts_malloc((nd ? 2 * nd : 1) * sizeof *w->post);
+  if (!w->pos || !w->post) return w->rc = ts_error_oom();
+  return pass(w, from, PASS_FILL);
+}
+
+/* Term f's rank_post row (or, pos != 0, its rank_pos row) from the slice. */
+static void write_term(rw *w, size_t f, int pos_row)
+{
+  size_t n = w->df[f], nblk = (n + RANK_BLOCK - 1) / RANK_BLOCK, i;
   const uint32_t *post = w->post + 2 * (w->at_post[f] - n);
   const uint32_t *pos = w->pos + (w->at_pos[f] - w->npos[f]);
   uint32_t prev = 0;
+  sqlite3_stmt *ins = pos_row ? w->ins_pos : w->ins_post;
   int rc;
   if (ts_grow((void **)&w->wtf, &w->wtf_cap, 2 * n, sizeof *w->wtf) < 0) {
     w->rc = ts_error_oom();
@@ -714,207 +812,129 @@ static void write_term(rw *w, size_t f)
   ts_buf_reset(&w->postb);
   ts_buf_reset(&w->body);
   ts_buf_reset(&w->posb);
-  /* the weighted frequencies, and the positions of each posting: their
+  /* the weighted frequencies, or the positions of each posting: their
   ** count, then each as the difference from the one before (from 0) */
   for (i = 0; i < n; i++) {
     uint32_t k, np = post[2 * i + 1], wf = 0, hwf = 0, pp = 0;
-    put_varint(&w->posb, np);
+    if (pos_row) {
+      put_varint(&w->posb, np);
+      for (k = 0; k < np; k++, pos++) {
+        put_varint(&w->posb, *pos - pp);
+        pp = *pos;
+      }
+      continue;
+    }
     for (k = 0; k < np; k++, pos++) {
       uint32_t col = *pos >> 24;
       wf += (uint32_t)w_int[col];
       if (col < TS_FTS_HEAD_COLS) hwf += (uint32_t)w_int[col];
-      put_varint(&w->posb, *pos - pp);
-      pp = *pos;
     }
     w->wtf[2 * i] = wf;
     w->wtf[2 * i + 1] = hwf;
   }
-  put_varint(&w->postb, n);
-  put_varint(&w->postb, nblk);
-  for (i = 0; i < n; i++) {
-    if (i % RANK_BLOCK == 0) {
-      size_t last = i + RANK_BLOCK < n ? i + RANK_BLOCK - 1 : n - 1, j;
-      float mx = 0, hmx = 0;
-      for (j = i; j <= last; j++) {      /* the block's largest bm25 parts, rounded up */
-        float a = part_up(w, post[2 * j], w->wtf[2 * j]);
-        float h = part_up(w, post[2 * j], w->wtf[2 * j + 1]);
-        if (a > mx) mx = a;
-        if (h > hmx) hmx = h;
+  if (!pos_row) {
+    put_varint(&w->postb, n);
+    put_varint(&w->postb, nblk);
+    for (i = 0; i < n; i++) {
+      if (i % RANK_BLOCK == 0) {
+        size_t last = i + RANK_BLOCK < n ? i + RANK_BLOCK - 1 : n - 1, j;
+        float mx = 0, hmx = 0;
+        for (j = i; j <= last; j++) {      /* the block's largest bm25 parts, rounded up */
+          float a = part_up(w, post[2 * j], w->wtf[2 * j]);
+          float h = part_up(w, post[2 * j], w->wtf[2 * j + 1]);
+          if (a > mx) mx = a;
+          if (h > hmx) hmx = h;
+        }
+        put_le(&w->postb, post[2 * last], 4);
+        put_le(&w->postb, (uint32_t)w->body.len, 4);
+        put_f32(&w->postb, mx);
+        put_f32(&w->postb, hmx);
       }
-      put_le(&w->postb, post[2 * last], 4);
-      put_le(&w->postb, (uint32_t)w->body.len, 4);
-      put_f32(&w->postb, mx);
-      put_f32(&w->postb, hmx);
+      put_varint(&w->body, post[2 * i] - prev);
+      put_varint(&w->body, w->wtf[2 * i]);
+      put_varint(&w->body, w->wtf[2 * i + 1]);
+      prev = post[2 * i];
     }
-    put_varint(&w->body, post[2 * i] - prev);
-    put_varint(&w->body, w->wtf[2 * i]);
-    put_varint(&w->body, w->wtf[2 * i + 1]);
-    if (w->wtf[2 * i + 1]) hdf++;
-    prev = post[2 * i];
+    ts_buf_add(&w->postb, w->body.p ? w->body.p : "", w->body.len);
   }
-  ts_buf_add(&w->postb, w->body.p ? w->body.p : "", w->body.len);
   if (w->postb.oom || w->body.oom || w->posb.oom) { w->rc = ts_error_oom(); return; }
-  sqlite3_bind_text(w->ins_term, 1, t->bytes + t->off[pv], (int)(t->off[pv + 1] - t->off[pv]),
-                    SQLITE_STATIC);
-  sqlite3_bind_int64(w->ins_term, 2, (sqlite3_int64)f);
-  sqlite3_bind_int64(w->ins_term, 3, (sqlite3_int64)n);
-  sqlite3_bind_int64(w->ins_term, 4, (sqlite3_int64)hdf);
-  rc = sqlite3_step(w->ins_term);
-  sqlite3_reset(w->ins_term);
-  if (rc != SQLITE_DONE) { rw_fail(w, rc, "writing the ranking terms"); return; }
-  sqlite3_bind_int64(w->ins_post, 1, (sqlite3_int64)f);
-  sqlite3_bind_blob(w->ins_post, 2, w->postb.p, (int)w->postb.len, SQLITE_STATIC);
-  rc = sqlite3_step(w->ins_post);
-  sqlite3_reset(w->ins_post);
-  if (rc != SQLITE_DONE) { rw_fail(w, rc, "writing the postings"); return; }
-  sqlite3_bind_int64(w->ins_pos, 1, (sqlite3_int64)f);
-  sqlite3_bind_blob(w->ins_pos, 2, w->posb.p ? w->posb.p : "", (int)w->posb.len, SQLITE_STATIC);
-  rc = sqlite3_step(w->ins_pos);
-  sqlite3_reset(w->ins_pos);
-  if (rc != SQLITE_DONE) rw_fail(w, rc, "writing the positions");
+  sqlite3_bind_int64(ins, 1, (sqlite3_int64)f);
+  if (pos_row) sqlite3_bind_blob(ins, 2, w->posb.p ? w->posb.p : "", (int)w->posb.len, SQLITE_STATIC);
+  else sqlite3_bind_blob(ins, 2, w->postb.p ? w->postb.p : "", (int)w->postb.len, SQLITE_STATIC);
+  rc = sqlite3_step(ins);
+  sqlite3_reset(ins);
+  if (rc != SQLITE_DONE)
+    w->rc = kb_sqlite_error(sqlite3_db_handle(ins), rc, pos_row ? "writing the positions" : "writing the postings");
 }
 
-/* Invert the forward index, a slice of terms at a time. */
-static void invert(rw *w)
+int kb_rank_build(sqlite3 *db, kb_rank_catch *k)
 {
+  rw *w;
+  if (!k) return ts_error(TSHOOT_ERROR, "indexing: no tokens were caught");
+  w = &k->w;
+  rw_free(w);
+  w->db = db;
+  w->t = &k->t;
+  if (k->err & CATCH_OOM) return w->rc = ts_error_oom();  /* kb_rank_catch_end said so: never */
+  if (read_sizes(w) == TSHOOT_OK && sort_terms(w) == TSHOOT_OK &&
+      pass(w, db, PASS_COUNT) == TSHOOT_OK)
+    w->built = 1;
+  return w->rc;
+}
+
+int kb_rank_copy(sqlite3 *to, sqlite3 *from, kb_rank_catch *k)
+{
+  rw *w = k ? &k->w : NULL;
   uint64_t all = 0, cap = INV_SLICE_BYTES;
   size_t f;
+  int rc, one;
+  if (!w || !w->built) return ts_error(TSHOOT_ERROR, "indexing: the ranking data was not built");
+  w->db = from;
+  if (check_total(w) != TSHOOT_OK) goto done;
+  rc = sqlite3_prepare_v2(to, "INSERT INTO rank_term(term, id, df, hdf) VALUES(?1, ?2, ?3, ?4)", -1,
+                          &w->ins_term, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_prepare_v2(to, "INSERT INTO rank_post(id, post) VALUES(?1, ?2)", -1, &w->ins_post, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_prepare_v2(to, "INSERT INTO rank_pos(id, pos) VALUES(?1, ?2)", -1, &w->ins_pos, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_prepare_v2(to, "INSERT INTO rank_doc(id, name, title, path, line, toks)"
+                            " SELECT a.id, a.name, a.title, s.path, a.line, ?2 FROM article AS a"
+                            " LEFT JOIN source AS s ON s.id = a.source WHERE a.id = ?1", -1,
+                            &w->ins_doc, NULL);
+  if (rc != SQLITE_OK) {
+    w->rc = kb_sqlite_error(to, rc, "writing the ranking data");
+    goto done;
+  }
+  /* rank_term, in id (byte) order */
+  for (f = 0; f < w->nterm && w->rc == TSHOOT_OK; f++) {
+    uint32_t pv = w->prov[f];
+    sqlite3_bind_text(w->ins_term, 1, w->t->bytes + w->t->off[pv],
+                      (int)(w->t->off[pv + 1] - w->t->off[pv]), SQLITE_STATIC);
+    sqlite3_bind_int64(w->ins_term, 2, (sqlite3_int64)f);
+    sqlite3_bind_int64(w->ins_term, 3, (sqlite3_int64)w->df[f]);
+    sqlite3_bind_int64(w->ins_term, 4, (sqlite3_int64)w->hdf[f]);
+    rc = sqlite3_step(w->ins_term);
+    sqlite3_reset(w->ins_term);
+    if (rc != SQLITE_DONE) w->rc = kb_sqlite_error(to, rc, "writing the ranking terms");
+  }
+  /* rank_post, then rank_pos: a slice of terms inverted at a time (one pass
+  ** for both when a single slice holds every term) */
   for (f = 0; f < w->nterm; f++) all += 4 * (uint64_t)w->npos[f] + 8 * (uint64_t)w->df[f];
   if (all / INV_MAX_SLICES + 1 > cap) cap = all / INV_MAX_SLICES + 1;
-  for (w->tlo = 0; w->tlo < w->nterm && w->rc == TSHOOT_OK; w->tlo = w->thi) {
-    uint64_t cost = 0;
-    size_t np = 0, nd = 0;
-    for (f = w->tlo; f < w->nterm; f++) {
-      uint64_t c = 4 * (uint64_t)w->npos[f] + 8 * (uint64_t)w->df[f];
-      if (f > w->tlo && cost + c > cap) break;
-      cost += c;
-      w->at_pos[f] = np;
-      w->at_post[f] = nd;
-      w->last[f] = 0;
-      np += w->npos[f];
-      nd += w->df[f];
-    }
-    w->thi = f;
-    ts_free(w->pos);
-    ts_free(w->post);
-    w->pos = ts_malloc((np ? np : 1) * sizeof *w->pos);
-    w->post = ts_malloc((nd ? 2 * nd : 1) * sizeof *w->post);
-    if (!w->pos || !w->post) { w->rc = ts_error_oom(); return; }
-    if (pass(w, 0) != TSHOOT_OK) return;
-    for (f = w->tlo; f < w->thi && w->rc == TSHOOT_OK; f++) write_term(w, f);
+  one = all <= cap;
+  for (w->thi = 0; w->thi < w->nterm && w->rc == TSHOOT_OK;)
+    if (next_slice(w, from, cap) == TSHOOT_OK)
+      for (f = w->tlo; f < w->thi && w->rc == TSHOOT_OK; f++) write_term(w, f, 0);
+  if (!one) w->thi = 0;
+  for (f = 0; f < w->nterm && w->rc == TSHOOT_OK; f++) {
+    if (f >= w->thi && next_slice(w, from, cap) != TSHOOT_OK) break;
+    write_term(w, f, 1);
   }
-}
-
-int kb_rank_build(sqlite3 *db, const kb_rank_catch *k)
-{
-  rw w;
-  int rc;
-  memset(&w, 0, sizeof w);
-  w.db = db;
-  if (!k) return ts_error(TSHOOT_ERROR, "indexing: no tokens were caught");
-  w.t = &k->t;
-  rc = sqlite3_exec(db, TS_KB_RANK_TERM_SQL "; " TS_KB_RANK_POST_SQL "; " TS_KB_RANK_POS_SQL "; "
-                        "CREATE TABLE rank_tok(id INTEGER PRIMARY KEY, toks BLOB NOT NULL)",
-                    NULL, NULL, NULL);
-  if (rc != SQLITE_OK) return rw_fail(&w, rc, "writing the ranking data");
-  if (k->err & CATCH_OOM) return ts_error_oom();   /* reported by kb_rank_catch_end: never */
-  if (read_sizes(&w) == TSHOOT_OK && sort_terms(&w) == TSHOOT_OK) {
-    rc = sqlite3_prepare_v2(db, "INSERT INTO rank_term(term, id, df, hdf) VALUES(?1, ?2, ?3, ?4)",
-                            -1, &w.ins_term, NULL);
-    if (rc == SQLITE_OK)
-      rc = sqlite3_prepare_v2(db, "INSERT INTO rank_post(id, post) VALUES(?1, ?2)", -1,
-                              &w.ins_post, NULL);
-    if (rc == SQLITE_OK)
-      rc = sqlite3_prepare_v2(db, "INSERT INTO rank_tok(id, toks) VALUES(?1, ?2)", -1, &w.ins_doc,
-                              NULL);
-    if (rc == SQLITE_OK)
-      rc = sqlite3_prepare_v2(db, "INSERT INTO rank_pos(id, pos) VALUES(?1, ?2)", -1, &w.ins_pos,
-                              NULL);
-    if (rc == SQLITE_OK)
-      rc = sqlite3_prepare_v2(db, "SELECT id, cp, toks FROM rank_cp ORDER BY id", -1, &w.sel, NULL);
-    if (rc != SQLITE_OK) rw_fail(&w, rc, "writing the ranking data");
-  }
-  if (w.rc == TSHOOT_OK && pass(&w, 1) == TSHOOT_OK) invert(&w);
-  sqlite3_finalize(w.ins_term);
-  sqlite3_finalize(w.ins_post);
-  sqlite3_finalize(w.ins_doc);
-  sqlite3_finalize(w.ins_pos);
-  sqlite3_finalize(w.sel);
-  ts_free(w.colsz);
-  ts_free(w.final);
-  ts_free(w.prov);
-  ts_free(w.npos);
-  ts_free(w.df);
-  ts_free(w.last);
-  ts_free(w.at_pos);
-  ts_free(w.at_post);
-  ts_free(w.pos);
-  ts_free(w.post);
-  ts_free(w.wtf);
-  ts_buf_free(&w.postb);
-  ts_buf_free(&w.body);
-  ts_buf_free(&w.posb);
-  return w.rc;
-}
-
-/* Copy the rows of `from_sql` (in key order) into `to` by `to_sql`, whose
-** parameters are the selected columns. */
-static int copy_rows(sqlite3 *to, sqlite3 *from, const char *from_sql, const char *to_sql,
-                     int check_one)
-{
-  sqlite3_stmt *sel = NULL, *ins = NULL;
-  int rc = sqlite3_prepare_v2(from, from_sql, -1, &sel, NULL), n, i;
-  if (rc != SQLITE_OK) {
-    rc = kb_sqlite_error(from, rc, "writing the ranking data");
-    sqlite3_finalize(sel);
-    return rc;
-  }
-  rc = sqlite3_prepare_v2(to, to_sql, -1, &ins, NULL);
-  if (rc != SQLITE_OK) {
-    rc = kb_sqlite_error(to, rc, "writing the ranking data");
-    sqlite3_finalize(sel);
-    sqlite3_finalize(ins);
-    return rc;
-  }
-  n = sqlite3_column_count(sel);
-  while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
-    int brc = SQLITE_OK;
-    for (i = 0; i < n && brc == SQLITE_OK; i++)  /* a bound value is copied: that can fail */
-      brc = sqlite3_bind_value(ins, i + 1, sqlite3_column_value(sel, i));
-    if (brc == SQLITE_OK) brc = sqlite3_step(ins);
-    sqlite3_reset(ins);
-    if (brc != SQLITE_DONE) {
-      rc = kb_sqlite_error(to, brc, "writing the ranking data");
-      goto done;
-    }
-    if (check_one && sqlite3_changes(to) != 1) {   /* an FTS5 row is an article: never */
-      rc = ts_error(TSHOOT_ERROR, "indexing: article %lld has no row",
-                    (long long)sqlite3_column_int64(sel, 0));
-      goto done;
-    }
-  }
-  rc = rc == SQLITE_DONE ? TSHOOT_OK : kb_sqlite_error(from, rc, "writing the ranking data");
+  /* rank_doc */
+  if (w->rc == TSHOOT_OK) pass(w, from, PASS_DOCS);
 done:
-  sqlite3_finalize(sel);
-  sqlite3_finalize(ins);
+  rc = w->rc;
+  rw_free(w);
   return rc;
 }
-
-int kb_rank_copy(sqlite3 *to, sqlite3 *from)
-{
-  int rc = copy_rows(to, from, "SELECT term, id, df, hdf FROM rank_term ORDER BY term",
-                     "INSERT INTO rank_term(term, id, df, hdf) VALUES(?1, ?2, ?3, ?4)", 0);
-  if (rc == TSHOOT_OK)
-    rc = copy_rows(to, from, "SELECT id, post FROM rank_post ORDER BY id",
-                   "INSERT INTO rank_post(id, post) VALUES(?1, ?2)", 0);
-  if (rc == TSHOOT_OK)
-    rc = copy_rows(to, from, "SELECT id, pos FROM rank_pos ORDER BY id",
-                   "INSERT INTO rank_pos(id, pos) VALUES(?1, ?2)", 0);
-  if (rc == TSHOOT_OK)   /* each article's name, title, path and line from the model's rows */
-    rc = copy_rows(to, from, "SELECT id, toks FROM rank_tok ORDER BY id",
-                   "INSERT INTO rank_doc(id, name, title, path, line, toks)"
-                   " SELECT a.id, a.name, a.title, s.path, a.line, ?2 FROM article AS a"
-                   " LEFT JOIN source AS s ON s.id = a.source WHERE a.id = ?1", 1);
-  return rc;
-}
-

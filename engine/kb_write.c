@@ -1014,7 +1014,7 @@ static void fts_finish(writer *w, kb_fts *f)
   if (w->rc == TSHOOT_OK && f->oom) w->rc = ts_error_oom();
   if (w->rc == TSHOOT_OK && f->rc != SQLITE_OK) w->rc = kb_sqlite_error(f->db, f->rc, "writing the KB's index");
   fts_copy(w, f);
-  if (w->rc == TSHOOT_OK && f->kind == FTS_ARTICLE) w->rc = kb_rank_copy(w->db, f->db);
+  if (w->rc == TSHOOT_OK && f->kind == FTS_ARTICLE) w->rc = kb_rank_copy(w->db, f->db, f->cat);
 }
 
 static void write_vocab(writer *w, sqlite3_stmt *st, vocab *v)
