@@ -81,9 +81,8 @@ typedef struct terms {
   char *bytes;
   size_t nbytes, cap_bytes;
   uint32_t *off;              /* off[i]: term i's first byte; off[n]: the end */
-  uint32_t *hash;             /* each term's hash */
-  size_t n, cap_off, cap_hash;
-  uint32_t *slot;             /* 0, or a term's id + 1 */
+  size_t n, cap_off;
+  uint64_t *slot;             /* 0, or a term's hash << 32 | its id + 1 */
   size_t nslot;               /* a power of 2, at least twice n */
 } terms;
 
@@ -108,7 +107,7 @@ typedef struct rw {
   uint32_t *last, *lasth;     /* per final id: the last article counted (in the head) */
   /* the slice of terms inverted: final ids [tlo, thi) */
   size_t tlo, thi;
-  size_t *at_pos, *at_post;   /* per final id: its next position, posting */
+  uint32_t *at_pos, *at_post; /* per final id: its next position, posting in the slice */
   uint32_t *pos;              /* the slice's positions: col << 24 | offset */
   uint32_t *post;             /* its postings: article, positions */
   uint32_t *wtf;              /* one term's (wtf, hwtf) per posting */
@@ -206,13 +205,14 @@ static uint32_t term_hash(const char *p, int n)
 static int terms_rehash(terms *t)
 {
   size_t ns = t->nslot ? t->nslot * 2 : 4096, i;
-  uint32_t *s = ts_calloc(ns, sizeof *s);
+  uint64_t *s = ts_calloc(ns, sizeof *s);
   if (!s) return -1;
-  for (i = 0; i < t->n; i++) {
-    size_t j = t->hash[i] & (ns - 1);
-    while (s[j]) j = (j + 1) & (ns - 1);
-    s[j] = (uint32_t)i + 1;
-  }
+  for (i = 0; i < t->nslot; i++)
+    if (t->slot[i]) {
+      size_t j = (size_t)(t->slot[i] >> 32) & (ns - 1);
+      while (s[j]) j = (j + 1) & (ns - 1);
+      s[j] = t->slot[i];
+    }
   ts_free(t->slot);
   t->slot = s;
   t->nslot = ns;
@@ -226,15 +226,14 @@ static long terms_id(terms *t, const char *p, int n)
   size_t j;
   if (2 * (t->n + 1) > t->nslot && terms_rehash(t) < 0) return -1;
   for (j = h & (t->nslot - 1); t->slot[j]; j = (j + 1) & (t->nslot - 1)) {
-    uint32_t id = t->slot[j] - 1;
-    if (t->hash[id] == h && t->off[id + 1] - t->off[id] == (uint32_t)n &&
+    uint64_t e = t->slot[j];
+    uint32_t id = (uint32_t)e - 1;
+    if ((uint32_t)(e >> 32) == h && t->off[id + 1] - t->off[id] == (uint32_t)n &&
         memcmp(t->bytes + t->off[id], p, (size_t)n) == 0)
       return (long)id;
   }
   if (t->n >= TERM_MAX || t->nbytes + (size_t)n > UINT32_MAX) return -2;
-  if (ts_grow((void **)&t->bytes, &t->cap_bytes, t->nbytes + (size_t)n + 1, 1) < 0 ||
-      ts_grow((void **)&t->hash, &t->cap_hash, t->n + 1, sizeof *t->hash) < 0)
-    return -1;
+  if (ts_grow((void **)&t->bytes, &t->cap_bytes, t->nbytes + (size_t)n + 1, 1) < 0) return -1;
   if (!t->off) {
     if (ts_grow((void **)&t->off, &t->cap_off, 2, sizeof *t->off) < 0) return -1;
     t->off[0] = 0;
@@ -243,9 +242,8 @@ static long terms_id(terms *t, const char *p, int n)
   }
   memcpy(t->bytes + t->nbytes, p, (size_t)n);
   t->nbytes += (size_t)n;
-  t->hash[t->n] = h;
   t->off[t->n + 1] = (uint32_t)t->nbytes;
-  t->slot[j] = (uint32_t)t->n + 1;
+  t->slot[j] = (uint64_t)h << 32 | ((uint64_t)t->n + 1);
   return (long)t->n++;
 }
 
@@ -253,7 +251,6 @@ static void terms_free(terms *t)
 {
   ts_free(t->bytes);
   ts_free(t->off);
-  ts_free(t->hash);
   ts_free(t->slot);
   memset(t, 0, sizeof *t);
 }
@@ -556,6 +553,9 @@ static int read_sizes(rw *w)
     for (i = TS_FTS_NCOLS; i < (size_t)(w->ndoc + 1) * TS_FTS_NCOLS; i++) w->ntok += w->colsz[i];
     w->avgdl = w->ndoc > 0 ? (double)(sqlite3_int64)w->ntok / (double)w->ndoc : 1.0;
   }
+  if (w->ntok > UINT32_MAX)      /* a slice's positions are counted in 32 bits */
+    return w->rc = ts_error(TSHOOT_ERROR, "indexing: %llu tokens is more than tshoot ranks",
+                            (unsigned long long)w->ntok);
   return TSHOOT_OK;
 }
 
@@ -687,11 +687,11 @@ static int pass(rw *w, sqlite3 *from, int mode)
           if (f < w->tlo || f >= w->thi) continue;
           if (w->last[f] != (uint32_t)d) {
             w->last[f] = (uint32_t)d;
-            w->post[2 * w->at_post[f]] = (uint32_t)d;
-            w->post[2 * w->at_post[f] + 1] = 0;
+            w->post[2 * (size_t)w->at_post[f]] = (uint32_t)d;
+            w->post[2 * (size_t)w->at_post[f] + 1] = 0;
             w->at_post[f]++;
           }
-          w->post[2 * w->at_post[f] - 1]++;
+          w->post[2 * (size_t)w->at_post[f] - 1]++;
           w->pos[w->at_pos[f]++] = (uint32_t)col << 24 | (k & 0xffffff);
         }
       }
@@ -781,8 +781,8 @@ static int next_slice(rw *w, sqlite3 *from, uint64_t cap)
     uint64_t c = 4 * (uint64_t)w->npos[f] + 8 * (uint64_t)w->df[f];
     if (f > w->tlo && cost + c > cap) break;
     cost += c;
-    w->at_pos[f] = np;
-    w->at_post[f] = nd;
+    w->at_pos[f] = (uint32_t)np;
+    w->at_post[f] = (uint32_t)nd;
     w->last[f] = 0;
     np += w->npos[f];
     nd += w->df[f];
