@@ -127,6 +127,9 @@ void kb_rank_catch_begin(kb_rank_catch *k);
 int kb_rank_catch_end(kb_rank_catch *k, sqlite3_int64 doc, const char *const *text, const int *len);
 void kb_rank_catch_close(kb_rank_catch *k);
 void kb_rank_catch_free(kb_rank_catch *k);
+/* The message of the first failure of kb_rank_catch_end or kb_rank_build
+** (on the index's thread, whose error description is its own), or NULL. */
+const char *kb_rank_catch_error(const kb_rank_catch *k);
 
 /* The ranking tables (rank_term, rank_post, rank_pos, rank_doc) from what
 ** catcher k caught: kb_rank_build, on db's thread once its article_fts is

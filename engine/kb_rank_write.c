@@ -57,6 +57,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 /* FTS5 indexes at most this many bytes of a token (FTS5_MAX_TOKEN_SIZE in
@@ -272,6 +273,7 @@ struct kb_rank_catch {
   rw w;                     /* the ranking build, once article_fts is complete */
   int bad;                  /* more calls than columns */
   int err;                  /* CATCH_*: what went wrong in a token */
+  char msg[256];            /* the first failure on the index's thread ("": none) */
 };
 
 typedef struct catch_tok {
@@ -411,7 +413,27 @@ void kb_rank_catch_begin(kb_rank_catch *k)
 ** the difference from the one before, from 0); toks: the columns' tokens
 ** one after the other, each a provisional term id in 3 bytes. FTS5 tokenizes
 ** the columns that are not NULL, in order (an empty one perhaps not at all). */
+/* Keep the message of failure rc (the index's thread's error is its own). */
+static int catch_fail(kb_rank_catch *k, int rc)
+{
+  if (rc != TSHOOT_OK && rc != TSHOOT_ENOMEM && !k->msg[0])
+    snprintf(k->msg, sizeof k->msg, "%s", tshoot_error_last()->message);
+  return rc;
+}
+
+const char *kb_rank_catch_error(const kb_rank_catch *k)
+{
+  return k && k->msg[0] ? k->msg : NULL;
+}
+
+static int catch_end(kb_rank_catch *k, sqlite3_int64 doc, const char *const *text, const int *len);
+
 int kb_rank_catch_end(kb_rank_catch *k, sqlite3_int64 doc, const char *const *text, const int *len)
+{
+  return catch_fail(k, catch_end(k, doc, text, len));
+}
+
+static int catch_end(kb_rank_catch *k, sqlite3_int64 doc, const char *const *text, const int *len)
 {
   int col, call = 0, rc;
   if (k->err & CATCH_OOM) return ts_error_oom();
@@ -875,11 +897,11 @@ int kb_rank_build(sqlite3 *db, kb_rank_catch *k)
   rw_free(w);
   w->db = db;
   w->t = &k->t;
-  if (k->err & CATCH_OOM) return w->rc = ts_error_oom();  /* kb_rank_catch_end said so: never */
+  if (k->err & CATCH_OOM) return w->rc = ts_error_oom();   /* kb_rank_catch_end said so: never */
   if (read_sizes(w) == TSHOOT_OK && sort_terms(w) == TSHOOT_OK &&
       pass(w, db, PASS_COUNT) == TSHOOT_OK)
     w->built = 1;
-  return w->rc;
+  return catch_fail(k, w->rc);
 }
 
 int kb_rank_copy(sqlite3 *to, sqlite3 *from, kb_rank_catch *k)

@@ -1012,6 +1012,8 @@ static void fts_finish(writer *w, kb_fts *f)
 {
   fts_stop(f, w->rc != TSHOOT_OK);
   if (w->rc == TSHOOT_OK && f->oom) w->rc = ts_error_oom();
+  if (w->rc == TSHOOT_OK && f->rc != SQLITE_OK && kb_rank_catch_error(f->cat))  /* the ranking's */
+    w->rc = ts_error(TSHOOT_ERROR, "%s", kb_rank_catch_error(f->cat));
   if (w->rc == TSHOOT_OK && f->rc != SQLITE_OK) w->rc = kb_sqlite_error(f->db, f->rc, "writing the KB's index");
   fts_copy(w, f);
   if (w->rc == TSHOOT_OK && f->kind == FTS_ARTICLE) w->rc = kb_rank_copy(w->db, f->db, f->cat);
