@@ -100,6 +100,7 @@ typedef struct rw {
   uint32_t *colsz;            /* colsz[doc * NCOLS + col] */
   uint64_t ntok;              /* tokens of all articles */
   double avgdl;               /* tokens per article (bm25's mean length) */
+  double *norm;               /* per article: k1(1-b+b dl/avgdl), bm25's length part */
   const terms *t;
   size_t nterm;
   uint32_t *final;            /* final[provisional id]: its rank in byte order */
@@ -164,13 +165,10 @@ static void put_f32(ts_buf *b, float f)
 ** what cannot reach the best results; see search_postings.c). */
 static float part_up(const rw *w, uint32_t d, uint32_t f)
 {
-  const double k1 = TS_BM25_K1, b = TS_BM25_B;
-  double dl = 0, fr = (double)f, v;
+  double fr = (double)f, v;
   float r;
-  int col;
   if (f == 0) return 0.0f;
-  for (col = 0; col < TS_FTS_NCOLS; col++) dl += w->colsz[(size_t)d * TS_FTS_NCOLS + col];
-  v = (fr * (k1 + 1.0)) / (fr + k1 * (1 - b + b * dl / w->avgdl));
+  v = (fr * (TS_BM25_K1 + 1.0)) / (fr + w->norm[d]);
   r = (float)v;
   if ((double)r < v) r = nextafterf(r, 3.0f);
   return r;
@@ -513,6 +511,7 @@ static void rw_free(rw *w)
   sqlite3_finalize(w->ins_doc);
   w->sel = w->ins_term = w->ins_post = w->ins_pos = w->ins_doc = NULL;
   ts_free(w->colsz);
+  ts_free(w->norm);
   ts_free(w->final);
   ts_free(w->prov);
   ts_free(w->npos);
@@ -574,6 +573,17 @@ static int read_sizes(rw *w)
     size_t i;
     for (i = TS_FTS_NCOLS; i < (size_t)(w->ndoc + 1) * TS_FTS_NCOLS; i++) w->ntok += w->colsz[i];
     w->avgdl = w->ndoc > 0 ? (double)(sqlite3_int64)w->ntok / (double)w->ndoc : 1.0;
+  }
+  if (!(w->norm = ts_malloc((size_t)(w->ndoc + 1) * sizeof *w->norm))) return w->rc = ts_error_oom();
+  {
+    const double k1 = TS_BM25_K1, b = TS_BM25_B;
+    sqlite3_int64 d;
+    for (d = 0; d <= w->ndoc; d++) {
+      double dl = 0;
+      int col;
+      for (col = 0; col < TS_FTS_NCOLS; col++) dl += w->colsz[d * TS_FTS_NCOLS + col];
+      w->norm[d] = k1 * (1 - b + b * dl / w->avgdl);
+    }
   }
   if (w->ntok > UINT32_MAX)      /* a slice's positions are counted in 32 bits */
     return w->rc = ts_error(TSHOOT_ERROR, "indexing: %llu tokens is more than tshoot ranks",
