@@ -139,6 +139,10 @@ const char *kb_rank_catch_error(const kb_rank_catch *k);
 ** rows from `from` (db). TSHOOT_OK or an error. */
 int kb_rank_build(sqlite3 *db, kb_rank_catch *k);
 int kb_rank_copy(sqlite3 *to, sqlite3 *from, kb_rank_catch *k);
+/* Test hook: invert the postings in slices of at most `bytes` (0: the
+** default, 64 MB) so that a small KB takes the path of a large one (at most
+** 4 slices all the same: a slice grows past the budget). */
+void kb_rank_test_slice_bytes(uint64_t bytes);
 
 /* The KB tshoot_kb_open(NULL) opens: $TSHOOT_KB when set and not empty
 ** (whether or not the file exists, so the error names it), else build_kb if

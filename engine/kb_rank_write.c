@@ -55,6 +55,7 @@
 #include "kb_schema.h"
 
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <math.h>
 #include <stdio.h>
@@ -75,6 +76,7 @@
 ** slice grows instead. */
 #define INV_SLICE_BYTES ((uint64_t)1 << 26)
 #define INV_MAX_SLICES 4
+#define STAGE_MAX 16384      /* tokens staged at a time (see fill_staged) */
 
 /* The terms the catcher saw, ids in first-seen order (its provisional ids):
 ** their bytes, and a hash table of them. */
@@ -112,12 +114,23 @@ typedef struct rw {
   uint32_t *at_pos, *at_post; /* per final id: its next position, posting in the slice */
   uint32_t *pos;              /* the slice's positions: col << 24 | offset */
   uint32_t *post;             /* its postings: article, positions */
+  uint32_t *stage;            /* STAGE_MAX staged tokens, then as many sorted */
+  size_t nstage;
+  unsigned shift;             /* a term's range of the slice: (f - tlo) >> shift */
   uint32_t *wtf;              /* one term's (wtf, hwtf) per posting */
   size_t wtf_cap;
   ts_buf postb, body, posb;
 } rw;
 
 static void rw_free(rw *w);
+
+/* The slice budget (kb_rank_test_slice_bytes: tests make it small). */
+static _Atomic uint64_t slice_bytes = INV_SLICE_BYTES;
+
+void kb_rank_test_slice_bytes(uint64_t bytes)
+{
+  slice_bytes = bytes ? bytes : INV_SLICE_BYTES;
+}
 static const int w_int[TS_FTS_NCOLS] = TS_FTS_WEIGHT_INTS;
 
 static int rw_fail(rw *w, int rc, const char *what)
@@ -524,6 +537,7 @@ static void rw_free(rw *w)
   ts_free(w->pos);
   ts_free(w->post);
   ts_free(w->wtf);
+  ts_free(w->stage);
   ts_buf_free(&w->postb);
   ts_buf_free(&w->body);
   ts_buf_free(&w->posb);
@@ -680,6 +694,41 @@ static int sort_terms(rw *w)
 
 enum { PASS_COUNT, PASS_FILL, PASS_DOCS };
 
+/* The staged tokens into the slice's postings and positions. Written straight
+** from the forward index, each token would go to another term's postings
+** (35 k terms at 10k articles: a cache miss or two a token); staged, a few
+** thousand at a time, and spread into 256 ranges of terms first (a counting
+** sort: 256 places written, all in cache), the postings of one range at a
+** time are written, each term's in article order as staged. */
+static void fill_staged(rw *w)
+{
+  size_t cnt[257], i;
+  uint32_t *to = w->stage + 3 * STAGE_MAX;
+  memset(cnt, 0, sizeof cnt);
+  for (i = 0; i < w->nstage; i++) cnt[((w->stage[3 * i] - w->tlo) >> w->shift) + 1]++;
+  for (i = 1; i < 257; i++) cnt[i] += cnt[i - 1];
+  for (i = 0; i < w->nstage; i++) {
+    const uint32_t *e = w->stage + 3 * i;
+    uint32_t *o = to + 3 * cnt[(e[0] - w->tlo) >> w->shift]++;
+    o[0] = e[0];
+    o[1] = e[1];
+    o[2] = e[2];
+  }
+  for (i = 0; i < w->nstage; i++) {
+    const uint32_t *e = to + 3 * i;
+    uint32_t f = e[0];
+    if (w->last[f] != e[1]) {
+      w->last[f] = e[1];
+      w->post[2 * (size_t)w->at_post[f]] = e[1];
+      w->post[2 * (size_t)w->at_post[f] + 1] = 0;
+      w->at_post[f]++;
+    }
+    w->post[2 * (size_t)w->at_post[f] - 1]++;
+    w->pos[w->at_pos[f]++] = e[2];
+  }
+  w->nstage = 0;
+}
+
 /* One pass over the caught rows (rank_cp of `from`, in article order): each
 ** article must be there, its token counts FTS5's. PASS_COUNT counts each
 ** term's positions and articles (and checks the checkpoints); PASS_FILL fills
@@ -711,20 +760,18 @@ static int pass(rw *w, sqlite3 *from, int mode)
     }
     seen += want;
     if (mode == PASS_FILL) {
-      /* the slice's postings: article, positions (col << 24 | offset) */
+      /* the slice's tokens, staged: (term, article, col << 24 | offset) */
       for (col = 0; col < TS_FTS_NCOLS; col++) {
         uint32_t k, n = w->colsz[d * TS_FTS_NCOLS + col];
         for (k = 0; k < n; k++, tk += 3) {
           uint32_t f = w->final[(uint32_t)tk[0] | (uint32_t)tk[1] << 8 | (uint32_t)tk[2] << 16];
+          uint32_t *e;
           if (f < w->tlo || f >= w->thi) continue;
-          if (w->last[f] != (uint32_t)d) {
-            w->last[f] = (uint32_t)d;
-            w->post[2 * (size_t)w->at_post[f]] = (uint32_t)d;
-            w->post[2 * (size_t)w->at_post[f] + 1] = 0;
-            w->at_post[f]++;
-          }
-          w->post[2 * (size_t)w->at_post[f] - 1]++;
-          w->pos[w->at_pos[f]++] = (uint32_t)col << 24 | (k & 0xffffff);
+          if (w->nstage == STAGE_MAX) fill_staged(w);
+          e = w->stage + 3 * w->nstage++;
+          e[0] = f;
+          e[1] = (uint32_t)d;
+          e[2] = (uint32_t)col << 24 | (k & 0xffffff);
         }
       }
       continue;
@@ -792,6 +839,7 @@ static int pass(rw *w, sqlite3 *from, int mode)
     }
   }
   if (w->rc == TSHOOT_OK && rc != SQLITE_DONE) rw_fail(w, rc, "reading the articles' tokens");
+  if (mode == PASS_FILL) fill_staged(w);
   sqlite3_finalize(w->sel);
   w->sel = NULL;
   if (w->rc == TSHOOT_OK && d != w->ndoc)
@@ -820,6 +868,9 @@ static int next_slice(rw *w, sqlite3 *from, uint64_t cap)
     nd += w->df[f];
   }
   w->thi = f;
+  for (w->shift = 0; ((w->thi - w->tlo - 1) >> w->shift) >= 256; w->shift++) {}
+  if (!w->stage && !(w->stage = ts_malloc(2 * 3 * STAGE_MAX * sizeof *w->stage)))
+    return w->rc = ts_error_oom();
   ts_free(w->pos);
   ts_free(w->post);
   w->pos = ts_malloc((np ? np : 1) * sizeof *w->pos);
@@ -917,7 +968,7 @@ int kb_rank_build(sqlite3 *db, kb_rank_catch *k)
 int kb_rank_copy(sqlite3 *to, sqlite3 *from, kb_rank_catch *k)
 {
   rw *w = k ? &k->w : NULL;
-  uint64_t all = 0, cap = INV_SLICE_BYTES;
+  uint64_t all = 0, cap = slice_bytes;
   size_t f;
   int rc, one;
   if (!w || !w->built) return ts_error(TSHOOT_ERROR, "indexing: the ranking data was not built");
