@@ -71,9 +71,9 @@
 
 /* The postings of at most this many bytes are inverted at once (4 a
 ** position, 8 a posting: 64 MB); a larger KB is inverted in slices of term
-** ids, each slice one more pass over the catcher's rank_cp rows (3 bytes a
-** token, read back from the private database). Past INV_MAX_SLICES slices a
-** slice grows instead. */
+** ids, each slice a pass over the catcher's rank_cp rows (3 bytes a token,
+** read back from the private database) for rank_post, and another for
+** rank_pos. Past INV_MAX_SLICES slices a slice grows instead. */
 #define INV_SLICE_BYTES ((uint64_t)1 << 26)
 #define INV_MAX_SLICES 4
 #define STAGE_MAX 16384      /* tokens staged at a time (see fill_staged) */
@@ -131,6 +131,7 @@ void kb_rank_test_slice_bytes(uint64_t bytes)
 {
   slice_bytes = bytes ? bytes : INV_SLICE_BYTES;
 }
+
 static const int w_int[TS_FTS_NCOLS] = TS_FTS_WEIGHT_INTS;
 
 static int rw_fail(rw *w, int rc, const char *what)
@@ -619,7 +620,8 @@ static int check_total(rw *w)
     uint64_t v, total = 0;
     int col, ok = 1;
     if (!b && n > 0) rc = SQLITE_NOMEM;
-    for (col = -1; col < TS_FTS_NCOLS && ok && rc == SQLITE_ROW; col++) {
+    /* empty as FTS5 creates it until a row is inserted: all zero */
+    for (col = -1; col < TS_FTS_NCOLS && n > 0 && ok && rc == SQLITE_ROW; col++) {
       if (!b || (k = ts_varint_get(b + off, n - off, &v)) == 0) ok = 0;
       else {
         off += k;
