@@ -110,22 +110,16 @@ int kb_sqlite_error(sqlite3 *db, int rc, const char *what);
 ** later. */
 int kb_fts5_api(sqlite3 *db, fts5_api **out);
 
-/* kb_rank_write.c: the ranking tables (rank_term, rank_post and rank_tok,
-** the tokens of rank_doc) built in db beside its complete article_fts, in its
-** open transaction; then copied into the KB `to` (whose article and source
-** rows are written), rank_doc joined with them. TSHOOT_OK or an error. */
-int kb_rank_build(sqlite3 *db);
-int kb_rank_copy(sqlite3 *to, sqlite3 *from);
-
-/* Where every RANK_CHECKPOINT-th token of an article starts in its text,
-** caught while article_fts tokenizes it, kept in db's table rank_cp until
-** kb_rank_build. The index's thread creates the catcher on its database
-** (the tokenizer KB_RANK_CATCH_TOKENIZER, which article_fts there must be
-** declared with), then brackets each article's insert with begin / end
-** (texts: the TS_FTS_NCOLS columns as inserted, NULL for none: FTS5
-** tokenizes those that are not). Close it before db is closed, free it
-** after (its tokenizer lives as long as db); kb_rank_catch_new sets *out
-** even when it fails (free it the same way). */
+/* kb_rank_write.c. The tokens article_fts indexes, caught as it indexes
+** each article: the terms, and where every RANK_CHECKPOINT-th token starts
+** in its text, kept in db's table rank_cp until kb_rank_build. The index's
+** thread creates the catcher on its database (the tokenizer
+** KB_RANK_CATCH_TOKENIZER, which article_fts there must be declared with),
+** then brackets each article's insert with begin / end (texts: the
+** TS_FTS_NCOLS columns as inserted, NULL for none: FTS5 tokenizes those that
+** are not). Close it before db is closed, free it after (its tokenizer lives
+** as long as db); kb_rank_catch_new sets *out even when it fails (free it
+** the same way). */
 typedef struct kb_rank_catch kb_rank_catch;
 #define KB_RANK_CATCH_TOKENIZER "ts_rank_catch"
 int kb_rank_catch_new(sqlite3 *db, kb_rank_catch **out);
@@ -133,6 +127,22 @@ void kb_rank_catch_begin(kb_rank_catch *k);
 int kb_rank_catch_end(kb_rank_catch *k, sqlite3_int64 doc, const char *const *text, const int *len);
 void kb_rank_catch_close(kb_rank_catch *k);
 void kb_rank_catch_free(kb_rank_catch *k);
+/* The message of the first failure of kb_rank_catch_end or kb_rank_build
+** (on the index's thread, whose error description is its own), or NULL. */
+const char *kb_rank_catch_error(const kb_rank_catch *k);
+
+/* The ranking tables (rank_term, rank_post, rank_pos, rank_doc) from what
+** catcher k caught: kb_rank_build, on db's thread once its article_fts is
+** complete, sorts the terms and counts them, checked against FTS5's counts;
+** kb_rank_copy then writes the tables into the KB `to` (whose article and
+** source rows are written: rank_doc is joined with them), reading the caught
+** rows from `from` (db). TSHOOT_OK or an error. */
+int kb_rank_build(sqlite3 *db, kb_rank_catch *k);
+int kb_rank_copy(sqlite3 *to, sqlite3 *from, kb_rank_catch *k);
+/* Test hook: invert the postings in slices of at most `bytes` (0: the
+** default, 64 MB) so that a small KB takes the path of a large one (at most
+** 4 slices all the same: a slice grows past the budget). */
+void kb_rank_test_slice_bytes(uint64_t bytes);
 
 /* The KB tshoot_kb_open(NULL) opens: $TSHOOT_KB when set and not empty
 ** (whether or not the file exists, so the error names it), else build_kb if

@@ -1,13 +1,17 @@
 /*
 ** kb_rank_write.c: the ranking data a compiled KB carries beside article_fts,
 ** so that search (search_postings.c) ranks in C what FTS5 would rank, with the
-** same numbers, without re-reading FTS5's index per query. Written once, after
-** article_fts is complete and optimized, from FTS5's own view of its index
-** (an fts5vocab 'instance' table: every token as FTS5 stored it, so the terms,
-** columns and offsets are FTS5's, not a second tokenizer's guess). That runs
+** same numbers, without re-reading FTS5's index per query. Built from the
+** tokens FTS5 indexes, caught as it indexes them (a tokenizer wrapped around
+** the index's: the terms, columns and offsets are FTS5's, not a second
+** tokenizer's guess), once article_fts is complete: the forward index (each
+** article's term ids) is kept as the articles come, then inverted. That runs
 ** on the index's own thread, in the database it built article_fts in
 ** (kb_rank_build, kb_write.c's fts_worker), and the tables are copied in with
 ** the index (kb_rank_copy), rank_doc then joined with the model's rows.
+** (Until this compiler, they were read back from FTS5's index through an
+** fts5vocab 'instance' table: the same bytes, at ~1,300 instructions a token;
+** tests/unit/test-search-postings.c keeps that derivation as the reference.)
 **
 **  rank_term(term, id, df, hdf)  every indexed term (porter stem) in byte
 **        order; id = its rank in that order (so the terms with a prefix are one
@@ -51,32 +55,82 @@
 #include "kb_schema.h"
 
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
-/* The forward index of at most this many tokens is held at once (64 MB); a
-** larger KB is read from FTS5 again per slice of articles (each pass ~13 s of
-** CPU at 100k). Past FWD_MAX_SLICES slices a slice grows instead: 1M
-** articles would otherwise read the whole index 18 times. */
-#define FWD_SLICE_TOKENS ((size_t)1 << 24)
-#define FWD_MAX_SLICES 4
+/* FTS5 indexes at most this many bytes of a token (FTS5_MAX_TOKEN_SIZE in
+** SQLite's fts5Int.h; fts5_storage.c's insert callback cuts a longer token
+** to it): the catcher cuts the same way, so its terms are FTS5's. */
+#define FTS5_TOKEN_MAX 32768
 
+/* rank_doc.toks holds a term id in 3 bytes: at most this many terms. */
+#define TERM_MAX 0xfffffe
+
+/* The postings of at most this many bytes are inverted at once (4 a
+** position, 8 a posting: 64 MB); a larger KB is inverted in slices of term
+** ids, each slice a pass over the catcher's rank_cp rows (3 bytes a token,
+** read back from the private database) for rank_post, and another for
+** rank_pos. Past INV_MAX_SLICES slices a slice grows instead. */
+#define INV_SLICE_BYTES ((uint64_t)1 << 26)
+#define INV_MAX_SLICES 4
+#define STAGE_MAX 16384      /* tokens staged at a time (see fill_staged) */
+
+/* The terms the catcher saw, ids in first-seen order (its provisional ids):
+** their bytes, and a hash table of them. */
+typedef struct terms {
+  char *bytes;
+  size_t nbytes, cap_bytes;
+  uint32_t *off;              /* off[i]: term i's first byte; off[n]: the end */
+  size_t n, cap_off;
+  uint64_t *slot;             /* 0, or a term's hash << 32 | its id + 1 */
+  size_t nslot;               /* a power of 2, at least twice n */
+} terms;
+
+/* The ranking build: what kb_rank_build counts on the index's thread, for
+** kb_rank_copy to write into the KB. */
 typedef struct rw {
-  sqlite3 *db;
+  sqlite3 *db;                /* the database a failure is reported from */
   int rc;
-  sqlite3_stmt *ins_term, *ins_post, *ins_doc, *ins_pos, *sel_cp;
+  int built;                  /* kb_rank_build succeeded */
+  sqlite3_stmt *sel;          /* the caught rows (rank_cp), in article order */
+  sqlite3_stmt *ins_term, *ins_post, *ins_pos, *ins_doc;   /* into the KB */
   /* articles [1, ndoc]: tokens per column (from article_fts_docsize) */
   sqlite3_int64 ndoc;
   uint32_t *colsz;            /* colsz[doc * NCOLS + col] */
   uint64_t ntok;              /* tokens of all articles */
   double avgdl;               /* tokens per article (bm25's mean length) */
-  /* the slice of the forward index being filled: articles [lo, hi) */
-  sqlite3_int64 lo, hi;
-  size_t *base;               /* base[doc - lo]: first token of the article */
-  uint32_t *fwd;
-  ts_buf post, body;
+  double *norm;               /* per article: k1(1-b+b dl/avgdl), bm25's length part */
+  const terms *t;
+  size_t nterm;
+  uint32_t *final;            /* final[provisional id]: its rank in byte order */
+  uint32_t *prov;             /* prov[final id]: the provisional id */
+  uint32_t *npos, *df, *hdf;  /* per final id: positions, articles, articles in the head */
+  uint32_t *last, *lasth;     /* per final id: the last article counted (in the head) */
+  /* the slice of terms inverted: final ids [tlo, thi) */
+  size_t tlo, thi;
+  uint32_t *at_pos, *at_post; /* per final id: its next position, posting in the slice */
+  uint32_t *pos;              /* the slice's positions: col << 24 | offset */
+  uint32_t *post;             /* its postings: article, positions */
+  uint32_t *stage;            /* STAGE_MAX staged tokens, then as many sorted */
+  size_t nstage;
+  unsigned shift;             /* a term's range of the slice: (f - tlo) >> shift */
+  uint32_t *wtf;              /* one term's (wtf, hwtf) per posting */
+  size_t wtf_cap;
+  ts_buf postb, body, posb;
 } rw;
+
+static void rw_free(rw *w);
+
+/* The slice budget (kb_rank_test_slice_bytes: tests make it small). */
+static _Atomic uint64_t slice_bytes = INV_SLICE_BYTES;
+
+void kb_rank_test_slice_bytes(uint64_t bytes)
+{
+  slice_bytes = bytes ? bytes : INV_SLICE_BYTES;
+}
 
 static const int w_int[TS_FTS_NCOLS] = TS_FTS_WEIGHT_INTS;
 
@@ -125,19 +179,374 @@ static void put_f32(ts_buf *b, float f)
 ** what cannot reach the best results; see search_postings.c). */
 static float part_up(const rw *w, uint32_t d, uint32_t f)
 {
-  const double k1 = TS_BM25_K1, b = TS_BM25_B;
-  double dl = 0, fr = (double)f, v;
+  double fr = (double)f, v;
   float r;
-  int col;
   if (f == 0) return 0.0f;
-  for (col = 0; col < TS_FTS_NCOLS; col++) dl += w->colsz[(size_t)d * TS_FTS_NCOLS + col];
-  v = (fr * (k1 + 1.0)) / (fr + k1 * (1 - b + b * dl / w->avgdl));
+  v = (fr * (TS_BM25_K1 + 1.0)) / (fr + w->norm[d]);
   r = (float)v;
   if ((double)r < v) r = nextafterf(r, 3.0f);
   return r;
 }
 
-/* The column sizes of every article. */
+/* ===== the tokens, caught while article_fts tokenizes =====
+** The ranking tables are built from the tokens FTS5 indexes, as it indexes
+** them: a tokenizer wrapped around the index's (porter over unicode61)
+** passes each token on unchanged and notes, per article and column, its term
+** (a provisional id, in the order the terms are first seen: kb_rank_build
+** renumbers them in byte order) and where every RANK_CHECKPOINT-th token
+** starts in the text. A passage is cut by tokenizing its column's text up to
+** its last token; from the column's start that is most of a returned
+** article's cost when the passage sits far in (a fix's steps), so
+** rank_doc.toks says where those tokens start and search tokenizes from the
+** nearest one before the passage (unicode61 starts a token only after a
+** separator: the same tokens, fewer of them). Both are kept in rank_cp, in
+** the index's database (which spills to disk: at 100k articles the 29 M
+** tokens do not stay in memory), until kb_rank_build. kb_rank_build checks
+** that the catcher's token counts are FTS5's. */
+
+static uint32_t term_hash(const char *p, int n)
+{
+  uint32_t h = 2166136261u;  /* FNV-1a */
+  int i;
+  for (i = 0; i < n; i++) {
+    h ^= (unsigned char)p[i];
+    h *= 16777619u;
+  }
+  return h;
+}
+
+static int terms_rehash(terms *t)
+{
+  size_t ns = t->nslot ? t->nslot * 2 : 4096, i;
+  uint64_t *s = ts_calloc(ns, sizeof *s);
+  if (!s) return -1;
+  for (i = 0; i < t->nslot; i++)
+    if (t->slot[i]) {
+      size_t j = (size_t)(t->slot[i] >> 32) & (ns - 1);
+      while (s[j]) j = (j + 1) & (ns - 1);
+      s[j] = t->slot[i];
+    }
+  ts_free(t->slot);
+  t->slot = s;
+  t->nslot = ns;
+  return 0;
+}
+
+/* The id of term p[0, n): >= 0, or -1 (out of memory), -2 (too many). */
+static long terms_id(terms *t, const char *p, int n)
+{
+  uint32_t h = term_hash(p, n);
+  size_t j;
+  if (2 * (t->n + 1) > t->nslot && terms_rehash(t) < 0) return -1;
+  for (j = h & (t->nslot - 1); t->slot[j]; j = (j + 1) & (t->nslot - 1)) {
+    uint64_t e = t->slot[j];
+    uint32_t id = (uint32_t)e - 1;
+    if ((uint32_t)(e >> 32) == h && t->off[id + 1] - t->off[id] == (uint32_t)n &&
+        memcmp(t->bytes + t->off[id], p, (size_t)n) == 0)
+      return (long)id;
+  }
+  if (t->n >= TERM_MAX || t->nbytes + (size_t)n > UINT32_MAX) return -2;
+  if (ts_grow((void **)&t->bytes, &t->cap_bytes, t->nbytes + (size_t)n + 1, 1) < 0) return -1;
+  if (!t->off) {
+    if (ts_grow((void **)&t->off, &t->cap_off, 2, sizeof *t->off) < 0) return -1;
+    t->off[0] = 0;
+  } else if (ts_grow((void **)&t->off, &t->cap_off, t->n + 2, sizeof *t->off) < 0) {
+    return -1;
+  }
+  memcpy(t->bytes + t->nbytes, p, (size_t)n);
+  t->nbytes += (size_t)n;
+  t->off[t->n + 1] = (uint32_t)t->nbytes;
+  t->slot[j] = (uint64_t)h << 32 | ((uint64_t)t->n + 1);
+  return (long)t->n++;
+}
+
+static void terms_free(terms *t)
+{
+  ts_free(t->bytes);
+  ts_free(t->off);
+  ts_free(t->slot);
+  memset(t, 0, sizeof *t);
+}
+
+enum { CATCH_OOM = 1, CATCH_COLOCATED = 2, CATCH_TERMS = 4 };
+
+struct kb_rank_catch {
+  sqlite3 *db;
+  sqlite3_stmt *ins;
+  fts5_tokenizer inner;     /* porter's methods */
+  void *inner_ud;
+  /* the article being inserted: per tokenized column, its byte length, token
+  ** count, checkpoints and tokens (provisional ids, 3 bytes each) */
+  int ncall;
+  int call_len[TS_FTS_NCOLS + 1], call_ntok[TS_FTS_NCOLS + 1];
+  ts_buf call_cp[TS_FTS_NCOLS + 1], call_ids[TS_FTS_NCOLS + 1];
+  ts_buf cp, toks;
+  terms t;
+  rw w;                     /* the ranking build, once article_fts is complete */
+  int bad;                  /* more calls than columns */
+  int err;                  /* CATCH_*: what went wrong in a token */
+  char msg[256];            /* the first failure on the index's thread ("": none) */
+};
+
+typedef struct catch_tok {
+  kb_rank_catch *k;
+  Fts5Tokenizer *inner;
+} catch_tok;
+
+typedef struct catch_ctx {
+  void *ctx;
+  int (*x)(void *, int, const char *, int, int, int);
+  int ntok, last;           /* tokens so far; the last checkpoint's offset */
+  ts_buf *cp, *ids;         /* a document's column: where they go */
+  kb_rank_catch *k;
+} catch_ctx;
+
+static int catch_create(void *ud, const char **arg, int narg, Fts5Tokenizer **out)
+{
+  kb_rank_catch *k = ud;
+  catch_tok *t;
+  int rc;
+  *out = NULL;
+  if (narg < 1 || strcmp(arg[0], "porter") != 0) return SQLITE_ERROR;  /* kb_schema.h's */
+  if (!(t = ts_calloc(1, sizeof *t))) return SQLITE_NOMEM;
+  t->k = k;
+  rc = k->inner.xCreate(k->inner_ud, arg + 1, narg - 1, &t->inner);
+  if (rc != SQLITE_OK) {
+    ts_free(t);
+    return rc;
+  }
+  *out = (Fts5Tokenizer *)t;
+  return SQLITE_OK;
+}
+
+static void catch_delete(Fts5Tokenizer *tok)
+{
+  catch_tok *t = (catch_tok *)tok;
+  t->k->inner.xDelete(t->inner);
+  ts_free(t);
+}
+
+static int catch_token(void *ctx, int flags, const char *tok, int n, int b0, int b1)
+{
+  catch_ctx *c = ctx;
+  if (c->cp) {
+    kb_rank_catch *k = c->k;
+    long id;
+    if (flags & FTS5_TOKEN_COLOCATED) {   /* a synonym at the same place: porter makes none */
+      k->err |= CATCH_COLOCATED;
+      return c->x(c->ctx, flags, tok, n, b0, b1);
+    }
+    if (c->ntok % RANK_CHECKPOINT == 0) {
+      put_varint(c->cp, (uint64_t)(b0 - c->last));
+      c->last = b0;
+    }
+    c->ntok++;
+    id = terms_id(&k->t, tok, n < 0 ? 0 : n > FTS5_TOKEN_MAX ? FTS5_TOKEN_MAX : n);
+    if (id < 0) k->err |= id == -1 ? CATCH_OOM : CATCH_TERMS;
+    else {
+      ts_buf *b = c->ids;
+      if (!b->oom && b->p && b->cap - b->len > 3) {  /* room: no call */
+        b->p[b->len] = (char)(id & 0xff);
+        b->p[b->len + 1] = (char)((id >> 8) & 0xff);
+        b->p[b->len + 2] = (char)((id >> 16) & 0xff);
+        b->len += 3;
+        b->p[b->len] = '\0';
+      } else {
+        put_le(b, (uint32_t)id, 3);
+      }
+    }
+  }
+  return c->x(c->ctx, flags, tok, n, b0, b1);
+}
+
+static int catch_tokenize(Fts5Tokenizer *tok, void *ctx, int flags, const char *text, int n,
+                          int (*x)(void *, int, const char *, int, int, int))
+{
+  catch_tok *t = (catch_tok *)tok;
+  kb_rank_catch *k = t->k;
+  catch_ctx c;
+  int rc;
+  memset(&c, 0, sizeof c);
+  c.ctx = ctx;
+  c.x = x;
+  c.k = k;
+  if ((flags & FTS5_TOKENIZE_DOCUMENT) && !(flags & FTS5_TOKENIZE_QUERY)) {
+    if (k->ncall > TS_FTS_NCOLS) k->bad = 1;
+    else {
+      c.cp = &k->call_cp[k->ncall];
+      c.ids = &k->call_ids[k->ncall];
+      ts_buf_reset(c.cp);
+      ts_buf_reset(c.ids);
+    }
+  }
+  rc = k->inner.xTokenize(t->inner, &c, flags, text, n, catch_token);
+  if (c.cp) {
+    k->call_len[k->ncall] = n;
+    k->call_ntok[k->ncall] = c.ntok;
+    k->ncall++;
+  }
+  return rc;
+}
+
+int kb_rank_catch_new(sqlite3 *db, kb_rank_catch **out)
+{
+  static fts5_tokenizer methods = { catch_create, catch_delete, catch_tokenize };
+  kb_rank_catch *k;
+  fts5_api *api = NULL;
+  int rc;
+  *out = NULL;
+  if (!(k = ts_calloc(1, sizeof *k))) return ts_error_oom();
+  *out = k;                 /* even on failure: the tokenizer may hold it */
+  k->db = db;
+  rc = kb_fts5_api(db, &api);
+  if (rc == SQLITE_OK && !api) rc = SQLITE_ERROR;
+  if (rc == SQLITE_OK) rc = api->xFindTokenizer(api, "porter", &k->inner_ud, &k->inner);
+  if (rc == SQLITE_OK)
+    rc = api->xCreateTokenizer(api, KB_RANK_CATCH_TOKENIZER, k, &methods, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_exec(db, "CREATE TABLE rank_cp(id INTEGER PRIMARY KEY, cp BLOB NOT NULL, "
+                          "toks BLOB NOT NULL)", NULL, NULL, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_prepare_v3(db, "INSERT INTO rank_cp(id, cp, toks) VALUES(?1, ?2, ?3)", -1,
+                            SQLITE_PREPARE_PERSISTENT, &k->ins, NULL);
+  if (rc != SQLITE_OK) {
+    kb_rank_catch_close(k);
+    return kb_sqlite_error(db, rc, "setting up the index");
+  }
+  return TSHOOT_OK;
+}
+
+void kb_rank_catch_begin(kb_rank_catch *k)
+{
+  k->ncall = 0;
+}
+
+/* rank_cp's cp: per column, its token count then its checkpoints (each
+** the difference from the one before, from 0); toks: the columns' tokens
+** one after the other, each a provisional term id in 3 bytes. FTS5 tokenizes
+** the columns that are not NULL, in order (an empty one perhaps not at all). */
+/* Keep the message of failure rc (the index's thread's error is its own). */
+static int catch_fail(kb_rank_catch *k, int rc)
+{
+  if (rc != TSHOOT_OK && rc != TSHOOT_ENOMEM && !k->msg[0])
+    snprintf(k->msg, sizeof k->msg, "%s", tshoot_error_last()->message);
+  return rc;
+}
+
+const char *kb_rank_catch_error(const kb_rank_catch *k)
+{
+  return k && k->msg[0] ? k->msg : NULL;
+}
+
+static int catch_end(kb_rank_catch *k, sqlite3_int64 doc, const char *const *text, const int *len);
+
+int kb_rank_catch_end(kb_rank_catch *k, sqlite3_int64 doc, const char *const *text, const int *len)
+{
+  return catch_fail(k, catch_end(k, doc, text, len));
+}
+
+static int catch_end(kb_rank_catch *k, sqlite3_int64 doc, const char *const *text, const int *len)
+{
+  int col, call = 0, rc;
+  if (k->err & CATCH_OOM) return ts_error_oom();
+  if (k->err & CATCH_COLOCATED)
+    return ts_error(TSHOOT_ERROR, "indexing article %lld: the tokenizer put two tokens at one place,"
+                    " which tshoot does not rank", (long long)doc);
+  if (k->err & CATCH_TERMS)
+    return ts_error(TSHOOT_ERROR, "indexing article %lld: more than %d terms", (long long)doc, TERM_MAX);
+  ts_buf_reset(&k->cp);
+  ts_buf_reset(&k->toks);
+  for (col = 0; col < TS_FTS_NCOLS && !k->bad; col++) {
+    if (!text[col] || (len[col] == 0 && (call >= k->ncall || k->call_len[call] != 0))) {
+      put_varint(&k->cp, 0);
+      continue;
+    }
+    if (call >= k->ncall || k->call_len[call] != len[col]) {
+      k->bad = 1;
+      break;
+    }
+    put_varint(&k->cp, (uint64_t)k->call_ntok[call]);
+    ts_buf_add(&k->cp, k->call_cp[call].p ? k->call_cp[call].p : "", k->call_cp[call].len);
+    ts_buf_add(&k->toks, k->call_ids[call].p ? k->call_ids[call].p : "", k->call_ids[call].len);
+    call++;
+  }
+  for (col = 0; col <= TS_FTS_NCOLS; col++)
+    if (k->call_cp[col].oom || k->call_ids[col].oom) return ts_error_oom();
+  if (k->cp.oom || k->toks.oom) return ts_error_oom();
+  if (k->bad || call != k->ncall)
+    return ts_error(TSHOOT_ERROR, "indexing article %lld: FTS5 tokenized its columns unexpectedly",
+                    (long long)doc);
+  sqlite3_bind_int64(k->ins, 1, doc);
+  sqlite3_bind_blob(k->ins, 2, k->cp.p ? k->cp.p : "", (int)k->cp.len, SQLITE_STATIC);
+  sqlite3_bind_blob(k->ins, 3, k->toks.p ? k->toks.p : "", (int)k->toks.len, SQLITE_STATIC);
+  rc = sqlite3_step(k->ins);
+  sqlite3_reset(k->ins);
+  return rc == SQLITE_DONE ? TSHOOT_OK : kb_sqlite_error(k->db, rc, "writing the articles' tokens");
+}
+
+void kb_rank_catch_close(kb_rank_catch *k)
+{
+  if (!k) return;
+  sqlite3_finalize(k->ins);
+  k->ins = NULL;
+}
+
+void kb_rank_catch_free(kb_rank_catch *k)
+{
+  int i;
+  if (!k) return;
+  sqlite3_finalize(k->ins);
+  for (i = 0; i <= TS_FTS_NCOLS; i++) {
+    ts_buf_free(&k->call_cp[i]);
+    ts_buf_free(&k->call_ids[i]);
+  }
+  ts_buf_free(&k->cp);
+  ts_buf_free(&k->toks);
+  terms_free(&k->t);
+  rw_free(&k->w);
+  ts_free(k);
+}
+/* ===== the ranking tables, from the caught tokens =====
+** kb_rank_build (on the index's thread, once article_fts is complete) reads
+** FTS5's article sizes, sorts the terms and counts each term's positions and
+** articles in one pass over the caught rows, checking them against FTS5's
+** counts. kb_rank_copy then writes the tables straight into the KB: rank_term
+** from memory, rank_post and rank_pos by inverting the caught rows a slice of
+** terms at a time, rank_doc from the caught rows with the final ids. Each
+** table is written whole, in id order, as it was when the tables were built
+** in the index's database and copied (the same KB, byte for byte). */
+
+static void rw_free(rw *w)
+{
+  sqlite3_finalize(w->sel);
+  sqlite3_finalize(w->ins_term);
+  sqlite3_finalize(w->ins_post);
+  sqlite3_finalize(w->ins_pos);
+  sqlite3_finalize(w->ins_doc);
+  w->sel = w->ins_term = w->ins_post = w->ins_pos = w->ins_doc = NULL;
+  ts_free(w->colsz);
+  ts_free(w->norm);
+  ts_free(w->final);
+  ts_free(w->prov);
+  ts_free(w->npos);
+  ts_free(w->df);
+  ts_free(w->hdf);
+  ts_free(w->last);
+  ts_free(w->lasth);
+  ts_free(w->at_pos);
+  ts_free(w->at_post);
+  ts_free(w->pos);
+  ts_free(w->post);
+  ts_free(w->wtf);
+  ts_free(w->stage);
+  ts_buf_free(&w->postb);
+  ts_buf_free(&w->body);
+  ts_buf_free(&w->posb);
+  memset(w, 0, sizeof *w);
+}
+
+/* The column sizes of every article (FTS5's, from article_fts_docsize), and
+** FTS5's token count over all of them (its averages record) to match. */
 static int read_sizes(rw *w)
 {
   sqlite3_stmt *st = NULL;
@@ -180,567 +589,439 @@ static int read_sizes(rw *w)
     for (i = TS_FTS_NCOLS; i < (size_t)(w->ndoc + 1) * TS_FTS_NCOLS; i++) w->ntok += w->colsz[i];
     w->avgdl = w->ndoc > 0 ? (double)(sqlite3_int64)w->ntok / (double)w->ndoc : 1.0;
   }
-  return TSHOOT_OK;
-}
-
-/* The next slice of articles [lo, hi) whose tokens fit the slice (at least
-** one article), with base[] set. */
-static int next_slice(rw *w, sqlite3_int64 lo)
-{
-  sqlite3_int64 d;
-  size_t total = 0, cap = FWD_SLICE_TOKENS;
-  if (w->ntok / FWD_MAX_SLICES + 1 > cap) cap = (size_t)(w->ntok / FWD_MAX_SLICES + 1);
-  w->lo = lo;
-  for (d = lo; d <= w->ndoc; d++) {
-    size_t t = 0;
-    int col;
-    for (col = 0; col < TS_FTS_NCOLS; col++) t += w->colsz[d * TS_FTS_NCOLS + col];
-    if (d > lo && total + t > cap) break;
-    total += t;
-  }
-  w->hi = d;
-  ts_free(w->base);
-  ts_free(w->fwd);
-  w->base = ts_malloc((size_t)(w->hi - w->lo + 1) * sizeof *w->base);
-  w->fwd = ts_malloc((total ? total : 1) * sizeof *w->fwd);
-  if (!w->base || !w->fwd) return w->rc = ts_error_oom();
-  total = 0;
-  for (d = lo; d < w->hi; d++) {
-    int col;
-    w->base[d - lo] = total;
-    for (col = 0; col < TS_FTS_NCOLS; col++) total += w->colsz[d * TS_FTS_NCOLS + col];
-  }
-  w->base[w->hi - lo] = total;
-  memset(w->fwd, 0xff, (total ? total : 1) * sizeof *w->fwd); /* no term: never matched */
-  return TSHOOT_OK;
-}
-
-/* fts5vocab names the column; the five names differ in their first byte. */
-static int col_index(const void *v)
-{
-  const unsigned char *name = v;   /* not NUL-terminated; never empty */
-  if (!name) return -1;
-  switch (name[0]) {
-  case 't': return TS_FTS_TITLE;
-  case 's': return TS_FTS_SYMPTOMS;
-  case 'a': return TS_FTS_ALIASES;
-  case 'c': return TS_FTS_CAUSES;
-  case 'f': return TS_FTS_FIXES;
-  }
-  return -1;
-}
-
-/* One term's postings, collected as (doc, wtf, hwtf) triples. */
-typedef struct plist {
-  uint32_t *v;       /* 3 per posting */
-  size_t n, cap;
-  ts_buf pos;        /* the positions of the postings so far (rank_pos) */
-  uint32_t *dp;      /* the current article's: col << 24 | offset */
-  size_t ndp, dp_cap;
-} plist;
-
-/* The current article's positions onto pl->pos: their count, then each as
-** the difference from the one before (from 0). */
-static void flush_positions(plist *pl)
-{
-  uint32_t prev = 0;
-  size_t i;
-  put_varint(&pl->pos, pl->ndp);
-  for (i = 0; i < pl->ndp; i++) {
-    put_varint(&pl->pos, pl->dp[i] - prev);
-    prev = pl->dp[i];
-  }
-  pl->ndp = 0;
-}
-
-static void write_term(rw *w, const char *term, int tlen, sqlite3_int64 id, plist *pl)
-{
-  size_t nblk = (pl->n + RANK_BLOCK - 1) / RANK_BLOCK, i, hdf = 0;
-  uint32_t prev = 0;
-  int rc;
-  ts_buf_reset(&w->post);
-  ts_buf_reset(&w->body);
-  put_varint(&w->post, pl->n);
-  put_varint(&w->post, nblk);
-  for (i = 0; i < pl->n; i++) {
-    if (i % RANK_BLOCK == 0) {
-      size_t last = i + RANK_BLOCK < pl->n ? i + RANK_BLOCK - 1 : pl->n - 1, j;
-      float mx = 0, hmx = 0;
-      for (j = i; j <= last; j++) {      /* the block's largest bm25 parts, rounded up */
-        float a = part_up(w, pl->v[3 * j], pl->v[3 * j + 1]);
-        float h = part_up(w, pl->v[3 * j], pl->v[3 * j + 2]);
-        if (a > mx) mx = a;
-        if (h > hmx) hmx = h;
-      }
-      put_le(&w->post, pl->v[3 * last], 4);
-      put_le(&w->post, (uint32_t)w->body.len, 4);
-      put_f32(&w->post, mx);
-      put_f32(&w->post, hmx);
+  if (!(w->norm = ts_malloc((size_t)(w->ndoc + 1) * sizeof *w->norm))) return w->rc = ts_error_oom();
+  {
+    const double k1 = TS_BM25_K1, b = TS_BM25_B;
+    sqlite3_int64 d;
+    for (d = 0; d <= w->ndoc; d++) {
+      double dl = 0;
+      int col;
+      for (col = 0; col < TS_FTS_NCOLS; col++) dl += w->colsz[d * TS_FTS_NCOLS + col];
+      w->norm[d] = k1 * (1 - b + b * dl / w->avgdl);
     }
-    put_varint(&w->body, pl->v[3 * i] - prev);
-    put_varint(&w->body, pl->v[3 * i + 1]);
-    put_varint(&w->body, pl->v[3 * i + 2]);
-    if (pl->v[3 * i + 2]) hdf++;
-    prev = pl->v[3 * i];
   }
-  ts_buf_add(&w->post, w->body.p ? w->body.p : "", w->body.len);
-  if (pl->ndp) flush_positions(pl);
-  if (w->post.oom || w->body.oom || pl->pos.oom) { w->rc = ts_error_oom(); return; }
-  sqlite3_bind_text(w->ins_term, 1, term, tlen, SQLITE_STATIC);
-  sqlite3_bind_int64(w->ins_term, 2, id);
-  sqlite3_bind_int64(w->ins_term, 3, (sqlite3_int64)pl->n);
-  sqlite3_bind_int64(w->ins_term, 4, (sqlite3_int64)hdf);
-  rc = sqlite3_step(w->ins_term);
-  sqlite3_reset(w->ins_term);
-  if (rc != SQLITE_DONE) { rw_fail(w, rc, "writing the ranking terms"); return; }
-  sqlite3_bind_int64(w->ins_post, 1, id);
-  sqlite3_bind_blob(w->ins_post, 2, w->post.p, (int)w->post.len, SQLITE_STATIC);
-  rc = sqlite3_step(w->ins_post);
-  sqlite3_reset(w->ins_post);
-  if (rc != SQLITE_DONE) { rw_fail(w, rc, "writing the postings"); return; }
-  sqlite3_bind_int64(w->ins_pos, 1, id);
-  sqlite3_bind_blob(w->ins_pos, 2, pl->pos.p ? pl->pos.p : "", (int)pl->pos.len, SQLITE_STATIC);
-  rc = sqlite3_step(w->ins_pos);
-  sqlite3_reset(w->ins_pos);
-  if (rc != SQLITE_DONE) rw_fail(w, rc, "writing the positions");
+  if (w->ntok > UINT32_MAX)      /* a slice's positions are counted in 32 bits */
+    return w->rc = ts_error(TSHOOT_ERROR, "indexing: %llu tokens is more than tshoot ranks",
+                            (unsigned long long)w->ntok);
+  return TSHOOT_OK;
 }
 
-/* One pass over every token FTS5 holds. The first pass (postings != 0)
-** writes rank_term and rank_post; every pass fills the forward index of the
-** articles [w->lo, w->hi). */
-static int scan(rw *w, int postings)
+/* FTS5's own token count over all articles must be their sizes' sum: its
+** averages record (row 1 of its data table: the number of rows, then each
+** column's token count), which FTS5 writes when its transaction commits
+** (so read here after the index's COMMIT). */
+static int check_total(rw *w)
 {
   sqlite3_stmt *st = NULL;
-  plist pl;
-  char *term = NULL;
-  int tlen = -1, rc;
-  sqlite3_int64 id = 0, doc = -1;
-  uint64_t seen = 0;
-  memset(&pl, 0, sizeof pl);
-  rc = sqlite3_prepare_v2(w->db, "SELECT term, doc, col, offset FROM temp.ts_rank_inst", -1, &st,
-                          NULL);
-  if (rc != SQLITE_OK) return rw_fail(w, rc, "reading the index");
-  while (w->rc == TSHOOT_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-    /* as blobs: the text accessors would copy each value to add a NUL (a
-    ** fifth of the scan's instructions) */
-    const char *t = (const char *)sqlite3_column_blob(st, 0);
-    int tl = sqlite3_column_bytes(st, 0);
-    sqlite3_int64 d = sqlite3_column_int64(st, 1);
-    int col = col_index(sqlite3_column_blob(st, 2));
-    sqlite3_int64 off = sqlite3_column_int64(st, 3);
-    if (!t || col < 0) {             /* out of memory (a name is never NULL) */
-      w->rc = ts_error_oom();
-      break;
-    }
-    if (d < 1 || d > w->ndoc) continue;
-    seen++;
-    if (tl != tlen || memcmp(t, term, (size_t)tl) != 0) {      /* a new term */
-      if (term && postings) write_term(w, term, tlen, id, &pl);
-      if (term) id++;
-      if (id >= 0xffffff) {          /* rank_doc.toks holds a term id in 3 bytes */
-        w->rc = ts_error(TSHOOT_ERROR, "indexing: more than %d terms", 0xffffff - 1);
-        break;
+  int rc = sqlite3_prepare_v2(w->db, "SELECT block FROM article_fts_data WHERE id = 1", -1, &st, NULL);
+  if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const unsigned char *b = sqlite3_column_blob(st, 0);
+    size_t n = (size_t)sqlite3_column_bytes(st, 0), off = 0, k;
+    uint64_t v, total = 0;
+    int col, ok = 1;
+    if (!b && n > 0) rc = SQLITE_NOMEM;
+    /* empty as FTS5 creates it until a row is inserted: all zero */
+    for (col = -1; col < TS_FTS_NCOLS && n > 0 && ok && rc == SQLITE_ROW; col++) {
+      if (!b || (k = ts_varint_get(b + off, n - off, &v)) == 0) ok = 0;
+      else {
+        off += k;
+        if (col >= 0) total += v;
       }
-      ts_free(term);
-      term = ts_strndup(t, (size_t)tl);
-      tlen = tl;
-      pl.n = 0;
-      pl.ndp = 0;
-      ts_buf_reset(&pl.pos);
-      doc = -1;
-      if (!term) { w->rc = ts_error_oom(); break; }
     }
-    if (postings && d != doc) {
-      if (pl.n) flush_positions(&pl);
-      if (ts_grow((void **)&pl.v, &pl.cap, 3 * (pl.n + 1), sizeof *pl.v) < 0) {
-        w->rc = ts_error_oom();
-        break;
-      }
-      pl.v[3 * pl.n] = (uint32_t)d;
-      pl.v[3 * pl.n + 1] = pl.v[3 * pl.n + 2] = 0;
-      pl.n++;
-      doc = d;
-    }
-    if (postings) {
-      pl.v[3 * (pl.n - 1) + 1] += (uint32_t)w_int[col];
-      if (col < TS_FTS_HEAD_COLS) pl.v[3 * (pl.n - 1) + 2] += (uint32_t)w_int[col];
-      if (ts_grow((void **)&pl.dp, &pl.dp_cap, pl.ndp + 1, sizeof *pl.dp) < 0) {
-        w->rc = ts_error_oom();
-        break;
-      }
-      pl.dp[pl.ndp++] = (uint32_t)col << 24 | (uint32_t)(off & 0xffffff);
-    }
-    if (d >= w->lo && d < w->hi && off >= 0 && off < w->colsz[d * TS_FTS_NCOLS + col]) {
-      size_t at = w->base[d - w->lo] + (size_t)off;
-      int k;
-      for (k = 0; k < col; k++) at += w->colsz[d * TS_FTS_NCOLS + k];
-      w->fwd[at] = (uint32_t)id;
-    }
+    if (rc == SQLITE_ROW && !ok)
+      w->rc = ts_error(TSHOOT_ERROR, "indexing: FTS5's token count is unreadable");
+    else if (rc == SQLITE_ROW && total != w->ntok)
+      w->rc = ts_error(TSHOOT_ERROR, "indexing: FTS5 counts %llu tokens, its articles' sizes %llu",
+                       (unsigned long long)total, (unsigned long long)w->ntok);
+    if (rc == SQLITE_ROW) rc = SQLITE_OK;
+  } else if (rc == SQLITE_DONE && w->ndoc > 0) {
+    w->rc = ts_error(TSHOOT_ERROR, "indexing: FTS5 wrote no token count");
   }
-  if (w->rc == TSHOOT_OK && rc != SQLITE_DONE) rw_fail(w, rc, "reading the index");
-  /* every token FTS5 counted was read: a scan cut short (fts5vocab ends a
-  ** scan it cannot go on with, out of memory, as if it were done) would
-  ** write a KB that ranks wrong */
-  if (w->rc == TSHOOT_OK && seen != w->ntok)
-    w->rc = ts_error(TSHOOT_ENOMEM, "indexing: read %llu of the index's %llu tokens (out of memory?)",
-                     (unsigned long long)seen, (unsigned long long)w->ntok);
-  if (w->rc == TSHOOT_OK && term && postings) write_term(w, term, tlen, id, &pl);
+  if (rc == SQLITE_DONE) rc = SQLITE_OK;
   sqlite3_finalize(st);
-  ts_free(term);
-  ts_free(pl.v);
-  ts_free(pl.dp);
-  ts_buf_free(&pl.pos);
+  if (rc != SQLITE_OK) return rw_fail(w, rc, "reading the index's token count");
   return w->rc;
 }
 
-/* The forward index rows of the articles [w->lo, w->hi): each column's
-** term ids, then each column's checkpoints from rank_cp (the catcher's
-** token counts must be FTS5's). */
-static void write_docs(rw *w)
+typedef struct term_ref {
+  const unsigned char *p;
+  uint32_t n, id;
+} term_ref;
+
+/* FTS5's (and SQLite's BINARY) order: bytes, then the shorter first. */
+static int term_cmp(const void *a, const void *b)
 {
-  sqlite3_int64 d;
-  for (d = w->lo; d < w->hi && w->rc == TSHOOT_OK; d++) {
-    size_t at = w->base[d - w->lo];
-    const unsigned char *cp, *end;
-    int col, rc;
+  const term_ref *x = a, *y = b;
+  int c = memcmp(x->p, y->p, x->n < y->n ? x->n : y->n);
+  if (c) return c;
+  return x->n < y->n ? -1 : x->n > y->n;
+}
+
+/* The terms in byte order: final[] and prov[]; the per-term arrays. */
+static int sort_terms(rw *w)
+{
+  const terms *t = w->t;
+  size_t i, m;
+  term_ref *r;
+  w->nterm = t->n;
+  m = w->nterm ? w->nterm : 1;
+  r = ts_malloc(m * sizeof *r);
+  w->final = ts_malloc(m * sizeof *w->final);
+  w->prov = ts_malloc(m * sizeof *w->prov);
+  w->npos = ts_calloc(m, sizeof *w->npos);
+  w->df = ts_calloc(m, sizeof *w->df);
+  w->hdf = ts_calloc(m, sizeof *w->hdf);
+  w->last = ts_calloc(m, sizeof *w->last);
+  w->lasth = ts_calloc(m, sizeof *w->lasth);
+  w->at_pos = ts_malloc(m * sizeof *w->at_pos);
+  w->at_post = ts_malloc(m * sizeof *w->at_post);
+  if (!r || !w->final || !w->prov || !w->npos || !w->df || !w->hdf || !w->last || !w->lasth ||
+      !w->at_pos || !w->at_post) {
+    ts_free(r);
+    return w->rc = ts_error_oom();
+  }
+  for (i = 0; i < w->nterm; i++) {
+    r[i].p = (const unsigned char *)t->bytes + t->off[i];
+    r[i].n = t->off[i + 1] - t->off[i];
+    r[i].id = (uint32_t)i;
+  }
+  qsort(r, w->nterm, sizeof *r, term_cmp);
+  for (i = 0; i < w->nterm; i++) {
+    w->final[r[i].id] = (uint32_t)i;
+    w->prov[i] = r[i].id;
+  }
+  ts_free(r);
+  return TSHOOT_OK;
+}
+
+enum { PASS_COUNT, PASS_FILL, PASS_DOCS };
+
+/* The staged tokens into the slice's postings and positions. Written straight
+** from the forward index, each token would go to another term's postings
+** (35 k terms at 10k articles: a cache miss or two a token); staged, a few
+** thousand at a time, and spread into 256 ranges of terms first (a counting
+** sort: 256 places written, all in cache), the postings of one range at a
+** time are written, each term's in article order as staged. */
+static void fill_staged(rw *w)
+{
+  size_t cnt[257], i;
+  uint32_t *to = w->stage + 3 * STAGE_MAX;
+  memset(cnt, 0, sizeof cnt);
+  for (i = 0; i < w->nstage; i++) cnt[((w->stage[3 * i] - w->tlo) >> w->shift) + 1]++;
+  for (i = 1; i < 257; i++) cnt[i] += cnt[i - 1];
+  for (i = 0; i < w->nstage; i++) {
+    const uint32_t *e = w->stage + 3 * i;
+    uint32_t *o = to + 3 * cnt[(e[0] - w->tlo) >> w->shift]++;
+    o[0] = e[0];
+    o[1] = e[1];
+    o[2] = e[2];
+  }
+  for (i = 0; i < w->nstage; i++) {
+    const uint32_t *e = to + 3 * i;
+    uint32_t f = e[0];
+    if (w->last[f] != e[1]) {
+      w->last[f] = e[1];
+      w->post[2 * (size_t)w->at_post[f]] = e[1];
+      w->post[2 * (size_t)w->at_post[f] + 1] = 0;
+      w->at_post[f]++;
+    }
+    w->post[2 * (size_t)w->at_post[f] - 1]++;
+    w->pos[w->at_pos[f]++] = e[2];
+  }
+  w->nstage = 0;
+}
+
+/* One pass over the caught rows (rank_cp of `from`, in article order): each
+** article must be there, its token counts FTS5's. PASS_COUNT counts each
+** term's positions and articles (and checks the checkpoints); PASS_FILL fills
+** the postings of the slice of terms [tlo, thi); PASS_DOCS writes rank_doc
+** (the term ids, final, then the checkpoints). */
+static int pass(rw *w, sqlite3 *from, int mode)
+{
+  sqlite3_int64 d = 0;
+  int rc = sqlite3_prepare_v2(from, "SELECT id, cp, toks FROM rank_cp ORDER BY id", -1, &w->sel, NULL);
+  uint64_t seen = 0;
+  if (rc != SQLITE_OK) return rw_fail(w, rc, "reading the articles' tokens");
+  while (w->rc == TSHOOT_OK && (rc = sqlite3_step(w->sel)) == SQLITE_ROW) {
+    sqlite3_int64 id = sqlite3_column_int64(w->sel, 0);
+    const unsigned char *cp = sqlite3_column_blob(w->sel, 1), *cend, *tk;
+    size_t ncp = (size_t)sqlite3_column_bytes(w->sel, 1), ntk, want = 0;
+    int col;
+    tk = sqlite3_column_blob(w->sel, 2);
+    ntk = (size_t)sqlite3_column_bytes(w->sel, 2);
+    if ((!cp && ncp) || (!tk && ntk)) { w->rc = ts_error_oom(); break; }
+    if (id != ++d || d > w->ndoc) {
+      w->rc = ts_error(TSHOOT_ERROR, "indexing: article %lld has no text", (long long)d);
+      break;
+    }
+    for (col = 0; col < TS_FTS_NCOLS; col++) want += w->colsz[d * TS_FTS_NCOLS + col];
+    if (ntk != 3 * want) {
+      w->rc = ts_error(TSHOOT_ERROR, "indexing: article %lld's tokens disagree with FTS5's count",
+                       (long long)d);
+      break;
+    }
+    seen += want;
+    if (mode == PASS_FILL) {
+      /* the slice's tokens, staged: (term, article, col << 24 | offset) */
+      for (col = 0; col < TS_FTS_NCOLS; col++) {
+        uint32_t k, n = w->colsz[d * TS_FTS_NCOLS + col];
+        for (k = 0; k < n; k++, tk += 3) {
+          uint32_t f = w->final[(uint32_t)tk[0] | (uint32_t)tk[1] << 8 | (uint32_t)tk[2] << 16];
+          uint32_t *e;
+          if (f < w->tlo || f >= w->thi) continue;
+          if (w->nstage == STAGE_MAX) fill_staged(w);
+          e = w->stage + 3 * w->nstage++;
+          e[0] = f;
+          e[1] = (uint32_t)d;
+          e[2] = (uint32_t)col << 24 | (k & 0xffffff);
+        }
+      }
+      continue;
+    }
     ts_buf_reset(&w->body);
     for (col = 0; col < TS_FTS_NCOLS; col++) {
       uint32_t k, n = w->colsz[d * TS_FTS_NCOLS + col];
-      put_varint(&w->body, n);
-      for (k = 0; k < n; k++) put_le(&w->body, w->fwd[at++], 3);  /* ids < 2^24: scan */
+      if (mode == PASS_DOCS) put_varint(&w->body, n);
+      for (k = 0; k < n; k++, tk += 3) {
+        uint32_t p = (uint32_t)tk[0] | (uint32_t)tk[1] << 8 | (uint32_t)tk[2] << 16, f;
+        if (p >= w->nterm) break;          /* an id the catcher never gave: never */
+        f = w->final[p];
+        if (mode == PASS_DOCS) {
+          put_le(&w->body, f, 3);
+          continue;
+        }
+        w->npos[f]++;
+        if (w->last[f] != (uint32_t)d) {
+          w->last[f] = (uint32_t)d;
+          w->df[f]++;
+        }
+        if (col < TS_FTS_HEAD_COLS && w->lasth[f] != (uint32_t)d) {
+          w->lasth[f] = (uint32_t)d;
+          w->hdf[f]++;
+        }
+      }
+      if (k < n) { cp = NULL; break; }
     }
-    sqlite3_bind_int64(w->sel_cp, 1, d);
-    rc = sqlite3_step(w->sel_cp);
-    if (rc != SQLITE_ROW) {
-      sqlite3_reset(w->sel_cp);
-      if (rc == SQLITE_DONE) w->rc = ts_error(TSHOOT_ERROR, "indexing: article %lld has no text", (long long)d);
-      else rw_fail(w, rc, "reading the articles' texts");
-      return;
-    }
-    cp = sqlite3_column_blob(w->sel_cp, 0);
-    end = cp + sqlite3_column_bytes(w->sel_cp, 0);
-    for (col = 0; col < TS_FTS_NCOLS && cp; col++) {
+    /* the checkpoints, after the counts they were caught with */
+    for (col = 0, cend = cp + ncp; col < TS_FTS_NCOLS && cp; col++) {
       uint64_t v;
       size_t k, m;
-      int l = (int)ts_varint_get(cp, (size_t)(end - cp), &v);
+      int l = (int)ts_varint_get(cp, (size_t)(cend - cp), &v);
       if (l == 0 || v != w->colsz[d * TS_FTS_NCOLS + col]) { cp = NULL; break; }
       cp += l;
       m = (size_t)((v + RANK_CHECKPOINT - 1) / RANK_CHECKPOINT);
       for (k = 0; k < m && cp; k++) {
-        l = (int)ts_varint_get(cp, (size_t)(end - cp), &v);
+        l = (int)ts_varint_get(cp, (size_t)(cend - cp), &v);
         if (l == 0) cp = NULL;
         else {
-          ts_buf_add(&w->body, (const char *)cp, (size_t)l);
+          if (mode == PASS_DOCS) ts_buf_add(&w->body, (const char *)cp, (size_t)l);
           cp += l;
         }
       }
     }
-    sqlite3_reset(w->sel_cp);
     if (!cp) {
-      w->rc = ts_error(TSHOOT_ERROR, "indexing: article %lld's token offsets disagree with FTS5's count",
-                       (long long)d);
-      return;
-    }
-    if (w->body.oom) { w->rc = ts_error_oom(); return; }
-    sqlite3_bind_int64(w->ins_doc, 1, d);
-    sqlite3_bind_blob(w->ins_doc, 2, w->body.p ? w->body.p : "", (int)w->body.len, SQLITE_STATIC);
-    rc = sqlite3_step(w->ins_doc);
-    sqlite3_reset(w->ins_doc);
-    if (rc != SQLITE_DONE) rw_fail(w, rc, "writing the forward index");
-  }
-}
-
-int kb_rank_build(sqlite3 *db)
-{
-  rw w;
-  int rc;
-  memset(&w, 0, sizeof w);
-  w.db = db;
-  rc = sqlite3_exec(db, TS_KB_RANK_TERM_SQL "; " TS_KB_RANK_POST_SQL "; " TS_KB_RANK_POS_SQL "; "
-                        "CREATE TABLE rank_tok(id INTEGER PRIMARY KEY, toks BLOB NOT NULL); "
-                        "CREATE VIRTUAL TABLE temp.ts_rank_inst USING fts5vocab(main, article_fts, "
-                        "instance)", NULL, NULL, NULL);
-  if (rc != SQLITE_OK) return rw_fail(&w, rc, "reading the index");
-  if (read_sizes(&w) == TSHOOT_OK) {
-    rc = sqlite3_prepare_v2(db, "INSERT INTO rank_term(term, id, df, hdf) VALUES(?1, ?2, ?3, ?4)",
-                            -1, &w.ins_term, NULL);
-    if (rc == SQLITE_OK)
-      rc = sqlite3_prepare_v2(db, "INSERT INTO rank_post(id, post) VALUES(?1, ?2)", -1,
-                              &w.ins_post, NULL);
-    if (rc == SQLITE_OK)
-      rc = sqlite3_prepare_v2(db, "INSERT INTO rank_tok(id, toks) VALUES(?1, ?2)", -1, &w.ins_doc,
-                              NULL);
-    if (rc == SQLITE_OK)
-      rc = sqlite3_prepare_v2(db, "INSERT INTO rank_pos(id, pos) VALUES(?1, ?2)", -1, &w.ins_pos,
-                              NULL);
-    if (rc == SQLITE_OK)
-      rc = sqlite3_prepare_v2(db, "SELECT cp FROM rank_cp WHERE id = ?1", -1, &w.sel_cp, NULL);
-    if (rc != SQLITE_OK) rw_fail(&w, rc, "writing the ranking data");
-  }
-  if (w.rc == TSHOOT_OK && next_slice(&w, 1) == TSHOOT_OK && scan(&w, 1) == TSHOOT_OK) {
-    write_docs(&w);
-    while (w.rc == TSHOOT_OK && w.hi <= w.ndoc && next_slice(&w, w.hi) == TSHOOT_OK &&
-           scan(&w, 0) == TSHOOT_OK)
-      write_docs(&w);
-  }
-  sqlite3_finalize(w.ins_term);
-  sqlite3_finalize(w.ins_post);
-  sqlite3_finalize(w.ins_doc);
-  sqlite3_finalize(w.ins_pos);
-  sqlite3_finalize(w.sel_cp);
-  rc = sqlite3_exec(db, "DROP TABLE temp.ts_rank_inst", NULL, NULL, NULL);
-  if (rc != SQLITE_OK) rw_fail(&w, rc, "reading the index");
-  ts_free(w.colsz);
-  ts_free(w.base);
-  ts_free(w.fwd);
-  ts_buf_free(&w.post);
-  ts_buf_free(&w.body);
-  return w.rc;
-}
-
-/* Copy the rows of `from_sql` (in key order) into `to` by `to_sql`, whose
-** parameters are the selected columns. */
-static int copy_rows(sqlite3 *to, sqlite3 *from, const char *from_sql, const char *to_sql,
-                     int check_one)
-{
-  sqlite3_stmt *sel = NULL, *ins = NULL;
-  int rc = sqlite3_prepare_v2(from, from_sql, -1, &sel, NULL), n, i;
-  if (rc != SQLITE_OK) {
-    rc = kb_sqlite_error(from, rc, "writing the ranking data");
-    sqlite3_finalize(sel);
-    return rc;
-  }
-  rc = sqlite3_prepare_v2(to, to_sql, -1, &ins, NULL);
-  if (rc != SQLITE_OK) {
-    rc = kb_sqlite_error(to, rc, "writing the ranking data");
-    sqlite3_finalize(sel);
-    sqlite3_finalize(ins);
-    return rc;
-  }
-  n = sqlite3_column_count(sel);
-  while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
-    int brc = SQLITE_OK;
-    for (i = 0; i < n && brc == SQLITE_OK; i++)  /* a bound value is copied: that can fail */
-      brc = sqlite3_bind_value(ins, i + 1, sqlite3_column_value(sel, i));
-    if (brc == SQLITE_OK) brc = sqlite3_step(ins);
-    sqlite3_reset(ins);
-    if (brc != SQLITE_DONE) {
-      rc = kb_sqlite_error(to, brc, "writing the ranking data");
-      goto done;
-    }
-    if (check_one && sqlite3_changes(to) != 1) {   /* an FTS5 row is an article: never */
-      rc = ts_error(TSHOOT_ERROR, "indexing: article %lld has no row",
-                    (long long)sqlite3_column_int64(sel, 0));
-      goto done;
-    }
-  }
-  rc = rc == SQLITE_DONE ? TSHOOT_OK : kb_sqlite_error(from, rc, "writing the ranking data");
-done:
-  sqlite3_finalize(sel);
-  sqlite3_finalize(ins);
-  return rc;
-}
-
-int kb_rank_copy(sqlite3 *to, sqlite3 *from)
-{
-  int rc = copy_rows(to, from, "SELECT term, id, df, hdf FROM rank_term ORDER BY term",
-                     "INSERT INTO rank_term(term, id, df, hdf) VALUES(?1, ?2, ?3, ?4)", 0);
-  if (rc == TSHOOT_OK)
-    rc = copy_rows(to, from, "SELECT id, post FROM rank_post ORDER BY id",
-                   "INSERT INTO rank_post(id, post) VALUES(?1, ?2)", 0);
-  if (rc == TSHOOT_OK)
-    rc = copy_rows(to, from, "SELECT id, pos FROM rank_pos ORDER BY id",
-                   "INSERT INTO rank_pos(id, pos) VALUES(?1, ?2)", 0);
-  if (rc == TSHOOT_OK)   /* each article's name, path and line from the model's rows, its
-                         ** text from where kb_write.c kept it (stage.text) */
-    rc = copy_rows(to, from, "SELECT id, toks FROM rank_tok ORDER BY id",
-                   "INSERT INTO rank_doc(id, name, title, path, line, toks, symptoms, aliases, causes,"
-                   " fixes) SELECT a.id, a.name, t.title, s.path, a.line, ?2, t.symptoms, t.aliases,"
-                   " t.causes, t.fixes FROM article AS a JOIN stage.text AS t ON t.id = a.id"
-                   " LEFT JOIN source AS s ON s.id = a.source WHERE a.id = ?1", 1);
-  return rc;
-}
-
-/* ===== where tokens start, caught while article_fts tokenizes =====
-** A passage is cut by tokenizing its column's text up to its last token;
-** from the column's start that is most of a returned article's cost when the
-** passage sits far in (a fix's steps). rank_doc.toks therefore also says
-** where every RANK_CHECKPOINT-th token starts, so that search tokenizes from
-** the nearest one before the passage: the same tokens (unicode61 starts a
-** token only after a separator), fewer of them. The offsets are FTS5's own:
-** a tokenizer wrapped around the index's (porter over unicode61) notes them
-** as FTS5 indexes each column, so they cannot disagree with its token count
-** (kb_rank_build checks that they do not). */
-
-struct kb_rank_catch {
-  sqlite3 *db;
-  sqlite3_stmt *ins;
-  fts5_tokenizer inner;     /* porter's methods */
-  void *inner_ud;
-  /* the article being inserted: per tokenized column, its byte length, token
-  ** count and checkpoints */
-  int ncall;
-  int call_len[TS_FTS_NCOLS + 1], call_ntok[TS_FTS_NCOLS + 1];
-  ts_buf call_cp[TS_FTS_NCOLS + 1];
-  ts_buf cp;
-  int bad;                  /* more calls than columns, or out of memory */
-};
-
-typedef struct catch_tok {
-  kb_rank_catch *k;
-  Fts5Tokenizer *inner;
-} catch_tok;
-
-typedef struct catch_ctx {
-  void *ctx;
-  int (*x)(void *, int, const char *, int, int, int);
-  int ntok, last;           /* tokens so far; the last checkpoint's offset */
-  ts_buf *cp;
-} catch_ctx;
-
-static int catch_create(void *ud, const char **arg, int narg, Fts5Tokenizer **out)
-{
-  kb_rank_catch *k = ud;
-  catch_tok *t;
-  int rc;
-  *out = NULL;
-  if (narg < 1 || strcmp(arg[0], "porter") != 0) return SQLITE_ERROR;  /* kb_schema.h's */
-  if (!(t = ts_calloc(1, sizeof *t))) return SQLITE_NOMEM;
-  t->k = k;
-  rc = k->inner.xCreate(k->inner_ud, arg + 1, narg - 1, &t->inner);
-  if (rc != SQLITE_OK) {
-    ts_free(t);
-    return rc;
-  }
-  *out = (Fts5Tokenizer *)t;
-  return SQLITE_OK;
-}
-
-static void catch_delete(Fts5Tokenizer *tok)
-{
-  catch_tok *t = (catch_tok *)tok;
-  t->k->inner.xDelete(t->inner);
-  ts_free(t);
-}
-
-static int catch_token(void *ctx, int flags, const char *tok, int n, int b0, int b1)
-{
-  catch_ctx *c = ctx;
-  if (!(flags & FTS5_TOKEN_COLOCATED)) {
-    if (c->cp && c->ntok % RANK_CHECKPOINT == 0) {
-      put_varint(c->cp, (uint64_t)(b0 - c->last));
-      c->last = b0;
-    }
-    c->ntok++;
-  }
-  return c->x(c->ctx, flags, tok, n, b0, b1);
-}
-
-static int catch_tokenize(Fts5Tokenizer *tok, void *ctx, int flags, const char *text, int n,
-                          int (*x)(void *, int, const char *, int, int, int))
-{
-  catch_tok *t = (catch_tok *)tok;
-  kb_rank_catch *k = t->k;
-  catch_ctx c;
-  int rc;
-  memset(&c, 0, sizeof c);
-  c.ctx = ctx;
-  c.x = x;
-  if ((flags & FTS5_TOKENIZE_DOCUMENT) && !(flags & FTS5_TOKENIZE_QUERY)) {
-    if (k->ncall > TS_FTS_NCOLS) k->bad = 1;
-    else {
-      c.cp = &k->call_cp[k->ncall];
-      ts_buf_reset(c.cp);
-    }
-  }
-  rc = k->inner.xTokenize(t->inner, &c, flags, text, n, catch_token);
-  if (c.cp) {
-    k->call_len[k->ncall] = n;
-    k->call_ntok[k->ncall] = c.ntok;
-    k->ncall++;
-  }
-  return rc;
-}
-
-int kb_rank_catch_new(sqlite3 *db, kb_rank_catch **out)
-{
-  static fts5_tokenizer methods = { catch_create, catch_delete, catch_tokenize };
-  kb_rank_catch *k;
-  fts5_api *api = NULL;
-  int rc;
-  *out = NULL;
-  if (!(k = ts_calloc(1, sizeof *k))) return ts_error_oom();
-  *out = k;                 /* even on failure: the tokenizer may hold it */
-  k->db = db;
-  rc = kb_fts5_api(db, &api);
-  if (rc == SQLITE_OK && !api) rc = SQLITE_ERROR;
-  if (rc == SQLITE_OK) rc = api->xFindTokenizer(api, "porter", &k->inner_ud, &k->inner);
-  if (rc == SQLITE_OK)
-    rc = api->xCreateTokenizer(api, KB_RANK_CATCH_TOKENIZER, k, &methods, NULL);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_exec(db, "CREATE TABLE rank_cp(id INTEGER PRIMARY KEY, cp BLOB NOT NULL)", NULL,
-                      NULL, NULL);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_prepare_v3(db, "INSERT INTO rank_cp(id, cp) VALUES(?1, ?2)", -1,
-                            SQLITE_PREPARE_PERSISTENT, &k->ins, NULL);
-  if (rc != SQLITE_OK) {
-    kb_rank_catch_close(k);
-    return kb_sqlite_error(db, rc, "setting up the index");
-  }
-  return TSHOOT_OK;
-}
-
-void kb_rank_catch_begin(kb_rank_catch *k)
-{
-  k->ncall = 0;
-}
-
-/* rank_cp's cp: per column, its token count then its checkpoints (each
-** the difference from the one before, from 0). FTS5 tokenizes the columns
-** that are not NULL, in order (an empty one perhaps not at all). */
-int kb_rank_catch_end(kb_rank_catch *k, sqlite3_int64 doc, const char *const *text, const int *len)
-{
-  int col, call = 0, rc;
-  ts_buf_reset(&k->cp);
-  for (col = 0; col < TS_FTS_NCOLS && !k->bad; col++) {
-    if (!text[col] || (len[col] == 0 && (call >= k->ncall || k->call_len[call] != 0))) {
-      put_varint(&k->cp, 0);
-      continue;
-    }
-    if (call >= k->ncall || k->call_len[call] != len[col]) {
-      k->bad = 1;
+      w->rc = ts_error(TSHOOT_ERROR, "indexing: article %lld's token offsets disagree with FTS5's"
+                       " count", (long long)d);
       break;
     }
-    put_varint(&k->cp, (uint64_t)k->call_ntok[call]);
-    ts_buf_add(&k->cp, k->call_cp[call].p ? k->call_cp[call].p : "", k->call_cp[call].len);
-    call++;
+    if (mode == PASS_DOCS) {     /* with its name, title, path and line from the model's rows */
+      if (w->body.oom) { w->rc = ts_error_oom(); break; }
+      sqlite3_bind_int64(w->ins_doc, 1, d);
+      sqlite3_bind_blob(w->ins_doc, 2, w->body.p ? w->body.p : "", (int)w->body.len, SQLITE_STATIC);
+      rc = sqlite3_step(w->ins_doc);
+      sqlite3_reset(w->ins_doc);
+      if (rc != SQLITE_DONE) {
+        w->rc = kb_sqlite_error(sqlite3_db_handle(w->ins_doc), rc, "writing the ranking data");
+        break;
+      }
+      if (sqlite3_changes(sqlite3_db_handle(w->ins_doc)) != 1) {  /* an FTS5 row is an article: never */
+        w->rc = ts_error(TSHOOT_ERROR, "indexing: article %lld has no row", (long long)d);
+        break;
+      }
+    }
   }
-  for (col = 0; col <= TS_FTS_NCOLS; col++)
-    if (k->call_cp[col].oom) return ts_error_oom();
-  if (k->cp.oom) return ts_error_oom();
-  if (k->bad || call != k->ncall)
-    return ts_error(TSHOOT_ERROR, "indexing article %lld: FTS5 tokenized its columns unexpectedly",
-                    (long long)doc);
-  sqlite3_bind_int64(k->ins, 1, doc);
-  sqlite3_bind_blob(k->ins, 2, k->cp.p ? k->cp.p : "", (int)k->cp.len, SQLITE_STATIC);
-  rc = sqlite3_step(k->ins);
-  sqlite3_reset(k->ins);
-  return rc == SQLITE_DONE ? TSHOOT_OK : kb_sqlite_error(k->db, rc, "writing token offsets");
+  if (w->rc == TSHOOT_OK && rc != SQLITE_DONE) rw_fail(w, rc, "reading the articles' tokens");
+  if (mode == PASS_FILL) fill_staged(w);
+  sqlite3_finalize(w->sel);
+  w->sel = NULL;
+  if (w->rc == TSHOOT_OK && d != w->ndoc)
+    w->rc = ts_error(TSHOOT_ERROR, "indexing: article %lld has no text", (long long)d + 1);
+  if (w->rc == TSHOOT_OK && seen != w->ntok)   /* follows from the above: kept as a guard */
+    w->rc = ts_error(TSHOOT_ERROR, "indexing: caught %llu of the index's %llu tokens",
+                     (unsigned long long)seen, (unsigned long long)w->ntok);
+  return w->rc;
 }
 
-void kb_rank_catch_close(kb_rank_catch *k)
+/* The next slice of terms from w->thi whose postings fit (at least one
+** term), filled from the caught rows. */
+static int next_slice(rw *w, sqlite3 *from, uint64_t cap)
 {
-  if (!k) return;
-  sqlite3_finalize(k->ins);
-  k->ins = NULL;
+  uint64_t cost = 0;
+  size_t np = 0, nd = 0, f;
+  w->tlo = w->thi;
+  for (f = w->tlo; f < w->nterm; f++) {
+    uint64_t c = 4 * (uint64_t)w->npos[f] + 8 * (uint64_t)w->df[f];
+    if (f > w->tlo && cost + c > cap) break;
+    cost += c;
+    w->at_pos[f] = (uint32_t)np;
+    w->at_post[f] = (uint32_t)nd;
+    w->last[f] = 0;
+    np += w->npos[f];
+    nd += w->df[f];
+  }
+  w->thi = f;
+  for (w->shift = 0; ((w->thi - w->tlo - 1) >> w->shift) >= 256; w->shift++) {}
+  if (!w->stage && !(w->stage = ts_malloc(2 * 3 * STAGE_MAX * sizeof *w->stage)))
+    return w->rc = ts_error_oom();
+  ts_free(w->pos);
+  ts_free(w->post);
+  w->pos = ts_malloc((np ? np : 1) * sizeof *w->pos);
+  w->post = ts_malloc((nd ? 2 * nd : 1) * sizeof *w->post);
+  if (!w->pos || !w->post) return w->rc = ts_error_oom();
+  return pass(w, from, PASS_FILL);
 }
 
-void kb_rank_catch_free(kb_rank_catch *k)
+/* Term f's rank_post row (or, pos != 0, its rank_pos row) from the slice. */
+static void write_term(rw *w, size_t f, int pos_row)
 {
-  int i;
-  if (!k) return;
-  sqlite3_finalize(k->ins);
-  for (i = 0; i <= TS_FTS_NCOLS; i++) ts_buf_free(&k->call_cp[i]);
-  ts_buf_free(&k->cp);
-  ts_free(k);
+  size_t n = w->df[f], nblk = (n + RANK_BLOCK - 1) / RANK_BLOCK, i;
+  const uint32_t *post = w->post + 2 * (w->at_post[f] - n);
+  const uint32_t *pos = w->pos + (w->at_pos[f] - w->npos[f]);
+  uint32_t prev = 0;
+  sqlite3_stmt *ins = pos_row ? w->ins_pos : w->ins_post;
+  int rc;
+  if (ts_grow((void **)&w->wtf, &w->wtf_cap, 2 * n, sizeof *w->wtf) < 0) {
+    w->rc = ts_error_oom();
+    return;
+  }
+  ts_buf_reset(&w->postb);
+  ts_buf_reset(&w->body);
+  ts_buf_reset(&w->posb);
+  /* the weighted frequencies, or the positions of each posting: their
+  ** count, then each as the difference from the one before (from 0) */
+  for (i = 0; i < n; i++) {
+    uint32_t k, np = post[2 * i + 1], wf = 0, hwf = 0, pp = 0;
+    if (pos_row) {
+      put_varint(&w->posb, np);
+      for (k = 0; k < np; k++, pos++) {
+        put_varint(&w->posb, *pos - pp);
+        pp = *pos;
+      }
+      continue;
+    }
+    for (k = 0; k < np; k++, pos++) {
+      uint32_t col = *pos >> 24;
+      wf += (uint32_t)w_int[col];
+      if (col < TS_FTS_HEAD_COLS) hwf += (uint32_t)w_int[col];
+    }
+    w->wtf[2 * i] = wf;
+    w->wtf[2 * i + 1] = hwf;
+  }
+  if (!pos_row) {
+    put_varint(&w->postb, n);
+    put_varint(&w->postb, nblk);
+    for (i = 0; i < n; i++) {
+      if (i % RANK_BLOCK == 0) {
+        size_t last = i + RANK_BLOCK < n ? i + RANK_BLOCK - 1 : n - 1, j;
+        float mx = 0, hmx = 0;
+        for (j = i; j <= last; j++) {      /* the block's largest bm25 parts, rounded up */
+          float a = part_up(w, post[2 * j], w->wtf[2 * j]);
+          float h = part_up(w, post[2 * j], w->wtf[2 * j + 1]);
+          if (a > mx) mx = a;
+          if (h > hmx) hmx = h;
+        }
+        put_le(&w->postb, post[2 * last], 4);
+        put_le(&w->postb, (uint32_t)w->body.len, 4);
+        put_f32(&w->postb, mx);
+        put_f32(&w->postb, hmx);
+      }
+      put_varint(&w->body, post[2 * i] - prev);
+      put_varint(&w->body, w->wtf[2 * i]);
+      put_varint(&w->body, w->wtf[2 * i + 1]);
+      prev = post[2 * i];
+    }
+    ts_buf_add(&w->postb, w->body.p ? w->body.p : "", w->body.len);
+  }
+  if (w->postb.oom || w->body.oom || w->posb.oom) { w->rc = ts_error_oom(); return; }
+  sqlite3_bind_int64(ins, 1, (sqlite3_int64)f);
+  if (pos_row) sqlite3_bind_blob(ins, 2, w->posb.p ? w->posb.p : "", (int)w->posb.len, SQLITE_STATIC);
+  else sqlite3_bind_blob(ins, 2, w->postb.p ? w->postb.p : "", (int)w->postb.len, SQLITE_STATIC);
+  rc = sqlite3_step(ins);
+  sqlite3_reset(ins);
+  if (rc != SQLITE_DONE)
+    w->rc = kb_sqlite_error(sqlite3_db_handle(ins), rc, pos_row ? "writing the positions" : "writing the postings");
+}
+
+int kb_rank_build(sqlite3 *db, kb_rank_catch *k)
+{
+  rw *w;
+  if (!k) return ts_error(TSHOOT_ERROR, "indexing: no tokens were caught");
+  w = &k->w;
+  rw_free(w);
+  w->db = db;
+  w->t = &k->t;
+  if (k->err & CATCH_OOM) return w->rc = ts_error_oom();   /* kb_rank_catch_end said so: never */
+  if (read_sizes(w) == TSHOOT_OK && sort_terms(w) == TSHOOT_OK &&
+      pass(w, db, PASS_COUNT) == TSHOOT_OK)
+    w->built = 1;
+  return catch_fail(k, w->rc);
+}
+
+int kb_rank_copy(sqlite3 *to, sqlite3 *from, kb_rank_catch *k)
+{
+  rw *w = k ? &k->w : NULL;
+  uint64_t all = 0, cap = slice_bytes;
+  size_t f;
+  int rc, one;
+  if (!w || !w->built) return ts_error(TSHOOT_ERROR, "indexing: the ranking data was not built");
+  w->db = from;
+  if (check_total(w) != TSHOOT_OK) goto done;
+  rc = sqlite3_prepare_v2(to, "INSERT INTO rank_term(term, id, df, hdf) VALUES(?1, ?2, ?3, ?4)", -1,
+                          &w->ins_term, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_prepare_v2(to, "INSERT INTO rank_post(id, post) VALUES(?1, ?2)", -1, &w->ins_post, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_prepare_v2(to, "INSERT INTO rank_pos(id, pos) VALUES(?1, ?2)", -1, &w->ins_pos, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_prepare_v2(to, "INSERT INTO rank_doc(id, name, title, path, line, toks, symptoms,"
+                            " aliases, causes, fixes) SELECT a.id, a.name, t.title, s.path, a.line, ?2,"
+                            " t.symptoms, t.aliases, t.causes, t.fixes FROM article AS a"
+                            " JOIN stage.text AS t ON t.id = a.id"
+                            " LEFT JOIN source AS s ON s.id = a.source WHERE a.id = ?1", -1,
+                            &w->ins_doc, NULL);
+  if (rc != SQLITE_OK) {
+    w->rc = kb_sqlite_error(to, rc, "writing the ranking data");
+    goto done;
+  }
+  /* rank_term, in id (byte) order */
+  for (f = 0; f < w->nterm && w->rc == TSHOOT_OK; f++) {
+    uint32_t pv = w->prov[f];
+    sqlite3_bind_text(w->ins_term, 1, w->t->bytes + w->t->off[pv],
+                      (int)(w->t->off[pv + 1] - w->t->off[pv]), SQLITE_STATIC);
+    sqlite3_bind_int64(w->ins_term, 2, (sqlite3_int64)f);
+    sqlite3_bind_int64(w->ins_term, 3, (sqlite3_int64)w->df[f]);
+    sqlite3_bind_int64(w->ins_term, 4, (sqlite3_int64)w->hdf[f]);
+    rc = sqlite3_step(w->ins_term);
+    sqlite3_reset(w->ins_term);
+    if (rc != SQLITE_DONE) w->rc = kb_sqlite_error(to, rc, "writing the ranking terms");
+  }
+  /* rank_post, then rank_pos: a slice of terms inverted at a time (one pass
+  ** for both when a single slice holds every term) */
+  for (f = 0; f < w->nterm; f++) all += 4 * (uint64_t)w->npos[f] + 8 * (uint64_t)w->df[f];
+  if (all / INV_MAX_SLICES + 1 > cap) cap = all / INV_MAX_SLICES + 1;
+  one = all <= cap;
+  for (w->thi = 0; w->thi < w->nterm && w->rc == TSHOOT_OK;)
+    if (next_slice(w, from, cap) == TSHOOT_OK)
+      for (f = w->tlo; f < w->thi && w->rc == TSHOOT_OK; f++) write_term(w, f, 0);
+  if (!one) w->thi = 0;
+  for (f = 0; f < w->nterm && w->rc == TSHOOT_OK; f++) {
+    if (f >= w->thi && next_slice(w, from, cap) != TSHOOT_OK) break;
+    write_term(w, f, 1);
+  }
+  /* rank_doc */
+  if (w->rc == TSHOOT_OK) pass(w, from, PASS_DOCS);
+done:
+  rc = w->rc;
+  rw_free(w);
+  return rc;
 }

@@ -494,8 +494,8 @@ static void fts_close_build(kb_fts *f)
   if (f->oom || atomic_load(&f->stop)) return;
   fts_exec(f, art ? "INSERT INTO article_fts(article_fts) VALUES('optimize')"
                   : "INSERT INTO cause_fts(cause_fts) VALUES('optimize')");
-  if (art && f->rc == SQLITE_OK) {   /* the ranking tables, from the whole index */
-    int rrc = kb_rank_build(f->db);
+  if (art && f->rc == SQLITE_OK) {   /* the ranking tables, from the caught tokens */
+    int rrc = kb_rank_build(f->db, f->cat);
     if (rrc == TSHOOT_ENOMEM) f->oom = 1;
     else if (rrc != TSHOOT_OK) f->rc = SQLITE_ERROR;
   }
@@ -1013,9 +1013,11 @@ static void fts_finish(writer *w, kb_fts *f)
 {
   fts_stop(f, w->rc != TSHOOT_OK);
   if (w->rc == TSHOOT_OK && f->oom) w->rc = ts_error_oom();
+  if (w->rc == TSHOOT_OK && f->rc != SQLITE_OK && kb_rank_catch_error(f->cat))  /* the ranking's */
+    w->rc = ts_error(TSHOOT_ERROR, "%s", kb_rank_catch_error(f->cat));
   if (w->rc == TSHOOT_OK && f->rc != SQLITE_OK) w->rc = kb_sqlite_error(f->db, f->rc, "writing the KB's index");
   fts_copy(w, f);
-  if (w->rc == TSHOOT_OK && f->kind == FTS_ARTICLE) w->rc = kb_rank_copy(w->db, f->db);
+  if (w->rc == TSHOOT_OK && f->kind == FTS_ARTICLE) w->rc = kb_rank_copy(w->db, f->db, f->cat);
 }
 
 static void write_vocab(writer *w, sqlite3_stmt *st, vocab *v)

@@ -15,16 +15,24 @@
 ** Then the same queries on a copy whose posting lists are damaged: no
 ** crash, results or ECORRUPT.
 **
+** Before the searches, the ranking tables of the compiled KB are checked
+** against FTS5's index read through fts5vocab (check_rank_tables): the
+** derivation kb_rank_write.c used before it built them from caught tokens.
+**
 ** Environment: TEST_POSTINGS_KB=<kb> runs on an existing KB instead (e.g. a
 ** 10k bench KB), TEST_POSTINGS_QUERIES=<n> (default 1000).
 */
 #include "tshoot.h"
 #include "tshoot_int.h"
+#include "kb.h"
+#include "kb_schema.h"
 #include "search_int.h"
 #include "synth.h"
 #include "test.h"
 
 #include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -159,6 +167,266 @@ static void damaged_lists(const char *kbp, const char *dir, const synth_query *q
   tshoot_kb_close(kb);
 }
 
+/* ===== the ranking tables against FTS5's own index =====
+** kb_rank_write.c builds rank_term, rank_post, rank_pos and rank_doc's term
+** ids from the tokens it catches while FTS5 indexes them. Here they are
+** derived again the way it did before (up to KB format 4): from FTS5's index,
+** read through an fts5vocab 'instance' table (every token as FTS5 stored it,
+** by term in byte order, then article, column, offset). Both must agree on
+** every term and id, df and hdf, posting (article, weighted frequencies, skip
+** entries), position and token of every article. */
+
+typedef struct rank_ref {
+  uint32_t *doc, *wtf, *hwtf, *npos;     /* per posting */
+  size_t n, cap;
+  uint32_t *pos;                         /* col << 24 | offset */
+  size_t npos_all, pos_cap;
+} rank_ref;
+
+static int col_of(const unsigned char *name, int n)
+{
+  static const char *const names[TS_FTS_NCOLS] = { "title", "symptoms", "aliases", "causes", "fixes" };
+  int i;
+  for (i = 0; i < TS_FTS_NCOLS; i++)
+    if ((size_t)n == strlen(names[i]) && memcmp(name, names[i], (size_t)n) == 0) return i;
+  return -1;
+}
+
+/* The varint at *p (before end) into *v, *p past it; 0 when there is none. */
+static int get(const unsigned char **p, const unsigned char *end, uint64_t *v)
+{
+  size_t l = *p && *p < end ? ts_varint_get(*p, (size_t)(end - *p), v) : 0;
+  *p += l;
+  return l > 0;
+}
+
+static uint32_t le(const unsigned char *p, int n)
+{
+  uint32_t v = 0;
+  int i;
+  for (i = n - 1; i >= 0; i--) v = v << 8 | p[i];
+  return v;
+}
+
+/* Term `id` (tbytes[0, tlen)) as the reference has it, against its rows. */
+static int rank_term_same(sqlite3_stmt *st, long id, const unsigned char *tbytes, int tlen,
+                          const rank_ref *r)
+{
+  static const int w[TS_FTS_NCOLS] = TS_FTS_WEIGHT_INTS;
+  const unsigned char *p, *end, *body;
+  uint64_t n = 0, nblk = 0;
+  size_t i, hdf = 0, k = 0;
+  uint32_t prev = 0;
+  int ok = 1;
+  for (i = 0; i < r->n; i++) if (r->hwtf[i]) hdf++;
+  sqlite3_bind_text(st, 1, (const char *)tbytes, tlen, SQLITE_STATIC);
+  if (sqlite3_step(st) != SQLITE_ROW) {
+    fprintf(stderr, "rank tables: term %ld (%.*s) has no rows\n", id, tlen, (const char *)tbytes);
+    sqlite3_reset(st);
+    return 0;
+  }
+  if (sqlite3_column_int64(st, 0) != id || (size_t)sqlite3_column_int64(st, 1) != r->n ||
+      (size_t)sqlite3_column_int64(st, 2) != hdf) {
+    fprintf(stderr, "rank tables: term %.*s is %ld df %zu hdf %zu in FTS5, %lld df %lld hdf %lld\n",
+            tlen, (const char *)tbytes, id, r->n, hdf, sqlite3_column_int64(st, 0),
+            sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));
+    ok = 0;
+  }
+  /* the postings: n, nblk, the skip entries, then (article delta, wtf, hwtf) */
+  p = sqlite3_column_blob(st, 3);
+  end = p + sqlite3_column_bytes(st, 3);
+  if (ok && (!get(&p, end, &n) || !get(&p, end, &nblk) || n != r->n || nblk != (r->n + RANK_BLOCK - 1) / RANK_BLOCK ||
+             (size_t)(end - p) < 16 * nblk)) {
+    fprintf(stderr, "rank tables: term %ld: the postings' header differs\n", id);
+    ok = 0;
+  }
+  body = ok ? p + 16 * nblk : end;
+  for (i = 0, p = body; ok && i < r->n; i++) {
+    uint64_t d, f, h;
+    if (i % RANK_BLOCK == 0) {
+      const unsigned char *s = body - 16 * nblk + 16 * (i / RANK_BLOCK);
+      size_t last = i + RANK_BLOCK < r->n ? i + RANK_BLOCK - 1 : r->n - 1;
+      if (le(s, 4) != r->doc[last] || le(s + 4, 4) != (uint32_t)(p - body)) {
+        fprintf(stderr, "rank tables: term %ld: skip entry %zu differs\n", id, i / RANK_BLOCK);
+        ok = 0;
+        break;
+      }
+    }
+    if (!get(&p, end, &d) || !get(&p, end, &f) || !get(&p, end, &h) || prev + d != r->doc[i] ||
+        f != r->wtf[i] || h != r->hwtf[i]) {
+      fprintf(stderr, "rank tables: term %ld: posting %zu differs (article %u in FTS5)\n", id, i, r->doc[i]);
+      ok = 0;
+    }
+    prev = r->doc[i];
+  }
+  if (ok && p != end) {
+    fprintf(stderr, "rank tables: term %ld: more postings than FTS5's\n", id);
+    ok = 0;
+  }
+  /* the positions: per posting their count, then the differences from 0 */
+  p = sqlite3_column_blob(st, 4);
+  end = p + sqlite3_column_bytes(st, 4);
+  for (i = 0; ok && i < r->n; i++) {
+    uint64_t c, x;
+    uint32_t pp = 0, j, wf = 0;
+    if (!get(&p, end, &c) || c != r->npos[i]) { ok = 0; break; }
+    for (j = 0; j < c; j++, k++) {
+      if (!get(&p, end, &x) || pp + (uint32_t)x != r->pos[k]) { ok = 0; break; }
+      pp = r->pos[k];
+      wf += (uint32_t)w[pp >> 24];
+    }
+    if (wf != r->wtf[i]) ok = 0;
+  }
+  if (ok && p != end) ok = 0;
+  if (!ok) fprintf(stderr, "rank tables: term %ld (%.*s) differs\n", id, tlen, (const char *)tbytes);
+  sqlite3_reset(st);
+  return ok;
+}
+
+static void check_rank_tables(const char *path)
+{
+  static const int w[TS_FTS_NCOLS] = TS_FTS_WEIGHT_INTS;
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = NULL, *rows = NULL;
+  uint32_t *ids = NULL, *cnt = NULL;
+  size_t *start = NULL, nids = 0, ids_cap = 0, seen = 0, bad = 0;
+  sqlite3_int64 ndoc = 0, d;
+  unsigned char *term = NULL;
+  int tlen = -1;
+  long id = -1;
+  rank_ref r;
+  memset(&r, 0, sizeof r);
+  CHECK_INT(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  /* each article's term ids, column by column (rank_doc.toks) */
+  CHECK_INT(sqlite3_prepare_v2(db, "SELECT max(id) FROM rank_doc", -1, &st, NULL), SQLITE_OK);
+  if (sqlite3_step(st) == SQLITE_ROW) ndoc = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  CHECK(ndoc > 0);
+  start = calloc((size_t)(ndoc + 1) * TS_FTS_NCOLS, sizeof *start);
+  cnt = calloc((size_t)(ndoc + 1) * TS_FTS_NCOLS, sizeof *cnt);
+  CHECK(start && cnt);
+  CHECK_INT(sqlite3_prepare_v2(db, "SELECT id, toks FROM rank_doc ORDER BY id", -1, &st, NULL), SQLITE_OK);
+  while (start && cnt && sqlite3_step(st) == SQLITE_ROW) {
+    const unsigned char *p = sqlite3_column_blob(st, 1), *end = p + sqlite3_column_bytes(st, 1);
+    int col;
+    d = sqlite3_column_int64(st, 0);
+    for (col = 0; col < TS_FTS_NCOLS; col++) {
+      uint64_t n, k;
+      size_t l = ts_varint_get(p, (size_t)(end - p), &n);
+      CHECK(l > 0 && (size_t)(end - p - (ptrdiff_t)l) >= 3 * n);
+      if (!l) break;
+      p += l;
+      start[d * TS_FTS_NCOLS + col] = nids;
+      cnt[d * TS_FTS_NCOLS + col] = (uint32_t)n;
+      if (ids_cap < nids + n) {
+        ids_cap = 2 * (nids + n);
+        ids = realloc(ids, ids_cap * sizeof *ids);
+        CHECK(ids != NULL);
+      }
+      for (k = 0; k < n; k++, p += 3) ids[nids++] = le(p, 3);
+    }
+  }
+  sqlite3_finalize(st);
+  /* FTS5's index, token by token */
+  CHECK_INT(sqlite3_exec(db, "CREATE VIRTUAL TABLE temp.ref_inst USING fts5vocab(main, article_fts,"
+                         " instance)", NULL, NULL, NULL), SQLITE_OK);
+  CHECK_INT(sqlite3_prepare_v2(db, "SELECT term, doc, col, offset FROM temp.ref_inst", -1, &st, NULL),
+            SQLITE_OK);
+  CHECK_INT(sqlite3_prepare_v2(db, "SELECT t.id, t.df, t.hdf, p.post, q.pos FROM rank_term AS t"
+                               " JOIN rank_post AS p ON p.id = t.id JOIN rank_pos AS q ON q.id = t.id"
+                               " WHERE t.term = ?1", -1, &rows, NULL), SQLITE_OK);
+  for (;;) {
+    int rc = sqlite3_step(st), tl = 0, col = -1;
+    const unsigned char *t = NULL;
+    sqlite3_int64 off = 0;
+    if (rc == SQLITE_ROW) {
+      t = sqlite3_column_blob(st, 0);
+      tl = sqlite3_column_bytes(st, 0);
+      d = sqlite3_column_int64(st, 1);
+      col = col_of(sqlite3_column_blob(st, 2), sqlite3_column_bytes(st, 2));
+      off = sqlite3_column_int64(st, 3);
+    }
+    if (rc != SQLITE_ROW || !term || tl != tlen || memcmp(t, term, (size_t)tl) != 0) {   /* a new term */
+      if (term && !rank_term_same(rows, id, term, tlen, &r)) bad++;
+      free(term);
+      term = NULL;
+      if (rc != SQLITE_ROW) {
+        CHECK_INT(rc, SQLITE_DONE);
+        break;
+      }
+      id++;
+      term = malloc((size_t)tl + 1);
+      memcpy(term, t, (size_t)tl);
+      tlen = tl;
+      r.n = 0;
+      r.npos_all = 0;
+    }
+    CHECK(col >= 0 && d >= 1 && d <= ndoc);
+    if (col < 0 || d < 1 || d > ndoc) break;
+    if (r.n == 0 || r.doc[r.n - 1] != (uint32_t)d) {
+      if (r.n == r.cap) {
+        r.cap = r.cap ? 2 * r.cap : 64;
+        r.doc = realloc(r.doc, r.cap * sizeof *r.doc);
+        r.wtf = realloc(r.wtf, r.cap * sizeof *r.wtf);
+        r.hwtf = realloc(r.hwtf, r.cap * sizeof *r.hwtf);
+        r.npos = realloc(r.npos, r.cap * sizeof *r.npos);
+      }
+      r.doc[r.n] = (uint32_t)d;
+      r.wtf[r.n] = r.hwtf[r.n] = r.npos[r.n] = 0;
+      r.n++;
+    }
+    r.wtf[r.n - 1] += (uint32_t)w[col];
+    if (col < TS_FTS_HEAD_COLS) r.hwtf[r.n - 1] += (uint32_t)w[col];
+    r.npos[r.n - 1]++;
+    if (r.npos_all == r.pos_cap) {
+      r.pos_cap = r.pos_cap ? 2 * r.pos_cap : 256;
+      r.pos = realloc(r.pos, r.pos_cap * sizeof *r.pos);
+    }
+    r.pos[r.npos_all++] = (uint32_t)col << 24 | (uint32_t)off;
+    /* the article's token there is this term */
+    if (off < 0 || off >= cnt[d * TS_FTS_NCOLS + col] ||
+        ids[start[d * TS_FTS_NCOLS + col] + (size_t)off] != (uint32_t)id) {
+      if (bad++ < 5) fprintf(stderr, "rank tables: article %lld column %d token %lld is not term %ld\n",
+                             (long long)d, col, (long long)off, id);
+    }
+    seen++;
+  }
+  sqlite3_finalize(st);
+  sqlite3_finalize(rows);
+  CHECK(bad == 0);
+  CHECK(seen == nids);          /* every token of rank_doc is one of FTS5's */
+  CHECK_INT(sqlite3_prepare_v2(db, "SELECT count(*) FROM rank_term", -1, &st, NULL), SQLITE_OK);
+  CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+  CHECK(sqlite3_column_int64(st, 0) == id + 1);
+  CHECK(id > 1000);             /* a real vocabulary was compared */
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  free(term);
+  free(ids);
+  free(start);
+  free(cnt);
+  free(r.doc);
+  free(r.wtf);
+  free(r.hwtf);
+  free(r.npos);
+  free(r.pos);
+}
+
+/* Do files a and b hold the same bytes? */
+static int same_file(const char *a, const char *b)
+{
+  FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+  int ca = 0, cb = 0;
+  if (fa && fb)
+    do {
+      ca = getc(fa);
+      cb = getc(fb);
+    } while (ca == cb && ca != EOF);
+  if (fa) fclose(fa);
+  if (fb) fclose(fb);
+  return fa && fb && ca == cb;
+}
+
 static void test_identity(void)
 {
   const char *env_kb = getenv("TEST_POSTINGS_KB"), *env_n = getenv("TEST_POSTINGS_QUERIES");
@@ -187,6 +455,17 @@ static void test_identity(void)
     snprintf(kbp, sizeof kbp, "%s/kb.db", dir);
     srcs[0] = src;
     CHECK(tshoot_compile(&cst, srcs, 1, kbp, NULL) == TSHOOT_OK);
+    check_rank_tables(kbp);
+    /* the postings inverted in slices of terms (as a KB of 100k articles
+    ** is): the same KB, byte for byte */
+    {
+      char kb2[600];
+      snprintf(kb2, sizeof kb2, "%s/kb-sliced.db", dir);
+      kb_rank_test_slice_bytes(1);
+      CHECK(tshoot_compile(&cst, srcs, 1, kb2, NULL) == TSHOOT_OK);
+      kb_rank_test_slice_bytes(0);
+      CHECK(same_file(kbp, kb2));
+    }
   } else {
     snprintf(kbp, sizeof kbp, "%s", env_kb);
   }
