@@ -12,10 +12,12 @@
 ** (rank_term.df / hdf), frequencies are stored weighted by column (no
 ** positions), an AND walks the rarest term and jumps through the others by
 ** their skip entries and skips what cannot reach the best results found so
-** far (block-max: each block's largest frequency part is stored), an OR
-** visits only the articles of the phrases that can still matter (MaxScore), a phrase of several words is matched on the stored
-** positions of its words (rank_pos), and an article's tokens are read only
-** for the articles returned (rank_doc), to place their passage.
+** far (block-max: each block's largest frequency part is stored), a term's
+** blocks are read from the KB as the walk reaches them (rcur's window), an
+** OR visits only the articles of the phrases that can still matter
+** (MaxScore), a phrase of several words is matched on the stored positions
+** of its words (rank_pos), and an article's tokens are read only for the
+** articles returned (rank_doc), to place their passage.
 **
 ** Same results: the query is the one search_query.c wrote for FTS5, read back
 ** here (quoted strings, '*', parentheses, AND, OR, one column filter); each
