@@ -187,10 +187,14 @@ TSHOOT_API int tshoot_search(tshoot_results **out, tshoot_kb *kb, const char *te
   }
   p = s->plan;
   s->flags = opts->flags;
-  kb_conn_arm(c, kb, 0);
   read_begin(c);
+  /* What a connection reads once (the synonyms; every article's length, a
+  ** scan of 10,000 rows at 10k articles) is not the query's: under the
+  ** query's budget a slow first search cut it short, and the connection then
+  ** ranked every later search with FTS5 (no lengths, no postings path). */
   if (!s->syn_loaded) rc = search_syn_load(c, s);
   if (rc == TSHOOT_OK && !s->dl_loaded) search_dl_load(c, s, kb->info.articles);
+  kb_conn_arm(c, kb, 0);
   /* 1. the words as typed, with synonyms */
   if (rc == TSHOOT_OK) {
     p->any_fix = 0;
