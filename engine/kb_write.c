@@ -332,6 +332,7 @@ static void add_line(ts_buf *b, const char *s)
 ** rows into a block, and hands the block over through a short queue; the
 ** model's text is then dropped (kb_read_drop_text). The queue holds at most
 ** FTS_QUEUE_MAX blocks: when the index falls behind, the reader waits,
+** rather than keep every article's text in memory until the index catches
 ** up. Each article_fts block also goes to cause_fts's thread, which counts
 ** its words (the vocabulary); a block is freed when both are done with it.
 ** A failed compile drops the indexes with the rest (fts_cancel). */
@@ -420,26 +421,37 @@ static void fts_open(kb_fts *f)
                                " aliases, answers) VALUES(?,?,?,?,?,?)", -1, SQLITE_PREPARE_PERSISTENT, &f->ins, NULL);
 }
 
+/* The row of a block at p (as fts_row wrote it): its id, and each column's
+** text (NULL for none) and length; the next row's start. */
+static const char *blk_row(const char *p, int64_t *rowid, const char *text[TS_FTS_NCOLS],
+                           int len[TS_FTS_NCOLS])
+{
+  int j;
+  memcpy(rowid, p, sizeof *rowid);
+  p += sizeof *rowid;
+  for (j = 0; j < TS_FTS_NCOLS; j++) {
+    int32_t l;
+    memcpy(&l, p, sizeof l);
+    p += sizeof l;
+    text[j] = l < 0 ? NULL : p;
+    len[j] = l < 0 ? 0 : l;
+    p += len[j];
+  }
+  return p;
+}
+
 /* Count the words of a block of article_fts rows (the row id is the
 ** article's). */
 static void fts_count_words(kb_fts *f, const fts_block *b)
 {
-  const char *p = b->data.p, *end = p ? p + b->data.len : NULL;
+  const char *p = b->data.p, *end = p ? p + b->data.len : NULL, *text[TS_FTS_NCOLS];
   size_t r;
-  int j;
+  int j, tlen[TS_FTS_NCOLS];
   for (r = 0; r < b->rows && p < end && !f->voc->oom && !atomic_load(&f->stop); r++) {
     int64_t rowid;
-    memcpy(&rowid, p, sizeof rowid);
-    p += sizeof rowid;
-    for (j = 0; j < TS_FTS_NCOLS; j++) {
-      int32_t len;
-      memcpy(&len, p, sizeof len);
-      p += sizeof len;
-      if (len > 0) {
-        vocab_add_text(f->voc, p, (size_t)len, (uint32_t)rowid);
-        p += len;
-      }
-    }
+    p = blk_row(p, &rowid, text, tlen);
+    for (j = 0; j < TS_FTS_NCOLS; j++)
+      if (tlen[j] > 0) vocab_add_text(f->voc, text[j], (size_t)tlen[j], (uint32_t)rowid);
   }
 }
 
@@ -456,20 +468,11 @@ static void fts_consume(kb_fts *f, const fts_block *b)
   if (!f->opened) fts_open(f);
   for (r = 0; r < b->rows && p < end && f->rc == SQLITE_OK && !atomic_load(&f->stop); r++) {
     int64_t rowid;
-    memcpy(&rowid, p, sizeof rowid);
-    p += sizeof rowid;
+    p = blk_row(p, &rowid, text, tlen);
     sqlite3_bind_int64(f->ins, 1, rowid);
     for (j = 0; j < TS_FTS_NCOLS; j++) {
-      int32_t len;
-      memcpy(&len, p, sizeof len);
-      p += sizeof len;
-      text[j] = len < 0 ? NULL : p;
-      tlen[j] = len < 0 ? 0 : len;
-      if (len < 0) sqlite3_bind_null(f->ins, j + 2);
-      else {
-        sqlite3_bind_text(f->ins, j + 2, p, len, SQLITE_STATIC);
-        p += len;
-      }
+      if (!text[j]) sqlite3_bind_null(f->ins, j + 2);
+      else sqlite3_bind_text(f->ins, j + 2, text[j], tlen[j], SQLITE_STATIC);
     }
     if (f->cat) kb_rank_catch_begin(f->cat);
     f->rc = sqlite3_step(f->ins);
