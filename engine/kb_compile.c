@@ -316,23 +316,29 @@ typedef struct read_job {
   int stop;                      /* under mu */
 } read_job;
 
+/* Under job->mu: read the next file if it is at most READ_AHEAD ahead of
+** the one being walked (mu released meanwhile), and say it is read. 0 when
+** there was none to read. */
+static int read_one(read_job *job)
+{
+  size_t i;
+  if (job->stop || job->next >= job->n || job->next >= job->walked + READ_AHEAD) return 0;
+  i = job->next++;
+  pthread_mutex_unlock(&job->mu);
+  read_slot_run(&job->slots[i], job->max_size);
+  pthread_mutex_lock(&job->mu);
+  job->slots[i].done = 1;
+  pthread_cond_broadcast(&job->ready);
+  return 1;
+}
+
 /* Read files in order, at most READ_AHEAD ahead of the one being walked. */
 static void *read_worker(void *arg)
 {
   read_job *job = arg;
   pthread_mutex_lock(&job->mu);
-  for (;;) {
-    size_t i;
-    while (!job->stop && job->next < job->n && job->next >= job->walked + READ_AHEAD)
-      pthread_cond_wait(&job->room, &job->mu);
-    if (job->stop || job->next >= job->n) break;
-    i = job->next++;
-    pthread_mutex_unlock(&job->mu);
-    read_slot_run(&job->slots[i], job->max_size);
-    pthread_mutex_lock(&job->mu);
-    job->slots[i].done = 1;
-    pthread_cond_broadcast(&job->ready);
-  }
+  while (!job->stop && job->next < job->n)
+    if (!read_one(job)) pthread_cond_wait(&job->room, &job->mu);
   pthread_mutex_unlock(&job->mu);
   return NULL;
 }
@@ -435,18 +441,8 @@ static int read_all(kb_model *m, char **files, size_t n, size_t max_size, int th
       /* while file i is still being read, read the next one here rather
       ** than wait idle */
       pthread_mutex_lock(&job.mu);
-      while (!job.slots[i].done) {
-        if (job.next < n && job.next < job.walked + READ_AHEAD) {
-          size_t j = job.next++;
-          pthread_mutex_unlock(&job.mu);
-          read_slot_run(&job.slots[j], max_size);
-          pthread_mutex_lock(&job.mu);
-          job.slots[j].done = 1;
-          pthread_cond_broadcast(&job.ready);
-        } else {
-          pthread_cond_wait(&job.ready, &job.mu);
-        }
-      }
+      while (!job.slots[i].done)
+        if (!read_one(&job)) pthread_cond_wait(&job.ready, &job.mu);
       pthread_mutex_unlock(&job.mu);
     }
     rc = walk_file(m, &job.slots[i], wr, o, i, n);
