@@ -157,13 +157,19 @@ static void put_varint(ts_buf *b, uint64_t v)
   }
 }
 
-/* v's low n bytes, little-endian (a skip entry's u32s, a token's 3-byte id). */
+/* v's low n bytes, little-endian (a skip entry's u32s, a token's id). */
 static void put_le(ts_buf *b, uint32_t v, int n)
 {
   char t[4];
   int i;
   for (i = 0; i < n; i++) t[i] = (char)((v >> (8 * i)) & 0xff);
-  ts_buf_add(b, t, (size_t)n);
+  if (!b->oom && b->p && b->cap - b->len > (size_t)n) {  /* room: no call (a call a token) */
+    for (i = 0; i < n; i++) b->p[b->len + (size_t)i] = t[i];
+    b->len += (size_t)n;
+    b->p[b->len] = '\0';
+  } else {
+    ts_buf_add(b, t, (size_t)n);
+  }
 }
 
 static void put_f32(ts_buf *b, float f)
@@ -343,18 +349,7 @@ static int catch_token(void *ctx, int flags, const char *tok, int n, int b0, int
     c->ntok++;
     id = terms_id(&k->t, tok, n < 0 ? 0 : n > FTS5_TOKEN_MAX ? FTS5_TOKEN_MAX : n);
     if (id < 0) k->err |= id == -1 ? CATCH_OOM : CATCH_TERMS;
-    else {
-      ts_buf *b = c->ids;
-      if (!b->oom && b->p && b->cap - b->len > 3) {  /* room: no call */
-        b->p[b->len] = (char)(id & 0xff);
-        b->p[b->len + 1] = (char)((id >> 8) & 0xff);
-        b->p[b->len + 2] = (char)((id >> 16) & 0xff);
-        b->len += 3;
-        b->p[b->len] = '\0';
-      } else {
-        put_le(b, (uint32_t)id, 3);
-      }
-    }
+    else put_le(c->ids, (uint32_t)id, RANK_TOK_BYTES);
   }
   return c->x(c->ctx, flags, tok, n, b0, b1);
 }
@@ -755,7 +750,7 @@ static int pass(rw *w, sqlite3 *from, int mode)
       break;
     }
     for (col = 0; col < TS_FTS_NCOLS; col++) want += w->colsz[d * TS_FTS_NCOLS + col];
-    if (ntk != 3 * want) {
+    if (ntk != RANK_TOK_BYTES * want) {
       w->rc = ts_error(TSHOOT_ERROR, "indexing: article %lld's tokens disagree with FTS5's count",
                        (long long)d);
       break;
@@ -765,8 +760,8 @@ static int pass(rw *w, sqlite3 *from, int mode)
       /* the slice's tokens, staged: (term, article, col << 24 | offset) */
       for (col = 0; col < TS_FTS_NCOLS; col++) {
         uint32_t k, n = w->colsz[d * TS_FTS_NCOLS + col];
-        for (k = 0; k < n; k++, tk += 3) {
-          uint32_t f = w->final[(uint32_t)tk[0] | (uint32_t)tk[1] << 8 | (uint32_t)tk[2] << 16];
+        for (k = 0; k < n; k++, tk += RANK_TOK_BYTES) {
+          uint32_t f = w->final[rank_tok_get(tk)];
           uint32_t *e;
           if (f < w->tlo || f >= w->thi) continue;
           if (w->nstage == STAGE_MAX) fill_staged(w);
@@ -782,12 +777,12 @@ static int pass(rw *w, sqlite3 *from, int mode)
     for (col = 0; col < TS_FTS_NCOLS; col++) {
       uint32_t k, n = w->colsz[d * TS_FTS_NCOLS + col];
       if (mode == PASS_DOCS) put_varint(&w->body, n);
-      for (k = 0; k < n; k++, tk += 3) {
-        uint32_t p = (uint32_t)tk[0] | (uint32_t)tk[1] << 8 | (uint32_t)tk[2] << 16, f;
+      for (k = 0; k < n; k++, tk += RANK_TOK_BYTES) {
+        uint32_t p = rank_tok_get(tk), f;
         if (p >= w->nterm) break;          /* an id the catcher never gave: never */
         f = w->final[p];
         if (mode == PASS_DOCS) {
-          put_le(&w->body, f, 3);
+          put_le(&w->body, f, RANK_TOK_BYTES);
           continue;
         }
         w->npos[f]++;

@@ -27,6 +27,8 @@
 #ifndef TSHOOT_KB_SCHEMA_H
 #define TSHOOT_KB_SCHEMA_H
 
+#include <stdint.h>
+
 #define TS_KB_APPLICATION_ID 0x54534B42   /* "TSKB" */
 
 /* FTS5 columns, in order, and their bm25 weights: titles and symptoms far
@@ -113,6 +115,15 @@ enum { TS_FTS_TITLE, TS_FTS_SYMPTOMS, TS_FTS_ALIASES, TS_FTS_CAUSES, TS_FTS_FIXE
 ** RANK_BLOCK, each with a skip entry. */
 #define RANK_BLOCK 32
 #define RANK_CHECKPOINT 16
+/* A skip entry of a posting list is RANK_SKIP bytes; a term id in
+** rank_doc.toks RANK_TOK_BYTES bytes, little-endian (a fixed width: placing
+** a passage walks every token of an article), read by rank_tok_get. */
+#define RANK_SKIP 16
+#define RANK_TOK_BYTES 3
+static inline uint32_t rank_tok_get(const unsigned char *p)
+{
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
+}
 
 /* meta keys */
 #define TS_META_FORMAT   "format"          /* "1" */

@@ -161,6 +161,8 @@ int search_run_query(kb_conn *c, search_state *s, const char *q, const char *mo,
 ** or -1. */
 sqlite3_int64 search_pick_window(const int *ip, const int *ic, const int *io, int ninst,
                                  int nphrase, int n, const int *colsize);
+#define SEARCH_WHERE(col, start, colsize) \
+  ((sqlite3_int64)(col) | (sqlite3_int64)(start) << 3 | (sqlite3_int64)(colsize) << 32)
 #define SEARCH_WHERE_COL(w)     ((int)((w) & 7))
 #define SEARCH_WHERE_START(w)   ((int)(((w) >> 3) & ((1 << 29) - 1)))
 #define SEARCH_WHERE_COLSIZE(w) ((int)((w) >> 32))

@@ -86,13 +86,6 @@ static inline const unsigned char *rd_id(const unsigned char *p, const unsigned 
   return rd_varint(p, end, v);
 }
 
-/* An article's token in rank_doc.toks: a term id in 3 bytes, little-endian. */
-#define TOK_BYTES 3
-static inline uint32_t rd_tok(const unsigned char *p)
-{
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
-}
-
 static uint32_t rd_u32(const unsigned char *p)
 {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -105,8 +98,6 @@ static double rd_f32(const unsigned char *p)
   memcpy(&f, &v, sizeof f);
   return f == f && f >= 0 ? (double)f : HUGE_VAL;   /* a damaged bound prunes nothing */
 }
-
-#define RANK_SKIP 16     /* bytes of a skip entry (kb_rank_write.c) */
 
 /* ===== a cursor over one posting list (a blob) or a merged array ===== */
 
@@ -178,6 +169,13 @@ static void cur_block(rcur *c, uint32_t k)
   c->p = c->body + off;
 }
 
+/* Is the posting at p three one-byte varints (article gap, wtf, hwtf)? Most
+** are, and read as three bytes. */
+static inline int small_posting(const unsigned char *p, const unsigned char *end)
+{
+  return end - p >= 3 && !((p[0] | p[1] | p[2]) & 0x80);
+}
+
 static void cur_next(rcur *c)
 {
   uint32_t d;
@@ -194,8 +192,8 @@ static void cur_next(rcur *c)
     cur_block(c, c->blk + 1);
     if (c->eof) return;
   }
-  if (c->end - c->p >= 3 && !((c->p[0] | c->p[1] | c->p[2]) & 0x80)) {
-    d = c->p[0];                     /* most postings: three one-byte varints */
+  if (small_posting(c->p, c->end)) {
+    d = c->p[0];
     c->wtf = c->p[1];
     c->hwtf = c->p[2];
     c->p += 3;
@@ -316,7 +314,7 @@ static void cur_seek(rcur *c, uint32_t to)
   if (!c->eof && c->doc < to) {      /* through the block: one-byte postings in registers */
     const unsigned char *p = c->p, *end = c->end;
     uint32_t doc = c->doc, left = c->left, wtf = c->wtf, hwtf = c->hwtf;
-    while (doc < to && left > 0 && end - p >= 3 && !((p[0] | p[1] | p[2]) & 0x80) && p[0]) {
+    while (doc < to && left > 0 && small_posting(p, end) && p[0]) {
       doc += p[0];
       wtf = p[1];
       hwtf = p[2];
@@ -759,10 +757,10 @@ static int phrase_at(const rtok *t, int n, uint32_t first, const unsigned char *
 {
   int j;
   if (first < t[0].lo || first > t[0].hi) return 0;
-  for (j = 1; j < n; j++, p += TOK_BYTES) {
+  for (j = 1; j < n; j++, p += RANK_TOK_BYTES) {
     uint32_t v;
-    if (end - p < TOK_BYTES) return 0;
-    v = rd_tok(p);
+    if (end - p < RANK_TOK_BYTES) return 0;
+    v = rank_tok_get(p);
     if (v < t[j].lo || v > t[j].hi) return 0;
   }
   return 1;
@@ -937,10 +935,10 @@ static int load_multi(kb_conn *c, search_rank_mem *m, rquery *q, int i)
       for (col = 0; p && col < TS_FTS_NCOLS; col++) {
         uint32_t n, x, v;
         if (!(p = rd_varint(p, end, &n))) break;
-        if ((size_t)(end - p) / TOK_BYTES < n) { p = NULL; break; }
+        if ((size_t)(end - p) / RANK_TOK_BYTES < n) { p = NULL; break; }
         for (x = 0; x < n; x++) {
-          v = rd_tok(p);
-          p += TOK_BYTES;
+          v = rank_tok_get(p);
+          p += RANK_TOK_BYTES;
           if (x + (uint32_t)ph->ntok <= n && phrase_at(t, ph->ntok, v, p, end)) {
             w += wcol[col];
             if (col < HEAD_COLS) h += wcol[col];
@@ -1256,15 +1254,15 @@ sqlite3_int64 search_postings_where(const search_state *s, const void *toks, int
     uint32_t n, k, t;
     if (!(p = rd_varint(p, end, &n))) return -1;
     colsize[col] = (int)(n > 0x7fffffff ? 0x7fffffff : n);
-    if ((size_t)(end - p) / TOK_BYTES < n) return -1;
+    if ((size_t)(end - p) / RANK_TOK_BYTES < n) return -1;
     if ((q->head && col >= HEAD_COLS) || ninst >= SEARCH_HITS_MAX) {
-      p += (size_t)n * TOK_BYTES;          /* no instance here: past its ids */
+      p += (size_t)n * RANK_TOK_BYTES;          /* no instance here: past its ids */
       continue;
     }
     for (k = 0; k < n; k++) {
       int i;
-      t = rd_tok(p);
-      p += TOK_BYTES;
+      t = rank_tok_get(p);
+      p += RANK_TOK_BYTES;
       if (!(first[(t >> 6) & 15] >> (t & 63) & 1) || ninst >= SEARCH_HITS_MAX) continue;
       for (i = 0; i < q->np && ninst < SEARCH_HITS_MAX; i++)
         if (q->p[i].ntok > 1 ? k + (uint32_t)q->p[i].ntok <= n &&

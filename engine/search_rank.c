@@ -167,7 +167,7 @@ sqlite3_int64 search_pick_window(const int *ip, const int *ic, const int *io, in
   csize = colsize[ic[best]];
   if (best_start + n > csize) best_start = csize > n ? csize - n : 0;
   if (best_start < 0 || best_start >= (1 << 28) || csize < 0) return -1;
-  return (sqlite3_int64)ic[best] | (sqlite3_int64)best_start << 3 | (sqlite3_int64)csize << 32;
+  return SEARCH_WHERE(ic[best], best_start, csize);
 }
 
 /* The same for the current row of an FTS5 query: its hits from xInst. */
