@@ -125,24 +125,18 @@ static int compare(tshoot_kb *kb, const char *text, unsigned int flags, int limi
 static void damaged_lists(const char *kbp, const char *dir, const synth_query *qs, size_t nq)
 {
   char path[700], text[512];
-  size_t len, i, ok = 0, corrupt = 0;
+  size_t len = 0, i, ok = 0, corrupt = 0;
   char *bytes = NULL;
   FILE *f;
   sqlite3 *db = NULL;
   tshoot_kb *kb = NULL;
   snprintf(path, sizeof path, "%s/damaged.db", dir);
-  if ((f = fopen(kbp, "rb")) != NULL) {
-    fseek(f, 0, SEEK_END);
-    len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    if ((bytes = malloc(len)) != NULL && fread(bytes, 1, len, f) != len) len = 0;
+  CHECK_INT(ts_read_file(&bytes, &len, kbp, (size_t)1 << 30), TSHOOT_OK);
+  if (bytes && (f = fopen(path, "wb")) != NULL) {
+    CHECK(fwrite(bytes, 1, len, f) == len);
     fclose(f);
-    if (bytes && len && (f = fopen(path, "wb")) != NULL) {
-      CHECK(fwrite(bytes, 1, len, f) == len);
-      fclose(f);
-    }
   }
-  free(bytes);
+  ts_free(bytes);
   CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
   CHECK_INT(sqlite3_exec(db, "UPDATE rank_post SET post = CASE id % 4"
                              " WHEN 0 THEN substr(post, 1, length(post) / 2)"
