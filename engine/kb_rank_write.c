@@ -210,17 +210,6 @@ static float part_up(const rw *w, uint32_t d, uint32_t f)
 ** tokens do not stay in memory), until kb_rank_build. kb_rank_build checks
 ** that the catcher's token counts are FTS5's. */
 
-static uint32_t term_hash(const char *p, int n)
-{
-  uint32_t h = 2166136261u;  /* FNV-1a */
-  int i;
-  for (i = 0; i < n; i++) {
-    h ^= (unsigned char)p[i];
-    h *= 16777619u;
-  }
-  return h;
-}
-
 static int terms_rehash(terms *t)
 {
   size_t ns = t->nslot ? t->nslot * 2 : 4096, i;
@@ -241,7 +230,7 @@ static int terms_rehash(terms *t)
 /* The id of term p[0, n): >= 0, or -1 (out of memory), -2 (too many). */
 static long terms_id(terms *t, const char *p, int n)
 {
-  uint32_t h = term_hash(p, n);
+  uint32_t h = ts_fnv1a(p, (size_t)n);
   size_t j;
   if (2 * (t->n + 1) > t->nslot && terms_rehash(t) < 0) return -1;
   for (j = h & (t->nslot - 1); t->slot[j]; j = (j + 1) & (t->nslot - 1)) {

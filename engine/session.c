@@ -1558,19 +1558,13 @@ typedef struct sym_words {
   int *slot; size_t n_slots;       /* open addressing: index into words, or -1 */
 } sym_words;
 
-static size_t word_hash(const char *w, size_t len)
-{
-  size_t h = 2166136261u, i;
-  for (i = 0; i < len; i++) h = (h ^ (unsigned char)w[i]) * 16777619u;
-  return h;
-}
 
 /* The word's index, or -1. */
 static int sym_find(const sym_words *t, const char *w, size_t len)
 {
   size_t i;
   if (!t->n_slots) return -1;
-  for (i = word_hash(w, len) & (t->n_slots - 1); t->slot[i] >= 0; i = (i + 1) & (t->n_slots - 1)) {
+  for (i = ts_fnv1a(w, len) & (t->n_slots - 1); t->slot[i] >= 0; i = (i + 1) & (t->n_slots - 1)) {
     const sym_word *x = &t->words[t->slot[i]];
     if (x->len == len && memcmp(x->w, w, len) == 0) return t->slot[i];
   }
@@ -1607,7 +1601,7 @@ static int sym_build(sym_words *t, const rules_model *m, const int *sym, size_t 
     for (pos = 0; next_symptom_word(m->s[sym[k]].text, &pos, w, &wl);) {
       size_t h;
       if (sym_find(t, w, wl) >= 0) continue;
-      for (h = word_hash(w, wl) & (t->n_slots - 1); t->slot[h] >= 0; h = (h + 1) & (t->n_slots - 1)) {}
+      for (h = ts_fnv1a(w, wl) & (t->n_slots - 1); t->slot[h] >= 0; h = (h + 1) & (t->n_slots - 1)) {}
       memcpy(t->words[t->n].w, w, wl + 1);
       t->words[t->n].len = wl;
       t->words[t->n].seen = 0;

@@ -331,3 +331,12 @@ size_t ts_varint_get(const unsigned char *p, size_t n, uint64_t *v)
   }
   return 0;
 }
+
+uint32_t ts_fnv1a(const void *p, size_t n)
+{
+  const unsigned char *b = p;
+  uint32_t h = 2166136261u;
+  size_t i;
+  for (i = 0; i < n; i++) h = (h ^ b[i]) * 16777619u;
+  return h;
+}
