@@ -112,7 +112,8 @@ int kb_fts5_api(sqlite3 *db, fts5_api **out);
 
 /* kb_rank_write.c. The tokens article_fts indexes, caught as it indexes
 ** each article: the terms, and where every RANK_CHECKPOINT-th token starts
-** in its text, kept in db's table rank_cp until kb_rank_build. The index's
+** in its text, kept in a table rank_cp of the catcher's own private database
+** until kb_rank_copy. The index's
 ** thread creates the catcher on its database (the tokenizer
 ** KB_RANK_CATCH_TOKENIZER, which article_fts there must be declared with),
 ** then brackets each article's insert with begin / end (texts: the
@@ -132,13 +133,18 @@ void kb_rank_catch_free(kb_rank_catch *k);
 const char *kb_rank_catch_error(const kb_rank_catch *k);
 
 /* The ranking tables (rank_term, rank_post, rank_pos, rank_doc) from what
-** catcher k caught: kb_rank_build, on db's thread once its article_fts is
-** complete, sorts the terms and counts them, checked against FTS5's counts;
-** kb_rank_copy then writes the tables into the KB `to` (whose article and
-** source rows are written: rank_doc is joined with them), reading the caught
-** rows from `from` (db). TSHOOT_OK or an error. */
+** catcher k caught: kb_rank_build, on db's thread once every article is in
+** its article_fts (before the merge: it reads the article sizes FTS5 wrote),
+** sorts the terms and counts them, checked against FTS5's sizes. From then
+** on the catcher is the writer's: kb_rank_copy writes the tables into the KB
+** `to` (whose article and source rows are written: rank_doc is joined with
+** them), reading the caught rows from the catcher's own database, while db's
+** thread merges article_fts; kb_rank_check, once db's transaction committed,
+** checks FTS5's total token count against the sizes'. TSHOOT_OK or an
+** error. */
 int kb_rank_build(sqlite3 *db, kb_rank_catch *k);
-int kb_rank_copy(sqlite3 *to, sqlite3 *from, kb_rank_catch *k);
+int kb_rank_copy(sqlite3 *to, kb_rank_catch *k);
+int kb_rank_check(sqlite3 *db, const kb_rank_catch *k);
 /* Test hook: invert the postings in slices of at most `bytes` (0: the
 ** default, 64 MB) so that a small KB takes the path of a large one (at most
 ** 4 slices all the same: a slice grows past the budget). */

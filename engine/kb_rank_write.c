@@ -5,10 +5,11 @@
 ** tokens FTS5 indexes, caught as it indexes them (a tokenizer wrapped around
 ** the index's: the terms, columns and offsets are FTS5's, not a second
 ** tokenizer's guess), once article_fts is complete: the forward index (each
-** article's term ids) is kept as the articles come, then inverted. That runs
-** on the index's own thread, in the database it built article_fts in
-** (kb_rank_build, kb_write.c's fts_worker), and the tables are copied in with
-** the index (kb_rank_copy), rank_doc then joined with the model's rows.
+** article's term ids) is kept as the articles come (in the catcher's own
+** private database), counted on the index's thread once every article is in
+** (kb_rank_build, kb_write.c's fts_worker), then inverted and written into
+** the KB by the writer (kb_rank_copy, rank_doc joined with the model's rows)
+** while the index's thread merges article_fts.
 ** (Until this compiler, they were read back from FTS5's index through an
 ** fts5vocab 'instance' table: the same bytes, at ~1,300 instructions a token;
 ** tests/unit/test-search-postings.c keeps that derivation as the reference.)
@@ -206,9 +207,10 @@ static float part_up(const rw *w, uint32_t d, uint32_t f)
 ** rank_doc.toks says where those tokens start and search tokenizes from the
 ** nearest one before the passage (unicode61 starts a token only after a
 ** separator: the same tokens, fewer of them). Both are kept in rank_cp, in
-** the index's database (which spills to disk: at 100k articles the 29 M
-** tokens do not stay in memory), until kb_rank_build. kb_rank_build checks
-** that the catcher's token counts are FTS5's. */
+** the catcher's own private database (which spills to disk: at 100k articles
+** the 29 M tokens do not stay in memory; its own, so that the writer reads it
+** while the index's thread goes on with article_fts), until kb_rank_copy.
+** kb_rank_build checks that the catcher's token counts are FTS5's. */
 
 static int terms_rehash(terms *t)
 {
@@ -266,7 +268,8 @@ static void terms_free(terms *t)
 enum { CATCH_OOM = 1, CATCH_COLOCATED = 2, CATCH_TERMS = 4 };
 
 struct kb_rank_catch {
-  sqlite3 *db;
+  sqlite3 *db;              /* the index's database: the tokenizer is its */
+  sqlite3 *cdb;             /* rank_cp's own private database (see kb_rank_copy) */
   sqlite3_stmt *ins;
   fts5_tokenizer inner;     /* porter's methods */
   void *inner_ud;
@@ -278,6 +281,8 @@ struct kb_rank_catch {
   ts_buf cp, toks;
   terms t;
   rw w;                     /* the ranking build, once article_fts is complete */
+  uint64_t ntok;            /* the tokens of all articles, and how many articles: */
+  sqlite3_int64 ndoc;       /* kb_rank_check compares FTS5's counts */
   int bad;                  /* more calls than columns */
   int err;                  /* CATCH_*: what went wrong in a token */
   char msg[256];            /* the first failure on the index's thread ("": none) */
@@ -387,15 +392,23 @@ int kb_rank_catch_new(sqlite3 *db, kb_rank_catch **out)
   if (rc == SQLITE_OK) rc = api->xFindTokenizer(api, "porter", &k->inner_ud, &k->inner);
   if (rc == SQLITE_OK)
     rc = api->xCreateTokenizer(api, KB_RANK_CATCH_TOKENIZER, k, &methods, NULL);
+  if (rc != SQLITE_OK) return kb_sqlite_error(db, rc, "setting up the index");
+  /* rank_cp in a database of its own ("": private, on disk when it
+  ** outgrows its cache), so that the writer reads it while the index's
+  ** thread merges article_fts */
+  rc = sqlite3_open_v2("", &k->cdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc == SQLITE_OK)
-    rc = sqlite3_exec(db, "CREATE TABLE rank_cp(id INTEGER PRIMARY KEY, cp BLOB NOT NULL, "
-                          "toks BLOB NOT NULL)", NULL, NULL, NULL);
+    rc = sqlite3_exec(k->cdb, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
+                              " PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -4096; BEGIN;"
+                              " CREATE TABLE rank_cp(id INTEGER PRIMARY KEY, cp BLOB NOT NULL,"
+                              " toks BLOB NOT NULL)", NULL, NULL, NULL);
   if (rc == SQLITE_OK)
-    rc = sqlite3_prepare_v3(db, "INSERT INTO rank_cp(id, cp, toks) VALUES(?1, ?2, ?3)", -1,
+    rc = sqlite3_prepare_v3(k->cdb, "INSERT INTO rank_cp(id, cp, toks) VALUES(?1, ?2, ?3)", -1,
                             SQLITE_PREPARE_PERSISTENT, &k->ins, NULL);
   if (rc != SQLITE_OK) {
+    rc = k->cdb ? kb_sqlite_error(k->cdb, rc, "setting up the index") : ts_error_oom();
     kb_rank_catch_close(k);
-    return kb_sqlite_error(db, rc, "setting up the index");
+    return rc;
   }
   return TSHOOT_OK;
 }
@@ -465,7 +478,7 @@ static int catch_end(kb_rank_catch *k, sqlite3_int64 doc, const char *const *tex
   sqlite3_bind_blob(k->ins, 3, k->toks.p ? k->toks.p : "", (int)k->toks.len, SQLITE_STATIC);
   rc = sqlite3_step(k->ins);
   sqlite3_reset(k->ins);
-  return rc == SQLITE_DONE ? TSHOOT_OK : kb_sqlite_error(k->db, rc, "writing the articles' tokens");
+  return rc == SQLITE_DONE ? TSHOOT_OK : kb_sqlite_error(k->cdb, rc, "writing the articles' tokens");
 }
 
 void kb_rank_catch_close(kb_rank_catch *k)
@@ -480,6 +493,8 @@ void kb_rank_catch_free(kb_rank_catch *k)
   int i;
   if (!k) return;
   sqlite3_finalize(k->ins);
+  rw_free(&k->w);             /* its statements, before their database */
+  if (k->cdb) sqlite3_close(k->cdb);
   for (i = 0; i <= TS_FTS_NCOLS; i++) {
     ts_buf_free(&k->call_cp[i]);
     ts_buf_free(&k->call_ids[i]);
@@ -487,14 +502,14 @@ void kb_rank_catch_free(kb_rank_catch *k)
   ts_buf_free(&k->cp);
   ts_buf_free(&k->toks);
   terms_free(&k->t);
-  rw_free(&k->w);
   ts_free(k);
 }
 /* ===== the ranking tables, from the caught tokens =====
-** kb_rank_build (on the index's thread, once article_fts is complete) reads
-** FTS5's article sizes, sorts the terms and counts each term's positions and
-** articles in one pass over the caught rows, checking them against FTS5's
-** counts. kb_rank_copy then writes the tables straight into the KB: rank_term
+** kb_rank_build (on the index's thread, once every article is in article_fts,
+** before its merge) reads FTS5's article sizes, sorts the terms and counts
+** each term's positions and articles in one pass over the caught rows,
+** checking them against FTS5's sizes. kb_rank_copy (on the writer's thread,
+** while the index's merges) then writes the tables straight into the KB: rank_term
 ** from memory, rank_post and rank_pos by inverting the caught rows a slice of
 ** terms at a time, rank_doc from the caught rows with the final ids. Each
 ** table is written whole, in id order, as it was when the tables were built
@@ -593,38 +608,39 @@ static int read_sizes(rw *w)
 /* FTS5's own token count over all articles must be their sizes' sum: its
 ** averages record (row 1 of its data table: the number of rows, then each
 ** column's token count), which FTS5 writes when its transaction commits
-** (so read here after the index's COMMIT). */
-static int check_total(rw *w)
+** (so read after the index's COMMIT). */
+int kb_rank_check(sqlite3 *db, const kb_rank_catch *k)
 {
   sqlite3_stmt *st = NULL;
-  int rc = sqlite3_prepare_v2(w->db, "SELECT block FROM article_fts_data WHERE id = 1", -1, &st, NULL);
+  int rc = sqlite3_prepare_v2(db, "SELECT block FROM article_fts_data WHERE id = 1", -1, &st, NULL);
+  int out = TSHOOT_OK;
   if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
     const unsigned char *b = sqlite3_column_blob(st, 0);
-    size_t n = (size_t)sqlite3_column_bytes(st, 0), off = 0, k;
+    size_t n = (size_t)sqlite3_column_bytes(st, 0), off = 0, m;
     uint64_t v, total = 0;
     int col, ok = 1;
     if (!b && n > 0) rc = SQLITE_NOMEM;
     /* empty as FTS5 creates it until a row is inserted: all zero */
     for (col = -1; col < TS_FTS_NCOLS && n > 0 && ok && rc == SQLITE_ROW; col++) {
-      if (!b || (k = ts_varint_get(b + off, n - off, &v)) == 0) ok = 0;
+      if (!b || (m = ts_varint_get(b + off, n - off, &v)) == 0) ok = 0;
       else {
-        off += k;
+        off += m;
         if (col >= 0) total += v;
       }
     }
     if (rc == SQLITE_ROW && !ok)
-      w->rc = ts_error(TSHOOT_ERROR, "indexing: FTS5's token count is unreadable");
-    else if (rc == SQLITE_ROW && total != w->ntok)
-      w->rc = ts_error(TSHOOT_ERROR, "indexing: FTS5 counts %llu tokens, its articles' sizes %llu",
-                       (unsigned long long)total, (unsigned long long)w->ntok);
+      out = ts_error(TSHOOT_ERROR, "indexing: FTS5's token count is unreadable");
+    else if (rc == SQLITE_ROW && total != k->ntok)
+      out = ts_error(TSHOOT_ERROR, "indexing: FTS5 counts %llu tokens, its articles' sizes %llu",
+                     (unsigned long long)total, (unsigned long long)k->ntok);
     if (rc == SQLITE_ROW) rc = SQLITE_OK;
-  } else if (rc == SQLITE_DONE && w->ndoc > 0) {
-    w->rc = ts_error(TSHOOT_ERROR, "indexing: FTS5 wrote no token count");
+  } else if (rc == SQLITE_DONE && k->ndoc > 0) {
+    out = ts_error(TSHOOT_ERROR, "indexing: FTS5 wrote no token count");
   }
   if (rc == SQLITE_DONE) rc = SQLITE_OK;
   sqlite3_finalize(st);
-  if (rc != SQLITE_OK) return rw_fail(w, rc, "reading the index's token count");
-  return w->rc;
+  if (rc != SQLITE_OK) return kb_sqlite_error(db, rc, "reading the index's token count");
+  return out;
 }
 
 typedef struct term_ref {
@@ -945,21 +961,26 @@ int kb_rank_build(sqlite3 *db, kb_rank_catch *k)
   w->db = db;
   w->t = &k->t;
   if (k->err & CATCH_OOM) return w->rc = ts_error_oom();   /* kb_rank_catch_end said so: never */
-  if (read_sizes(w) == TSHOOT_OK && sort_terms(w) == TSHOOT_OK &&
-      pass(w, db, PASS_COUNT) == TSHOOT_OK)
-    w->built = 1;
+  if (read_sizes(w) == TSHOOT_OK && sort_terms(w) == TSHOOT_OK) {
+    w->db = k->cdb;           /* where the caught rows are */
+    if (pass(w, k->cdb, PASS_COUNT) == TSHOOT_OK) {
+      w->built = 1;
+      k->ntok = w->ntok;
+      k->ndoc = w->ndoc;
+    }
+  }
   return catch_fail(k, w->rc);
 }
 
-int kb_rank_copy(sqlite3 *to, sqlite3 *from, kb_rank_catch *k)
+int kb_rank_copy(sqlite3 *to, kb_rank_catch *k)
 {
   rw *w = k ? &k->w : NULL;
+  sqlite3 *from = k ? k->cdb : NULL;
   uint64_t all = 0, cap = slice_bytes;
   size_t f;
   int rc, one;
   if (!w || !w->built) return ts_error(TSHOOT_ERROR, "indexing: the ranking data was not built");
   w->db = from;
-  if (check_total(w) != TSHOOT_OK) goto done;
   rc = sqlite3_prepare_v2(to, "INSERT INTO rank_term(term, id, df, hdf) VALUES(?1, ?2, ?3, ?4)", -1,
                           &w->ins_term, NULL);
   if (rc == SQLITE_OK)

@@ -365,11 +365,16 @@ struct kb_fts {
   sqlite3_stmt *ins;
   int opened;                    /* db open, table made, ins prepared */
   int rc;                        /* SQLITE_OK, or the first failure */
-  int oom;
+  int oom;                       /* the thread's (read after the join) */
+  int woom;                      /* the writer's: a block could not be filled */
   atomic_int stop;               /* cancelled, or the write failed */
   pthread_mutex_t mu;
   pthread_cond_t cv;             /* to the thread: a block, or the end */
   pthread_cond_t room;           /* to the writer: room in the queue */
+  pthread_cond_t rdy;            /* to the writer: ranked */
+  int ranked;                    /* under mu: article_fts's ranking is built (rank_ok) or will
+                                 ** not be; either way the catcher is the writer's now */
+  int rank_ok;                   /* under mu */
   fts_block *ring[FTS_QUEUE_MAX]; /* under mu: the queue, from ring[head] */
   size_t head, queued;           /* under mu */
   int all;                       /* under mu: and there will be no more */
@@ -486,7 +491,21 @@ static void fts_consume(kb_fts *f, const fts_block *b)
   }
 }
 
-/* Merge, build the ranking tables (article_fts), commit. */
+/* Tell the writer that the ranking is built, or will not be (the first
+** call counts). */
+static void fts_ranked(kb_fts *f)
+{
+  pthread_mutex_lock(&f->mu);
+  if (!f->ranked) {
+    f->ranked = 1;
+    f->rank_ok = f->rc == SQLITE_OK && !f->oom && !atomic_load(&f->stop);
+    pthread_cond_signal(&f->rdy);
+  }
+  pthread_mutex_unlock(&f->mu);
+}
+
+/* Count the ranking's terms (article_fts: kb_rank_copy writes its tables
+** meanwhile), merge, commit. */
 static void fts_close_build(kb_fts *f)
 {
   int art = f->kind == FTS_ARTICLE;
@@ -495,13 +514,14 @@ static void fts_close_build(kb_fts *f)
   f->ins = NULL;
   kb_rank_catch_close(f->cat);
   if (f->oom || atomic_load(&f->stop)) return;
-  fts_exec(f, art ? "INSERT INTO article_fts(article_fts) VALUES('optimize')"
-                  : "INSERT INTO cause_fts(cause_fts) VALUES('optimize')");
   if (art && f->rc == SQLITE_OK) {   /* the ranking tables, from the caught tokens */
     int rrc = kb_rank_build(f->db, f->cat);
     if (rrc == TSHOOT_ENOMEM) f->oom = 1;
     else if (rrc != TSHOOT_OK) f->rc = SQLITE_ERROR;
+    fts_ranked(f);
   }
+  fts_exec(f, art ? "INSERT INTO article_fts(article_fts) VALUES('optimize')"
+                  : "INSERT INTO cause_fts(cause_fts) VALUES('optimize')");
   fts_exec(f, "COMMIT");
 }
 
@@ -534,6 +554,7 @@ static void *fts_worker(void *arg)
     fts_block_free(b);                   /* after a failure: drained unread */
   }
   if (f->rc == SQLITE_OK) fts_close_build(f);
+  fts_ranked(f);                       /* if it was not */
   return NULL;
 }
 
@@ -546,6 +567,7 @@ static kb_fts *fts_new(int kind)
   pthread_mutex_init(&f->mu, NULL);
   pthread_cond_init(&f->cv, NULL);
   pthread_cond_init(&f->room, NULL);
+  pthread_cond_init(&f->rdy, NULL);
   return f;
 }
 
@@ -558,6 +580,7 @@ static void fts_free(kb_fts *f)
   kb_rank_catch_free(f->cat);         /* after: article_fts's tokenizer holds it */
   for (; f->queued; f->queued--, f->head = (f->head + 1) % FTS_QUEUE_MAX) fts_block_free(f->ring[f->head]);
   fts_block_free(f->cur);
+  pthread_cond_destroy(&f->rdy);
   pthread_cond_destroy(&f->room);
   pthread_cond_destroy(&f->cv);
   pthread_mutex_destroy(&f->mu);
@@ -613,17 +636,17 @@ static void fts_row(kb_fts *f, int64_t rowid, ts_buf col[TS_FTS_NCOLS], const in
   fts_block *b = f->cur;
   int j;
   if (!b) {
-    if (!(b = f->cur = ts_calloc(1, sizeof *b))) { f->oom = 1; return; }
+    if (!(b = f->cur = ts_calloc(1, sizeof *b))) { f->woom = 1; return; }
     b->kind = f->kind;
   }
   blk_add(b, &rowid, sizeof rowid);
   for (j = 0; j < TS_FTS_NCOLS; j++) {
     int32_t len = nulls && !n[j] ? -1 : (int32_t)col[j].len;
-    if (col[j].oom) f->oom = 1;
+    if (col[j].oom) f->woom = 1;
     blk_add(b, &len, sizeof len);
     if (len > 0) blk_add(b, col[j].p, col[j].len);
   }
-  if (b->data.oom) f->oom = 1;
+  if (b->data.oom) f->woom = 1;
   b->rows++;
   if (b->data.len >= FTS_BLOCK_BYTES) fts_flush(f);
 }
@@ -643,6 +666,28 @@ static void fts_stop(kb_fts *f, int cancel)
   if (f->threaded) pthread_join(f->tid, NULL);
   else if (!cancel && f->rc == SQLITE_OK) fts_close_build(f);
   f->threaded = 0;
+  fts_ranked(f);                       /* if it was not */
+}
+
+/* No more rows for article_fts: wait until its ranking is built (on its
+** thread, which then merges the index), or here when it has no thread.
+** Returns whether it was built. */
+static int fts_wait_ranked(kb_fts *f)
+{
+  int ok;
+  if (!f->threaded) fts_stop(f, 0);
+  else {
+    fts_flush(f);
+    pthread_mutex_lock(&f->mu);
+    f->all = 1;
+    pthread_cond_signal(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+  }
+  pthread_mutex_lock(&f->mu);
+  while (!f->ranked) pthread_cond_wait(&f->rdy, &f->mu);
+  ok = f->rank_ok;
+  pthread_mutex_unlock(&f->mu);
+  return ok;
 }
 
 static void fts_cancel(kb_fts *f)
@@ -1011,16 +1056,23 @@ static void fts_copy(writer *w, kb_fts *job)
 }
 
 
-/* Wait for index f (build it here when it had no thread) and copy it in. */
+/* Wait for index f (build it here when it had no thread) and copy it in;
+** article_fts's ranking tables are written while its thread merges it. */
 static void fts_finish(writer *w, kb_fts *f)
 {
+  int art = f->kind == FTS_ARTICLE, built = 0, rrc = TSHOOT_OK;
+  if (art && w->rc == TSHOOT_OK && (built = fts_wait_ranked(f)) != 0) {
+    rrc = kb_rank_copy(w->db, f->cat);
+  }
   fts_stop(f, w->rc != TSHOOT_OK);
-  if (w->rc == TSHOOT_OK && f->oom) w->rc = ts_error_oom();
+  if (w->rc == TSHOOT_OK && (f->oom || f->woom)) w->rc = ts_error_oom();
   if (w->rc == TSHOOT_OK && f->rc != SQLITE_OK && kb_rank_catch_error(f->cat))  /* the ranking's */
     w->rc = ts_error(TSHOOT_ERROR, "%s", kb_rank_catch_error(f->cat));
   if (w->rc == TSHOOT_OK && f->rc != SQLITE_OK) w->rc = kb_sqlite_error(f->db, f->rc, "writing the KB's index");
+  if (w->rc == TSHOOT_OK && art)
+    w->rc = built ? rrc : ts_error(TSHOOT_ERROR, "indexing: the ranking data was not built");
   fts_copy(w, f);
-  if (w->rc == TSHOOT_OK && f->kind == FTS_ARTICLE) w->rc = kb_rank_copy(w->db, f->db, f->cat);
+  if (w->rc == TSHOOT_OK && art) w->rc = kb_rank_check(f->db, f->cat);
 }
 
 static void write_vocab(writer *w, sqlite3_stmt *st, vocab *v)
@@ -1125,9 +1177,11 @@ int kb_write_articles(kb_writer *w, tshoot_progress_cb progress, void *payload, 
     if (progress && w->next_article % 256 == 255 && progress("read", done, total, payload) != 0)
       w->rc = ts_error(TSHOOT_EUSER, "compile cancelled");
   }
-  if (w->rc == TSHOOT_OK && (w->oom || w->qoom || w->b.oom || w->voc.oom || w->deferred.oom))
+  /* (the index threads' own failures, and the vocabulary cause_fts's thread
+  ** counts, are read once they ended: fts_finish, write_synonyms) */
+  if (w->rc == TSHOOT_OK && (w->oom || w->qoom || w->b.oom || w->deferred.oom))
     w->rc = ts_error_oom();
-  if (w->rc == TSHOOT_OK && (w->afts->oom || w->cfts->oom)) w->rc = ts_error_oom();
+  if (w->rc == TSHOOT_OK && (w->afts->woom || w->cfts->woom)) w->rc = ts_error_oom();
   /* the index threads take this source's text now: it can be dropped */
   fts_flush(w->afts);
   fts_flush(w->cfts);
