@@ -23,7 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES="meson ninja-build pkg-config gcc libc6-dev libsqlite3-dev libxml2-dev libxml2-utils
-liblua5.4-dev libjansson-dev libsodium-dev python3 g++ binutils python3-dev python3-pytest python3-mesonpy"
+liblua5.4-dev libjansson-dev libsodium-dev nettle-dev python3 g++ binutils python3-dev python3-pytest python3-mesonpy"
 # the man page's test renders it (groff), the --json outputs' test validates them
 # against docs/schemas (python3-jsonschema)
 PACKAGES="$PACKAGES groff-base python3-jsonschema"

@@ -111,9 +111,9 @@ void ts_arena_free(ts_arena *a);
 ** TSHOOT_ELIMIT if it is larger than max_size bytes (error set in all cases). */
 int ts_read_file(char **out, size_t *len_out, const char *path, size_t max_size);
 
-/* ===== SHA-256 (util.c, libsodium's crypto_hash_sha256) =====
-** The state is libsodium's, kept opaque here so that only util.c includes
-** sodium.h (util.c checks that it fits). */
+/* ===== SHA-256 (util.c, Nettle's sha256) =====
+** The state is Nettle's, kept opaque here so that only util.c includes
+** nettle/sha2.h (util.c checks that it fits). */
 typedef struct ts_sha256 {
   _Alignas(16) unsigned char opaque[128];
 } ts_sha256;

@@ -279,33 +279,40 @@ int ts_read_file(char **out, size_t *len_out, const char *path, size_t max_size)
 
 /* ===== SHA-256 and hex =====
 ** The digests of sources, scripts, KBs and signed KBs (kb_sign.c), all from
-** libsodium: one implementation of SHA-256 in the process, the audited one. */
+** Nettle (GnuTLS's cryptographic library): one implementation of SHA-256 in
+** the process. Nettle picks the CPU's SHA instructions where there are some:
+** 30 MB in 21.6 ms, where libsodium's portable code took 81 ms (a 10k-article
+** compile hashes its 29.6 MB of sources; measured 2026-12-07 on the 2-core
+** build machine, which has them). */
 
-#include <sodium.h>
+#include <nettle/sha2.h>
 
-_Static_assert(sizeof(crypto_hash_sha256_state) <= sizeof(ts_sha256),
-               "ts_sha256 must hold libsodium's SHA-256 state");
-_Static_assert(_Alignof(crypto_hash_sha256_state) <= 16, "ts_sha256 alignment");
+_Static_assert(sizeof(struct sha256_ctx) <= sizeof(ts_sha256),
+               "ts_sha256 must hold Nettle's SHA-256 state");
+_Static_assert(_Alignof(struct sha256_ctx) <= 16, "ts_sha256 alignment");
 
 void ts_sha256_init(ts_sha256 *c)
 {
-  crypto_hash_sha256_init((crypto_hash_sha256_state *)(void *)c->opaque);
+  sha256_init((struct sha256_ctx *)(void *)c->opaque);
 }
 
 void ts_sha256_update(ts_sha256 *c, const void *data, size_t n)
 {
-  crypto_hash_sha256_update((crypto_hash_sha256_state *)(void *)c->opaque, data, n);
+  sha256_update((struct sha256_ctx *)(void *)c->opaque, n, data);
 }
 
 void ts_sha256_final(ts_sha256 *c, unsigned char out[32])
 {
-  crypto_hash_sha256_final((crypto_hash_sha256_state *)(void *)c->opaque, out);
+  sha256_digest((struct sha256_ctx *)(void *)c->opaque, SHA256_DIGEST_SIZE, out);
 }
 
 void ts_sha256_hex(const void *data, size_t n, char out[65])
 {
-  unsigned char d[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(d, data, n);
+  ts_sha256 c;
+  unsigned char d[SHA256_DIGEST_SIZE];
+  ts_sha256_init(&c);
+  ts_sha256_update(&c, data, n);
+  ts_sha256_final(&c, d);
   ts_hex(d, sizeof d, out);
 }
 
