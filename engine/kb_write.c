@@ -55,20 +55,14 @@ static void sexp_cond(ts_buf *b, const m_cond *c)
 
 /* ===== vocabulary: word -> number of articles that contain it ===== */
 
-typedef struct vslot { char *w; uint32_t n, last, len; } vslot;
+/* A slot: the word, its hash (compared before the bytes), its count and the
+** last article counted. */
+typedef struct vslot { char *w; uint32_t hash, n, last, len; } vslot;
 typedef struct vocab {
   vslot *s;
   size_t cap, used;
   int oom;
 } vocab;
-
-static uint64_t fnv1a(const char *s, size_t n)
-{
-  uint64_t h = 1469598103934665603ull;
-  size_t i;
-  for (i = 0; i < n; i++) { h ^= (unsigned char)s[i]; h *= 1099511628211ull; }
-  return h;
-}
 
 static int vocab_grow(vocab *v)
 {
@@ -77,7 +71,7 @@ static int vocab_grow(vocab *v)
   if (!ns) return -1;
   for (i = 0; i < v->cap; i++)
     if (v->s[i].w) {
-      size_t j = fnv1a(v->s[i].w, v->s[i].len) & (ncap - 1);
+      size_t j = v->s[i].hash & (ncap - 1);
       while (ns[j].w) j = (j + 1) & (ncap - 1);
       ns[j] = v->s[i];
     }
@@ -87,15 +81,16 @@ static int vocab_grow(vocab *v)
   return 0;
 }
 
-/* Count folded word w once for article `doc` (1-based; 0: count nothing). */
-static void vocab_add(vocab *v, const char *w, size_t n, uint32_t doc)
+/* Count folded word w (whose ts_fnv1a is h) once for article `doc`
+** (1-based; 0: count nothing). */
+static void vocab_add_hashed(vocab *v, const char *w, size_t n, uint32_t h, uint32_t doc)
 {
   size_t j;
   if (v->oom) return;
   if ((v->used + 1) * 2 > v->cap && vocab_grow(v) < 0) { v->oom = 1; return; }
-  j = fnv1a(w, n) & (v->cap - 1);
+  j = h & (v->cap - 1);
   while (v->s[j].w) {
-    if (v->s[j].len == n && memcmp(v->s[j].w, w, n) == 0) {
+    if (v->s[j].hash == h && v->s[j].len == n && memcmp(v->s[j].w, w, n) == 0) {
       if (doc && v->s[j].last != doc) { v->s[j].n++; v->s[j].last = doc; }
       return;
     }
@@ -103,21 +98,36 @@ static void vocab_add(vocab *v, const char *w, size_t n, uint32_t doc)
   }
   v->s[j].w = ts_strndup(w, n);
   if (!v->s[j].w) { v->oom = 1; return; }
+  v->s[j].hash = h;
   v->s[j].n = doc ? 1 : 0;
   v->s[j].last = doc;
   v->s[j].len = (uint32_t)n;
   v->used++;
 }
 
-/* Count the words of s[0..n) for article `doc`. */
+static void vocab_add(vocab *v, const char *w, size_t n, uint32_t doc)
+{
+  vocab_add_hashed(v, w, n, ts_fnv1a(w, n), doc);
+}
+
+/* Count the words of s[0..n) for article `doc`: each folded as text_fold
+** does and hashed in the same loop (every article's text goes through here,
+** on cause_fts's thread). */
 static void vocab_add_text(vocab *v, const char *s, size_t n, uint32_t doc)
 {
-  size_t pos = 0, start, len;
+  size_t pos = 0, start, len, i;
   char w[TEXT_MAX_WORD + 1];
   if (!s) return;
   while (text_next_word(s, n, &pos, &start, &len)) {
-    text_fold(w, s + start, len);
-    vocab_add(v, w, len, doc);
+    uint32_t h = TS_FNV1A_SEED;
+    for (i = 0; i < len; i++) {
+      unsigned char c = (unsigned char)s[start + i];
+      if (c >= 'A' && c <= 'Z') c += 32;
+      w[i] = (char)c;
+      h = TS_FNV1A_STEP(h, c);
+    }
+    w[len] = '\0';
+    vocab_add_hashed(v, w, len, h, doc);
   }
 }
 
@@ -714,7 +724,7 @@ static void qmap_add(writer *w, size_t qi)
     for (i = 0; i < w->qcap; i++)
       if (w->qslot[i]) {
         const char *k = w->m->questions[w->qslot[i] - 1].id;
-        j = fnv1a(k, strlen(k)) & (ncap - 1);
+        j = ts_fnv1a(k, strlen(k)) & (ncap - 1);
         while (ns[j]) j = (j + 1) & (ncap - 1);
         ns[j] = w->qslot[i];
       }
@@ -723,7 +733,7 @@ static void qmap_add(writer *w, size_t qi)
     w->qcap = ncap;
   }
   n = strlen(id);
-  for (j = fnv1a(id, n) & (w->qcap - 1); w->qslot[j]; j = (j + 1) & (w->qcap - 1))
+  for (j = ts_fnv1a(id, n) & (w->qcap - 1); w->qslot[j]; j = (j + 1) & (w->qcap - 1))
     if (strcmp(w->m->questions[w->qslot[j] - 1].id, id) == 0) return;   /* the first one counts */
   w->qslot[j] = (uint32_t)qi + 1;
   w->qn++;
@@ -739,7 +749,7 @@ static const m_question *qmap_find(const writer *w, const char *id)
 {
   size_t j;
   if (!w->qcap || !id) return NULL;
-  for (j = fnv1a(id, strlen(id)) & (w->qcap - 1); w->qslot[j]; j = (j + 1) & (w->qcap - 1))
+  for (j = ts_fnv1a(id, strlen(id)) & (w->qcap - 1); w->qslot[j]; j = (j + 1) & (w->qcap - 1))
     if (strcmp(w->m->questions[w->qslot[j] - 1].id, id) == 0) return &w->m->questions[w->qslot[j] - 1];
   return NULL;
 }

@@ -11,10 +11,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A word's bytes: ASCII letters and digits, and every byte >= 0x80 (a table:
+** the compiler splits every article's text into words for the vocabulary). */
+#define W10(c) 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+static const unsigned char word_bytes[256] = {
+  ['0'] = W10(0),
+  ['A'] = W10(0), W10(0), 1, 1, 1, 1, 1, 1,
+  ['a'] = W10(0), W10(0), 1, 1, 1, 1, 1, 1,
+  [0x80] = W10(0), W10(0), W10(0), W10(0), W10(0), W10(0), W10(0), W10(0), W10(0), W10(0),
+  W10(0), W10(0), 1, 1, 1, 1, 1, 1, 1, 1,
+};
+#undef W10
+
 static int is_word_byte(unsigned char c)
 {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         c >= 0x80;
+  return word_bytes[c];
 }
 
 int text_next_word(const char *s, size_t len, size_t *pos, size_t *start, size_t *wlen)

@@ -36,8 +36,11 @@ char *ts_strndup(const char *s, size_t n);
 /* A SQLite varint (7 bits a byte, high bit on all but the last; a ninth byte
 ** holds 8 bits) from p[0, n): the bytes it took, 0 when it runs past n. */
 size_t ts_varint_get(const unsigned char *p, size_t n, uint64_t *v);
-/* FNV-1a of n bytes: the hash of the library's hash tables of words. */
+/* FNV-1a of n bytes: the hash of the library's hash tables of words; a byte
+** at a time for a loop that hashes what it copies. */
 uint32_t ts_fnv1a(const void *p, size_t n);
+#define TS_FNV1A_SEED 2166136261u
+#define TS_FNV1A_STEP(h, byte) (((h) ^ (unsigned char)(byte)) * 16777619u)
 /* Test hook: fail every allocation after `n` more succeed; -1 turns it off. */
 void  ts_alloc_fail_after(long n);
 /* Test hook: fail only the allocation after `n` more succeed (the ones after

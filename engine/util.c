@@ -342,8 +342,8 @@ size_t ts_varint_get(const unsigned char *p, size_t n, uint64_t *v)
 uint32_t ts_fnv1a(const void *p, size_t n)
 {
   const unsigned char *b = p;
-  uint32_t h = 2166136261u;
+  uint32_t h = TS_FNV1A_SEED;
   size_t i;
-  for (i = 0; i < n; i++) h = (h ^ b[i]) * 16777619u;
+  for (i = 0; i < n; i++) h = TS_FNV1A_STEP(h, b[i]);
   return h;
 }
