@@ -58,17 +58,19 @@ static int is_xml_space(unsigned char c)
 /* Build src->line_starts once. Returns 0, or -1 on out of memory. */
 static int build_lines(kbxml_source *src)
 {
-  size_t n = 1, i, k;
+  size_t n = 1, k;
   size_t *ls;
+  const char *p, *end = src->buf + src->len;
 
   if (src->line_starts) return 0;
-  for (i = 0; i < src->len; i++)
-    if (src->buf[i] == '\n') n++;
+  /* memchr: every source's table is built (the model's lines), a byte at a
+  ** time that was 8 instructions a byte of XML */
+  for (p = src->buf; p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++) n++;
   ls = ts_malloc(n * sizeof *ls);
   if (!ls) return -1;
   ls[0] = 0;
-  for (i = 0, k = 1; i < src->len; i++)
-    if (src->buf[i] == '\n') ls[k++] = i + 1;
+  for (p = src->buf, k = 1; p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+    ls[k++] = (size_t)(p - src->buf) + 1;
   src->line_starts = ls;
   src->n_lines = n;
   return 0;
