@@ -87,6 +87,8 @@ typedef struct terms {
   size_t nbytes, cap_bytes;
   uint32_t *off;              /* off[i]: term i's first byte; off[n]: the end */
   size_t n, cap_off;
+  uint64_t *head;             /* head[i]: term i's first 8 bytes, packed (pack8) */
+  size_t cap_head;
   uint64_t *slot;             /* 0, or a term's hash << 32 | its id + 1 */
   size_t nslot;               /* a power of 2, at least twice n */
 } terms;
@@ -167,7 +169,7 @@ static inline void put_varint(ts_buf *b, uint64_t v)
 }
 
 /* v's low n bytes, little-endian (a skip entry's u32s, a token's id). */
-static void put_le(ts_buf *b, uint32_t v, int n)
+static inline void put_le(ts_buf *b, uint32_t v, int n)
 {
   char t[4];
   int i;
@@ -237,17 +239,38 @@ static int terms_rehash(terms *t)
   return 0;
 }
 
-/* The id of term p[0, n): >= 0, or -1 (out of memory), -2 (too many). */
+/* The first (up to) 8 bytes of p[0, n) in a number: most terms are that
+** short, and are then compared and hashed as one. */
+static inline uint64_t pack8(const char *p, int n)
+{
+  uint64_t x = 0;
+  int i, m = n < 8 ? n : 8;
+  for (i = 0; i < m; i++) x |= (uint64_t)(unsigned char)p[i] << (8 * i);
+  return x;
+}
+
+static inline uint32_t term_hash(uint64_t x, const char *p, int n)
+{
+  uint64_t h = (x ^ (uint64_t)(uint32_t)n * 0x9e3779b97f4a7c15ULL) * 0xbf58476d1ce4e5b9ULL;
+  int i;
+  for (i = 8; i < n; i++) h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
+  return (uint32_t)(h >> 32);
+}
+
+/* The id of term p[0, n): >= 0, or -1 (out of memory), -2 (too many).
+** Called for every token FTS5 indexes (on the index's thread, which is the
+** compile's longest): a term is hashed and compared 8 bytes at a time. */
 static long terms_id(terms *t, const char *p, int n)
 {
-  uint32_t h = ts_fnv1a(p, (size_t)n);
+  uint64_t x = pack8(p, n);
+  uint32_t h = term_hash(x, p, n);
   size_t j;
   if (2 * (t->n + 1) > t->nslot && terms_rehash(t) < 0) return -1;
   for (j = h & (t->nslot - 1); t->slot[j]; j = (j + 1) & (t->nslot - 1)) {
     uint64_t e = t->slot[j];
     uint32_t id = (uint32_t)e - 1;
-    if ((uint32_t)(e >> 32) == h && t->off[id + 1] - t->off[id] == (uint32_t)n &&
-        memcmp(t->bytes + t->off[id], p, (size_t)n) == 0)
+    if ((uint32_t)(e >> 32) == h && t->head[id] == x && t->off[id + 1] - t->off[id] == (uint32_t)n &&
+        (n <= 8 || memcmp(t->bytes + t->off[id] + 8, p + 8, (size_t)n - 8) == 0))
       return (long)id;
   }
   if (t->n >= TERM_MAX || t->nbytes + (size_t)n > UINT32_MAX) return -2;
@@ -258,6 +281,8 @@ static long terms_id(terms *t, const char *p, int n)
   } else if (ts_grow((void **)&t->off, &t->cap_off, t->n + 2, sizeof *t->off) < 0) {
     return -1;
   }
+  if (ts_grow((void **)&t->head, &t->cap_head, t->n + 1, sizeof *t->head) < 0) return -1;
+  t->head[t->n] = x;
   memcpy(t->bytes + t->nbytes, p, (size_t)n);
   t->nbytes += (size_t)n;
   t->off[t->n + 1] = (uint32_t)t->nbytes;
@@ -269,6 +294,7 @@ static void terms_free(terms *t)
 {
   ts_free(t->bytes);
   ts_free(t->off);
+  ts_free(t->head);
   ts_free(t->slot);
   memset(t, 0, sizeof *t);
 }
