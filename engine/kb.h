@@ -105,6 +105,11 @@ sqlite3_stmt *kb_conn_stmt(kb_conn *c, int slot, const char *sql);
 ** SQLITE_INTERRUPT -> TSHOOT_ETIMEOUT, SQLITE_NOMEM -> TSHOOT_ENOMEM. */
 int kb_sqlite_error(sqlite3 *db, int rc, const char *what);
 
+/* Configure SQLite once per process, before it initialises (kb_open.c: its
+** memory statistics off, the KB VFS registered). Every path into SQLite
+** calls it first: opening a KB, compiling one. */
+void kb_sqlite_init(void);
+
 /* The FTS5 API of db (the documented way: SELECT fts5(?1) with a pointer):
 ** SQLITE_OK or the statement's error; *out NULL unless it is version 2 or
 ** later. */

@@ -22,6 +22,7 @@
 ** ".NAME.tmp-PID-XXXXXX" next to the output; the next compile of that output
 ** removes it (see clean_stale_temps).
 */
+#include "kb.h"
 #include "kb_model.h"
 
 #include <dirent.h>
@@ -583,6 +584,7 @@ TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats, const char *const *so
   if (opts) o = *opts;
   if (!sources || n_sources == 0)
     return ts_error(TSHOOT_EINVALID, "tshoot_compile: no sources given");
+  kb_sqlite_init();     /* before this compile's threads allocate through SQLite */
   if (!o.max_file_size) o.max_file_size = DEFAULT_MAX_FILE_SIZE;
   diag.cb = o.on_diagnostic ? hold_diag : NULL;
   diag.payload = &hold;

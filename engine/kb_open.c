@@ -269,9 +269,10 @@ static int read_meta(sqlite3 *db, const char *key, char **out)
 ** taken on every allocation: searches on several threads then serialise on
 ** it (measured: 2 threads searching a 1,000-article KB gave 1.03x one
 ** thread's rate with the statistics on, 1.99x with them off; BENCHMARKS.md,
-** "Python bindings"). Turn them off once, before SQLite initialises. If the
-** application initialised SQLite first, sqlite3_config() refuses
-** (SQLITE_MISUSE) and its choice stands. */
+** "Python bindings"), and so do a compile's threads. Turn them off once,
+** before SQLite initialises (kb_sqlite_init: opening a KB and compiling
+** one). If the application initialised SQLite first, sqlite3_config()
+** refuses (SQLITE_MISUSE) and its choice stands. */
 static pthread_once_t sqlite_config_once = PTHREAD_ONCE_INIT;
 static int kb_vfs_ok;         /* "tshoot-kb" registered (kb_vfs.c) */
 static void sqlite_config(void)
@@ -284,6 +285,11 @@ static void sqlite_config(void)
 ** its schema, every time (cheap next to opening; it matters where a
 ** connection must reopen the path, see kb->conn_path), and its build: the
 ** first sets kb->digest, the others must read the same. */
+void kb_sqlite_init(void)
+{
+  pthread_once(&sqlite_config_once, sqlite_config);
+}
+
 static int conn_open(tshoot_kb *kb, kb_conn **out, int first)
 {
   kb_conn *c;
