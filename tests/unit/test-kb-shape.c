@@ -1,0 +1,576 @@
+/*
+** test-kb-shape.c: engine/kb_xml_shape.c, the fast proof that a source
+** matches the schema, against libxml2's RELAX NG validator.
+**
+** kbxml_validate skips libxml2's validator for a document kbxml_shape_ok
+** accepts, so the check must be sound: never 1 for a document libxml2
+** rejects. Here every valid KB source of the repository (kb/kerio, the valid
+** files under tests/data, and the corpora bench/synth.c and
+** bench/session-synth.c write) must take the fast path, and from their
+** items many mutated documents are made in memory (elements removed,
+** duplicated, moved, renamed to every other element of the format, put in
+** another namespace; attributes removed, added, set to odd values; text
+** emptied, blanked or given elements, comments, CDATA; text, white space
+** and foreign elements put into element-only content...): for each, shape
+** 1 must imply that libxml2, with the embedded schema kbxml_validate uses,
+** accepts it. Both sides must accept many of them. With SHAPE_MISSES=1 in
+** the environment the mutations libxml2 accepts and the check leaves to it
+** are listed (its incompleteness: white space in ids, comments in text...).
+*/
+#include "tshoot_int.h"
+#include "kb_xml.h"
+#include "test.h"
+#include "synth.h"
+#include "session-synth.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <libxml/parser.h>
+#include <libxml/relaxng.h>
+#include <libxml/tree.h>
+
+static xmlRelaxNGPtr schema;
+static char tmpdir[256];
+
+/* ===== libxml2, the reference ===== */
+
+static void quiet(void *ctx, xmlErrorPtr err)
+{
+  (void)ctx; (void)err;
+}
+
+static int rng_ok(xmlDoc *doc)
+{
+  xmlRelaxNGValidCtxtPtr vc = xmlRelaxNGNewValidCtxt(schema);
+  int rc;
+  if (!vc) abort();
+  xmlRelaxNGSetValidStructuredErrors(vc, quiet, NULL);
+  rc = xmlRelaxNGValidateDoc(vc, doc);
+  xmlRelaxNGFreeValidCtxt(vc);
+  return rc == 0;
+}
+
+static void ignore_diag(const tshoot_diagnostic *dg, void *payload)
+{
+  (void)dg; (void)payload;
+}
+
+/* ===== the valid sources ===== */
+
+#define MAX_SOURCES 256
+
+typedef struct source {
+  char name[1100];
+  kbxml_source src;
+} source;
+
+static source sources[MAX_SOURCES];
+static size_t n_sources;
+
+/* Parse `path`; keep it if libxml2 finds it valid. Returns 1 if kept. */
+static int add_source(const char *path)
+{
+  char *buf = NULL;
+  size_t len = 0;
+  diag_sink d;
+  source *s;
+
+  if (n_sources == MAX_SOURCES) return 0;
+  s = &sources[n_sources];
+  if (ts_read_file(&buf, &len, path, 16u << 20) != TSHOOT_OK) return 0;
+  memset(&d, 0, sizeof d);
+  d.cb = ignore_diag;
+  snprintf(s->name, sizeof s->name, "%s", path);
+  if (kbxml_parse(&s->src, s->name, buf, len, &d) != TSHOOT_OK || d.errors ||
+      !s->src.doc || !rng_ok(s->src.doc)) {
+    kbxml_source_free(&s->src);
+    return 0;
+  }
+  n_sources++;
+  return 1;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+  size_t n = strlen(s), m = strlen(suffix);
+  return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Every *.xml under dir (sorted, so that runs are alike); returns the
+** number of valid ones kept. */
+static size_t add_dir(const char *dir, int recurse)
+{
+  struct dirent **list;
+  int n, i;
+  size_t kept = 0;
+  n = scandir(dir, &list, NULL, alphasort);
+  if (n < 0) return 0;
+  for (i = 0; i < n; i++) {
+    char path[1024];
+    struct stat st;
+    const char *e = list[i]->d_name;
+    if (e[0] != '.') {
+      snprintf(path, sizeof path, "%s/%s", dir, e);
+      if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) && recurse) kept += add_dir(path, 1);
+      else if (S_ISREG(st.st_mode) && ends_with(e, ".xml")) kept += (size_t)add_source(path);
+    }
+    free(list[i]);
+  }
+  free(list);
+  return kept;
+}
+
+static void remove_tree(const char *dir)
+{
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  char path[1024];
+  if (!d) return;
+  while ((e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    unlink(path);
+  }
+  closedir(d);
+  rmdir(dir);
+}
+
+/* ===== the valid sources take the fast path ===== */
+
+static void test_shape__valid_sources_take_the_fast_path(void)
+{
+  const char *root = getenv("TSHOOT_SOURCE_ROOT");
+  char path[1024], dir[512];
+  size_t kerio, data, gen = 0, i;
+  synth *sy;
+
+  snprintf(path, sizeof path, "%s/kb/kerio", root ? root : ".");
+  kerio = add_dir(path, 0);
+  snprintf(path, sizeof path, "%s/tests/data", root ? root : ".");
+  data = add_dir(path, 1);
+
+  /* the generated corpora: the search benchmark's (100 articles a file, and
+  ** 3 a file: fewer questions), and the session benchmark's */
+  sy = synth_new();
+  CHECK(sy != NULL);
+  snprintf(dir, sizeof dir, "%s/synth", tmpdir);
+  if (sy && mkdir(dir, 0700) == 0) {
+    CHECK(synth_write_corpus(sy, dir, SYNTH_DEFAULT_SEED, 200, 100, NULL, NULL) == 0);
+    gen += add_dir(dir, 0);
+    remove_tree(dir);
+  }
+  if (sy && mkdir(dir, 0700) == 0) {
+    CHECK(synth_write_corpus(sy, dir, SYNTH_DEFAULT_SEED + 1, 9, 3, NULL, NULL) == 0);
+    gen += add_dir(dir, 0);
+    remove_tree(dir);
+  }
+  synth_free(sy);
+  if (mkdir(dir, 0700) == 0) {
+    CHECK(ssynth_write(dir, 20240501u, 60, NULL, NULL) == 0);
+    gen += add_dir(dir, 0);
+    remove_tree(dir);
+  }
+  printf("  valid sources: %zu in kb/kerio, %zu in tests/data, %zu generated\n", kerio, data, gen);
+  CHECK(kerio >= 3);
+  CHECK(data >= 5);
+  CHECK(gen >= 2 + 3 + 1);
+
+  for (i = 0; i < n_sources; i++) {
+    diag_sink d;
+    int ok = kbxml_shape_ok(sources[i].src.doc);
+    if (!ok) fprintf(stderr, "  not proven valid: %s\n", sources[i].name);
+    CHECK(ok);
+    memset(&d, 0, sizeof d);
+    d.cb = ignore_diag;
+    CHECK_INT(kbxml_validate(&sources[i].src, &d), 0);
+    CHECK_INT(d.errors, 0);
+  }
+}
+
+/* ===== mutations ===== */
+
+typedef struct stats {
+  size_t checked, shape_yes, rng_yes, unsound, items;
+} stats;
+
+static void judge(stats *st, xmlDoc *doc, const char *what)
+{
+  int s = kbxml_shape_ok(doc), r = rng_ok(doc);
+  st->checked++;
+  st->shape_yes += (size_t)s;
+  st->rng_yes += (size_t)r;
+  if (!s && r && getenv("SHAPE_MISSES")) fprintf(stderr, "MISS %s\n", what);
+  if (s && !r) {
+    st->unsound++;
+    if (st->unsound <= 10) {
+      fprintf(stderr, "  UNSOUND: shape says valid, libxml2 does not: %s\n", what);
+      if (st->unsound <= 3) xmlDocFormatDump(stderr, doc, 0);
+    }
+  }
+}
+
+/* The i-th element of doc in document order (0: the root), or NULL. */
+static xmlNode *nth_element(xmlDoc *doc, size_t i)
+{
+  xmlNode *root = xmlDocGetRootElement(doc), *n = root, *k;
+  size_t at = 0;
+  while (n) {
+    if (at++ == i) return n;
+    for (k = n->children; k && k->type != XML_ELEMENT_NODE; k = k->next) {}
+    if (k) { n = k; continue; }
+    for (; n != root; n = n->parent) {
+      for (k = n->next; k && k->type != XML_ELEMENT_NODE; k = k->next) {}
+      if (k) break;
+    }
+    n = n == root ? NULL : k;
+  }
+  return NULL;
+}
+
+static void clear_children(xmlNode *e)
+{
+  while (e->children) {
+    xmlNode *k = e->children;
+    xmlUnlinkNode(k);
+    xmlFreeNode(k);
+  }
+}
+
+static xmlNs *other_ns(xmlNode *e)
+{
+  xmlNs *ns = xmlSearchNsByHref(e->doc, e, (const xmlChar *)"urn:other");
+  return ns ? ns : xmlNewNs(e, (const xmlChar *)"urn:other", (const xmlChar *)"o");
+}
+
+/* A child of e in the KB namespace. */
+static xmlNode *kb_child(xmlNode *e, const char *name)
+{
+  xmlNode *root = xmlDocGetRootElement(e->doc);
+  return xmlNewChild(e, root ? root->ns : NULL, (const xmlChar *)name, NULL);
+}
+
+enum {
+  M_REMOVE, M_DUP, M_FIRST, M_LAST, M_OTHER_NS, M_NO_NS, M_TEXT, M_SPACE, M_BLANK, M_EMPTY,
+  M_NOTE, M_TITLE, M_EQ, M_FOREIGN, M_NONS_CHILD, M_COMMENT, M_PI, M_CDATA, M_ENTREF,
+  M_TEXT_AND_COMMENT, M_BOGUS_ATTR, M_NS_ATTR, M_XML_LANG, M_COUNT
+};
+
+static const char *const mutation_names[M_COUNT] = {
+  "removed", "duplicated", "moved first", "moved last", "in another namespace",
+  "in no namespace", "text 'x' added", "white space added", "content ' '", "emptied",
+  "<note> added", "<title> added", "<eq> added", "foreign element added",
+  "element in no namespace added", "comment added", "PI added", "CDATA added",
+  "entity reference added", "text, comment, text", "attribute 'bogus' added",
+  "attribute in another namespace added", "xml:lang added"
+};
+
+/* Apply structural mutation m to element e. Returns 0 if it does not apply. */
+static int mutate(xmlNode *e, int m)
+{
+  xmlNode *root = xmlDocGetRootElement(e->doc), *k;
+  int is_root = e == root;
+  switch (m) {
+  case M_REMOVE:
+    if (is_root) return 0;
+    xmlUnlinkNode(e);
+    xmlFreeNode(e);
+    return 1;
+  case M_DUP:
+    if (is_root) return 0;
+    return xmlAddNextSibling(e, xmlCopyNode(e, 1)) != NULL;
+  case M_FIRST:
+    if (is_root || !e->parent->children || e->parent->children == e) return 0;
+    k = e->parent->children;
+    xmlUnlinkNode(e);
+    return xmlAddPrevSibling(k, e) != NULL;
+  case M_LAST:
+    if (is_root || e->parent->last == e) return 0;
+    k = e->parent;
+    xmlUnlinkNode(e);
+    return xmlAddChild(k, e) != NULL;
+  case M_OTHER_NS: xmlSetNs(e, other_ns(e)); return 1;
+  case M_NO_NS: e->ns = NULL; return 1;
+  case M_TEXT: return xmlAddChild(e, xmlNewText((const xmlChar *)"x")) != NULL;
+  case M_SPACE:
+    k = xmlNewText((const xmlChar *)" \n\t ");
+    if (e->children) return xmlAddPrevSibling(e->children, k) != NULL;
+    return xmlAddChild(e, k) != NULL;
+  case M_BLANK:
+    clear_children(e);
+    return xmlAddChild(e, xmlNewText((const xmlChar *)" ")) != NULL;
+  case M_EMPTY:
+    if (!e->children) return 0;
+    clear_children(e);
+    return 1;
+  case M_NOTE:
+    k = kb_child(e, "note");
+    return k && xmlAddChild(k, xmlNewText((const xmlChar *)"n")) != NULL;
+  case M_TITLE:
+    k = kb_child(e, "title");
+    return k && xmlAddChild(k, xmlNewText((const xmlChar *)"t")) != NULL;
+  case M_EQ:
+    k = kb_child(e, "eq");
+    return k && xmlSetProp(k, (const xmlChar *)"question", (const xmlChar *)"q") &&
+           xmlSetProp(k, (const xmlChar *)"value", (const xmlChar *)"v");
+  case M_FOREIGN:
+    return xmlNewChild(e, other_ns(e), (const xmlChar *)"note", NULL) != NULL;
+  case M_NONS_CHILD:
+    return xmlNewChild(e, NULL, (const xmlChar *)"note", NULL) != NULL;
+  case M_COMMENT:
+    k = xmlNewComment((const xmlChar *)" c ");
+    if (e->children) return xmlAddPrevSibling(e->children, k) != NULL;
+    return xmlAddChild(e, k) != NULL;
+  case M_PI:
+    return xmlAddChild(e, xmlNewPI((const xmlChar *)"pi", (const xmlChar *)"x")) != NULL;
+  case M_CDATA:
+    return xmlAddChild(e, xmlNewCDataBlock(e->doc, (const xmlChar *)"y", 1)) != NULL;
+  case M_ENTREF:
+    return xmlAddChild(e, xmlNewReference(e->doc, (const xmlChar *)"&amp;")) != NULL;
+  case M_TEXT_AND_COMMENT:
+    clear_children(e);
+    xmlAddChild(e, xmlNewText((const xmlChar *)"a"));
+    xmlAddChild(e, xmlNewComment((const xmlChar *)"c"));
+    return xmlAddChild(e, xmlNewText((const xmlChar *)"b")) != NULL;
+  case M_BOGUS_ATTR:
+    return xmlSetProp(e, (const xmlChar *)"bogus", (const xmlChar *)"a") != NULL;
+  case M_NS_ATTR:
+    return xmlSetNsProp(e, other_ns(e), (const xmlChar *)"id", (const xmlChar *)"a") != NULL;
+  case M_XML_LANG:
+    return xmlNodeSetLang(e, (const xmlChar *)"en"), 1;
+  default:
+    return 0;
+  }
+}
+
+/* Values an attribute is set to: valid and invalid for each type. */
+static const char *const values[] = {
+  "", " ", " a", "a ", "A", "a b", "a  b", "a\tb", "a\nb", "a\xc3\xa9",
+  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",    /* 64 */
+  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",   /* 65 */
+  "a", "1", "-a", ".a", "a.b-c_d", "x.lua", "dir/x-1.lua", ".lua", "x.luax", "/x.lua",
+  "en", "en-US", "es-419", "EN", "e", "english", "en-", "en-u", "x-klingon", "de-CH-1996",
+  "abcdefgh", "abcdefghi", "en-abcdefgh", "en-abcdefghi", "en--us", "en-US-", "-en", "en_US",
+  "en-1", "1en",
+  "0.5", "yes", "a b c",
+};
+
+/* ===== mutations done once per context =====
+** A mutation of an element is made once per context: the element's name
+** and attributes, its parent's name, how many siblings share its name (0, 1,
+** more), and the names of its children. Items alike are many in the
+** sources; their mutations would say nothing new. */
+
+#define DONE_CAP (1u << 20)
+static uint64_t *done;       /* open addressing; 0: free */
+static size_t n_done;
+
+static uint64_t fnv(uint64_t h, const char *s)
+{
+  for (; *s; s++) { h ^= (unsigned char)*s; h *= 1099511628211ull; }
+  h ^= 0xff;
+  return h * 1099511628211ull;
+}
+
+static uint64_t context_of(const xmlNode *e)
+{
+  uint64_t h = 14695981039346656037ull;
+  const xmlAttr *a;
+  const xmlNode *k;
+  const char *last = "";
+  int same = 0;
+  h = fnv(h, (const char *)e->name);
+  for (a = e->properties; a; a = a->next) h = fnv(h, (const char *)a->name);
+  h = fnv(h, "|");
+  h = fnv(h, e->parent && e->parent->type == XML_ELEMENT_NODE ? (const char *)e->parent->name : "");
+  for (k = e->parent ? e->parent->children : NULL; k; k = k->next)
+    if (k != e && k->type == XML_ELEMENT_NODE && xmlStrEqual(k->name, e->name) && same < 2) same++;
+  h = fnv(h, same == 0 ? "0" : same == 1 ? "1" : "2");
+  for (k = e->children; k; k = k->next) {
+    if (k->type != XML_ELEMENT_NODE || strcmp(last, (const char *)k->name) == 0) continue;
+    last = (const char *)k->name;
+    h = fnv(h, last);
+  }
+  return h ? h : 1;
+}
+
+/* Is (context, mutation) new? Remembers it. */
+static int first_time(uint64_t context, const char *mutation)
+{
+  uint64_t h = fnv(context, mutation);
+  size_t i;
+  if (!h) h = 1;
+  if (!done) { done = calloc(DONE_CAP, sizeof *done); if (!done) abort(); }
+  if (n_done >= DONE_CAP / 2) return 0;
+  for (i = (size_t)(h & (DONE_CAP - 1)); done[i]; i = (i + 1) & (DONE_CAP - 1))
+    if (done[i] == h) return 0;
+  done[i] = h;
+  n_done++;
+  return 1;
+}
+
+/* All mutations of the elements of `base` (a small valid document). */
+static void mutate_all(stats *st, xmlDoc *base, const char *origin)
+{
+  size_t i;
+  char what[700], key[200];
+  for (i = 0;; i++) {
+    xmlNode *e0 = nth_element(base, i);
+    const kbxml_rule *rule;
+    const char *name;
+    size_t m, a, v;
+    uint64_t ctx;
+    if (!e0) break;
+    name = (const char *)e0->name;
+    rule = kbxml_rule_of(name);
+    ctx = context_of(e0);
+    for (m = 0; m < M_COUNT; m++) {
+      xmlDoc *doc;
+      snprintf(key, sizeof key, "m%zu", m);
+      if (!first_time(ctx, key)) continue;
+      doc = xmlCopyDoc(base, 1);
+      if (mutate(nth_element(doc, i), (int)m)) {
+        snprintf(what, sizeof what, "%.500s: element %zu <%.40s> %s", origin, i, name, mutation_names[m]);
+        judge(st, doc, what);
+      }
+      xmlFreeDoc(doc);
+    }
+    for (m = 0; kbxml_rule_at(m); m++) {        /* renamed to each other element */
+      const char *to = kbxml_rule_at(m)->name;
+      xmlDoc *doc;
+      snprintf(key, sizeof key, "r%s", to);
+      if (strcmp(to, name) == 0 || !first_time(ctx, key)) continue;
+      doc = xmlCopyDoc(base, 1);
+      xmlNodeSetName(nth_element(doc, i), (const xmlChar *)to);
+      snprintf(what, sizeof what, "%.500s: element %zu <%.40s> renamed to <%s>", origin, i, name, to);
+      judge(st, doc, what);
+      xmlFreeDoc(doc);
+    }
+    for (a = 0; rule && a < KBXML_RULE_ATTRS && rule->attrs[a].name; a++) {
+      const char *an = rule->attrs[a].name;
+      snprintf(key, sizeof key, "u%s", an);
+      if (xmlHasProp(e0, (const xmlChar *)an) && first_time(ctx, key)) {
+        xmlDoc *doc = xmlCopyDoc(base, 1);
+        xmlUnsetProp(nth_element(doc, i), (const xmlChar *)an);
+        snprintf(what, sizeof what, "%.500s: element %zu <%.40s> without '%s'", origin, i, name, an);
+        judge(st, doc, what);
+        xmlFreeDoc(doc);
+      }
+      for (v = 0; v < TS_ARRAY_LEN(values); v++) {
+        xmlDoc *doc;
+        snprintf(key, sizeof key, "s%s=%zu", an, v);
+        if (!first_time(ctx, key)) continue;
+        doc = xmlCopyDoc(base, 1);
+        xmlSetProp(nth_element(doc, i), (const xmlChar *)an, (const xmlChar *)values[v]);
+        snprintf(what, sizeof what, "%.500s: element %zu <%.40s> %s=\"%s\"", origin, i, name, an,
+                 values[v]);
+        judge(st, doc, what);
+        xmlFreeDoc(doc);
+      }
+    }
+  }
+}
+
+/* A signature of what an item holds: its elements' names and attribute
+** names, each once, so that items alike are mutated once. */
+static void item_signature(ts_buf *b, const xmlNode *n, int depth)
+{
+  const xmlNode *k;
+  const xmlAttr *a;
+  char part[200];
+  if (depth > 64) return;
+  snprintf(part, sizeof part, "<%s", (const char *)n->name);
+  for (a = n->properties; a; a = a->next) {
+    size_t l = strlen(part);
+    snprintf(part + l, sizeof part - l, " %s", (const char *)a->name);
+  }
+  strncat(part, ">", sizeof part - strlen(part) - 1);   /* "<name attrs>", once each */
+  if (!strstr(ts_buf_cstr(b), part)) ts_buf_adds(b, part);
+  for (k = n->children; k; k = k->next)
+    if (k->type == XML_ELEMENT_NODE) item_signature(b, k, depth + 1);
+}
+
+#define MAX_ITEMS 400
+
+static void test_shape__mutations_sound_against_libxml2(void)
+{
+  stats st;
+  char *seen[MAX_ITEMS];
+  size_t n_seen = 0, i, j;
+  double t0 = (double)clock();
+
+  memset(&st, 0, sizeof st);
+  for (i = 0; i < n_sources; i++) {
+    xmlNode *root = xmlDocGetRootElement(sources[i].src.doc), *item;
+    /* the whole kb with its items removed: root-level mutations */
+    {
+      xmlDoc *doc = xmlNewDoc((const xmlChar *)"1.0");
+      xmlNode *r = doc ? xmlDocCopyNode(root, doc, 2) : NULL;   /* the root, its attributes */
+      if (!r) abort();
+      xmlDocSetRootElement(doc, r);
+      CHECK(rng_ok(doc));
+      CHECK(kbxml_shape_ok(doc));
+      mutate_all(&st, doc, sources[i].name);
+      xmlFreeDoc(doc);
+    }
+    for (item = root->children; item; item = item->next) {
+      ts_buf sig;
+      char origin[700];
+      xmlDoc *doc;
+      xmlNode *r;
+      int dup = 0;
+      if (item->type != XML_ELEMENT_NODE) continue;
+      memset(&sig, 0, sizeof sig);
+      item_signature(&sig, item, 0);
+      if (!ts_buf_cstr(&sig)) abort();
+      for (j = 0; j < n_seen && !dup; j++) dup = strcmp(seen[j], ts_buf_cstr(&sig)) == 0;
+      if (dup || n_seen == MAX_ITEMS) { ts_buf_free(&sig); continue; }
+      seen[n_seen++] = ts_buf_detach(&sig);      /* kept; freed below */
+      /* a kb that holds this one item */
+      doc = xmlNewDoc((const xmlChar *)"1.0");
+      r = xmlDocCopyNode(root, doc, 2);
+      xmlDocSetRootElement(doc, r);
+      xmlAddChild(r, xmlDocCopyNode(item, doc, 1));
+      snprintf(origin, sizeof origin, "%.400s, <%.40s> at line %d", sources[i].name,
+               (const char *)item->name, item->line);
+      CHECK(rng_ok(doc));
+      CHECK(kbxml_shape_ok(doc));
+      mutate_all(&st, doc, origin);
+      xmlFreeDoc(doc);
+      st.items++;
+    }
+  }
+  for (j = 0; j < n_seen; j++) ts_free(seen[j]);
+  free(done);
+  done = NULL;
+  printf("  %zu items of %zu sources: %zu mutations checked, shape accepted %zu, libxml2 "
+         "accepted %zu, unsound %zu (%.1f s CPU)\n", st.items, n_sources, st.checked,
+         st.shape_yes, st.rng_yes, st.unsound, ((double)clock() - t0) / CLOCKS_PER_SEC);
+  CHECK_INT(st.unsound, 0);
+  CHECK(st.checked >= 20000);
+  CHECK(st.shape_yes >= 2000);
+  CHECK(st.rng_yes >= st.shape_yes);
+}
+
+int main(void)
+{
+  xmlRelaxNGParserCtxtPtr pc;
+  size_t i;
+
+  xmlInitParser();
+  pc = xmlRelaxNGNewMemParserCtxt(kbxml_schema_rng, (int)kbxml_schema_rng_len);
+  schema = pc ? xmlRelaxNGParse(pc) : NULL;
+  xmlRelaxNGFreeParserCtxt(pc);
+  if (!schema) { fprintf(stderr, "the embedded schema does not compile\n"); return 1; }
+  snprintf(tmpdir, sizeof tmpdir, "/tmp/tshoot-shape-XXXXXX");
+  if (!mkdtemp(tmpdir)) return 99;
+
+  RUN(test_shape__valid_sources_take_the_fast_path);
+  RUN(test_shape__mutations_sound_against_libxml2);
+
+  remove_tree(tmpdir);
+  for (i = 0; i < n_sources; i++) kbxml_source_free(&sources[i].src);
+  xmlRelaxNGFree(schema);
+  TEST_EXIT();
+}
