@@ -137,6 +137,104 @@ static void remove_tree(const char *dir)
   rmdir(dir);
 }
 
+/* ===== libxml2's behaviour, pinned =====
+** The points the check relies on, each as libxml2 judges it (rng) and as
+** the check does (shape; 0 where libxml2 accepts: left to it by design). */
+
+#define ART(x) "<article id=\"a\">" x "<cause id=\"c\"><title>t</title>" \
+               "<explanation>e</explanation></cause></article>"
+#define FACT(c) "<fact id=\"f\"><when>" c "</when></fact>"
+#define EQ "<eq question=\"q\" value=\"v\"/>"
+
+static const struct pinned {
+  const char *attrs, *content;
+  int rng, shape;
+  const char *why;   /* "check_attrs refuses": kbxml_validate does, though libxml2 accepts */
+} pinned[] = {
+  { "", "", 1, 1, "an empty kb" },
+  { "", ART("<title>T</title>"), 1, 1, "the smallest article" },
+  { "", ART("<title> </title>"), 1, 1, "white space counts for minLength 1" },
+  { "", ART("<title></title>"), 0, 0, "an empty text element" },
+  { "", ART("<title/>"), 0, 0, "an empty text element, self-closed" },
+  { "", ART("<title>T<note>n</note></title>"), 0, 0, "an element inside text" },
+  { "", ART("<title>a<!-- c -->b</title>"), 1, 0, "a comment inside text" },
+  { "", ART("<title><![CDATA[T]]></title>"), 1, 0, "CDATA" },
+  { "", ART("x<title>T</title>"), 0, 0, "text in element-only content" },
+  { "", ART(" <!-- c --><?pi x?>\n<title>T</title>"), 1, 1, "white space, comments, PIs" },
+  { "", ART("<title>T</title><title>U</title>"), 0, 0, "exactly one title" },
+  { "", "<article id=\"a\"><title>T</title></article>", 0, 0, "one or more causes" },
+  { "", "<escalation>e</escalation><escalation>f</escalation>", 0, 0, "optional: at most one" },
+  { "id=\" k\"", "", 1, 0, "an id xsd:token collapses (check_attrs refuses it)" },
+  { "id=\"k k\"", "", 0, 0, "an id with a space inside" },
+  { "lang=\"en-US\"", "", 1, 1, "xsd:language" },
+  { "lang=\"english\"", "", 1, 1, "xsd:language, 7 letters" },
+  { "lang=\"x-klingon\"", "", 1, 1, "xsd:language, private use" },
+  { "lang=\"abcdefghi\"", "", 0, 0, "xsd:language, 9 letters" },
+  { "lang=\"en_US\"", "", 0, 0, "xsd:language, an underscore" },
+  { "lang=\"\"", "", 0, 0, "xsd:language, empty" },
+  { "xml:lang=\"en\"", "", 0, 0, "xml:lang is not in the schema" },
+  { "title=\" \"", "", 1, 1, "a line attribute of white space" },
+  { "title=\"\"", "", 0, 0, "an empty line attribute" },
+  { "", "<question id=\"q\" type=\"t\" probe=\"x.lua\"><prompt>p</prompt></question>", 1, 1, "a script" },
+  { "", "<question id=\"q\" type=\"t\" probe=\".lua\"><prompt>p</prompt></question>", 0, 0, "not a script" },
+  { "", "<question id=\"q\" type=\"\"><prompt>p</prompt></question>", 1, 1, "<text/> takes \"\"" },
+  { "", ART("<title>T</title><symptoms><symptom causes=\"a  b\">s</symptom></symptoms>"), 1, 1, "an idlist" },
+  { "", ART("<title>T</title><symptoms><symptom causes=\"\">s</symptom></symptoms>"), 0, 0, "an empty idlist" },
+  { "", ART("<title>T</title><symptoms/>"), 0, 0, "symptoms: one or more" },
+  { "", "<test id=\"t\" expect-cause=\"c\" expect-fix=\"f\"/>", 1, 1, "a test expecting both" },
+  { "", "<test id=\"t\"/>", 0, 0, "a test expecting nothing" },
+  { "", FACT("<in question=\"q\" values=\"a b\"/>"), 1, 1, "in: tokens" },
+  { "", FACT("<in question=\"q\" values=\"\"/>"), 0, 0, "in: no token" },
+  { "", FACT("<in question=\"q\" values=\"a\"> </in>"), 1, 1, "<empty/> takes white space" },
+  { "", FACT("<in question=\"q\" values=\"a\">x</in>"), 0, 0, "<empty/> takes no text" },
+  { "", FACT("<not>" EQ EQ "</not>"), 0, 0, "not: exactly one condition" },
+  { "", FACT("<and/>"), 0, 0, "and: one or more conditions" },
+  { "", FACT("<or>" EQ EQ EQ "</or>"), 1, 1, "or: several conditions" },
+  { "", "<fact id=\"f\"><description>d</description></fact>", 0, 0, "a fact: one or more when" },
+  { "", "<note>a<!-- c --> b</note><note/>", 1, 1, "a note: any text, none too" },
+  { "", "<note><title>T</title></note>", 0, 0, "a note: no element" },
+  { "", "<fix id=\"x\"><title>T</title></fix>", 0, 0, "fix outside a cause" },
+  { "", ART("<title>T</title>") "<o:x xmlns:o=\"urn:o\"/>", 0, 0, "a foreign element" },
+  { "", "<article xmlns=\"\" id=\"a\"/>", 0, 0, "an element in no namespace" },
+};
+
+static void test_shape__libxml2_behaviour_pinned(void)
+{
+  size_t i;
+  for (i = 0; i < TS_ARRAY_LEN(pinned); i++) {
+    const struct pinned *p = &pinned[i];
+    char xml[2048];
+    kbxml_source src;
+    diag_sink d;
+    int n, rng, shape, stricter = strstr(p->why, "check_attrs refuses") != NULL;
+    memset(&d, 0, sizeof d);
+    d.cb = ignore_diag;
+    n = snprintf(xml, sizeof xml, "<kb xmlns=\"urn:tshoot:kb:1\" id=\"k\" %s>%s</kb>",
+                 strstr(p->attrs, "id=") == p->attrs ? "" : p->attrs, p->content);
+    if (strstr(p->attrs, "id=") == p->attrs)
+      n = snprintf(xml, sizeof xml, "<kb xmlns=\"urn:tshoot:kb:1\" %s>%s</kb>", p->attrs, p->content);
+    CHECK(n > 0 && (size_t)n < sizeof xml);
+    if (kbxml_parse(&src, "pinned.xml", ts_strdup(xml), strlen(xml), &d) != TSHOOT_OK || !src.doc) {
+      fprintf(stderr, "  does not parse: %s\n", xml);
+      CHECK(0);
+      kbxml_source_free(&src);
+      continue;
+    }
+    rng = rng_ok(src.doc);
+    shape = kbxml_shape_ok(src.doc);
+    if (rng != p->rng || shape != p->shape)
+      fprintf(stderr, "  %s: libxml2 %d (expected %d), shape %d (expected %d): %s\n", p->why,
+              rng, p->rng, shape, p->shape, xml);
+    CHECK_INT(rng, p->rng);
+    CHECK_INT(shape, p->shape);
+    /* and kbxml_validate agrees with libxml2, through either path */
+    n = kbxml_validate(&src, &d) == 0;
+    if (n != (p->rng && !stricter)) fprintf(stderr, "  kbxml_validate: %d: %s\n", n, xml);
+    CHECK_INT(n, p->rng && !stricter);
+    kbxml_source_free(&src);
+  }
+}
+
 /* ===== the valid sources take the fast path ===== */
 
 static void test_shape__valid_sources_take_the_fast_path(void)
@@ -566,6 +664,7 @@ int main(void)
   snprintf(tmpdir, sizeof tmpdir, "/tmp/tshoot-shape-XXXXXX");
   if (!mkdtemp(tmpdir)) return 99;
 
+  RUN(test_shape__libxml2_behaviour_pinned);
   RUN(test_shape__valid_sources_take_the_fast_path);
   RUN(test_shape__mutations_sound_against_libxml2);
 
