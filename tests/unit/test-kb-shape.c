@@ -5,8 +5,9 @@
 ** kbxml_validate skips libxml2's validator for a document kbxml_shape_ok
 ** accepts, so the check must be sound: never 1 for a document libxml2
 ** rejects. Here every valid KB source of the repository (kb/kerio, the valid
-** files under tests/data, and the corpora bench/synth.c and
-** bench/session-synth.c write) must take the fast path, and from their
+** files under tests/data, the corpora bench/synth.c and bench/session-synth.c
+** write, and every_element below, which together use every element and
+** attribute of the format) must take the fast path, and from their
 ** items many mutated documents are made in memory (elements removed,
 ** duplicated, moved, renamed to every other element of the format, put in
 ** another namespace; attributes removed, added, set to odd values; text
@@ -69,20 +70,18 @@ typedef struct source {
 static source sources[MAX_SOURCES];
 static size_t n_sources;
 
-/* Parse `path`; keep it if libxml2 finds it valid. Returns 1 if kept. */
-static int add_source(const char *path)
+/* Parse buf[0..len) (taken over) as source `name`; keep it if libxml2 finds
+** it valid. Returns 1 if kept. */
+static int add_buf(const char *name, char *buf, size_t len)
 {
-  char *buf = NULL;
-  size_t len = 0;
   diag_sink d;
   source *s;
 
-  if (n_sources == MAX_SOURCES) return 0;
+  if (n_sources == MAX_SOURCES) { ts_free(buf); return 0; }
   s = &sources[n_sources];
-  if (ts_read_file(&buf, &len, path, 16u << 20) != TSHOOT_OK) return 0;
   memset(&d, 0, sizeof d);
   d.cb = ignore_diag;
-  snprintf(s->name, sizeof s->name, "%s", path);
+  snprintf(s->name, sizeof s->name, "%s", name);
   if (kbxml_parse(&s->src, s->name, buf, len, &d) != TSHOOT_OK || d.errors ||
       !s->src.doc || !rng_ok(s->src.doc)) {
     kbxml_source_free(&s->src);
@@ -90,6 +89,69 @@ static int add_source(const char *path)
   }
   n_sources++;
   return 1;
+}
+
+static int add_source(const char *path)
+{
+  char *buf = NULL;
+  size_t len = 0;
+  if (ts_read_file(&buf, &len, path, 16u << 20) != TSHOOT_OK) return 0;
+  return add_buf(path, buf, len);
+}
+
+/* Every element and attribute of the format at least once, for those the
+** sources of the repository do not use (not, le, known, ...). */
+static const char every_element[] =
+  "<?xml version=\"1.0\"?>\n"
+  "<kb xmlns=\"urn:tshoot:kb:1\" id=\"every\" title=\"Every element\" lang=\"en-GB\">\n"
+  " <synonyms><group><term>a</term><term>b</term></group></synonyms>\n"
+  " <question id=\"q\" type=\"number\" cost=\"1\" probe=\"probes/q.lua\" unit=\"GB\">\n"
+  "  <prompt>How much?</prompt><why>Because.</why><choice value=\"c1\">One</choice>\n"
+  "  <ask-when><known question=\"r\"/></ask-when><phrase value=\"c1\">one</phrase><note>n</note>\n"
+  " </question>\n"
+  " <fact id=\"f\"><description>d</description>\n"
+  "  <when><and><not><le question=\"q\" value=\"3\"/></not><ne question=\"q\" value=\"1\"/></and></when>\n"
+  "  <when><or><lt question=\"q\" value=\"1\"/><gt question=\"q\" value=\"9\"/>"
+  "<ge question=\"q\" value=\"9\"/><eq question=\"q\" value=\"2\"/>"
+  "<in question=\"r\" values=\"a b\"/><holds fact=\"g\"/></or></when><note>n</note>\n"
+  " </fact>\n"
+  " <article id=\"a\"><title>T</title><summary>S</summary>\n"
+  "  <symptoms><symptom id=\"s\" causes=\"c d\">s</symptom><error id=\"e\" code=\"0x1\" causes=\"c\">e</error></symptoms>\n"
+  "  <alias>al</alias>\n"
+  "  <cause id=\"c\" prior=\"0.5\"><title>C</title><explanation>x</explanation>\n"
+  "   <evidence><answer question=\"q\" value=\"c1\" p=\"0.5\"/><expect p=\"0.4\"><known question=\"q\"/></expect>"
+  "<requires><holds fact=\"f\"/></requires></evidence>\n"
+  "   <fix id=\"x\" cost=\"1\" risk=\"low\" admin=\"no\" reversible=\"yes\" script=\"fix/x.lua\" same-as=\"y z\">"
+  "<title>F</title><step>1</step><step>2</step><verify>v</verify><note>n</note></fix>\n"
+  "   <alias>ca</alias><note>n</note>\n"
+  "  </cause>\n"
+  "  <escalation>call</escalation><note>n</note>\n"
+  " </article>\n"
+  " <test id=\"t\" expect-cause=\"c\" expect-fix=\"x\"><description>d</description><text>t</text>"
+  "<given question=\"q\" value=\"c1\"/></test>\n"
+  " <escalation>call us</escalation><note>n</note>\n"
+  "</kb>\n";
+
+/* Does a valid source use element `el` (with attribute `attr`, if not NULL)? */
+static int used(const char *el, const char *attr)
+{
+  size_t i;
+  for (i = 0; i < n_sources; i++) {
+    xmlNode *root = xmlDocGetRootElement(sources[i].src.doc), *n = root, *k;
+    while (n) {       /* document order, as in nth_element */
+      if (strcmp((const char *)n->name, el) == 0 &&
+          (!attr || xmlHasProp(n, (const xmlChar *)attr)))
+        return 1;
+      for (k = n->children; k && k->type != XML_ELEMENT_NODE; k = k->next) {}
+      if (k) { n = k; continue; }
+      for (; n != root; n = n->parent) {
+        for (k = n->next; k && k->type != XML_ELEMENT_NODE; k = k->next) {}
+        if (k) break;
+      }
+      n = n == root ? NULL : k;
+    }
+  }
+  return 0;
 }
 
 static int ends_with(const char *s, const char *suffix)
@@ -270,7 +332,22 @@ static void test_shape__valid_sources_take_the_fast_path(void)
     gen += add_dir(dir, 0);
     remove_tree(dir);
   }
-  printf("  valid sources: %zu in kb/kerio, %zu in tests/data, %zu generated\n", kerio, data, gen);
+  CHECK(add_buf("every-element.xml", ts_strdup(every_element), strlen(every_element)));
+  printf("  valid sources: %zu in kb/kerio, %zu in tests/data, %zu generated, and every-element.xml\n",
+         kerio, data, gen);
+  /* every element and attribute of the table is in some valid source, so
+  ** that the mutations start from each */
+  for (i = 0; kbxml_rule_at(i); i++) {
+    const kbxml_rule *r = kbxml_rule_at(i);
+    size_t a;
+    if (!used(r->name, NULL)) fprintf(stderr, "  no valid source has <%s>\n", r->name);
+    CHECK(used(r->name, NULL));
+    for (a = 0; a < KBXML_RULE_ATTRS && r->attrs[a].name; a++) {
+      if (!used(r->name, r->attrs[a].name))
+        fprintf(stderr, "  no valid source has <%s %s>\n", r->name, r->attrs[a].name);
+      CHECK(used(r->name, r->attrs[a].name));
+    }
+  }
   CHECK(kerio >= 3);
   CHECK(data >= 5);
   CHECK(gen >= 2 + 3 + 1);
