@@ -875,29 +875,11 @@ static const xmlNode *element_named(const xmlNode *node, const char *name)
   return node;
 }
 
-/* Does an id match the schema's pattern [a-z0-9][a-z0-9._\-]{0,63}? */
-static int valid_id(const char *s)
-{
-  size_t i;
-  for (i = 0; s[i]; i++) {
-    char c = s[i];
-    int ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-             (i > 0 && (c == '.' || c == '_' || c == '-'));
-    if (!ok || i >= 64) return 0;
-  }
-  return i > 0;
-}
-
-/* Elements whose id the schema requires. */
+/* Does the schema require an id of element el? */
 static int needs_id(const char *el)
 {
-  static const char *const names[] = {
-    "kb", "question", "fact", "article", "cause", "fix", "test"
-  };
-  size_t i;
-  for (i = 0; i < TS_ARRAY_LEN(names); i++)
-    if (strcmp(el, names[i]) == 0) return 1;
-  return 0;
+  const kbxml_attr_rule *id = kbxml_rule_attr(kbxml_rule_of(el), "id");
+  return id && id->use == KBXML_REQUIRED;
 }
 
 /* "s" or its first 40 bytes and "...", white space collapsed, for quoting. */
@@ -1029,7 +1011,7 @@ static void on_valid_error(void *ctx, xmlErrorPtr err)
     el = element_named(node, a);
     if (kbxml_is_bad(vs->src, el)) return;   /* check_attrs said it */
     id = name_is(el, a) ? kbxml_attr(el, "id") : NULL;
-    if (id && !valid_id(id)) {
+    if (id && !kbxml_valid_id(id)) {
       excerpt(ex, sizeof ex, id);
       snprintf(msg, sizeof msg, "element '%s': id '%s' is not valid (ids are 1 to 64 "
                "lower-case letters, digits, '.', '_' or '-', starting with a letter or digit)",
@@ -1110,70 +1092,10 @@ static void on_valid_error(void *ctx, xmlErrorPtr err)
 ** 'cause': missing required element 'fix'"), or at no line at all. So the
 ** attributes of every element of the format are checked here first, at
 ** their place, and the top-level items with such an error are set aside
-** before libxml2 validates the rest. The table follows kb/schema/tshoot-kb.rng
-** (test-kb-xml checks that they agree on the valid KBs). */
+** before libxml2 validates the rest. The attributes of each element are
+** kbxml_rule_of's (kb_xml_shape.c: the schema's rules, in one table). */
 
-typedef struct attr_rule {
-  const char *element;
-  const char *required;   /* space-separated */
-  const char *optional;
-} attr_rule;
-
-static const attr_rule attr_rules[] = {
-  { "kb", "id", "title lang" },
-  { "question", "id type", "cost probe unit" },
-  { "choice", "value", "" },
-  { "phrase", "value", "" },
-  { "fact", "id", "" },
-  { "in", "question values", "" },
-  { "holds", "fact", "" },
-  { "known", "question", "" },
-  { "eq", "question value", "" }, { "ne", "question value", "" },
-  { "lt", "question value", "" }, { "le", "question value", "" },
-  { "gt", "question value", "" }, { "ge", "question value", "" },
-  { "article", "id", "" },
-  { "symptom", "", "id causes" },
-  { "error", "", "id code causes" },
-  { "cause", "id", "prior" },
-  { "answer", "question value p", "" },
-  { "expect", "p", "" },
-  { "fix", "id", "cost risk admin reversible script same-as" },
-  { "test", "id", "expect-cause expect-fix" },
-  { "given", "question value", "" },
-};
-
-/* The elements that take no attribute. */
-static const char no_attrs[] =
-  "synonyms group term prompt why description when and or not title summary symptoms alias "
-  "explanation evidence requires step verify text ask-when escalation note";
-
-/* Attributes whose value is one id. */
-static int is_id_attr(const char *name)
-{
-  return strcmp(name, "id") == 0 || strcmp(name, "question") == 0 || strcmp(name, "fact") == 0 ||
-         strcmp(name, "expect-cause") == 0 || strcmp(name, "expect-fix") == 0;
-}
-
-static int in_words(const char *words, const char *name)
-{
-  size_t n = strlen(name);
-  const char *p = words;
-  while ((p = strstr(p, name)) != NULL) {
-    if ((p == words || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0')) return 1;
-    p += n;
-  }
-  return 0;
-}
-
-static int valid_id(const char *s);
 static void excerpt(char *out, size_t outsz, const char *s);
-
-/* Elements that hold only elements: text inside them (not white space) is
-** reported at the text, not left to libxml2, which names no line for it
-** (<kb> has its own check, kbxml_validate's). */
-static const char text_free[] =
-  "question fact article symptoms cause evidence fix test synonyms group when and or not requires "
-  "expect ask-when in holds known eq ne lt le gt ge answer given";
 
 /* Where text node t (a child of element parent) starts: found after the
 ** element before it, or after the parent's start. */
@@ -1198,33 +1120,31 @@ static void locate_text(kbxml_source *src, const xmlNode *parent, const xmlNode 
 ** Returns the number reported. */
 static int check_attrs(kbxml_source *src, diag_sink *d, const xmlNode *n)
 {
-  const attr_rule *rule = NULL;
+  const kbxml_rule *rule;
+  const kbxml_attr_rule *r;
   const xmlAttr *a;
   const xmlNode *k;
-  const char *el = (const char *)n->name;
-  char msg[400], ex[64], word[32];
-  const char *w;
+  const char *el = (const char *)n->name, *one_of[2] = { NULL, NULL };
+  char msg[400], ex[64];
   size_t i;
-  int count = 0, line, col;
+  int count = 0, line, col, has_one_of = 0;
 
   if (n->type != XML_ELEMENT_NODE || !n->ns || !n->ns->href ||
       strcmp((const char *)n->ns->href, "urn:tshoot:kb:1") != 0)
     return 0;   /* libxml2 names elements in no or another namespace */
-  for (i = 0; i < TS_ARRAY_LEN(attr_rules); i++)
-    if (strcmp(attr_rules[i].element, el) == 0) rule = &attr_rules[i];
-  if (!rule && !in_words(no_attrs, el))
+  if (!(rule = kbxml_rule_of(el)))
     return 0;   /* an unknown element: libxml2 names it; its inside is broken anyway */
   for (a = n->properties; a; a = a->next) {
     const char *an = (const char *)a->name;
     if (a->ns) continue;   /* xml:..., other namespaces: left to libxml2 */
-    if (!rule || (!in_words(rule->required, an) && !in_words(rule->optional, an))) {
+    if (!(r = kbxml_rule_attr(rule, an))) {
       kbxml_locate(src, n, an, &line, &col);
       diag_report(d, TSHOOT_ERRSEV, src->name, line, col, CODE_SCHEMA,
                   "element '%s': attribute '%s' is not allowed", el, an);
       count++;
-    } else if (is_id_attr(an)) {
+    } else if (r->type == KBXML_A_ID) {
       char *v = kbxml_attr(n, an);
-      if (v && !valid_id(v)) {
+      if (v && !kbxml_valid_id(v)) {
         excerpt(ex, sizeof ex, v);
         kbxml_locate(src, n, an, &line, &col);
         if (strcmp(an, "id") == 0)
@@ -1239,31 +1159,29 @@ static int check_attrs(kbxml_source *src, diag_sink *d, const xmlNode *n)
       ts_free(v);
     }
   }
-  if (rule) {
-    for (w = rule->required; *w; ) {
-      size_t len = strcspn(w, " ");
-      if (len < sizeof word) {
-        memcpy(word, w, len);
-        word[len] = '\0';
-        if (!xmlHasProp(n, (const xmlChar *)word)) {
-          kbxml_locate(src, n, NULL, &line, &col);
-          diag_report(d, TSHOOT_ERRSEV, src->name, line, col, CODE_SCHEMA,
-                      "element '%s': missing required attribute '%s'", el, word);
-          count++;
-        }
-      }
-      w += len;
-      while (*w == ' ') w++;
-    }
-    if (strcmp(el, "test") == 0 && !xmlHasProp(n, (const xmlChar *)"expect-cause") &&
-        !xmlHasProp(n, (const xmlChar *)"expect-fix")) {
+  for (i = 0; i < KBXML_RULE_ATTRS && (r = &rule->attrs[i])->name; i++) {
+    int present = xmlHasProp(n, (const xmlChar *)r->name) != NULL;
+    if (r->use == KBXML_REQUIRED && !present) {
       kbxml_locate(src, n, NULL, &line, &col);
       diag_report(d, TSHOOT_ERRSEV, src->name, line, col, CODE_SCHEMA,
-                  "element 'test': missing required attribute 'expect-cause' or 'expect-fix'");
+                  "element '%s': missing required attribute '%s'", el, r->name);
       count++;
+    } else if (r->use == KBXML_ONE_OF) {
+      has_one_of |= present;
+      one_of[one_of[0] != NULL] = r->name;
     }
   }
-  if (in_words(text_free, el))
+  if (one_of[0] && !has_one_of) {
+    kbxml_locate(src, n, NULL, &line, &col);
+    diag_report(d, TSHOOT_ERRSEV, src->name, line, col, CODE_SCHEMA,
+                "element '%s': missing required attribute '%s' or '%s'", el, one_of[0],
+                one_of[1] ? one_of[1] : one_of[0]);
+    count++;
+  }
+  /* Elements that hold only elements: text inside them (not white space) is
+  ** reported at the text, not left to libxml2, which names no line for it
+  ** (<kb> has its own check, kbxml_validate's). */
+  if ((rule->content == KBXML_ELEMS || rule->content == KBXML_EMPTY) && strcmp(el, "kb") != 0)
     for (k = n->children; k; k = k->next) {
       const char *c = (const char *)k->content;
       if (k->type != XML_TEXT_NODE || !c) continue;
@@ -1332,6 +1250,11 @@ int kbxml_validate(kbxml_source *src, diag_sink *d)
   if (root) {
     xmlNode *k, *next;
     total += check_attrs(src, d, root);
+    /* libxml2's RELAX NG validator is slow on <interleave> (18% of a
+    ** compile's instructions; issue 9), and nearly every source is valid: a
+    ** document kbxml_shape_ok proves valid skips it. Anything else goes
+    ** through libxml2 as before, which gives every message. */
+    if (total == 0 && kbxml_shape_ok(src->doc)) return 0;
     for (k = root->children; k; k = next) {
       next = k->next;
       if (kbxml_has_bad(src, k) && put_aside(&aside, &n_aside, &cap_aside, k) < 0) break;
