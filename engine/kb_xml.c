@@ -1237,24 +1237,26 @@ int kbxml_validate(kbxml_source *src, diag_sink *d)
   int total = 0, rc = 0, round;
   xmlNode *root;
 
-  pthread_once(&schema_once, compile_schema);
-  if (!schema) {
-    diag_report(d, TSHOOT_ERRSEV, src ? src->name : NULL, 0, 0, CODE_SCHEMA,
-                "the embedded KB schema could not be loaded: %s", schema_error);
-    return -1;
-  }
   if (!src || !src->doc) return -1;
   src->n_bad = 0;
   src->bad_unplaced = 0;
+  /* libxml2's RELAX NG validator is slow on <interleave> (18% of a
+  ** compile's instructions; issue 9), and nearly every source is valid: a
+  ** document kbxml_shape_ok proves valid skips it, and check_attrs (which
+  ** reads the same rules: it would find nothing) and the schema's loading
+  ** too. Anything else goes through both as before, which give every
+  ** message. */
+  if (kbxml_shape_ok(src->doc)) return 0;
+  pthread_once(&schema_once, compile_schema);
+  if (!schema) {
+    diag_report(d, TSHOOT_ERRSEV, src->name, 0, 0, CODE_SCHEMA,
+                "the embedded KB schema could not be loaded: %s", schema_error);
+    return -1;
+  }
   root = xmlDocGetRootElement(src->doc);
   if (root) {
     xmlNode *k, *next;
     total += check_attrs(src, d, root);
-    /* libxml2's RELAX NG validator is slow on <interleave> (18% of a
-    ** compile's instructions; issue 9), and nearly every source is valid: a
-    ** document kbxml_shape_ok proves valid skips it. Anything else goes
-    ** through libxml2 as before, which gives every message. */
-    if (total == 0 && kbxml_shape_ok(src->doc)) return 0;
     for (k = root->children; k; k = next) {
       next = k->next;
       if (kbxml_has_bad(src, k) && put_aside(&aside, &n_aside, &cap_aside, k) < 0) break;
