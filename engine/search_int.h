@@ -84,6 +84,10 @@ typedef struct search_state {
   /* the running query: its limit and passage length, the best `limit` ranks
   ** so far (a max-heap) and the rows that entered them, with their passage */
   int limit, tokens;
+  /* the row sql_row reads (search_rank.c): its passage's length in tokens,
+  ** then where ts_toks_where placed it */
+  int row_tokens, row_from, row_tok0;
+  sqlite3_int64 row_where;
   double *heap;
   size_t nheap, heap_cap;
   struct top_row *top;

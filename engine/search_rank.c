@@ -39,12 +39,14 @@ static const char sql_query[] =
   "       FROM article_fts WHERE article_fts MATCH ?1 ORDER BY r LIMIT ?2) AS t"
   " JOIN rank_doc AS r ON r.id = t.id"
   " ORDER BY t.r, t.id";
-/* A row ranked by search_postings.c: sql_query's columns 3..6, the
-** article's tokens (to place the passage), then its text columns
-** (ROW_TEXT + the passage's column; title is column 1). One lookup: the
-** text is mostly on the page the tokens were read from. */
+/* A row ranked by search_postings.c: sql_query's columns 3..6, then the
+** text of the passage's column, which ts_toks_where finds from the
+** article's tokens as the row is read: one lookup, and the other text
+** columns (most of a row, on its overflow pages) are neither copied nor
+** their pages touched. */
 static const char sql_row[] =
-  "SELECT r.name, r.title, r.path, r.line, r.toks, r.symptoms, r.aliases, r.causes, r.fixes"
+  "SELECT r.name, r.title, r.path, r.line, CASE ts_toks_where(r.toks) WHEN 0 THEN r.title"
+  " WHEN 1 THEN r.symptoms WHEN 2 THEN r.aliases WHEN 3 THEN r.causes WHEN 4 THEN r.fixes END"
   " FROM rank_doc AS r WHERE r.id = ?1";
 #define ROW_TEXT 4
 
@@ -333,6 +335,19 @@ static void ts_where_fn(sqlite3_context *ctx, int nval, sqlite3_value **val)
     }
 }
 
+/* ts_toks_where(toks): where the passage of the row sql_row reads is, from
+** the article's tokens (search_postings_where), noted in s->row_*; its
+** column (NULL: no passage), for the statement to read that column alone. */
+static void ts_toks_where_fn(sqlite3_context *ctx, int nval, sqlite3_value **val)
+{
+  search_state *s = sqlite3_user_data(ctx);
+  const void *toks = sqlite3_value_blob(val[0]);
+  (void)nval;
+  s->row_where = search_postings_where(s, toks, sqlite3_value_bytes(val[0]), s->row_tokens,
+                                       &s->row_from, &s->row_tok0);
+  if (s->row_where >= 0) sqlite3_result_int(ctx, (int)SEARCH_WHERE_COL(s->row_where));
+}
+
 /* Register ts_rank and ts_where and make the tokenizer, once per connection. */
 static int fts5_setup(kb_conn *c, search_state *s)
 {
@@ -355,6 +370,9 @@ static int fts5_setup(kb_conn *c, search_state *s)
   if (rc == SQLITE_OK)
     rc = sqlite3_create_function_v2(c->db, "ts_where", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY, s,
                                     ts_where_fn, NULL, NULL, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_create_function_v2(c->db, "ts_toks_where", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY, s,
+                                    ts_toks_where_fn, NULL, NULL, NULL);
   s->tok = s->raw_tok = NULL;
   if (rc == SQLITE_OK) rc = api->xFindTokenizer(api, "porter", &ud, &s->tok_api);
   if (rc == SQLITE_OK) rc = s->tok_api.xCreate(ud, args, 3, &s->tok);
@@ -643,6 +661,8 @@ static int postings_rows(kb_conn *c, search_state *s, const search_hit *h, size_
     int from, tok0;
     if (ts_grow((void **)&s->rows, &s->rows_cap, n + 1, sizeof *s->rows) < 0) return ts_error_oom();
     sqlite3_bind_int64(st, 1, h[i].id);
+    s->row_tokens = tokens;
+    s->row_where = -1;
     rc = sqlite3_step(st);
     if (rc == SQLITE_DONE) { sqlite3_reset(st); continue; }  /* as the FTS5 path's JOIN */
     if (rc != SQLITE_ROW) {
@@ -652,13 +672,10 @@ static int postings_rows(kb_conn *c, search_state *s, const search_hit *h, size_
     r = &s->rows[n];
     r->id = h[i].id;
     r->score = h[i].score;
-    where = search_postings_where(s, sqlite3_column_blob(st, 4), sqlite3_column_bytes(st, 4),
-                                  tokens, &from, &tok0);
-    {
-      int col = where >= 0 ? (int)SEARCH_WHERE_COL(where) : 0;
-      rc = add_row(s, r, st, 0, st, col == TS_FTS_TITLE ? 1 : ROW_TEXT + col, where, from, tok0, hl,
-                   tokens, mo, mc);
-    }
+    where = s->row_where;         /* ts_toks_where's, as the row was read */
+    from = s->row_from;
+    tok0 = s->row_tok0;
+    rc = add_row(s, r, st, 0, st, ROW_TEXT, where, from, tok0, hl, tokens, mo, mc);
     sqlite3_reset(st);
     if (rc != TSHOOT_OK) return rc;
     n++;
