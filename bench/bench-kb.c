@@ -687,6 +687,11 @@ int main(int argc, char **argv)
   char date[64];
   time_t tnow = time(NULL);
   bench_name = "bench-kb";
+  /* An application that initialises SQLite before tshoot does (the floors
+  ** below would) turns its memory statistics off first, as docs/api.md
+  ** advises: else the compile's threads contend for one allocator mutex.
+  ** The floors run under the same setting. */
+  (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 
   for (i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
