@@ -897,53 +897,45 @@ static int out_row(rw *w, int kind, uint32_t id, const void *p, size_t n, uint32
   return TSHOOT_OK;
 }
 
+/* The next queued chunk, waiting for one; NULL once the producer closed
+** and all were taken. */
+static rq_chunk *q_pop(rank_q *q)
+{
+  rq_chunk *c = NULL;
+  pthread_mutex_lock(&q->mu);
+  while (!q->n && !q->closed) pthread_cond_wait(&q->cv, &q->mu);
+  if (q->n) {
+    c = q->ring[q->head];
+    q->head = (q->head + 1) % RQ_MAX;
+    q->n--;
+    pthread_cond_signal(&q->room);
+  }
+  pthread_mutex_unlock(&q->mu);
+  return c;
+}
+
 /* The writer's side: insert the queued rows in order until the producer
-** closes; on a failure, tell it to stop. */
+** closes; after a failure, tell it to stop and drop what still comes. */
 static int q_drain(rank_q *q, rw *w)
 {
   int rc = TSHOOT_OK;
-  for (;;) {
-    rq_chunk *c = NULL;
-    const char *p, *end;
-    pthread_mutex_lock(&q->mu);
-    while (!q->n && !q->closed) pthread_cond_wait(&q->cv, &q->mu);
-    if (q->n) {
-      c = q->ring[q->head];
-      q->head = (q->head + 1) % RQ_MAX;
-      q->n--;
-      pthread_cond_signal(&q->room);
-    }
-    pthread_mutex_unlock(&q->mu);
-    if (!c) break;                        /* closed and drained */
-    for (p = c->data.p, end = p + c->data.len; rc == TSHOOT_OK && p + 5 * sizeof(uint32_t) <= end;) {
+  rq_chunk *c;
+  while ((c = q_pop(q)) != NULL) {
+    const char *p = c->data.p, *end = p + c->data.len;
+    while (rc == TSHOOT_OK && p + 5 * sizeof(uint32_t) <= end) {
       uint32_t head[5];
       memcpy(head, p, sizeof head);
       p += sizeof head;
       rc = out_exec(w, (int)head[0], head[1], p, head[4], head[2], head[3]);
       p += head[4];
+      if (rc != TSHOOT_OK) {
+        pthread_mutex_lock(&q->mu);
+        q->stop = 1;
+        pthread_cond_signal(&q->room);
+        pthread_mutex_unlock(&q->mu);
+      }
     }
     chunk_free(c);
-    if (rc != TSHOOT_OK) {
-      pthread_mutex_lock(&q->mu);
-      q->stop = 1;
-      pthread_cond_signal(&q->room);
-      pthread_mutex_unlock(&q->mu);
-      /* drain what is queued until the producer closes */
-      for (;;) {
-        pthread_mutex_lock(&q->mu);
-        while (!q->n && !q->closed) pthread_cond_wait(&q->cv, &q->mu);
-        c = NULL;
-        if (q->n) {
-          c = q->ring[q->head];
-          q->head = (q->head + 1) % RQ_MAX;
-          q->n--;
-        }
-        pthread_mutex_unlock(&q->mu);
-        if (!c) break;
-        chunk_free(c);
-      }
-      break;
-    }
   }
   return rc;
 }
