@@ -632,6 +632,12 @@ static void fts_flush(kb_fts *f)
   fts_block *b = f->cur;
   if (!b) return;
   f->cur = NULL;
+  if (b->data.oom) {        /* a row cut short by a failed allocation: never read */
+    f->woom = 1;
+    ts_buf_free(&b->data);
+    ts_free(b);
+    return;
+  }
   atomic_init(&b->refs, f->also ? 2 : 1);
   if (f->also) fts_push(f->also, b);
   fts_push(f, b);
