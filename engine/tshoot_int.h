@@ -64,6 +64,9 @@ typedef struct ts_buf {
 
 #define TS_BUF_INIT { NULL, 0, 0, 0 }
 void ts_buf_add(ts_buf *b, const char *s, size_t n);
+/* Room for `extra` more bytes (and the NUL) without moving: 0, or -1 (oom
+** set). Bytes of b itself may then be added to it. */
+int ts_buf_reserve(ts_buf *b, size_t extra);
 void ts_buf_adds(ts_buf *b, const char *s);
 void ts_buf_addc(ts_buf *b, char c);
 void ts_buf_addf(ts_buf *b, const char *fmt, ...) TS_PRINTF(2, 3);

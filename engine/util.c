@@ -89,7 +89,7 @@ int ts_grow(void **arr, size_t *cap, size_t need, size_t size)
 
 /* ===== buffers ===== */
 
-static int buf_reserve(ts_buf *b, size_t extra)
+int ts_buf_reserve(ts_buf *b, size_t extra)
 {
   size_t need;
   if (b->oom) return -1;
@@ -102,7 +102,7 @@ static int buf_reserve(ts_buf *b, size_t extra)
 
 void ts_buf_add(ts_buf *b, const char *s, size_t n)
 {
-  if (buf_reserve(b, n) < 0) return;
+  if (ts_buf_reserve(b, n) < 0) return;
   if (n) memcpy(b->p + b->len, s, n);
   b->len += n;
   b->p[b->len] = '\0';
@@ -120,7 +120,7 @@ void ts_buf_vaddf(ts_buf *b, const char *fmt, va_list ap)
   n = vsnprintf(NULL, 0, fmt, ap2);
   va_end(ap2);
   if (n < 0) { b->oom = 1; return; }
-  if (buf_reserve(b, (size_t)n) < 0) return;
+  if (ts_buf_reserve(b, (size_t)n) < 0) return;
   vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
   b->len += (size_t)n;
 }
