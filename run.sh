@@ -42,7 +42,8 @@ BROWSER_PACKAGES="chromium nodejs"
 
 # The tests that run threads, run again under ThreadSanitizer: sessions shared
 # by threads (session; step-speed: the likelihood tables sessions share),
-# compiles in parallel (compile: its index threads too), KB handles whose
+# compiles in parallel (compile: its index threads too; sqlite-faults: the
+# compile's threads when an allocation fails at each point), KB handles whose
 # connections are pooled (open), the script watchdog thread (host). search
 # (threads sharing one KB) and kb-xml (XML validation in threads) also assert
 # times (a search's 250 ms budget; a refusal within 250 ms) that TSan's
@@ -51,7 +52,7 @@ BROWSER_PACKAGES="chromium nodejs"
 # sandbox: it also asserts an instruction budget measured in CPU time and
 # sizes its script thread's stack for ASan, not TSan; it joins once those
 # limits no longer depend on speed.
-TSAN_TESTS="session step-speed compile open host"
+TSAN_TESTS="session step-speed compile sqlite-faults open host"
 TSAN_RACES_ONLY="search kb-xml"
 
 say() { printf '%s\n' "$*" >&2; }

@@ -13,20 +13,24 @@
 #include "test.h"
 
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+/* Atomic: a compile allocates through SQLite on several threads at once
+** (the run under ThreadSanitizer checks the library's threads, not these). */
 static sqlite3_mem_methods orig;
-static long fail_at = -1;      /* the allocation to fail (0-based), -1: none */
-static long seen;              /* allocations since arming */
-static int failed_one;
+static _Atomic long fail_at = -1;   /* the allocation to fail (0-based), -1: none */
+static _Atomic long seen;           /* allocations since arming */
+static atomic_int failed_one;
 
 static int should_fail(void)
 {
-  if (fail_at < 0) return 0;
-  if (seen++ == fail_at) { failed_one = 1; return 1; }
+  long at = atomic_load(&fail_at);
+  if (at < 0) return 0;
+  if (atomic_fetch_add(&seen, 1) == at) { atomic_store(&failed_one, 1); return 1; }
   return 0;
 }
 static void *f_malloc(int n) { return should_fail() ? NULL : orig.xMalloc(n); }
