@@ -75,17 +75,15 @@ static char *attr(reader *r, const xmlNode *n, const char *name)
 ** says "non-empty"). */
 static char *text_in(reader *r, const xmlNode *n, ts_arena *ar)
 {
-  char *t, *a;
+  char *t;
   if (!n) return NULL;
-  t = kbxml_text(n);
+  t = kbxml_text_in(n, ar);
   if (!t) { r->ar->oom = 1; return NULL; }
   if (!*t && !kbxml_is_bad(r->xs, n)) {
     m_loc l = loc_of(r, n, NULL);
     M_ERROR(r->m, l, "TSH-E003", "<%s> is empty: write the text it should hold", (const char *)n->name);
   }
-  a = ts_arena_strdup(ar, t);
-  ts_free(t);
-  return a;
+  return t;
 }
 
 static char *text_of(reader *r, const xmlNode *n)

@@ -755,6 +755,34 @@ char *kbxml_text(const xmlNode *node)
   return finish(&b);
 }
 
+char *kbxml_text_in(const xmlNode *node, ts_arena *a)
+{
+  const xmlNode *c;
+  size_t n = 0, o = 0;
+  int space = 0;
+  char *out;
+  if (!node) return ts_arena_strdup(a, "");
+  for (c = node->children; c; c = c->next)
+    if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && c->content)
+      n += strlen((const char *)c->content);
+  if (!(out = ts_arena_alloc(a, n + 1))) return NULL;
+  for (c = node->children; c; c = c->next) {
+    const unsigned char *s = c->content;
+    if ((c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE) || !s) continue;
+    for (; *s; s++) {           /* as add_collapsed: white space runs made one space */
+      if (is_xml_space(*s)) {
+        space = 1;
+        continue;
+      }
+      if (space && o > 0) out[o++] = ' ';
+      space = 0;
+      out[o++] = (char)*s;
+    }
+  }
+  out[o] = '\0';
+  return out;
+}
+
 char *kbxml_attr(const xmlNode *node, const char *name)
 {
   const xmlAttr *a, *found = NULL;

@@ -72,6 +72,9 @@ void kbxml_locate(kbxml_source *src, const xmlNode *node, const char *attr,
 ** of white space collapsed to one space, trimmed. Caller frees (ts_free).
 ** NULL on out of memory. "" if none. */
 char *kbxml_text(const xmlNode *node);
+/* The same text, collapsed straight into arena a (NULL: out of memory):
+** one pass, no buffer to grow and copy (every text of every source). */
+char *kbxml_text_in(const xmlNode *node, ts_arena *a);
 
 /* An attribute's value (no entity expansion), or NULL. Caller frees (ts_free). */
 char *kbxml_attr(const xmlNode *node, const char *name);
