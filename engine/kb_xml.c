@@ -719,57 +719,28 @@ void kbxml_locate(kbxml_source *src, const xmlNode *node, const char *attr,
 
 /* ===== text ===== */
 
-/* Append s to b, collapsing white space runs; *space says a run is pending. */
-static void add_collapsed(ts_buf *b, const char *s, int *space)
-{
-  while (*s) {
-    const char *run;
-    if (is_xml_space((unsigned char)*s)) { *space = 1; s++; continue; }
-    if (*space && b->len > 0) ts_buf_addc(b, ' ');
-    *space = 0;
-    run = s;
-    while (*s && !is_xml_space((unsigned char)*s)) s++;
-    ts_buf_add(b, run, (size_t)(s - run));   /* a whole word at once */
-  }
-}
-
-static char *finish(ts_buf *b)
-{
-  char *out;
-  if (b->oom) { ts_buf_free(b); return NULL; }
-  if (b->len == 0) { ts_buf_free(b); return ts_strdup(""); }
-  out = ts_buf_detach(b);
-  return out;
-}
-
-char *kbxml_text(const xmlNode *node)
-{
-  ts_buf b = TS_BUF_INIT;
-  const xmlNode *c;
-  int space = 0;
-
-  if (!node) return ts_strdup("");
-  for (c = node->children; c; c = c->next)
-    if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && c->content)
-      add_collapsed(&b, (const char *)c->content, &space);
-  return finish(&b);
-}
-
-char *kbxml_text_in(const xmlNode *node, ts_arena *a)
+/* The bytes of node's text and CDATA children (an upper bound of its text). */
+static size_t text_bytes(const xmlNode *node)
 {
   const xmlNode *c;
-  size_t n = 0, o = 0;
-  int space = 0;
-  char *out;
-  if (!node) return ts_arena_strdup(a, "");
+  size_t n = 0;
   for (c = node->children; c; c = c->next)
     if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && c->content)
       n += strlen((const char *)c->content);
-  if (!(out = ts_arena_alloc(a, n + 1))) return NULL;
+  return n;
+}
+
+/* node's text into out (room for text_bytes + 1): the children's text
+** concatenated, each run of white space made one space, trimmed. */
+static void collapse_text(const xmlNode *node, char *out)
+{
+  const xmlNode *c;
+  size_t o = 0;
+  int space = 0;
   for (c = node->children; c; c = c->next) {
     const unsigned char *s = c->content;
     if ((c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE) || !s) continue;
-    for (; *s; s++) {           /* as add_collapsed: white space runs made one space */
+    for (; *s; s++) {
       if (is_xml_space(*s)) {
         space = 1;
         continue;
@@ -780,6 +751,21 @@ char *kbxml_text_in(const xmlNode *node, ts_arena *a)
     }
   }
   out[o] = '\0';
+}
+
+char *kbxml_text(const xmlNode *node)
+{
+  char *out;
+  if (!node) return ts_strdup("");
+  if ((out = ts_malloc(text_bytes(node) + 1)) != NULL) collapse_text(node, out);
+  return out;
+}
+
+char *kbxml_text_in(const xmlNode *node, ts_arena *a)
+{
+  char *out;
+  if (!node) return ts_arena_strdup(a, "");
+  if ((out = ts_arena_alloc(a, text_bytes(node) + 1)) != NULL) collapse_text(node, out);
   return out;
 }
 
