@@ -668,17 +668,24 @@ static void fts_row(kb_fts *f, int64_t rowid, ts_buf col[TS_FTS_NCOLS], const in
 }
 
 /* Stop the thread (if it runs) and wait for it; cancel: drop what is left. */
+/* Tell f's thread that no block will follow those queued (and wake a
+** writer waiting for room, after a cancel). */
+static void fts_end(kb_fts *f)
+{
+  pthread_mutex_lock(&f->mu);
+  f->all = 1;
+  pthread_cond_signal(&f->cv);
+  pthread_cond_signal(&f->room);
+  pthread_mutex_unlock(&f->mu);
+}
+
 static void fts_stop(kb_fts *f, int cancel)
 {
   if (f->stopped) return;
   if (cancel) atomic_store(&f->stop, 1);
   else fts_flush(f);
   f->stopped = 1;
-  pthread_mutex_lock(&f->mu);
-  f->all = 1;
-  pthread_cond_signal(&f->cv);
-  pthread_cond_signal(&f->room);
-  pthread_mutex_unlock(&f->mu);
+  fts_end(f);
   if (f->threaded) pthread_join(f->tid, NULL);
   else if (!cancel && f->rc == SQLITE_OK) fts_close_build(f);
   f->threaded = 0;
@@ -694,10 +701,7 @@ static int fts_wait_ranked(kb_fts *f)
   if (!f->threaded) fts_stop(f, 0);
   else {
     fts_flush(f);
-    pthread_mutex_lock(&f->mu);
-    f->all = 1;
-    pthread_cond_signal(&f->cv);
-    pthread_mutex_unlock(&f->mu);
+    fts_end(f);
   }
   pthread_mutex_lock(&f->mu);
   while (!f->ranked) pthread_cond_wait(&f->rdy, &f->mu);

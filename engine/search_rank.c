@@ -671,13 +671,13 @@ static int postings_rows(kb_conn *c, search_state *s, const search_hit *h, size_
   size_t i, n = 0;
   int rc = search_stmt_get(c, ST_ROW, sql_row, &st);
   if (rc != TSHOOT_OK) return rc;
+  s->row_tokens = tokens;       /* for ts_toks_where */
   for (i = 0; i < nh; i++) {
     row_ref *r;
     sqlite3_int64 where;
     int from, tok0;
     if (ts_grow((void **)&s->rows, &s->rows_cap, n + 1, sizeof *s->rows) < 0) return ts_error_oom();
     sqlite3_bind_int64(st, 1, h[i].id);
-    s->row_tokens = tokens;
     s->row_where = -1;
     rc = sqlite3_step(st);
     if (rc == SQLITE_DONE) { sqlite3_reset(st); continue; }  /* as the FTS5 path's JOIN */

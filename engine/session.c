@@ -1558,7 +1558,6 @@ typedef struct sym_words {
   int *slot; size_t n_slots;       /* open addressing: index into words, or -1 */
 } sym_words;
 
-
 /* The word's index, or -1. */
 static int sym_find(const sym_words *t, const char *w, size_t len)
 {

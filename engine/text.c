@@ -13,13 +13,12 @@
 
 /* A word's bytes: ASCII letters and digits, and every byte >= 0x80 (a table:
 ** the compiler splits every article's text into words for the vocabulary). */
-#define W10(c) 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+#define W10 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
 static const unsigned char word_bytes[256] = {
-  ['0'] = W10(0),
-  ['A'] = W10(0), W10(0), 1, 1, 1, 1, 1, 1,
-  ['a'] = W10(0), W10(0), 1, 1, 1, 1, 1, 1,
-  [0x80] = W10(0), W10(0), W10(0), W10(0), W10(0), W10(0), W10(0), W10(0), W10(0), W10(0),
-  W10(0), W10(0), 1, 1, 1, 1, 1, 1, 1, 1,
+  ['0'] = W10,
+  ['A'] = W10, W10, 1, 1, 1, 1, 1, 1,
+  ['a'] = W10, W10, 1, 1, 1, 1, 1, 1,
+  [0x80] = W10, W10, W10, W10, W10, W10, W10, W10, W10, W10, W10, W10, 1, 1, 1, 1, 1, 1, 1, 1,
 };
 #undef W10
 
