@@ -7,9 +7,11 @@
 #ifndef TSHOOT_TEST_H
 #define TSHOOT_TEST_H
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int test_failed_count, test_run_count, test_cur_failed;
 
@@ -60,5 +62,22 @@ static int test_failed_count, test_run_count, test_cur_failed;
     printf("%d tests, %d failed\n", test_run_count, test_failed_count); \
     return test_failed_count ? 1 : 0; \
   } while (0)
+
+/* Remove folder dir and the files in it (a test's temporary folder: no
+** subfolders). */
+static inline void test_remove_dir(const char *dir)
+{
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  char path[1024];
+  if (!d) return;
+  while ((e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    unlink(path);
+  }
+  closedir(d);
+  rmdir(dir);
+}
 
 #endif /* TSHOOT_TEST_H */

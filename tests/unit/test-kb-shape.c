@@ -132,24 +132,29 @@ static const char every_element[] =
   " <escalation>call us</escalation><note>n</note>\n"
   "</kb>\n";
 
+/* The element after n in document order under root, or NULL. */
+static xmlNode *next_element(xmlNode *root, xmlNode *n)
+{
+  xmlNode *k;
+  for (k = n->children; k && k->type != XML_ELEMENT_NODE; k = k->next) {}
+  if (k) return k;
+  for (; n != root; n = n->parent) {
+    for (k = n->next; k && k->type != XML_ELEMENT_NODE; k = k->next) {}
+    if (k) return k;
+  }
+  return NULL;
+}
+
 /* Does a valid source use element `el` (with attribute `attr`, if not NULL)? */
 static int used(const char *el, const char *attr)
 {
   size_t i;
   for (i = 0; i < n_sources; i++) {
-    xmlNode *root = xmlDocGetRootElement(sources[i].src.doc), *n = root, *k;
-    while (n) {       /* document order, as in nth_element */
+    xmlNode *root = xmlDocGetRootElement(sources[i].src.doc), *n;
+    for (n = root; n; n = next_element(root, n))
       if (strcmp((const char *)n->name, el) == 0 &&
           (!attr || xmlHasProp(n, (const xmlChar *)attr)))
         return 1;
-      for (k = n->children; k && k->type != XML_ELEMENT_NODE; k = k->next) {}
-      if (k) { n = k; continue; }
-      for (; n != root; n = n->parent) {
-        for (k = n->next; k && k->type != XML_ELEMENT_NODE; k = k->next) {}
-        if (k) break;
-      }
-      n = n == root ? NULL : k;
-    }
   }
   return 0;
 }
@@ -182,21 +187,6 @@ static size_t add_dir(const char *dir, int recurse)
   }
   free(list);
   return kept;
-}
-
-static void remove_tree(const char *dir)
-{
-  DIR *d = opendir(dir);
-  struct dirent *e;
-  char path[1024];
-  if (!d) return;
-  while ((e = readdir(d))) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-    unlink(path);
-  }
-  closedir(d);
-  rmdir(dir);
 }
 
 /* ===== libxml2's behaviour, pinned =====
@@ -319,18 +309,18 @@ static void test_shape__valid_sources_take_the_fast_path(void)
   if (sy && mkdir(dir, 0700) == 0) {
     CHECK(synth_write_corpus(sy, dir, SYNTH_DEFAULT_SEED, 200, 100, NULL, NULL) == 0);
     gen += add_dir(dir, 0);
-    remove_tree(dir);
+    test_remove_dir(dir);
   }
   if (sy && mkdir(dir, 0700) == 0) {
     CHECK(synth_write_corpus(sy, dir, SYNTH_DEFAULT_SEED + 1, 9, 3, NULL, NULL) == 0);
     gen += add_dir(dir, 0);
-    remove_tree(dir);
+    test_remove_dir(dir);
   }
   synth_free(sy);
   if (mkdir(dir, 0700) == 0) {
     CHECK(ssynth_write(dir, 20240501u, 60, NULL, NULL) == 0);
     gen += add_dir(dir, 0);
-    remove_tree(dir);
+    test_remove_dir(dir);
   }
   CHECK(add_buf("every-element.xml", ts_strdup(every_element), strlen(every_element)));
   printf("  valid sources: %zu in kb/kerio, %zu in tests/data, %zu generated, and every-element.xml\n",
@@ -389,18 +379,10 @@ static void judge(stats *st, xmlDoc *doc, const char *what)
 /* The i-th element of doc in document order (0: the root), or NULL. */
 static xmlNode *nth_element(xmlDoc *doc, size_t i)
 {
-  xmlNode *root = xmlDocGetRootElement(doc), *n = root, *k;
+  xmlNode *root = xmlDocGetRootElement(doc), *n;
   size_t at = 0;
-  while (n) {
+  for (n = root; n; n = next_element(root, n))
     if (at++ == i) return n;
-    for (k = n->children; k && k->type != XML_ELEMENT_NODE; k = k->next) {}
-    if (k) { n = k; continue; }
-    for (; n != root; n = n->parent) {
-      for (k = n->next; k && k->type != XML_ELEMENT_NODE; k = k->next) {}
-      if (k) break;
-    }
-    n = n == root ? NULL : k;
-  }
   return NULL;
 }
 
@@ -745,7 +727,7 @@ int main(void)
   RUN(test_shape__valid_sources_take_the_fast_path);
   RUN(test_shape__mutations_sound_against_libxml2);
 
-  remove_tree(tmpdir);
+  test_remove_dir(tmpdir);
   for (i = 0; i < n_sources; i++) kbxml_source_free(&sources[i].src);
   xmlRelaxNGFree(schema);
   TEST_EXIT();

@@ -210,21 +210,6 @@ out:
   tshoot_session_free(r);
 }
 
-static void remove_tree(const char *dir)
-{
-  DIR *d = opendir(dir);
-  struct dirent *e;
-  char path[1024];
-  if (!d) return;
-  while ((e = readdir(d))) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-    unlink(path);
-  }
-  closedir(d);
-  rmdir(dir);
-}
-
 /* Compile source (a file or a folder) into tmpdir/name.db and open it. */
 static tshoot_kb *compile_open(const char *source, const char *name)
 {
@@ -256,7 +241,7 @@ static void test_step__synthetic_kbs_same_as_reference(void)
     CHECK(mkdir(src, 0700) == 0);
     CHECK(ssynth_write(src, 20240501u + i, sizes[i], &files, &nq) == 0);
     kb = compile_open(src, name);
-    remove_tree(src);
+    test_remove_dir(src);
     CHECK(kb != NULL);
     if (!kb) continue;
     for (w = 0; w < walks[i]; w++)
@@ -417,6 +402,6 @@ int main(void)
   RUN(test_step__kerio_same_as_reference);
   RUN(test_step__small_kbs_and_many_noises);
   RUN(test_step__tables_made_once_for_threads);
-  remove_tree(tmpdir);
+  test_remove_dir(tmpdir);
   TEST_EXIT();
 }
