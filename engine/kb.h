@@ -75,6 +75,7 @@ struct tshoot_kb {
   char digest[65];
   char *tshoot_version;
   tshoot_kb_info info;
+  uint64_t cause_tokens;      /* meta's: all causes' tokens (search_cause_scores) */
   struct kb_trust *trust;     /* its signatures and what they mean here (kb_sign.c) */
 };
 
@@ -154,6 +155,19 @@ int kb_rank_check(sqlite3 *db, const kb_rank_catch *k);
 ** default, 64 MB) so that a small KB takes the path of a large one (at most
 ** 4 slices all the same: a slice grows past the budget). */
 void kb_rank_test_slice_bytes(uint64_t bytes);
+
+/* kb_cause_words.c: cause_term, each cause's words counted for bm25 (its
+** header has the layout). new makes the counter (with FTS5's tokenizer);
+** add tokenizes cause `id`'s TS_CAUSE_NCOLS columns (NULL or length 0: no
+** text), in any order of ids, each id once; finish sorts and encodes (on the
+** thread that added); write inserts the rows and meta's cause_tokens into db
+** (whose transaction is open). Each returns TSHOOT_OK or an error. */
+typedef struct kb_cause_words kb_cause_words;
+int kb_cause_words_new(kb_cause_words **out);
+int kb_cause_words_add(kb_cause_words *cw, uint32_t id, const char *const *text, const int *len);
+int kb_cause_words_finish(kb_cause_words *cw);
+int kb_cause_words_write(kb_cause_words *cw, sqlite3 *db);
+void kb_cause_words_free(kb_cause_words *cw);
 
 /* The KB tshoot_kb_open(NULL) opens: $TSHOOT_KB when set and not empty
 ** (whether or not the file exists, so the error names it), else build_kb if

@@ -199,7 +199,8 @@ int kb_check(kb_model *m);
 
 /* kb_write.c: the model into a new SQLite file, source by source.
 ** kb_write_begin opens tmp_path (an empty file), makes the tables and starts
-** the threads that build article_fts and cause_fts. kb_write_articles writes
+** the threads that build article_fts and count the causes' words (cause_term).
+** kb_write_articles writes
 ** the articles read since its last call (their rows, their index rows and
 ** their words): their text may be dropped then (kb_read_drop_text).
 ** progress("read", done, total) is called every 256 articles (non-zero:

@@ -582,6 +582,18 @@ static int kb_open_path(tshoot_kb **out, const char *path, const tshoot_kb_optio
   }
   rc = read_meta(c->db, TS_META_VERSION, &kb->tshoot_version);
   if (rc != TSHOOT_OK) goto fail;
+  {
+    char *v = NULL, *end = NULL;
+    rc = read_meta(c->db, TS_META_CAUSE_TOKENS, &v);
+    if (rc == TSHOOT_OK) {
+      kb->cause_tokens = strtoull(v, &end, 10);
+      if (!v[0] || *end)
+        rc = ts_error_at(TSHOOT_ECORRUPT, path, 0, 0, "the KB's %s is '%s', not a count: recompile the KB "
+                         "from its sources", TS_META_CAUSE_TOKENS, v);
+    }
+    ts_free(v);
+    if (rc != TSHOOT_OK) goto fail;
+  }
   rc = kb_sign_load_scripts(kb->trust, c->db);
   if (rc != TSHOOT_OK) goto fail;
   kb->info.format = TSHOOT_KB_FORMAT;

@@ -146,28 +146,6 @@ static int rw_fail(rw *w, int rc, const char *what)
   return w->rc;
 }
 
-static inline void put_varint(ts_buf *b, uint64_t v)
-{
-  char out[10];
-  int n = 1, i;
-  uint64_t x;
-  if (v < 0x80 && b->p && !b->oom && b->cap - b->len > 1) {   /* most of them: one byte */
-    b->p[b->len++] = (char)v;
-    b->p[b->len] = '\0';
-    return;
-  }
-  if (v > 0x00ffffffffffffffULL) v = 0x00ffffffffffffffULL; /* never: ids are small */
-  for (x = v >> 7; x; x >>= 7) n++;          /* 7 bits a byte, the high bit: more */
-  for (i = n - 1; i >= 0; i--, v >>= 7) out[i] = (char)((v & 0x7f) | (i < n - 1 ? 0x80 : 0));
-  if (!b->oom && b->p && b->cap - b->len > (size_t)n) {  /* room: no call (millions of these) */
-    for (i = 0; i < n; i++) b->p[b->len + (size_t)i] = out[i];
-    b->len += (size_t)n;
-    b->p[b->len] = '\0';
-  } else {
-    ts_buf_add(b, out, (size_t)n);
-  }
-}
-
 /* v's low n bytes, little-endian (a skip entry's u32s, a token's id). */
 static inline void put_le(ts_buf *b, uint32_t v, int n)
 {
@@ -371,7 +349,7 @@ static int catch_token(void *ctx, int flags, const char *tok, int n, int b0, int
       return c->x(c->ctx, flags, tok, n, b0, b1);
     }
     if (c->ntok % RANK_CHECKPOINT == 0) {
-      put_varint(c->cp, (uint64_t)(b0 - c->last));
+      ts_buf_varint(c->cp, (uint64_t)(b0 - c->last));
       c->last = b0;
     }
     c->ntok++;
@@ -489,14 +467,14 @@ static int catch_end(kb_rank_catch *k, sqlite3_int64 doc, const char *const *tex
   ts_buf_reset(&k->toks);
   for (col = 0; col < TS_FTS_NCOLS && !k->bad; col++) {
     if (!text[col] || (len[col] == 0 && (call >= k->ncall || k->call_len[call] != 0))) {
-      put_varint(&k->cp, 0);
+      ts_buf_varint(&k->cp, 0);
       continue;
     }
     if (call >= k->ncall || k->call_len[call] != len[col]) {
       k->bad = 1;
       break;
     }
-    put_varint(&k->cp, (uint64_t)k->call_ntok[call]);
+    ts_buf_varint(&k->cp, (uint64_t)k->call_ntok[call]);
     ts_buf_add(&k->cp, k->call_cp[call].p ? k->call_cp[call].p : "", k->call_cp[call].len);
     ts_buf_add(&k->toks, k->call_ids[call].p ? k->call_ids[call].p : "", k->call_ids[call].len);
     call++;
@@ -994,7 +972,7 @@ static int pass(rw *w, sqlite3 *from, int mode)
     ts_buf_reset(&w->body);
     for (col = 0; col < TS_FTS_NCOLS; col++) {
       uint32_t k, n = w->colsz[d * TS_FTS_NCOLS + col];
-      if (mode & PASS_DOCS) put_varint(&w->body, n);
+      if (mode & PASS_DOCS) ts_buf_varint(&w->body, n);
       for (k = 0; k < n; k++, tk += RANK_TOK_BYTES) {
         uint32_t p = rank_tok_get(tk), f;
         if (p >= w->nterm) break;          /* an id the catcher never gave: never */
@@ -1102,9 +1080,9 @@ static void write_term(rw *w, size_t f, int pos_row)
   for (i = 0; i < n; i++) {
     uint32_t k, np = post[2 * i + 1], wf = 0, hwf = 0, pp = 0;
     if (pos_row) {
-      put_varint(&w->posb, np);
+      ts_buf_varint(&w->posb, np);
       for (k = 0; k < np; k++, pos++) {
-        put_varint(&w->posb, *pos - pp);
+        ts_buf_varint(&w->posb, *pos - pp);
         pp = *pos;
       }
       continue;
@@ -1118,8 +1096,8 @@ static void write_term(rw *w, size_t f, int pos_row)
     w->wtf[2 * i + 1] = hwf;
   }
   if (!pos_row) {
-    put_varint(&w->postb, n);
-    put_varint(&w->postb, nblk);
+    ts_buf_varint(&w->postb, n);
+    ts_buf_varint(&w->postb, nblk);
     for (i = 0; i < n; i++) {
       if (i % RANK_BLOCK == 0) {
         size_t last = i + RANK_BLOCK < n ? i + RANK_BLOCK - 1 : n - 1, j;
@@ -1135,9 +1113,9 @@ static void write_term(rw *w, size_t f, int pos_row)
         put_f32(&w->postb, mx);
         put_f32(&w->postb, hmx);
       }
-      put_varint(&w->body, post[2 * i] - prev);
-      put_varint(&w->body, w->wtf[2 * i]);
-      put_varint(&w->body, w->wtf[2 * i + 1]);
+      ts_buf_varint(&w->body, post[2 * i] - prev);
+      ts_buf_varint(&w->body, w->wtf[2 * i]);
+      ts_buf_varint(&w->body, w->wtf[2 * i + 1]);
       prev = post[2 * i];
     }
     ts_buf_add(&w->postb, w->body.p ? w->body.p : "", w->body.len);

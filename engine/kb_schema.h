@@ -1,5 +1,5 @@
 /*
-** kb_schema.h: the layout of a compiled KB file (format 5). Shared by the
+** kb_schema.h: the layout of a compiled KB file (format 6). Shared by the
 ** writer (kb_write.c), the opener (kb_open.c), search.c, article.c and rules.c.
 **
 ** A compiled KB is one SQLite file:
@@ -17,6 +17,8 @@
 **    column; format 4 from a table of its own, article_text: a second
 **    lookup for each returned article beside rank_doc's; format 5 keeps it
 **    in the row search reads anyway.)
+**  - cause_term, each cause's words counted for bm25 (format 6; formats 2 to
+**    5 ranked a second FTS5 index, cause_fts): kb_cause_words.c has its layout.
 **
 ** Conditions (fact.cond, evidence.cond) are stored as S-expressions:
 **   cond := (and cond...) | (or cond...) | (not cond)
@@ -45,13 +47,13 @@ enum { TS_FTS_TITLE, TS_FTS_SYMPTOMS, TS_FTS_ALIASES, TS_FTS_CAUSES, TS_FTS_FIXE
 #define TS_BM25_B 0.75
 #define TS_FTS_TOKENIZE "porter unicode61 remove_diacritics 2"
 
-/* article_fts and cause_fts (kb_write.c builds each in a database of its own,
-** then copies its shadow tables in). */
+/* article_fts (kb_write.c builds it in a database of its own, then copies
+** its shadow tables in). */
 #define TS_KB_ARTICLE_FTS_SQL_TOK(tok) \
   "CREATE VIRTUAL TABLE article_fts USING fts5(title, symptoms, aliases, causes, fixes, content='rank_doc', content_rowid='id', tokenize='" tok "')"
 #define TS_KB_ARTICLE_FTS_SQL TS_KB_ARTICLE_FTS_SQL_TOK(TS_FTS_TOKENIZE)
-#define TS_KB_CAUSE_FTS_SQL \
-  "CREATE VIRTUAL TABLE cause_fts USING fts5(title, explanation, symptoms, aliases, answers, content='', tokenize='" TS_FTS_TOKENIZE "')"
+/* Each cause's words (kb_cause_words.c): per term, the causes that use it. */
+#define TS_KB_CAUSE_TERM_SQL "CREATE TABLE cause_term(term TEXT PRIMARY KEY, df INTEGER NOT NULL, post BLOB NOT NULL) WITHOUT ROWID"
 
 /* The ranking tables that kb_rank_write.c builds beside article_fts (in the
 ** index thread's own database, then copied in). */
@@ -98,15 +100,14 @@ enum { TS_FTS_TITLE, TS_FTS_SYMPTOMS, TS_FTS_ALIASES, TS_FTS_CAUSES, TS_FTS_FIXE
   X("rank_post", TS_KB_RANK_POST_SQL) \
   X("rank_pos", TS_KB_RANK_POS_SQL) \
   X("rank_doc", TS_KB_RANK_DOC_SQL) \
-  X("cause_fts", TS_KB_CAUSE_FTS_SQL)
+  X("cause_term", TS_KB_CAUSE_TERM_SQL)
 
-/* Shadow tables FTS5 creates for article_fts (detail=full, external content)
-** and cause_fts (contentless). kb_write.c copies them (but article_fts's
-** content, rank_doc) from the databases it built the indexes in. */
+/* Shadow tables FTS5 creates for article_fts (detail=full, external
+** content). kb_write.c copies them (but its content, rank_doc) from the
+** database it built the index in. */
 #define TS_KB_FTS_SHADOW_LIST(X) \
   X("article_fts_data") X("article_fts_idx") \
-  X("article_fts_docsize") X("article_fts_config") \
-  X("cause_fts_data") X("cause_fts_idx") X("cause_fts_docsize") X("cause_fts_config")
+  X("article_fts_docsize") X("article_fts_config")
 
 /* rank_term, rank_post, rank_pos, rank_doc: article_fts's terms, postings,
 ** positions and each article's tokens as term ids (with where every
@@ -132,10 +133,16 @@ static inline uint32_t rank_tok_get(const unsigned char *p)
 #define TS_META_KB_ID    "kb_ids"          /* space-separated <kb id="..."> values */
 #define TS_META_ESCALATION "escalation"    /* the KB-wide <escalation> text (optional row) */
 
-/* cause_fts: per cause (rowid = cause.id), the words that speak for it in a
-** person's description (kb_write.c cause_texts), contentless; its bm25
-** weights. Read by search.c (search_cause_scores). */
-#define TS_CAUSE_FTS_WEIGHTS "1.0, 1.0, 1.0, 3.0, 0.5"
+/* The words that speak for a cause in a person's description (kb_write.c
+** cause_texts), in five columns, and their bm25 weights: as numbers (what a
+** reference FTS5 table over the same columns is ranked with, in the tests)
+** and in halves (the counts cause_term stores). Read by search.c
+** (search_cause_scores). meta's TS_META_CAUSE_TOKENS: the causes' tokens. */
+enum { TS_CAUSE_TITLE, TS_CAUSE_EXPLANATION, TS_CAUSE_SYMPTOMS, TS_CAUSE_ALIASES,
+       TS_CAUSE_ANSWERS, TS_CAUSE_NCOLS };
+#define TS_CAUSE_WEIGHTS "1.0, 1.0, 1.0, 3.0, 0.5"
+#define TS_CAUSE_WEIGHT_HALVES { 2, 2, 2, 6, 1 }
+#define TS_META_CAUSE_TOKENS "cause_tokens"
 
 /* vocab.word: a word as text_next_word() splits and text_fold() folds it.
 ** synonym.term: a term's words folded and joined by one space; rows with the

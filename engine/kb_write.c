@@ -112,7 +112,7 @@ static void vocab_add(vocab *v, const char *w, size_t n, uint32_t doc)
 
 /* Count the words of s[0..n) for article `doc`: each folded as text_fold
 ** does and hashed in the same loop (every article's text goes through here,
-** on cause_fts's thread). */
+** on the causes' thread). */
 static void vocab_add_text(vocab *v, const char *s, size_t n, uint32_t doc)
 {
   size_t pos = 0, start, len, i;
@@ -212,7 +212,7 @@ static void article_texts(const kb_model *m, size_t i, text_fn fn, void *ud)
   }
 }
 
-/* The vocabulary is counted on cause_fts's thread, from the same joined
+/* The vocabulary is counted on the causes' thread, from the same joined
 ** text article_fts gets (see kb_fts.also): it was a tenth of the write. */
 
 static void vocab_free(vocab *v)
@@ -256,7 +256,7 @@ struct kb_writer {
   int oom;
   sqlite3_stmt *st[S_N];
   vocab voc;
-  kb_fts *afts, *cfts;     /* article_fts, cause_fts: each on its thread */
+  kb_fts *afts, *cfts;     /* article_fts, the causes' words: each on its thread */
   size_t next_article;     /* articles [0, next_article) are written */
   int64_t sym_id, fix_id;  /* the last symptom and fix rows' ids */
   uint32_t *qslot;         /* questions by id: index + 1, 0 for none */
@@ -328,14 +328,15 @@ static void add_line(ts_buf *b, const char *s)
 }
 
 
-/* ===== article_fts and cause_fts, each built on its own thread =====
+/* ===== article_fts and the causes' words, each built on its own thread =====
 ** Tokenizing every article's text into article_fts is the largest part of a
 ** compile, and it needs nothing from the rest of the write: a thread of its
 ** own builds the index in a temporary database of its own (SQLite deletes it
 ** on close; it lives in SQLite's temporary folder, $SQLITE_TMPDIR or $TMPDIR
 ** or /var/tmp or /tmp, once it outgrows its cache) while the sources are
 ** still being read; its shadow tables are then copied in as they are (a few
-** thousand blobs for 10k articles). cause_fts is built the same way.
+** thousand blobs for 10k articles). The causes' words (cause_term,
+** kb_cause_words.c) are counted the same way, on a thread of their own.
 **
 ** The threads never look at the model: as each source's articles are
 ** written (kb_write_articles), this thread joins the text of their index
@@ -343,14 +344,14 @@ static void add_line(ts_buf *b, const char *s)
 ** model's text is then dropped (kb_read_drop_text). The queue holds at most
 ** FTS_QUEUE_MAX blocks: when the index falls behind, the reader waits,
 ** rather than keep every article's text in memory until the index catches
-** up. Each article_fts block also goes to cause_fts's thread, which counts
+** up. Each article_fts block also goes to the causes' thread, which counts
 ** its words (the vocabulary); a block is freed when both are done with it.
 ** A failed compile drops the indexes with the rest (fts_cancel). */
 
 #define FTS_QUEUE_MAX 32         /* blocks waiting for an index thread */
 #define FTS_BLOCK_BYTES (1u << 18) /* a block is handed over once this full */
 
-/* Both FTS5 tables are loaded in bulk, then merged once ('optimize'): merging
+/* article_fts is loaded in bulk, then merged once ('optimize'): merging
 ** segments along the way (automerge) would only be redone by the final merge,
 ** and FTS5 holds up to FTS_HASHSIZE bytes of new terms (default 1 MiB) before
 ** it writes a segment: fewer, larger segments, fewer merges. Loading 10k
@@ -370,7 +371,7 @@ typedef struct fts_block {
 } fts_block;
 
 struct kb_fts {
-  int kind;                      /* FTS_ARTICLE: article_fts; FTS_CAUSE: cause_fts */
+  int kind;                      /* FTS_ARTICLE: article_fts; FTS_CAUSE: the causes' words */
   sqlite3 *db;                   /* its database: read by fts_copy after the join */
   sqlite3_stmt *ins;
   int opened;                    /* db open, table made, ins prepared */
@@ -392,10 +393,12 @@ struct kb_fts {
   int threaded;                  /* its thread runs (until fts_stop) */
   int stopped;                   /* fts_stop ran */
   fts_block *cur;                /* the block being filled (writer's side) */
-  struct kb_fts *also;           /* article_fts: cause_fts's thread gets its
+  struct kb_fts *also;           /* article_fts: the causes' thread gets its
                                  ** blocks too, and counts their words */
-  vocab *voc;                    /* cause_fts: the vocabulary it counts */
+  vocab *voc;                    /* causes: the vocabulary it counts */
   kb_rank_catch *cat;            /* article_fts: where its tokens start */
+  kb_cause_words *cw;            /* causes: their words (cause_term) */
+  char msg[256];                 /* causes: the thread's failure (its error is its own) */
 };
 
 static int fts_exec(kb_fts *f, const char *sql)
@@ -404,11 +407,28 @@ static int fts_exec(kb_fts *f, const char *sql)
   return f->rc;
 }
 
-/* Open its database and make the empty table (on the thread that builds it). */
+/* A failure of the causes' words on f's thread: its message kept for the
+** writer. */
+static void fts_cw_fail(kb_fts *f, int rc)
+{
+  if (rc == TSHOOT_OK) return;
+  if (rc == TSHOOT_ENOMEM) f->oom = 1;
+  else {
+    f->rc = SQLITE_ERROR;
+    if (!f->msg[0]) snprintf(f->msg, sizeof f->msg, "%s", tshoot_error_last()->message);
+  }
+}
+
+/* Open its database and make the empty table (on the thread that builds
+** it); for the causes, their words' counter. */
 static void fts_open(kb_fts *f)
 {
   int art = f->kind == FTS_ARTICLE;
   f->opened = 1;
+  if (!art) {
+    fts_cw_fail(f, kb_cause_words_new(&f->cw));
+    return;
+  }
   /* "": a private temporary database, on disk when it outgrows its cache */
   f->rc = sqlite3_open_v2("", &f->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
   fts_exec(f, "PRAGMA journal_mode = OFF");
@@ -425,15 +445,10 @@ static void fts_open(kb_fts *f)
     fts_exec(f, TS_KB_ARTICLE_FTS_SQL_TOK(KB_RANK_CATCH_TOKENIZER " " TS_FTS_TOKENIZE));
     fts_exec(f, "INSERT INTO article_fts(article_fts, rank) VALUES('automerge', 0)");
     fts_exec(f, "INSERT INTO article_fts(article_fts, rank) VALUES('hashsize', " FTS_HASHSIZE ")");
-  } else {
-    fts_exec(f, TS_KB_CAUSE_FTS_SQL);
-    fts_exec(f, "INSERT INTO cause_fts(cause_fts, rank) VALUES('automerge', 0)");
-    fts_exec(f, "INSERT INTO cause_fts(cause_fts, rank) VALUES('hashsize', " FTS_HASHSIZE ")");
   }
   if (f->rc == SQLITE_OK)
-    f->rc = sqlite3_prepare_v3(f->db, art ? "INSERT INTO article_fts(rowid, title, symptoms, aliases, causes, fixes)"
-                               " VALUES(?,?,?,?,?,?)" : "INSERT INTO cause_fts(rowid, title, explanation, symptoms,"
-                               " aliases, answers) VALUES(?,?,?,?,?,?)", -1, SQLITE_PREPARE_PERSISTENT, &f->ins, NULL);
+    f->rc = sqlite3_prepare_v3(f->db, "INSERT INTO article_fts(rowid, title, symptoms, aliases, causes, fixes)"
+                               " VALUES(?,?,?,?,?,?)", -1, SQLITE_PREPARE_PERSISTENT, &f->ins, NULL);
 }
 
 /* The row of a block at p (as fts_row wrote it): its id, and each column's
@@ -481,6 +496,14 @@ static void fts_consume(kb_fts *f, const fts_block *b)
     return;
   }
   if (!f->opened) fts_open(f);
+  if (f->kind == FTS_CAUSE) {
+    for (r = 0; r < b->rows && p < end && f->rc == SQLITE_OK && !f->oom && !atomic_load(&f->stop); r++) {
+      int64_t rowid;
+      p = blk_row(p, &rowid, text, tlen);
+      fts_cw_fail(f, kb_cause_words_add(f->cw, (uint32_t)rowid, text, tlen));
+    }
+    return;
+  }
   for (r = 0; r < b->rows && p < end && f->rc == SQLITE_OK && !atomic_load(&f->stop); r++) {
     int64_t rowid;
     p = blk_row(p, &rowid, text, tlen);
@@ -520,18 +543,21 @@ static void fts_close_build(kb_fts *f)
 {
   int art = f->kind == FTS_ARTICLE;
   if (!f->opened) fts_open(f);
+  if (!art) {                        /* the causes' words: sorted and encoded */
+    if (f->rc == SQLITE_OK && !f->oom && !atomic_load(&f->stop)) fts_cw_fail(f, kb_cause_words_finish(f->cw));
+    return;
+  }
   sqlite3_finalize(f->ins);
   f->ins = NULL;
   kb_rank_catch_close(f->cat);
   if (f->oom || atomic_load(&f->stop)) return;
-  if (art && f->rc == SQLITE_OK) {   /* the ranking tables, from the caught tokens */
+  if (f->rc == SQLITE_OK) {          /* the ranking tables, from the caught tokens */
     int rrc = kb_rank_build(f->db, f->cat);
     if (rrc == TSHOOT_ENOMEM) f->oom = 1;
     else if (rrc != TSHOOT_OK) f->rc = SQLITE_ERROR;
     fts_ranked(f);
   }
-  fts_exec(f, art ? "INSERT INTO article_fts(article_fts) VALUES('optimize')"
-                  : "INSERT INTO cause_fts(cause_fts) VALUES('optimize')");
+  fts_exec(f, "INSERT INTO article_fts(article_fts) VALUES('optimize')");
   fts_exec(f, "COMMIT");
 }
 
@@ -588,6 +614,7 @@ static void fts_free(kb_fts *f)
   kb_rank_catch_close(f->cat);
   if (f->db) sqlite3_close(f->db);
   kb_rank_catch_free(f->cat);         /* after: article_fts's tokenizer holds it */
+  kb_cause_words_free(f->cw);
   for (; f->queued; f->queued--, f->head = (f->head + 1) % FTS_QUEUE_MAX) fts_block_free(f->ring[f->head]);
   fts_block_free(f->cur);
   pthread_cond_destroy(&f->rdy);
@@ -718,7 +745,7 @@ static void fts_cancel(kb_fts *f)
 }
 
 /* ===== questions by id, as the model grows =====
-** The causes' answers column (cause_fts) names the prompts and choices of
+** The causes' answers column (cause_term) names the prompts and choices of
 ** the questions their evidence answers: found in a hash of the questions
 ** read so far (indices into m->questions, which moves as it grows). */
 
@@ -764,7 +791,7 @@ static const m_question *qmap_find(const writer *w, const char *id)
   return NULL;
 }
 
-/* The words that speak for cause c in a person's description (cause_fts):
+/* The words that speak for cause c in a person's description (cause_term):
 ** its title and explanation, its article's symptoms (those that name other
 ** causes aside), its aliases (columns 0 to 3), and what its evidence makes
 ** likely (the choice, or the question of a "yes", given at least even odds:
@@ -876,7 +903,7 @@ static void write_article(writer *w, size_t i)
     }
   }
 
-  /* article_fts's row (its words are counted on cause_fts's thread) */
+  /* article_fts's row (its words are counted on the causes' thread) */
   cols_reset(&w->fc, 0);
   article_texts(m, i, col_field, &w->fc);
   fts_row(w->afts, (int64_t)doc, w->fc.b, w->fc.n, 1);
@@ -888,7 +915,7 @@ static void write_article(writer *w, size_t i)
     w_row(w, st[S_STAGE_TEXT], "ittttt", (int64_t)doc, t[0], t[1], t[2], t[3], t[4]);
   }
 
-  /* cause_fts's rows: contentless, "" for no text; a cause whose answers
+  /* the causes' rows, "" for no text; a cause whose answers
   ** name a question that comes in a later source waits for it (kb_write_end) */
   for (j = 0; j < a->n_causes; j++) {
     size_t ci = a->first_cause + j;
@@ -1028,16 +1055,15 @@ static void write_synonyms(writer *w, sqlite3_stmt **st, vocab *voc)
 ** SQLite's defensive mode off for the copy. */
 static void fts_copy(writer *w, kb_fts *job)
 {
-  static const char *const tables[2][4] = {
-    { "article_fts_data", "article_fts_idx", "article_fts_docsize", "article_fts_config" },
-    { "cause_fts_data", "cause_fts_idx", "cause_fts_docsize", "cause_fts_config" },
+  static const char *const tables[4] = {
+    "article_fts_data", "article_fts_idx", "article_fts_docsize", "article_fts_config"
   };
   size_t t;
   int rc, i, n;
   if (w->rc != TSHOOT_OK) return;
   sqlite3_db_config(w->db, SQLITE_DBCONFIG_DEFENSIVE, 0, (int *)NULL);
   for (t = 0; t < 4 && w->rc == TSHOOT_OK; t++) {
-    const char *table = tables[job->kind][t];
+    const char *table = tables[t];
     sqlite3_stmt *sel = NULL, *ins = NULL;
     ts_buf sql = TS_BUF_INIT;
     ts_buf_addf(&sql, "DELETE FROM %s", table);
@@ -1086,6 +1112,13 @@ static void fts_finish(writer *w, kb_fts *f)
   }
   fts_stop(f, w->rc != TSHOOT_OK);
   if (w->rc == TSHOOT_OK && (f->oom || f->woom)) w->rc = ts_error_oom();
+  if (!art) {                          /* the causes' words */
+    if (w->rc == TSHOOT_OK && f->msg[0]) w->rc = ts_error(TSHOOT_ERROR, "%s", f->msg);
+    if (w->rc == TSHOOT_OK && (f->rc != SQLITE_OK || !f->cw))
+      w->rc = ts_error(TSHOOT_ERROR, "indexing: the causes' words were not counted");
+    if (w->rc == TSHOOT_OK) w->rc = kb_cause_words_write(f->cw, w->db);
+    return;
+  }
   if (w->rc == TSHOOT_OK && f->rc != SQLITE_OK && kb_rank_catch_error(f->cat))  /* the ranking's */
     w->rc = ts_error(TSHOOT_ERROR, "%s", kb_rank_catch_error(f->cat));
   if (w->rc == TSHOOT_OK && f->rc != SQLITE_OK) w->rc = kb_sqlite_error(f->db, f->rc, "writing the KB's index");
@@ -1197,7 +1230,7 @@ int kb_write_articles(kb_writer *w, tshoot_progress_cb progress, void *payload, 
     if (progress && w->next_article % 256 == 255 && progress("read", done, total, payload) != 0)
       w->rc = ts_error(TSHOOT_EUSER, "compile cancelled");
   }
-  /* (the index threads' own failures, and the vocabulary cause_fts's thread
+  /* (the index threads' own failures, and the vocabulary the causes' thread
   ** counts, are read once they ended: fts_finish, write_synonyms) */
   if (w->rc == TSHOOT_OK && (w->oom || w->qoom || w->b.oom || w->deferred.oom))
     w->rc = ts_error_oom();
@@ -1230,11 +1263,11 @@ int kb_write_end(kb_writer *w, tshoot_progress_cb progress, void *payload)
     w->rc = ts_error(TSHOOT_EUSER, "compile cancelled");
   if (progress && w->rc == TSHOOT_OK && progress("index", 0, 1, payload) != 0)
     w->rc = ts_error(TSHOOT_EUSER, "compile cancelled");
-  /* article_fts's last block goes to cause_fts's thread too (its words):
+  /* article_fts's last block goes to the causes' thread too (its words):
   ** flushed before that thread is told there is no more */
   fts_flush(w->afts);
   fts_finish(w, w->cfts);
-  /* the vocabulary is whole once cause_fts's thread ended: written while
+  /* the vocabulary is whole once the causes' thread ended: written while
   ** article_fts's thread still merges its index and builds the ranking */
   write_synonyms(w, w->st, &w->voc);
   write_vocab(w, w->st[S_VOCAB], &w->voc);

@@ -10,6 +10,7 @@
 */
 #include "search_int.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,62 +285,122 @@ TSHOOT_API int tshoot_search(tshoot_results **out, tshoot_kb *kb, const char *te
 /* ===== the words of each cause (session.c) ===== */
 
 #define CAUSE_MAX_WORDS 128   /* words of a description matched against causes */
+#define CAUSE_MAX_TERMS 256   /* and the terms they make */
+
+typedef struct cause_terms {
+  int n;
+  unsigned char len[CAUSE_MAX_TERMS];
+  char t[CAUSE_MAX_TERMS][TEXT_MAX_WORD];
+} cause_terms;
+
+/* A term of a word, kept once; not one of a single byte (the "s" of
+** "Outlook's": a word of one letter does not count either). A term longer
+** than TEXT_MAX_WORD cannot come: the word it came from is no longer, and
+** folding only shortens. */
+static int cause_term_cb(void *ctx, int flags, const char *t, int nt, int b0, int b1)
+{
+  cause_terms *ct = ctx;
+  int i;
+  (void)flags;
+  (void)b0;
+  (void)b1;
+  if (nt < 2 || nt > TEXT_MAX_WORD || ct->n >= CAUSE_MAX_TERMS) return SQLITE_OK;
+  for (i = 0; i < ct->n; i++)
+    if (ct->len[i] == nt && memcmp(ct->t[i], t, (size_t)nt) == 0) return SQLITE_OK;
+  memcpy(ct->t[ct->n], t, (size_t)nt);
+  ct->len[ct->n++] = (unsigned char)nt;
+  return SQLITE_OK;
+}
+
+/* Add one term's part of bm25 to every cause that uses it: FTS5's
+** expression (fts5_aux.c) with its IDF, so that the sums are the doubles
+** FTS5's bm25 gave over cause_fts (formats up to 5), phrase by phrase in
+** the query's order. */
+static int cause_term_add(const unsigned char *p, int bytes, int64_t df, int64_t rows, double avgdl,
+                          double *score, size_t n)
+{
+  const unsigned char *end = p + bytes;
+  const double k1 = TS_BM25_K1, b = TS_BM25_B;
+  double idf = log(((double)(rows - df) + 0.5) / ((double)df + 0.5));
+  uint64_t id = 0;
+  int64_t i;
+  if (idf <= 0.0) idf = 1e-6;
+  for (i = 0; i < df; i++) {
+    uint64_t step, acc, dl;
+    size_t k = p < end ? ts_varint_get(p, (size_t)(end - p), &step) : 0;
+    if (k) p += k, k = p < end ? ts_varint_get(p, (size_t)(end - p), &acc) : 0;
+    if (k) p += k, k = p < end ? ts_varint_get(p, (size_t)(end - p), &dl) : 0;
+    if (!k) return -1;
+    p += k;
+    id += step;
+    if (id >= 1 && id <= n) {
+      double f = (double)acc / 2.0, D = (double)dl;   /* halves: exact */
+      score[id - 1] += idf * ((f * (k1 + 1.0)) / (f + k1 * (1 - b + b * D / avgdl)));
+    }
+  }
+  return p == end ? 0 : -1;
+}
 
 int search_cause_scores(tshoot_kb *kb, const char *text, size_t len, double *score, size_t n)
 {
   kb_conn *c = NULL;
+  search_state *s;
   char *q = NULL, *orq = NULL, *sug = NULL;
-  const char *use;
   sqlite3_stmt *st = NULL;
-  int rc, src;
-  size_t i;
-  for (i = 0; i < n; i++) score[i] = 0;
+  cause_terms ct;
+  int rc, i;
+  size_t k;
+  int64_t rows = (int64_t)kb->info.causes;
+  for (k = 0; k < n; k++) score[k] = 0;
+  ct.n = 0;
   rc = kb_conn_acquire(kb, &c);
   if (rc != TSHOOT_OK) return rc;
   kb_conn_arm(c, kb, 0);
+  s = search_state_get(c);
+  if (!s) rc = ts_error_oom();
+  if (rc == TSHOOT_OK) rc = search_fts5_ready(c, s);
   /* the words as typed, or as the search's spelling corrected them, each
   ** once, any of them counting. Not the search's synonym groups: bm25 scores
   ** each alternative as a term of its own, so a cause that uses two words
   ** of a group ("profile", "mail profile") would count one word of the
   ** person's twice (measured: 69% of the words test first with them, 80%
-  ** without); a cause's <alias>es carry its other words instead. */
-  rc = search_build_query_kb(c, text, len, TSHOOT_SEARCH_NO_PREFIX, &q, &orq, &sug);
+  ** without); a cause's <alias>es carry its other words instead. Each word
+  ** becomes the terms the index's tokenizer makes of it, each counting on
+  ** its own: "Outlook’s" (a curly apostrophe, which text_next_word keeps
+  ** in the word) is "outlook", where cause_fts (formats up to 5) asked for
+  ** "outlook" and "s" side by side. */
+  if (rc == TSHOOT_OK) rc = search_build_query_kb(c, text, len, TSHOOT_SEARCH_NO_PREFIX, &q, &orq, &sug);
   if (rc == TSHOOT_OK) {
     const char *words = sug ? sug : text;
     size_t slen = sug ? strlen(sug) : len, pos = 0, ws, wl, nw = 0;
     char w[TEXT_MAX_WORD + 1];
-    ts_buf b = TS_BUF_INIT;
     while (nw < CAUSE_MAX_WORDS && text_next_word(words, slen, &pos, &ws, &wl)) {
       if (wl < 2 || text_is_stopword(words + ws, wl)) continue;
       text_fold(w, words + ws, wl);
-      if (b.p && strstr(b.p, w)) {   /* a cheap pre-check; then exactly */
-        char quoted[TEXT_MAX_WORD + 3];
-        snprintf(quoted, sizeof quoted, "\"%s\"", w);
-        if (strstr(b.p, quoted)) continue;
-      }
-      if (b.len) ts_buf_adds(&b, " OR ");
-      ts_buf_addf(&b, "\"%s\"", w);
+      s->tok_api.xTokenize(s->tok, &ct, FTS5_TOKENIZE_QUERY, w, (int)wl, cause_term_cb);
       nw++;
     }
-    ts_free(orq);
-    orq = b.oom ? NULL : ts_buf_detach(&b);
-    ts_buf_free(&b);
-    if (!orq && nw) rc = ts_error_oom();
   }
-  use = orq ? orq : "";
-  if (rc == TSHOOT_OK && use && use[0])
-    rc = search_stmt_get(c, ST_CAUSES, "SELECT rowid, -bm25(cause_fts, " TS_CAUSE_FTS_WEIGHTS
-                         ") FROM cause_fts WHERE cause_fts MATCH ?1", &st);
-  if (rc == TSHOOT_OK && st) {
-    sqlite3_bind_text(st, 1, use, -1, SQLITE_STATIC);
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-      sqlite3_int64 id = sqlite3_column_int64(st, 0);
-      if (id >= 1 && (size_t)id <= n) score[id - 1] = sqlite3_column_double(st, 1);
+  if (rc == TSHOOT_OK && ct.n && rows > 0)
+    rc = search_stmt_get(c, ST_CAUSES, "SELECT df, post FROM cause_term WHERE term = ?1", &st);
+  for (i = 0; rc == TSHOOT_OK && st && i < ct.n; i++) {
+    int src;
+    sqlite3_bind_text(st, 1, ct.t[i], ct.len[i], SQLITE_STATIC);
+    src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+      int64_t df = sqlite3_column_int64(st, 0);
+      const unsigned char *p = sqlite3_column_blob(st, 1);
+      int bytes = sqlite3_column_bytes(st, 1);
+      if (df < 1 || df > rows || !p ||
+          cause_term_add(p, bytes, df, rows, (double)kb->cause_tokens / (double)rows, score, n) != 0)
+        rc = ts_error(TSHOOT_ECORRUPT, "the words of causes: the KB file is damaged (the list of"
+                      " '%.*s'); recompile it", (int)ct.len[i], ct.t[i]);
+    } else if (src != SQLITE_DONE) {
+      rc = search_step_error(c, src, "matching the words of causes");
     }
-    if (src != SQLITE_DONE) rc = search_step_error(c, src, "matching the words of causes");
     sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
   }
+  if (st) sqlite3_clear_bindings(st);
   kb_conn_release(kb, c);
   ts_free(q);
   ts_free(orq);

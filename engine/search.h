@@ -33,10 +33,11 @@ char *search_build_query(const char *text, size_t len, unsigned int flags);
 int search_build_query_kb(kb_conn *c, const char *text, size_t len, unsigned int flags,
                           char **query, char **or_query, char **suggestion);
 
-/* How well text fits each cause's own words (cause_fts: title, explanation,
-** the symptoms that name it, aliases, the answers its evidence expects), with
-** the search's words, synonyms and spelling, any word counting: score[i] is
-** bm25 for the cause of rules index i (0: no word matched), n = causes.
+/* How well text fits each cause's own words (cause_term, kb_cause_words.c:
+** title, explanation, the symptoms that name it, aliases, the answers its
+** evidence expects), with the search's words and spelling, any word
+** counting: score[i] is bm25 for the cause of rules index i (0: no word
+** matched), n = causes.
 ** @return TSHOOT_OK, TSHOOT_ETIMEOUT, TSHOOT_ENOMEM, TSHOOT_ECORRUPT. */
 int search_cause_scores(tshoot_kb *kb, const char *text, size_t len, double *score, size_t n);
 

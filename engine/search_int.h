@@ -156,6 +156,9 @@ char *search_write_suggestion(const splan *p, const char *text, size_t len);
 /* search_rank.c: document lengths (once per connection) and one query run:
 ** rows into s->rows, their strings into s->scratch, *n_out rows. */
 void search_dl_load(kb_conn *c, search_state *s, size_t articles);
+/* ts_rank and ts_where registered on c, and s's tokenizers made (s->tok:
+** the index's, porter over unicode61), once per connection. */
+int search_fts5_ready(kb_conn *c, search_state *s);
 int search_run_query(kb_conn *c, search_state *s, const char *q, const char *mo,
                      const char *mc, int tokens, int limit, size_t *n_out);
 

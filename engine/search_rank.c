@@ -389,6 +389,11 @@ static int fts5_setup(kb_conn *c, search_state *s)
   return TSHOOT_OK;
 }
 
+int search_fts5_ready(kb_conn *c, search_state *s)
+{
+  return s->fts5_ready ? TSHOOT_OK : fts5_setup(c, s);
+}
+
 /* The query that ran, to mark in passages: each token of its quoted strings
 ** as typed (folded by unicode61) and as stemmed by the index's porter. A
 ** passage token (unicode61, not stemmed: cheaper) is marked when it equals a
@@ -715,10 +720,8 @@ int search_run_query(kb_conn *c, search_state *s, const char *q, const char *mo,
   *n_out = 0;
   ts_buf_reset(&s->scratch);
   s->nmarks = 0;
-  if (!s->fts5_ready) {
-    rc = fts5_setup(c, s);
-    if (rc != TSHOOT_OK) return rc;
-  }
+  rc = search_fts5_ready(c, s);
+  if (rc != TSHOOT_OK) return rc;
   hl_prepare(s, &hl, q);
   if (!(s->flags & SEARCH_FLAG_FTS5_RANK)) {
     search_hit *hits;

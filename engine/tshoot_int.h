@@ -76,6 +76,31 @@ char *ts_buf_detach(ts_buf *b);         /* caller frees; NULL on oom */
 void ts_buf_reset(ts_buf *b);           /* len = 0, keeps memory */
 void ts_buf_free(ts_buf *b);
 
+/* Append v as a SQLite varint (what ts_varint_get reads): the posting lists
+** the compiler writes, millions of them, so the one-byte case and the case
+** with room make no call. */
+static inline void ts_buf_varint(ts_buf *b, uint64_t v)
+{
+  char out[10];
+  int n = 1, i;
+  uint64_t x;
+  if (v < 0x80 && b->p && !b->oom && b->cap - b->len > 1) {   /* most of them: one byte */
+    b->p[b->len++] = (char)v;
+    b->p[b->len] = '\0';
+    return;
+  }
+  if (v > 0x00ffffffffffffffULL) v = 0x00ffffffffffffffULL; /* never: ids and counts are small */
+  for (x = v >> 7; x; x >>= 7) n++;          /* 7 bits a byte, the high bit: more */
+  for (i = n - 1; i >= 0; i--, v >>= 7) out[i] = (char)((v & 0x7f) | (i < n - 1 ? 0x80 : 0));
+  if (!b->oom && b->p && b->cap - b->len > (size_t)n) {  /* room: no call (millions of these) */
+    for (i = 0; i < n; i++) b->p[b->len + (size_t)i] = out[i];
+    b->len += (size_t)n;
+    b->p[b->len] = '\0';
+  } else {
+    ts_buf_add(b, out, (size_t)n);
+  }
+}
+
 /* ===== errors (error.c) =====
 ** Set the thread's last error and return `code`, so that a failure reads
 **   return ts_error(TSHOOT_ENOTFOUND, "no article '%s'", id);           */

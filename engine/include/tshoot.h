@@ -52,7 +52,7 @@ extern "C" {
 
 /* The compiled-KB format this library reads and writes. A KB of another
 ** format version is refused by tshoot_kb_open() with TSHOOT_EVERSION. */
-#define TSHOOT_KB_FORMAT      5
+#define TSHOOT_KB_FORMAT      6
 
 /* The XML namespace of KB sources, format v1. */
 #define TSHOOT_KB_NAMESPACE   "urn:tshoot:kb:1"

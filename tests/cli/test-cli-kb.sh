@@ -28,11 +28,11 @@ ok "compile --json"
 # --- info ----------------------------------------------------------------------
 run info --json --kb "$KB"
 expect_rc 0 "info --json"
-json 'j["path"].endswith("test.db") and j["format"] == 5 and len(j["digest"]) == 64 and j["articles"] == 2 and j["causes"] == 3 and j["fixes"] == 3 and j["questions"] == 2 and j["tests"] == 1' "info --json describes the KB"
+json 'j["path"].endswith("test.db") and j["format"] == 6 and len(j["digest"]) == 64 and j["articles"] == 2 and j["causes"] == 3 and j["fixes"] == 3 and j["questions"] == 2 and j["tests"] == 1' "info --json describes the KB"
 run info --kb "$KB"
 expect_rc 0 "info"
 out_has "2 articles" "info text lists counts"
-out_has "format    5" "info text shows the format"
+out_has "format    6" "info text shows the format"
 no_escapes "info"
 ok "info describes the compiled KB"
 
@@ -310,7 +310,7 @@ if command -v script >/dev/null 2>&1; then
   if grep -q $'\033' "$WORK/out"; then fail "NO_COLOR=1 on a terminal still prints escape codes"; fi
   grep -q '\[paper\]\|\[jam\]' "$WORK/out" || fail "NO_COLOR=1: matches not marked with [ ]"
   tty_run "'$TSHOOT_BIN' info --json --kb '$KB'"
-  grep -q '^  "format": 5' "$WORK/out" || fail "info --json on a terminal is not indented"
+  grep -q '^  "format": 6' "$WORK/out" || fail "info --json on a terminal is not indented"
   rm -f "$WORK/out"
   ok "on a terminal: colours, NO_COLOR, indented JSON"
 else

@@ -12,7 +12,7 @@ from conftest import ROOT
 
 def test_module():
     assert tshoot.__version__ == tshoot.VERSION == tshoot.libversion()
-    assert tshoot.KB_FORMAT == 5
+    assert tshoot.KB_FORMAT == 6
     assert tshoot.strerror(-4).startswith("TSHOOT_ENOTFOUND")
     assert tshoot._tshoot.__file__.endswith(".abi3.so"), "built for the stable ABI"
     for name in tshoot.__all__:

@@ -119,6 +119,11 @@ class Server:
         else:
             rc = self.proc.returncode
         self.reader.join(5)
+        if rc != 0:
+            # say why, so that a failure seen once in CI can be read from its log
+            print("# tshoot serve exited with status %s; its last log lines:" % rc, flush=True)
+            for line in self.lines()[-40:]:
+                print("#   " + line, flush=True)
         return rc
 
     def request(self, method, path, body=None, headers=None, raw=None):

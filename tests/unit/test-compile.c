@@ -5,6 +5,7 @@
 */
 #include "tshoot.h"
 #include "tshoot_int.h"
+#include "kb_schema.h"
 #include "test.h"
 
 #include <dirent.h>
@@ -566,7 +567,7 @@ static void test_compile__allocation_failures_fail_cleanly(void)
 
 /* The articles are written as their source is read (kb_write_articles);
 ** a cause whose evidence answers a question of a later source gets that
-** question's words in cause_fts all the same, in whichever order the files
+** question's words in cause_term all the same, in whichever order the files
 ** come, and the KB is the same file every time for the same order. */
 static void write_file(const char *path, const char *text)
 {
@@ -577,19 +578,50 @@ static void write_file(const char *path, const char *text)
   fclose(f);
 }
 
-static int cause_fts_hits(const char *kb, const char *query)
+/* A term's row in cause_term (kb_cause_words.c): how many causes use it, and
+** for the first, its weighted count in halves and its length in tokens; -1
+** for no row. */
+static int cause_words(const char *kb, const char *term, int *halves, int *dl)
 {
   sqlite3 *db = NULL;
   sqlite3_stmt *st = NULL;
-  int n = -1;
+  int df = -1;
+  *halves = *dl = -1;
   if (sqlite3_open_v2(kb, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-      sqlite3_prepare_v2(db, "SELECT count(*) FROM cause_fts WHERE cause_fts MATCH ?", -1, &st, NULL) == SQLITE_OK) {
-    sqlite3_bind_text(st, 1, query, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int(st, 0);
+      sqlite3_prepare_v2(db, "SELECT df, post FROM cause_term WHERE term = ?", -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_text(st, 1, term, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+      const unsigned char *p = sqlite3_column_blob(st, 1);
+      size_t n = (size_t)sqlite3_column_bytes(st, 1), k;
+      uint64_t v[3];
+      int i;
+      df = sqlite3_column_int(st, 0);
+      for (i = 0; i < 3 && p; i++, p += k, n -= k)
+        if (!(k = ts_varint_get(p, n, &v[i]))) break;
+      if (i == 3) {
+        *halves = (int)v[1];
+        *dl = (int)v[2];
+      }
+    }
   }
   sqlite3_finalize(st);
   sqlite3_close(db);
-  return n;
+  return df;
+}
+
+static int meta_int(const char *kb, const char *key)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = NULL;
+  int v = -1;
+  if (sqlite3_open_v2(kb, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?", -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) v = atoi((const char *)sqlite3_column_text(st, 0));
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return v;
 }
 
 static void test_compile__answers_of_a_later_source(void)
@@ -625,10 +657,23 @@ static void test_compile__answers_of_a_later_source(void)
   CHECK_INT(ds.n, 0);
   CHECK_INT(tshoot_compile(NULL, ab, 2, tmp("later-ab2.db"), &o), TSHOOT_OK);
   CHECK_INT(tshoot_compile(NULL, ba, 2, tmp("later-ba.db"), &o), TSHOOT_OK);
-  CHECK_INT(cause_fts_hits(tmp("later-ab.db"), "answers:zanzibar"), 1);
-  CHECK_INT(cause_fts_hits(tmp("later-ba.db"), "answers:zanzibar"), 1);
-  CHECK_INT(cause_fts_hits(tmp("later-ab.db"), "title:belt"), 1);
-  CHECK_INT(cause_fts_hits(tmp("later-ab.db"), "symptoms:stalls"), 1);
+  /* halves: title and explanation 2 a word, symptoms 2, answers 1; the
+  ** cause's tokens: 3 + 7 + 5 + 5 */
+  {
+    const char *kbs[2] = { tmp("later-ab.db"), tmp("later-ba.db") };
+    int i, halves, dl;
+    for (i = 0; i < 2; i++) {
+      CHECK_INT(cause_words(kbs[i], "zanzibar", &halves, &dl), 1);
+      CHECK_INT(halves, 1);
+      CHECK_INT(dl, 20);
+      CHECK_INT(cause_words(kbs[i], "belt", &halves, &dl), 1);
+      CHECK_INT(halves, 2 + 2 + 1);
+      CHECK_INT(cause_words(kbs[i], "stall", &halves, &dl), 1);   /* porter's stem */
+      CHECK_INT(halves, 2);
+      CHECK_INT(cause_words(kbs[i], "stalls", &halves, &dl), -1);
+      CHECK_INT(meta_int(kbs[i], TS_META_CAUSE_TOKENS), 20);
+    }
+  }
   CHECK_INT(fts_integrity(tmp("later-ab.db")), SQLITE_OK);
   CHECK(same_file(tmp("later-ab.db"), tmp("later-ab2.db")));
 }

@@ -118,9 +118,10 @@ static void test_open__foreign_sqlite_and_other_versions(void)
   CHECK_CONTAINS(tshoot_error_last()->message, "application id");
 
   /* a newer format, the older formats 2 (before the ranking tables), 3
-  ** (article_fts's text a view) and 4 (that text in a table of its own) */
+  ** (article_fts's text a view), 4 (that text in a table of its own) and 5
+  ** (the causes' words in a second FTS5 index) */
   copy_good(tmp("v2.db"));
-  alter_db(tmp("v2.db"), "PRAGMA user_version = 6");
+  alter_db(tmp("v2.db"), "PRAGMA user_version = 7");
   CHECK_INT(open_status(tmp("v2.db")), TSHOOT_EVERSION);
   CHECK_CONTAINS(tshoot_error_last()->message, "recompile");
   CHECK_CONTAINS(tshoot_error_last()->message, "a newer tshoot");
@@ -133,6 +134,11 @@ static void test_open__foreign_sqlite_and_other_versions(void)
   alter_db(tmp("v4.db"), "PRAGMA user_version = 4");
   CHECK_INT(open_status(tmp("v4.db")), TSHOOT_EVERSION);
   CHECK_CONTAINS(tshoot_error_last()->message, "KB format 4 was written by an older tshoot");
+  CHECK_CONTAINS(tshoot_error_last()->message, "recompile the KB from its sources");
+  copy_good(tmp("v5.db"));
+  alter_db(tmp("v5.db"), "PRAGMA user_version = 5");
+  CHECK_INT(open_status(tmp("v5.db")), TSHOOT_EVERSION);
+  CHECK_CONTAINS(tshoot_error_last()->message, "KB format 5 was written by an older tshoot");
   CHECK_CONTAINS(tshoot_error_last()->message, "recompile the KB from its sources");
   /* format 2 (article_fts stored its own copy of the text, no ranking tables) */
   copy_good(tmp("v2old.db"));

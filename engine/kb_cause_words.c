@@ -1,0 +1,338 @@
+/*
+** kb_cause_words.c: the words of each cause, counted for bm25 (format 6).
+**
+** A person's description moves the causes whose own words it uses
+** (search.c, search_cause_scores): their title, explanation, the symptoms
+** that name them, their aliases and the answers their evidence expects
+** (kb_write.c, cause_texts: five columns). Format 5 kept those words in a
+** second FTS5 index, cause_fts, asked only one thing: bm25 over an OR of
+** single words. That index stored every position of every word (7.6 MB at
+** 10k articles) and building it was about a fifth of a compile's CPU time.
+** What bm25 reads is kept here, and nothing else:
+**
+**   cause_term(term TEXT PRIMARY KEY, df INTEGER, post BLOB) WITHOUT ROWID
+**
+** one row per term (the token FTS5 would index: porter over unicode61 with
+** kb_schema.h's arguments, cut at FTS5's 32768 bytes), df the causes that
+** use it, and post one entry per such cause in increasing id, three SQLite
+** varints: the id's step from the previous one (the first from 0), the
+** term's count in the cause weighted by column in halves
+** (TS_CAUSE_WEIGHT_HALVES), and the cause's length in tokens (all columns).
+** meta "cause_tokens" holds the tokens of all causes; the causes are the
+** cause table's rows. From these search.c computes what FTS5's bm25
+** (fts5_aux.c) gave with the weights TS_CAUSE_WEIGHTS, to the same doubles.
+**
+** kb_write.c builds it on the thread that counts the vocabulary: each
+** cause's columns go through FTS5's own tokenizer (made from a private
+** in-memory database's fts5_api), each term's count in the row is summed,
+** and one entry per term is appended to the term's list. A cause whose
+** answers name a question of a later source comes last (kb_write.c's
+** deferred causes): such a list is sorted when finished.
+*/
+#include "kb.h"
+#include "kb_schema.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CW_TOKEN_MAX 32768       /* FTS5 indexes at most this many bytes of a token */
+
+static const uint32_t halves[TS_CAUSE_NCOLS] = TS_CAUSE_WEIGHT_HALVES;
+
+typedef struct cw_term {
+  uint32_t off, len;             /* its bytes in kb_cause_words.bytes */
+  uint32_t stamp;                /* the row that last used it (kb_cause_words.rows) */
+  uint32_t acc;                  /* its weighted count in that row, in halves */
+  uint32_t df, last;             /* entries so far; the last cause id */
+  int unsorted;                  /* an id came after a larger one */
+  ts_buf post;                   /* building: (zigzag id step, count); then the row's blob */
+} cw_term;
+
+struct kb_cause_words {
+  sqlite3 *db;                   /* private, in memory: its fts5_api makes the tokenizer */
+  fts5_tokenizer api;
+  Fts5Tokenizer *tok;
+  ts_buf bytes;                  /* every term's bytes, one after another */
+  cw_term *t;
+  size_t nt, tcap;
+  uint32_t *slot;                /* hash of the terms: index + 1, 0 for none */
+  size_t scap;
+  uint32_t *touched;             /* the terms of the row being counted */
+  size_t ntouch, touchcap;
+  uint32_t *dl;                  /* tokens of each cause, by id */
+  size_t dlcap;
+  uint64_t tokens;               /* of all causes */
+  uint32_t rows;
+  uint32_t weight, col_tokens, row_tokens;  /* the column being tokenized */
+  uint32_t *order;               /* kb_cause_words_finish: terms in byte order */
+  int oom;
+  int finished;
+};
+
+int kb_cause_words_new(kb_cause_words **out)
+{
+  const char *args[] = { "unicode61", "remove_diacritics", "2" };   /* TS_FTS_TOKENIZE's */
+  kb_cause_words *cw;
+  fts5_api *api = NULL;
+  void *ud = NULL;
+  int rc;
+  *out = NULL;
+  if (!(cw = ts_calloc(1, sizeof *cw))) return ts_error_oom();
+  rc = sqlite3_open_v2(":memory:", &cw->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc == SQLITE_OK) rc = kb_fts5_api(cw->db, &api);
+  if (rc == SQLITE_OK && !api) rc = SQLITE_ERROR;
+  if (rc == SQLITE_OK) rc = api->xFindTokenizer(api, "porter", &ud, &cw->api);
+  if (rc == SQLITE_OK) rc = cw->api.xCreate(ud, args, 3, &cw->tok);
+  if (rc != SQLITE_OK) {
+    rc = rc == SQLITE_NOMEM ? ts_error_oom()
+                            : ts_error(TSHOOT_ERROR, "setting up the causes' words: %s", sqlite3_errstr(rc));
+    kb_cause_words_free(cw);
+    return rc;
+  }
+  *out = cw;
+  return TSHOOT_OK;
+}
+
+void kb_cause_words_free(kb_cause_words *cw)
+{
+  size_t i;
+  if (!cw) return;
+  if (cw->tok) cw->api.xDelete(cw->tok);
+  if (cw->db) sqlite3_close(cw->db);
+  for (i = 0; i < cw->nt; i++) ts_buf_free(&cw->t[i].post);
+  ts_free(cw->t);
+  ts_free(cw->slot);
+  ts_free(cw->touched);
+  ts_free(cw->dl);
+  ts_free(cw->order);
+  ts_buf_free(&cw->bytes);
+  ts_free(cw);
+}
+
+/* The index of term tok[0, n), added if new; -1 when out of memory. */
+static long term_id(kb_cause_words *cw, const char *tok, uint32_t n)
+{
+  uint32_t h = ts_fnv1a(tok, n);
+  size_t j, mask;
+  if ((cw->nt + 1) * 2 > cw->scap) {       /* at most half full */
+    size_t ncap = cw->scap ? cw->scap * 2 : 4096, i;
+    uint32_t *ns = ts_calloc(ncap, sizeof *ns);
+    if (!ns) return -1;
+    for (i = 0; i < cw->nt; i++) {
+      const cw_term *t = &cw->t[i];
+      j = ts_fnv1a(cw->bytes.p + t->off, t->len) & (ncap - 1);
+      while (ns[j]) j = (j + 1) & (ncap - 1);
+      ns[j] = (uint32_t)i + 1;
+    }
+    ts_free(cw->slot);
+    cw->slot = ns;
+    cw->scap = ncap;
+  }
+  mask = cw->scap - 1;
+  for (j = h & mask; cw->slot[j]; j = (j + 1) & mask) {
+    const cw_term *t = &cw->t[cw->slot[j] - 1];
+    if (t->len == n && memcmp(cw->bytes.p + t->off, tok, n) == 0) return (long)cw->slot[j] - 1;
+  }
+  if (cw->nt >= UINT32_MAX - 1 || cw->bytes.len + n >= UINT32_MAX ||
+      ts_grow((void **)&cw->t, &cw->tcap, cw->nt + 1, sizeof *cw->t) != 0)
+    return -1;
+  {
+    cw_term *t = &cw->t[cw->nt];
+    memset(t, 0, sizeof *t);
+    t->off = (uint32_t)cw->bytes.len;
+    t->len = n;
+    ts_buf_add(&cw->bytes, tok, n);
+    if (cw->bytes.oom) return -1;
+  }
+  cw->slot[j] = (uint32_t)++cw->nt;
+  return (long)cw->nt - 1;
+}
+
+static int cw_token(void *ctx, int flags, const char *tok, int n, int b0, int b1)
+{
+  kb_cause_words *cw = ctx;
+  cw_term *t;
+  long id;
+  (void)b0;
+  (void)b1;
+  /* FTS5 counts a column's tokens this way (fts5_storage.c): one that
+  ** shares the place of the one before is no further token */
+  if (!(flags & FTS5_TOKEN_COLOCATED) || cw->col_tokens == 0) {
+    cw->col_tokens++;
+    cw->row_tokens++;
+  }
+  id = term_id(cw, tok, n < 0 ? 0 : n > CW_TOKEN_MAX ? CW_TOKEN_MAX : (uint32_t)n);
+  if (id < 0) {
+    cw->oom = 1;
+    return SQLITE_NOMEM;
+  }
+  t = &cw->t[id];
+  if (t->stamp != cw->rows) {
+    if (ts_grow((void **)&cw->touched, &cw->touchcap, cw->ntouch + 1, sizeof *cw->touched) != 0) {
+      cw->oom = 1;
+      return SQLITE_NOMEM;
+    }
+    cw->touched[cw->ntouch++] = (uint32_t)id;
+    t->stamp = cw->rows;
+    t->acc = 0;
+  }
+  t->acc += cw->weight;
+  return SQLITE_OK;
+}
+
+int kb_cause_words_add(kb_cause_words *cw, uint32_t id, const char *const *text, const int *len)
+{
+  size_t i;
+  int c, rc;
+  if (cw->oom) return TSHOOT_ENOMEM;
+  if (id == 0 || cw->finished) return ts_error(TSHOOT_ERROR, "the causes' words: cause id %u out of place", id);
+  cw->rows++;
+  cw->ntouch = 0;
+  cw->row_tokens = 0;
+  for (c = 0; c < TS_CAUSE_NCOLS; c++) {
+    if (!text[c] || len[c] <= 0) continue;
+    cw->weight = halves[c];
+    cw->col_tokens = 0;
+    rc = cw->api.xTokenize(cw->tok, cw, FTS5_TOKENIZE_DOCUMENT, text[c], len[c], cw_token);
+    if (cw->oom || rc == SQLITE_NOMEM) return cw->oom = 1, TSHOOT_ENOMEM;
+    if (rc != SQLITE_OK) return ts_error(TSHOOT_ERROR, "tokenizing cause %u: %s", id, sqlite3_errstr(rc));
+  }
+  for (i = 0; i < cw->ntouch; i++) {
+    cw_term *t = &cw->t[cw->touched[i]];
+    int64_t step = (int64_t)id - (int64_t)t->last;
+    if (step <= 0) t->unsorted = 1;
+    ts_buf_varint(&t->post, (uint64_t)(step < 0 ? ((-step) << 1) - 1 : step << 1));   /* zigzag */
+    ts_buf_varint(&t->post, t->acc);
+    if (t->post.oom) return cw->oom = 1, TSHOOT_ENOMEM;
+    t->last = id;
+    t->df++;
+  }
+  if (ts_grow((void **)&cw->dl, &cw->dlcap, (size_t)id + 1, sizeof *cw->dl) != 0)
+    return cw->oom = 1, TSHOOT_ENOMEM;
+  cw->dl[id] = cw->row_tokens;
+  cw->tokens += cw->row_tokens;
+  return TSHOOT_OK;
+}
+
+typedef struct cw_post {
+  uint32_t id, acc;
+} cw_post;
+
+static int cmp_post(const void *a, const void *b)
+{
+  uint32_t x = ((const cw_post *)a)->id, y = ((const cw_post *)b)->id;
+  return x < y ? -1 : x > y;
+}
+
+typedef struct cw_key {
+  const unsigned char *p;
+  uint32_t len, idx;
+} cw_key;
+
+static int cmp_key(const void *a, const void *b)
+{
+  const cw_key *x = a, *y = b;
+  uint32_t n = x->len < y->len ? x->len : y->len;
+  int c = n ? memcmp(x->p, y->p, n) : 0;
+  return c ? c : x->len < y->len ? -1 : x->len > y->len;
+}
+
+/* Term t's list as its row holds it: entries in increasing id, each with
+** the cause's length. */
+static int finish_term(kb_cause_words *cw, cw_term *t, cw_post **buf, size_t *cap)
+{
+  const unsigned char *p = (const unsigned char *)t->post.p, *end = p + t->post.len;
+  ts_buf out = TS_BUF_INIT;
+  uint32_t i, prev = 0;
+  int64_t id = 0;
+  if (ts_grow((void **)buf, cap, t->df, sizeof **buf) != 0) return TSHOOT_ENOMEM;
+  for (i = 0; i < t->df; i++) {
+    uint64_t zz, acc;
+    size_t k = ts_varint_get(p, (size_t)(end - p), &zz);
+    p += k;
+    k = k ? ts_varint_get(p, (size_t)(end - p), &acc) : 0;
+    if (!k) return ts_error(TSHOOT_ERROR, "the causes' words: a list is damaged");
+    p += k;
+    id += zz & 1 ? -(int64_t)((zz + 1) >> 1) : (int64_t)(zz >> 1);
+    (*buf)[i].id = (uint32_t)id;
+    (*buf)[i].acc = (uint32_t)acc;
+  }
+  if (t->unsorted) qsort(*buf, t->df, sizeof **buf, cmp_post);
+  for (i = 0; i < t->df; i++) {
+    uint32_t c = (*buf)[i].id;
+    ts_buf_varint(&out, c - prev);
+    ts_buf_varint(&out, (*buf)[i].acc);
+    ts_buf_varint(&out, c < cw->dlcap ? cw->dl[c] : 0);
+    prev = c;
+  }
+  if (out.oom) {
+    ts_buf_free(&out);
+    return TSHOOT_ENOMEM;
+  }
+  ts_buf_free(&t->post);
+  t->post = out;
+  return TSHOOT_OK;
+}
+
+int kb_cause_words_finish(kb_cause_words *cw)
+{
+  cw_key *keys;
+  cw_post *buf = NULL;
+  size_t i, cap = 0;
+  int rc = TSHOOT_OK;
+  if (cw->oom) return TSHOOT_ENOMEM;
+  if (cw->finished) return TSHOOT_OK;
+  if (!(keys = ts_calloc(cw->nt ? cw->nt : 1, sizeof *keys)) ||
+      !(cw->order = ts_calloc(cw->nt ? cw->nt : 1, sizeof *cw->order))) {
+    ts_free(keys);
+    return cw->oom = 1, TSHOOT_ENOMEM;
+  }
+  for (i = 0; i < cw->nt && rc == TSHOOT_OK; i++) {
+    keys[i].p = (const unsigned char *)cw->bytes.p + cw->t[i].off;
+    keys[i].len = cw->t[i].len;
+    keys[i].idx = (uint32_t)i;
+    rc = finish_term(cw, &cw->t[i], &buf, &cap);
+  }
+  if (rc == TSHOOT_OK) {
+    qsort(keys, cw->nt, sizeof *keys, cmp_key);     /* rows in key order: appended */
+    for (i = 0; i < cw->nt; i++) cw->order[i] = keys[i].idx;
+    cw->finished = 1;
+  }
+  if (rc == TSHOOT_ENOMEM) cw->oom = 1;
+  ts_free(keys);
+  ts_free(buf);
+  return rc;
+}
+
+int kb_cause_words_write(kb_cause_words *cw, sqlite3 *db)
+{
+  sqlite3_stmt *st = NULL;
+  char n[24];
+  size_t i;
+  int rc;
+  if (!cw->finished) return ts_error(TSHOOT_ERROR, "the causes' words are not finished");
+  rc = sqlite3_prepare_v2(db, "INSERT INTO cause_term(term, df, post) VALUES(?1, ?2, ?3)", -1, &st, NULL);
+  for (i = 0; i < cw->nt && rc == SQLITE_OK; i++) {
+    const cw_term *t = &cw->t[cw->order[i]];
+    sqlite3_bind_text(st, 1, cw->bytes.p + t->off, (int)t->len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, t->df);
+    sqlite3_bind_blob(st, 3, t->post.p, (int)t->post.len, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE) rc = SQLITE_OK;
+  }
+  sqlite3_finalize(st);
+  st = NULL;
+  if (rc == SQLITE_OK)
+    rc = sqlite3_prepare_v2(db, "INSERT INTO meta(key, value) VALUES('" TS_META_CAUSE_TOKENS "', ?1)",
+                            -1, &st, NULL);
+  if (rc == SQLITE_OK) {
+    snprintf(n, sizeof n, "%llu", (unsigned long long)cw->tokens);
+    sqlite3_bind_text(st, 1, n, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) rc = SQLITE_OK;
+  }
+  sqlite3_finalize(st);
+  return rc == SQLITE_OK ? TSHOOT_OK : kb_sqlite_error(db, rc, "writing the causes' words");
+}
