@@ -220,6 +220,8 @@ static void vocab_free(vocab *v)
   size_t i;
   for (i = 0; i < v->cap; i++) ts_free(v->s[i].w);
   ts_free(v->s);
+  v->s = NULL;
+  v->cap = v->used = 0;
 }
 
 static int cmp_vslot(const void *a, const void *b)
@@ -1117,6 +1119,8 @@ static void fts_finish(writer *w, kb_fts *f)
     if (w->rc == TSHOOT_OK && (f->rc != SQLITE_OK || !f->cw))
       w->rc = ts_error(TSHOOT_ERROR, "indexing: the causes' words were not counted");
     if (w->rc == TSHOOT_OK) w->rc = kb_cause_words_write(f->cw, w->db);
+    kb_cause_words_free(f->cw);        /* its memory, before article_fts's merge needs more */
+    f->cw = NULL;
     return;
   }
   if (w->rc == TSHOOT_OK && f->rc != SQLITE_OK && kb_rank_catch_error(f->cat))  /* the ranking's */
@@ -1271,6 +1275,7 @@ int kb_write_end(kb_writer *w, tshoot_progress_cb progress, void *payload)
   ** article_fts's thread still merges its index and builds the ranking */
   write_synonyms(w, w->st, &w->voc);
   write_vocab(w, w->st[S_VOCAB], &w->voc);
+  vocab_free(&w->voc);                 /* written: its memory goes before the merge's */
   fts_finish(w, w->afts);
   compute_digest(m, digest);
   for (s = 0; s < m->n_sources; s++)
