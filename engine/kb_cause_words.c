@@ -24,13 +24,15 @@
 **
 ** kb_write.c builds it on the thread that counts the vocabulary: each
 ** cause's columns go through FTS5's own tokenizer (made from a private
-** in-memory database's fts5_api), each term's count in the row is summed,
+** in-memory database's fts5_api), each term is numbered (kb_terms.h, as
+** the catcher of article_fts's tokens numbers its), its count in the row is summed,
 ** and one entry per term is appended to the term's list. A cause whose
 ** answers name a question of a later source comes last (kb_write.c's
 ** deferred causes): such a list is sorted when finished.
 */
 #include "kb.h"
 #include "kb_schema.h"
+#include "kb_terms.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,8 +42,7 @@
 
 static const uint32_t halves[TS_CAUSE_NCOLS] = TS_CAUSE_WEIGHT_HALVES;
 
-typedef struct cw_term {
-  uint32_t off, len;             /* its bytes in kb_cause_words.bytes */
+typedef struct cw_term {         /* by the term's number in kb_cause_words.terms */
   uint32_t stamp;                /* the row that last used it (kb_cause_words.rows) */
   uint32_t acc;                  /* its weighted count in that row, in halves */
   uint32_t df, last;             /* entries so far; the last cause id */
@@ -53,11 +54,9 @@ struct kb_cause_words {
   sqlite3 *db;                   /* private, in memory: its fts5_api makes the tokenizer */
   fts5_tokenizer api;
   Fts5Tokenizer *tok;
-  ts_buf bytes;                  /* every term's bytes, one after another */
-  cw_term *t;
+  kb_terms terms;
+  cw_term *t;                    /* what is counted of each term */
   size_t nt, tcap;
-  uint32_t *slot;                /* hash of the terms: index + 1, 0 for none */
-  size_t scap;
   uint32_t *touched;             /* the terms of the row being counted */
   size_t ntouch, touchcap;
   uint32_t *dl;                  /* tokens of each cause, by id */
@@ -102,51 +101,23 @@ void kb_cause_words_free(kb_cause_words *cw)
   if (cw->db) sqlite3_close(cw->db);
   for (i = 0; i < cw->nt; i++) ts_buf_free(&cw->t[i].post);
   ts_free(cw->t);
-  ts_free(cw->slot);
+  kb_terms_free(&cw->terms);
   ts_free(cw->touched);
   ts_free(cw->dl);
   ts_free(cw->order);
-  ts_buf_free(&cw->bytes);
   ts_free(cw);
 }
 
-/* The index of term tok[0, n), added if new; -1 when out of memory. */
-static long term_id(kb_cause_words *cw, const char *tok, uint32_t n)
+/* The number of term tok[0, n), added if new; -1 when out of memory. */
+static long term_id(kb_cause_words *cw, const char *tok, int n)
 {
-  uint32_t h = ts_fnv1a(tok, n);
-  size_t j, mask;
-  if ((cw->nt + 1) * 2 > cw->scap) {       /* at most half full */
-    size_t ncap = cw->scap ? cw->scap * 2 : 4096, i;
-    uint32_t *ns = ts_calloc(ncap, sizeof *ns);
-    if (!ns) return -1;
-    for (i = 0; i < cw->nt; i++) {
-      const cw_term *t = &cw->t[i];
-      j = ts_fnv1a(cw->bytes.p + t->off, t->len) & (ncap - 1);
-      while (ns[j]) j = (j + 1) & (ncap - 1);
-      ns[j] = (uint32_t)i + 1;
-    }
-    ts_free(cw->slot);
-    cw->slot = ns;
-    cw->scap = ncap;
+  long id = kb_terms_id(&cw->terms, tok, n, UINT32_MAX - 1);
+  if (id < 0) return -1;
+  if ((size_t)id == cw->nt) {
+    if (ts_grow((void **)&cw->t, &cw->tcap, cw->nt + 1, sizeof *cw->t) != 0) return -1;
+    memset(&cw->t[cw->nt++], 0, sizeof *cw->t);
   }
-  mask = cw->scap - 1;
-  for (j = h & mask; cw->slot[j]; j = (j + 1) & mask) {
-    const cw_term *t = &cw->t[cw->slot[j] - 1];
-    if (t->len == n && memcmp(cw->bytes.p + t->off, tok, n) == 0) return (long)cw->slot[j] - 1;
-  }
-  if (cw->nt >= UINT32_MAX - 1 || cw->bytes.len + n >= UINT32_MAX ||
-      ts_grow((void **)&cw->t, &cw->tcap, cw->nt + 1, sizeof *cw->t) != 0)
-    return -1;
-  {
-    cw_term *t = &cw->t[cw->nt];
-    memset(t, 0, sizeof *t);
-    t->off = (uint32_t)cw->bytes.len;
-    t->len = n;
-    ts_buf_add(&cw->bytes, tok, n);
-    if (cw->bytes.oom) return -1;
-  }
-  cw->slot[j] = (uint32_t)++cw->nt;
-  return (long)cw->nt - 1;
+  return id;
 }
 
 static int cw_token(void *ctx, int flags, const char *tok, int n, int b0, int b1)
@@ -162,7 +133,7 @@ static int cw_token(void *ctx, int flags, const char *tok, int n, int b0, int b1
     cw->col_tokens++;
     cw->row_tokens++;
   }
-  id = term_id(cw, tok, n < 0 ? 0 : n > CW_TOKEN_MAX ? CW_TOKEN_MAX : (uint32_t)n);
+  id = term_id(cw, tok, n < 0 ? 0 : n > CW_TOKEN_MAX ? CW_TOKEN_MAX : n);
   if (id < 0) {
     cw->oom = 1;
     return SQLITE_NOMEM;
@@ -289,8 +260,7 @@ int kb_cause_words_finish(kb_cause_words *cw)
     return cw->oom = 1, TSHOOT_ENOMEM;
   }
   for (i = 0; i < cw->nt && rc == TSHOOT_OK; i++) {
-    keys[i].p = (const unsigned char *)cw->bytes.p + cw->t[i].off;
-    keys[i].len = cw->t[i].len;
+    keys[i].p = (const unsigned char *)kb_terms_get(&cw->terms, i, &keys[i].len);
     keys[i].idx = (uint32_t)i;
     rc = finish_term(cw, &cw->t[i], &buf, &cap);
   }
@@ -315,7 +285,9 @@ int kb_cause_words_write(kb_cause_words *cw, sqlite3 *db)
   rc = sqlite3_prepare_v2(db, "INSERT INTO cause_term(term, df, post) VALUES(?1, ?2, ?3)", -1, &st, NULL);
   for (i = 0; i < cw->nt && rc == SQLITE_OK; i++) {
     const cw_term *t = &cw->t[cw->order[i]];
-    sqlite3_bind_text(st, 1, cw->bytes.p + t->off, (int)t->len, SQLITE_STATIC);
+    uint32_t len;
+    const char *term = kb_terms_get(&cw->terms, cw->order[i], &len);
+    sqlite3_bind_text(st, 1, term, (int)len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, t->df);
     sqlite3_bind_blob(st, 3, t->post.p, (int)t->post.len, SQLITE_STATIC);
     rc = sqlite3_step(st);

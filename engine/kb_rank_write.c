@@ -54,6 +54,7 @@
 */
 #include "kb.h"
 #include "kb_schema.h"
+#include "kb_terms.h"
 
 #include <sqlite3.h>
 #include <pthread.h>
@@ -80,18 +81,6 @@
 #define INV_MAX_SLICES 4
 #define STAGE_MAX 16384      /* tokens staged at a time (see fill_staged) */
 
-/* The terms the catcher saw, ids in first-seen order (its provisional ids):
-** their bytes, and a hash table of them. */
-typedef struct terms {
-  char *bytes;
-  size_t nbytes, cap_bytes;
-  uint32_t *off;              /* off[i]: term i's first byte; off[n]: the end */
-  size_t n, cap_off;
-  uint64_t *head;             /* head[i]: term i's first 8 bytes, packed (pack8) */
-  size_t cap_head;
-  uint64_t *slot;             /* 0, or a term's hash << 32 | its id + 1 */
-  size_t nslot;               /* a power of 2, at least twice n */
-} terms;
 
 /* The ranking build: what kb_rank_build counts on the index's thread, for
 ** kb_rank_copy to write into the KB. */
@@ -109,7 +98,7 @@ typedef struct rw {
   uint64_t ntok;              /* tokens of all articles */
   double avgdl;               /* tokens per article (bm25's mean length) */
   double *norm;               /* per article: k1(1-b+b dl/avgdl), bm25's length part */
-  const terms *t;
+  const kb_terms *t;
   size_t nterm;
   uint32_t *final;            /* final[provisional id]: its rank in byte order */
   uint32_t *prov;             /* prov[final id]: the provisional id */
@@ -200,83 +189,6 @@ static float part_up(const rw *w, uint32_t d, uint32_t f)
 ** while the index's thread goes on with article_fts), until kb_rank_copy.
 ** kb_rank_build checks that the catcher's token counts are FTS5's. */
 
-static int terms_rehash(terms *t)
-{
-  size_t ns = t->nslot ? t->nslot * 2 : 4096, i;
-  uint64_t *s = ts_calloc(ns, sizeof *s);
-  if (!s) return -1;
-  for (i = 0; i < t->nslot; i++)
-    if (t->slot[i]) {
-      size_t j = (size_t)(t->slot[i] >> 32) & (ns - 1);
-      while (s[j]) j = (j + 1) & (ns - 1);
-      s[j] = t->slot[i];
-    }
-  ts_free(t->slot);
-  t->slot = s;
-  t->nslot = ns;
-  return 0;
-}
-
-/* The first (up to) 8 bytes of p[0, n) in a number: most terms are that
-** short, and are then compared and hashed as one. */
-static inline uint64_t pack8(const char *p, int n)
-{
-  uint64_t x = 0;
-  int i, m = n < 8 ? n : 8;
-  for (i = 0; i < m; i++) x |= (uint64_t)(unsigned char)p[i] << (8 * i);
-  return x;
-}
-
-static inline uint32_t term_hash(uint64_t x, const char *p, int n)
-{
-  uint64_t h = (x ^ (uint64_t)(uint32_t)n * 0x9e3779b97f4a7c15ULL) * 0xbf58476d1ce4e5b9ULL;
-  int i;
-  for (i = 8; i < n; i++) h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
-  return (uint32_t)(h >> 32);
-}
-
-/* The id of term p[0, n): >= 0, or -1 (out of memory), -2 (too many).
-** Called for every token FTS5 indexes (on the index's thread, which is the
-** compile's longest): a term is hashed and compared 8 bytes at a time. */
-static long terms_id(terms *t, const char *p, int n)
-{
-  uint64_t x = pack8(p, n);
-  uint32_t h = term_hash(x, p, n);
-  size_t j;
-  if (2 * (t->n + 1) > t->nslot && terms_rehash(t) < 0) return -1;
-  for (j = h & (t->nslot - 1); t->slot[j]; j = (j + 1) & (t->nslot - 1)) {
-    uint64_t e = t->slot[j];
-    uint32_t id = (uint32_t)e - 1;
-    if ((uint32_t)(e >> 32) == h && t->head[id] == x && t->off[id + 1] - t->off[id] == (uint32_t)n &&
-        (n <= 8 || memcmp(t->bytes + t->off[id] + 8, p + 8, (size_t)n - 8) == 0))
-      return (long)id;
-  }
-  if (t->n >= TERM_MAX || t->nbytes + (size_t)n > UINT32_MAX) return -2;
-  if (ts_grow((void **)&t->bytes, &t->cap_bytes, t->nbytes + (size_t)n + 1, 1) < 0) return -1;
-  if (!t->off) {
-    if (ts_grow((void **)&t->off, &t->cap_off, 2, sizeof *t->off) < 0) return -1;
-    t->off[0] = 0;
-  } else if (ts_grow((void **)&t->off, &t->cap_off, t->n + 2, sizeof *t->off) < 0) {
-    return -1;
-  }
-  if (ts_grow((void **)&t->head, &t->cap_head, t->n + 1, sizeof *t->head) < 0) return -1;
-  t->head[t->n] = x;
-  memcpy(t->bytes + t->nbytes, p, (size_t)n);
-  t->nbytes += (size_t)n;
-  t->off[t->n + 1] = (uint32_t)t->nbytes;
-  t->slot[j] = (uint64_t)h << 32 | ((uint64_t)t->n + 1);
-  return (long)t->n++;
-}
-
-static void terms_free(terms *t)
-{
-  ts_free(t->bytes);
-  ts_free(t->off);
-  ts_free(t->head);
-  ts_free(t->slot);
-  memset(t, 0, sizeof *t);
-}
-
 enum { CATCH_OOM = 1, CATCH_COLOCATED = 2, CATCH_TERMS = 4 };
 
 struct kb_rank_catch {
@@ -291,7 +203,7 @@ struct kb_rank_catch {
   int call_len[TS_FTS_NCOLS + 1], call_ntok[TS_FTS_NCOLS + 1];
   ts_buf call_cp[TS_FTS_NCOLS + 1], call_ids[TS_FTS_NCOLS + 1];
   ts_buf cp, toks;
-  terms t;
+  kb_terms t;               /* the terms seen, numbered in first-seen order (provisional ids) */
   rw w;                     /* the ranking build, once article_fts is complete */
   uint64_t ntok;            /* the tokens of all articles, and how many articles: */
   sqlite3_int64 ndoc;       /* kb_rank_check compares FTS5's counts */
@@ -353,7 +265,7 @@ static int catch_token(void *ctx, int flags, const char *tok, int n, int b0, int
       c->last = b0;
     }
     c->ntok++;
-    id = terms_id(&k->t, tok, n < 0 ? 0 : n > FTS5_TOKEN_MAX ? FTS5_TOKEN_MAX : n);
+    id = kb_terms_id(&k->t, tok, n < 0 ? 0 : n > FTS5_TOKEN_MAX ? FTS5_TOKEN_MAX : n, TERM_MAX);
     if (id < 0) k->err |= id == -1 ? CATCH_OOM : CATCH_TERMS;
     else put_le(c->ids, (uint32_t)id, RANK_TOK_BYTES);
   }
@@ -513,7 +425,7 @@ void kb_rank_catch_free(kb_rank_catch *k)
   }
   ts_buf_free(&k->cp);
   ts_buf_free(&k->toks);
-  terms_free(&k->t);
+  kb_terms_free(&k->t);
   ts_free(k);
 }
 /* ===== the ranking tables, from the caught tokens =====
@@ -674,7 +586,7 @@ static int term_cmp(const void *a, const void *b)
 /* The terms in byte order: final[] and prov[]; the per-term arrays. */
 static int sort_terms(rw *w)
 {
-  const terms *t = w->t;
+  const kb_terms *t = w->t;
   size_t i, m;
   term_ref *r;
   w->nterm = t->n;

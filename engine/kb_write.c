@@ -8,6 +8,7 @@
 #include "kb_model.h"
 #include "kb.h"
 #include "kb_schema.h"
+#include "kb_terms.h"
 #include "text.h"
 
 #include <pthread.h>
@@ -55,79 +56,48 @@ static void sexp_cond(ts_buf *b, const m_cond *c)
 
 /* ===== vocabulary: word -> number of articles that contain it ===== */
 
-/* A slot: the word, its hash (compared before the bytes), its count and the
+/* The words numbered by a kb_terms (kb_terms.h: hashed and compared 8 bytes
+** at a time, their bytes in one buffer), and per word its count and the
 ** last article counted. */
-typedef struct vslot { char *w; uint32_t hash, n, last, len; } vslot;
+typedef struct vcount { uint32_t n, last; } vcount;
 typedef struct vocab {
-  vslot *s;
-  size_t cap, used;
+  kb_terms t;
+  vcount *c;
+  size_t cap;
   int oom;
 } vocab;
 
-static int vocab_grow(vocab *v)
-{
-  size_t ncap = v->cap ? v->cap * 2 : 4096, i;
-  vslot *ns = ts_calloc(ncap, sizeof *ns);
-  if (!ns) return -1;
-  for (i = 0; i < v->cap; i++)
-    if (v->s[i].w) {
-      size_t j = v->s[i].hash & (ncap - 1);
-      while (ns[j].w) j = (j + 1) & (ncap - 1);
-      ns[j] = v->s[i];
-    }
-  ts_free(v->s);
-  v->s = ns;
-  v->cap = ncap;
-  return 0;
-}
-
-/* Count folded word w (whose ts_fnv1a is h) once for article `doc`
-** (1-based; 0: count nothing). */
-static void vocab_add_hashed(vocab *v, const char *w, size_t n, uint32_t h, uint32_t doc)
-{
-  size_t j;
-  if (v->oom) return;
-  if ((v->used + 1) * 2 > v->cap && vocab_grow(v) < 0) { v->oom = 1; return; }
-  j = h & (v->cap - 1);
-  while (v->s[j].w) {
-    if (v->s[j].hash == h && v->s[j].len == n && memcmp(v->s[j].w, w, n) == 0) {
-      if (doc && v->s[j].last != doc) { v->s[j].n++; v->s[j].last = doc; }
-      return;
-    }
-    j = (j + 1) & (v->cap - 1);
-  }
-  v->s[j].w = ts_strndup(w, n);
-  if (!v->s[j].w) { v->oom = 1; return; }
-  v->s[j].hash = h;
-  v->s[j].n = doc ? 1 : 0;
-  v->s[j].last = doc;
-  v->s[j].len = (uint32_t)n;
-  v->used++;
-}
-
+/* Count folded word w[0, n) once for article `doc` (1-based; 0: count
+** nothing, only know the word). */
 static void vocab_add(vocab *v, const char *w, size_t n, uint32_t doc)
 {
-  vocab_add_hashed(v, w, n, ts_fnv1a(w, n), doc);
+  size_t before = v->t.n;
+  long id;
+  if (v->oom) return;
+  id = kb_terms_id(&v->t, w, (int)n, UINT32_MAX - 1);
+  if (id < 0 || ts_grow((void **)&v->c, &v->cap, (size_t)id + 1, sizeof *v->c) != 0) {
+    v->oom = 1;
+    return;
+  }
+  if ((size_t)id == before) {         /* new */
+    v->c[id].n = doc ? 1 : 0;
+    v->c[id].last = doc;
+  } else if (doc && v->c[id].last != doc) {
+    v->c[id].n++;
+    v->c[id].last = doc;
+  }
 }
 
-/* Count the words of s[0..n) for article `doc`: each folded as text_fold
-** does and hashed in the same loop (every article's text goes through here,
-** on the causes' thread). */
+/* Count the words of s[0..n) for article `doc`, each folded as text_fold
+** does (every article's text goes through here, on the causes' thread). */
 static void vocab_add_text(vocab *v, const char *s, size_t n, uint32_t doc)
 {
-  size_t pos = 0, start, len, i;
+  size_t pos = 0, start, len;
   char w[TEXT_MAX_WORD + 1];
   if (!s) return;
   while (text_next_word(s, n, &pos, &start, &len)) {
-    uint32_t h = TS_FNV1A_SEED;
-    for (i = 0; i < len; i++) {
-      unsigned char c = (unsigned char)s[start + i];
-      if (c >= 'A' && c <= 'Z') c += 32;
-      w[i] = (char)c;
-      h = TS_FNV1A_STEP(h, c);
-    }
-    w[len] = '\0';
-    vocab_add_hashed(v, w, len, h, doc);
+    text_fold(w, s + start, len);
+    vocab_add(v, w, len, doc);
   }
 }
 
@@ -217,16 +187,20 @@ static void article_texts(const kb_model *m, size_t i, text_fn fn, void *ud)
 
 static void vocab_free(vocab *v)
 {
-  size_t i;
-  for (i = 0; i < v->cap; i++) ts_free(v->s[i].w);
-  ts_free(v->s);
-  v->s = NULL;
-  v->cap = v->used = 0;
+  kb_terms_free(&v->t);
+  ts_free(v->c);
+  v->c = NULL;
+  v->cap = 0;
 }
 
-static int cmp_vslot(const void *a, const void *b)
+typedef struct vkey { const char *p; uint32_t len, id; } vkey;
+
+static int cmp_vkey(const void *a, const void *b)
 {
-  return strcmp(((const vslot *)a)->w, ((const vslot *)b)->w);
+  const vkey *x = a, *y = b;
+  uint32_t n = x->len < y->len ? x->len : y->len;
+  int c = n ? memcmp(x->p, y->p, n) : 0;
+  return c ? c : x->len < y->len ? -1 : x->len > y->len;
 }
 
 /* ===== writer =====
@@ -1132,14 +1106,26 @@ static void fts_finish(writer *w, kb_fts *f)
   if (w->rc == TSHOOT_OK && art) w->rc = kb_rank_check(f->db, f->cat);
 }
 
+/* The words in byte order (a word is at most TEXT_MAX_WORD bytes). */
 static void write_vocab(writer *w, sqlite3_stmt *st, vocab *v)
 {
-  size_t i, n = 0;
-  if (w->rc != TSHOOT_OK || !v->s) return;     /* an empty KB has no words */
-  for (i = 0; i < v->cap; i++) if (v->s[i].w) v->s[n++] = v->s[i];
-  for (i = n; i < v->cap; i++) v->s[i].w = NULL;
-  qsort(v->s, n, sizeof *v->s, cmp_vslot);
-  for (i = 0; i < n; i++) w_row(w, st, "ti", v->s[i].w, (int64_t)v->s[i].n);
+  vkey *k;
+  size_t i, n = v->t.n;
+  if (w->rc != TSHOOT_OK || !n) return;     /* an empty KB has no words */
+  if (!(k = ts_calloc(n, sizeof *k))) { w->rc = ts_error_oom(); return; }
+  for (i = 0; i < n; i++) {
+    k[i].p = kb_terms_get(&v->t, i, &k[i].len);
+    k[i].id = (uint32_t)i;
+  }
+  qsort(k, n, sizeof *k, cmp_vkey);
+  for (i = 0; i < n && w->rc == TSHOOT_OK; i++) {
+    char word[TEXT_MAX_WORD + 1];
+    uint32_t len = k[i].len < TEXT_MAX_WORD ? k[i].len : TEXT_MAX_WORD;
+    memcpy(word, k[i].p, len);
+    word[len] = '\0';
+    w_row(w, st, "ti", word, (int64_t)v->c[k[i].id].n);
+  }
+  ts_free(k);
 }
 
 /* ===== the writer, from the first source to the last ===== */
