@@ -144,12 +144,16 @@ const char *kb_rank_catch_error(const kb_rank_catch *k);
 ** sorts the terms and counts them, checked against FTS5's sizes. From then
 ** on the catcher is the writer's: kb_rank_copy writes the tables into the KB
 ** `to` (whose article and source rows are written: rank_doc is joined with
-** them), reading the caught rows from the catcher's own database, while db's
+** them; its text comes from text(ctx, article id, ...): each of the
+** TS_FTS_NCOLS columns as article_fts indexed it, NULL for none, valid until
+** the next call; TSHOOT_OK or an error), reading the caught rows from the
+** catcher's own database, while db's
 ** thread merges article_fts; kb_rank_check, once db's transaction committed,
 ** checks FTS5's total token count against the sizes'. TSHOOT_OK or an
 ** error. */
 int kb_rank_build(sqlite3 *db, kb_rank_catch *k);
-int kb_rank_copy(sqlite3 *to, kb_rank_catch *k);
+typedef int (*kb_text_fn)(void *ctx, uint32_t doc, const char **text, int *len);
+int kb_rank_copy(sqlite3 *to, kb_rank_catch *k, kb_text_fn text, void *ctx);
 int kb_rank_check(sqlite3 *db, const kb_rank_catch *k);
 /* Test hook: invert the postings in slices of at most `bytes` (0: the
 ** default, 64 MB) so that a small KB takes the path of a large one (at most

@@ -29,7 +29,7 @@
 **        (where a query's terms sit, for the passage of a returned article),
 **        and its text as article_fts indexed it (title .. fixes: article_fts's
 **        content; a passage is cut from one of those columns; kb_write.c
-**        keeps the text aside in stage.text until this row is written).
+**        keeps the text aside in a temporary file until this row is written).
 **
 ** A posting list (rank_post.post), all integers as SQLite varints:
 **     n, nblk, then nblk skip entries of 16 bytes (little-endian u32: the last
@@ -90,6 +90,8 @@ typedef struct rw {
   int built;                  /* kb_rank_build succeeded */
   sqlite3_stmt *sel;          /* the caught rows (rank_cp), in article order */
   sqlite3_stmt *ins_term, *ins_post, *ins_pos, *ins_doc;   /* into the KB (the writer's) */
+  kb_text_fn text;            /* rank_doc's text, by article (the writer's) */
+  void *text_ctx;
   struct rank_q *q;           /* the rows' way to the writer's thread (NULL: straight) */
   char msg[256];              /* the producer's failure, for the writer's thread */
   /* articles [1, ndoc]: tokens per column (from article_fts_docsize) */
@@ -756,6 +758,16 @@ static int out_exec(rw *w, int kind, uint32_t id, const void *p, size_t n, uint3
     sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
     sqlite3_bind_blob(st, 2, n ? p : "", (int)n, SQLITE_STATIC);
   }
+  if (kind == ROW_DOC) {            /* its text, as article_fts indexed it */
+    const char *t[TS_FTS_NCOLS];
+    int l[TS_FTS_NCOLS], j;
+    rc = w->text(w->text_ctx, id, t, l);
+    if (rc != TSHOOT_OK) return rc;
+    for (j = 0; j < TS_FTS_NCOLS; j++) {
+      if (t[j]) sqlite3_bind_text(st, 3 + j, l[j] ? t[j] : "", l[j], SQLITE_STATIC);
+      else sqlite3_bind_null(st, 3 + j);
+    }
+  }
   rc = sqlite3_step(st);
   sqlite3_reset(st);
   if (rc != SQLITE_DONE) return kb_sqlite_error(sqlite3_db_handle(st), rc, what[kind]);
@@ -1098,7 +1110,7 @@ static void *rw_producer(void *arg)
   return NULL;
 }
 
-int kb_rank_copy(sqlite3 *to, kb_rank_catch *k)
+int kb_rank_copy(sqlite3 *to, kb_rank_catch *k, kb_text_fn text, void *ctx)
 {
   rw *w = k ? &k->w : NULL;
   rank_q q;
@@ -1106,6 +1118,8 @@ int kb_rank_copy(sqlite3 *to, kb_rank_catch *k)
   int rc, threaded = 0;
   if (!w || !w->built) return ts_error(TSHOOT_ERROR, "indexing: the ranking data was not built");
   w->db = k->cdb;
+  w->text = text;
+  w->text_ctx = ctx;
   rc = sqlite3_prepare_v2(to, "INSERT INTO rank_term(term, id, df, hdf) VALUES(?1, ?2, ?3, ?4)", -1,
                           &w->ins_term, NULL);
   if (rc == SQLITE_OK)
@@ -1114,9 +1128,8 @@ int kb_rank_copy(sqlite3 *to, kb_rank_catch *k)
     rc = sqlite3_prepare_v2(to, "INSERT INTO rank_pos(id, pos) VALUES(?1, ?2)", -1, &w->ins_pos, NULL);
   if (rc == SQLITE_OK)
     rc = sqlite3_prepare_v2(to, "INSERT INTO rank_doc(id, name, title, path, line, toks, symptoms,"
-                            " aliases, causes, fixes) SELECT a.id, a.name, t.title, s.path, a.line, ?2,"
-                            " t.symptoms, t.aliases, t.causes, t.fixes FROM article AS a"
-                            " JOIN stage.text AS t ON t.id = a.id"
+                            " aliases, causes, fixes) SELECT a.id, a.name, ?3, s.path, a.line, ?2,"
+                            " ?4, ?5, ?6, ?7 FROM article AS a"
                             " LEFT JOIN source AS s ON s.id = a.source WHERE a.id = ?1", -1,
                             &w->ins_doc, NULL);
   if (rc != SQLITE_OK) {
