@@ -196,19 +196,6 @@ static int cmp_post(const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
-typedef struct cw_key {
-  const unsigned char *p;
-  uint32_t len, idx;
-} cw_key;
-
-static int cmp_key(const void *a, const void *b)
-{
-  const cw_key *x = a, *y = b;
-  uint32_t n = x->len < y->len ? x->len : y->len;
-  int c = n ? memcmp(x->p, y->p, n) : 0;
-  return c ? c : x->len < y->len ? -1 : x->len > y->len;
-}
-
 /* Term t's list as its row holds it: entries in increasing id, each with
 ** the cause's length. */
 static int finish_term(kb_cause_words *cw, cw_term *t, cw_post **buf, size_t *cap)
@@ -248,30 +235,17 @@ static int finish_term(kb_cause_words *cw, cw_term *t, cw_post **buf, size_t *ca
 
 int kb_cause_words_finish(kb_cause_words *cw)
 {
-  cw_key *keys;
   cw_post *buf = NULL;
   size_t i, cap = 0;
   int rc = TSHOOT_OK;
   if (cw->oom) return TSHOOT_ENOMEM;
   if (cw->finished) return TSHOOT_OK;
-  if (!(keys = ts_calloc(cw->nt ? cw->nt : 1, sizeof *keys)) ||
-      !(cw->order = ts_calloc(cw->nt ? cw->nt : 1, sizeof *cw->order))) {
-    ts_free(keys);
-    return cw->oom = 1, TSHOOT_ENOMEM;
-  }
-  for (i = 0; i < cw->nt && rc == TSHOOT_OK; i++) {
-    keys[i].p = (const unsigned char *)kb_terms_get(&cw->terms, i, &keys[i].len);
-    keys[i].idx = (uint32_t)i;
-    rc = finish_term(cw, &cw->t[i], &buf, &cap);
-  }
-  if (rc == TSHOOT_OK) {
-    qsort(keys, cw->nt, sizeof *keys, cmp_key);     /* rows in key order: appended */
-    for (i = 0; i < cw->nt; i++) cw->order[i] = keys[i].idx;
-    cw->finished = 1;
-  }
-  if (rc == TSHOOT_ENOMEM) cw->oom = 1;
-  ts_free(keys);
+  for (i = 0; i < cw->nt && rc == TSHOOT_OK; i++) rc = finish_term(cw, &cw->t[i], &buf, &cap);
   ts_free(buf);
+  if (rc == TSHOOT_OK && !(cw->order = kb_terms_order(&cw->terms)))   /* rows in key order: appended */
+    rc = TSHOOT_ENOMEM;
+  if (rc == TSHOOT_ENOMEM) cw->oom = 1;
+  if (rc == TSHOOT_OK) cw->finished = 1;
   return rc;
 }
 

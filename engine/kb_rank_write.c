@@ -571,31 +571,14 @@ int kb_rank_check(sqlite3 *db, const kb_rank_catch *k)
   return out;
 }
 
-typedef struct term_ref {
-  const unsigned char *p;
-  uint32_t n, id;
-} term_ref;
-
-/* FTS5's (and SQLite's BINARY) order: bytes, then the shorter first. */
-static int term_cmp(const void *a, const void *b)
-{
-  const term_ref *x = a, *y = b;
-  int c = memcmp(x->p, y->p, x->n < y->n ? x->n : y->n);
-  if (c) return c;
-  return x->n < y->n ? -1 : x->n > y->n;
-}
-
 /* The terms in byte order: final[] and prov[]; the per-term arrays. */
 static int sort_terms(rw *w)
 {
-  const kb_terms *t = w->t;
   size_t i, m;
-  term_ref *r;
-  w->nterm = t->n;
+  w->nterm = w->t->n;
   m = w->nterm ? w->nterm : 1;
-  r = ts_malloc(m * sizeof *r);
+  w->prov = kb_terms_order(w->t);
   w->final = ts_malloc(m * sizeof *w->final);
-  w->prov = ts_malloc(m * sizeof *w->prov);
   w->npos = ts_calloc(m, sizeof *w->npos);
   w->df = ts_calloc(m, sizeof *w->df);
   w->hdf = ts_calloc(m, sizeof *w->hdf);
@@ -603,22 +586,10 @@ static int sort_terms(rw *w)
   w->lasth = ts_calloc(m, sizeof *w->lasth);
   w->at_pos = ts_malloc(m * sizeof *w->at_pos);
   w->at_post = ts_malloc(m * sizeof *w->at_post);
-  if (!r || !w->final || !w->prov || !w->npos || !w->df || !w->hdf || !w->last || !w->lasth ||
-      !w->at_pos || !w->at_post) {
-    ts_free(r);
+  if (!w->final || !w->prov || !w->npos || !w->df || !w->hdf || !w->last || !w->lasth ||
+      !w->at_pos || !w->at_post)
     return w->rc = ts_error_oom();
-  }
-  for (i = 0; i < w->nterm; i++) {
-    r[i].p = (const unsigned char *)t->bytes + t->off[i];
-    r[i].n = t->off[i + 1] - t->off[i];
-    r[i].id = (uint32_t)i;
-  }
-  qsort(r, w->nterm, sizeof *r, term_cmp);
-  for (i = 0; i < w->nterm; i++) {
-    w->final[r[i].id] = (uint32_t)i;
-    w->prov[i] = r[i].id;
-  }
-  ts_free(r);
+  for (i = 0; i < w->nterm; i++) w->final[w->prov[i]] = (uint32_t)i;
   return TSHOOT_OK;
 }
 

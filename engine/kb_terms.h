@@ -17,6 +17,7 @@
 #include "tshoot_int.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct kb_terms {
@@ -102,6 +103,43 @@ static inline const char *kb_terms_get(const kb_terms *t, size_t i, uint32_t *le
 {
   *len = t->off[i + 1] - t->off[i];
   return t->bytes + t->off[i];
+}
+
+typedef struct kb_terms_ref {
+  const unsigned char *p;
+  uint32_t n, id;
+} kb_terms_ref;
+
+/* SQLite's BINARY order, which is FTS5's: bytes, then the shorter first. */
+static inline int kb_terms_ref_cmp(const void *a, const void *b)
+{
+  const kb_terms_ref *x = a, *y = b;
+  uint32_t n = x->n < y->n ? x->n : y->n;
+  int c = n ? memcmp(x->p, y->p, n) : 0;
+  return c ? c : x->n < y->n ? -1 : x->n > y->n;
+}
+
+/* The terms' numbers in byte order (kb_terms_ref_cmp): a new array of n
+** (at least 1) elements for the caller to free; NULL when out of memory. */
+static inline uint32_t *kb_terms_order(const kb_terms *t)
+{
+  size_t i, m = t->n ? t->n : 1;
+  kb_terms_ref *r = ts_malloc(m * sizeof *r);
+  uint32_t *order = ts_malloc(m * sizeof *order);
+  if (!r || !order) {
+    ts_free(r);
+    ts_free(order);
+    return NULL;
+  }
+  for (i = 0; i < t->n; i++) {
+    r[i].p = (const unsigned char *)t->bytes + t->off[i];
+    r[i].n = t->off[i + 1] - t->off[i];
+    r[i].id = (uint32_t)i;
+  }
+  qsort(r, t->n, sizeof *r, kb_terms_ref_cmp);
+  for (i = 0; i < t->n; i++) order[i] = r[i].id;
+  ts_free(r);
+  return order;
 }
 
 static inline void kb_terms_free(kb_terms *t)

@@ -195,16 +195,6 @@ static void vocab_free(vocab *v)
   v->cap = 0;
 }
 
-typedef struct vkey { const char *p; uint32_t len, id; } vkey;
-
-static int cmp_vkey(const void *a, const void *b)
-{
-  const vkey *x = a, *y = b;
-  uint32_t n = x->len < y->len ? x->len : y->len;
-  int c = n ? memcmp(x->p, y->p, n) : 0;
-  return c ? c : x->len < y->len ? -1 : x->len > y->len;
-}
-
 /* ===== writer =====
 ** kb_write_begin .. kb_write_articles (once per source) .. kb_write_end: the
 ** rows of the articles go in as their source is read, the rest at the end;
@@ -1244,23 +1234,20 @@ static void fts_finish(writer *w, kb_fts *f)
 /* The words in byte order (a word is at most TEXT_MAX_WORD bytes). */
 static void write_vocab(writer *w, sqlite3_stmt *st, vocab *v)
 {
-  vkey *k;
+  uint32_t *order;
   size_t i, n = v->t.n;
   if (w->rc != TSHOOT_OK || !n) return;     /* an empty KB has no words */
-  if (!(k = ts_calloc(n, sizeof *k))) { w->rc = ts_error_oom(); return; }
-  for (i = 0; i < n; i++) {
-    k[i].p = kb_terms_get(&v->t, i, &k[i].len);
-    k[i].id = (uint32_t)i;
-  }
-  qsort(k, n, sizeof *k, cmp_vkey);
+  if (!(order = kb_terms_order(&v->t))) { w->rc = ts_error_oom(); return; }
   for (i = 0; i < n && w->rc == TSHOOT_OK; i++) {
     char word[TEXT_MAX_WORD + 1];
-    uint32_t len = k[i].len < TEXT_MAX_WORD ? k[i].len : TEXT_MAX_WORD;
-    memcpy(word, k[i].p, len);
+    uint32_t len;
+    const char *p = kb_terms_get(&v->t, order[i], &len);
+    if (len > TEXT_MAX_WORD) len = TEXT_MAX_WORD;
+    memcpy(word, p, len);
     word[len] = '\0';
-    w_row(w, st, "ti", word, (int64_t)v->c[k[i].id].n);
+    w_row(w, st, "ti", word, (int64_t)v->c[order[i]].n);
   }
-  ts_free(k);
+  ts_free(order);
 }
 
 /* ===== the writer, from the first source to the last ===== */
