@@ -616,7 +616,12 @@ TSHOOT_API int tshoot_compile(tshoot_compile_stats *stats, const char *const *so
       tmp = NULL;
     } else {
       close(fd);
-      if ((rc = kb_write_begin(&wr, &m, tmp)) != TSHOOT_OK) goto done;
+      uint64_t bytes = 0;
+      size_t f;
+      struct stat sb;
+      for (f = 0; f < files.n; f++)          /* the sources' size: article_fts's buffer */
+        if (stat(files.p[f], &sb) == 0 && S_ISREG(sb.st_mode)) bytes += (uint64_t)sb.st_size;
+      if ((rc = kb_write_begin(&wr, &m, tmp, bytes)) != TSHOOT_OK) goto done;
     }
   }
   {

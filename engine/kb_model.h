@@ -199,7 +199,8 @@ int kb_check(kb_model *m);
 
 /* kb_write.c: the model into a new SQLite file, source by source.
 ** kb_write_begin opens tmp_path (an empty file), makes the tables and starts
-** the threads that build article_fts and count the causes' words (cause_term).
+** the threads that build article_fts and count the causes' words (cause_term);
+** source_bytes, the sources' size, sizes article_fts's buffer.
 ** kb_write_articles writes
 ** the articles read since its last call (their rows, their index rows and
 ** their words): their text may be dropped then (kb_read_drop_text).
@@ -210,7 +211,7 @@ int kb_check(kb_model *m);
 ** free the writer. The model must not move between the calls (its lists
 ** may grow). */
 typedef struct kb_writer kb_writer;
-int kb_write_begin(kb_writer **out, kb_model *m, const char *tmp_path);
+int kb_write_begin(kb_writer **out, kb_model *m, const char *tmp_path, uint64_t source_bytes);
 int kb_write_articles(kb_writer *w, tshoot_progress_cb progress, void *payload, size_t done, size_t total);
 int kb_write_end(kb_writer *w, tshoot_progress_cb progress, void *payload);
 void kb_write_cancel(kb_writer *w);
