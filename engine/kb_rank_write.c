@@ -642,30 +642,14 @@ enum { ROW_TERM, ROW_POST, ROW_POS, ROW_DOC };
 typedef struct rq_chunk { ts_buf data; } rq_chunk;
 
 typedef struct rank_q {
-  pthread_mutex_t mu;
-  pthread_cond_t cv;            /* to the writer: a chunk, or the end */
-  pthread_cond_t room;          /* to the producer: room, or stop */
-  rq_chunk *ring[RQ_MAX];       /* under mu, from ring[head] */
-  size_t head, n;               /* under mu */
-  int closed;                   /* under mu: no more chunks */
-  int stop;                     /* under mu: the writer failed; produce no more */
+  ts_queue q;                   /* full chunks, to the writer */
   rq_chunk *cur;                /* the producer's chunk being filled */
 } rank_q;
 
 static int q_init(rank_q *q)
 {
-  memset(q, 0, sizeof *q);
-  if (pthread_mutex_init(&q->mu, NULL) != 0) return -1;
-  if (pthread_cond_init(&q->cv, NULL) != 0) {
-    pthread_mutex_destroy(&q->mu);
-    return -1;
-  }
-  if (pthread_cond_init(&q->room, NULL) != 0) {
-    pthread_cond_destroy(&q->cv);
-    pthread_mutex_destroy(&q->mu);
-    return -1;
-  }
-  return 0;
+  q->cur = NULL;
+  return ts_queue_init(&q->q, RQ_MAX);
 }
 
 static void chunk_free(rq_chunk *c)
@@ -675,41 +659,29 @@ static void chunk_free(rq_chunk *c)
   ts_free(c);
 }
 
+static void chunk_drop(void *c) { chunk_free(c); }
+
 static void q_destroy(rank_q *q)
 {
-  for (; q->n; q->n--, q->head = (q->head + 1) % RQ_MAX) chunk_free(q->ring[q->head]);
+  ts_queue_destroy(&q->q, chunk_drop);
   chunk_free(q->cur);
-  pthread_cond_destroy(&q->room);
-  pthread_cond_destroy(&q->cv);
-  pthread_mutex_destroy(&q->mu);
+  q->cur = NULL;
 }
 
 /* Queue the producer's chunk (waiting for room); 0, or -1 once the writer
 ** stopped. */
 static int q_push(rank_q *q)
 {
-  int ok;
-  pthread_mutex_lock(&q->mu);
-  while (q->n == RQ_MAX && !q->stop) pthread_cond_wait(&q->room, &q->mu);
-  ok = !q->stop;
-  if (ok) {
-    q->ring[(q->head + q->n) % RQ_MAX] = q->cur;
-    q->n++;
-    q->cur = NULL;
-    pthread_cond_signal(&q->cv);
-  }
-  pthread_mutex_unlock(&q->mu);
-  return ok ? 0 : -1;
+  if (ts_queue_push(&q->q, q->cur) != 0) return -1;
+  q->cur = NULL;
+  return 0;
 }
 
 /* The producer is done (rc: how): its last chunk goes, then the end. */
 static void q_close(rank_q *q, int rc)
 {
   if (rc == TSHOOT_OK && q->cur && q->cur->data.len) q_push(q);
-  pthread_mutex_lock(&q->mu);
-  q->closed = 1;
-  pthread_cond_signal(&q->cv);
-  pthread_mutex_unlock(&q->mu);
+  ts_queue_close(&q->q);
 }
 
 /* Insert one row with the writer's statements. */
@@ -770,30 +742,11 @@ static int out_row(rw *w, int kind, uint32_t id, const void *p, size_t n, uint32
   return TSHOOT_OK;
 }
 
-/* The next queued chunk, waiting for one; NULL once the producer closed
-** and all were taken. */
-static rq_chunk *q_pop(rank_q *q)
-{
-  rq_chunk *c = NULL;
-  pthread_mutex_lock(&q->mu);
-  while (!q->n && !q->closed) pthread_cond_wait(&q->cv, &q->mu);
-  if (q->n) {
-    c = q->ring[q->head];
-    q->head = (q->head + 1) % RQ_MAX;
-    q->n--;
-    pthread_cond_signal(&q->room);
-  }
-  pthread_mutex_unlock(&q->mu);
-  return c;
-}
-
-/* The writer's side: insert the queued rows in order until the producer
-** closes; after a failure, tell it to stop and drop what still comes. */
 static int q_drain(rank_q *q, rw *w)
 {
   int rc = TSHOOT_OK;
   rq_chunk *c;
-  while ((c = q_pop(q)) != NULL) {
+  while ((c = ts_queue_pop(&q->q)) != NULL) {
     const char *p = c->data.p, *end = p + c->data.len;
     while (rc == TSHOOT_OK && p + 5 * sizeof(uint32_t) <= end) {
       uint32_t head[5];
@@ -801,12 +754,7 @@ static int q_drain(rank_q *q, rw *w)
       p += sizeof head;
       rc = out_exec(w, (int)head[0], head[1], p, head[4], head[2], head[3]);
       p += head[4];
-      if (rc != TSHOOT_OK) {
-        pthread_mutex_lock(&q->mu);
-        q->stop = 1;
-        pthread_cond_signal(&q->room);
-        pthread_mutex_unlock(&q->mu);
-      }
+      if (rc != TSHOOT_OK) ts_queue_stop(&q->q);   /* the producer stops at its next chunk */
     }
     chunk_free(c);
   }

@@ -342,6 +342,7 @@ static void add_line(ts_buf *b, const char *s)
 ** A failed compile drops the indexes with the rest (fts_cancel). */
 
 #define FTS_QUEUE_MAX 32         /* blocks waiting for an index thread */
+_Static_assert(FTS_QUEUE_MAX <= TS_QUEUE_MAX, "a ts_queue holds at most TS_QUEUE_MAX");
 #define FTS_BLOCK_BYTES (1u << 18) /* a block is handed over once this full */
 
 /* article_fts is loaded in bulk, then merged once ('optimize'): merging
@@ -379,16 +380,12 @@ struct kb_fts {
   int oom;                       /* the thread's (read after the join) */
   int woom;                      /* the writer's: a block could not be filled */
   atomic_int stop;               /* cancelled, or the write failed */
+  ts_queue q;                    /* the blocks, to the thread */
   pthread_mutex_t mu;
-  pthread_cond_t cv;             /* to the thread: a block, or the end */
-  pthread_cond_t room;           /* to the writer: room in the queue */
   pthread_cond_t rdy;            /* to the writer: ranked */
   int ranked;                    /* under mu: article_fts's ranking is built (rank_ok) or will
                                  ** not be; either way the catcher is the writer's now */
   int rank_ok;                   /* under mu */
-  fts_block *ring[FTS_QUEUE_MAX]; /* under mu: the queue, from ring[head] */
-  size_t head, queued;           /* under mu */
-  int all;                       /* under mu: and there will be no more */
   pthread_t tid;
   int threaded;                  /* its thread runs (until fts_stop) */
   int stopped;                   /* fts_stop ran */
@@ -563,6 +560,9 @@ static void fts_close_build(kb_fts *f)
   fts_exec(f, "COMMIT");
 }
 
+static void fts_block_free(fts_block *b);
+static void block_drop(void *b) { fts_block_free(b); }
+
 /* Free a block once no queue holds it any more. */
 static void fts_block_free(fts_block *b)
 {
@@ -576,17 +576,7 @@ static void *fts_worker(void *arg)
   kb_fts *f = arg;
   fts_open(f);
   for (;;) {
-    fts_block *b;
-    pthread_mutex_lock(&f->mu);
-    while (!f->queued && !f->all && !atomic_load(&f->stop)) pthread_cond_wait(&f->cv, &f->mu);
-    b = NULL;
-    if (f->queued) {
-      b = f->ring[f->head];
-      f->head = (f->head + 1) % FTS_QUEUE_MAX;
-      f->queued--;
-      pthread_cond_signal(&f->room);
-    }
-    pthread_mutex_unlock(&f->mu);
+    fts_block *b = ts_queue_pop(&f->q);
     if (!b) break;                       /* all of them, or stopped */
     if (f->rc == SQLITE_OK && !f->oom) fts_consume(f, b);
     fts_block_free(b);                   /* after a failure: drained unread */
@@ -602,9 +592,11 @@ static kb_fts *fts_new(int kind)
   if (!f) return NULL;
   f->kind = kind;
   atomic_init(&f->stop, 0);
+  if (ts_queue_init(&f->q, FTS_QUEUE_MAX) != 0) {
+    ts_free(f);
+    return NULL;
+  }
   pthread_mutex_init(&f->mu, NULL);
-  pthread_cond_init(&f->cv, NULL);
-  pthread_cond_init(&f->room, NULL);
   pthread_cond_init(&f->rdy, NULL);
   return f;
 }
@@ -617,11 +609,9 @@ static void fts_free(kb_fts *f)
   if (f->db) sqlite3_close(f->db);
   kb_rank_catch_free(f->cat);         /* after: article_fts's tokenizer holds it */
   kb_cause_words_free(f->cw);
-  for (; f->queued; f->queued--, f->head = (f->head + 1) % FTS_QUEUE_MAX) fts_block_free(f->ring[f->head]);
+  ts_queue_destroy(&f->q, block_drop);
   fts_block_free(f->cur);
   pthread_cond_destroy(&f->rdy);
-  pthread_cond_destroy(&f->room);
-  pthread_cond_destroy(&f->cv);
   pthread_mutex_destroy(&f->mu);
   ts_free(f);
 }
@@ -642,17 +632,7 @@ static void fts_push(kb_fts *f, fts_block *b)
     fts_block_free(b);
     return;
   }
-  pthread_mutex_lock(&f->mu);
-  while (f->queued >= FTS_QUEUE_MAX && !atomic_load(&f->stop)) pthread_cond_wait(&f->room, &f->mu);
-  if (atomic_load(&f->stop)) {
-    pthread_mutex_unlock(&f->mu);
-    fts_block_free(b);
-    return;
-  }
-  f->ring[(f->head + f->queued) % FTS_QUEUE_MAX] = b;
-  f->queued++;
-  pthread_cond_signal(&f->cv);
-  pthread_mutex_unlock(&f->mu);
+  if (atomic_load(&f->stop) || ts_queue_push(&f->q, b) != 0) fts_block_free(b);
 }
 
 /* Hand the block being filled over (to `also` too). */
@@ -696,22 +676,25 @@ static void fts_row(kb_fts *f, int64_t rowid, ts_buf col[TS_FTS_NCOLS], const in
   if (b->data.len >= FTS_BLOCK_BYTES) fts_flush(f);
 }
 
-/* Stop the thread (if it runs) and wait for it; cancel: drop what is left. */
-/* Tell f's thread that no block will follow those queued (and wake a
-** writer waiting for room, after a cancel). */
+/* Tell f's thread that no block will follow those queued. */
 static void fts_end(kb_fts *f)
 {
-  pthread_mutex_lock(&f->mu);
-  f->all = 1;
-  pthread_cond_signal(&f->cv);
-  pthread_cond_signal(&f->room);
-  pthread_mutex_unlock(&f->mu);
+  ts_queue_close(&f->q);
 }
 
+/* The write failed or is cancelled: f's thread takes no more blocks and
+** stops inside the one it has (the queued ones are freed with f). */
+static void fts_abandon(kb_fts *f)
+{
+  atomic_store(&f->stop, 1);
+  ts_queue_stop(&f->q);
+}
+
+/* Stop the thread (if it runs) and wait for it; cancel: drop what is left. */
 static void fts_stop(kb_fts *f, int cancel)
 {
   if (f->stopped) return;
-  if (cancel) atomic_store(&f->stop, 1);
+  if (cancel) fts_abandon(f);
   else fts_flush(f);
   f->stopped = 1;
   fts_end(f);
@@ -1351,8 +1334,8 @@ int kb_write_articles(kb_writer *w, tshoot_progress_cb progress, void *payload, 
   fts_flush(w->afts);
   fts_flush(w->cfts);
   if (w->rc != TSHOOT_OK) {
-    atomic_store(&w->afts->stop, 1);
-    atomic_store(&w->cfts->stop, 1);
+    fts_abandon(w->afts);
+    fts_abandon(w->cfts);
   }
   return w->rc;
 }

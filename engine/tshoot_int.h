@@ -9,6 +9,7 @@
 #define TSHOOT_BUILDING 1
 #include "tshoot.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,6 +53,30 @@ long  ts_alloc_fail_once(long n);
 /* Grow *arr (of *cap elements of `size` bytes) to hold at least `need`.
 ** Returns 0, or -1 on overflow or out of memory (arr untouched). */
 int ts_grow(void **arr, size_t *cap, size_t need, size_t size);
+
+/* ===== a bounded queue between threads (util.c) =====
+** Producers push (waiting while it holds cap items), a consumer pops
+** (waiting while it is empty). Close: no more will come; pop returns NULL
+** once the rest is taken. Stop: the consumer gave up, or the work is
+** cancelled; push refuses (the item stays the caller's) and pop returns NULL
+** at once, leaving what is queued for destroy. The compiler's index blocks
+** (kb_write.c) and ranking rows (kb_rank_write.c) go through one. */
+#define TS_QUEUE_MAX 32
+typedef struct ts_queue {
+  pthread_mutex_t mu;
+  pthread_cond_t more, room;
+  void *ring[TS_QUEUE_MAX];       /* under mu, from ring[head] */
+  size_t cap, head, n;            /* under mu */
+  int closed, stopped;            /* under mu */
+} ts_queue;
+
+int ts_queue_init(ts_queue *q, size_t cap);     /* cap <= TS_QUEUE_MAX; 0 or -1 */
+int ts_queue_push(ts_queue *q, void *item);     /* 0, or -1 when stopped */
+void *ts_queue_pop(ts_queue *q);
+void ts_queue_close(ts_queue *q);
+void ts_queue_stop(ts_queue *q);
+/* Drop what is still queued (with drop, if not NULL) and free the lock. */
+void ts_queue_destroy(ts_queue *q, void (*drop)(void *));
 
 /* ===== growable string buffer (util.c) =====
 ** Appends never fail loudly: an allocation failure sets `oom` and later

@@ -87,6 +87,81 @@ int ts_grow(void **arr, size_t *cap, size_t need, size_t size)
   return 0;
 }
 
+/* ===== a bounded queue between threads ===== */
+
+int ts_queue_init(ts_queue *q, size_t cap)
+{
+  memset(q, 0, sizeof *q);
+  q->cap = cap < 1 ? 1 : cap > TS_QUEUE_MAX ? TS_QUEUE_MAX : cap;
+  if (pthread_mutex_init(&q->mu, NULL) != 0) return -1;
+  if (pthread_cond_init(&q->more, NULL) != 0) {
+    pthread_mutex_destroy(&q->mu);
+    return -1;
+  }
+  if (pthread_cond_init(&q->room, NULL) != 0) {
+    pthread_cond_destroy(&q->more);
+    pthread_mutex_destroy(&q->mu);
+    return -1;
+  }
+  return 0;
+}
+
+int ts_queue_push(ts_queue *q, void *item)
+{
+  int ok;
+  pthread_mutex_lock(&q->mu);
+  while (q->n == q->cap && !q->stopped) pthread_cond_wait(&q->room, &q->mu);
+  ok = !q->stopped;
+  if (ok) {
+    q->ring[(q->head + q->n) % TS_QUEUE_MAX] = item;
+    q->n++;
+    pthread_cond_signal(&q->more);
+  }
+  pthread_mutex_unlock(&q->mu);
+  return ok ? 0 : -1;
+}
+
+void *ts_queue_pop(ts_queue *q)
+{
+  void *item = NULL;
+  pthread_mutex_lock(&q->mu);
+  while (!q->n && !q->closed && !q->stopped) pthread_cond_wait(&q->more, &q->mu);
+  if (q->n && !q->stopped) {
+    item = q->ring[q->head];
+    q->head = (q->head + 1) % TS_QUEUE_MAX;
+    q->n--;
+    pthread_cond_signal(&q->room);
+  }
+  pthread_mutex_unlock(&q->mu);
+  return item;
+}
+
+void ts_queue_close(ts_queue *q)
+{
+  pthread_mutex_lock(&q->mu);
+  q->closed = 1;
+  pthread_cond_broadcast(&q->more);
+  pthread_mutex_unlock(&q->mu);
+}
+
+void ts_queue_stop(ts_queue *q)
+{
+  pthread_mutex_lock(&q->mu);
+  q->stopped = 1;
+  pthread_cond_broadcast(&q->more);
+  pthread_cond_broadcast(&q->room);
+  pthread_mutex_unlock(&q->mu);
+}
+
+void ts_queue_destroy(ts_queue *q, void (*drop)(void *))
+{
+  for (; q->n; q->n--, q->head = (q->head + 1) % TS_QUEUE_MAX)
+    if (drop) drop(q->ring[q->head]);
+  pthread_cond_destroy(&q->room);
+  pthread_cond_destroy(&q->more);
+  pthread_mutex_destroy(&q->mu);
+}
+
 /* ===== buffers ===== */
 
 int ts_buf_reserve(ts_buf *b, size_t extra)
