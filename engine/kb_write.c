@@ -632,7 +632,7 @@ static void fts_push(kb_fts *f, fts_block *b)
     fts_block_free(b);
     return;
   }
-  if (atomic_load(&f->stop) || ts_queue_push(&f->q, b) != 0) fts_block_free(b);
+  if (ts_queue_push(&f->q, b) != 0) fts_block_free(b);   /* abandoned (fts_abandon) */
 }
 
 /* Hand the block being filled over (to `also` too). */

@@ -374,10 +374,15 @@ int search_cause_scores(tshoot_kb *kb, const char *text, size_t len, double *sco
     const char *words = sug ? sug : text;
     size_t slen = sug ? strlen(sug) : len, pos = 0, ws, wl, nw = 0;
     char w[TEXT_MAX_WORD + 1];
-    while (nw < CAUSE_MAX_WORDS && text_next_word(words, slen, &pos, &ws, &wl)) {
+    while (rc == TSHOOT_OK && nw < CAUSE_MAX_WORDS && text_next_word(words, slen, &pos, &ws, &wl)) {
+      int trc;
       if (wl < 2 || text_is_stopword(words + ws, wl)) continue;
       text_fold(w, words + ws, wl);
-      s->tok_api.xTokenize(s->tok, &ct, FTS5_TOKENIZE_QUERY, w, (int)wl, cause_term_cb);
+      trc = s->tok_api.xTokenize(s->tok, &ct, FTS5_TOKENIZE_QUERY, w, (int)wl, cause_term_cb);
+      if (trc != SQLITE_OK)
+        rc = trc == SQLITE_NOMEM ? ts_error_oom()
+                                 : ts_error(TSHOOT_ERROR, "the words of causes: tokenizing '%s': %s", w,
+                                            sqlite3_errstr(trc));
       nw++;
     }
   }
